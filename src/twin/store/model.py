@@ -1,0 +1,251 @@
+"""Value types and the interface every store backend implements.
+
+Times cross this interface as timezone-aware UTC :class:`datetime` objects or numpy ``datetime64`` arrays
+(taken as UTC). Inside the store they are integer microseconds since the Unix epoch (``BIGINT``), which keeps
+bucket arithmetic exact and identical on DuckDB and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import numpy as np
+
+from twin.errors import StoreError
+
+Quality = Literal["good", "bad", "stale"]
+QUALITY_CODES: dict[str, int] = {"good": 0, "bad": 1, "stale": 2}
+QUALITY_NAMES: tuple[Quality, ...] = ("good", "bad", "stale")
+AGGREGATES: tuple[str, ...] = ("avg", "min", "max", "count", "twa")
+JobStatus = Literal["queued", "running", "succeeded", "failed"]
+Source = Literal["auto", "raw", "1m", "1h"]
+
+
+class UnknownKeyError(StoreError):
+    """A tag, job or key that the store does not hold (the API maps it to 404)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TagInfo:
+    """A registered signal: its stable name, engineering unit and description."""
+
+    tag: str
+    unit: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One recorded value."""
+
+    ts: datetime
+    value: float
+    quality: Quality
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedPage:
+    """One page of recorded values in time order; ``next_cursor`` is None on the last page."""
+
+    tag: str
+    ts: np.ndarray  # datetime64[us], UTC
+    value: np.ndarray  # float64
+    quality: list[Quality]
+    next_cursor: str | None
+
+    @property
+    def truncated(self) -> bool:
+        return self.next_cursor is not None
+
+    def __len__(self) -> int:
+        return len(self.ts)
+
+
+@dataclass(frozen=True, slots=True)
+class Aggregates:
+    """Per-bucket aggregates of the *good* samples of one tag; buckets without good samples are omitted.
+
+    ``twa`` is the time-weighted average: each good sample holds until the next sample (of any quality),
+    the end of its bucket or the end of its UTC minute, whichever comes first; the average is taken over
+    the time so covered. Bounding the hold by the minute makes raw and rollup answers identical.
+    """
+
+    tag: str
+    bucket: timedelta
+    source: Literal["raw", "1m", "1h"]
+    ts: np.ndarray  # bucket starts, datetime64[us], UTC, epoch-aligned
+    avg: np.ndarray
+    min: np.ndarray
+    max: np.ndarray
+    count: np.ndarray  # int64
+    twa: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ts)
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioJob:
+    """A what-if run: its TOML body, state and, once finished, its KPIs (name → value)."""
+
+    job_id: str
+    status: JobStatus
+    body: str
+    created: datetime
+    finished: datetime | None = None
+    kpis: dict[str, float] | None = None
+    error: str | None = None
+    label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRecord:
+    """A stored API key: only the hash of its secret is kept."""
+
+    key_id: str
+    name: str
+    secret_hash: str
+    scopes: frozenset[str]
+    created: datetime
+    revoked: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CompactionReport:
+    raw_deleted: int
+    raw_kept_from: datetime | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Store(abc.ABC):
+    """The time-series store: raw points, rollups, KPI history, scenario jobs and API keys.
+
+    Every method validates its input and raises :class:`twin.errors.StoreError` naming the field and value;
+    a write is one transaction, so a rejected or failed write leaves what was stored unchanged.
+    """
+
+    retention: timedelta
+
+    # -- signals ---------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def register_tags(self, tags: Iterable[str | TagInfo]) -> None:
+        """Declare signals (idempotent; a later call may update unit and description)."""
+
+    @abc.abstractmethod
+    def tags(self) -> list[TagInfo]: ...
+
+    @abc.abstractmethod
+    def tag_info(self, tag: str) -> TagInfo:
+        """Metadata of one tag; :class:`UnknownKeyError` if it is not registered."""
+
+    @abc.abstractmethod
+    def write_points(
+        self,
+        tag: str | Sequence[str] | np.ndarray,
+        ts: Any,
+        value: Any,
+        quality: Quality | Sequence[str] | np.ndarray = "good",
+    ) -> int:
+        """Write a batch of points (columnar); returns the number written.
+
+        ``tag`` and ``quality`` are one value for the whole batch or one per point; ``ts`` is datetime64,
+        datetimes (aware) or a pyarrow timestamp array. A point at an existing (tag, ts) replaces it.
+        """
+
+    @abc.abstractmethod
+    def write_arrow(self, table: Any) -> int:
+        """Write a pyarrow Table with columns ``tag``, ``ts``, ``value`` and optionally ``quality``."""
+
+    @abc.abstractmethod
+    def latest(self, tags: Sequence[str] | None = None) -> dict[str, Point]: ...
+
+    @abc.abstractmethod
+    def recorded(
+        self, tag: str, start: datetime, end: datetime, *, limit: int = 1000, cursor: str | None = None
+    ) -> RecordedPage: ...
+
+    @abc.abstractmethod
+    def aggregate(
+        self,
+        tag: str,
+        start: datetime,
+        end: datetime,
+        *,
+        bucket: timedelta | None = None,
+        max_points: int | None = None,
+        source: Source = "auto",
+    ) -> Aggregates: ...
+
+    @abc.abstractmethod
+    def compact(self, now: datetime | None = None) -> CompactionReport:
+        """Delete raw points older than ``now - retention`` (rollups are kept)."""
+
+    # -- KPI history -----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def write_kpis(self, scope: str, ts: datetime, values: Mapping[str, float]) -> int: ...
+
+    @abc.abstractmethod
+    def kpi_history(
+        self,
+        scope: str,
+        start: datetime,
+        end: datetime,
+        names: Sequence[str] | None = None,
+        *,
+        max_points: int | None = None,
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """KPI name → (ts datetime64[us], value); with ``max_points`` values are bucket averages."""
+
+    @abc.abstractmethod
+    def kpi_latest(self, scope: str | None = None) -> dict[str, dict[str, tuple[datetime, float]]]: ...
+
+    # -- scenario jobs ---------------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_job(self, job_id: str, body: str, *, label: str = "") -> ScenarioJob: ...
+
+    @abc.abstractmethod
+    def update_job(
+        self,
+        job_id: str,
+        status: JobStatus,
+        *,
+        kpis: Mapping[str, float] | None = None,
+        error: str | None = None,
+    ) -> ScenarioJob: ...
+
+    @abc.abstractmethod
+    def get_job(self, job_id: str) -> ScenarioJob: ...
+
+    @abc.abstractmethod
+    def list_jobs(self, limit: int = 50) -> list[ScenarioJob]: ...
+
+    # -- API keys --------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def put_api_key(self, record: ApiKeyRecord) -> None: ...
+
+    @abc.abstractmethod
+    def get_api_key(self, key_id: str) -> ApiKeyRecord: ...
+
+    @abc.abstractmethod
+    def list_api_keys(self) -> list[ApiKeyRecord]: ...
+
+    @abc.abstractmethod
+    def revoke_api_key(self, key_id: str) -> None: ...
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def ping(self) -> None:
+        """Raise StoreError if the store cannot answer a trivial query."""
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,172 @@
+"""PostgreSQL backend (psycopg 3) for deployments with several processes.
+
+All tables live in one schema (``search_path``), so several twins — or several tests — can share a database.
+Writers take a transaction-level advisory lock on the schema, which serialises rollup maintenance across
+processes; readers never block (MVCC). Batches are staged with a binary ``COPY`` built by numpy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import re
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import psycopg
+
+from twin.store import validate as v
+from twin.store.sqlstore import Exec, SqlStore, translate
+
+log = logging.getLogger(__name__)
+SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
+_ROW = np.dtype(
+    [
+        ("n", ">i2"),
+        ("l1", ">i4"),
+        ("tag_id", ">i4"),
+        ("l2", ">i4"),
+        ("ts", ">i8"),
+        ("l3", ">i4"),
+        ("value", ">f8"),
+        ("l4", ">i4"),
+        ("quality", ">i2"),
+    ]
+)
+
+
+def _pg_sql(sql: str) -> str:
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+def copy_buffer(tag_id: np.ndarray, ts: np.ndarray, value: np.ndarray, qual: np.ndarray) -> bytes:
+    """The batch in PostgreSQL's binary COPY format, built without a Python loop per row."""
+    rows = np.empty(len(ts), dtype=_ROW)
+    rows["n"], rows["l1"], rows["l2"], rows["l3"], rows["l4"] = 4, 4, 8, 8, 2
+    rows["tag_id"], rows["ts"], rows["value"], rows["quality"] = tag_id, ts, value, qual
+    return _COPY_HEADER + rows.tobytes() + b"\xff\xff"
+
+
+class _PgExec:
+    """Runs ``?``-style SQL on one connection and returns all rows."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.conn = conn
+
+    def __call__(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[tuple[Any, ...]]:
+        cur = self.conn.execute(_pg_sql(sql), params or None)
+        return cur.fetchall() if cur.description else []
+
+
+class PostgresStore(SqlStore):
+    """The server store. ``conninfo`` is a libpq string or URL; ``schema`` is created if missing."""
+
+    def __init__(
+        self,
+        conninfo: str = "host=127.0.0.1 port=5432 user=postgres dbname=test",
+        *,
+        schema: str = "twin",
+        retention: timedelta = timedelta(days=7),
+        pool_size: int = 8,
+    ) -> None:
+        super().__init__(retention)
+        if not isinstance(schema, str) or not SCHEMA_RE.match(schema):
+            raise v.error(
+                "schema", schema, "a lower-case SQL identifier ([a-z_][a-z0-9_]*, at most 63 chars)"
+            )
+        self.schema = schema
+        self._conninfo = conninfo
+        self._pool: queue.LifoQueue[psycopg.Connection[Any]] = queue.LifoQueue()
+        self._slots = threading.BoundedSemaphore(v.check_limit(pool_size, "pool_size", 64))
+        self._closed = False
+        with self._connection() as conn:
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        self._create_schema()
+        log.info("PostgreSQL store opened (schema %s, retention %s)", schema, retention)
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        try:
+            return psycopg.connect(self._conninfo, autocommit=True, options=f"-c search_path={self.schema}")
+        except psycopg.Error as exc:
+            # The message of a failed connection never contains the password; the conninfo is not logged.
+            raise v.error("conninfo", "<hidden>", f"a reachable PostgreSQL server ({exc})") from exc
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        if self._closed:
+            raise v.error("store", "closed", "an open store")
+        self._slots.acquire()
+        conn = None
+        try:
+            try:
+                conn = self._pool.get_nowait()
+            except queue.Empty:
+                conn = self._connect()
+            yield conn
+        finally:
+            if conn is not None:
+                if conn.broken or conn.closed or self._closed:
+                    with contextlib.suppress(psycopg.Error):
+                        conn.close()
+                else:
+                    self._pool.put(conn)
+            self._slots.release()
+
+    @staticmethod
+    def _executor(conn: psycopg.Connection[Any]) -> _PgExec:
+        return _PgExec(conn)
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[Exec]:
+        with self._connection() as conn, translate((psycopg.Error,), "write"), conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema()))")
+            yield self._executor(conn)
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[Exec]:
+        with self._connection() as conn, translate((psycopg.Error,), "query"):
+            yield self._executor(conn)
+
+    def _points_suffix(self) -> str:
+        return ", PRIMARY KEY (tag_id, ts)"
+
+    def _stage_points(
+        self, x: Exec, tag_id: np.ndarray, ts: np.ndarray, value: np.ndarray, qual: np.ndarray
+    ) -> None:
+        x(
+            "CREATE TEMP TABLE IF NOT EXISTS _stage (tag_id INTEGER, ts BIGINT, value DOUBLE PRECISION, "
+            "quality SMALLINT) ON COMMIT DELETE ROWS"
+        )
+        self._copy_into_stage(x, copy_buffer(tag_id, ts, value, qual))
+
+    def _copy_into_stage(self, x: Exec, data: bytes) -> None:
+        assert isinstance(x, _PgExec)
+        with x.conn.cursor().copy("COPY _stage FROM STDIN (FORMAT BINARY)") as copy:
+            copy.write(data)
+
+    def _merge_stage(self, x: Exec) -> None:
+        x(
+            "INSERT INTO points SELECT tag_id, ts, value, quality FROM _stage "
+            "ON CONFLICT (tag_id, ts) DO UPDATE SET value = excluded.value, quality = excluded.quality"
+        )
+
+    def drop_schema(self) -> None:
+        """Delete every table of this store (tests and teardown); the store is closed afterwards."""
+        with self._connection() as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {self.schema} CASCADE")
+        self.close()
+
+    def close(self) -> None:
+        self._closed = True
+        while True:
+            try:
+                conn = self._pool.get_nowait()
+            except queue.Empty:
+                break
+            with contextlib.suppress(psycopg.Error):
+                conn.close()

@@ -1,0 +1,494 @@
+"""Backend-independent store logic over a small SQL executor; DuckDB and PostgreSQL subclass it.
+
+A subclass supplies a transaction (:meth:`_tx`), a read connection (:meth:`_read`), the staging of a
+point batch into ``_stage`` and the merge of ``_stage`` into ``points``. Everything else — validation,
+rollup maintenance, bucket planning, pagination, jobs and keys — lives here once.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import json
+import logging
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from twin.store import sqlschema as q
+from twin.store import validate as v
+from twin.store.model import (
+    AGGREGATES,
+    Aggregates,
+    ApiKeyRecord,
+    CompactionReport,
+    JobStatus,
+    Point,
+    RecordedPage,
+    ScenarioJob,
+    Source,
+    Store,
+    TagInfo,
+    UnknownKeyError,
+)
+
+log = logging.getLogger(__name__)
+Exec = Callable[..., list[tuple[Any, ...]]]
+WATERMARK = "raw_purged_before"
+JOB_STATES = ("queued", "running", "succeeded", "failed")
+__all__ = ["AGGREGATES", "Exec", "SqlStore"]
+
+
+class SqlStore(Store):
+    """Shared implementation; see :class:`twin.store.model.Store` for the contract."""
+
+    def __init__(self, retention: timedelta) -> None:
+        if not isinstance(retention, timedelta) or retention < timedelta(hours=1):
+            raise v.error("retention", retention, "a timedelta of at least 1 hour")
+        self.retention = retention
+        self._tag_ids: dict[str, int] = {}
+
+    # -- backend hooks ---------------------------------------------------------------------------
+    @abc.abstractmethod
+    def _tx(self) -> contextlib.AbstractContextManager[Exec]:
+        """One write transaction, serialised against other writers of this store."""
+
+    @abc.abstractmethod
+    def _read(self) -> contextlib.AbstractContextManager[Exec]: ...
+
+    @abc.abstractmethod
+    def _stage_points(
+        self, x: Exec, tag_id: np.ndarray, ts: np.ndarray, value: np.ndarray, qual: np.ndarray
+    ) -> None:
+        """Make the batch visible as table ``_stage(tag_id, ts, value, quality)`` inside transaction ``x``."""
+
+    @abc.abstractmethod
+    def _merge_stage(self, x: Exec) -> None:
+        """Insert ``_stage`` into ``points``, replacing rows with the same (tag_id, ts)."""
+
+    def _create_schema(self) -> None:
+        with self._tx() as x:
+            for ddl in q.TABLES:
+                x(ddl)
+            x(
+                "CREATE TABLE IF NOT EXISTS points (tag_id INTEGER NOT NULL, ts BIGINT NOT NULL, "
+                "value DOUBLE PRECISION NOT NULL, quality SMALLINT NOT NULL" + self._points_suffix() + ")"
+            )
+
+    def _points_suffix(self) -> str:
+        return ""
+
+    # -- signals ---------------------------------------------------------------------------------
+    def register_tags(self, tags: Iterable[str | TagInfo]) -> None:
+        infos = [t if isinstance(t, TagInfo) else TagInfo(t) for t in tags]
+        for info in infos:
+            v.check_tag(info.tag)
+        with self._tx() as x:
+            known = {tag: tid for tid, tag in x("SELECT tag_id, tag FROM tags")}
+            next_id = max(known.values(), default=0) + 1
+            for info in infos:
+                if info.tag in known:
+                    x(
+                        "UPDATE tags SET unit = ?, description = ? WHERE tag = ?",
+                        (info.unit, info.description, info.tag),
+                    )
+                else:
+                    x(
+                        "INSERT INTO tags VALUES (?, ?, ?, ?)",
+                        (next_id, info.tag, info.unit, info.description),
+                    )
+                    known[info.tag] = next_id
+                    next_id += 1
+        self._tag_ids = dict(known)
+
+    def tags(self) -> list[TagInfo]:
+        with self._read() as x:
+            return [TagInfo(*row) for row in x("SELECT tag, unit, description FROM tags ORDER BY tag")]
+
+    def tag_info(self, tag: str) -> TagInfo:
+        v.check_tag(tag)
+        with self._read() as x:
+            rows = x("SELECT tag, unit, description FROM tags WHERE tag = ?", (tag,))
+        if not rows:
+            raise UnknownKeyError(f"store: tag = {tag!r} is not registered; see GET /v1/tags for known tags")
+        return TagInfo(*rows[0])
+
+    def _ids(self, tags: Iterable[str], field: str = "tag") -> dict[str, int]:
+        tags = set(tags)
+        missing = tags.difference(self._tag_ids)
+        if missing:
+            with self._read() as x:
+                self._tag_ids = {tag: tid for tid, tag in x("SELECT tag_id, tag FROM tags")}
+            missing = tags.difference(self._tag_ids)
+        if missing:
+            bad = sorted(missing)[0]
+            v.check_tag(bad, field)
+            raise UnknownKeyError(
+                f"store: {field} = {bad!r} is not registered ({len(missing)} unknown); register it first"
+            )
+        return {t: self._tag_ids[t] for t in tags}
+
+    # -- writes ----------------------------------------------------------------------------------
+    def write_arrow(self, table: Any) -> int:
+        names = set(getattr(table, "column_names", ()))
+        if not {"tag", "ts", "value"} <= names:
+            raise v.error("table", sorted(names), "a pyarrow Table with columns tag, ts, value[, quality]")
+        quality = table.column("quality").to_numpy(zero_copy_only=False) if "quality" in names else "good"
+        return self.write_points(
+            table.column("tag").to_numpy(zero_copy_only=False),
+            table.column("ts"),
+            table.column("value").to_numpy(),
+            quality,
+        )
+
+    def write_points(self, tag: Any, ts: Any, value: Any, quality: Any = "good") -> int:
+        val = v.value_array(value)
+        n = len(val)
+        ts_us = v.ts_array(ts, n)
+        qual = v.quality_codes(quality, n)
+        tags = v.per_point(tag, n, "tag")
+        if isinstance(tags, str):
+            tag_id = np.full(n, self._ids([tags])[tags], dtype=np.int32)
+        else:
+            uniq, inverse = np.unique(tags.astype(str), return_inverse=True)
+            ids = self._ids(uniq.tolist())
+            tag_id = np.asarray([ids[t] for t in uniq], dtype=np.int32)[inverse]
+        if n == 0:
+            return 0
+        bad = ~np.isfinite(val) & (qual == 0)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise v.error(f"value[{i}]", float(val[i]), "a finite number for a good-quality point")
+        order = np.lexsort((ts_us, tag_id))
+        tag_id, ts_us, val, qual = tag_id[order], ts_us[order], val[order], qual[order]
+        last = np.ones(n, dtype=bool)  # keep the last of duplicate (tag, ts) in the batch
+        last[:-1] = (tag_id[1:] != tag_id[:-1]) | (ts_us[1:] != ts_us[:-1])
+        if not last.all():
+            keep = np.flatnonzero(last)
+            tag_id, ts_us, val, qual = tag_id[keep], ts_us[keep], val[keep], qual[keep]
+        val = np.where(np.isfinite(val), val, 0.0)  # bad/stale NaN values are kept as 0 with their flag
+        lo_us, hi_us = int(ts_us.min()), int(ts_us.max())
+        with self._tx() as x:
+            mark = self._meta(x, WATERMARK)
+            if mark is not None and lo_us < mark:
+                raise v.error(
+                    "ts",
+                    str(v.from_us(lo_us)),
+                    f"a time on or after {v.from_us(mark)} (raw data "
+                    "before it has been compacted into rollups)",
+                )
+            self._stage_points(x, tag_id, ts_us, val, qual)
+            self._merge_stage(x)
+            x(q.LATEST_UPSERT)
+            self._refresh_rollups(x, np.unique(tag_id).tolist(), lo_us, hi_us)
+        return len(ts_us)
+
+    def _refresh_rollups(self, x: Exec, tag_ids: list[int], lo_us: int, hi_us: int) -> None:
+        tags = ",".join(str(int(t)) for t in tag_ids)
+        m_lo, m_hi = lo_us - lo_us % v.MINUTE_US, hi_us - hi_us % v.MINUTE_US + v.MINUTE_US
+        x(q.ROLLUP_1M_DELETE.format(tags=tags), (m_lo, m_hi))
+        x(q.ROLLUP_1M_INSERT.format(tags=tags), (m_lo, m_hi))
+        h_lo, h_hi = lo_us - lo_us % v.HOUR_US, hi_us - hi_us % v.HOUR_US + v.HOUR_US
+        x(q.ROLLUP_1H_DELETE.format(tags=tags), (h_lo, h_hi))
+        x(q.ROLLUP_1H_INSERT.format(tags=tags), (h_lo, h_hi))
+
+    @staticmethod
+    def _meta(x: Exec, key: str) -> int | None:
+        rows = x("SELECT value FROM meta WHERE key = ?", (key,))
+        return int(rows[0][0]) if rows else None
+
+    def compact(self, now: datetime | None = None) -> CompactionReport:
+        now_us = v.to_us(now or datetime.now(UTC), "now")
+        horizon = now_us - int(self.retention / timedelta(microseconds=1))
+        horizon -= horizon % v.HOUR_US
+        with self._tx() as x:
+            deleted = x("SELECT count(*) FROM points WHERE ts < ?", (horizon,))[0][0]
+            x("DELETE FROM points WHERE ts < ?", (horizon,))
+            mark = max(self._meta(x, WATERMARK) or 0, horizon)
+            x("DELETE FROM meta WHERE key = ?", (WATERMARK,))
+            x("INSERT INTO meta VALUES (?, ?)", (WATERMARK, mark))
+        log.info("store compaction: %d raw points before %s deleted", deleted, v.from_us(horizon))
+        return CompactionReport(raw_deleted=int(deleted), raw_kept_from=v.from_us(mark))
+
+    # -- reads -----------------------------------------------------------------------------------
+    def latest(self, tags: Sequence[str] | None = None) -> dict[str, Point]:
+        if tags is not None:
+            self._ids(tags)
+        with self._read() as x:
+            rows = x("SELECT t.tag, l.ts, l.value, l.quality FROM latest l JOIN tags t USING (tag_id)")
+        wanted = None if tags is None else set(tags)
+        return {
+            tag: Point(v.from_us(ts), float(val), v.quality_name(qual))
+            for tag, ts, val, qual in rows
+            if wanted is None or tag in wanted
+        }
+
+    def recorded(
+        self, tag: str, start: datetime, end: datetime, *, limit: int = 1000, cursor: str | None = None
+    ) -> RecordedPage:
+        lo, hi = v.check_range(start, end)
+        limit = v.check_limit(limit)
+        tid = self._ids([v.check_tag(tag)])[tag]
+        if cursor is not None:
+            lo = max(lo, v.decode_cursor(cursor, tid) + 1)
+        with self._read() as x:
+            rows = x(
+                "SELECT ts, value, quality FROM points WHERE tag_id = ? AND ts >= ? AND ts < ? "
+                "ORDER BY ts LIMIT ?",
+                (tid, lo, hi, limit + 1),
+            )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        ts = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        return RecordedPage(
+            tag=tag,
+            ts=v.us_array_to_dt64(ts),
+            value=np.fromiter((r[1] for r in rows), dtype=np.float64, count=len(rows)),
+            quality=[v.quality_name(r[2]) for r in rows],
+            next_cursor=v.encode_cursor(tid, int(ts[-1])) if more else None,
+        )
+
+    def aggregate(
+        self,
+        tag: str,
+        start: datetime,
+        end: datetime,
+        *,
+        bucket: timedelta | None = None,
+        max_points: int | None = None,
+        source: Source = "auto",
+    ) -> Aggregates:
+        lo, hi = v.check_range(start, end)
+        tid = self._ids([v.check_tag(tag)])[tag]
+        w = v.bucket_width_us(lo, hi, bucket, max_points)
+        lo, hi = lo - lo % w, hi + (-hi % w)
+        chosen = self._plan_source(w, source)
+        if chosen == "raw":
+            with self._read() as x:
+                mark = self._meta(x, WATERMARK)
+            if mark is not None and lo < mark:
+                raise v.error(
+                    "start",
+                    str(v.from_us(lo)),
+                    f"a time on or after {v.from_us(mark)} for buckets "
+                    "under 1 minute (older raw data was compacted; use bucket >= 60 s)",
+                )
+            sql = q.AGG_RAW.format(w=w)
+        else:
+            sql = q.AGG_ROLLUP.format(w=w, table="rollup_" + chosen)
+        with self._read() as x:
+            rows = x(sql, (tid, lo, hi))
+        cols = list(zip(*rows, strict=True)) if rows else [(), (), (), (), (), ()]
+        return Aggregates(
+            tag=tag,
+            bucket=timedelta(microseconds=w),
+            source=chosen,
+            ts=v.us_array_to_dt64(np.asarray(cols[0], dtype=np.int64)),
+            count=np.asarray(cols[1], dtype=np.int64),
+            avg=np.asarray(cols[2], dtype=np.float64),
+            min=np.asarray(cols[3], dtype=np.float64),
+            max=np.asarray(cols[4], dtype=np.float64),
+            twa=np.asarray(cols[5], dtype=np.float64),
+        )
+
+    @staticmethod
+    def _plan_source(w: int, source: str) -> Any:
+        if source not in ("auto", "raw", "1m", "1h"):
+            raise v.error("source", source, "one of 'auto', 'raw', '1m', '1h'")
+        if source == "auto":
+            return "1h" if w % v.HOUR_US == 0 else "1m" if w % v.MINUTE_US == 0 else "raw"
+        if (source == "1h" and w % v.HOUR_US) or (source == "1m" and w % v.MINUTE_US):
+            raise v.error("source", source, f"a rollup whose width divides the bucket ({w / 1e6:g} s)")
+        return source
+
+    # -- KPI history -----------------------------------------------------------------------------
+    def write_kpis(self, scope: str, ts: datetime, values: Mapping[str, float]) -> int:
+        v.check_scope(scope)
+        t = v.to_us(ts, "ts")
+        rows = []
+        for name, val in values.items():
+            v.check_tag(name, "kpi name")
+            if isinstance(val, bool) or not isinstance(val, int | float) or not math.isfinite(val):
+                raise v.error(f"kpis[{name!r}]", val, "a finite number")
+            rows.append((scope, name, t, float(val)))
+        with self._tx() as x:
+            for row in rows:
+                x("DELETE FROM kpis WHERE scope = ? AND name = ? AND ts = ?", row[:3])
+                x("INSERT INTO kpis VALUES (?, ?, ?, ?)", row)
+        return len(rows)
+
+    def kpi_history(
+        self,
+        scope: str,
+        start: datetime,
+        end: datetime,
+        names: Sequence[str] | None = None,
+        *,
+        max_points: int | None = None,
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        v.check_scope(scope)
+        lo, hi = v.check_range(start, end)
+        wanted = v.names_list(names)
+        w = 1 if max_points is None else v.bucket_width_us(lo, hi, None, max_points)
+        filt = "" if wanted is None else "AND name IN (" + ",".join("?" * len(wanted)) + ")"
+        with self._read() as x:
+            rows = x(q.KPI_BUCKETS.format(w=w, names=filt), (scope, lo, hi, *(wanted or ())))
+        out: dict[str, tuple[list[int], list[float]]] = {}
+        for name, b, val in rows:
+            ts_list, val_list = out.setdefault(name, ([], []))
+            ts_list.append(b)
+            val_list.append(val)
+        return {
+            name: (v.us_array_to_dt64(np.asarray(t, dtype=np.int64)), np.asarray(vals, dtype=np.float64))
+            for name, (t, vals) in out.items()
+        }
+
+    def kpi_latest(self, scope: str | None = None) -> dict[str, dict[str, tuple[datetime, float]]]:
+        args: tuple[Any, ...] = ()
+        where = ""
+        if scope is not None:
+            where, args = "WHERE scope = ?", (v.check_scope(scope),)
+        with self._read() as x:
+            rows = x(
+                f"SELECT DISTINCT ON (scope, name) scope, name, ts, value FROM kpis {where} "
+                "ORDER BY scope, name, ts DESC",
+                args,
+            )
+        out: dict[str, dict[str, tuple[datetime, float]]] = {}
+        for sc, name, ts, val in rows:
+            out.setdefault(sc, {})[name] = (v.from_us(ts), float(val))
+        return out
+
+    # -- scenario jobs ---------------------------------------------------------------------------
+    _JOB_COLS = "job_id, status, body, label, created, finished, kpis, error"
+
+    @staticmethod
+    def _job(row: tuple[Any, ...]) -> ScenarioJob:
+        job_id, status, body, label, created, finished, kpis, err = row
+        return ScenarioJob(
+            job_id=job_id,
+            status=status,
+            body=body,
+            label=label,
+            created=v.from_us(created),
+            finished=None if finished is None else v.from_us(finished),
+            kpis=None if kpis is None else json.loads(kpis),
+            error=err,
+        )
+
+    def create_job(self, job_id: str, body: str, *, label: str = "") -> ScenarioJob:
+        v.check_tag(job_id, "job_id")
+        if not isinstance(body, str):
+            raise v.error("body", type(body).__name__, "scenario TOML text")
+        with self._tx() as x:
+            if x("SELECT 1 FROM scenario_jobs WHERE job_id = ?", (job_id,)):
+                raise v.error("job_id", job_id, "an id not used by another job")
+            x(
+                "INSERT INTO scenario_jobs VALUES (?, 'queued', ?, ?, ?, NULL, NULL, NULL)",
+                (job_id, body, label, v.to_us(datetime.now(UTC), "now")),
+            )
+        return self.get_job(job_id)
+
+    def update_job(
+        self,
+        job_id: str,
+        status: JobStatus,
+        *,
+        kpis: Mapping[str, float] | None = None,
+        error: str | None = None,
+    ) -> ScenarioJob:
+        if status not in JOB_STATES:
+            raise v.error("status", status, "one of " + ", ".join(JOB_STATES))
+        payload = None
+        if kpis is not None:
+            clean = {}
+            for name, val in kpis.items():
+                if not isinstance(name, str) or isinstance(val, bool) or not isinstance(val, int | float):
+                    raise v.error(f"kpis[{name!r}]", val, "a number keyed by a KPI name")
+                clean[name] = float(val)
+            payload = json.dumps(clean, allow_nan=True)
+        finished = v.to_us(datetime.now(UTC), "now") if status in ("succeeded", "failed") else None
+        with self._tx() as x:
+            if not x("SELECT 1 FROM scenario_jobs WHERE job_id = ?", (job_id,)):
+                raise UnknownKeyError(f"store: job_id = {job_id!r} does not exist")
+            x(
+                "UPDATE scenario_jobs SET status = ?, kpis = coalesce(?, kpis), error = ?, finished = ? "
+                "WHERE job_id = ?",
+                (status, payload, error, finished, job_id),
+            )
+        return self.get_job(job_id)
+
+    def get_job(self, job_id: str) -> ScenarioJob:
+        with self._read() as x:
+            rows = x(f"SELECT {self._JOB_COLS} FROM scenario_jobs WHERE job_id = ?", (job_id,))
+        if not rows:
+            raise UnknownKeyError(f"store: job_id = {job_id!r} does not exist")
+        return self._job(rows[0])
+
+    def list_jobs(self, limit: int = 50) -> list[ScenarioJob]:
+        v.check_limit(limit, "limit", 1000)
+        with self._read() as x:
+            rows = x(
+                f"SELECT {self._JOB_COLS} FROM scenario_jobs ORDER BY created DESC, job_id LIMIT ?", (limit,)
+            )
+        return [self._job(r) for r in rows]
+
+    # -- API keys --------------------------------------------------------------------------------
+    def put_api_key(self, record: ApiKeyRecord) -> None:
+        v.check_tag(record.key_id, "key_id")
+        with self._tx() as x:
+            x("DELETE FROM api_keys WHERE key_id = ?", (record.key_id,))
+            x(
+                "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    record.key_id,
+                    record.name,
+                    record.secret_hash,
+                    ",".join(sorted(record.scopes)),
+                    v.to_us(record.created, "created"),
+                    record.revoked,
+                ),
+            )
+
+    def _key(self, row: tuple[Any, ...]) -> ApiKeyRecord:
+        key_id, name, secret_hash, scopes, created, revoked = row
+        return ApiKeyRecord(
+            key_id,
+            name,
+            secret_hash,
+            frozenset(filter(None, scopes.split(","))),
+            v.from_us(created),
+            bool(revoked),
+        )
+
+    def get_api_key(self, key_id: str) -> ApiKeyRecord:
+        with self._read() as x:
+            rows = x("SELECT * FROM api_keys WHERE key_id = ?", (key_id,))
+        if not rows:
+            raise UnknownKeyError(f"store: key_id = {key_id!r} does not exist")
+        return self._key(rows[0])
+
+    def list_api_keys(self) -> list[ApiKeyRecord]:
+        with self._read() as x:
+            return [self._key(r) for r in x("SELECT * FROM api_keys ORDER BY created, key_id")]
+
+    def revoke_api_key(self, key_id: str) -> None:
+        self.get_api_key(key_id)
+        with self._tx() as x:
+            x("UPDATE api_keys SET revoked = TRUE WHERE key_id = ?", (key_id,))
+
+    def ping(self) -> None:
+        with self._read() as x:
+            x("SELECT 1")
+
+
+@contextlib.contextmanager
+def translate(errors: tuple[type[BaseException], ...], what: str) -> Iterator[None]:
+    """Turn driver errors into StoreError, keeping the driver's message (never parameters or secrets)."""
+    try:
+        yield
+    except errors as exc:
+        raise v.error(what, type(exc).__name__, f"a successful database operation ({exc})") from exc
