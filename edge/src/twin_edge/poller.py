@@ -1,0 +1,69 @@
+"""Polls every PLC of the tag map concurrently and turns registers into engineering values."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+from twin_edge.modbus import ModbusPlc, PlcUnavailable
+from twin_edge.registers import decode_registers
+from twin_edge.sparkplug import DataType, Value
+from twin_edge.tagmap import DeviceSpec, Tag, TagMap
+
+_INTEGER_TYPES = {
+    DataType.INT8,
+    DataType.INT16,
+    DataType.INT32,
+    DataType.INT64,
+    DataType.UINT8,
+    DataType.UINT16,
+    DataType.UINT32,
+    DataType.UINT64,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One poll of one PLC: ``values`` is None when the PLC did not answer (``error`` says why)."""
+
+    device_id: str
+    timestamp: int
+    values: dict[str, Value] | None
+    error: str | None = None
+
+
+def engineering_value(tag: Tag, registers: list[int], first: int) -> Value:
+    start = tag.register - first
+    raw = decode_registers(tag.encoding, registers[start : start + tag.encoding.register_count])
+    value = raw * tag.scale + tag.offset
+    if tag.datatype is DataType.BOOLEAN:
+        return value != 0
+    if tag.datatype in _INTEGER_TYPES:
+        return round(value)
+    return float(value)
+
+
+class Poller:
+    def __init__(self, tag_map: TagMap, *, timeout_s: float) -> None:
+        self._devices = tag_map.devices
+        self._plcs = {
+            d.device_id: ModbusPlc(d.host, d.port, d.unit, timeout_s=timeout_s) for d in tag_map.devices
+        }
+
+    async def poll_all(self) -> list[Reading]:
+        return list(await asyncio.gather(*(self._poll(d) for d in self._devices)))
+
+    async def _poll(self, device: DeviceSpec) -> Reading:
+        first, count = device.register_span
+        try:
+            registers = await self._plcs[device.device_id].read_holding(first, count)
+        except PlcUnavailable as exc:
+            return Reading(device.device_id, time.time_ns() // 1_000_000, None, str(exc))
+        timestamp = time.time_ns() // 1_000_000
+        values = {tag.metric: engineering_value(tag, registers, first) for tag in device.tags}
+        return Reading(device.device_id, timestamp, values)
+
+    def close(self) -> None:
+        for plc in self._plcs.values():
+            plc.close()

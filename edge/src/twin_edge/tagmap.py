@@ -1,0 +1,177 @@
+"""Tag map: which Modbus registers of which PLC become which Sparkplug metric of which device.
+
+File format (TOML), see ``edge/README.md``::
+
+    [templates.pot]
+    tags = [{ metric = "cell_voltage_V", register = 0, encoding = "float32", datatype = "Float",
+              scale = 1.0, offset = 0.0, deadband = 0.002 }]
+
+    [[devices]]
+    id = "pot_001"          # Sparkplug device_id
+    host = "127.0.0.1"
+    port = 15020
+    unit = 1
+    template = "pot"        # or an inline `tags = [...]` list
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from twin_edge.errors import ConfigError, SparkplugError
+from twin_edge.registers import Encoding
+from twin_edge.sparkplug.datatypes import DataType, datatype_names
+from twin_edge.sparkplug.topic import validate_id
+
+_ENCODINGS = ", ".join(e.value for e in Encoding)
+
+
+@dataclass(frozen=True, slots=True)
+class Tag:
+    """One register-backed metric: ``value = raw * scale + offset`` reported when it moves more than ``deadband``."""
+
+    metric: str
+    register: int
+    encoding: Encoding
+    datatype: DataType
+    scale: float = 1.0
+    offset: float = 0.0
+    deadband: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceSpec:
+    """One PLC (pot controller) and the Sparkplug device it becomes."""
+
+    device_id: str
+    host: str
+    port: int
+    unit: int
+    tags: tuple[Tag, ...]
+
+    @property
+    def register_span(self) -> tuple[int, int]:
+        """(first register, count) covering every tag, so one read per poll suffices."""
+        first = min(t.register for t in self.tags)
+        last = max(t.register + t.encoding.register_count for t in self.tags)
+        return first, last - first
+
+
+@dataclass(frozen=True, slots=True)
+class TagMap:
+    devices: tuple[DeviceSpec, ...]
+
+
+def load_tag_map(path: Path) -> TagMap:
+    """Read and validate a tag-map file; raise :class:`ConfigError` naming file, field, value and what is valid."""
+    source = str(path)
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read tag map: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    return parse_tag_map(doc, source)
+
+
+def parse_tag_map(doc: dict[str, Any], source: str) -> TagMap:
+    templates_doc = doc.get("templates", {})
+    if not isinstance(templates_doc, dict):
+        raise ConfigError.field(source, "templates", templates_doc, "a table of named templates")
+    templates = {
+        name: _parse_tags(
+            body.get("tags") if isinstance(body, dict) else None, source, f"templates.{name}.tags"
+        )
+        for name, body in templates_doc.items()
+    }
+    devices_doc = doc.get("devices")
+    if not isinstance(devices_doc, list) or not devices_doc:
+        raise ConfigError.field(source, "devices", devices_doc, "a non-empty array of [[devices]] tables")
+    devices = []
+    seen: set[str] = set()
+    for i, dev in enumerate(devices_doc):
+        where = f"devices[{i}]"
+        if not isinstance(dev, dict):
+            raise ConfigError.field(source, where, dev, "a table")
+        device_id = _req(dev, "id", str, source, where, "a device id string")
+        try:
+            validate_id("device_id", device_id)
+        except SparkplugError:
+            raise ConfigError.field(
+                source, f"{where}.id", device_id, "a non-empty id without '/', '+', '#'"
+            ) from None
+        if device_id.lower() in seen:
+            raise ConfigError.field(
+                source, f"{where}.id", device_id, "an id unique (case-insensitively) per node"
+            )
+        seen.add(device_id.lower())
+        host = _req(dev, "host", str, source, where, "a host name or IP address")
+        port = _req(dev, "port", int, source, where, "a TCP port in [1, 65535]")
+        if not 1 <= port <= 65535:
+            raise ConfigError.field(source, f"{where}.port", port, "a TCP port in [1, 65535]")
+        unit = dev.get("unit", 1)
+        if not isinstance(unit, int) or isinstance(unit, bool) or not 0 <= unit <= 247:
+            raise ConfigError.field(source, f"{where}.unit", unit, "a Modbus unit id in [0, 247]")
+        if "template" in dev:
+            name = dev["template"]
+            if name not in templates:
+                raise ConfigError.field(source, f"{where}.template", name, f"one of {sorted(templates)}")
+            tags = templates[name]
+        else:
+            tags = _parse_tags(dev.get("tags"), source, f"{where}.tags")
+        devices.append(DeviceSpec(device_id, host, port, unit, tags))
+    return TagMap(tuple(devices))
+
+
+def _req(doc: dict[str, Any], key: str, kind: type, source: str, where: str, valid: str) -> Any:
+    value = doc.get(key)
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise ConfigError.field(source, f"{where}.{key}", value, valid)
+    return value
+
+
+def _parse_tags(doc: object, source: str, where: str) -> tuple[Tag, ...]:
+    if not isinstance(doc, list) or not doc:
+        raise ConfigError.field(source, where, doc, "a non-empty array of tag tables")
+    tags = []
+    names: set[str] = set()
+    for i, t in enumerate(doc):
+        at = f"{where}[{i}]"
+        if not isinstance(t, dict):
+            raise ConfigError.field(source, at, t, "a table")
+        metric = _req(t, "metric", str, source, at, "a metric name")
+        if not metric or metric.lower() in names:
+            raise ConfigError.field(source, f"{at}.metric", metric, "a non-empty name unique per device")
+        names.add(metric.lower())
+        register = _req(t, "register", int, source, at, "a register address in [0, 65535]")
+        if not 0 <= register <= 65535:
+            raise ConfigError.field(source, f"{at}.register", register, "a register address in [0, 65535]")
+        try:
+            encoding = Encoding(t.get("encoding", "uint16"))
+        except ValueError:
+            raise ConfigError.field(
+                source, f"{at}.encoding", t.get("encoding"), f"one of {_ENCODINGS}"
+            ) from None
+        try:
+            datatype = DataType.from_name(str(t.get("datatype", "")))
+        except SparkplugError:
+            raise ConfigError.field(
+                source, f"{at}.datatype", t.get("datatype"), f"one of {datatype_names()}"
+            ) from None
+        if datatype in (DataType.STRING, DataType.TEXT, DataType.UUID, DataType.BYTES, DataType.DATETIME):
+            raise ConfigError.field(
+                source, f"{at}.datatype", t.get("datatype"), "a numeric or Boolean datatype"
+            )
+        numbers = {}
+        for key, default in (("scale", 1.0), ("offset", 0.0), ("deadband", 0.0)):
+            value = t.get(key, default)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigError.field(source, f"{at}.{key}", value, "a number")
+            numbers[key] = float(value)
+        if numbers["deadband"] < 0:
+            raise ConfigError.field(source, f"{at}.deadband", numbers["deadband"], "a number >= 0")
+        tags.append(Tag(metric, register, encoding, datatype, **numbers))
+    return tuple(tags)
