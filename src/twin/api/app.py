@@ -1,0 +1,121 @@
+"""The app factory: wires settings, store, live provider, scenario runner and ingest figures into FastAPI."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from importlib import resources
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+import twin
+from twin.api import problems
+from twin.api.auth import KeyVerifier
+from twin.api.jobs import JobRunner, RunScenario
+from twin.api.live import LiveProvider, StoreLive
+from twin.api.metrics import HttpMetrics, IngestStats, MetricsMiddleware
+from twin.api.routes import admin, health, kpis, plant, scenarios, series, stream
+from twin.api.settings import Settings
+from twin.errors import TwinError
+from twin.store import Store
+
+log = logging.getLogger(__name__)
+STATIC = Path(str(resources.files("twin.api") / "static"))
+
+
+async def _compact_forever(store: Store, every_s: float) -> None:
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await run_in_threadpool(store.compact)
+        except TwinError:
+            log.exception("store compaction failed")
+
+
+def create_app(
+    settings: Settings,
+    store: Store,
+    *,
+    live: LiveProvider | None = None,
+    run_scenario: RunScenario | None = None,
+    ingest_stats: IngestStats | None = None,
+) -> FastAPI:
+    """Build the decision-support API.
+
+    The caller owns ``store`` (open it before, close it after the app). ``live`` answers "now" questions
+    (see :mod:`twin.api.live`; without it the store's latest KPIs and values are served). ``run_scenario``
+    runs a scenario TOML to a KPI dict on a worker thread; without it scenario submission answers 503.
+    ``ingest_stats`` returns figures exported on ``/metrics`` as ``twin_ingest_<name>``.
+    """
+    if not isinstance(settings, Settings):
+        raise TwinError(f"create_app: settings = {type(settings).__name__} is invalid; expected Settings")
+    if not isinstance(store, Store):
+        raise TwinError(f"create_app: store = {type(store).__name__} is invalid; expected a twin.store.Store")
+    if live is not None and not isinstance(live, LiveProvider):
+        raise TwinError(
+            f"create_app: live = {type(live).__name__} is invalid; expected an object with snapshot()"
+        )
+    jobs = JobRunner(
+        store,
+        run_scenario,
+        workers=settings.job_workers,
+        max_pending=settings.max_pending_jobs,
+        baseline_toml=settings.baseline_toml,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.warn_if_unsafe()
+        if not settings.open_access and not await run_in_threadpool(store.list_api_keys):
+            log.warning(
+                "no API keys exist yet; create one with: python -m twin.api.keys --store URL create "
+                "--name NAME --scopes read"
+            )
+        interrupted = await run_in_threadpool(jobs.recover)
+        if interrupted:
+            log.warning(
+                "%d scenario jobs were interrupted by the last shutdown and marked failed", interrupted
+            )
+        task = None
+        if settings.compact_interval_s > 0:
+            task = asyncio.create_task(
+                _compact_forever(store, settings.compact_interval_s), name="compaction"
+            )
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+            jobs.shutdown()
+
+    app = FastAPI(
+        title="Smelter Twin decision-support API",
+        version=twin.__version__,
+        description="Plant, potline and cell KPIs, time series, alarms, assets and what-if scenarios. "
+        "Send an API key in `X-API-Key`. Errors are RFC 7807 `application/problem+json`.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.store = store
+    app.state.live = live if live is not None else StoreLive(store)
+    app.state.jobs = jobs
+    app.state.ingest_stats = ingest_stats
+    app.state.verifier = KeyVerifier(store, settings.auth_cache_s)
+    app.state.http_metrics = HttpMetrics()
+    app.add_middleware(MetricsMiddleware, metrics=app.state.http_metrics)
+    problems.install(app)
+    for module in (health, kpis, series, plant, scenarios, stream, admin):
+        app.include_router(module.router)
+
+    @app.get("/", include_in_schema=False)
+    def dashboard() -> FileResponse:
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

@@ -1,0 +1,37 @@
+"""Strong ETags and ``304 Not Modified`` for JSON answers that dashboards poll."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+
+LIVE_CACHE = "private, max-age=0, must-revalidate"
+
+
+def iso_z(value: datetime) -> str:
+    """ISO-8601 in UTC with a ``Z``, as every time the API returns."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
+    return etag in tags
+
+
+def cached_json(request: Request, payload: Any, cache_control: str) -> Response:
+    """``payload`` as JSON with ETag and Cache-Control, or an empty 304 if the client already has it."""
+    body = JSONResponse(jsonable_encoder(payload, custom_encoder={datetime: iso_z})).body
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Cache-Control": cache_control}
+    if _matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)

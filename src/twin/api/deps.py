@@ -1,0 +1,132 @@
+"""Dependencies as ``Annotated`` aliases: routes ask for ``StoreDep``, ``ReadKey`` … never app state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import Depends, Query, Request, Security
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import APIKeyHeader
+from pydantic import AwareDatetime
+
+from twin.api.auth import SCOPES, KeyVerifier, Principal
+from twin.api.jobs import JobRunner
+from twin.api.live import LiveProvider
+from twin.api.metrics import IngestStats
+from twin.api.problems import Problem
+from twin.api.settings import Settings
+from twin.store import Store
+
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="twin_<id>_<secret>")
+OPEN = Principal("open-access", frozenset(SCOPES))
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_store(request: Request) -> Store:
+    return request.app.state.store
+
+
+def get_live(request: Request) -> LiveProvider:
+    return request.app.state.live
+
+
+def get_jobs(request: Request) -> JobRunner:
+    return request.app.state.jobs
+
+
+def get_ingest(request: Request) -> IngestStats | None:
+    return request.app.state.ingest_stats
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+StoreDep = Annotated[Store, Depends(get_store)]
+LiveDep = Annotated[LiveProvider, Depends(get_live)]
+JobsDep = Annotated[JobRunner, Depends(get_jobs)]
+IngestDep = Annotated["IngestStats | None", Depends(get_ingest)]
+
+
+def require(scope: str):
+    """A dependency that admits callers whose key carries ``scope`` (401 without a key, 403 without scope)."""
+
+    async def dependency(request: Request, key: Annotated[str | None, Security(api_key_header)]) -> Principal:
+        settings: Settings = request.app.state.settings
+        if settings.open_access:
+            return OPEN
+        if not key:
+            raise Problem(
+                401,
+                "Unauthorized",
+                "send an API key in the X-API-Key header",
+                headers={"WWW-Authenticate": "ApiKey"},
+            )
+        verifier: KeyVerifier = request.app.state.verifier
+        principal = verifier.cached(key) or await run_in_threadpool(verifier.verify, key)
+        if principal is None:
+            raise Problem(
+                401,
+                "Unauthorized",
+                "the API key is unknown, malformed or revoked",
+                headers={"WWW-Authenticate": "ApiKey"},
+            )
+        if scope not in principal.scopes:
+            raise Problem(403, "Forbidden", f"this API key lacks the '{scope}' scope")
+        return principal
+
+    return dependency
+
+
+ReadKey = Annotated[Principal, Depends(require("read"))]
+RunKey = Annotated[Principal, Depends(require("run"))]
+AdminKey = Annotated[Principal, Depends(require("admin"))]
+
+
+@dataclass(frozen=True, slots=True)
+class TimeRange:
+    start: datetime
+    end: datetime
+
+
+def time_range(
+    settings: SettingsDep,
+    start: Annotated[
+        AwareDatetime | None,
+        Query(description="ISO-8601 with offset, e.g. 2026-03-01T00:00:00Z; default end − 1 h"),
+    ] = None,
+    end: Annotated[
+        AwareDatetime | None, Query(description="ISO-8601 with offset (exclusive); default now")
+    ] = None,
+) -> TimeRange:
+    for name, value in (("start", start), ("end", end)):
+        if value is not None and not 1970 <= value.year < 2262:
+            raise Problem(
+                400,
+                "Bad request",
+                f"{name} = {value.isoformat()} is invalid; expected a time between 1970 and 2262 UTC",
+            )
+    try:
+        end_ = (end or datetime.now(UTC)).astimezone(UTC)
+        start_ = (start or end_ - timedelta(hours=1)).astimezone(UTC)
+    except OverflowError as exc:
+        raise Problem(400, "Bad request", "start/end must lie between 1970 and 2262 UTC") from exc
+    if end_ <= start_:
+        raise Problem(
+            400,
+            "Bad request",
+            f"end = {end_.isoformat()} is invalid; expected a time after "
+            f"start = {start_.isoformat()} (ranges are half-open [start, end))",
+        )
+    if end_ - start_ > timedelta(days=settings.max_range_days):
+        raise Problem(
+            400,
+            "Bad request",
+            f"range = {end_ - start_} is invalid; expected at most {settings.max_range_days} days",
+        )
+    return TimeRange(start_, end_)
+
+
+RangeDep = Annotated[TimeRange, Depends(time_range)]

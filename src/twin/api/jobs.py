@@ -1,0 +1,120 @@
+"""Scenario jobs: validated, recorded in the store, run by the injected runner on background threads."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import threading
+import tomllib
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+
+from twin.api.problems import Problem
+from twin.store import ScenarioJob, Store, UnknownKeyError
+
+log = logging.getLogger(__name__)
+RunScenario = Callable[[str], Mapping[str, float]]
+INTERRUPTED = "interrupted: the service stopped before the job finished"
+
+
+def check_toml(text: str) -> None:
+    try:
+        tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise Problem(422, "Invalid scenario", f"toml: {exc}") from exc
+
+
+class JobRunner:
+    """Owns the worker threads; one per app (created in the lifespan, shut down with it)."""
+
+    def __init__(
+        self,
+        store: Store,
+        run_scenario: RunScenario | None,
+        *,
+        workers: int,
+        max_pending: int,
+        baseline_toml: str | None,
+    ) -> None:
+        self._store = store
+        self._run_scenario = run_scenario
+        self._max_pending = max_pending
+        self._baseline_toml = baseline_toml
+        self._pending = 0
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="twin-scenario")
+
+    @property
+    def available(self) -> bool:
+        return self._run_scenario is not None
+
+    def recover(self) -> int:
+        """Mark jobs left queued or running by a previous process as failed; returns how many."""
+        n = 0
+        for job in self._store.list_jobs(1000):
+            if job.status in ("queued", "running"):
+                self._store.update_job(job.job_id, "failed", error=INTERRUPTED)
+                n += 1
+        return n
+
+    def submit(self, body: str, label: str = "", job_id: str | None = None) -> ScenarioJob:
+        if self._run_scenario is None:
+            raise Problem(503, "Scenario runner unavailable", "this service was started without a runner")
+        check_toml(body)
+        with self._lock:
+            if self._pending >= self._max_pending:
+                raise Problem(
+                    429,
+                    "Too many scenario jobs",
+                    f"{self._pending} jobs are waiting; retry later",
+                    headers={"Retry-After": "5"},
+                )
+            self._pending += 1
+        try:
+            job = self._store.create_job(job_id or "job-" + uuid.uuid4().hex[:16], body, label=label)
+            self._pool.submit(self._run, job.job_id, body)
+        except BaseException:
+            with self._lock:
+                self._pending -= 1
+            raise
+        log.info("scenario job %s queued (%s)", job.job_id, label or "no label")
+        return job
+
+    def _run(self, job_id: str, body: str) -> None:
+        assert self._run_scenario is not None
+        try:
+            self._store.update_job(job_id, "running")
+            result = self._run_scenario(body)
+            kpis = {str(k): float(v) for k, v in dict(result).items()}
+            bad = [k for k, v in kpis.items() if not math.isfinite(v)]
+            if bad:
+                raise ValueError(f"runner returned a non-finite KPI {bad[0]!r}")
+            self._store.update_job(job_id, "succeeded", kpis=kpis)
+            log.info("scenario job %s succeeded (%d KPIs)", job_id, len(kpis))
+        except Exception as exc:
+            log.exception("scenario job %s failed", job_id)
+            try:
+                self._store.update_job(job_id, "failed", error=f"{type(exc).__name__}: {exc}"[:2000])
+            except Exception:
+                log.exception("could not record the failure of job %s", job_id)
+        finally:
+            with self._lock:
+                self._pending -= 1
+
+    def baseline(self) -> ScenarioJob | None:
+        """The baseline job (started on first use), or None if no baseline scenario is configured."""
+        if self._baseline_toml is None:
+            return None
+        job_id = "baseline-" + hashlib.sha256(self._baseline_toml.encode()).hexdigest()[:16]
+        try:
+            job = self._store.get_job(job_id)
+            if job.status != "failed" or job.error != INTERRUPTED:
+                return job
+        except UnknownKeyError:
+            return self.submit(self._baseline_toml, "baseline", job_id)
+        return job
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,95 @@
+"""Prometheus ``/metrics``: HTTP request counts and latency histograms, plus ingest figures from a callable.
+
+A small pure-ASGI middleware (no extra dependency) labels requests by method, route template and status,
+which keeps label cardinality low (iiot.md §4.9).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+IngestStats = Callable[[], Mapping[str, float]]
+
+
+class HttpMetrics:
+    """Thread-safe counters behind the middleware."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.counts: dict[tuple[str, str, str], int] = {}
+        self.hist: dict[tuple[str, str], list[float]] = {}  # bucket counts..., sum, count
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        with self._lock:
+            key = (method, route, str(status))
+            self.counts[key] = self.counts.get(key, 0) + 1
+            h = self.hist.setdefault((method, route), [0.0] * (len(BUCKETS) + 2))
+            h[bisect.bisect_left(BUCKETS, seconds)] += 1
+            h[-2] += seconds
+            h[-1] += 1
+
+    def render(self, ingest: Mapping[str, float] | None) -> str:
+        lines = [
+            "# HELP http_requests_total HTTP requests by method, route and status.",
+            "# TYPE http_requests_total counter",
+        ]
+        with self._lock:
+            counts, hist = dict(self.counts), {k: list(v) for k, v in self.hist.items()}
+        for (method, route, status), n in sorted(counts.items()):
+            lines.append(
+                f'http_requests_total{{method="{method}",route="{_esc(route)}",status="{status}"}} {n}'
+            )
+        lines += [
+            "# HELP http_request_duration_seconds HTTP request latency.",
+            "# TYPE http_request_duration_seconds histogram",
+        ]
+        for (method, route), h in sorted(hist.items()):
+            labels = f'method="{method}",route="{_esc(route)}"'
+            cum = 0.0
+            for le, n in zip((*BUCKETS, math.inf), h[: len(BUCKETS) + 1], strict=True):
+                cum += n
+                le_s = "+Inf" if le == math.inf else repr(le)
+                lines.append(f'http_request_duration_seconds_bucket{{{labels},le="{le_s}"}} {cum:g}')
+            lines.append(f"http_request_duration_seconds_sum{{{labels}}} {h[-2]:.6f}")
+            lines.append(f"http_request_duration_seconds_count{{{labels}}} {h[-1]:g}")
+        for name, value in sorted((ingest or {}).items()):
+            metric = "twin_ingest_" + "".join(c if c.isalnum() else "_" for c in name)
+            lines += [f"# TYPE {metric} gauge", f"{metric} {float(value):g}"]
+        return "\n".join(lines) + "\n"
+
+
+def _esc(s: str) -> str:
+    return s.replace("\\", "\\\\").replace('"', '\\"')
+
+
+class MetricsMiddleware:
+    def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route: Any = scope.get("route")
+            path = getattr(route, "path", None) or "<unmatched>"
+            self.metrics.observe(scope["method"], path, status, time.perf_counter() - start)

@@ -1,0 +1,80 @@
+"""The plant now: power balance, per-cell values for heat-maps, alarms and assets."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from twin.api import views
+from twin.api.caching import LIVE_CACHE, cached_json
+from twin.api.deps import LiveDep, ReadKey
+from twin.api.problems import responses
+from twin.api.schemas import Alarms, Asset, Assets, CellValues, PowerBalance
+
+router = APIRouter(prefix="/v1", tags=["plant"])
+
+
+@router.get(
+    "/power",
+    response_model=PowerBalance,
+    responses=responses(401, 403),
+    summary="Power balance: captive units, grid and potlines (MW)",
+)
+async def power(request: Request, _: ReadKey, live: LiveDep) -> Response:
+    snap = await run_in_threadpool(live.snapshot)
+    return cached_json(request, views.power(snap), LIVE_CACHE)
+
+
+@router.get(
+    "/potlines/{potline}/cells",
+    response_model=CellValues,
+    responses=responses(401, 403, 404),
+    summary="Latest values of every cell of a potline (voltage, alumina, superheat, anode effect …)",
+)
+async def cells(
+    request: Request, potline: Annotated[str, Path(pattern=r"^\d{1,3}$")], _: ReadKey, live: LiveDep
+) -> Response:
+    snap = await run_in_threadpool(live.snapshot)
+    return cached_json(request, views.cells(snap, potline), LIVE_CACHE)
+
+
+@router.get(
+    "/alarms", response_model=Alarms, responses=responses(401, 403), summary="Alarms with state and reason"
+)
+async def alarms(
+    request: Request,
+    _: ReadKey,
+    live: LiveDep,
+    state: Annotated[Literal["active", "acknowledged", "cleared"] | None, Query()] = None,
+    asset: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    snap = await run_in_threadpool(live.snapshot)
+    return cached_json(request, {"alarms": views.alarms(snap, state, asset)}, LIVE_CACHE)
+
+
+@router.get(
+    "/assets",
+    response_model=Assets,
+    responses=responses(401, 403),
+    summary="Potlines, cells, rectifiers and power units with stable identifiers",
+)
+async def assets(
+    _: ReadKey,
+    live: LiveDep,
+    kind: Annotated[Literal["potline", "cell", "rectifier", "unit"] | None, Query()] = None,
+) -> Assets:
+    snap = await run_in_threadpool(live.snapshot)
+    return Assets.model_validate({"assets": views.assets(snap, kind)})
+
+
+@router.get(
+    "/assets/{asset_id}",
+    response_model=Asset,
+    responses=responses(401, 403, 404),
+    summary="Resolve an asset identifier (e.g. cell:1-017) to its metadata",
+)
+async def asset(asset_id: Annotated[str, Path(max_length=100)], _: ReadKey, live: LiveDep) -> Asset:
+    snap = await run_in_threadpool(live.snapshot)
+    return Asset.model_validate(views.asset(snap, asset_id))

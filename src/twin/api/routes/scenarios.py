@@ -1,0 +1,119 @@
+"""What-if scenario jobs: submit, poll, fetch results and the comparison with the baseline."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from twin.api.deps import JobsDep, LiveDep, ReadKey, RunKey, StoreDep
+from twin.api.live import LiveScenarioSource
+from twin.api.problems import Problem, responses
+from twin.api.schemas import Comparison, ScenarioCreate, ScenarioList, ScenarioPublic, ScenarioResults
+from twin.store import ScenarioJob
+
+router = APIRouter(prefix="/v1/scenarios", tags=["scenarios"])
+JobPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,99}$")]
+
+
+def public(job: ScenarioJob) -> ScenarioPublic:
+    base = f"/v1/scenarios/{job.job_id}"
+    return ScenarioPublic(
+        job_id=job.job_id,
+        status=job.status,
+        label=job.label,
+        created=job.created,
+        finished=job.finished,
+        error=job.error,
+        links={"self": base, "results": base + "/results", "comparison": base + "/comparison"},
+    )
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=ScenarioPublic,
+    responses=responses(401, 403, 409, 422, 429, 503),
+    summary="Submit a what-if: scenario TOML text, or from_live to start from the live state",
+)
+async def submit(
+    body: ScenarioCreate, response: Response, _: RunKey, jobs: JobsDep, live: LiveDep
+) -> ScenarioPublic:
+    text = body.toml
+    if body.from_live:
+        if not isinstance(live, LiveScenarioSource):
+            raise Problem(409, "Conflict", "the live provider cannot export its state as a scenario")
+        text = await run_in_threadpool(live.scenario_toml)
+    assert text is not None
+    job = await run_in_threadpool(jobs.submit, text, body.label or ("from live" if body.from_live else ""))
+    response.headers["Location"] = f"/v1/scenarios/{job.job_id}"
+    return public(job)
+
+
+@router.get("", response_model=ScenarioList, responses=responses(401, 403))
+def list_jobs(_: ReadKey, store: StoreDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> ScenarioList:
+    return ScenarioList(jobs=[public(j) for j in store.list_jobs(limit)])
+
+
+@router.get("/{job_id}", response_model=ScenarioPublic, responses=responses(401, 403, 404))
+def status(job_id: JobPath, _: ReadKey, store: StoreDep) -> ScenarioPublic:
+    return public(store.get_job(job_id))
+
+
+def _finished(store: StoreDep, job_id: str) -> ScenarioJob:
+    job = store.get_job(job_id)
+    if job.status == "failed":
+        raise Problem(409, "Scenario failed", f"job {job_id} failed: {job.error}")
+    if job.status != "succeeded" or job.kpis is None:
+        raise Problem(
+            409,
+            "Scenario not finished",
+            f"job {job_id} is {job.status}; poll /v1/scenarios/{job_id}",
+            headers={"Retry-After": "1"},
+        )
+    return job
+
+
+@router.get("/{job_id}/results", response_model=ScenarioResults, responses=responses(401, 403, 404, 409))
+def results(job_id: JobPath, _: ReadKey, store: StoreDep) -> ScenarioResults:
+    job = _finished(store, job_id)
+    return ScenarioResults(job_id=job.job_id, kpis=job.kpis or {})
+
+
+@router.get(
+    "/{job_id}/comparison",
+    response_model=Comparison,
+    responses=responses(401, 403, 404, 409),
+    summary="KPIs of a finished job next to the baseline's (or another job's), with deltas",
+)
+def comparison(
+    request: Request,
+    job_id: JobPath,
+    _: ReadKey,
+    store: StoreDep,
+    jobs: JobsDep,
+    baseline: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,99}$",
+            description="job to compare against; default the baseline",
+        ),
+    ] = None,
+) -> Comparison:
+    job = _finished(store, job_id)
+    if baseline is None:
+        base_job = jobs.baseline() if jobs.available else None
+        if base_job is None:
+            raise Problem(409, "No baseline", "no baseline scenario is configured; pass ?baseline=<job_id>")
+        baseline = base_job.job_id
+    base = _finished(store, baseline)
+    assert job.kpis is not None
+    assert base.kpis is not None
+    rows = []
+    for name in sorted(set(job.kpis) | set(base.kpis)):
+        val, ref = job.kpis.get(name), base.kpis.get(name)
+        delta = None if val is None or ref is None else val - ref
+        pct = None if delta is None or not ref else 100.0 * delta / abs(ref)
+        rows.append({"name": name, "value": val, "baseline": ref, "delta": delta, "delta_pct": pct})
+    return Comparison.model_validate({"job_id": job_id, "baseline_job_id": baseline, "kpis": rows})

@@ -1,0 +1,206 @@
+"""Request and response models (Base/Create/Public families, style.md practice 14)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+Scope = Literal["read", "run", "admin"]
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+    version: str
+
+
+class Ready(BaseModel):
+    ready: bool
+    checks: dict[str, str]
+
+
+class KpiSnapshot(BaseModel):
+    scope: str = Field(examples=["potline:1"])
+    as_of: AwareDatetime
+    kpis: dict[str, float]
+
+
+class KpiSnapshotAll(BaseModel):
+    as_of: AwareDatetime
+    scopes: dict[str, dict[str, float]] = Field(description="scope → KPI name → value")
+
+
+class Series(BaseModel):
+    ts: list[str] = Field(description="ISO-8601 UTC times (bucket starts when downsampled)")
+    value: list[float]
+
+
+class KpiHistory(BaseModel):
+    scope: str
+    start: AwareDatetime
+    end: AwareDatetime
+    max_points: int | None
+    series: dict[str, Series]
+
+
+class TagPublic(BaseModel):
+    tag: str
+    unit: str
+    description: str
+
+
+class PointPublic(BaseModel):
+    tag: str
+    ts: AwareDatetime
+    value: float
+    quality: Literal["good", "bad", "stale"]
+
+
+class Latest(BaseModel):
+    points: list[PointPublic]
+
+
+class RecordedPoint(BaseModel):
+    ts: str
+    value: float
+    quality: Literal["good", "bad", "stale"]
+
+
+class Recorded(BaseModel):
+    tag: str
+    start: AwareDatetime
+    end: AwareDatetime
+    points: list[RecordedPoint]
+    truncated: bool = Field(description="True when more points exist; fetch them with next_cursor")
+    next_cursor: str | None
+
+
+class Bucket(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ts: str
+    avg: float | None = None
+    min: float | None = None
+    max: float | None = None
+    count: int | None = None
+    twa: float | None = None
+
+
+class AggregateResult(BaseModel):
+    tag: str
+    start: AwareDatetime
+    end: AwareDatetime
+    bucket_s: float
+    source: Literal["raw", "1m", "1h"]
+    buckets: list[Bucket]
+
+
+class Alarm(BaseModel):
+    id: str
+    asset: str
+    state: Literal["active", "acknowledged", "cleared"]
+    severity: str = "medium"
+    reason: str
+    since: AwareDatetime | None = None
+
+
+class Alarms(BaseModel):
+    alarms: list[Alarm]
+
+
+class Asset(BaseModel):
+    id: str = Field(examples=["cell:1-017"])
+    kind: Literal["potline", "cell", "rectifier", "unit"]
+    name: str = ""
+    parent: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class Assets(BaseModel):
+    assets: list[Asset]
+
+
+class PowerBalance(BaseModel):
+    as_of: AwareDatetime
+    units_MW: dict[str, float] = Field(description="captive generating units, MW produced")  # noqa: N815 - unit suffix
+    grid_MW: float = Field(description="grid import (positive) or export (negative), MW")  # noqa: N815 - unit suffix
+    potlines_MW: dict[str, float] = Field(description="DC load per potline, MW")  # noqa: N815 - unit suffix
+    generation_MW: float  # noqa: N815 - unit suffix
+    load_MW: float  # noqa: N815 - unit suffix
+    imbalance_MW: float = Field(  # noqa: N815 - unit suffix
+        description="generation + grid − load (≈ 0 when the balance closes)"
+    )
+
+
+class CellValues(BaseModel):
+    potline: str
+    as_of: AwareDatetime
+    cells: dict[str, dict[str, float | bool | None]]
+
+
+class ScenarioBase(BaseModel):
+    label: str = Field("", max_length=200)
+
+
+class ScenarioCreate(ScenarioBase):
+    """Exactly one of ``toml`` (the scenario file's text) or ``from_live: true``."""
+
+    model_config = ConfigDict(extra="forbid")
+    toml: str | None = Field(None, max_length=1_000_000)
+    from_live: bool = False
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ScenarioCreate:
+        if (self.toml is None) == (not self.from_live):
+            raise ValueError("give exactly one of 'toml' (scenario text) or 'from_live': true")
+        return self
+
+
+class ScenarioPublic(ScenarioBase):
+    job_id: str
+    status: Literal["queued", "running", "succeeded", "failed"]
+    created: AwareDatetime
+    finished: AwareDatetime | None
+    error: str | None
+    links: dict[str, str]
+
+
+class ScenarioList(BaseModel):
+    jobs: list[ScenarioPublic]
+
+
+class ScenarioResults(BaseModel):
+    job_id: str
+    kpis: dict[str, float]
+
+
+class KpiComparison(BaseModel):
+    name: str
+    value: float | None
+    baseline: float | None
+    delta: float | None
+    delta_pct: float | None
+
+
+class Comparison(BaseModel):
+    job_id: str
+    baseline_job_id: str
+    kpis: list[KpiComparison]
+
+
+class ApiKeyBase(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    scopes: list[Scope] = Field(min_length=1)
+
+
+class ApiKeyCreate(ApiKeyBase):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ApiKeyPublic(ApiKeyBase):
+    key_id: str
+    created: AwareDatetime
+    revoked: bool
+
+
+class ApiKeyCreated(ApiKeyPublic):
+    key: str = Field(description="the full key; shown once, store it now")

@@ -1,0 +1,72 @@
+"""Service settings, validated once; unsafe combinations stop the app from starting (style.md practice 14)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from twin.errors import TwinError
+
+log = logging.getLogger(__name__)
+ENV_PREFIX = "TWIN_API_"
+
+
+class Settings(BaseModel):
+    """Everything the API service can be told. Build it in code or with :meth:`from_env`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    open_access: bool = Field(
+        False, description="Serve without API keys (demo only; a loud warning is logged at startup)."
+    )
+    kpi_max_age_s: int = Field(2, ge=0, le=3600, description="Cache-Control max-age of KPI snapshots.")
+    sse_interval_s: float = Field(
+        1.0, gt=0, le=60, description="How often the SSE stream checks for changes."
+    )
+    max_buckets: int = Field(10_000, ge=10, le=1_000_000, description="Largest aggregate answer (buckets).")
+    max_page: int = Field(10_000, ge=10, le=1_000_000, description="Largest page of recorded values.")
+    max_range_days: int = Field(3660, ge=1, description="Longest query range accepted.")
+    job_workers: int = Field(2, ge=1, le=64, description="Scenario jobs run at once (threads).")
+    max_pending_jobs: int = Field(16, ge=1, le=10_000, description="Queued jobs before POST answers 429.")
+    baseline_toml: str | None = Field(None, description="Scenario TOML that results are compared against.")
+    auth_cache_s: float = Field(30.0, ge=0, le=3600, description="How long a verified key is trusted.")
+    compact_interval_s: float = Field(0.0, ge=0, description="Run store retention this often (0 = never).")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read ``TWIN_API_<FIELD>`` variables (e.g. ``TWIN_API_OPEN_ACCESS=true``)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for name in cls.model_fields:
+            key = ENV_PREFIX + name.upper()
+            if key in env:
+                values[name] = env[key]
+        unknown = [
+            k
+            for k in env
+            if k.startswith(ENV_PREFIX) and k[len(ENV_PREFIX) :].lower() not in cls.model_fields
+        ]
+        if unknown:
+            raise TwinError(
+                f"environment: {unknown[0]} is not a setting; known: "
+                + ", ".join(ENV_PREFIX + n.upper() for n in cls.model_fields)
+            )
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ENV_PREFIX + str(first["loc"][0]).upper()
+            raise TwinError(
+                f"environment: {field} = {first.get('input')!r} is invalid; {first['msg']}"
+            ) from exc
+
+    def warn_if_unsafe(self) -> None:
+        if self.open_access:
+            log.warning(
+                "!!! API RUNNING WITH OPEN ACCESS: no API key is required for any endpoint, including "
+                "scenario runs and key administration. Use only on a trusted, isolated demo machine. !!!"
+            )
