@@ -4,7 +4,7 @@ from twin_edge.sparkplug.datatypes import DataType, Value
 from twin_edge.sparkplug.payload import Metric, Payload, decode_payload, encode_payload, resolve_value
 from twin_edge.sparkplug.sequence import SEQ_MODULUS, next_bdseq, next_seq, seq_distance
 from twin_edge.sparkplug.state import HostState, decode_state
-from twin_edge.sparkplug.topic import NAMESPACE, MessageType, StateTopic, Topic, parse_topic
+from twin_edge.sparkplug.topic import NAMESPACE, MessageType, StateTopic, Topic, parse_topic, validate_id
 
 BDSEQ_METRIC = "bdSeq"
 REBIRTH_METRIC = "Node Control/Rebirth"
@@ -30,4 +30,5 @@ __all__ = [
     "parse_topic",
     "resolve_value",
     "seq_distance",
+    "validate_id",
 ]

@@ -1,0 +1,139 @@
+"""Test helpers: a real Mosquitto broker per test session or per test, and a recording MQTT subscriber."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+SHARED_BROKER = ("127.0.0.1", 1883)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def free_port_range(count: int) -> int:
+    """First port of ``count`` consecutive free ports."""
+    for _ in range(200):
+        base = free_port()
+        if base + count > 65000:
+            continue
+        ok = True
+        for p in range(base, base + count):
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", p))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return base
+    raise RuntimeError("no free port range")
+
+
+def broker_reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def ensure_shared_broker() -> tuple[str, int]:
+    """The machine's Mosquitto on 127.0.0.1:1883, restarted if it is down."""
+    if not broker_reachable(*SHARED_BROKER):
+        subprocess.run(["mosquitto", "-d", "-c", "/etc/mosquitto/mosquitto.conf"], check=False)
+        for _ in range(50):
+            if broker_reachable(*SHARED_BROKER):
+                break
+            time.sleep(0.1)
+    return SHARED_BROKER
+
+
+class PrivateBroker:
+    """A Mosquitto subprocess on its own port, which a test may stop and start again."""
+
+    def __init__(self) -> None:
+        if shutil.which("mosquitto") is None:
+            raise RuntimeError("mosquitto is not installed")
+        self.port = free_port()
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self._proc = subprocess.Popen(["mosquitto", "-p", str(self.port)], stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            if broker_reachable("127.0.0.1", self.port):
+                return
+            time.sleep(0.05)
+        raise RuntimeError("private mosquitto did not start")
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            self._proc.wait(5)
+            self._proc = None
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class Recorded:
+    topic: str
+    payload: bytes
+    qos: int
+    retain: bool
+    at: float = field(default_factory=time.monotonic)
+
+
+class Recorder:
+    """Subscribes to a filter and records every message (thread-safe)."""
+
+    def __init__(self, host: str, port: int, topic_filter: str, qos: int = 1) -> None:
+        self._lock = threading.Lock()
+        self._messages: list[Recorded] = []
+        self._ready = threading.Event()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=unique("rec-"))
+        self.client.on_connect = lambda c, *_: c.subscribe(topic_filter, qos=qos)
+        self.client.on_subscribe = lambda *_: self._ready.set()
+        self.client.on_message = self._on_message
+        self.client.connect(host, port)
+        self.client.loop_start()
+        if not self._ready.wait(5):
+            raise RuntimeError("recorder could not subscribe")
+
+    def _on_message(self, _c: object, _u: object, msg: mqtt.MQTTMessage) -> None:
+        with self._lock:
+            self._messages.append(Recorded(msg.topic, msg.payload, msg.qos, bool(msg.retain)))
+
+    def messages(self, contains: str = "") -> list[Recorded]:
+        with self._lock:
+            return [m for m in self._messages if contains in m.topic]
+
+    def wait_for(self, predicate, timeout: float = 10.0) -> list[Recorded]:  # noqa: ANN001
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            msgs = self.messages()
+            if predicate(msgs):
+                return msgs
+            time.sleep(0.02)
+        raise AssertionError(f"condition not met within {timeout}s; got {len(self.messages())} messages")
+
+    def publish(self, topic: str, payload: bytes, *, qos: int = 0, retain: bool = False) -> None:
+        self.client.publish(topic, payload, qos=qos, retain=retain).wait_for_publish(5)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()

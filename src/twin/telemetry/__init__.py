@@ -1,0 +1,27 @@
+"""Telemetry ingest: the twin's Sparkplug B host application.
+
+Start it with a sink that receives typed samples::
+
+    from twin.telemetry import HostConfig, SparkplugHost, CallbackSink
+    with SparkplugHost(HostConfig(host_id="twin"), CallbackSink(print_samples)) as host:
+        ...
+
+The Sparkplug codec comes from the ``twin-edge`` package (``twin_edge.sparkplug``).
+"""
+
+from twin.telemetry.host import HostConfig, SparkplugHost
+from twin.telemetry.naming import CellAddress, cell_address
+from twin.telemetry.samples import CallbackSink, CollectingSink, IngestCounters, Quality, Sample, SampleSink
+
+__all__ = [
+    "CallbackSink",
+    "CellAddress",
+    "CollectingSink",
+    "HostConfig",
+    "IngestCounters",
+    "Quality",
+    "Sample",
+    "SampleSink",
+    "SparkplugHost",
+    "cell_address",
+]

@@ -1,0 +1,297 @@
+"""The twin's Sparkplug B Host Application (ingest).
+
+Threads: paho runs its network loop on its own thread and only appends ``(topic, payload, receipt_ms)`` to a
+bounded queue (a full queue is counted as ``queue_overflow`` and logged, never silent; the lost message then
+shows up as a seq gap and is repaired by a rebirth). One worker thread takes messages off the queue, orders
+them per edge node (:class:`~twin.telemetry.node_tracker.EdgeNodeTracker`) and hands samples to the sink.
+
+STATE (spec "Host Application Session Establishment"): the CONNECT carries the Will
+``spBv1.0/STATE/<host_id>`` = ``{"online": false, "timestamp": T}`` (QoS 1, retained); after subscribing, the host
+publishes ``{"online": true, "timestamp": T}`` (QoS 1, retained) with the same T; if it ever sees its own STATE
+offline while connected it republishes online; on a clean stop it publishes offline before disconnecting.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from twin.errors import TelemetryError
+from twin.telemetry.node_tracker import EdgeNodeTracker
+from twin.telemetry.samples import IngestCounters, Sample, SampleSink
+from twin_edge.errors import SparkplugError
+from twin_edge.sparkplug import (
+    REBIRTH_METRIC,
+    DataType,
+    HostState,
+    MessageType,
+    Metric,
+    StateTopic,
+    Topic,
+    decode_state,
+    encode_payload,
+    parse_topic,
+    validate_id,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class HostConfig:
+    """Settings of one host application. ``group_ids`` empty = every Sparkplug group (``spBv1.0/#``)."""
+
+    host_id: str
+    broker_host: str = "127.0.0.1"
+    broker_port: int = 1883
+    group_ids: tuple[str, ...] = ()
+    reorder_timeout_s: float = 2.0
+    rebirth_timeout_s: float = 5.0
+    queue_size: int = 100_000
+    max_payload_bytes: int = 1_048_576
+    client_id: str | None = None
+    keepalive_s: int = 10
+    reconnect_min_s: float = 0.5
+    reconnect_max_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        for name, value in [("host_id", self.host_id), *(("group_ids", g) for g in self.group_ids)]:
+            try:
+                validate_id(name, value)
+            except SparkplugError:
+                raise TelemetryError(
+                    f"HostConfig.{name} = {value!r} is invalid; expected a non-empty "
+                    "string without '/', '+', '#'"
+                ) from None
+        if self.reorder_timeout_s <= 0 or self.queue_size < 1 or self.max_payload_bytes < 1:
+            raise TelemetryError(
+                "HostConfig: reorder_timeout_s, queue_size and max_payload_bytes must be > 0"
+            )
+
+
+_STOP = object()
+_DISCONNECTED = object()
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class SparkplugHost:
+    """Use as ``with SparkplugHost(config, sink) as host: ...`` or call :meth:`start` / :meth:`stop`."""
+
+    def __init__(self, config: HostConfig, sink: SampleSink) -> None:
+        self.config = config
+        self._sink = sink
+        self._counters = IngestCounters()
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=config.queue_size)
+        self._trackers: dict[tuple[str, str], EdgeNodeTracker] = {}
+        self._state_topic = str(StateTopic(config.host_id))
+        self._state_timestamp = _now_ms()
+        self._online = threading.Event()
+        self._stopping = False
+        self._worker: threading.Thread | None = None
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=config.client_id or f"twin-host-{config.host_id}",
+            clean_session=True,
+        )
+        client.reconnect_delay_set(config.reconnect_min_s, config.reconnect_max_s)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        self._client = client
+
+    # -- public API ----------------------------------------------------------------------------------------------
+    @property
+    def counters(self) -> dict[str, int]:
+        return self._counters.snapshot()
+
+    def wait_online(self, timeout: float) -> bool:
+        """Block until the online STATE has been published (True) or ``timeout`` seconds passed (False)."""
+        return self._online.wait(timeout)
+
+    def node_online(self, group: str, node: str) -> bool:
+        tracker = self._trackers.get((group, node))
+        return tracker is not None and tracker.online
+
+    def device_online(self, group: str, node: str, device: str) -> bool:
+        tracker = self._trackers.get((group, node))
+        return tracker is not None and tracker.online and tracker.device_online(device)
+
+    def start(self) -> None:
+        self._worker = threading.Thread(
+            target=self._work, name=f"sparkplug-host-{self.config.host_id}", daemon=True
+        )
+        self._worker.start()
+        self._set_will()
+        self._client.connect_async(
+            self.config.broker_host, self.config.broker_port, keepalive=self.config.keepalive_s
+        )
+        self._client.loop_start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Publish the offline STATE, disconnect, and let the worker finish what is queued."""
+        self._stopping = True
+        if self._client.is_connected():
+            info = self._client.publish(
+                self._state_topic, HostState(False, self._state_timestamp).encode(), qos=1, retain=True
+            )
+            try:
+                info.wait_for_publish(timeout)
+            except (RuntimeError, ValueError):
+                logger.warning("offline STATE could not be published before disconnect")
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._online.clear()
+        if self._worker is not None:
+            self._queue.put(_STOP)
+            self._worker.join(timeout)
+
+    def __enter__(self) -> SparkplugHost:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- MQTT network thread ---------------------------------------------------------------------------------
+    def _set_will(self) -> None:
+        self._state_timestamp = _now_ms()
+        self._client.will_set(
+            self._state_topic, HostState(False, self._state_timestamp).encode(), qos=1, retain=True
+        )
+
+    def _on_connect(self, client: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
+        if getattr(reason, "is_failure", False):
+            logger.warning("broker refused the host connection: %s", reason)
+            return
+        client.subscribe(self._state_topic, qos=1)
+        for topic in [f"spBv1.0/{g}/#" for g in self.config.group_ids] or ["spBv1.0/#"]:
+            client.subscribe(topic, qos=1)
+        # Same timestamp as the Will (tck-id-host-topic-phid-birth-payload-timestamp).
+        client.publish(self._state_topic, HostState(True, self._state_timestamp).encode(), qos=1, retain=True)
+        self._online.set()
+        logger.info("host %s online", self.config.host_id)
+
+    def _on_disconnect(self, _c: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
+        self._online.clear()
+        self._set_will()
+        logger.warning("host lost the broker (%s); marking all metrics stale", reason)
+        self._enqueue(_DISCONNECTED)
+
+    def _on_message(self, _c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
+        self._counters.received += 1
+        self._enqueue((message.topic, message.payload, _now_ms()))
+
+    def _enqueue(self, item: object) -> None:
+        try:
+            self._queue.put_nowait(item)
+        except queue.Full:
+            self._counters.queue_overflow += 1
+            if self._counters.queue_overflow in (1, 10, 100) or self._counters.queue_overflow % 10_000 == 0:
+                logger.error(
+                    "ingest queue full (%d): %d messages dropped so far",
+                    self.config.queue_size,
+                    self._counters.queue_overflow,
+                )
+
+    # -- worker thread ---------------------------------------------------------------------------------------
+    def _work(self) -> None:
+        get = self._queue.get
+        while True:
+            deadline = min(
+                (t.deadline_ms for t in self._trackers.values() if t.deadline_ms is not None), default=None
+            )
+            try:
+                item = get(timeout=None if deadline is None else max(0.0, (deadline - _now_ms()) / 1000))
+            except queue.Empty:
+                item = None
+            if item is _STOP:
+                return
+            if deadline is not None and _now_ms() >= deadline:
+                now = _now_ms()
+                for tracker in list(self._trackers.values()):
+                    tracker.on_tick(now)
+            if item is None:
+                continue
+            if item is _DISCONNECTED:
+                now = _now_ms()
+                for tracker in self._trackers.values():
+                    tracker.mark_all_stale(now)
+                continue
+            try:
+                self._handle(*item)  # type: ignore[misc]
+            except Exception:  # a bug must not kill ingest; it is logged with its traceback
+                logger.exception("unexpected error while handling a message")
+
+    def _handle(self, topic_text: str, payload: bytes, receipt_ms: int) -> None:
+        if len(payload) > self.config.max_payload_bytes:
+            self._counters.oversized += 1
+            logger.warning(
+                "%s: %d-byte payload exceeds %d bytes; dropped",
+                topic_text,
+                len(payload),
+                self.config.max_payload_bytes,
+            )
+            return
+        try:
+            topic = parse_topic(topic_text)
+        except SparkplugError as exc:
+            self._counters.malformed += 1
+            logger.warning("%s", exc)
+            return
+        if isinstance(topic, StateTopic):
+            self._handle_state(topic, payload)
+            return
+        key = (topic.group_id, topic.edge_node_id)
+        tracker = self._trackers.get(key)
+        if tracker is None:
+            tracker = EdgeNodeTracker(
+                topic.group_id,
+                topic.edge_node_id,
+                reorder_timeout_ms=round(self.config.reorder_timeout_s * 1000),
+                rebirth_timeout_ms=round(self.config.rebirth_timeout_s * 1000),
+                counters=self._counters,
+                emit=self._emit,
+                request_rebirth=self._send_rebirth,
+            )
+            self._trackers[key] = tracker
+        tracker.on_message(topic.message_type, topic.device_id, payload, receipt_ms)
+
+    def _handle_state(self, topic: StateTopic, payload: bytes) -> None:
+        if topic.host_id != self.config.host_id:
+            return
+        try:
+            state = decode_state(payload)
+        except SparkplugError as exc:
+            self._counters.malformed += 1
+            logger.warning("%s", exc)
+            return
+        if not state.online and not self._stopping and self._client.is_connected():
+            # tck-id-message-flow-hid-sparkplug-state-message-delivered: never leave an offline STATE standing.
+            logger.warning("own STATE reads offline while connected; republishing online")
+            self._client.publish(
+                self._state_topic, HostState(True, self._state_timestamp).encode(), qos=1, retain=True
+            )
+
+    def _emit(self, samples: Sequence[Sample]) -> None:
+        try:
+            self._sink.accept(samples)
+        except Exception:  # the sink is someone else's code; keep ingesting
+            self._counters.sink_errors += 1
+            logger.exception("sample sink failed")
+
+    def _send_rebirth(self, group: str, node: str) -> None:
+        payload = encode_payload(
+            [Metric(name=REBIRTH_METRIC, timestamp=_now_ms(), datatype=DataType.BOOLEAN, value=True)],
+            timestamp=_now_ms(),
+        )
+        self._client.publish(str(Topic(group, MessageType.NCMD, node)), payload, qos=0)

@@ -1,0 +1,316 @@
+"""Per-edge-node state of the host application: session, seq ordering, alias cache, stale marking.
+
+No MQTT here: the host feeds parsed topics and raw payloads in arrival order, and the tracker calls ``emit``
+with samples in *seq* order and ``request_rebirth`` when the spec says to. Spec (Operational Behavior):
+
+- NBIRTH starts a session: expected seq = NBIRTH seq + 1 (any 0..255 accepted, iiot.md §1.4); the bdSeq is kept.
+- NDATA/DBIRTH/DDATA/DDEATH are applied in seq order; a message ahead of the expected seq is buffered and the
+  *Reorder Timeout* starts; if the gap is not filled in time, the gap is counted, a rebirth is requested and
+  the buffered messages are applied (their data is real; only the missing message is lost).
+- NDEATH with the session's bdSeq marks the node and every device metric STALE at the host's receipt time;
+  an NDEATH with another bdSeq is a late Will of an older session and is ignored.
+- DDEATH marks that device's metrics STALE; a DATA message for an unknown node/device/alias triggers a rebirth.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from twin.telemetry.samples import IngestCounters, Quality, Sample
+from twin_edge.errors import MalformedPayloadError
+from twin_edge.sparkplug import BDSEQ_METRIC, DataType, MessageType, Value, next_seq, seq_distance
+from twin_edge.sparkplug.datatypes import VALUE_FIELD
+from twin_edge.sparkplug.payload import parse_protobuf
+from twin_edge.sparkplug.proto import sparkplug_b_pb2 as pb
+
+logger = logging.getLogger(__name__)
+
+_SIGNED_WIRE_BITS = {DataType.INT8: 32, DataType.INT16: 32, DataType.INT32: 32, DataType.INT64: 64}
+_MAX_BUFFERED = 128
+
+
+@dataclass(frozen=True, slots=True)
+class _MetricInfo:
+    device: str | None
+    name: str
+    datatype: DataType
+    field: str
+    wire_bits: int  # 0 unless a signed integer needs sign extension
+
+
+@dataclass(slots=True)
+class _Pending:
+    kind: MessageType
+    device: str | None
+    message: pb.Payload
+    receipt_ms: int
+
+
+class EdgeNodeTracker:
+    def __init__(
+        self,
+        group: str,
+        node: str,
+        *,
+        reorder_timeout_ms: int,
+        rebirth_timeout_ms: int,
+        counters: IngestCounters,
+        emit: Callable[[list[Sample]], None],
+        request_rebirth: Callable[[str, str], None],
+    ) -> None:
+        self.group, self.node = group, node
+        self._reorder_timeout_ms = reorder_timeout_ms
+        self._rebirth_timeout_ms = rebirth_timeout_ms
+        self._counters = counters
+        self._emit = emit
+        self._request_rebirth = request_rebirth
+        self.online = False
+        self.bdseq: int | None = None
+        self._expected_seq = 0
+        self._buffer: dict[int, _Pending] = {}
+        self.deadline_ms: int | None = None
+        self._rebirth_sent_ms: int | None = None
+        self._aliases: dict[int, _MetricInfo] = {}
+        self._names: dict[tuple[str | None, str], _MetricInfo] = {}
+        self._devices_online: set[str] = set()
+        self._last: dict[tuple[str | None, str], Value | None] = {}
+
+    # -- queries -------------------------------------------------------------------------------------------
+    def device_online(self, device: str) -> bool:
+        return device in self._devices_online
+
+    # -- input -----------------------------------------------------------------------------------------------
+    def on_message(self, kind: MessageType, device: str | None, payload: bytes, now_ms: int) -> None:
+        try:
+            message = parse_protobuf(payload)
+        except MalformedPayloadError as exc:
+            self._counters.malformed += 1
+            logger.warning("%s/%s %s: %s", self.group, self.node, kind, exc)
+            return
+        self._counters.decoded += 1
+        if kind is MessageType.NBIRTH:
+            self._on_nbirth(message, now_ms)
+        elif kind is MessageType.NDEATH:
+            self._on_ndeath(message, now_ms)
+        elif kind in (MessageType.NCMD, MessageType.DCMD):
+            return
+        else:
+            self._on_sequenced(kind, device, message, now_ms)
+
+    def on_tick(self, now_ms: int) -> None:
+        """Apply the Reorder Timeout: called by the host when ``deadline_ms`` has passed."""
+        if self.deadline_ms is not None and now_ms >= self.deadline_ms:
+            self._give_up_gap(now_ms)
+
+    def mark_all_stale(self, now_ms: int) -> None:
+        """Broker connection lost: every metric of this node goes STALE and the session is forgotten."""
+        if self.online:
+            self._stale(None, now_ms, whole_node=True)
+        self.online = False
+        self._buffer.clear()
+        self.deadline_ms = None
+
+    # -- session ------------------------------------------------------------------------------------------------
+    def _on_nbirth(self, message: pb.Payload, now_ms: int) -> None:
+        if not message.HasField("seq"):
+            self._counters.malformed += 1
+            return
+        bdseq = None
+        for m in message.metrics:
+            if m.name == BDSEQ_METRIC:
+                bdseq = m.long_value if m.WhichOneof("value") == "long_value" else m.int_value
+        self.bdseq = bdseq
+        self.online = True
+        self._expected_seq = next_seq(message.seq % 256)
+        self._buffer.clear()
+        self.deadline_ms = None
+        self._rebirth_sent_ms = None
+        self._aliases.clear()
+        self._names.clear()
+        self._devices_online.clear()
+        self._apply_birth(None, message, now_ms)
+
+    def _on_ndeath(self, message: pb.Payload, now_ms: int) -> None:
+        bdseq = None
+        for m in message.metrics:
+            if m.name == BDSEQ_METRIC:
+                bdseq = m.long_value if m.WhichOneof("value") == "long_value" else m.int_value
+        if not self.online or (bdseq is not None and self.bdseq is not None and bdseq != self.bdseq):
+            logger.info(
+                "%s/%s: NDEATH bdSeq %s does not end the current session (bdSeq %s); ignored",
+                self.group,
+                self.node,
+                bdseq,
+                self.bdseq,
+            )
+            return
+        self._stale(None, now_ms, whole_node=True)
+        self.online = False
+        self._buffer.clear()
+        self.deadline_ms = None
+
+    def _on_sequenced(self, kind: MessageType, device: str | None, message: pb.Payload, now_ms: int) -> None:
+        if not message.HasField("seq"):
+            self._counters.malformed += 1
+            return
+        if not self.online:
+            self._rebirth(now_ms, f"{kind} before NBIRTH")
+            return
+        seq = message.seq % 256
+        distance = seq_distance(self._expected_seq, seq)
+        if distance == 0:
+            self._apply(kind, device, message, now_ms)
+            self._expected_seq = next_seq(seq)
+            self._drain(now_ms)
+        elif distance < 128:
+            self._buffer[seq] = _Pending(kind, device, message, now_ms)
+            if self.deadline_ms is None:
+                self.deadline_ms = now_ms + self._reorder_timeout_ms
+            if len(self._buffer) > _MAX_BUFFERED:
+                self._give_up_gap(now_ms)
+        else:
+            logger.warning(
+                "%s/%s: late or duplicate seq %d (expected %d) dropped",
+                self.group,
+                self.node,
+                seq,
+                self._expected_seq,
+            )
+            self._counters.seq_gaps += 1
+
+    def _drain(self, now_ms: int) -> None:
+        while self._expected_seq in self._buffer:
+            pending = self._buffer.pop(self._expected_seq)
+            self._apply(pending.kind, pending.device, pending.message, now_ms)
+            self._expected_seq = next_seq(self._expected_seq)
+        if not self._buffer:
+            self.deadline_ms = None
+
+    def _give_up_gap(self, now_ms: int) -> None:
+        """The gap was not filled within the Reorder Timeout: count it, ask for a rebirth, apply what we have."""
+        self._counters.seq_gaps += 1
+        logger.warning(
+            "%s/%s: seq %d missing after reorder timeout; requesting rebirth",
+            self.group,
+            self.node,
+            self._expected_seq,
+        )
+        self._rebirth(now_ms, "seq gap")
+        while self._buffer:
+            nearest = min(self._buffer, key=lambda s: seq_distance(self._expected_seq, s))
+            self._expected_seq = nearest
+            self._drain(now_ms)
+        self.deadline_ms = None
+
+    def _rebirth(self, now_ms: int, reason: str) -> None:
+        """At most one pending rebirth per node; a pending one expires after the rebirth timeout."""
+        sent = self._rebirth_sent_ms
+        if sent is not None and now_ms - sent < self._rebirth_timeout_ms:
+            return
+        self._rebirth_sent_ms = now_ms
+        self._counters.rebirths_requested += 1
+        logger.info("%s/%s: requesting rebirth (%s)", self.group, self.node, reason)
+        self._request_rebirth(self.group, self.node)
+
+    # -- applying messages ------------------------------------------------------------------------------------
+    def _apply(self, kind: MessageType, device: str | None, message: pb.Payload, now_ms: int) -> None:
+        if kind is MessageType.DBIRTH:
+            self._apply_birth(device, message, now_ms)
+        elif kind is MessageType.DDEATH:
+            if device in self._devices_online:
+                # tck-id-...-ddeath-devices-tags-stale: stale "using the timestamp in the DDEATH payload".
+                self._stale(device, message.timestamp if message.HasField("timestamp") else now_ms)
+                self._devices_online.discard(device)  # type: ignore[arg-type]
+        elif kind is MessageType.DDATA and device not in self._devices_online:
+            self._rebirth(now_ms, f"DDATA for unknown device {device}")
+        else:
+            self._apply_data(device, message, now_ms)
+
+    def _apply_birth(self, device: str | None, message: pb.Payload, now_ms: int) -> None:
+        default_ts = message.timestamp if message.HasField("timestamp") else now_ms
+        samples: list[Sample] = []
+        for m in message.metrics:
+            name = m.name
+            if device is None and (name == BDSEQ_METRIC or name.startswith("Node Control/")):
+                continue
+            if not name or not m.HasField("datatype"):
+                self._counters.malformed += 1
+                continue
+            try:
+                datatype = DataType(m.datatype)
+            except ValueError:
+                self._counters.wrong_datatype += 1
+                continue
+            info = _MetricInfo(
+                device, name, datatype, VALUE_FIELD[datatype], _SIGNED_WIRE_BITS.get(datatype, 0)
+            )
+            self._names[(device, name)] = info
+            if m.HasField("alias"):
+                self._aliases[m.alias] = info
+            sample = self._sample(info, m, default_ts)
+            if sample is not None:
+                samples.append(sample)
+        if device is not None:
+            self._devices_online.add(device)
+        self._deliver(samples)
+
+    def _apply_data(self, device: str | None, message: pb.Payload, now_ms: int) -> None:
+        default_ts = message.timestamp if message.HasField("timestamp") else now_ms
+        aliases, names = self._aliases, self._names
+        samples: list[Sample] = []
+        for m in message.metrics:
+            info = aliases.get(m.alias) if m.HasField("alias") else names.get((device, m.name))
+            if info is None or info.device != device:
+                self._counters.unknown_alias += 1
+                self._rebirth(now_ms, "unknown metric alias")
+                continue
+            sample = self._sample(info, m, default_ts)
+            if sample is not None:
+                samples.append(sample)
+        self._deliver(samples)
+
+    def _sample(self, info: _MetricInfo, m: pb.Payload.Metric, default_ts: int) -> Sample | None:
+        field = m.WhichOneof("value")
+        if field is None or m.is_null:
+            value: Value | None = None
+        elif field != info.field:
+            self._counters.wrong_datatype += 1
+            logger.warning(
+                "%s/%s %s: %s carries %s, BIRTH declared %s",
+                self.group,
+                self.node,
+                info.device,
+                info.name,
+                field,
+                info.datatype.spec_name,
+            )
+            return None
+        else:
+            value = getattr(m, field)
+            if info.wire_bits and value >= 1 << (info.wire_bits - 1):  # type: ignore[operator]
+                value -= 1 << info.wire_bits  # type: ignore[operator]
+        historical = m.is_historical
+        if not historical:
+            self._last[(info.device, info.name)] = value
+        ts = m.timestamp if m.HasField("timestamp") else default_ts
+        return Sample(ts, self.group, self.node, info.device, info.name, value, Quality.GOOD, historical)
+
+    def _stale(self, device: str | None, now_ms: int, *, whole_node: bool = False) -> None:
+        samples = [
+            Sample(
+                now_ms, self.group, self.node, dev, name, self._last.get((dev, name)), Quality.STALE, False
+            )
+            for (dev, name) in self._names
+            if whole_node or dev == device
+        ]
+        self._counters.stale_marked += len(samples)
+        self._deliver(samples, applied=False)
+
+    def _deliver(self, samples: list[Sample], *, applied: bool = True) -> None:
+        if not samples:
+            return
+        if applied:
+            self._counters.applied += len(samples)
+        self._emit(samples)

@@ -1,0 +1,99 @@
+"""What the ingest delivers: typed samples, the sink interface that receives them, and the ingest counters."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import NamedTuple, Protocol
+
+from twin_edge.sparkplug import Value
+
+
+class Quality(StrEnum):
+    """Sparkplug quality codes: GOOD = 192, STALE = 500, BAD = 0 (tck-id-payloads-propertyset-quality-value-*)."""
+
+    GOOD = "good"
+    STALE = "stale"
+    BAD = "bad"
+
+
+class Sample(NamedTuple):
+    """One metric value.
+
+    ``timestamp_ms`` is UTC milliseconds since the epoch: the metric's own timestamp (historical values keep
+    theirs), or for STALE samples the host's receipt time of the death (tck-id-operational-behavior-edge-node-
+    termination-host-action-ndeath-node-tags-stale). ``device`` is None for edge-node (NBIRTH/NDATA) metrics.
+    """
+
+    timestamp_ms: int
+    group: str
+    node: str
+    device: str | None
+    metric: str
+    value: Value | None
+    quality: Quality
+    historical: bool
+
+    @property
+    def timestamp_utc(self) -> datetime:
+        return datetime.fromtimestamp(self.timestamp_ms / 1000, tz=UTC)
+
+
+class SampleSink(Protocol):
+    """Receives samples in per-edge-node order, in batches (one batch per Sparkplug message or death).
+
+    Called from the ingest's worker thread; a slow sink slows ingest but never the MQTT network thread.
+    Must not raise (exceptions are logged and counted as ``sink_errors``).
+    """
+
+    def accept(self, samples: Sequence[Sample]) -> None: ...
+
+
+class CallbackSink:
+    """Adapts a plain function ``fn(samples)`` to :class:`SampleSink`."""
+
+    def __init__(self, fn: Callable[[Sequence[Sample]], None]) -> None:
+        self._fn = fn
+
+    def accept(self, samples: Sequence[Sample]) -> None:
+        self._fn(samples)
+
+
+class CollectingSink:
+    """Keeps every sample in memory (tests, small tools). Thread-safe snapshot via :meth:`samples`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._samples: list[Sample] = []
+
+    def accept(self, samples: Sequence[Sample]) -> None:
+        with self._lock:
+            self._samples.extend(samples)
+
+    def samples(self) -> list[Sample]:
+        with self._lock:
+            return list(self._samples)
+
+
+@dataclass
+class IngestCounters:
+    """Running totals. ``received`` and ``queue_overflow`` are written by the MQTT thread, the rest by the worker."""
+
+    received: int = 0
+    decoded: int = 0
+    applied: int = 0
+    stale_marked: int = 0
+    malformed: int = 0
+    unknown_alias: int = 0
+    wrong_datatype: int = 0
+    oversized: int = 0
+    seq_gaps: int = 0
+    rebirths_requested: int = 0
+    queue_overflow: int = 0
+    sink_errors: int = 0
+
+    def snapshot(self) -> dict[str, int]:
+        return asdict(self)
