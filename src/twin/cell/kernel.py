@@ -1,0 +1,591 @@
+"""The cell step kernel: N cells in series advanced k explicit-Euler steps of ``dt``, pot control inside.
+
+A dumb loop over structure-of-arrays (style.md practice 5): it takes arrays and scalars, writes into
+them, and returns how far it got. No SimPy, no I/O, no logging. ``twin.cell.potline`` is its driver.
+
+Model (each piece cites its source; equations in ``twin.cell.physics``):
+
+* **Voltage** — Haupin's breakdown [Haupin98 eq. A1]: E_rev + η_a,conc + η_a,surf + η_c + I·(R_bath +
+  R_bubble + R_anode + R_cathode + R_ext + R_calibration) + noise, with the anode current density on the
+  fanned area I/(f·A) (reproduces the worked table of physics.md §1.1 to 1 mV). During an anode effect
+  the cell voltage is the technology's AE voltage (CellModel clamps the AE to ≈30 V; physics.md §1.5).
+* **Alumina** — Yao et al. 2017 three-state model (AIChE J 63:2806): consumption M_Al2O3·I·CE/(6F),
+  a fraction r of each shot undissolved, first-order dissolution k_diss·m_undissolved.
+* **Metal** — Faraday's law: ṁ_Al = M_Al·I·CE/(3F).
+* **CE** — Dewing 1991 (Metall. Trans. B 22) with a per-technology constant.
+* **Energy** — Haupin/Entner balance (physics.md §1.6): the heat released inside the cell is
+  I·V − I²·R_ext; reaction enthalpy ṁ_Al·e_rx and heating of fed alumina m_fed·e_feed are taken out;
+  top and bottom losses (T − T_amb)/R; side losses through the ledge at bath and metal level.
+  Bath and metal share one temperature; the state is updated through the enthalpy
+  H = (m_bath·c_bath + m_metal·c_metal)·(T − T_ref), T_ref = 950 °C: metal is formed and ledge
+  freezes at T_ref (error below 0.1 % of the reaction enthalpy), so the balance closes to round-off.
+* **Ledge** — Stefan condition per level [shen-y21 form, physics.md §1.6]:
+  ρ_L·L_f·A·dδ/dt = (T_liq − T_amb)/(δ/(k_L·A) + R_shell) − (T − T_liq)/R_interface.
+  Frozen ledge leaves the bath mass (pure cryolite, so excess AlF3 concentrates).
+* **ACD** — anode consumption (scaled with current) minus metal-pad rise (Yao 2017; physics.md §1.7).
+* **Pot control** — tracking feed control: underfeed until the slope of the pseudo-resistance
+  (V − BEMF)/I, estimated as the difference of two first-order filters, exceeds a threshold, then
+  overfeed for a fixed time (GéniSim "In Situ" feed control, CIM 2011, physics.md §1.5; Leroy,
+  US 4,654,129); resistance regulation by beam moves with a deadband and a move limit; anode-effect
+  detection (V above the detect voltage, Wong et al. ICSOBA 2019) and an automatic kill that feeds a
+  dose after the kill time.
+* **Noise** — band-limited resistance noise: first-order filtered uniform white noise with a given RMS
+  and correlation time (physics.md §1.7 design suggestion), from a per-cell xorshift64 generator so a
+  run is reproducible and independent of how it is chunked.
+
+Cells are independent within one call (the line current is an input, held by the rectifiers), so the
+loop runs cell-outer, step-inner with the cell's whole state in local variables (no memory traffic per
+step). A stop event at step k in one cell truncates every cell to k + 1 steps: cells that ran further are
+restored from a copy and re-run, so the result is the same as a step-outer loop that stops after step k.
+
+Slow terms (conductivity, liquidus, saturation, bath ratio, CE, and the logarithmic electrochemical
+terms, which move with temperature and alumina on minute scales) are refreshed every ``P_SLOW_EVERY``
+steps on the global step count; with 1 they are exact every step.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from twin._numba import jit
+from twin.cell import layout as L
+from twin.cell import physics as ph
+
+AL_KG_PER_COULOMB = ph.M_AL / (3.0 * ph.FARADAY)
+ALUMINA_KG_PER_COULOMB = ph.M_AL2O3 / (6.0 * ph.FARADAY)
+LEDGE_FLOOR_CM = 0.05  # a ledge never melts below this (numerical floor; LEDGE_THIN fires long before)
+NOISE_GAIN_DECAY_S = 4.0 * 3600.0  # extra noise after an anode change decays with this time constant
+REGULATION_MIN_CURRENT = 0.9  # regulation is blocked below this fraction of nominal current
+ALUMINA_FLOOR_WTPCT = 0.3  # the alumina terms of the voltage are evaluated no lower than this
+EVENTS_PER_CELL_STEP = 5  # at most one AE event and four limit events per cell and step
+
+
+@jit
+def slow_terms(
+    t_c: float, m_bath: float, m_diss: float, m_alf3: float, params: np.ndarray
+) -> tuple[float, float, float, float, float]:
+    """(κ, T_liq, C_sat, bath ratio, CE) of a cell from its temperature and bath composition."""
+    al2o3 = 100.0 * m_diss / m_bath
+    alf3 = 100.0 * m_alf3 / m_bath
+    caf2 = params[L.P_CAF2_WTPCT]
+    mgf2 = params[L.P_MGF2_WTPCT]
+    lif = params[L.P_LIF_WTPCT]
+    t_liq = ph.liquidus_temperature(alf3, al2o3, caf2, lif, mgf2)
+    return (
+        ph.bath_conductivity(t_c, alf3, al2o3, caf2, lif, mgf2),
+        t_liq,
+        ph.alumina_saturation(t_c, alf3, caf2, lif, mgf2),
+        ph.bath_ratio(alf3, al2o3, caf2, lif, mgf2),
+        ph.current_efficiency(t_c - t_liq, alf3, lif, params[L.P_DEWING_CONSTANT]),
+    )
+
+
+@jit
+def refresh_slow_terms(state: np.ndarray, params: np.ndarray, i: int) -> None:
+    """Recompute the cached slow terms of cell ``i`` from its state (used after plant operations)."""
+    kappa, t_liq, c_sat, ratio, ce = slow_terms(
+        state[L.S_TEMP_DEGC, i], state[L.S_BATH_KG, i], state[L.S_ALUMINA_DISSOLVED_KG, i],
+        state[L.S_ALF3_KG, i], params,
+    )
+    state[L.S_KAPPA_S_PER_CM, i] = kappa
+    state[L.S_LIQUIDUS_DEGC, i] = t_liq
+    state[L.S_ALUMINA_SAT_WTPCT, i] = c_sat
+    state[L.S_BATH_RATIO, i] = ratio
+    state[L.S_CE, i] = ce
+
+
+@jit
+def _xorshift(x: np.uint64) -> np.uint64:
+    """One step of Marsaglia's xorshift64 (J. Stat. Softw. 8(14), 2003)."""
+    x ^= x << np.uint64(13)
+    x ^= x >> np.uint64(7)
+    x ^= x << np.uint64(17)
+    return x
+
+
+@jit
+def _to_symmetric_uniform(x: np.uint64) -> float:
+    """Map 64 random bits to a float in [-1, 1)."""
+    return float(x >> np.uint64(11)) * (2.0 / 9007199254740992.0) - 1.0
+
+
+@jit
+def _record(events: np.ndarray, n: int, step: int, code: int, cell: int, value: float) -> int:
+    events[n, 0] = step
+    events[n, 1] = code
+    events[n, 2] = cell
+    events[n, 3] = value
+    return n + 1
+
+
+@jit
+def _thermal_update(
+    enthalpy: float, T: float, t_liq: float, m_bath: float, m_metal: float, ledge_b: float,
+    ledge_m: float, span: float, p: np.ndarray,
+) -> tuple[float, float, float, float, float, float, float, float]:
+    """Apply heat losses and ledge freeze/melt over ``span`` seconds from the held temperature ``T``.
+
+    Explicit Euler on the lumped energy balance and the two Stefan conditions (module docstring).
+    Returns (enthalpy, T, m_bath, ledge_b, ledge_m, top J, bottom J, side J).
+    """
+    t_amb = p[L.P_T_AMBIENT]
+    latent = p[L.P_LEDGE_LATENT]
+    area_b = p[L.P_LEDGE_AREA_BATH_M2]
+    area_m = p[L.P_LEDGE_AREA_METAL_M2]
+    cm_per_kg_b = 100.0 / (p[L.P_LEDGE_DENSITY] * area_b)
+    cm_per_kg_m = 100.0 / (p[L.P_LEDGE_DENSITY] * area_m)
+    q_top = (T - t_amb) / p[L.P_R_TOP]
+    q_bottom = (T - t_amb) / p[L.P_R_BOTTOM]
+    q_out_b = (t_liq - t_amb) / (ledge_b / (100.0 * p[L.P_LEDGE_K] * area_b) + p[L.P_R_SHELL_BATH])
+    q_out_m = (t_liq - t_amb) / (ledge_m / (100.0 * p[L.P_LEDGE_K] * area_m) + p[L.P_R_SHELL_METAL])
+    frozen_b = span * (q_out_b - (T - t_liq) / p[L.P_R_BATH_LEDGE]) / latent
+    frozen_m = span * (q_out_m - (T - t_liq) / p[L.P_R_METAL_LEDGE]) / latent
+    frozen_b = max(frozen_b, (LEDGE_FLOOR_CM - ledge_b) / cm_per_kg_b)
+    frozen_m = max(frozen_m, (LEDGE_FLOOR_CM - ledge_m) / cm_per_kg_m)
+    enthalpy += latent * (frozen_b + frozen_m) - (q_top + q_bottom + q_out_b + q_out_m) * span
+    m_bath = m_bath - frozen_b - frozen_m
+    T = L.T_REF_DEGC + enthalpy / (m_bath * p[L.P_CP_BATH] + m_metal * p[L.P_CP_METAL])
+    return (enthalpy, T, m_bath, ledge_b + frozen_b * cm_per_kg_b, ledge_m + frozen_m * cm_per_kg_m,
+            q_top * span, q_bottom * span, (q_out_b + q_out_m) * span)
+
+
+@jit
+def _run_cell(
+    state: np.ndarray,
+    rng: np.ndarray,
+    p: np.ndarray,
+    line_current_A: np.ndarray,
+    dt: float,
+    step0: int,
+    stop_mask: int,
+    events: np.ndarray,
+    n_events: int,
+    acc: np.ndarray,
+    out: np.ndarray,
+    i: int,
+    limit: int,
+    record: bool,
+) -> tuple[int, int]:
+    """Advance cell ``i`` up to ``limit`` steps; return (steps done, events recorded so far)."""
+    # parameters and per-call constants
+    conduct_area = p[L.P_FANNING] * p[L.P_ANODE_AREA_CM2]
+    area_factor = p[L.P_SINGLE_ANODE_AREA_CM2] ** -0.1
+    cathode_area = p[L.P_CATHODE_AREA_CM2]
+    r_ext = p[L.P_R_EXTERNAL_OHM]
+    r_ohmic = p[L.P_R_ANODE_OHM] + p[L.P_R_CATHODE_OHM] + r_ext + p[L.P_R_CALIBRATION_OHM]
+    i_nominal = p[L.P_I_NOMINAL_A]
+    c_ae = p[L.P_ALUMINA_AE_WTPCT]
+    shot = p[L.P_SHOT_KG]
+    r_undiss = p[L.P_UNDISSOLVED_FRACTION]
+    diss_step = min(p[L.P_K_DISS] * dt, 1.0)
+    e_rx = p[L.P_REACTION_J_PER_KG_AL]
+    e_feed = p[L.P_ALUMINA_HEAT_J_PER_KG]
+    cp_b = p[L.P_CP_BATH]
+    cp_m = p[L.P_CP_METAL]
+    metal_cm_per_kg = 100.0 / (p[L.P_METAL_DENSITY] * p[L.P_CAVITY_AREA_M2])
+    slow_every = max(int(p[L.P_SLOW_EVERY]), 1)
+    noise_a = math.exp(-dt / p[L.P_NOISE_TAU_S])
+    noise_b = p[L.P_NOISE_OHM] * math.sqrt(3.0 * (1.0 - noise_a * noise_a))
+    gain_decay = math.exp(-dt * slow_every / NOISE_GAIN_DECAY_S)
+    alpha_fast = min(dt / p[L.P_SLOPE_FAST_S], 1.0)
+    alpha_slow = min(dt / p[L.P_SLOPE_SLOW_S], 1.0)
+    slope_span = p[L.P_SLOPE_SLOW_S] - p[L.P_SLOPE_FAST_S]
+    slope_threshold = p[L.P_SLOPE_THRESHOLD_OHM_PER_S]
+    bemf = p[L.P_BEMF_V]
+    v_ae_set = p[L.P_AE_VOLTAGE]
+    consumption_per_A = p[L.P_ANODE_CONSUMPTION_CM_PER_S] / i_nominal
+    alf3_loss = p[L.P_ALF3_LOSS_KG_PER_KG_AL]
+    carbon_per_al = p[L.P_CARBON_KG_PER_KG_AL]
+
+    # cell state into locals
+    m_diss = state[L.S_ALUMINA_DISSOLVED_KG, i]
+    m_undiss = state[L.S_ALUMINA_UNDISSOLVED_KG, i]
+    T = state[L.S_TEMP_DEGC, i]
+    ledge_b = state[L.S_LEDGE_BATH_CM, i]
+    ledge_m = state[L.S_LEDGE_METAL_CM, i]
+    m_bath = state[L.S_BATH_KG, i]
+    m_alf3 = state[L.S_ALF3_KG, i]
+    m_metal = state[L.S_METAL_KG, i]
+    acd = state[L.S_ACD_CM, i]
+    anode_age = state[L.S_ANODE_AGE_S, i]
+    ae = state[L.S_AE_ACTIVE, i]
+    ae_time = state[L.S_AE_TIME_S, i]
+    kill_timer = state[L.S_AE_KILL_TIMER_S, i]
+    mode = state[L.S_FEED_MODE, i]
+    mode_time = state[L.S_FEED_MODE_TIME_S, i]
+    demand = state[L.S_FEED_DEMAND_KG, i]
+    r_fast = state[L.S_R_FAST_OHM, i]
+    r_slow = state[L.S_R_SLOW_OHM, i]
+    reg_timer = state[L.S_REG_TIMER_S, i]
+    noise = state[L.S_NOISE_OHM, i]
+    gain = state[L.S_NOISE_GAIN, i]
+    strategy = state[L.S_FEED_STRATEGY, i]
+    feed_eff = state[L.S_FEED_EFFICIENCY, i]
+    flags = int(state[L.S_LIMIT_FLAGS, i])
+    q_hx = state[L.S_HEAT_EXTRACTION_W, i]
+    in_line = state[L.S_IN_LINE, i]
+    kappa = state[L.S_KAPPA_S_PER_CM, i]
+    t_liq = state[L.S_LIQUIDUS_DEGC, i]
+    c_sat = state[L.S_ALUMINA_SAT_WTPCT, i]
+    ratio = state[L.S_BATH_RATIO, i]
+    ce = state[L.S_CE, i]
+    x = rng[i]
+    enthalpy = (m_bath * cp_b + m_metal * cp_m) * (T - L.T_REF_DEGC)  # J, relative to T_REF_DEGC
+    pending = 0  # steps whose heat losses are not yet applied
+
+    # accumulators into locals
+    a_charge = 0.0
+    a_e_in = 0.0
+    a_e_ext = 0.0
+    a_e_rx = 0.0
+    a_e_feed = 0.0
+    a_top = 0.0
+    a_bottom = 0.0
+    a_side = 0.0
+    a_hx = 0.0
+    a_al = 0.0
+    a_fed = 0.0
+    a_consumed = 0.0
+    a_deficit = 0.0
+    a_ae_count = 0.0
+    a_ae_s = 0.0
+    a_shots = 0.0
+    a_moves = 0.0
+    a_alf3 = 0.0
+    a_vs = 0.0
+
+    # values of the last step, for the outputs
+    e_rev = eta_conc = eta_surf = eta_cath = v_bath = v_bubble = v_noise = v_ae = v_cell = 0.0
+    r_pseudo = 0.0
+    I = 0.0
+    I_last = -1.0
+    ln_ia = ln_ic = i_a = d_b = g = phi_base = pct_per_kg = 0.0
+    capacity = events.shape[0] - EVENTS_PER_CELL_STEP
+    countdown = (slow_every - step0 % slow_every) % slow_every  # steps until the next global multiple
+    inv_shot = 1.0 / shot
+    inv_span = 1.0 / slope_span
+    inv_I = 1.0
+    k = 0
+    while k < limit:
+        I = line_current_A[k] * in_line
+        refresh = countdown == 0
+        countdown = slow_every - 1 if refresh else countdown - 1
+        if refresh:
+            if pending > 0:
+                enthalpy, T, m_bath, ledge_b, ledge_m, e_top, e_bottom, e_side = _thermal_update(
+                    enthalpy, T, t_liq, m_bath, m_metal, ledge_b, ledge_m, pending * dt, p)
+                a_top += e_top
+                a_bottom += e_bottom
+                a_side += e_side
+                pending = 0
+            kappa, t_liq, c_sat, ratio, ce = slow_terms(T, m_bath, m_diss, m_alf3, p)
+        if I_last != I:
+            i_a = max(I, 1.0) / conduct_area
+            ln_ia = math.log(i_a / 0.0029)
+            ln_ic = math.log(3.891 * max(I, 1.0) / cathode_area)
+            d_b = ph.bubble_thickness(i_a)
+            inv_I = 1.0 / max(I, 1.0)
+            I_last = I
+            refresh = True
+        if refresh:
+            pct_per_kg = 100.0 / m_bath  # bath mass moves by a few kg per hour: refreshed with the slow terms
+        # --- limit events on the slow cadence, latched until the condition clears ---
+        if refresh:
+            new_flags = 0
+            if T - t_liq < p[L.P_SUPERHEAT_MIN]:
+                new_flags |= L.LIMIT_FREEZE
+            if p[L.P_BATH_TEMP_MAX] < T:
+                new_flags |= L.LIMIT_HOT
+            if min(ledge_b, ledge_m) < p[L.P_LEDGE_MIN_CM]:
+                new_flags |= L.LIMIT_THIN
+            if max(ledge_b, ledge_m) > p[L.P_LEDGE_MAX_CM]:
+                new_flags |= L.LIMIT_THICK
+            rising = new_flags & ~flags
+            flags = new_flags
+            if rising != 0:
+                limit_stop = False
+                if rising & L.LIMIT_FREEZE:
+                    if record:
+                        n_events = _record(events, n_events, k, L.EV_FREEZE_RISK, i, T - t_liq)
+                    limit_stop = limit_stop or (stop_mask >> L.EV_FREEZE_RISK) & 1 == 1
+                if rising & L.LIMIT_HOT:
+                    if record:
+                        n_events = _record(events, n_events, k, L.EV_BATH_HOT, i, T)
+                    limit_stop = limit_stop or (stop_mask >> L.EV_BATH_HOT) & 1 == 1
+                if rising & L.LIMIT_THIN:
+                    if record:
+                        n_events = _record(events, n_events, k, L.EV_LEDGE_THIN, i, min(ledge_b, ledge_m))
+                    limit_stop = limit_stop or (stop_mask >> L.EV_LEDGE_THIN) & 1 == 1
+                if rising & L.LIMIT_THICK:
+                    if record:
+                        n_events = _record(events, n_events, k, L.EV_LEDGE_THICK, i, max(ledge_b, ledge_m))
+                    limit_stop = limit_stop or (stop_mask >> L.EV_LEDGE_THICK) & 1 == 1
+                if limit_stop:
+                    break  # the crossing happened at the end of the previous step: stop before this one
+            gain = 1.0 + (gain - 1.0) * gain_decay
+        al2o3 = m_diss * pct_per_kg
+        c_eval = max(al2o3, ALUMINA_FLOOR_WTPCT)
+
+        # --- voltage (Haupin breakdown, physics.py); the log terms move with T and alumina, both slow ---
+        if refresh:
+            t_k = T + ph.KELVIN
+            activity = ph.alumina_activity(min(c_eval / c_sat, 1.0))
+            e_rev = 1.896 - 0.000572 * t_k - (ph.GAS_CONSTANT * t_k / (6.0 * ph.FARADAY)) * math.log(activity)
+            i_crit = 1e-4 * (550000.0 + 1800.0 * (t_k - 1323.0)) * (math.sqrt(c_eval / 100.0) - 0.04) * area_factor
+            eta_conc = t_k / 23209.0 * math.log(i_crit / max(i_crit - i_a, 0.01 * i_crit))
+            eta_surf = t_k / 12533.0 * (ln_ia - 0.56 * math.log(c_eval))
+            eta_cath = 5.7448e-5 * t_k * (1.375 - 0.25 * ratio) * ln_ic
+            g = 1.0 / (kappa * conduct_area)
+            phi_base = ph.bubble_coverage(i_a, ratio, c_ae, c_ae) - 0.9 * 0.431  # the part without alumina
+        excess = max(c_eval - c_ae, 0.0)
+        phi = phi_base + 0.9 * (0.431 - 0.1437 * excess) / (1.0 + 7.353 * excess)  # Haupin98 eq. 31
+        v_bath = I * (acd - d_b) * g
+        v_bubble = I * d_b * phi / (1.0 - phi) * g
+        x = _xorshift(x)
+        noise = noise_a * noise + noise_b * _to_symmetric_uniform(x)
+        v_noise = I * noise * gain
+        v_normal = e_rev + eta_conc + eta_surf + eta_cath + v_bath + v_bubble + I * r_ohmic + v_noise
+        v_ae = ae * (v_ae_set - v_normal)
+        v_cell = v_normal + v_ae
+
+        # --- Faraday and the alumina mass balance (Yao 2017) ---
+        charge = I * dt
+        al_made = ce * charge * AL_KG_PER_COULOMB
+        consumed = ce * charge * ALUMINA_KG_PER_COULOMB
+        deficit = max(consumed - m_diss, 0.0)
+        dissolved_now = diss_step * m_undiss
+        m_diss = m_diss - consumed + deficit + dissolved_now
+        m_undiss -= dissolved_now
+
+        # --- pot control: tracking feed control on the pseudo-resistance slope ---
+        mode_time += dt
+        r_pseudo = (v_cell - bemf) * inv_I
+        if ae == 0.0 and I > 0.0:
+            r_fast += alpha_fast * (r_pseudo - r_fast)
+            r_slow += alpha_slow * (r_pseudo - r_slow)
+        slope = (r_fast - r_slow) * inv_span
+        nominal_rate = ce * I * ALUMINA_KG_PER_COULOMB
+        rate = 0.0
+        if strategy == L.FEED_TRACKING:
+            if mode == 0.0:
+                rate = p[L.P_UNDERFEED] * nominal_rate
+                if (mode_time >= p[L.P_UNDERFEED_MIN_S] and slope > slope_threshold) or (
+                    mode_time >= p[L.P_UNDERFEED_MAX_S]
+                ):
+                    mode = 1.0
+                    mode_time = 0.0
+            else:
+                rate = p[L.P_OVERFEED] * nominal_rate
+                if mode_time >= p[L.P_OVERFEED_S]:
+                    mode = 0.0
+                    mode_time = 0.0
+        elif strategy == L.FEED_FIXED:
+            rate = nominal_rate
+        demand += rate * dt * (1.0 - ae)
+        shots = math.floor(demand * inv_shot)
+        demand -= shots * shot
+        fed_shots = shots * shot * feed_eff
+        fed = fed_shots
+        m_diss += (1.0 - r_undiss) * fed_shots
+        m_undiss += r_undiss * fed_shots
+
+        # --- anode effect: onset, automatic kill, end ---
+        stop = False
+        if ae == 0.0 and al2o3 < c_ae and I > 0.0:
+            ae = 1.0
+            ae_time = 0.0
+            kill_timer = 0.0
+            a_ae_count += 1.0
+            if record:
+                n_events = _record(events, n_events, k + 1, L.EV_AE_ONSET, i, al2o3)
+            stop = (stop_mask >> L.EV_AE_ONSET) & 1 == 1
+        elif ae == 1.0:
+            ae_time += dt
+            kill_timer += dt
+            a_ae_s += dt
+            if kill_timer >= p[L.P_AE_KILL_TIME_S]:
+                dose = p[L.P_AE_KILL_DOSE_KG]
+                fed += dose
+                m_diss += dose
+                kill_timer = 0.0
+                if m_diss * pct_per_kg >= c_ae or I <= 0.0:
+                    ae = 0.0
+                    mode = 1.0
+                    mode_time = 0.0
+                    if record:
+                        n_events = _record(events, n_events, k + 1, L.EV_AE_END, i, ae_time)
+                    stop = (stop_mask >> L.EV_AE_END) & 1 == 1
+
+        # --- resistance regulation: beam moves with deadband and move limit ---
+        reg_timer += dt
+        if reg_timer >= p[L.P_REG_INTERVAL_S]:
+            reg_timer = 0.0
+            if ae == 0.0 and mode == 0.0 and REGULATION_MIN_CURRENT * i_nominal <= I:
+                error = p[L.P_R_TARGET_OHM] - r_slow
+                if abs(error) > p[L.P_DEADBAND_OHM]:
+                    move = min(max(error * kappa * conduct_area, -p[L.P_BEAM_MOVE_MAX_CM]), p[L.P_BEAM_MOVE_MAX_CM])
+                    new_acd = min(max(acd + move, p[L.P_ACD_MIN_CM]), p[L.P_ACD_MAX_CM])
+                    if new_acd != acd:
+                        r_slow += (new_acd - acd) * g
+                        r_fast += (new_acd - acd) * g
+                        acd = new_acd
+                        a_moves += 1.0
+
+        # --- energy in this step; losses and ledge are applied on the thermal cadence ---
+        p_in = I * v_cell
+        p_ext = I * I * r_ext
+        e_reaction = al_made * e_rx
+        enthalpy += (p_in - p_ext - q_hx) * dt - e_reaction - fed * e_feed
+        alf3_lost = min(alf3_loss * al_made, m_alf3)
+        m_bath -= alf3_lost  # leaves (and metal forms) at T_ref: the enthalpy is unchanged
+        m_alf3 -= alf3_lost
+        m_metal += al_made
+        acd += (consumption_per_A * I * dt) - al_made * metal_cm_per_kg
+        anode_age += dt
+        pending += 1
+
+        # --- accumulators ---
+        a_charge += charge
+        a_e_in += p_in * dt
+        a_e_ext += p_ext * dt
+        a_e_rx += e_reaction
+        a_e_feed += fed * e_feed
+        a_hx += q_hx * dt
+        a_al += al_made
+        a_fed += fed
+        a_consumed += consumed - deficit
+        a_deficit += deficit
+        a_shots += shots
+        a_alf3 += alf3_lost
+        a_vs += v_cell * dt
+
+        k += 1
+        if stop or (record and n_events > capacity):
+            break
+
+    if pending > 0:
+        enthalpy, T, m_bath, ledge_b, ledge_m, e_top, e_bottom, e_side = _thermal_update(
+            enthalpy, T, t_liq, m_bath, m_metal, ledge_b, ledge_m, pending * dt, p)
+        a_top += e_top
+        a_bottom += e_bottom
+        a_side += e_side
+
+    # write back the state
+    state[L.S_ALUMINA_DISSOLVED_KG, i] = m_diss
+    state[L.S_ALUMINA_UNDISSOLVED_KG, i] = m_undiss
+    state[L.S_TEMP_DEGC, i] = T
+    state[L.S_LEDGE_BATH_CM, i] = ledge_b
+    state[L.S_LEDGE_METAL_CM, i] = ledge_m
+    state[L.S_BATH_KG, i] = m_bath
+    state[L.S_ALF3_KG, i] = m_alf3
+    state[L.S_METAL_KG, i] = m_metal
+    state[L.S_ACD_CM, i] = acd
+    state[L.S_ANODE_AGE_S, i] = anode_age
+    state[L.S_AE_ACTIVE, i] = ae
+    state[L.S_AE_TIME_S, i] = ae_time
+    state[L.S_AE_KILL_TIMER_S, i] = kill_timer
+    state[L.S_FEED_MODE, i] = mode
+    state[L.S_FEED_MODE_TIME_S, i] = mode_time
+    state[L.S_FEED_DEMAND_KG, i] = demand
+    state[L.S_R_FAST_OHM, i] = r_fast
+    state[L.S_R_SLOW_OHM, i] = r_slow
+    state[L.S_REG_TIMER_S, i] = reg_timer
+    state[L.S_NOISE_OHM, i] = noise
+    state[L.S_NOISE_GAIN, i] = gain
+    state[L.S_LIMIT_FLAGS, i] = flags
+    state[L.S_KAPPA_S_PER_CM, i] = kappa
+    state[L.S_LIQUIDUS_DEGC, i] = t_liq
+    state[L.S_ALUMINA_SAT_WTPCT, i] = c_sat
+    state[L.S_BATH_RATIO, i] = ratio
+    state[L.S_CE, i] = ce
+    rng[i] = x
+
+    acc[L.A_CHARGE_C, i] += a_charge
+    acc[L.A_ENERGY_IN_J, i] += a_e_in
+    acc[L.A_ENERGY_EXTERNAL_J, i] += a_e_ext
+    acc[L.A_ENERGY_REACTION_J, i] += a_e_rx
+    acc[L.A_ENERGY_FEED_J, i] += a_e_feed
+    acc[L.A_LOSS_TOP_J, i] += a_top
+    acc[L.A_LOSS_BOTTOM_J, i] += a_bottom
+    acc[L.A_LOSS_SIDE_J, i] += a_side
+    acc[L.A_HEAT_EXTRACTED_J, i] += a_hx
+    acc[L.A_AL_PRODUCED_KG, i] += a_al
+    acc[L.A_ALUMINA_FED_KG, i] += a_fed
+    acc[L.A_ALUMINA_CONSUMED_KG, i] += a_consumed
+    acc[L.A_ALUMINA_DEFICIT_KG, i] += a_deficit
+    acc[L.A_AE_COUNT, i] += a_ae_count
+    acc[L.A_AE_SECONDS, i] += a_ae_s
+    acc[L.A_FEED_SHOTS, i] += a_shots
+    acc[L.A_BEAM_MOVES, i] += a_moves
+    acc[L.A_CARBON_KG, i] += carbon_per_al * a_al
+    acc[L.A_ALF3_LOST_KG, i] += a_alf3
+    acc[L.A_VOLTAGE_SECONDS, i] += a_vs
+
+    if k > 0:
+        out[L.O_V_CELL, i] = v_cell
+        out[L.O_E_REV, i] = e_rev
+        out[L.O_ETA_ANODE_CONC, i] = eta_conc
+        out[L.O_ETA_ANODE_SURF, i] = eta_surf
+        out[L.O_ETA_CATHODE, i] = eta_cath
+        out[L.O_V_BATH, i] = v_bath
+        out[L.O_V_BUBBLE, i] = v_bubble
+        out[L.O_V_ANODE, i] = I * p[L.P_R_ANODE_OHM]
+        out[L.O_V_CATHODE, i] = I * p[L.P_R_CATHODE_OHM]
+        out[L.O_V_EXTERNAL, i] = I * r_ext
+        out[L.O_V_CALIBRATION, i] = I * p[L.P_R_CALIBRATION_OHM]
+        out[L.O_V_NOISE, i] = v_noise
+        out[L.O_V_ANODE_EFFECT, i] = v_ae
+        out[L.O_R_PSEUDO_OHM, i] = r_pseudo
+        out[L.O_LINE_CURRENT_A, i] = I
+    out[L.O_SUPERHEAT_K, i] = T - t_liq
+    out[L.O_ALUMINA_WTPCT, i] = 100.0 * m_diss / m_bath
+    out[L.O_ALF3_WTPCT, i] = 100.0 * m_alf3 / m_bath
+    out[L.O_METAL_CM, i] = m_metal * metal_cm_per_kg
+    return k, n_events
+
+
+@jit
+def advance(
+    state: np.ndarray,
+    rng: np.ndarray,
+    params: np.ndarray,
+    line_current_A: np.ndarray,
+    dt: float,
+    step0: int,
+    stop_mask: int,
+    events: np.ndarray,
+    acc: np.ndarray,
+    out: np.ndarray,
+) -> tuple[int, int]:
+    """Advance every cell ``len(line_current_A)`` steps of ``dt`` seconds.
+
+    Returns ``(steps_done, n_events)``. Stops after the complete step in which an event whose bit
+    ``1 << code`` is in ``stop_mask`` occurred, or before the event buffer could overflow. Event rows are
+    (step within this call, 1-based; code; cell; value), in cell order.
+    """
+    ncell = state.shape[1]
+    limit = line_current_A.shape[0]
+    saved_state = state.copy()
+    saved_rng = rng.copy()
+    saved_acc = acc.copy()
+    ran = np.zeros(ncell, dtype=np.int64)
+    n_events = 0
+    for i in range(ncell):
+        done, n_events = _run_cell(state, rng, params, line_current_A, dt, step0, stop_mask, events,
+                                   n_events, acc, out, i, limit, True)
+        ran[i] = done
+        limit = min(limit, done)
+    for i in range(ncell):
+        if ran[i] > limit:  # ran past a stop found in a later cell: redo it up to the stop
+            state[:, i] = saved_state[:, i]
+            rng[i] = saved_rng[i]
+            acc[:, i] = saved_acc[:, i]
+            _run_cell(state, rng, params, line_current_A, dt, step0, 0, events, 0, acc, out, i, limit, False)
+    kept = 0
+    for e in range(n_events):
+        if events[e, 0] <= limit:
+            events[kept, :] = events[e, :]
+            kept += 1
+    return limit, kept

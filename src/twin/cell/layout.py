@@ -1,0 +1,206 @@
+"""Row layout of the kernel's structure-of-arrays: state, parameters, accumulators, outputs, events.
+
+``state[S_x, i]`` is variable x of cell i (float64, C-contiguous, one row per variable), so one potline of
+400 cells is ~100 kB and stays cache-resident (performance.md §2.1). Module-level integers are
+compile-time constants for numba.
+"""
+
+from __future__ import annotations
+
+# --- per-cell state rows -------------------------------------------------------------------------
+S_ALUMINA_DISSOLVED_KG = 0
+S_ALUMINA_UNDISSOLVED_KG = 1
+S_TEMP_DEGC = 2  # bath and metal pad share one temperature (lumped)
+S_LEDGE_BATH_CM = 3
+S_LEDGE_METAL_CM = 4
+S_BATH_KG = 5  # liquid bath excluding dissolved alumina
+S_ALF3_KG = 6  # excess AlF3 in the bath
+S_METAL_KG = 7
+S_ACD_CM = 8
+S_ANODE_AGE_S = 9
+S_AE_ACTIVE = 10  # 1 during an anode effect
+S_AE_TIME_S = 11  # duration of the current anode effect
+S_AE_KILL_TIMER_S = 12
+S_FEED_MODE = 13  # 0 underfeed, 1 overfeed (tracking strategy)
+S_FEED_MODE_TIME_S = 14
+S_FEED_DEMAND_KG = 15  # alumina requested but not yet shot
+S_R_FAST_OHM = 16
+S_R_SLOW_OHM = 17
+S_REG_TIMER_S = 18
+S_NOISE_OHM = 19
+S_NOISE_GAIN = 20  # multiplies noise amplitude; raised after anode change, decays to 1
+S_FEED_STRATEGY = 21  # 0 tracking, 1 fixed, 2 none
+S_FEED_EFFICIENCY = 22  # delivered/requested shot mass (alumina shortfall, stuck feeder = 0)
+S_LIMIT_FLAGS = 23  # latched limit bits, see LIMIT_*
+S_HEAT_EXTRACTION_W = 24  # shell heat exchanger duty (+ removes heat, - adds heat)
+S_IN_LINE = 25  # 1 carries line current, 0 cut out / bypassed
+# slow terms, refreshed every `slow_every` steps
+S_KAPPA_S_PER_CM = 26
+S_LIQUIDUS_DEGC = 27
+S_ALUMINA_SAT_WTPCT = 28
+S_CE = 29
+S_BATH_RATIO = 30
+N_STATE = 31
+
+STATE_NAMES = (
+    "alumina_dissolved_kg", "alumina_undissolved_kg", "temperature_degC", "ledge_bath_cm",
+    "ledge_metal_cm", "bath_kg", "alf3_kg", "metal_kg", "acd_cm", "anode_age_s", "ae_active",
+    "ae_time_s", "ae_kill_timer_s", "feed_mode", "feed_mode_time_s", "feed_demand_kg", "r_fast_ohm",
+    "r_slow_ohm", "reg_timer_s", "noise_ohm", "noise_gain", "feed_strategy", "feed_efficiency",
+    "limit_flags", "heat_extraction_W", "in_line", "kappa_S_per_cm", "liquidus_degC",
+    "alumina_saturation_wtpct", "current_efficiency", "bath_ratio",
+)
+
+# --- parameters (one vector shared by all cells of a potline) -------------------------------------
+P_I_NOMINAL_A = 0
+P_ANODE_AREA_CM2 = 1  # total geometric anode area
+P_SINGLE_ANODE_AREA_CM2 = 2
+P_FANNING = 3
+P_CATHODE_AREA_CM2 = 4
+P_CAVITY_AREA_M2 = 5
+P_R_ANODE_OHM = 6
+P_R_CATHODE_OHM = 7
+P_R_EXTERNAL_OHM = 8
+P_R_CALIBRATION_OHM = 9
+P_METAL_DENSITY = 10
+P_CAF2_WTPCT = 11
+P_MGF2_WTPCT = 12
+P_LIF_WTPCT = 13
+P_ALF3_LOSS_KG_PER_KG_AL = 14
+P_SHOT_KG = 15
+P_UNDISSOLVED_FRACTION = 16
+P_K_DISS = 17
+P_ALUMINA_AE_WTPCT = 18
+P_REACTION_J_PER_KG_AL = 19
+P_ALUMINA_HEAT_J_PER_KG = 20
+P_CP_BATH = 21
+P_CP_METAL = 22
+P_T_AMBIENT = 23
+P_R_TOP = 24
+P_R_BOTTOM = 25
+P_R_BATH_LEDGE = 26
+P_R_METAL_LEDGE = 27
+P_R_SHELL_BATH = 28
+P_R_SHELL_METAL = 29
+P_LEDGE_AREA_BATH_M2 = 30
+P_LEDGE_AREA_METAL_M2 = 31
+P_LEDGE_K = 32
+P_LEDGE_DENSITY = 33
+P_LEDGE_LATENT = 34
+P_LEDGE_MIN_CM = 35
+P_LEDGE_MAX_CM = 36
+P_BATH_TEMP_MAX = 37
+P_SUPERHEAT_MIN = 38
+P_ANODE_CONSUMPTION_CM_PER_S = 39  # at nominal current
+P_CARBON_KG_PER_KG_AL = 40
+P_BEMF_V = 41
+P_AE_VOLTAGE = 42
+P_AE_KILL_TIME_S = 43
+P_AE_KILL_DOSE_KG = 44
+P_DEWING_CONSTANT = 45
+P_NOISE_OHM = 46
+P_NOISE_TAU_S = 47
+P_UNDERFEED = 48
+P_OVERFEED = 49
+P_OVERFEED_S = 50
+P_UNDERFEED_MIN_S = 51
+P_UNDERFEED_MAX_S = 52
+P_SLOPE_THRESHOLD_OHM_PER_S = 53
+P_SLOPE_FAST_S = 54
+P_SLOPE_SLOW_S = 55
+P_R_TARGET_OHM = 56
+P_DEADBAND_OHM = 57
+P_REG_INTERVAL_S = 58
+P_BEAM_MOVE_MAX_CM = 59
+P_ACD_MIN_CM = 60
+P_ACD_MAX_CM = 61
+P_SLOW_EVERY = 62  # refresh cadence of the slow terms, in steps (1 = every step)
+P_AE_DETECT_V = 63
+N_PARAM = 64
+
+# --- accumulators (per cell, summed over steps since the driver last read them) --------------------
+A_CHARGE_C = 0
+A_ENERGY_IN_J = 1  # I·V_cell (including the external busbar share)
+A_ENERGY_EXTERNAL_J = 2  # I²·R_ext, released outside the cell
+A_ENERGY_REACTION_J = 3
+A_ENERGY_FEED_J = 4
+A_LOSS_TOP_J = 5
+A_LOSS_BOTTOM_J = 6
+A_LOSS_SIDE_J = 7
+A_HEAT_EXTRACTED_J = 8
+A_AL_PRODUCED_KG = 9
+A_ALUMINA_FED_KG = 10
+A_ALUMINA_CONSUMED_KG = 11
+A_CARBON_KG = 12
+A_AE_COUNT = 13
+A_AE_SECONDS = 14
+A_FEED_SHOTS = 15
+A_BEAM_MOVES = 16
+A_ALF3_LOST_KG = 17
+A_VOLTAGE_SECONDS = 18  # ∫V dt, for mean voltage
+A_ALUMINA_DEFICIT_KG = 19  # consumption that found no dissolved alumina (should stay 0)
+N_ACC = 20
+
+ACC_NAMES = (
+    "charge_C", "energy_in_J", "energy_external_J", "energy_reaction_J", "energy_feed_J",
+    "loss_top_J", "loss_bottom_J", "loss_side_J", "heat_extracted_J", "al_produced_kg",
+    "alumina_fed_kg", "alumina_consumed_kg", "carbon_kg", "ae_count", "ae_seconds", "feed_shots",
+    "beam_moves", "alf3_lost_kg", "voltage_seconds", "alumina_deficit_kg",
+)
+
+# --- outputs (per cell, values at the last step) -------------------------------------------------
+O_V_CELL = 0
+O_E_REV = 1
+O_ETA_ANODE_CONC = 2
+O_ETA_ANODE_SURF = 3
+O_ETA_CATHODE = 4
+O_V_BATH = 5
+O_V_BUBBLE = 6
+O_V_ANODE = 7
+O_V_CATHODE = 8
+O_V_EXTERNAL = 9
+O_V_CALIBRATION = 10
+O_V_NOISE = 11
+O_V_ANODE_EFFECT = 12  # extra voltage during an anode effect
+O_R_PSEUDO_OHM = 13
+O_SUPERHEAT_K = 14
+O_ALUMINA_WTPCT = 15
+O_ALF3_WTPCT = 16
+O_METAL_CM = 17
+O_LINE_CURRENT_A = 18
+N_OUT = 19
+
+OUT_NAMES = (
+    "v_cell", "e_rev", "eta_anode_conc", "eta_anode_surf", "eta_cathode", "v_bath", "v_bubble",
+    "v_anode", "v_cathode", "v_external", "v_calibration", "v_noise", "v_anode_effect",
+    "pseudo_resistance_ohm", "superheat_K", "alumina_wtpct", "alf3_wtpct", "metal_height_cm",
+    "cell_current_A",
+)
+#: output rows that add up to O_V_CELL
+BREAKDOWN_ROWS = (O_E_REV, O_ETA_ANODE_CONC, O_ETA_ANODE_SURF, O_ETA_CATHODE, O_V_BATH, O_V_BUBBLE,
+                  O_V_ANODE, O_V_CATHODE, O_V_EXTERNAL, O_V_CALIBRATION, O_V_NOISE, O_V_ANODE_EFFECT)
+
+# --- events --------------------------------------------------------------------------------------
+EV_AE_ONSET = 1
+EV_AE_END = 2
+EV_FREEZE_RISK = 3
+EV_BATH_HOT = 4
+EV_LEDGE_THIN = 5
+EV_LEDGE_THICK = 6
+EVENT_NAMES = {1: "anode_effect_onset", 2: "anode_effect_end", 3: "freeze_risk", 4: "bath_hot",
+               5: "ledge_thin", 6: "ledge_thick"}
+#: event record columns: time (s), code, cell index, value (AE duration for EV_AE_END, else the state)
+N_EVENT_COLS = 4
+
+LIMIT_FREEZE = 1
+LIMIT_HOT = 2
+LIMIT_THIN = 4
+LIMIT_THICK = 8
+
+FEED_TRACKING = 0
+FEED_FIXED = 1
+FEED_NONE = 2
+FEED_STRATEGIES = {"tracking": FEED_TRACKING, "fixed": FEED_FIXED, "none": FEED_NONE}
+
+#: enthalpy reference: metal and frozen ledge are formed at this temperature (see kernel docstring)
+T_REF_DEGC = 950.0

@@ -1,0 +1,206 @@
+"""Scalar physics of one Hall-Héroult cell, as numba functions the step kernel inlines.
+
+Units follow the sources: temperatures in °C at the interface (Kelvin inside the formulas where the
+source uses K), concentrations in wt %, current densities in A/cm², lengths in cm, resistances in Ω.
+Each function names its equation and source; the plain-Python references in ``tests/reference.py``
+are written independently from the same equations.
+
+Sources (see ``../shared/docs/physics.md`` §1 for the full provenance):
+
+* [Haupin98] W. Haupin, "Interpreting the components of cell voltage", Light Metals 1998,
+  doi 10.1007/978-3-319-48156-2_21 — equation numbers as implemented in M. Illingworth's open
+  CellModel (2021, ``ElectroChemistry.py``), which cites them.
+* [SSS97] Skybakmoen, Solheim & Sterten, "Alumina solubility in molten salt systems of interest for
+  aluminum electrolysis", Metall. Mater. Trans. B 28 (1997) 81–86, doi 10.1007/s11663-997-0129-9.
+* [GW88] Grjotheim & Welch, *Aluminium Smelter Technology*, 2nd ed. (1988), ch. 5 eq. 13 p. 131.
+* [WPT93] Wang, Peterson & Tabereaux, "Electrical conductivity of cryolitic melts", Light Metals 1993,
+  pp. 247–255 (form as implemented in CellModel ``BathProperties.py``).
+* [Sol96] Solheim, Rolseth, Skybakmoen, Støen, Sterten & Store, "Liquidus temperatures for primary
+  crystallization of cryolite in molten salt systems of interest for aluminum electrolysis",
+  Metall. Mater. Trans. B 27 (1996) 739–744, doi 10.1007/BF02915602.
+* [Dew91] E. W. Dewing, "Loss of current efficiency in aluminum electrolysis cells",
+  Metall. Trans. B 22 (1991), doi 10.1007/BF02652482.
+"""
+
+from __future__ import annotations
+
+import math
+
+from twin._numba import jit
+
+FARADAY = 96485.33212  # C/mol (CODATA 2018, exact since the 2019 SI)
+GAS_CONSTANT = 8.314462618  # J/(mol K) (CODATA 2018)
+M_AL = 26.9815385e-3  # kg/mol (IUPAC 2013)
+M_AL2O3 = 101.961276e-3  # kg/mol (2 Al + 3 O, IUPAC 2013)
+M_C = 12.011e-3  # kg/mol
+KELVIN = 273.15
+
+
+@jit
+def bath_ratio(alf3: float, al2o3: float, caf2: float, lif: float, mgf2: float) -> float:
+    """Bath (NaF/AlF3 weight) ratio from excess AlF3, as in CellModel ``BathProperties.py``.
+
+    BR = (1 − x)/(2/3 + x), x = AlF3/(100 − Al2O3 − CaF2 − LiF − MgF2)   [physics.md §1.1]
+    """
+    x = alf3 / (100.0 - al2o3 - caf2 - lif - mgf2)
+    return (1.0 - x) / (2.0 / 3.0 + x)
+
+
+@jit
+def alumina_saturation(t_c: float, alf3: float, caf2: float, lif: float, mgf2: float) -> float:
+    """Alumina solubility (wt %) [SSS97]: C_sat = A·(t/1000)^B with t in °C.
+
+    A = 11.9 − 0.062 AlF3 − 0.0031 AlF3² − 0.2 CaF2 − 0.5 LiF − 0.3 MgF2 + 42 AlF3·LiF/(2000 + AlF3·LiF)
+    B = 4.8 − 0.048 AlF3 + 2.2 LiF^1.5/(10 + LiF + 0.001 AlF3³)
+    """
+    a = (
+        11.9
+        - 0.062 * alf3
+        - 0.0031 * alf3 * alf3
+        - 0.2 * caf2
+        - 0.5 * lif
+        - 0.3 * mgf2
+        + 42.0 * alf3 * lif / (2000.0 + alf3 * lif)
+    )
+    b = 4.8 - 0.048 * alf3 + 2.2 * lif**1.5 / (10.0 + lif + 0.001 * alf3**3)
+    return a * (t_c / 1000.0) ** b
+
+
+@jit
+def alumina_activity(ratio: float) -> float:
+    """Alumina activity vs saturation ratio r = C/C_sat [Haupin98 eq. 10].
+
+    a = −0.03791 r + 2.364 r² − 2.194 r³ + 0.8686 r⁴
+    """
+    r = ratio
+    return r * (-0.03791 + r * (2.364 + r * (-2.194 + r * 0.8686)))
+
+
+@jit
+def reversible_voltage(t_c: float, activity: float) -> float:
+    """Reversible decomposition voltage (V) [Haupin98 eq. 5], p_CO2 = 1 atm.
+
+    E = 1.896 − 0.000572·T_K + (R·T_K/12F)·ln(1/a²)
+    """
+    t_k = t_c + KELVIN
+    return 1.896 - 0.000572 * t_k - (GAS_CONSTANT * t_k / (6.0 * FARADAY)) * math.log(activity)
+
+
+@jit
+def critical_current_density(t_c: float, al2o3: float, single_anode_area_cm2: float) -> float:
+    """Critical anode current density (A/cm²) [GW88 eq. 13].
+
+    i_crit = 1e-4·[550000 + 1800·(T_K − 1323)]·[(C/100)^0.5 − 0.04]·A_anode^−0.1
+    """
+    t_k = t_c + KELVIN
+    return (
+        1e-4
+        * (550000.0 + 1800.0 * (t_k - 1323.0))
+        * (math.sqrt(al2o3 / 100.0) - 0.04)
+        * single_anode_area_cm2**-0.1
+    )
+
+
+@jit
+def anode_concentration_overvoltage(t_c: float, i_anode: float, i_crit: float) -> float:
+    """Anode concentration overvoltage (V) [Haupin98 eq. 23]: (T_K/23209)·ln(i_crit/(i_crit − i_a)).
+
+    The argument is clamped so that i_a never reaches i_crit (CellModel does the same); the anode effect
+    itself is modelled as a separate state (see ``kernel``).
+    """
+    t_k = t_c + KELVIN
+    margin = max(i_crit - i_anode, 0.01 * i_crit)
+    return t_k / 23209.0 * math.log(i_crit / margin)
+
+
+@jit
+def anode_surface_overvoltage(t_c: float, i_anode: float, al2o3: float) -> float:
+    """Anode reaction (Tafel) overvoltage (V) [Haupin98 eq. 26]: (T_K/12533)·ln(i_a/i_r), i_r = 0.0029·C^0.56."""
+    t_k = t_c + KELVIN
+    return t_k / 12533.0 * (math.log(i_anode / 0.0029) - 0.56 * math.log(al2o3))
+
+
+@jit
+def cathode_overvoltage(t_c: float, i_cathode: float, ratio: float) -> float:
+    """Cathode concentration overvoltage (V) [Haupin98 eq. 28]: 5.7448e-5·T_K·(1.375 − 0.25·BR)·ln(3.891·i_c)."""
+    t_k = t_c + KELVIN
+    return 5.7448e-5 * t_k * (1.375 - 0.25 * ratio) * math.log(3.891 * i_cathode)
+
+
+@jit
+def bubble_thickness(i_anode: float) -> float:
+    """Gas bubble layer thickness (cm) [Haupin98 eq. 30]: d_b = (0.5517 + i)/(1 + 2.167·i)."""
+    return (0.5517 + i_anode) / (1.0 + 2.167 * i_anode)
+
+
+@jit
+def bubble_coverage(i_anode: float, ratio: float, al2o3: float, al2o3_ae: float) -> float:
+    """Fraction of anode covered by bubbles [Haupin98 eq. 31].
+
+    φ = 0.9·[0.509 + 0.1823 i − 0.1723 i² + 0.05504 i³ + (0.4322 − 0.3781 BR)/(1 + 1.637 BR)
+             + (0.431 − 0.1437 (C − C_AE))/(1 + 7.353 (C − C_AE))]
+    C − C_AE is floored at 0 (below the anode-effect threshold the cell is in anode effect).
+    """
+    i = i_anode
+    excess = max(al2o3 - al2o3_ae, 0.0)
+    return 0.9 * (
+        0.509
+        + i * (0.1823 + i * (-0.1723 + i * 0.05504))
+        + (0.4322 - 0.3781 * ratio) / (1.0 + 1.637 * ratio)
+        + (0.431 - 0.1437 * excess) / (1.0 + 7.353 * excess)
+    )
+
+
+@jit
+def bath_conductivity(
+    t_c: float, alf3: float, al2o3: float, caf2: float, lif: float, mgf2: float
+) -> float:
+    """Bath electrical conductivity (S/cm) [WPT93], as in CellModel ``BathProperties.py``.
+
+    κ = exp(1.9362 + 0.3092·BWR − 0.004132·CaF2 − 0.01755·Al2O3 + 0.008123·LiF − 0.00398·MgF2 − 1751.1/T_K)
+    BWR = ((NaF/41.99 + LiF/25.94 − MgF2/62.31)/2) / ((AlF3 + 2·NaF/3)/83.98),
+    NaF = 0.6·(100 − AlF3 − Al2O3 − CaF2 − LiF − MgF2)
+    """
+    t_k = t_c + KELVIN
+    naf = 0.6 * (100.0 - alf3 - al2o3 - caf2 - lif - mgf2)
+    bwr = ((naf / 41.99 + lif / 25.94 - mgf2 / 62.31) / 2.0) / ((alf3 + 2.0 * naf / 3.0) / 83.98)
+    return math.exp(
+        1.9362
+        + 0.3092 * bwr
+        - 0.004132 * caf2
+        - 0.01755 * al2o3
+        + 0.008123 * lif
+        - 0.00398 * mgf2
+        - 1751.1 / t_k
+    )
+
+
+@jit
+def liquidus_temperature(alf3: float, al2o3: float, caf2: float, lif: float, mgf2: float) -> float:
+    """Liquidus temperature of the bath (°C) [Sol96] (KF = 0), coefficients 0.50 and ^2.2 (physics.md §1.3).
+
+    t = 1011 + 0.50·AlF3 − 0.13·AlF3^2.2 − 3.45·CaF2/(1 + 0.0173·CaF2) + 0.124·CaF2·AlF3
+        − 0.00542·(CaF2·AlF3)^1.5 − 7.93·Al2O3/(1 + 0.0936·Al2O3 − 0.0017·Al2O3² − 0.0023·AlF3·Al2O3)
+        − 8.90·LiF/(1 + 0.0047·LiF + 0.0010·AlF3²) − 3.95·MgF2
+    """
+    return (
+        1011.0
+        + 0.50 * alf3
+        - 0.13 * alf3**2.2
+        - 3.45 * caf2 / (1.0 + 0.0173 * caf2)
+        + 0.124 * caf2 * alf3
+        - 0.00542 * (caf2 * alf3) ** 1.5
+        - 7.93 * al2o3 / (1.0 + 0.0936 * al2o3 - 0.0017 * al2o3 * al2o3 - 0.0023 * alf3 * al2o3)
+        - 8.90 * lif / (1.0 + 0.0047 * lif + 0.0010 * alf3 * alf3)
+        - 3.95 * mgf2
+    )
+
+
+@jit
+def current_efficiency(superheat: float, alf3: float, lif: float, dewing_constant: float) -> float:
+    """Current efficiency (fraction) by Dewing's form [Dew91], with a per-technology constant.
+
+    log10(CE loss in %) = 0.0095·superheat − 0.019·AlF3 − 0.060·LiF + const
+    """
+    loss_pct = 10.0 ** (0.0095 * superheat - 0.019 * alf3 - 0.060 * lif + dewing_constant)
+    return 1.0 - loss_pct / 100.0

@@ -1,0 +1,183 @@
+"""Driver for the cell kernel: a potline of N cells in series that you build from a model and advance.
+
+The driver validates inputs, owns the structure-of-arrays, calls :func:`twin.cell.kernel.advance` and
+wraps what comes back into typed results. It is the only place the kernel is called from.
+
+>>> from twin.cell import Potline
+>>> from twin.params import load_technology
+>>> line = Potline(load_technology("models/hal275.toml"), n_cells=4, seed=1)
+>>> result = line.advance(600, line_current_kA=300.0)   # 600 steps of 1 s
+>>> round(float(line.snapshot().outputs["v_cell"].mean()), 1)
+4.2
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from twin.cell import layout as L
+from twin.cell.kernel import advance as advance_kernel
+from twin.cell.kernel import refresh_slow_terms
+from twin.cell.pack import initial_state, pack_params, seed_generators
+from twin.errors import SimulationError
+from twin.params import Technology
+
+EVENT_CODES = {name: code for code, name in L.EVENT_NAMES.items()}
+DEFAULT_STOP_ON = ("anode_effect_onset", "freeze_risk", "bath_hot", "ledge_thin", "ledge_thick")
+MAX_DT_S = 60.0
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class CellEvent:
+    """A state event detected inside the kernel."""
+
+    time_s: float
+    kind: str
+    cell: int
+    value: float  # AE duration (s) for anode_effect_end; the crossing value otherwise
+
+
+@dataclass(frozen=True)
+class AdvanceResult:
+    """What one call to :meth:`Potline.advance` did."""
+
+    steps_done: int
+    time_s: float
+    events: tuple[CellEvent, ...]
+    stopped_on: CellEvent | None  # the event that stopped the run early, if any
+
+
+@dataclass(frozen=True)
+class CellSnapshot:
+    """Copies of every per-cell array at one instant (state, outputs and the voltage breakdown)."""
+
+    time_s: float
+    state: Mapping[str, np.ndarray]
+    outputs: Mapping[str, np.ndarray]
+    totals: Mapping[str, np.ndarray]
+    breakdown_names: tuple[str, ...] = field(default=tuple(L.OUT_NAMES[r] for r in L.BREAKDOWN_ROWS))
+
+
+class Potline:
+    """N cells of one technology in series, advanced in steps of ``dt`` seconds.
+
+    ``slow_every`` refreshes conductivity, liquidus, saturation and CE every that many steps (1 is exact;
+    the accuracy cost of larger values is measured in ``benchmarks/README.md``). ``stop_on`` names the
+    event kinds that end :meth:`advance` early (see :data:`twin.cell.layout.EVENT_NAMES`).
+    """
+
+    def __init__(
+        self,
+        technology: Technology,
+        n_cells: int,
+        *,
+        dt: float = 1.0,
+        seed: int = 0,
+        slow_every: int = 1,
+        stop_on: Iterable[str] = DEFAULT_STOP_ON,
+    ) -> None:
+        if isinstance(n_cells, bool) or not isinstance(n_cells, int) or not 1 <= n_cells <= 100_000:
+            raise SimulationError(f"n_cells = {n_cells!r} is invalid; expected an integer in [1, 100000]")
+        if not isinstance(dt, int | float) or not 0.0 < dt <= MAX_DT_S:
+            raise SimulationError(f"dt = {dt!r} is invalid; expected seconds in (0, {MAX_DT_S:g}]")
+        if isinstance(slow_every, bool) or not isinstance(slow_every, int) or not 1 <= slow_every <= 3600:
+            raise SimulationError(f"slow_every = {slow_every!r} is invalid; expected an integer in [1, 3600]")
+        self.technology = technology
+        self.dt = float(dt)
+        self.params = pack_params(technology, slow_every)
+        self.state = initial_state(technology, self.params, n_cells)
+        self.rng = seed_generators(seed, n_cells)
+        self.acc = np.zeros((L.N_ACC, n_cells))
+        self.out = np.zeros((L.N_OUT, n_cells))
+        self.stop_mask = _stop_mask(stop_on)
+        self.step_count = 0
+        self._events = np.zeros((1024 + 5 * n_cells, L.N_EVENT_COLS))
+
+    @property
+    def n_cells(self) -> int:
+        return self.state.shape[1]
+
+    @property
+    def time_s(self) -> float:
+        return self.step_count * self.dt
+
+    @property
+    def nominal_current_kA(self) -> float:
+        return self.params[L.P_I_NOMINAL_A] / 1e3
+
+    def advance(self, steps: int, line_current_kA: float | np.ndarray) -> AdvanceResult:
+        """Advance up to ``steps`` steps under a constant line current or one value per step (kA).
+
+        Stops early, after a complete step, on the first event whose kind is in ``stop_on``.
+        """
+        if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
+            raise SimulationError(f"steps = {steps!r} is invalid; expected a whole number >= 0")
+        current = self._current_profile(int(steps), line_current_kA)
+        events: list[CellEvent] = []
+        done = 0
+        while done < steps:
+            n, n_events = advance_kernel(
+                self.state, self.rng, self.params, current[done:], self.dt, self.step_count,
+                self.stop_mask, self._events, self.acc, self.out,
+            )
+            new = sorted(self._event(row, self.step_count) for row in self._events[:n_events])
+            self.step_count += n
+            done += n
+            events.extend(new)
+            stopper = next((e for e in new if self.stop_mask >> EVENT_CODES[e.kind] & 1), None)
+            if stopper is not None:
+                return AdvanceResult(done, self.time_s, tuple(events), stopper)
+        return AdvanceResult(done, self.time_s, tuple(events), None)
+
+    def advance_to(self, time_s: float, line_current_kA: float) -> AdvanceResult:
+        """Advance until the clock reaches ``time_s`` (rounded down to whole steps)."""
+        steps = math.floor((time_s - self.time_s) / self.dt + 1e-9)
+        return self.advance(max(steps, 0), line_current_kA)
+
+    def snapshot(self) -> CellSnapshot:
+        """Copies of the per-cell arrays, named (see :mod:`twin.cell.layout`)."""
+        return CellSnapshot(
+            self.time_s,
+            {name: self.state[row].copy() for row, name in enumerate(L.STATE_NAMES)},
+            {name: self.out[row].copy() for row, name in enumerate(L.OUT_NAMES)},
+            {name: self.acc[row].copy() for row, name in enumerate(L.ACC_NAMES)},
+        )
+
+    def set_cells(self, name: str, cells: np.ndarray | slice | int, value: float | np.ndarray) -> None:
+        """Set one state variable (by its name in :data:`~twin.cell.layout.STATE_NAMES`) for some cells.
+
+        This is how plant operations act between kernel chunks (tap, anode change, AlF3 addition).
+        Slow terms are refreshed for the whole line afterwards so the next step sees the new state.
+        """
+        try:
+            row = L.STATE_NAMES.index(name)
+        except ValueError:
+            raise SimulationError(f"unknown cell state {name!r}; known: {', '.join(L.STATE_NAMES)}") from None
+        self.state[row, cells] = value
+        for i in np.arange(self.n_cells)[cells] if not isinstance(cells, int) else [cells]:
+            refresh_slow_terms(self.state, self.params, int(i))
+
+    def _current_profile(self, steps: int, line_current_kA: float | np.ndarray) -> np.ndarray:
+        limit = 2.0 * self.nominal_current_kA
+        profile = np.broadcast_to(np.asarray(line_current_kA, dtype=float), (steps,)) * 1e3
+        if profile.size and (not np.all(np.isfinite(profile)) or profile.min() < 0 or profile.max() > limit * 1e3):
+            bad = profile[~np.isfinite(profile) | (profile < 0) | (profile > limit * 1e3)][0] / 1e3
+            raise SimulationError(f"line_current_kA = {bad!r} is invalid; expected a value in [0, {limit:g}] kA")
+        return np.ascontiguousarray(profile)
+
+    def _event(self, row: np.ndarray, step0: int) -> CellEvent:
+        time_s = (step0 + int(row[0])) * self.dt
+        return CellEvent(time_s, L.EVENT_NAMES[int(row[1])], int(row[2]), float(row[3]))
+
+
+def _stop_mask(stop_on: Iterable[str]) -> int:
+    mask = 0
+    for kind in stop_on:
+        if kind not in EVENT_CODES:
+            raise SimulationError(f"stop_on event {kind!r} is unknown; valid: {', '.join(EVENT_CODES)}")
+        mask |= 1 << EVENT_CODES[kind]
+    return mask

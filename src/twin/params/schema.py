@@ -1,0 +1,54 @@
+"""Parameter schema tables: every parameter declared once with type, unit, valid range and meaning.
+
+The tables live in ``schema/*.csv`` next to this module (PyPSA's component-attribute idea, style.md
+practice 3). A model file may only set declared parameters, and must set all of them.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+
+@dataclass(frozen=True, slots=True)
+class ParamSpec:
+    """One declared parameter: ``section.name`` with its type, unit and valid range."""
+
+    section: str
+    name: str
+    kind: str  # "float", "int" or "str"
+    unit: str
+    minimum: float | None
+    maximum: float | None
+    choices: tuple[str, ...]
+    description: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.section}.{self.name}"
+
+    def describe_valid(self) -> str:
+        """Human-readable statement of what values are valid."""
+        if self.kind == "str":
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        article = "an integer" if self.kind == "int" else "a number"
+        return f"{article} in [{self.minimum:g}, {self.maximum:g}] {self.unit}"
+
+
+def _parse_row(row: dict[str, str]) -> ParamSpec:
+    kind = row["type"]
+    if kind == "str":
+        return ParamSpec(row["section"], row["name"], kind, row["unit"], None, None,
+                         tuple(row["min"].split("|")), row["description"])
+    return ParamSpec(row["section"], row["name"], kind, row["unit"], float(row["min"]),
+                     float(row["max"]), (), row["description"])
+
+
+@cache
+def technology_schema() -> dict[str, ParamSpec]:
+    """The cell-technology parameter table, keyed by ``section.name``."""
+    text = resources.files("twin.params").joinpath("schema/technology.csv").read_text(encoding="utf-8")
+    rows = csv.DictReader(text.splitlines())
+    return {spec.key: spec for spec in map(_parse_row, rows)}
