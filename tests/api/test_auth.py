@@ -1,0 +1,127 @@
+"""Access control over a real HTTP server: 401 without a valid key, 403 without the scope, hashed storage."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+import pytest
+from tests.api.conftest import Keys, LiveServer
+
+from twin.api import Settings, create_api_key, create_app
+from twin.store import Store
+
+GET_ROUTES = [
+    "/v1/kpis",
+    "/v1/kpis/plant",
+    "/v1/latest",
+    "/v1/tags",
+    "/v1/power",
+    "/v1/alarms",
+    "/v1/assets",
+    "/v1/scenarios",
+    "/v1/potlines/1/cells",
+    "/v1/admin/keys",
+]
+
+
+def _is_problem(r: httpx.Response, status: int) -> dict:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    body = r.json()
+    assert body["status"] == status
+    assert body["title"]
+    return body
+
+
+@pytest.mark.parametrize("path", GET_ROUTES)
+def test_no_key_is_401(server: LiveServer, path: str) -> None:
+    r = httpx.get(server.url + path)
+    body = _is_problem(r, 401)
+    assert "X-API-Key" in body["detail"]
+    assert r.headers["www-authenticate"] == "ApiKey"
+
+
+@pytest.mark.parametrize("key", ["nonsense", "twin_000000000000_" + "x" * 43])
+def test_bad_key_is_401(server: LiveServer, key: str) -> None:
+    _is_problem(httpx.get(server.url + "/v1/kpis", headers={"X-API-Key": key}), 401)
+
+
+def test_scopes(server: LiveServer, keys: Keys) -> None:
+    body = {"toml": "[scenario]\nhours = 2\n"}
+
+    def post(key: str) -> httpx.Response:
+        return httpx.post(server.url + "/v1/scenarios", json=body, headers={"X-API-Key": key})
+
+    assert "'run' scope" in _is_problem(post(keys.read), 403)["detail"]
+    assert post(keys.run).status_code == 202
+    assert post(keys.admin).status_code == 202
+    for key in (keys.read, keys.run):
+        _is_problem(httpx.get(server.url + "/v1/admin/keys", headers={"X-API-Key": key}), 403)
+        assert httpx.get(server.url + "/v1/kpis", headers={"X-API-Key": key}).status_code == 200
+
+
+def test_keys_are_hashed_created_by_admin_and_revocable(server: LiveServer, keys: Keys, store: Store) -> None:
+    admin = {"X-API-Key": keys.admin}
+    r = httpx.post(server.url + "/v1/admin/keys", json={"name": "grafana", "scopes": ["read"]}, headers=admin)
+    assert r.status_code == 201, r.text
+    created = r.json()
+    new_key, key_id = created["key"], created["key_id"]
+    secret = new_key.split("_", 2)[2]
+    record = store.get_api_key(key_id)
+    assert record.secret_hash.startswith("$argon2")
+    assert secret not in record.secret_hash
+    listed = httpx.get(server.url + "/v1/admin/keys", headers=admin).json()
+    assert all("key" not in k for k in listed)
+    assert {k["name"] for k in listed} >= {"grafana", "test-read"}
+    assert httpx.get(server.url + "/v1/kpis", headers={"X-API-Key": new_key}).status_code == 200
+    assert httpx.delete(server.url + f"/v1/admin/keys/{key_id}", headers=admin).status_code == 204
+    _is_problem(httpx.get(server.url + "/v1/kpis", headers={"X-API-Key": new_key}), 401)
+    _is_problem(httpx.post(server.url + "/v1/admin/keys", json={"name": "x", "scopes": ["root"]}, headers=admin), 422)
+
+
+def test_secrets_never_logged(store: Store, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    key = create_api_key(store, "ops", ["read"])
+    app = create_app(Settings(), store)
+    with LiveServer(app) as srv:
+        assert httpx.get(srv.url + "/v1/kpis", headers={"X-API-Key": key}).status_code == 200
+        assert httpx.get(srv.url + "/v1/kpis", headers={"X-API-Key": key + "x"}).status_code == 401
+    secret = key.split("_", 2)[2]
+    assert key.split("_")[1] in caplog.text  # the key id is logged …
+    assert secret not in caplog.text  # … the secret never
+
+
+def test_open_access_needs_the_setting_and_warns(store: Store, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    with LiveServer(create_app(Settings(open_access=True), store)) as srv:
+        assert httpx.get(srv.url + "/v1/kpis").status_code == 200
+        assert httpx.get(srv.url + "/v1/admin/keys").status_code == 200
+    assert "OPEN ACCESS" in caplog.text
+    with LiveServer(create_app(Settings(), store)) as srv:
+        assert httpx.get(srv.url + "/v1/kpis").status_code == 401
+
+
+def test_settings_from_env_are_validated() -> None:
+    from twin.errors import TwinError
+
+    assert Settings.from_env({"TWIN_API_OPEN_ACCESS": "true"}).open_access is True
+    with pytest.raises(TwinError, match="TWIN_API_KPI_MAX_AGE_S"):
+        Settings.from_env({"TWIN_API_KPI_MAX_AGE_S": "-1"})
+    with pytest.raises(TwinError, match="TWIN_API_OPEN_ACESS is not a setting"):
+        Settings.from_env({"TWIN_API_OPEN_ACESS": "true"})
+
+
+def test_key_cli_creates_a_working_key(tmp_path, capsys: pytest.CaptureFixture) -> None:
+    from twin.api.keys import main
+    from twin.store import open_store
+
+    url = f"duckdb://{tmp_path / 'cli.duckdb'}"
+    assert main(["--store", url, "create", "--name", "cli", "--scopes", "read,run"]) == 0
+    key = capsys.readouterr().out.strip()
+    assert key.startswith("twin_")
+    assert main(["--store", url, "create", "--name", "cli", "--scopes", "root"]) == 2
+    assert "scopes" in capsys.readouterr().err
+    with open_store(url) as store, LiveServer(create_app(Settings(), store)) as srv:
+        ok = httpx.post(srv.url + "/v1/scenarios", json={"toml": "[scenario]"}, headers={"X-API-Key": key})
+        assert ok.status_code == 503  # authorised; this app has no runner
