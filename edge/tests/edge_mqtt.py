@@ -101,12 +101,21 @@ class Recorded:
 class Recorder:
     """Subscribes to a filter and records every message (thread-safe)."""
 
-    def __init__(self, host: str, port: int, topic_filter: str, qos: int = 1) -> None:
+    def __init__(self, host: str, port: int, topic_filter: str, qos: int = 1, *, as_host: str | None = None) -> None:
+        """``as_host``: also act as that Primary Host, publishing its online STATE on every (re)connect."""
         self._lock = threading.Lock()
         self._messages: list[Recorded] = []
         self._ready = threading.Event()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=unique("rec-"))
-        self.client.on_connect = lambda c, *_: c.subscribe(topic_filter, qos=qos)
+        self.client.reconnect_delay_set(0.1, 0.5)
+
+        def on_connect(c: mqtt.Client, *_: object) -> None:
+            c.subscribe(topic_filter, qos=qos)
+            if as_host is not None:
+                state = b'{"online": true, "timestamp": %d}' % (time.time_ns() // 1_000_000)
+                c.publish(f"spBv1.0/STATE/{as_host}", state, qos=1, retain=True)
+
+        self.client.on_connect = on_connect
         self.client.on_subscribe = lambda *_: self._ready.set()
         self.client.on_message = self._on_message
         self.client.connect(host, port)

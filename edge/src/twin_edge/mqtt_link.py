@@ -61,9 +61,11 @@ class MqttLink:
         client.on_disconnect = self._handle_disconnect
         client.on_message = self._handle_message
         self._client = client
+        self._will_unused = False  # True between setting a Will and the CONNECT that carries it
 
     def start(self) -> None:
-        self._set_will()
+        if not self._will_unused:
+            self._set_will()
         self._client.connect_async(
             self._settings.host, self._settings.port, keepalive=self._settings.keepalive_s
         )
@@ -88,6 +90,7 @@ class MqttLink:
     def _set_will(self) -> None:
         topic, payload = self._will_provider()
         self._client.will_set(topic, payload, qos=1, retain=False)
+        self._will_unused = True
 
     # paho callbacks (network thread) ----------------------------------------------------------------------
     def _handle_connect(
@@ -96,6 +99,7 @@ class MqttLink:
         if getattr(reason, "is_failure", False):
             logger.warning("broker refused the connection: %s", reason)
             return
+        self._will_unused = False
         for topic, qos in self._subscriptions:
             client.subscribe(topic, qos=qos)
         self._on_event(Connected())

@@ -1,0 +1,112 @@
+"""Config and tag-map validation, and the command line's one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from twin_edge.config import load_config
+from twin_edge.errors import ConfigError
+from twin_edge.registers import Encoding
+from twin_edge.simplc.layout import write_tag_map
+from twin_edge.sparkplug import DataType
+
+GOOD = """
+tag_map = "tags.toml"
+[mqtt]
+host = "127.0.0.1"
+port = 1883
+[sparkplug]
+group_id = "potline1"
+edge_node_id = "gw01"
+primary_host_id = "twin"
+[poll]
+period_s = 1.0
+[store]
+path = "state/gw01.sqlite"
+"""
+
+
+def _write(tmp_path: Path, config: str = GOOD, tags: str | None = None) -> Path:
+    if tags is None:
+        write_tag_map(tmp_path / "tags.toml", pots=2, host="127.0.0.1", first_port=15020)
+    else:
+        (tmp_path / "tags.toml").write_text(tags)
+    path = tmp_path / "gw.toml"
+    path.write_text(config)
+    return path
+
+
+def test_good_config_and_generated_tag_map_load(tmp_path: Path) -> None:
+    cfg = load_config(_write(tmp_path))
+    assert (cfg.group_id, cfg.edge_node_id, cfg.primary_host_id, cfg.poll_period_s) == ("potline1", "gw01", "twin", 1.0)
+    assert cfg.store_path == tmp_path / "state/gw01.sqlite"
+    devices = cfg.tag_map.devices
+    assert [d.device_id for d in devices] == ["pot_001", "pot_002"] and devices[1].port == 15021
+    voltage = devices[0].tags[0]
+    assert (voltage.metric, voltage.encoding, voltage.datatype) == ("cell_voltage_V", Encoding.FLOAT32, DataType.FLOAT)
+    assert devices[0].register_span == (0, 13)
+
+
+@pytest.mark.parametrize(
+    ("edit", "field", "value"),
+    [
+        (("port = 1883", "port = 70000"), "mqtt.port", "70000"),
+        (('group_id = "potline1"', 'group_id = "pot/line"'), "sparkplug.group_id", "'pot/line'"),
+        (("period_s = 1.0", "period_s = -1"), "poll.period_s", "-1"),
+        (('edge_node_id = "gw01"', "edge_node_id = 5"), "sparkplug.edge_node_id", "5"),
+    ],
+)
+def test_bad_config_field_is_named_with_value_and_valid_range(tmp_path: Path, edit: tuple[str, str], field: str,
+                                                                value: str) -> None:
+    path = _write(tmp_path, GOOD.replace(*edit))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    message = str(err.value)
+    assert str(path) in message and field in message and value in message and "expected" in message
+
+
+@pytest.mark.parametrize(
+    ("tags", "field"),
+    [
+        ('[[devices]]\nid = "p1"\nhost = "h"\nport = 1\ntags = [{ metric = "v", register = 0, datatype = "Flaot" }]',
+         "devices[0].tags[0].datatype"),
+        ('[[devices]]\nid = "p1"\nhost = "h"\nport = 1\ntags = [{ metric = "v", register = 0, datatype = "Float",'
+         ' encoding = "float64" }]', "devices[0].tags[0].encoding"),
+        ('[[devices]]\nid = "p1"\nhost = "h"\nport = 1\ntemplate = "nope"', "devices[0].template"),
+        ('[[devices]]\nid = "p+1"\nhost = "h"\nport = 1\ntags = [{ metric = "v", register = 0, datatype = "Float" }]',
+         "devices[0].id"),
+        ('[[devices]]\nid = "p1"\nhost = "h"\nport = 1\ntags = [{ metric = "v", register = 0, datatype = "Float",'
+         " deadband = -1 }]", "devices[0].tags[0].deadband"),
+        ("devices = []", "devices"),
+    ],
+)
+def test_bad_tag_map_field_is_named(tmp_path: Path, tags: str, field: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(_write(tmp_path, tags=tags))
+    assert "tags.toml" in str(err.value) and field in str(err.value)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "twin_edge.cli", *args], capture_output=True, text=True, timeout=60)
+
+
+def test_cli_reports_bad_config_in_one_line_without_traceback(tmp_path: Path) -> None:
+    path = _write(tmp_path, GOOD.replace("port = 1883", 'port = "x"'))
+    result = _cli("--config", str(path))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr
+    assert str(path) in lines[0] and "mqtt.port" in lines[0] and "'x'" in lines[0]
+
+
+def test_cli_reports_missing_config_file(tmp_path: Path) -> None:
+    result = _cli("--config", str(tmp_path / "missing.toml"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr and "missing.toml" in result.stderr
+
+
+def test_cli_simplc_rejects_bad_pot_count() -> None:
+    result = _cli("simplc", "--pots", "0", "--port", "15020")
+    assert result.returncode == 2 and "--pots = 0" in result.stderr and "Traceback" not in result.stderr
