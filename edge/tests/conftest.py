@@ -4,7 +4,8 @@ import logging
 from collections.abc import Iterator
 
 import pytest
-from edge_mqtt import PrivateBroker, ensure_shared_broker
+
+from twin_edge.testing import PrivateBroker, ensure_shared_broker
 
 
 @pytest.fixture(autouse=True)

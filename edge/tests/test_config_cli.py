@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from twin_edge.config import load_config
 from twin_edge.errors import ConfigError
 from twin_edge.registers import Encoding

@@ -10,8 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from edge_mqtt import PrivateBroker, Recorder, free_port_range, unique
-from edge_rig import make_rig, write_gateway_config
+
 from twin_edge.simplc import POT_LAYOUT
 from twin_edge.sparkplug import (
     BDSEQ_METRIC,
@@ -23,6 +22,7 @@ from twin_edge.sparkplug import (
     encode_payload,
     parse_topic,
 )
+from twin_edge.testing import PrivateBroker, Recorder, free_port_range, make_rig, unique, write_gateway_config
 
 pytestmark = pytest.mark.mqtt
 

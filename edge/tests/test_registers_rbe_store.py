@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from twin_edge.bdseq_file import BdSeqFile
 from twin_edge.forward_store import ForwardStore
 from twin_edge.registers import Encoding, decode_registers, encode_registers

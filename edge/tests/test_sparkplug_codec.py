@@ -6,6 +6,7 @@ import google.protobuf
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from twin_edge.errors import MalformedPayloadError, SparkplugError, TopicError
 from twin_edge.sparkplug import (
     DataType,

@@ -1,0 +1,151 @@
+"""The host's per-edge-node state machine without a broker: ordering, rebirth, aliases, stale marking."""
+
+from __future__ import annotations
+
+from twin_edge.sparkplug import DataType, MessageType, Metric, encode_payload
+
+from twin.telemetry.node_tracker import EdgeNodeTracker
+from twin.telemetry.samples import IngestCounters, Quality, Sample
+
+from .messages import dbirth, ddata, ddeath, nbirth, ndeath
+
+
+class Harness:
+    def __init__(self, reorder_ms: int = 1000) -> None:
+        self.counters = IngestCounters()
+        self.samples: list[Sample] = []
+        self.rebirths: list[tuple[str, str]] = []
+        self.tracker = EdgeNodeTracker("potline1", "gw", reorder_timeout_ms=reorder_ms, rebirth_timeout_ms=5000,
+                                       counters=self.counters, emit=self.samples.extend,
+                                       request_rebirth=lambda g, n: self.rebirths.append((g, n)))
+
+    def send(self, kind: MessageType, payload: bytes, device: str | None = None, now: int = 10_000) -> None:
+        self.tracker.on_message(kind, device, payload, now)
+
+    def born(self, bdseq: int = 3) -> Harness:
+        self.send(MessageType.NBIRTH, nbirth(bdseq, seq=0))
+        self.send(MessageType.DBIRTH, dbirth(0, 1), "pot_001")
+        self.samples.clear()
+        return self
+
+    def counts(self) -> list[int]:
+        return [s.value for s in self.samples if s.metric == "feed_count"]  # type: ignore[misc]
+
+
+def test_in_order_data_is_applied_with_birth_datatypes() -> None:
+    h = Harness().born()
+    for i in range(3):
+        h.send(MessageType.DDATA, ddata(0, 2 + i, i + 1), "pot_001")
+    assert h.counts() == [1, 2, 3]
+    offsets = [s.value for s in h.samples if s.metric == "offset"]
+    assert offsets == [-1, -2, -3]  # Int32 sign restored from the BIRTH datatype
+    assert all(s.quality is Quality.GOOD and s.device == "pot_001" for s in h.samples)
+    assert h.counters.applied == 3 + 6 and h.rebirths == []  # DBIRTH + 3 DDATA x 2
+
+
+def test_tck_id_operational_behavior_host_reordering_success() -> None:
+    """tck-id-operational-behavior-host-reordering-start/-success: an early message waits for the missing one."""
+    h = Harness().born()
+    h.send(MessageType.DDATA, ddata(0, 3, 2), "pot_001")
+    assert h.counts() == [] and h.tracker.deadline_ms == 11_000
+    h.send(MessageType.DDATA, ddata(0, 2, 1), "pot_001")
+    assert h.counts() == [1, 2] and h.tracker.deadline_ms is None
+    assert h.rebirths == [] and h.counters.seq_gaps == 0
+
+
+def test_tck_id_operational_behavior_host_reordering_rebirth() -> None:
+    """tck-id-operational-behavior-host-reordering-rebirth: after the Reorder Timeout a gap causes a rebirth
+    request (only one while pending) and the buffered data is applied in seq order."""
+    h = Harness().born()
+    h.send(MessageType.DDATA, ddata(0, 4, 3), "pot_001")
+    h.send(MessageType.DDATA, ddata(0, 3, 2), "pot_001")
+    h.tracker.on_tick(10_500)
+    assert h.rebirths == []
+    h.tracker.on_tick(11_000)
+    assert h.rebirths == [("potline1", "gw")] and h.counters.seq_gaps == 1
+    assert h.counts() == [2, 3]
+    h.send(MessageType.DDATA, ddata(0, 9, 9), "pot_001", now=11_100)
+    h.tracker.on_tick(12_200)
+    assert len(h.rebirths) == 1  # at most one pending rebirth per node
+    h.send(MessageType.NBIRTH, nbirth(3), now=12_300)
+    h.send(MessageType.DBIRTH, dbirth(0, 1), "pot_001", now=12_300)
+    h.send(MessageType.DDATA, ddata(0, 2, 10), "pot_001", now=12_300)
+    assert h.counts()[-1] == 10
+
+
+def test_seq_wraps_from_255_to_0() -> None:
+    h = Harness()
+    h.send(MessageType.NBIRTH, nbirth(1, seq=254))
+    h.send(MessageType.DBIRTH, dbirth(0, 255), "pot_001")
+    h.send(MessageType.DDATA, ddata(0, 0, 1), "pot_001")
+    h.send(MessageType.DDATA, ddata(0, 1, 2), "pot_001")
+    assert h.counts() == [0, 1, 2] and h.counters.seq_gaps == 0  # DBIRTH value, then 1, 2
+
+
+def test_data_before_birth_requests_rebirth() -> None:
+    """A host that joins late (DATA before any NBIRTH) asks for a rebirth and applies nothing."""
+    h = Harness()
+    h.send(MessageType.DDATA, ddata(0, 5, 1), "pot_001")
+    assert h.rebirths and h.samples == []
+
+
+def test_unknown_alias_and_wrong_datatype_are_counted_not_applied() -> None:
+    h = Harness().born()
+    bad_alias = encode_payload([Metric(alias=999, timestamp=1, value=1.0, value_field="float_value")], timestamp=1,
+                               seq=2)
+    h.send(MessageType.DDATA, bad_alias, "pot_001")
+    wrong_type = encode_payload([Metric(alias=1, timestamp=1, value="x", value_field="string_value")], timestamp=1,
+                                seq=3)
+    h.send(MessageType.DDATA, wrong_type, "pot_001")
+    h.send(MessageType.DDATA, ddata(0, 4, 7), "pot_001")
+    assert h.counters.unknown_alias == 1 and h.counters.wrong_datatype == 1
+    assert h.counts() == [7] and len(h.rebirths) == 1
+
+
+def test_tck_id_operational_behavior_edge_node_termination_host_action_ndeath_node_tags_stale() -> None:
+    """tck-id-...-ndeath-node-offline/-node-tags-stale/-devices-tags-stale: NDEATH with the session's bdSeq
+    marks every metric STALE at the host's receipt time; an NDEATH with another bdSeq is ignored."""
+    h = Harness().born(bdseq=3)
+    h.send(MessageType.DDATA, ddata(0, 2, 5), "pot_001")
+    h.samples.clear()
+    h.send(MessageType.NDEATH, ndeath(2), now=20_000)  # a late Will from an older session
+    assert h.samples == [] and h.tracker.online
+    h.send(MessageType.NDEATH, ndeath(3), now=20_000)
+    assert not h.tracker.online
+    assert {s.metric for s in h.samples} == {"cell_voltage_V", "feed_count", "offset"}
+    assert all(s.quality is Quality.STALE and s.timestamp_ms == 20_000 for s in h.samples)
+    assert next(s.value for s in h.samples if s.metric == "feed_count") == 5  # last known value
+
+
+def test_tck_id_operational_behavior_edge_node_termination_host_action_ddeath_devices_tags_stale() -> None:
+    """DDEATH marks that device's metrics STALE with the DDEATH payload's timestamp; DATA for it then asks
+    for a rebirth."""
+    h = Harness().born()
+    h.send(MessageType.DBIRTH, dbirth(1, 2), "pot_002")
+    h.samples.clear()
+    h.send(MessageType.DDEATH, ddeath(3, ts=7_777), "pot_001")
+    assert {(s.device, s.quality, s.timestamp_ms) for s in h.samples} == {("pot_001", Quality.STALE, 7_777)}
+    assert not h.tracker.device_online("pot_001") and h.tracker.device_online("pot_002")
+    h.send(MessageType.DDATA, ddata(0, 4, 1), "pot_001")
+    assert h.rebirths
+
+
+def test_historical_metrics_keep_their_timestamps() -> None:
+    h = Harness().born()
+    h.send(MessageType.DDATA, ddata(0, 2, 1, ts=123, historical=True), "pot_001")
+    assert {(s.timestamp_ms, s.historical) for s in h.samples} == {(123, True)}
+
+
+def test_malformed_payload_is_counted() -> None:
+    h = Harness().born()
+    h.send(MessageType.DDATA, b"\xff\x00garbage", "pot_001")
+    assert h.counters.malformed == 1 and h.samples == []
+
+
+def test_int_datatype_in_birth_is_enforced() -> None:
+    h = Harness()
+    h.send(MessageType.NBIRTH, nbirth(0))
+    birth = encode_payload([Metric(name="x", alias=1, timestamp=1, datatype=DataType.INT8, value=-5)], timestamp=1,
+                           seq=1)
+    h.send(MessageType.DBIRTH, birth, "d")
+    assert [s.value for s in h.samples] == [-5]
