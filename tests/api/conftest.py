@@ -18,6 +18,7 @@ from tests.api.plantstate import SyntheticPlant, run_scenario
 from twin.api import Settings, create_api_key, create_app
 from twin.store import DuckDBStore, Store
 
+CREEP_TOML = "[scenario]\nname = 'creep'\nline_current_kA = 404\nhours = 48\n"
 BASELINE = "[scenario]\nname = 'baseline'\nline_current_kA = 400\nhours = 48\n"
 
 
