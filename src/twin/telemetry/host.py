@@ -97,6 +97,7 @@ class SparkplugHost:
         self._state_timestamp = _now_ms()
         self._online = threading.Event()
         self._stopping = False
+        self._pending_subscriptions: set[int] = set()
         self._worker: threading.Thread | None = None
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
@@ -106,6 +107,7 @@ class SparkplugHost:
         client.reconnect_delay_set(config.reconnect_min_s, config.reconnect_max_s)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
         self._client = client
 
@@ -173,10 +175,15 @@ class SparkplugHost:
         if getattr(reason, "is_failure", False):
             logger.warning("broker refused the host connection: %s", reason)
             return
-        client.subscribe(self._state_topic, qos=1)
-        for topic in [f"spBv1.0/{g}/#" for g in self.config.group_ids] or ["spBv1.0/#"]:
-            client.subscribe(topic, qos=1)
-        # Same timestamp as the Will (tck-id-host-topic-phid-birth-payload-timestamp).
+        topics = [self._state_topic, *([f"spBv1.0/{g}/#" for g in self.config.group_ids] or ["spBv1.0/#"])]
+        self._pending_subscriptions = {client.subscribe(topic, qos=1)[1] for topic in topics}
+
+    def _on_subscribe(self, client: mqtt.Client, _u: object, mid: int, _codes: object, _p: object) -> None:
+        self._pending_subscriptions.discard(mid)
+        if self._pending_subscriptions or self._online.is_set():
+            return
+        # Birth only once every subscription is active, with the Will's timestamp
+        # (tck-id-host-topic-phid-birth-payload-timestamp, tck-id-message-flow-phid-sparkplug-subscription).
         client.publish(self._state_topic, HostState(True, self._state_timestamp).encode(), qos=1, retain=True)
         self._online.set()
         logger.info("host %s online", self.config.host_id)

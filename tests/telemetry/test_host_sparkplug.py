@@ -1,0 +1,244 @@
+"""Host Application behaviour on a real Mosquitto, named after Sparkplug 3.0 conformance (tck-id) assertions."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+
+import pytest
+from twin_edge.sparkplug import REBIRTH_METRIC, decode_payload
+from twin_edge.testing import PrivateBroker, Recorder, unique
+
+from twin.telemetry import CollectingSink, HostConfig, Quality, Sample, SparkplugHost
+
+from .messages import dbirth, ddata, nbirth, ndeath
+
+pytestmark = pytest.mark.mqtt
+
+
+def wait_until(predicate, timeout: float = 10.0) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
+@pytest.fixture
+def ids() -> tuple[str, str]:
+    return unique("g"), unique("host")
+
+
+@pytest.fixture
+def host(broker: tuple[str, int], ids: tuple[str, str]) -> Iterator[tuple[SparkplugHost, CollectingSink]]:
+    group, host_id = ids
+    sink = CollectingSink()
+    h = SparkplugHost(HostConfig(host_id=host_id, broker_port=broker[1], group_ids=(group,), reorder_timeout_s=0.3,
+                                 max_payload_bytes=10_000), sink)
+    h.start()
+    assert h.wait_online(5)
+    yield h, sink
+    h.stop()
+
+
+@pytest.fixture
+def edge(broker: tuple[str, int], ids: tuple[str, str]) -> Iterator[Recorder]:
+    """A hand-driven edge node: publishes what the test says and records NCMDs sent to it."""
+    rec = Recorder(*broker, f"spBv1.0/{ids[0]}/NCMD/#")
+    yield rec
+    rec.close()
+
+
+def counts(sink: CollectingSink) -> list[int]:
+    return [s.value for s in sink.samples() if s.metric == "feed_count" and s.quality is Quality.GOOD]  # type: ignore[misc]
+
+
+def born(edge: Recorder, group: str, bdseq: int = 0) -> None:
+    edge.publish(f"spBv1.0/{group}/NBIRTH/gw", nbirth(bdseq))
+    edge.publish(f"spBv1.0/{group}/DBIRTH/gw/pot_001", dbirth(0, 1))
+
+
+def test_tck_id_host_topic_phid_birth_payload(broker: tuple[str, int], ids: tuple[str, str]) -> None:
+    """tck-id-host-topic-phid-birth-qos/-retain/-payload, tck-id-host-topic-phid-death-payload (Will): the online
+    STATE is retained at QoS 1; when the host dies abruptly the broker publishes the retained offline Will with
+    the *same* timestamp (tck-id-host-topic-phid-birth-payload-timestamp)."""
+    group, host_id = ids
+    code = (f"import time; from twin.telemetry import *; h = SparkplugHost(HostConfig(host_id={host_id!r}, "
+            f"broker_port={broker[1]}, group_ids=({group!r},)), CollectingSink()); h.start(); time.sleep(60)")
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    rec = Recorder(*broker, f"spBv1.0/STATE/{host_id}")
+    try:
+        rec.wait_for(lambda ms: any(json.loads(m.payload)["online"] for m in ms if m.payload))
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+        rec.wait_for(lambda ms: any(not json.loads(m.payload)["online"] for m in ms if m.payload))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        rec.close()
+    online, offline = (json.loads(m.payload) for m in rec.messages()[:2])
+    assert online["online"] is True and offline["online"] is False
+    assert online["timestamp"] == offline["timestamp"] and abs(online["timestamp"] / 1000 - time.time()) < 120
+    assert all(m.qos == 1 for m in rec.messages()[:2])
+    # A late subscriber sees the offline STATE as retained.
+    late = Recorder(*broker, f"spBv1.0/STATE/{host_id}")
+    try:
+        (retained,) = late.wait_for(lambda ms: len(ms) == 1)
+        assert retained.retain and json.loads(retained.payload)["online"] is False
+    finally:
+        late.publish(f"spBv1.0/STATE/{host_id}", b"", qos=1, retain=True)
+        late.close()
+
+
+def test_tck_id_operational_behavior_host_application_death_on_clean_stop(broker: tuple[str, int],
+                                                                           ids: tuple[str, str]) -> None:
+    """tck-id-operational-behavior-host-application-termination (intentional disconnect): offline STATE,
+    retained, is published before DISCONNECT; then tck-id-message-flow-hid-sparkplug-state-message-delivered:
+    a host that sees its own STATE offline while connected republishes online."""
+    group, host_id = ids
+    rec = Recorder(*broker, f"spBv1.0/STATE/{host_id}")
+    h = SparkplugHost(HostConfig(host_id=host_id, broker_port=broker[1], group_ids=(group,)), CollectingSink())
+    try:
+        h.start()
+        assert h.wait_online(5)
+        rec.wait_for(lambda ms: len(ms) == 1)
+        rec.publish(f"spBv1.0/STATE/{host_id}", json.dumps({"online": False, "timestamp": 1}).encode(), qos=1,
+                    retain=True)
+        rec.wait_for(lambda ms: len(ms) >= 3 and json.loads(ms[-1].payload)["online"])
+        h.stop()
+        rec.wait_for(lambda ms: not json.loads(ms[-1].payload)["online"])
+    finally:
+        rec.publish(f"spBv1.0/STATE/{host_id}", b"", qos=1, retain=True)
+        rec.close()
+
+
+def test_tck_id_operational_behavior_host_reordering_success(host: tuple[SparkplugHost, CollectingSink],
+                                                             edge: Recorder, ids: tuple[str, str]) -> None:
+    """tck-id-operational-behavior-host-reordering-start/-success over a broker: seq 3 before 2 is held back,
+    applied in seq order once 2 arrives; no rebirth request."""
+    h, sink = host
+    group = ids[0]
+    born(edge, group)
+    edge.publish(f"spBv1.0/{group}/DDATA/gw/pot_001", ddata(0, 3, 2))
+    edge.publish(f"spBv1.0/{group}/DDATA/gw/pot_001", ddata(0, 2, 1))
+    edge.publish(f"spBv1.0/{group}/DDATA/gw/pot_001", ddata(0, 4, 3))
+    wait_until(lambda: len(counts(sink)) == 4)
+    time.sleep(0.5)
+    assert counts(sink) == [0, 1, 2, 3]
+    assert h.counters["rebirths_requested"] == 0 and edge.messages() == []
+
+
+def test_tck_id_operational_behavior_host_reordering_rebirth(host: tuple[SparkplugHost, CollectingSink],
+                                                             edge: Recorder, ids: tuple[str, str]) -> None:
+    """tck-id-operational-behavior-host-reordering-rebirth, tck-id-operational-behavior-data-commands-rebirth-
+    name: a missing seq not filled within the Reorder Timeout yields one NCMD ``Node Control/Rebirth`` = true."""
+    h, sink = host
+    group = ids[0]
+    born(edge, group)
+    edge.publish(f"spBv1.0/{group}/DDATA/gw/pot_001", ddata(0, 3, 2))  # seq 2 never comes
+    edge.publish(f"spBv1.0/{group}/DDATA/gw/pot_001", ddata(0, 4, 3))
+    (ncmd,) = edge.wait_for(lambda ms: len(ms) == 1, timeout=5)
+    assert ncmd.topic == f"spBv1.0/{group}/NCMD/gw"
+    (metric,) = decode_payload(ncmd.payload).metrics
+    assert metric.name == REBIRTH_METRIC and metric.value is True and metric.timestamp is not None
+    assert h.counters["seq_gaps"] == 1 and counts(sink) == [0, 2, 3]
+    born(edge, group)  # the edge answers with a new birth: back in order
+    edge.publish(f"spBv1.0/{group}/DDATA/gw/pot_001", ddata(0, 2, 9))
+    wait_until(lambda: counts(sink)[-1:] == [9])
+    assert len(edge.messages()) == 1
+
+
+def test_tck_id_operational_behavior_edge_node_termination_host_action_ndeath_node_tags_stale(
+    host: tuple[SparkplugHost, CollectingSink], edge: Recorder, ids: tuple[str, str]
+) -> None:
+    """tck-id-...-ndeath-node-offline/-node-tags-stale/-devices-offline/-devices-tags-stale over a broker."""
+    h, sink = host
+    group = ids[0]
+    born(edge, group, bdseq=5)
+    wait_until(lambda: h.device_online(group, "gw", "pot_001"))
+    before = time.time_ns() // 1_000_000
+    edge.publish(f"spBv1.0/{group}/NDEATH/gw", ndeath(4), qos=1)  # stale Will of an older session: ignored
+    edge.publish(f"spBv1.0/{group}/NDEATH/gw", ndeath(5), qos=1)
+    wait_until(lambda: not h.node_online(group, "gw"))
+    stale = [s for s in sink.samples() if s.quality is Quality.STALE]
+    assert {s.metric for s in stale} == {"cell_voltage_V", "feed_count", "offset"}
+    assert all(s.timestamp_ms >= before for s in stale) and not h.device_online(group, "gw", "pot_001")
+
+
+def test_broker_loss_marks_everything_stale(private_broker: PrivateBroker) -> None:
+    """Operational Behavior, host session establishment step 4 (tck-not-testable in the TCK, normative): when the
+    host loses the broker every metric it holds goes STALE."""
+    group, host_id = unique("g"), unique("host")
+    sink = CollectingSink()
+    h = SparkplugHost(HostConfig(host_id=host_id, broker_port=private_broker.port, group_ids=(group,)), sink)
+    edge = Recorder("127.0.0.1", private_broker.port, f"spBv1.0/{group}/NCMD/#")
+    try:
+        h.start()
+        assert h.wait_online(5)
+        born(edge, group)
+        wait_until(lambda: h.device_online(group, "gw", "pot_001"))
+        private_broker.stop()
+        wait_until(lambda: any(s.quality is Quality.STALE for s in sink.samples()))
+    finally:
+        edge.close()
+        h.stop()
+    assert {s.metric for s in sink.samples() if s.quality is Quality.STALE} == {"cell_voltage_V", "feed_count",
+                                                                               "offset"}
+    assert not h.node_online(group, "gw")
+
+
+def test_malformed_unknown_wrong_and_oversized_are_counted_and_ingest_goes_on(
+    host: tuple[SparkplugHost, CollectingSink], edge: Recorder, ids: tuple[str, str]
+) -> None:
+    """Bad input never crashes ingest: each kind is counted, and the next valid message is applied."""
+    h, sink = host
+    group = ids[0]
+    born(edge, group)
+    topic = f"spBv1.0/{group}/DDATA/gw/pot_001"
+    from twin_edge.sparkplug import Metric, encode_payload
+
+    edge.publish(topic, b"\xff\xfe not protobuf")
+    edge.publish(f"spBv1.0/{group}/BOGUS/gw", b"")
+    edge.publish(topic, encode_payload([Metric(alias=4242, timestamp=1, value=1.0, value_field="float_value")],
+                                       timestamp=1, seq=2))
+    edge.publish(topic, encode_payload([Metric(alias=2, timestamp=1, value=True, value_field="boolean_value")],
+                                       timestamp=1, seq=3))
+    edge.publish(topic, b"\x00" * 20_000)
+    edge.publish(topic, ddata(0, 4, 7))
+    wait_until(lambda: 7 in counts(sink))
+    c = h.counters
+    assert c["malformed"] == 2 and c["unknown_alias"] == 1 and c["wrong_datatype"] == 1 and c["oversized"] == 1
+    assert counts(sink) == [0, 7]
+
+
+def test_slow_consumer_never_stalls_the_mqtt_thread(broker: tuple[str, int], ids: tuple[str, str]) -> None:
+    """A blocked sink fills the bounded queue; the network thread keeps receiving and counts the overflow."""
+    group, host_id = ids
+    gate = threading.Event()
+
+    class BlockedSink:
+        def accept(self, samples: Sequence[Sample]) -> None:
+            gate.wait(10)
+
+    h = SparkplugHost(HostConfig(host_id=host_id, broker_port=broker[1], group_ids=(group,), queue_size=5),
+                      BlockedSink())
+    edge = Recorder(*broker, f"spBv1.0/{group}/NCMD/#")
+    try:
+        h.start()
+        assert h.wait_online(5)
+        born(edge, group)
+        for i in range(50):
+            edge.publish(f"spBv1.0/{group}/DDATA/gw/pot_001", ddata(0, 2 + i, i))
+        wait_until(lambda: h.counters["received"] >= 52)  # + its own STATE
+        assert h.counters["queue_overflow"] >= 40
+    finally:
+        gate.set()
+        edge.close()
+        h.stop()
