@@ -270,9 +270,10 @@ def _run_cell(
     k = 0
     while k < limit:
         I = line_current_A[k] * in_line
-        refresh = countdown == 0
-        countdown = slow_every - 1 if refresh else countdown - 1
-        if refresh:
+        cadence = countdown == 0  # a global multiple of slow_every (refresh can also be forced below)
+        refresh = cadence
+        countdown = slow_every - 1 if cadence else countdown - 1
+        if cadence:
             if pending > 0:
                 enthalpy, T, m_bath, ledge_b, ledge_m, e_top, e_bottom, e_side = _thermal_update(
                     enthalpy, T, t_liq, m_bath, m_metal, ledge_b, ledge_m, pending * dt, p)
@@ -324,7 +325,8 @@ def _run_cell(
                     limit_stop = limit_stop or (stop_mask >> L.EV_LEDGE_THICK) & 1 == 1
                 if limit_stop:
                     break  # the crossing happened at the end of the previous step: stop before this one
-            gain = 1.0 + (gain - 1.0) * gain_decay
+            if cadence:  # the decay factor is per slow_every steps: not on refreshes forced by a current change
+                gain = 1.0 + (gain - 1.0) * gain_decay
         al2o3 = m_diss * pct_per_kg
         c_eval = max(al2o3, ALUMINA_FLOOR_WTPCT)
 
