@@ -49,11 +49,14 @@ def test_forward_store_is_fifo_persistent_and_bounded(tmp_path: Path) -> None:
     assert [(r.device_id, r.metric, r.timestamp, r.value) for r in rows] == [
         ("pot_001", "v", 1, 4.1), ("pot_001", "ae", 1, True), ("pot_002", "n", 2, 7)]
     assert rows[1].value is True
-    store.delete_through(rows[1].row_id)
+    store.delete([rows[0].row_id, rows[1].row_id])
     assert [r.metric for r in store.oldest(10)] == ["n"]
     store.append([("d", f"m{i}", 3 + i, i) for i in range(6)])
     assert store.count() == 5 and store.dropped == 2
     assert [r.metric for r in store.oldest(10)] == ["m1", "m2", "m3", "m4", "m5"]
+    store.delete([r.row_id for r in store.oldest(2)])
+    store.append([("d", "early", 0, 1.0)])  # re-stored after a connection loss: replayed by timestamp
+    assert [r.metric for r in store.oldest(2)] == ["early", "m3"]
     store.close()
 
 

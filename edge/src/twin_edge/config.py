@@ -56,6 +56,7 @@ class GatewayConfig:
     poll_timeout_s: float = 0.5
     max_stored_records: int = 5_000_000
     replay_batch: int = 500
+    resend_window_s: float = 17.0
 
 
 def load_config(path: Path) -> GatewayConfig:
@@ -99,6 +100,9 @@ def load_config(path: Path) -> GatewayConfig:
             "store.max_records", int, 5_000_000, "an integer >= 1", lambda v: v >= 1
         ),
         replay_batch=reader.get("store.replay_batch", int, 500, "an integer >= 1", lambda v: v >= 1),
+        resend_window_s=reader.number(
+            "store.resend_window_s", 1.5 * mqtt.keepalive_s + 2.0, "a number >= 0", lambda v: v >= 0
+        ),
     )
 
 

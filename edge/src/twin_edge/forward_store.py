@@ -1,8 +1,9 @@
 """On-disk store-and-forward buffer (sqlite3, stdlib) plus the persisted bdSeq.
 
-While the broker (or the Primary Host) is unreachable, every polled value is appended here in poll order;
-after the next BIRTH the gateway replays the rows in insertion order as ``is_historical`` metrics and deletes
-them only after they were handed to the MQTT client. The file survives gateway restarts.
+While the broker (or the Primary Host) is unreachable, every polled value is appended here; after the next BIRTH
+the gateway replays the rows oldest timestamp first as ``is_historical`` metrics and deletes them once they were
+handed to the MQTT client. Values published shortly before a connection loss (QoS 0, maybe lost in flight) are
+put back here too; the host drops the ones it already had. The file survives gateway restarts.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pending (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     device TEXT NOT NULL, metric TEXT NOT NULL, ts INTEGER NOT NULL, value, is_bool INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS pending_by_time ON pending (ts, id);
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
@@ -70,7 +72,7 @@ class ForwardStore:
         overflow = self.count() - self._max_records
         if overflow > 0:
             self._db.execute(
-                "DELETE FROM pending WHERE id IN (SELECT id FROM pending ORDER BY id LIMIT ?)", (overflow,)
+                "DELETE FROM pending WHERE id IN (SELECT id FROM pending ORDER BY ts, id LIMIT ?)", (overflow,)
             )
             self.dropped += overflow
             logger.warning("store-and-forward buffer full: dropped %d oldest values", overflow)
@@ -80,9 +82,9 @@ class ForwardStore:
 
     def oldest(self, limit: int) -> list[StoredValue]:
         rows = self._db.execute(
-            "SELECT id, device, metric, ts, value, is_bool FROM pending ORDER BY id LIMIT ?", (limit,)
+            "SELECT id, device, metric, ts, value, is_bool FROM pending ORDER BY ts, id LIMIT ?", (limit,)
         ).fetchall()
         return [StoredValue(r[0], r[1], r[2], r[3], bool(r[4]) if r[5] else r[4]) for r in rows]
 
-    def delete_through(self, row_id: int) -> None:
-        self._db.execute("DELETE FROM pending WHERE id <= ?", (row_id,))
+    def delete(self, row_ids: list[int]) -> None:
+        self._db.executemany("DELETE FROM pending WHERE id = ?", [(i,) for i in row_ids])

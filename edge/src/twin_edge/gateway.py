@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 import logging
 import time
 from collections.abc import Callable
@@ -115,6 +116,7 @@ class EdgeGateway:
             will_provider=self._next_will,
         )
         self._poller = Poller(config.tag_map, timeout_s=config.poll_timeout_s)
+        self._unconfirmed: deque[tuple[float, str, str, int, Value]] = deque()
         self._deadbands = {
             (d.device_id, t.metric): t.deadband for d in config.tag_map.devices for t in d.tags
         }
@@ -172,6 +174,7 @@ class EdgeGateway:
                 self._wake.set()
             elif isinstance(event, Disconnected):
                 logger.warning("lost the broker (%s); storing values until it is back", event.reason)
+                self._requeue_unconfirmed()
                 session.connected = False
                 session.birth_pending = True
                 session.born_devices.clear()
@@ -292,11 +295,13 @@ class EdgeGateway:
                 )
                 if ok:
                     self._observe(device_id, changed)
+                    self._remember_sent(device_id, changed)
                     continue
                 live = False
             to_store.extend((device_id, m, ts, v) for m, ts, v in changed)
             self._observe(device_id, changed)
         if to_store:
+            self._requeue_unconfirmed()
             self._store.append(to_store)
             self.counters.stored += len(to_store)
 
@@ -340,7 +345,9 @@ class EdgeGateway:
             self._session.born_devices.add(device.device_id)
             for m, v in values.items():
                 self._rbe.remember((device.device_id, m), v)
-            self._observe(device.device_id, [(m, reading.timestamp, v) for m, v in values.items()])
+            sent = [(m, reading.timestamp, v) for m, v in values.items()]
+            self._observe(device.device_id, sent)
+            self._remember_sent(device.device_id, sent)
         return ok
 
     async def _replay(self) -> None:
@@ -366,11 +373,30 @@ class EdgeGateway:
                 ),
             ):
                 return
-            self._store.delete_through(group[-1].row_id)
+            self._store.delete([r.row_id for r in group])
+            self._remember_sent(device_id, values)
             self.counters.replayed += len(group)
             await asyncio.sleep(0)
 
     # -- helpers -----------------------------------------------------------------------------------------------
+    def _remember_sent(self, device_id: str, values: list[tuple[str, int, Value]]) -> None:
+        """Keep what was just handed to MQTT at QoS 0 for ``resend_window_s``: a connection loss may swallow it."""
+        now = time.monotonic()
+        unconfirmed = self._unconfirmed
+        unconfirmed.extend((now, device_id, m, ts, v) for m, ts, v in values)
+        horizon = now - self.config.resend_window_s
+        while unconfirmed and unconfirmed[0][0] < horizon:
+            unconfirmed.popleft()
+
+    def _requeue_unconfirmed(self) -> None:
+        """After a connection loss, values sent within the resend window go back to the disk store (at-least-once;
+        the host drops a replayed value it already has, by metric and timestamp)."""
+        if self._unconfirmed:
+            rows = [(d, m, ts, v) for _, d, m, ts, v in self._unconfirmed]
+            self._unconfirmed.clear()
+            self._store.append(rows)
+            logger.info("%d values sent just before the connection loss will be replayed", len(rows))
+
     def _forget(self, device_id: str) -> None:
         for tag in self._devices[device_id].tags:
             self._rbe.forget((device_id, tag.metric))

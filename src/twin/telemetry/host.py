@@ -54,6 +54,7 @@ class HostConfig:
     group_ids: tuple[str, ...] = ()
     reorder_timeout_s: float = 2.0
     rebirth_timeout_s: float = 5.0
+    duplicate_window_s: float = 120.0
     queue_size: int = 100_000
     max_payload_bytes: int = 1_048_576
     client_id: str | None = None
@@ -223,21 +224,24 @@ class SparkplugHost:
                 item = None
             if item is _STOP:
                 return
-            if deadline is not None and _now_ms() >= deadline:
-                now = _now_ms()
-                for tracker in list(self._trackers.values()):
-                    tracker.on_tick(now)
-            if item is None:
-                continue
-            if item is _DISCONNECTED:
-                now = _now_ms()
-                for tracker in self._trackers.values():
-                    tracker.mark_all_stale(now)
-                continue
             try:
-                self._handle(*item)  # type: ignore[misc]
+                self._step(item, deadline)
             except Exception:  # a bug must not kill ingest; it is logged with its traceback
                 logger.exception("unexpected error while handling a message")
+
+    def _step(self, item: object, deadline: int | None) -> None:
+        if deadline is not None and _now_ms() >= deadline:
+            now = _now_ms()
+            for tracker in list(self._trackers.values()):
+                tracker.on_tick(now)
+        if item is None:
+            return
+        if item is _DISCONNECTED:
+            now = _now_ms()
+            for tracker in self._trackers.values():
+                tracker.mark_all_stale(now)
+            return
+        self._handle(*item)  # type: ignore[misc]
 
     def _handle(self, topic_text: str, payload: bytes, receipt_ms: int) -> None:
         if len(payload) > self.config.max_payload_bytes:
@@ -266,6 +270,7 @@ class SparkplugHost:
                 topic.edge_node_id,
                 reorder_timeout_ms=round(self.config.reorder_timeout_s * 1000),
                 rebirth_timeout_ms=round(self.config.rebirth_timeout_s * 1000),
+                duplicate_window_ms=round(self.config.duplicate_window_s * 1000),
                 counters=self._counters,
                 emit=self._emit,
                 request_rebirth=self._send_rebirth,

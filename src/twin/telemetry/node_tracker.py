@@ -15,8 +15,9 @@ with samples in *seq* order and ``request_rebirth`` when the spec says to. Spec 
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from twin.telemetry.samples import IngestCounters, Quality, Sample
 from twin_edge.errors import MalformedPayloadError
@@ -31,6 +32,15 @@ _SIGNED_WIRE_BITS = {DataType.INT8: 32, DataType.INT16: 32, DataType.INT32: 32, 
 _MAX_BUFFERED = 128
 
 
+@dataclass(slots=True)
+class _Delivered:
+    """Timestamps of one metric delivered within the duplicate window (survives rebirths)."""
+
+    stamps: set[int] = field(default_factory=set)
+    order: deque[int] = field(default_factory=deque)
+    newest: int = 0
+
+
 @dataclass(frozen=True, slots=True)
 class _MetricInfo:
     device: str | None
@@ -38,6 +48,7 @@ class _MetricInfo:
     datatype: DataType
     field: str
     wire_bits: int  # 0 unless a signed integer needs sign extension
+    delivered: _Delivered
 
 
 @dataclass(slots=True)
@@ -56,6 +67,7 @@ class EdgeNodeTracker:
         *,
         reorder_timeout_ms: int,
         rebirth_timeout_ms: int,
+        duplicate_window_ms: int = 120_000,
         counters: IngestCounters,
         emit: Callable[[list[Sample]], None],
         request_rebirth: Callable[[str, str], None],
@@ -63,6 +75,8 @@ class EdgeNodeTracker:
         self.group, self.node = group, node
         self._reorder_timeout_ms = reorder_timeout_ms
         self._rebirth_timeout_ms = rebirth_timeout_ms
+        self._duplicate_window_ms = duplicate_window_ms
+        self._delivered: dict[tuple[str | None, str], _Delivered] = {}
         self._counters = counters
         self._emit = emit
         self._request_rebirth = request_rebirth
@@ -243,8 +257,11 @@ class EdgeNodeTracker:
             except ValueError:
                 self._counters.wrong_datatype += 1
                 continue
+            delivered = self._delivered.get((device, name))
+            if delivered is None:
+                delivered = self._delivered[(device, name)] = _Delivered()
             info = _MetricInfo(
-                device, name, datatype, VALUE_FIELD[datatype], _SIGNED_WIRE_BITS.get(datatype, 0)
+                device, name, datatype, VALUE_FIELD[datatype], _SIGNED_WIRE_BITS.get(datatype, 0), delivered
             )
             self._names[(device, name)] = info
             if m.HasField("alias"):
@@ -292,9 +309,22 @@ class EdgeNodeTracker:
             if info.wire_bits and value >= 1 << (info.wire_bits - 1):  # type: ignore[operator]
                 value -= 1 << info.wire_bits  # type: ignore[operator]
         historical = m.is_historical
+        ts = m.timestamp if m.HasField("timestamp") else default_ts
+        delivered = info.delivered
+        if ts in delivered.stamps:
+            # The edge replays values it sent just before a connection loss (at-least-once); keep exactly-once.
+            self._counters.duplicates += 1
+            return None
+        delivered.stamps.add(ts)
+        delivered.order.append(ts)
+        if ts > delivered.newest:
+            delivered.newest = ts
+            horizon = ts - self._duplicate_window_ms
+            order = delivered.order
+            while order[0] < horizon:
+                delivered.stamps.discard(order.popleft())
         if not historical:
             self._last[(info.device, info.name)] = value
-        ts = m.timestamp if m.HasField("timestamp") else default_ts
         return Sample(ts, self.group, self.node, info.device, info.name, value, Quality.GOOD, historical)
 
     def _stale(self, device: str | None, now_ms: int, *, whole_node: bool = False) -> None:

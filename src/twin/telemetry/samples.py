@@ -91,6 +91,7 @@ class IngestCounters:
     wrong_datatype: int = 0
     oversized: int = 0
     seq_gaps: int = 0
+    duplicates: int = 0
     rebirths_requested: int = 0
     queue_overflow: int = 0
     sink_errors: int = 0
