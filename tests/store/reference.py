@@ -7,9 +7,7 @@ import numpy as np
 MINUTE = 60_000_000
 
 
-def aggregate(
-    ts_us: np.ndarray, value: np.ndarray, good: np.ndarray, width_us: int
-) -> dict[int, dict[str, float]]:
+def aggregate(ts_us: np.ndarray, value: np.ndarray, good: np.ndarray, width_us: int) -> dict[int, dict[str, float]]:
     """Bucket start → avg/min/max/count/twa over good samples, holding each to the next sample, its bucket
     end or its minute end, whichever comes first."""
     order = np.argsort(ts_us, kind="stable")

@@ -149,9 +149,7 @@ def _snapshot(store: Store) -> tuple:
     return (
         all_recorded(store, V1, T0 - timedelta(days=400), T0 + timedelta(days=400)),
         store.latest(),
-        store.aggregate(
-            V1, T0 - timedelta(days=1), T0 + timedelta(days=1), bucket=timedelta(hours=1)
-        ).count.tolist(),
+        store.aggregate(V1, T0 - timedelta(days=1), T0 + timedelta(days=1), bucket=timedelta(hours=1)).count.tolist(),
     )
 
 
@@ -240,9 +238,7 @@ def test_retention_keeps_rollups_and_refuses_writes_into_compacted_past(store: S
 
 def test_kpi_history_and_latest(store: Store) -> None:
     for i in range(60):
-        store.write_kpis(
-            "potline:1", T0 + timedelta(minutes=i), {"current_efficiency": 0.9 + i / 1000, "dc_MW": 300.0}
-        )
+        store.write_kpis("potline:1", T0 + timedelta(minutes=i), {"current_efficiency": 0.9 + i / 1000, "dc_MW": 300.0})
     store.write_kpis("plant", T0, {"power_MW": 900.0})
     latest = store.kpi_latest()
     assert latest["potline:1"]["current_efficiency"] == (T0 + timedelta(minutes=59), pytest.approx(0.959))
@@ -296,9 +292,7 @@ def test_data_survives_close_and_reopen(open_store) -> None:
     first.close()
     second = open_store()
     assert len(all_recorded(second, V1, T0, T0 + timedelta(hours=1))) == 100
-    assert second.aggregate(V1, T0, T0 + timedelta(hours=1), bucket=timedelta(hours=1)).count.tolist() == [
-        100
-    ]
+    assert second.aggregate(V1, T0, T0 + timedelta(hours=1), bucket=timedelta(hours=1)).count.tolist() == [100]
     assert second.kpi_latest()["plant"]["power_MW"][1] == 1.0
     assert second.get_job("j").body == "body"
     second.write_points(V1, seconds(1, T0_64 + np.timedelta64(1, "h")), [5.0])

@@ -44,9 +44,7 @@ def test_concurrent_writers_and_readers(pg_unavailable: str | None) -> None:
     def reader() -> None:
         try:
             while not stop.is_set():
-                agg = stores[1].aggregate(
-                    tags[0], START, START + timedelta(days=1), bucket=timedelta(minutes=10)
-                )
+                agg = stores[1].aggregate(tags[0], START, START + timedelta(days=1), bucket=timedelta(minutes=10))
                 assert (agg.count <= 600).all()
                 stores[0].recorded(tags[2], START, START + timedelta(days=1), limit=100)
                 stores[1].latest()
@@ -64,9 +62,7 @@ def test_concurrent_writers_and_readers(pg_unavailable: str | None) -> None:
         for t in readers:
             t.join(10)
         assert errors == []
-        raw = stores[0].aggregate(
-            tags[0], START, START + timedelta(days=1), bucket=timedelta(minutes=10), source="raw"
-        )
+        raw = stores[0].aggregate(tags[0], START, START + timedelta(days=1), bucket=timedelta(minutes=10), source="raw")
         roll = stores[1].aggregate(tags[0], START, START + timedelta(days=1), bucket=timedelta(minutes=10))
         assert raw.count.sum() == 2 * batches * batch_n
         np.testing.assert_array_equal(roll.count, raw.count)

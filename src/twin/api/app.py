@@ -58,9 +58,7 @@ def create_app(
     if not isinstance(store, Store):
         raise TwinError(f"create_app: store = {type(store).__name__} is invalid; expected a twin.store.Store")
     if live is not None and not isinstance(live, LiveProvider):
-        raise TwinError(
-            f"create_app: live = {type(live).__name__} is invalid; expected an object with snapshot()"
-        )
+        raise TwinError(f"create_app: live = {type(live).__name__} is invalid; expected an object with snapshot()")
     jobs = JobRunner(
         store,
         run_scenario,
@@ -79,14 +77,10 @@ def create_app(
             )
         interrupted = await run_in_threadpool(jobs.recover)
         if interrupted:
-            log.warning(
-                "%d scenario jobs were interrupted by the last shutdown and marked failed", interrupted
-            )
+            log.warning("%d scenario jobs were interrupted by the last shutdown and marked failed", interrupted)
         task = None
         if settings.compact_interval_s > 0:
-            task = asyncio.create_task(
-                _compact_forever(store, settings.compact_interval_s), name="compaction"
-            )
+            task = asyncio.create_task(_compact_forever(store, settings.compact_interval_s), name="compaction")
         try:
             yield
         finally:

@@ -49,9 +49,7 @@ def create_api_key(store: Store, name: str, scopes: Iterable[str]) -> str:
     """Create a key, store its hash and return the full key; it cannot be recovered later."""
     wanted = sorted(set(scopes))
     if not wanted or any(s not in SCOPES for s in wanted):
-        raise TwinError(
-            f"api key: scopes = {wanted!r} is invalid; expected a non-empty subset of {list(SCOPES)}"
-        )
+        raise TwinError(f"api key: scopes = {wanted!r} is invalid; expected a non-empty subset of {list(SCOPES)}")
     if not isinstance(name, str) or not 1 <= len(name) <= 100:
         raise TwinError(f"api key: name = {name!r} is invalid; expected 1-100 characters")
     key_id = secrets.token_hex(6)

@@ -97,9 +97,7 @@ def time_range(
         AwareDatetime | None,
         Query(description="ISO-8601 with offset, e.g. 2026-03-01T00:00:00Z; default end − 1 h"),
     ] = None,
-    end: Annotated[
-        AwareDatetime | None, Query(description="ISO-8601 with offset (exclusive); default now")
-    ] = None,
+    end: Annotated[AwareDatetime | None, Query(description="ISO-8601 with offset (exclusive); default now")] = None,
 ) -> TimeRange:
     for name, value in (("start", start), ("end", end)):
         if value is not None and not 1970 <= value.year < 2262:

@@ -44,9 +44,7 @@ class HttpMetrics:
         with self._lock:
             counts, hist = dict(self.counts), {k: list(v) for k, v in self.hist.items()}
         for (method, route, status), n in sorted(counts.items()):
-            lines.append(
-                f'http_requests_total{{method="{method}",route="{_esc(route)}",status="{status}"}} {n}'
-            )
+            lines.append(f'http_requests_total{{method="{method}",route="{_esc(route)}",status="{status}"}} {n}')
         lines += [
             "# HELP http_request_duration_seconds HTTP request latency.",
             "# TYPE http_request_duration_seconds histogram",

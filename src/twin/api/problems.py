@@ -32,9 +32,7 @@ class ProblemDetail(BaseModel):
 class Problem(Exception):  # noqa: N818 - RFC 7807 names it a "problem"
     """Raise from a route to answer with a problem document."""
 
-    def __init__(
-        self, status: int, title: str, detail: str = "", headers: dict[str, str] | None = None
-    ) -> None:
+    def __init__(self, status: int, title: str, detail: str = "", headers: dict[str, str] | None = None) -> None:
         super().__init__(detail or title)
         self.status, self.title, self.detail, self.headers = status, title, detail, headers
 

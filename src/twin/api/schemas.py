@@ -121,14 +121,12 @@ class Assets(BaseModel):
 
 class PowerBalance(BaseModel):
     as_of: AwareDatetime
-    units_MW: dict[str, float] = Field(description="captive generating units, MW produced")  # noqa: N815 - unit suffix
-    grid_MW: float = Field(description="grid import (positive) or export (negative), MW")  # noqa: N815 - unit suffix
-    potlines_MW: dict[str, float] = Field(description="DC load per potline, MW")  # noqa: N815 - unit suffix
-    generation_MW: float  # noqa: N815 - unit suffix
-    load_MW: float  # noqa: N815 - unit suffix
-    imbalance_MW: float = Field(  # noqa: N815 - unit suffix
-        description="generation + grid − load (≈ 0 when the balance closes)"
-    )
+    units_MW: dict[str, float] = Field(description="captive generating units, MW produced")
+    grid_MW: float = Field(description="grid import (positive) or export (negative), MW")
+    potlines_MW: dict[str, float] = Field(description="DC load per potline, MW")
+    generation_MW: float
+    load_MW: float
+    imbalance_MW: float = Field(description="generation + grid − load (≈ 0 when the balance closes)")
 
 
 class CellValues(BaseModel):

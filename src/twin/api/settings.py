@@ -24,9 +24,7 @@ class Settings(BaseModel):
         False, description="Serve without API keys (demo only; a loud warning is logged at startup)."
     )
     kpi_max_age_s: int = Field(2, ge=0, le=3600, description="Cache-Control max-age of KPI snapshots.")
-    sse_interval_s: float = Field(
-        1.0, gt=0, le=60, description="How often the SSE stream checks for changes."
-    )
+    sse_interval_s: float = Field(1.0, gt=0, le=60, description="How often the SSE stream checks for changes.")
     max_buckets: int = Field(10_000, ge=10, le=1_000_000, description="Largest aggregate answer (buckets).")
     max_page: int = Field(10_000, ge=10, le=1_000_000, description="Largest page of recorded values.")
     max_range_days: int = Field(3660, ge=1, description="Longest query range accepted.")
@@ -45,11 +43,7 @@ class Settings(BaseModel):
             key = ENV_PREFIX + name.upper()
             if key in env:
                 values[name] = env[key]
-        unknown = [
-            k
-            for k in env
-            if k.startswith(ENV_PREFIX) and k[len(ENV_PREFIX) :].lower() not in cls.model_fields
-        ]
+        unknown = [k for k in env if k.startswith(ENV_PREFIX) and k[len(ENV_PREFIX) :].lower() not in cls.model_fields]
         if unknown:
             raise TwinError(
                 f"environment: {unknown[0]} is not a setting; known: "
@@ -60,9 +54,7 @@ class Settings(BaseModel):
         except ValidationError as exc:
             first = exc.errors()[0]
             field = ENV_PREFIX + str(first["loc"][0]).upper()
-            raise TwinError(
-                f"environment: {field} = {first.get('input')!r} is invalid; {first['msg']}"
-            ) from exc
+            raise TwinError(f"environment: {field} = {first.get('input')!r} is invalid; {first['msg']}") from exc
 
     def warn_if_unsafe(self) -> None:
         if self.open_access:

@@ -34,9 +34,7 @@ class DuckDBStore(SqlStore):
         try:
             self._con = duckdb.connect(self.path)
         except duckdb.Error as exc:
-            raise v.error(
-                "path", self.path, f"a DuckDB file this process can open for writing ({exc})"
-            ) from exc
+            raise v.error("path", self.path, f"a DuckDB file this process can open for writing ({exc})") from exc
         self._write_lock = threading.Lock()
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
@@ -81,9 +79,7 @@ class DuckDBStore(SqlStore):
         with translate((duckdb.Error,), "query"):
             yield self._executor(self._cursor())
 
-    def _stage_points(
-        self, x: Exec, tag_id: np.ndarray, ts: np.ndarray, value: np.ndarray, qual: np.ndarray
-    ) -> None:
+    def _stage_points(self, x: Exec, tag_id: np.ndarray, ts: np.ndarray, value: np.ndarray, qual: np.ndarray) -> None:
         table = pa.table({"tag_id": tag_id, "ts": ts, "value": value, "quality": qual})
         cur = self._cursor()
         with contextlib.suppress(duckdb.Error):

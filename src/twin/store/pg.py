@@ -76,9 +76,7 @@ class PostgresStore(SqlStore):
     ) -> None:
         super().__init__(retention)
         if not isinstance(schema, str) or not SCHEMA_RE.match(schema):
-            raise v.error(
-                "schema", schema, "a lower-case SQL identifier ([a-z_][a-z0-9_]*, at most 63 chars)"
-            )
+            raise v.error("schema", schema, "a lower-case SQL identifier ([a-z_][a-z0-9_]*, at most 63 chars)")
         self.schema = schema
         self._conninfo = conninfo
         self._pool: queue.LifoQueue[psycopg.Connection[Any]] = queue.LifoQueue()
@@ -135,9 +133,7 @@ class PostgresStore(SqlStore):
     def _points_suffix(self) -> str:
         return ", PRIMARY KEY (tag_id, ts)"
 
-    def _stage_points(
-        self, x: Exec, tag_id: np.ndarray, ts: np.ndarray, value: np.ndarray, qual: np.ndarray
-    ) -> None:
+    def _stage_points(self, x: Exec, tag_id: np.ndarray, ts: np.ndarray, value: np.ndarray, qual: np.ndarray) -> None:
         x(
             "CREATE TEMP TABLE IF NOT EXISTS _stage (tag_id INTEGER, ts BIGINT, value DOUBLE PRECISION, "
             "quality SMALLINT) ON COMMIT DELETE ROWS"

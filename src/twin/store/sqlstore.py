@@ -60,9 +60,7 @@ class SqlStore(Store):
     def _read(self) -> contextlib.AbstractContextManager[Exec]: ...
 
     @abc.abstractmethod
-    def _stage_points(
-        self, x: Exec, tag_id: np.ndarray, ts: np.ndarray, value: np.ndarray, qual: np.ndarray
-    ) -> None:
+    def _stage_points(self, x: Exec, tag_id: np.ndarray, ts: np.ndarray, value: np.ndarray, qual: np.ndarray) -> None:
         """Make the batch visible as table ``_stage(tag_id, ts, value, quality)`` inside transaction ``x``."""
 
     @abc.abstractmethod
@@ -177,8 +175,7 @@ class SqlStore(Store):
                 raise v.error(
                     "ts",
                     str(v.from_us(lo_us)),
-                    f"a time on or after {v.from_us(mark)} (raw data "
-                    "before it has been compacted into rollups)",
+                    f"a time on or after {v.from_us(mark)} (raw data before it has been compacted into rollups)",
                 )
             self._stage_points(x, tag_id, ts_us, val, qual)
             self._merge_stage(x)
@@ -236,8 +233,7 @@ class SqlStore(Store):
             lo = max(lo, v.decode_cursor(cursor, tid) + 1)
         with self._read() as x:
             rows = x(
-                "SELECT ts, value, quality FROM points WHERE tag_id = ? AND ts >= ? AND ts < ? "
-                "ORDER BY ts LIMIT ?",
+                "SELECT ts, value, quality FROM points WHERE tag_id = ? AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?",
                 (tid, lo, hi, limit + 1),
             )
         more = len(rows) > limit
@@ -431,9 +427,7 @@ class SqlStore(Store):
     def list_jobs(self, limit: int = 50) -> list[ScenarioJob]:
         v.check_limit(limit, "limit", 1000)
         with self._read() as x:
-            rows = x(
-                f"SELECT {self._JOB_COLS} FROM scenario_jobs ORDER BY created DESC, job_id LIMIT ?", (limit,)
-            )
+            rows = x(f"SELECT {self._JOB_COLS} FROM scenario_jobs ORDER BY created DESC, job_id LIMIT ?", (limit,))
         return [self._job(r) for r in rows]
 
     # -- API keys --------------------------------------------------------------------------------

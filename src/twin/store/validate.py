@@ -37,9 +37,7 @@ def error(field: str, value: object, valid: str) -> StoreError:
 
 def check_tag(tag: object, field: str = "tag") -> str:
     if not isinstance(tag, str) or not TAG_RE.match(tag):
-        raise error(
-            field, tag, "1-200 characters from A-Z a-z 0-9 _ . : / -, starting with a letter or digit"
-        )
+        raise error(field, tag, "1-200 characters from A-Z a-z 0-9 _ . : / -, starting with a letter or digit")
     return tag
 
 

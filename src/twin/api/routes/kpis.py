@@ -34,12 +34,8 @@ async def snapshot(request: Request, _: ReadKey, live: LiveDep, settings: Settin
     return cached_json(request, views.kpis_all(snap), f"private, max-age={settings.kpi_max_age_s}")
 
 
-@router.get(
-    "/{scope}", response_model=KpiSnapshot, responses=responses(401, 403, 404), summary="One scope's KPIs now"
-)
-async def scope_now(
-    request: Request, scope: ScopePath, _: ReadKey, live: LiveDep, settings: SettingsDep
-) -> Response:
+@router.get("/{scope}", response_model=KpiSnapshot, responses=responses(401, 403, 404), summary="One scope's KPIs now")
+async def scope_now(request: Request, scope: ScopePath, _: ReadKey, live: LiveDep, settings: SettingsDep) -> Response:
     snap = await run_in_threadpool(live.snapshot)
     return cached_json(request, views.kpis_one(snap, scope), f"private, max-age={settings.kpi_max_age_s}")
 

@@ -40,9 +40,7 @@ async def cells(
     return cached_json(request, views.cells(snap, potline), LIVE_CACHE)
 
 
-@router.get(
-    "/alarms", response_model=Alarms, responses=responses(401, 403), summary="Alarms with state and reason"
-)
+@router.get("/alarms", response_model=Alarms, responses=responses(401, 403), summary="Alarms with state and reason")
 async def alarms(
     request: Request,
     _: ReadKey,

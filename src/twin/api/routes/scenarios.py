@@ -37,9 +37,7 @@ def public(job: ScenarioJob) -> ScenarioPublic:
     responses=responses(401, 403, 409, 422, 429, 503),
     summary="Submit a what-if: scenario TOML text, or from_live to start from the live state",
 )
-async def submit(
-    body: ScenarioCreate, response: Response, _: RunKey, jobs: JobsDep, live: LiveDep
-) -> ScenarioPublic:
+async def submit(body: ScenarioCreate, response: Response, _: RunKey, jobs: JobsDep, live: LiveDep) -> ScenarioPublic:
     text = body.toml
     if body.from_live:
         if not isinstance(live, LiveScenarioSource):

@@ -15,9 +15,7 @@ from twin.api.schemas import AggregateResult, Latest, Recorded, TagPublic
 from twin.store import AGGREGATES
 
 router = APIRouter(prefix="/v1", tags=["series"])
-TagPath = Annotated[
-    str, Path(description="tag name, e.g. cell:1-017/voltage_V", examples=["cell:1-017/voltage_V"])
-]
+TagPath = Annotated[str, Path(description="tag name, e.g. cell:1-017/voltage_V", examples=["cell:1-017/voltage_V"])]
 Agg = Literal["avg", "min", "max", "count", "twa"]
 
 
@@ -96,9 +94,7 @@ def aggregate(
     store: StoreDep,
     settings: SettingsDep,
     bucket_s: Annotated[int | None, Query(ge=1, le=366 * 86400, description="bucket width, seconds")] = None,
-    max_points: Annotated[
-        int | None, Query(ge=1, le=100_000, description="at most this many buckets")
-    ] = None,
+    max_points: Annotated[int | None, Query(ge=1, le=100_000, description="at most this many buckets")] = None,
     agg: Annotated[list[Agg] | None, Query(description="aggregates to return; default all")] = None,
 ) -> AggregateResult:
     if (bucket_s is None) == (max_points is None):

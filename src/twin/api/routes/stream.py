@@ -42,8 +42,6 @@ async def kpi_stream(
         if digest != last:
             last = digest
             sent += 1
-            yield ServerSentEvent(
-                data=payload, event="kpis", id=str(sent), retry=int(settings.sse_interval_s * 1000)
-            )
+            yield ServerSentEvent(data=payload, event="kpis", id=str(sent), retry=int(settings.sse_interval_s * 1000))
             continue
         await asyncio.sleep(settings.sse_interval_s)
