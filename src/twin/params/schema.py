@@ -33,6 +33,8 @@ class ParamSpec:
         """Human-readable statement of what values are valid."""
         if self.kind == "str":
             return "one of " + ", ".join(repr(c) for c in self.choices)
+        if self.kind == "list24":
+            return f"24 hourly numbers in [{self.minimum:g}, {self.maximum:g}] {self.unit}"
         article = "an integer" if self.kind == "int" else "a number"
         return f"{article} in [{self.minimum:g}, {self.maximum:g}] {self.unit}"
 
@@ -47,8 +49,17 @@ def _parse_row(row: dict[str, str]) -> ParamSpec:
 
 
 @cache
+def load_schema(name: str) -> dict[str, ParamSpec]:
+    """The parameter table ``schema/<name>.csv``, keyed by ``section.name``."""
+    text = resources.files("twin.params").joinpath(f"schema/{name}.csv").read_text(encoding="utf-8")
+    return {spec.key: spec for spec in map(_parse_row, csv.DictReader(text.splitlines()))}
+
+
 def technology_schema() -> dict[str, ParamSpec]:
     """The cell-technology parameter table, keyed by ``section.name``."""
-    text = resources.files("twin.params").joinpath("schema/technology.csv").read_text(encoding="utf-8")
-    rows = csv.DictReader(text.splitlines())
-    return {spec.key: spec for spec in map(_parse_row, rows)}
+    return load_schema("technology")
+
+
+def plant_schema() -> dict[str, ParamSpec]:
+    """The plant (potlines, rectifiers, power supply, economics) parameter table."""
+    return load_schema("plant")

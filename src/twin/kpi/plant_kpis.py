@@ -1,0 +1,135 @@
+"""Plant, potline and cell KPIs: pure functions from a finished run's totals and records.
+
+Definitions (units in the names):
+* current efficiency = aluminium produced / Faraday aluminium of the charge passed, M_Al·Q/(3F);
+* DC specific energy = Σ I·V_cell dt over the cells / aluminium (kWh/kg, physics.md §0: 2.98·V/CE);
+* AC specific energy = (potline AC energy + auxiliaries) / aluminium;
+* anode-effect frequency = AE / (cell · day); AEM = frequency × mean duration (min);
+* cost per tonne = (coal fuel + grid import − export revenue + alumina + anode carbon + AlF3
+  + CO2e × price) / t Al.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from twin.cell import layout as L
+from twin.cell.physics import FARADAY, M_AL
+from twin.kpi.emissions import CO2_PER_C, pfc_co2e_t, pfc_slope_method
+
+KWH = 3.6e6
+
+
+@dataclass(frozen=True)
+class LineTotals:
+    """What one potline did over the run (from the kernel accumulators and the plant layer)."""
+
+    name: str
+    cells: int
+    acc: np.ndarray  # (N_ACC, cells) accumulators
+    ac_energy_MWh: float
+    busbar_energy_J: float
+    alf3_added_kg: float
+    metal_tapped_kg: float
+    taps: int
+    anode_changes: int
+    cf4_slope: float
+    c2f6_ratio: float
+    gwp_set: str
+    outages_h: Sequence[float]
+    freeze_risk_cells: int  # cells that raised a FREEZE_RISK event
+
+
+def line_kpis(t: LineTotals, days: float) -> dict[str, float]:
+    """KPIs of one potline over ``days`` simulated days."""
+    acc = t.acc
+    al_kg = float(acc[L.A_AL_PRODUCED_KG].sum())
+    charge = float(acc[L.A_CHARGE_C].sum())
+    faraday_kg = M_AL * charge / (3.0 * FARADAY)
+    ae = float(acc[L.A_AE_COUNT].sum())
+    ae_s = float(acc[L.A_AE_SECONDS].sum())
+    ae_freq = ae / (t.cells * days) if days > 0 else 0.0
+    ae_min = ae_s / 60.0 / ae if ae > 0 else 0.0
+    production_t = al_kg / 1000.0
+    cf4, c2f6 = pfc_slope_method(ae_freq, ae_min, production_t, t.cf4_slope, t.c2f6_ratio)
+    dc_kwh = float(acc[L.A_ENERGY_IN_J].sum()) / KWH
+    return {
+        "production_t": production_t,
+        "current_efficiency_pct": 100.0 * al_kg / faraday_kg if faraday_kg > 0 else 0.0,
+        "dc_energy_MWh": dc_kwh / 1000.0,
+        "dc_specific_energy_kWh_per_kg": dc_kwh / al_kg if al_kg > 0 else 0.0,
+        "ac_energy_MWh": t.ac_energy_MWh,
+        "mean_cell_voltage_V": float(acc[L.A_VOLTAGE_SECONDS].sum()) / max(days * 86400.0 * t.cells, 1e-9),
+        "anode_effects": ae,
+        "anode_effects_per_cell_day": ae_freq,
+        "anode_effect_mean_duration_min": ae_min,
+        "cf4_t": cf4,
+        "c2f6_t": c2f6,
+        "pfc_co2e_t": pfc_co2e_t(cf4, c2f6, t.gwp_set),
+        "anode_carbon_t": float(acc[L.A_CARBON_KG].sum()) / 1000.0,
+        "anode_co2_t": float(acc[L.A_CARBON_KG].sum()) / 1000.0 * CO2_PER_C,
+        "alumina_fed_t": float(acc[L.A_ALUMINA_FED_KG].sum()) / 1000.0,
+        "alf3_added_t": t.alf3_added_kg / 1000.0,
+        "metal_tapped_t": t.metal_tapped_kg / 1000.0,
+        "taps": float(t.taps),
+        "anode_changes": float(t.anode_changes),
+        "beam_moves": float(acc[L.A_BEAM_MOVES].sum()),
+        "cells_freeze_risk": float(t.freeze_risk_cells),
+        "longest_outage_h": max(t.outages_h, default=0.0),
+    }
+
+
+def plant_kpis(
+    lines: Mapping[str, Mapping[str, float]],
+    power: Mapping[str, float],
+    economics: Mapping[str, float],
+    cells_extremes: Mapping[str, float],
+) -> dict[str, float]:
+    """Plant KPIs from the potline KPIs, the power-supply totals, prices and cell extremes."""
+    total = {key: sum(k[key] for k in lines.values()) for key in next(iter(lines.values()))}
+    production = total["production_t"]
+    al_kg = production * 1000.0
+    co2e = total["anode_co2_t"] + total["pfc_co2e_t"] + power["coal_co2_t"] + power["grid_co2_t"]
+    energy_cost = power["fuel_cost"] + power["import_cost"] - power["export_revenue"]
+    material_cost = (total["alumina_fed_t"] * economics["alumina_price_per_t"]
+                     + total["anode_carbon_t"] * economics["carbon_price_per_t"]
+                     + total["alf3_added_t"] * economics["alf3_price_per_t"])
+    cost = energy_cost + material_cost + co2e * economics["co2_price_per_t"]
+    faraday_weighted = sum(k["production_t"] / max(k["current_efficiency_pct"], 1e-9) for k in lines.values())
+    aes = total["anode_effects"]
+    return {
+        "production_t": production,
+        "current_efficiency_pct": production / faraday_weighted if faraday_weighted > 0 else 0.0,
+        "dc_specific_energy_kWh_per_kg": total["dc_energy_MWh"] * 1000.0 / al_kg if al_kg else 0.0,
+        "ac_specific_energy_kWh_per_kg": power["potline_energy_MWh"] * 1000.0 / al_kg if al_kg else 0.0,
+        "mean_power_MW": power["mean_power_MW"],
+        "max_power_MW": power["max_power_MW"],
+        "energy_MWh": power["potline_energy_MWh"],
+        "anode_effects": aes,
+        "anode_effects_per_cell_day": total["anode_effects_per_cell_day"] / max(len(lines), 1),
+        "anode_effect_mean_duration_min": (
+            sum(k["anode_effect_mean_duration_min"] * k["anode_effects"] for k in lines.values()) / aes
+            if aes else 0.0),
+        "cf4_t": total["cf4_t"],
+        "c2f6_t": total["c2f6_t"],
+        "pfc_co2e_t": total["pfc_co2e_t"],
+        "anode_co2_t": total["anode_co2_t"],
+        "coal_co2_t": power["coal_co2_t"],
+        "grid_co2_t": power["grid_co2_t"],
+        "total_co2e_t": co2e,
+        "co2e_t_per_t_al": co2e / production if production else 0.0,
+        "coal_burned_t": power["coal_t"],
+        "import_MWh": power["import_MWh"],
+        "export_MWh": power["export_MWh"],
+        "shortfall_MWh": power["shortfall_MWh"],
+        "energy_cost": energy_cost,
+        "cost_per_t_al": cost / production if production else 0.0,
+        "min_superheat_K": cells_extremes["min_superheat_K"],
+        "ledge_change_cm": cells_extremes["ledge_change_cm"],
+        "min_ledge_cm": cells_extremes["min_ledge_cm"],
+        "cells_freeze_risk": total["cells_freeze_risk"],
+        "longest_outage_h": max(k["longest_outage_h"] for k in lines.values()),
+    }

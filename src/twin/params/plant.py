@@ -1,0 +1,114 @@
+"""The plant parameter file: potlines (with rectifiers and cranes), captive coal units, grid tie,
+renewables and prices, validated against ``schema/plant.csv`` like the cell-technology files.
+
+Layout: ``[meta]``, ``[plant]``, one ``[[potline]]`` per line (plus ``name`` and ``technology``, a model
+file path relative to the plant file), ``[[coal_unit]]`` per unit (plus ``name``), ``[grid]``,
+``[renewables]``, ``[economics]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from twin.errors import ModelError, field_error
+from twin.params.schema import plant_schema
+from twin.params.technology import Technology, load_technology
+from twin.params.validate import Value, check_table, read_toml
+
+SINGLE_SECTIONS = ("plant", "grid", "renewables", "economics")
+
+
+@dataclass(frozen=True)
+class Component:
+    """One validated component (a potline, a coal unit, the grid...): values keyed by parameter name."""
+
+    name: str
+    values: Mapping[str, Value]
+    sources: Mapping[str, str]
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+
+@dataclass(frozen=True)
+class PotlineSpec(Component):
+    technology: Technology = None  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class PlantSpec:
+    """A validated plant: its components, each potline with its cell technology loaded."""
+
+    name: str
+    title: str
+    origin: str
+    plant: Component
+    potlines: tuple[PotlineSpec, ...]
+    coal_units: tuple[Component, ...]
+    grid: Component
+    renewables: Component
+    economics: Component
+
+
+def load_plant(path: str | Path) -> PlantSpec:
+    """Load and validate a plant file and the technology files its potlines name."""
+    path = Path(path)
+    doc = read_toml(path)
+    origin = str(path)
+    schema = plant_schema()
+    meta = doc.get("meta")
+    if not isinstance(meta, Mapping) or not isinstance(meta.get("name"), str):
+        raise ModelError(f"{origin}: [meta] table with a text 'name' is required")
+    known = {"meta", "potline", "coal_unit", *SINGLE_SECTIONS}
+    for section in doc:
+        if section not in known:
+            raise ModelError(f"{origin}: unknown section [{section}]; valid: {', '.join(sorted(known))}")
+    singles = {}
+    for section in SINGLE_SECTIONS:
+        values, sources = check_table(doc.get(section), section, schema, origin, section)
+        singles[section] = Component(section, MappingProxyType(values), MappingProxyType(sources))
+    potlines = tuple(_potline(t, n, path, schema) for n, t in enumerate(_array(doc, "potline", origin), 1))
+    units = tuple(_named(t, "coal_unit", n, origin, schema) for n, t in enumerate(_array(doc, "coal_unit", origin), 1))
+    _unique([p.name for p in potlines], "potline", origin)
+    _unique([u.name for u in units], "coal_unit", origin)
+    return PlantSpec(meta["name"], str(meta.get("title", meta["name"])), origin, singles["plant"], potlines,
+                     units, singles["grid"], singles["renewables"], singles["economics"])
+
+
+def _array(doc: Mapping[str, Any], section: str, origin: str) -> list[Any]:
+    tables = doc.get(section, [])
+    if not isinstance(tables, list) or (section == "potline" and not tables):
+        raise field_error(ModelError, origin, section, tables, f"one or more [[{section}]] tables")
+    return tables
+
+
+def _named(table: Any, section: str, n: int, origin: str, schema: Any) -> Component:
+    label = f"{section}[{n}]"
+    name = table.get("name") if isinstance(table, Mapping) else None
+    if not isinstance(name, str) or not name:
+        raise field_error(ModelError, origin, f"{label}.name", name, "a non-empty name")
+    values, sources = check_table(table, section, schema, origin, label,
+                                  frozenset({"name", "technology"} if section == "potline" else {"name"}))
+    return Component(name, MappingProxyType(values), MappingProxyType(sources))
+
+
+def _potline(table: Any, n: int, plant_path: Path, schema: Any) -> PotlineSpec:
+    component = _named(table, "potline", n, str(plant_path), schema)
+    tech_ref = table.get("technology")
+    if not isinstance(tech_ref, str):
+        raise field_error(ModelError, str(plant_path), f"potline[{n}].technology", tech_ref,
+                          "a model file path relative to the plant file")
+    technology = load_technology(plant_path.parent / tech_ref)
+    return PotlineSpec(component.name, component.values, component.sources, technology)
+
+
+def _unique(names: list[str], section: str, origin: str) -> None:
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise field_error(ModelError, origin, f"{section}.name", name, "a name used only once")
+        seen.add(name)

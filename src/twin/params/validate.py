@@ -1,0 +1,94 @@
+"""Shared validation of ``{ value = …, unit = "…", source = "…" }`` entries against schema rows."""
+
+from __future__ import annotations
+
+import difflib
+import math
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from twin.errors import ModelError, TwinError, field_error
+from twin.params.schema import ParamSpec
+
+Value = float | int | str | tuple[float, ...]
+
+
+def read_toml(path: str | Path, error: type[TwinError] = ModelError) -> dict[str, Any]:
+    """Parse a TOML file; unreadable or malformed files raise ``error`` naming the file and the problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise error(f"{path}: cannot read file ({exc.strerror})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{path}: not valid TOML: {exc}") from None
+
+
+def check_entry(spec: ParamSpec, entry: Any, origin: str, key: str) -> tuple[Value, str]:
+    """Validate one parameter entry; return (value, source)."""
+    if not isinstance(entry, Mapping) or "value" not in entry:
+        raise field_error(ModelError, origin, key, entry, '{ value = ..., unit = "...", source = "..." }')
+    unit = entry.get("unit")
+    if unit != spec.unit:
+        raise field_error(ModelError, origin, f"{key}.unit", unit, f"the unit {spec.unit!r}")
+    source = entry.get("source")
+    if not isinstance(source, str) or not source.strip():
+        raise field_error(ModelError, origin, f"{key}.source", source, "a non-empty text naming the source")
+    return check_value(spec, entry["value"], origin, key), source
+
+
+def check_value(spec: ParamSpec, raw: Any, origin: str, key: str) -> Value:
+    """Validate a bare value against its schema row (type, range, choices)."""
+    if spec.kind == "str":
+        if not isinstance(raw, str) or raw not in spec.choices:
+            raise field_error(ModelError, origin, key, raw, spec.describe_valid())
+        return raw
+    if spec.kind == "list24":
+        if not isinstance(raw, list) or len(raw) != 24:
+            raise field_error(ModelError, origin, key, raw, f"24 hourly numbers in [{spec.minimum:g}, "
+                              f"{spec.maximum:g}] {spec.unit}")
+        return tuple(float(check_value(_scalar(spec), v, origin, f"{key}[{h}]")) for h, v in enumerate(raw))
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        raise field_error(ModelError, origin, key, raw, spec.describe_valid())
+    if spec.kind == "int" and not float(raw).is_integer():
+        raise field_error(ModelError, origin, key, raw, spec.describe_valid())
+    lo, hi = spec.minimum or 0.0, spec.maximum or 0.0
+    if not math.isfinite(raw) or not (lo <= raw <= hi):
+        raise field_error(ModelError, origin, key, raw, spec.describe_valid())
+    return int(raw) if spec.kind == "int" else float(raw)
+
+
+def check_table(
+    table: Any, section: str, schema: Mapping[str, ParamSpec], origin: str, label: str,
+    extra_keys: frozenset[str] = frozenset(),
+) -> tuple[dict[str, Value], dict[str, str]]:
+    """Validate one TOML table holding every parameter of ``section``; ``label`` names it in messages."""
+    if not isinstance(table, Mapping):
+        raise field_error(ModelError, origin, label, table, "a table of parameters")
+    names = {spec.name: spec for spec in schema.values() if spec.section == section}
+    for name in table:
+        if name not in names and name not in extra_keys:
+            raise ModelError(f"{origin}: unknown parameter {label}.{name}; known: {suggest(name, names)}")
+    values: dict[str, Value] = {}
+    sources: dict[str, str] = {}
+    for name, spec in names.items():
+        if name not in table:
+            raise ModelError(f"{origin}: missing parameter {label}.{name} ({spec.description}; "
+                             f"{spec.describe_valid()})")
+        values[name], sources[name] = check_entry(spec, table[name], origin, f"{label}.{name}")
+    return values, sources
+
+
+def suggest(name: str, known: Mapping[str, Any] | list[str]) -> str:
+    """Close matches of ``name`` among the known names, for error messages."""
+    close = difflib.get_close_matches(name, list(known), n=3)
+    return ", ".join(close) if close else ", ".join(sorted(known))
+
+
+def _scalar(spec: ParamSpec) -> ParamSpec:
+    return ParamSpec(spec.section, spec.name, "float", spec.unit, spec.minimum, spec.maximum, (),
+                     spec.description)

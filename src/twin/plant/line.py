@@ -1,0 +1,110 @@
+"""One potline in the plant: the cell engine plus its rectifiers, busbar, cranes and current setpoint.
+
+The line current is what the rectifiers deliver: the setpoint, limited by the rectifier units in
+service (N-1 design), by their voltage ceiling, by a power shortfall the plant has to shed, and forced
+to zero during an outage. Every cell in series carries it (physics.md §6 point 5).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import simpy
+
+from twin.cell import CellEvent, Potline
+from twin.cell import layout as L
+from twin.params import PotlineSpec
+
+ANODE_WARMUP_S = 8 * 3600.0  # [R] a new prebaked anode reaches bath-side temperature over ~a shift or more
+
+
+@dataclass
+class LineCounters:
+    """Values at the last read of the line, to turn cumulative totals into interval figures."""
+
+    time_s: float = 0.0
+    energy_cells_J: float = 0.0
+    energy_busbar_J: float = 0.0
+    voltage_seconds: float = 0.0
+
+
+@dataclass
+class PotlineSim:
+    """A potline inside a running plant."""
+
+    spec: PotlineSpec
+    potline: Potline
+    cranes: simpy.Resource
+    setpoint_kA: float
+    units_in_service: int
+    outage: bool = False
+    shed_fraction: float = 0.0  # share of the setpoint shed because the power supply is short
+    curtail_fraction: float = 0.0  # demand-response reduction asked for by the grid
+    events: list[CellEvent] = field(default_factory=list)
+    energy_busbar_J: float = 0.0
+    alf3_added_kg: float = 0.0
+    taps: int = 0
+    metal_tapped_kg: float = 0.0
+    anode_changes: int = 0
+    outages_h: list[float] = field(default_factory=list)
+    anode_heat_pending_J: np.ndarray | None = None  # heat new anodes still draw, per cell
+    hx_duty_W: np.ndarray | None = None  # shell heat-exchanger duty per cell (+ removes heat)
+
+    def __post_init__(self) -> None:
+        self.anode_heat_pending_J = np.zeros(self.potline.n_cells)
+        self.hx_duty_W = np.zeros(self.potline.n_cells)
+    last: LineCounters = field(default_factory=LineCounters)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def current_kA(self) -> float:
+        """The line current the rectifiers deliver now (kA)."""
+        if self.outage:
+            return 0.0
+        rectifier_limit = self.units_in_service * self.spec["rectifier_unit_current_kA"]
+        wanted = self.setpoint_kA * (1.0 - self.curtail_fraction) * (1.0 - self.shed_fraction)
+        return max(min(wanted, rectifier_limit), 0.0)
+
+    def sync(self, time_s: float) -> None:
+        """Advance the cells to ``time_s`` under the present line current (lazy sync, performance.md §1.3)."""
+        current = self.current_kA()
+        start = self.potline.time_s
+        result = self.potline.advance_to(time_s, current)
+        elapsed = self.potline.time_s - start
+        self.energy_busbar_J += (current * 1e3) ** 2 * self.spec["busbar_resistance_uohm"] * 1e-6 * elapsed
+        self.events.extend(result.events)
+
+    def interval(self) -> tuple[float, float, float]:
+        """(DC power W, mean line voltage V, seconds) since the previous call."""
+        totals = self.potline.acc
+        now = self.potline.time_s
+        e_cells = float(totals[L.A_ENERGY_IN_J].sum())
+        vs = float(totals[L.A_VOLTAGE_SECONDS].sum())
+        span = now - self.last.time_s
+        if span <= 0.0:
+            return 0.0, 0.0, 0.0
+        d_energy = (e_cells - self.last.energy_cells_J) + (self.energy_busbar_J - self.last.energy_busbar_J)
+        current = self.current_kA() * 1e3
+        v_line = (vs - self.last.voltage_seconds) / span + current * self.spec["busbar_resistance_uohm"] * 1e-6
+        self.last = LineCounters(now, e_cells, self.energy_busbar_J, vs)
+        return d_energy / span, v_line, span
+
+    def update_heat_sinks(self, span_s: float) -> None:
+        """Set each cell's heat extraction for the next interval: exchanger duty plus new-anode warm-up.
+
+        A new anode draws its heat with a first-order decay (time constant ANODE_WARMUP_S); the power over
+        the next interval is the pending heat × (1 − e^(−span/τ)) / span, so all of it is drawn eventually.
+        """
+        drawn = self.anode_heat_pending_J * -np.expm1(-span_s / ANODE_WARMUP_S)
+        self.anode_heat_pending_J -= drawn
+        self.potline.state[L.S_HEAT_EXTRACTION_W] = self.hx_duty_W + drawn / span_s
+
+    def metal_cm_per_kg(self) -> float:
+        p = self.potline.params
+        return 100.0 / (p[L.P_METAL_DENSITY] * p[L.P_CAVITY_AREA_M2])
+
+    def cells(self) -> np.ndarray:
+        return np.arange(self.potline.n_cells)

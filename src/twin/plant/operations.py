@@ -1,0 +1,104 @@
+"""Routine potline operations as SimPy processes that act on the cell state between kernel chunks.
+
+Each operation queues for a pot-tending crane, holds it for the operation's duration, brings the line's
+cells up to the present (lazy sync) and then changes their state. Schedules are staggered over the line
+so the crane load is even, as in a real potroom.
+
+* Tapping: daily, the metal above the cell's start inventory is siphoned out; the anode beam follows
+  the metal so the ACD is unchanged (physics.md §1.7: daily tap ≈ one day's production). At the tap the
+  bath is analysed and AlF3 is added back toward the technology's target excess (the AlF3 lost to
+  emissions and the lining, physics.md §1.3/§1.4 sensitivity).
+* Anode change: one anode per cell every anode cycle / anode count (Qatalum 600 h / 30 = 20 h,
+  physics.md §1.7); the cold anode draws its warm-up heat from the bath over the following hours
+  (``PotlineSim.update_heat_sinks``) and the cell is noisier for hours (Dupuis, physics.md §1.7).
+* Beam raising: every ``BEAM_RAISE_DAYS`` days per cell the anode beam is re-clamped (Qatalum 17 d);
+  a short voltage disturbance, modelled as raised noise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from twin.cell import layout as L
+
+if TYPE_CHECKING:
+    from twin.plant.line import PotlineSim
+
+DAY_S = 86400.0
+BEAM_RAISE_DAYS = 17.0  # qatalum.com: beam raise every 17 days
+ALF3_MAX_ADD_KG = 40.0  # one addition at most (a hopper charge), [R]
+
+
+def tapping(env: simpy.Environment, line: PotlineSim) -> Generator[Any, Any, None]:
+    """Tap every cell once a day, staggered over the day."""
+    n = line.potline.n_cells
+    yield env.timeout(DAY_S / n / 2)
+    cell = 0
+    while True:
+        env.process(_tap(env, line, cell))
+        cell = (cell + 1) % n
+        yield env.timeout(DAY_S / n)
+
+
+def _tap(env: simpy.Environment, line: PotlineSim, cell: int) -> Generator[Any, Any, None]:
+    with line.cranes.request() as crane:
+        yield crane
+        yield env.timeout(line.spec["tap_duration_min"] * 60.0)
+        line.sync(env.now)
+        state = line.potline.state
+        target = line.potline.technology.number("cell.metal_mass_kg")
+        tapped = max(state[L.S_METAL_KG, cell] - target, 0.0)
+        state[L.S_METAL_KG, cell] -= tapped
+        line.metal_tapped_kg += tapped
+        line.taps += 1
+        tech = line.potline.technology
+        target_alf3 = tech.number("bath.alf3_excess_wtpct") / 100.0
+        deficit = target_alf3 * state[L.S_BATH_KG, cell] - state[L.S_ALF3_KG, cell]
+        add = min(max(deficit, 0.0), ALF3_MAX_ADD_KG)
+        state[L.S_ALF3_KG, cell] += add
+        state[L.S_BATH_KG, cell] += add
+        line.alf3_added_kg += add
+        line.potline.set_cells("alf3_kg", cell, state[L.S_ALF3_KG, cell])  # refresh slow terms
+
+
+def anode_changes(env: simpy.Environment, line: PotlineSim) -> Generator[Any, Any, None]:
+    """Change one anode per cell every anode cycle / anode count, staggered over the line."""
+    tech = line.potline.technology
+    per_cell_s = tech.number("anode.anode_cycle_h") * 3600.0 / tech.number("cell.anode_count")
+    n = line.potline.n_cells
+    yield env.timeout(per_cell_s / n / 3)
+    cell = 0
+    while True:
+        env.process(_change_anode(env, line, cell))
+        cell = (cell + 1) % n
+        yield env.timeout(per_cell_s / n)
+
+
+def _change_anode(env: simpy.Environment, line: PotlineSim, cell: int) -> Generator[Any, Any, None]:
+    with line.cranes.request() as crane:
+        yield crane
+        yield env.timeout(line.spec["anode_change_duration_min"] * 60.0)
+        line.sync(env.now)
+        state = line.potline.state
+        line.anode_heat_pending_J[cell] += line.spec["anode_change_heat_kJ"] * 1e3
+        state[L.S_NOISE_GAIN, cell] = max(state[L.S_NOISE_GAIN, cell], line.spec["anode_change_noise_gain"])
+        anodes = line.potline.technology.number("cell.anode_count")
+        state[L.S_ANODE_AGE_S, cell] *= (anodes - 1.0) / anodes
+        line.anode_changes += 1
+
+
+def beam_raising(env: simpy.Environment, line: PotlineSim) -> Generator[Any, Any, None]:
+    """Re-clamp the anode beam of each cell every BEAM_RAISE_DAYS, staggered."""
+    n = line.potline.n_cells
+    period = BEAM_RAISE_DAYS * DAY_S / n
+    yield env.timeout(period / 2)
+    cell = 0
+    while True:
+        line.sync(env.now)
+        state = line.potline.state
+        state[L.S_NOISE_GAIN, cell] = max(state[L.S_NOISE_GAIN, cell], 2.0)
+        cell = (cell + 1) % n
+        yield env.timeout(period)

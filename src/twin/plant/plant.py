@@ -1,0 +1,216 @@
+"""The plant: SimPy environment, potlines in series behind their rectifiers, and the power supply.
+
+One :class:`Plant` per run (no global state; style.md practice 1). The cells advance lazily: every
+process that reads or changes cell state first brings its line up to ``env.now`` (performance.md §1.3).
+Each dispatch interval the plant measures what the potlines actually drew, closes the power balance
+with the grid tie as the slack (coal held at its dispatched output, renewables as available), records
+the interval and dispatches the next one. When the supply cannot cover the expected demand the lines
+shed current (rectifier current reduction) until it can.
+
+Power drawn (physics.md §5): P_DC = Σ I·V_cell + I²·R_busbar per line; P_AC = P_DC/η_rect;
+auxiliaries = fraction × Σ P_AC; demand = Σ P_AC + auxiliaries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import simpy
+
+from twin.cell import Potline
+from twin.params import PlantSpec, Technology
+from twin.plant.line import PotlineSim
+from twin.plant.operations import anode_changes, beam_raising, tapping
+from twin.plant.power import Dispatch, dispatch
+
+HOUR_S = 3600.0
+
+
+@dataclass
+class IntervalRecord:
+    """What happened in one dispatch interval [start_s, end_s]."""
+
+    start_s: float
+    end_s: float
+    line_current_kA: tuple[float, ...]
+    line_voltage_V: tuple[float, ...]
+    line_dc_MW: tuple[float, ...]
+    line_ac_MW: tuple[float, ...]
+    auxiliary_MW: float
+    demand_MW: float
+    coal_MW: tuple[float, ...]
+    renewables_MW: float
+    import_MW: float
+    export_MW: float
+    shortfall_MW: float
+    tariff_per_MWh: float
+    fuel_GJ: float
+    coal_t: float
+    coal_co2_t: float
+    fuel_cost: float
+    import_cost: float
+    export_revenue: float
+
+
+@dataclass
+class Plant:
+    """A running plant. Build it with :meth:`build`; drive it with ``env.run``."""
+
+    env: simpy.Environment
+    spec: PlantSpec
+    lines: list[PotlineSim]
+    interval_s: float
+    units_available: list[bool]
+    coal_MW: list[float]
+    records: list[IntervalRecord] = field(default_factory=list)
+    last_close_s: float = 0.0
+    last_dispatch: Dispatch | None = None
+    hooks: list[Callable[[Plant], None]] = field(default_factory=list)  # called after each interval
+
+    @classmethod
+    def build(
+        cls,
+        spec: PlantSpec,
+        *,
+        seed: int,
+        dt_s: float = 1.0,
+        slow_every: int = 30,
+        interval_s: float = 300.0,
+        technologies: dict[str, Technology] | None = None,
+        routine_operations: bool = True,
+    ) -> Plant:
+        """Create the environment, the potlines (seeded from ``seed``) and start the plant processes."""
+        env = simpy.Environment()
+        seeds = np.random.SeedSequence(seed).spawn(len(spec.potlines))
+        lines = []
+        for line_spec, line_seed in zip(spec.potlines, seeds, strict=True):
+            tech = (technologies or {}).get(line_spec.name, line_spec.technology)
+            potline = Potline(tech, line_spec["cells"], dt=dt_s, seed=int(line_seed.generate_state(1)[0]),
+                              slow_every=slow_every, stop_on=())
+            lines.append(PotlineSim(line_spec, potline, simpy.Resource(env, capacity=line_spec["cranes"]),
+                                    line_spec["line_current_kA"], line_spec["rectifier_units"]))
+        units = list(spec.coal_units)
+        plant = cls(env, spec, lines, interval_s, [True] * len(units), [0.0] * len(units))
+        plant.coal_MW = list(plant._initial_dispatch().coal_MW)
+        env.process(plant._dispatcher())
+        if routine_operations:
+            for line in lines:
+                env.process(tapping(env, line))
+                env.process(anode_changes(env, line))
+                env.process(beam_raising(env, line))
+        return plant
+
+    # --- state changes the scenario events use -----------------------------------------------------
+    def line(self, name: str) -> PotlineSim:
+        for line in self.lines:
+            if line.name == name:
+                return line
+        raise KeyError(name)
+
+    def unit_index(self, name: str) -> int:
+        return [u.name for u in self.spec.coal_units].index(name)
+
+    def change(self, action: Callable[[], None]) -> None:
+        """Close the running interval at ``env.now``, apply ``action``, and re-dispatch."""
+        self.close_interval()
+        action()
+        self._dispatch_next()
+
+    def sync(self) -> None:
+        for line in self.lines:
+            line.sync(self.env.now)
+
+    # --- the interval loop ------------------------------------------------------------------------
+    def _dispatcher(self) -> Generator[Any, Any, None]:
+        while True:
+            yield self.env.timeout(self.interval_s)
+            self.close_interval()
+            self._dispatch_next()
+
+    def close_interval(self) -> None:
+        """Measure the interval since the last close, balance it and record it."""
+        now = self.env.now
+        if now <= self.last_close_s:
+            return
+        self.sync()
+        currents, volts, dc, ac = [], [], [], []
+        for line in self.lines:
+            power_w, v_line, _ = line.interval()
+            currents.append(line.current_kA())
+            volts.append(v_line)
+            dc.append(power_w / 1e6)
+            ac.append(power_w / 1e6 / line.spec["rectifier_efficiency"])
+        aux = self.spec.plant["auxiliary_fraction"] * sum(ac)
+        demand = sum(ac) + aux
+        hours = (now - self.last_close_s) / HOUR_S
+        hour_of_day = int((self.last_close_s % 86400.0) // HOUR_S)
+        tariff = self.spec.grid["tariff_per_MWh"][hour_of_day]
+        renewables = self._renewables_MW(self.last_close_s)
+        coal = tuple(p if up else 0.0 for p, up in zip(self.coal_MW, self.units_available, strict=True))
+        net = demand - sum(coal) - renewables  # the grid tie is the slack
+        export = max(-net, 0.0)
+        import_ = max(net, 0.0)
+        shortfall = max(import_ - self.spec.grid["import_max_MW"], 0.0)
+        d = self.last_dispatch
+        fuel_per_h = d.fuel_GJ_per_h if d else 0.0
+        self.records.append(IntervalRecord(
+            self.last_close_s, now, tuple(currents), tuple(volts), tuple(dc), tuple(ac), aux, demand, coal,
+            renewables, import_, export, shortfall, tariff, fuel_per_h * hours,
+            (d.coal_t_per_h if d else 0.0) * hours, (d.coal_co2_t_per_h if d else 0.0) * hours,
+            (d.fuel_cost_per_h if d else 0.0) * hours, import_ * hours * tariff,
+            export * hours * tariff * self.spec.grid["export_price_fraction"],
+        ))
+        span = now - self.last_close_s
+        self.last_close_s = now
+        for line in self.lines:
+            line.update_heat_sinks(span)
+        for hook in self.hooks:
+            hook(self)
+
+    def _dispatch_next(self) -> None:
+        """Dispatch the next interval for the demand just measured; shed or restore line current."""
+        demand = self.records[-1].demand_MW if self.records else self._estimated_demand_MW()
+        d = self._dispatch_for(demand)
+        if d.shortfall_MW > 1e-6 and demand > 0:
+            keep = 1.0 - d.shortfall_MW / demand
+            for line in self.lines:
+                line.shed_fraction = 1.0 - (1.0 - line.shed_fraction) * keep
+            d = self._dispatch_for(demand * keep)
+        elif any(line.shed_fraction > 0 for line in self.lines):
+            headroom = (self.spec.grid["import_max_MW"] - d.import_MW) / max(demand, 1e-9)
+            for line in self.lines:
+                line.shed_fraction = max(line.shed_fraction - max(headroom, 0.0), 0.0)
+        self.coal_MW = list(d.coal_MW)
+        self.last_dispatch = d
+
+    def _dispatch_for(self, demand_MW: float) -> Dispatch:
+        hour_of_day = int((self.env.now % 86400.0) // HOUR_S)
+        return dispatch(demand_MW, self.spec.coal_units, self.coal_MW, self.units_available, self.interval_s,
+                        self._renewables_MW(self.env.now), self.spec.grid,
+                        self.spec.grid["tariff_per_MWh"][hour_of_day])
+
+    def _initial_dispatch(self) -> Dispatch:
+        units = self.spec.coal_units
+        self.coal_MW = [u["capacity_MW"] for u in units]  # start from a running plant
+        d = self._dispatch_for(self._estimated_demand_MW())
+        self.last_dispatch = d
+        return d
+
+    def _estimated_demand_MW(self) -> float:
+        total = 0.0
+        for line in self.lines:
+            volts = line.potline.technology.number("control.target_voltage_V") * line.potline.n_cells
+            amps = line.current_kA() * 1e3
+            dc = amps * volts + amps * amps * line.spec["busbar_resistance_uohm"] * 1e-6
+            total += dc / 1e6 / line.spec["rectifier_efficiency"]
+        return total * (1.0 + self.spec.plant["auxiliary_fraction"])
+
+    def _renewables_MW(self, time_s: float) -> float:
+        hour = int((time_s % 86400.0) // HOUR_S)
+        return self.spec.renewables["capacity_MW"] * self.spec.renewables["profile"][hour]
+
+
+__all__ = ["IntervalRecord", "Plant", "Potline"]

@@ -1,0 +1,168 @@
+"""Run a scenario: build the plant, schedule its events, advance it to the horizon, collect results.
+
+The run is a pure function of the scenario and its seed (no global state, no wall clock): the same
+inputs give identical results (design.md "Every run is reproducible").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from twin.cell import layout as L
+from twin.kpi import LineTotals, line_kpis, plant_kpis
+from twin.plant import Plant, PotlineSim
+from twin.scenario.events import schedule
+from twin.scenario.results import Results, table_from_rows
+from twin.scenario.spec import Scenario
+
+HOUR_S = 3600.0
+Progress = Callable[[float, float], None]  # (simulated hours done, horizon hours)
+
+
+@dataclass
+class _Recorder:
+    """Collects interval rows, hourly cell snapshots and the extremes the KPIs need."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    cells: list[dict[str, Any]] = field(default_factory=list)
+    min_superheat: float = float("inf")
+    min_ledge: float = float("inf")
+    initial_ledge: float = 0.0
+
+    def after_interval(self, plant: Plant) -> None:
+        rec = plant.records[-1]
+        row: dict[str, Any] = {
+            "time_h": rec.end_s / HOUR_S, "demand_MW": rec.demand_MW, "auxiliary_MW": rec.auxiliary_MW,
+            "renewables_MW": rec.renewables_MW, "import_MW": rec.import_MW, "export_MW": rec.export_MW,
+            "shortfall_MW": rec.shortfall_MW, "tariff_per_MWh": rec.tariff_per_MWh,
+        }
+        for unit, mw in zip(plant.spec.coal_units, rec.coal_MW, strict=True):
+            row[f"{unit.name}_MW"] = mw
+        for n, line in enumerate(plant.lines):
+            out, state = line.potline.out, line.potline.state
+            ledge = 0.5 * (state[L.S_LEDGE_BATH_CM] + state[L.S_LEDGE_METAL_CM])
+            superheat = out[L.O_SUPERHEAT_K]
+            self.min_superheat = min(self.min_superheat, float(superheat.min()))
+            self.min_ledge = min(self.min_ledge, float(np.minimum(state[L.S_LEDGE_BATH_CM],
+                                                                   state[L.S_LEDGE_METAL_CM]).min()))
+            prefix = line.name
+            row.update({
+                f"{prefix}_current_kA": rec.line_current_kA[n], f"{prefix}_voltage_V": rec.line_voltage_V[n],
+                f"{prefix}_dc_MW": rec.line_dc_MW[n], f"{prefix}_ac_MW": rec.line_ac_MW[n],
+                f"{prefix}_cell_voltage_mean_V": float(out[L.O_V_CELL].mean()),
+                f"{prefix}_cell_voltage_max_V": float(out[L.O_V_CELL].max()),
+                f"{prefix}_alumina_mean_wtpct": float(out[L.O_ALUMINA_WTPCT].mean()),
+                f"{prefix}_superheat_mean_K": float(superheat.mean()),
+                f"{prefix}_superheat_min_K": float(superheat.min()),
+                f"{prefix}_bath_temp_mean_degC": float(state[L.S_TEMP_DEGC].mean()),
+                f"{prefix}_ledge_mean_cm": float(ledge.mean()),
+                f"{prefix}_anode_effects": float(line.potline.acc[L.A_AE_COUNT].sum()),
+            })
+        self.rows.append(row)
+
+    def snapshot_cells(self, plant: Plant) -> None:
+        for line in plant.lines:
+            out, state = line.potline.out, line.potline.state
+            for i in range(line.potline.n_cells):
+                self.cells.append({
+                    "time_h": plant.env.now / HOUR_S, "potline": line.name, "cell": i + 1,
+                    "voltage_V": float(out[L.O_V_CELL, i]), "alumina_wtpct": float(out[L.O_ALUMINA_WTPCT, i]),
+                    "superheat_K": float(out[L.O_SUPERHEAT_K, i]), "bath_temp_degC": float(state[L.S_TEMP_DEGC, i]),
+                    "ledge_cm": float(0.5 * (state[L.S_LEDGE_BATH_CM, i] + state[L.S_LEDGE_METAL_CM, i])),
+                    "acd_cm": float(state[L.S_ACD_CM, i]),
+                })
+
+
+def build_plant(scenario: Scenario) -> Plant:
+    """The plant of a scenario, with overrides applied and its events scheduled (not yet run)."""
+    technologies = {
+        line.name: line.technology.with_overrides(scenario.overrides, f"{scenario.origin} [overrides]")
+        for line in scenario.plant.potlines
+    }
+    plant = Plant.build(scenario.plant, seed=scenario.seed, dt_s=scenario.dt_s, slow_every=scenario.slow_every,
+                        interval_s=scenario.interval_s, technologies=technologies)
+    for event in scenario.events:
+        schedule(plant, event)
+    return plant
+
+
+def run_scenario(scenario: Scenario, progress: Progress | None = None) -> Results:
+    """Run ``scenario`` to its horizon and return its results."""
+    plant = build_plant(scenario)
+    recorder = _Recorder()
+    recorder.initial_ledge = _mean_ledge(plant)
+    plant.hooks.append(recorder.after_interval)
+    plant.env.process(_hourly(plant, recorder, progress, scenario.horizon_h))
+    horizon_s = scenario.horizon_h * HOUR_S
+    plant.env.run(until=horizon_s)
+    plant.close_interval()
+    return _results(scenario, plant, recorder)
+
+
+def _hourly(
+    plant: Plant, recorder: _Recorder, progress: Progress | None, horizon_h: float
+) -> Generator[Any, Any, None]:
+    while True:
+        plant.sync()
+        recorder.snapshot_cells(plant)
+        if progress is not None:
+            progress(plant.env.now / HOUR_S, horizon_h)
+        yield plant.env.timeout(HOUR_S)
+
+
+def _mean_ledge(plant: Plant) -> float:
+    ledges = [0.5 * (line.potline.state[L.S_LEDGE_BATH_CM] + line.potline.state[L.S_LEDGE_METAL_CM])
+              for line in plant.lines]
+    return float(np.concatenate(ledges).mean())
+
+
+def _line_totals(line: PotlineSim, plant: Plant) -> LineTotals:
+    tech = line.potline.technology
+    ac_mwh = sum((r.end_s - r.start_s) / HOUR_S * r.line_ac_MW[plant.lines.index(line)] for r in plant.records)
+    freeze_cells = {e.cell for e in line.events if e.kind == "freeze_risk"}
+    if any(hours >= plant.spec.plant["freeze_risk_hours"] for hours in line.outages_h):
+        freeze_cells = set(range(line.potline.n_cells))
+    return LineTotals(line.name, line.potline.n_cells, line.potline.acc.copy(), ac_mwh, line.energy_busbar_J,
+                      line.alf3_added_kg, line.metal_tapped_kg, line.taps, line.anode_changes,
+                      tech.number("emissions.cf4_slope_kg_per_t_per_aemin"),
+                      tech.number("emissions.c2f6_to_cf4_ratio"), str(tech["emissions.gwp_set"]),
+                      tuple(line.outages_h), len(freeze_cells))
+
+
+def _power_totals(plant: Plant) -> dict[str, float]:
+    recs = plant.records
+    hours = [(r.end_s - r.start_s) / HOUR_S for r in recs]
+    total_h = max(sum(hours), 1e-9)
+    grid_factor = plant.spec.grid["co2_t_per_MWh"]
+    return {
+        "potline_energy_MWh": sum(h * r.demand_MW for h, r in zip(hours, recs, strict=True)),
+        "mean_power_MW": sum(h * r.demand_MW for h, r in zip(hours, recs, strict=True)) / total_h,
+        "max_power_MW": max((r.demand_MW for r in recs), default=0.0),
+        "coal_co2_t": sum(r.coal_co2_t for r in recs),
+        "grid_co2_t": sum(h * r.import_MW for h, r in zip(hours, recs, strict=True)) * grid_factor,
+        "coal_t": sum(r.coal_t for r in recs),
+        "import_MWh": sum(h * r.import_MW for h, r in zip(hours, recs, strict=True)),
+        "export_MWh": sum(h * r.export_MW for h, r in zip(hours, recs, strict=True)),
+        "shortfall_MWh": sum(h * r.shortfall_MW for h, r in zip(hours, recs, strict=True)),
+        "fuel_cost": sum(r.fuel_cost for r in recs),
+        "import_cost": sum(r.import_cost for r in recs),
+        "export_revenue": sum(r.export_revenue for r in recs),
+    }
+
+
+def _results(scenario: Scenario, plant: Plant, recorder: _Recorder) -> Results:
+    days = scenario.horizon_h / 24.0
+    per_line = {line.name: line_kpis(_line_totals(line, plant), days) for line in plant.lines}
+    extremes = {"min_superheat_K": recorder.min_superheat, "min_ledge_cm": recorder.min_ledge,
+                "ledge_change_cm": _mean_ledge(plant) - recorder.initial_ledge}
+    kpis = plant_kpis(per_line, _power_totals(plant), plant.spec.economics.values, extremes)
+    events = [{"time_h": e.time_s / HOUR_S, "potline": line.name, "cell": e.cell + 1, "kind": e.kind,
+               "value": e.value} for line in plant.lines for e in line.events]
+    meta = {"plant": scenario.plant.name, "cells": sum(line.potline.n_cells for line in plant.lines),
+            "dt_s": scenario.dt_s, "slow_every": scenario.slow_every, "events": [e.kind for e in scenario.events]}
+    return Results(scenario.name, scenario.seed, scenario.horizon_h, kpis, per_line,
+                   table_from_rows(recorder.rows), table_from_rows(recorder.cells), table_from_rows(events), meta)
