@@ -572,6 +572,7 @@ def advance(
     saved_state = state.copy()
     saved_rng = rng.copy()
     saved_acc = acc.copy()
+    saved_out = out.copy()
     ran = np.zeros(ncell, dtype=np.int64)
     n_events = 0
     for i in range(ncell):
@@ -584,10 +585,15 @@ def advance(
             state[:, i] = saved_state[:, i]
             rng[i] = saved_rng[i]
             acc[:, i] = saved_acc[:, i]
+            out[:, i] = saved_out[:, i]  # a re-run to 0 steps must not leave the discarded run's outputs
             _run_cell(state, rng, params, line_current_A, dt, step0, 0, events, 0, acc, out, i, limit, False)
     kept = 0
     for e in range(n_events):
-        if events[e, 0] <= limit:
+        # a limit crossing found at the check opening step `limit` by a cell that was re-run to `limit` steps
+        # is not latched in its state: it is found (and reported) again by the next call, so drop it here
+        rerun_limit_check = (events[e, 0] == limit and events[e, 1] >= L.EV_FREEZE_RISK
+                             and ran[int(events[e, 2])] > limit)
+        if events[e, 0] <= limit and not rerun_limit_check:
             events[kept, :] = events[e, :]
             kept += 1
     return limit, kept
