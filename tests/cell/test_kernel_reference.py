@@ -1,0 +1,169 @@
+"""The numba step kernel against the plain-Python reference (tests/reference.py) on random valid states.
+
+style.md practice 7: every fast kernel has a slow twin. The reference is a step-outer loop written from the
+equations; the kernel runs cell-outer with restart-on-stop. They must agree to ~1e-9 relative in every state
+row, accumulator and output, and report the same events — over a few hundred steps that include anode-effect
+onsets and kills, limit crossings, a line-current step, a cut-out cell and stops on events.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from tests import reference as ref
+
+from twin.cell import layout as L
+from twin.cell.kernel import advance
+from twin.cell.pack import initial_state, pack_params, seed_generators
+from twin.cell.potline import DEFAULT_STOP_ON, _stop_mask
+
+N_CELLS = 12
+
+
+def random_state(tech, params: np.ndarray, seed: int) -> np.ndarray:
+    """Valid but far-from-nominal cells: low alumina (AEs soon), cells in AE, thin and thick ledges, hot/cold."""
+    g = np.random.default_rng(seed)
+    n = N_CELLS
+    s = initial_state(tech, params, n)
+    bath = s[L.S_BATH_KG] * g.uniform(0.9, 1.1, n)
+    s[L.S_BATH_KG] = bath
+    s[L.S_ALUMINA_DISSOLVED_KG] = g.uniform(1.81, 2.4, n) / 100.0 * bath
+    s[L.S_ALUMINA_UNDISSOLVED_KG] = g.uniform(0.0, 10.0, n)
+    s[L.S_TEMP_DEGC] = g.uniform(946.0, 975.0, n)
+    s[L.S_LEDGE_BATH_CM] = g.uniform(1.8, 16.0, n)
+    s[L.S_LEDGE_METAL_CM] = g.uniform(1.8, 16.0, n)
+    s[L.S_ALF3_KG] = g.uniform(9.0, 14.0, n) / 100.0 * bath
+    s[L.S_METAL_KG] *= g.uniform(0.9, 1.1, n)
+    s[L.S_ACD_CM] = g.uniform(3.2, 5.5, n)
+    s[L.S_AE_ACTIVE] = (g.uniform(size=n) < 0.25).astype(float)
+    s[L.S_AE_TIME_S] = s[L.S_AE_ACTIVE] * g.uniform(0, 100, n)
+    s[L.S_AE_KILL_TIMER_S] = s[L.S_AE_ACTIVE] * g.uniform(0, 80, n)
+    s[L.S_FEED_MODE] = (g.uniform(size=n) < 0.5).astype(float)
+    s[L.S_FEED_MODE_TIME_S] = g.uniform(0, 4000, n)
+    s[L.S_FEED_DEMAND_KG] = g.uniform(0, params[L.P_SHOT_KG], n)
+    target = params[L.P_R_TARGET_OHM]
+    s[L.S_R_FAST_OHM] = target * g.uniform(0.97, 1.05, n)
+    s[L.S_R_SLOW_OHM] = target * g.uniform(0.97, 1.03, n)
+    s[L.S_REG_TIMER_S] = g.uniform(0, params[L.P_REG_INTERVAL_S], n)
+    s[L.S_NOISE_OHM] = g.normal(0, params[L.P_NOISE_OHM], n)
+    s[L.S_NOISE_GAIN] = g.uniform(1.0, 3.0, n)
+    s[L.S_FEED_STRATEGY] = g.choice([L.FEED_TRACKING, L.FEED_TRACKING, L.FEED_FIXED, L.FEED_NONE], n)
+    s[L.S_FEED_EFFICIENCY] = g.uniform(0.5, 1.0, n)
+    s[L.S_FEED_STRATEGY, :3] = L.FEED_NONE  # three unfed cells near the AE threshold: AE within the window
+    s[L.S_AE_ACTIVE, :3] = 0.0
+    s[L.S_ALUMINA_DISSOLVED_KG, :3] = g.uniform(1.84, 1.95, 3) / 100.0 * bath[:3]
+    s[L.S_LIMIT_FLAGS] = g.integers(0, 16, n)
+    s[L.S_HEAT_EXTRACTION_W] = g.uniform(-2e4, 2e4, n)
+    s[L.S_IN_LINE] = 1.0
+    s[L.S_IN_LINE, n - 1] = 0.0
+    model = ref.Model(params, 1.0)
+    for i in range(n):  # the held slow terms of the start state, from the reference formulas
+        cell = ref.Cell(s[:, i], 1)
+        model.slow_terms(cell.s)
+        for name in ("kappa_S_per_cm", "liquidus_degC", "alumina_saturation_wtpct", "bath_ratio",
+                     "current_efficiency"):
+            s[L.STATE_NAMES.index(name), i] = cell.s[name]
+    return s
+
+
+def current_profile(steps: int) -> np.ndarray:
+    """300 kA, a step to 285 kA, a 20-s interruption and back (exercises the current-change refresh)."""
+    amps = np.full(steps, 300e3)
+    amps[steps // 3:] = 285e3
+    amps[2 * steps // 3: 2 * steps // 3 + 20] = 0.0
+    return amps
+
+
+def run_both(tech, slow_every: int, stop_on, seed: int, steps: int = 360, step0: int = 5):
+    params = pack_params(tech, slow_every)
+    params[L.P_AE_KILL_TIME_S] = 45.0  # several kills inside the window
+    state = random_state(tech, params, seed)
+    rng = seed_generators(seed, N_CELLS)
+    k_state, k_rng = state.copy(), rng.copy()
+    r_state, r_rng = state.copy(), rng.copy()
+    k_acc, r_acc = np.zeros((L.N_ACC, N_CELLS)), np.zeros((L.N_ACC, N_CELLS))
+    k_out, r_out = np.zeros((L.N_OUT, N_CELLS)), np.zeros((L.N_OUT, N_CELLS))
+    events = np.zeros((4096, L.N_EVENT_COLS))
+    amps = current_profile(steps)
+    mask = _stop_mask(stop_on)
+    done = 0
+    calls = []
+    while done < steps:
+        n_k, n_ev = advance(k_state, k_rng, params, amps[done:], 1.0, step0 + done, mask, events, k_acc, k_out)
+        n_r, r_events = ref.advance(r_state, r_rng, params, amps[done:], 1.0, step0 + done, mask, r_acc, r_out)
+        k_events = sorted((int(e[0]), int(e[1]), int(e[2]), float(e[3])) for e in events[:n_ev])
+        r_events = sorted(r_events)
+        calls.append((n_k, n_r, k_events, r_events))
+        assert n_k == n_r, f"call {len(calls)}: kernel did {n_k} steps, reference {n_r}"
+        assert [e[:3] for e in k_events] == [e[:3] for e in r_events], f"call {len(calls)} events differ"
+        np.testing.assert_allclose([e[3] for e in k_events], [e[3] for e in r_events], rtol=1e-9, atol=1e-12)
+        compare(k_state, r_state, k_acc, r_acc, k_out, r_out, f"after call {len(calls)}")
+        done += n_k
+        assert len(calls) < 200, "no progress"
+    np.testing.assert_array_equal(k_rng, r_rng)
+    return calls
+
+
+def compare(k_state, r_state, k_acc, r_acc, k_out, r_out, where: str) -> None:
+    for row, name in enumerate(L.STATE_NAMES):
+        np.testing.assert_allclose(k_state[row], r_state[row], rtol=1e-9, atol=1e-12, err_msg=f"state {name} {where}")
+    for row, name in enumerate(L.ACC_NAMES):
+        np.testing.assert_allclose(k_acc[row], r_acc[row], rtol=1e-9, atol=1e-9, err_msg=f"total {name} {where}")
+    for row, name in enumerate(L.OUT_NAMES):
+        np.testing.assert_allclose(k_out[row], r_out[row], rtol=1e-9, atol=1e-12, err_msg=f"output {name} {where}")
+
+
+@pytest.mark.parametrize("slow_every", [1, 7])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_kernel_matches_reference_without_stops(hal275, slow_every: int, seed: int) -> None:
+    """One call of 360 steps: every state row, total and output agrees with the reference to 1e-9."""
+    calls = run_both(hal275, slow_every, (), seed)
+    codes = {e[1] for call in calls for e in call[2]}
+    assert {L.EV_AE_ONSET, L.EV_AE_END} <= codes, "the window must contain AE onsets and kills"
+
+
+STOP_SETS = {
+    "all": (*DEFAULT_STOP_ON, "anode_effect_end"),
+    "ae_only": ("anode_effect_onset", "anode_effect_end"),
+}
+
+
+@pytest.mark.parametrize("stop_on", ["all", "ae_only"])
+@pytest.mark.parametrize("slow_every", [1, 7])
+@pytest.mark.parametrize("seed", [4, 5])
+def test_kernel_matches_reference_with_stops(hal275, slow_every: int, seed: int, stop_on: str) -> None:
+    """Stopping on events: the same truncation step, the same events, the same state after each call."""
+    calls = run_both(hal275, slow_every, STOP_SETS[stop_on], seed)
+    assert len(calls) > 3, "several calls must have stopped early"
+    codes = {e[1] for call in calls for e in call[2]}
+    assert {L.EV_AE_ONSET, L.EV_AE_END} <= codes
+    assert codes & {L.EV_LEDGE_THIN, L.EV_LEDGE_THICK, L.EV_FREEZE_RISK, L.EV_BATH_HOT}
+
+
+def test_no_event_reported_twice(hal275) -> None:
+    """Across stop-and-resume calls an event (time, kind, cell) is reported once (it is latched or one-shot)."""
+    for slow_every, stop_on in ((1, "all"), (7, "all"), (1, "ae_only"), (7, "ae_only")):
+        calls = run_both(hal275, slow_every, STOP_SETS[stop_on], seed=6)
+        seen = []
+        done = 0
+        for n, _, k_events, _ in calls:
+            seen += [(done + e[0], e[1], e[2]) for e in k_events]
+            done += n
+        assert len(seen) == len(set(seen)), sorted(seen)
+
+
+def test_limit_event_of_an_earlier_cell_is_not_repeated_after_a_stop(hal275) -> None:
+    """Cell 0's ledge crosses its minimum at the check that opens step 1, while cell 1's AE onset in step 0
+    stops the call after step 1. The crossing must be reported once (in this call or the next), not twice."""
+    from twin.cell import Potline
+
+    line = Potline(hal275, 2, stop_on=("anode_effect_onset",))
+    line.set_cells("temperature_degC", 0, 975.0)  # hot: the ledge melts ~1e-3 cm/s
+    line.set_cells("ledge_bath_cm", 0, hal275.number("thermal.ledge_min_cm") + 2e-4)
+    line.set_cells("alumina_dissolved_kg", 1, 0.017 * hal275.number("cell.bath_mass_kg"))
+    first = line.advance(10, 300.0)
+    assert first.stopped_on is not None
+    assert first.stopped_on.kind == "anode_effect_onset"
+    second = line.advance(10, 300.0)
+    thin = [e for e in (*first.events, *second.events) if e.kind == "ledge_thin"]
+    assert len(thin) == 1, thin

@@ -1,0 +1,499 @@
+"""Slow, obvious plain-Python twins of the cell physics and of the step kernel.
+
+Written from the equations in ``../shared/docs/physics.md`` §1 and the numerical conventions stated in the
+docstring of ``twin.cell.kernel`` — never by calling the numba code. Only row/parameter indices and constants
+that are definitions, not physics (``twin.cell.layout``), are shared.
+
+Conventions reproduced here (kernel docstring):
+
+* explicit Euler, one step = ``dt`` seconds, cells see ``line_current[k] * in_line``;
+* the slow terms (κ, T_liq, C_sat, bath ratio, CE), the log electrochemical terms, ``100/m_bath``, the
+  limit checks and the noise-gain decay are refreshed when the global step count is a multiple of
+  ``slow_every``; the current-dependent terms (and with them the voltage terms, ``100/m_bath`` and the
+  limit checks) are also recomputed whenever the cell current changes, including the first step of a call;
+* heat losses and ledge freeze/melt are applied at each slow refresh for the steps since the last one, from
+  the held temperature, and once more at the end of each call; the temperature follows from the enthalpy
+  H = (m_bath c_bath + m_metal c_metal)(T − T_ref) at those updates only;
+* events: an anode-effect onset/end belongs to the end of the step (reported at step k + 1), a limit
+  crossing is detected at a refresh at the start of step k (reported at k). The run stops after the
+  complete step with a stopping AE event, or before step k for a stopping limit event, for *all* cells —
+  i.e. the semantics of a step-outer loop, which is how this reference is written;
+* noise: per-cell Marsaglia xorshift64 (13, 7, 17), top 53 bits mapped to [-1, 1).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from twin.cell import layout as L
+
+F = 96485.33212
+R_GAS = 8.314462618
+M_AL = 26.9815385e-3
+M_AL2O3 = 101.961276e-3
+KELVIN = 273.15
+MASK64 = (1 << 64) - 1
+
+
+# ---------------------------------------------------------------------------------------------------
+# physics functions (physics.md §1.1-1.4)
+# ---------------------------------------------------------------------------------------------------
+def bath_ratio(alf3: float, al2o3: float, caf2: float, lif: float, mgf2: float) -> float:
+    """NaF/AlF3 weight ratio; x is the AlF3 share of the cryolite-plus-AlF3 part (physics.md §1.1)."""
+    solvent = 100.0 - al2o3 - caf2 - lif - mgf2
+    x = alf3 / solvent
+    return 3.0 * (1.0 - x) / (2.0 + 3.0 * x)
+
+
+def alumina_saturation(t_c: float, alf3: float, caf2: float, lif: float, mgf2: float) -> float:
+    """Skybakmoen, Solheim & Sterten 1997 (MMTB 28:81): C_sat = A (t/1000)^B, t in °C."""
+    prod = alf3 * lif
+    a = 11.9 - 0.062 * alf3 - 0.0031 * alf3**2 - 0.2 * caf2 - 0.5 * lif - 0.3 * mgf2 + 42.0 * prod / (2000.0 + prod)
+    b = 4.8 - 0.048 * alf3 + 2.2 * math.pow(lif, 1.5) / (10.0 + lif + 0.001 * alf3**3)
+    return a * math.exp(b * math.log(t_c / 1000.0))
+
+
+def alumina_activity(r: float) -> float:
+    """Haupin 1998 eq. 10, r = C/C_sat."""
+    return -0.03791 * r + 2.364 * r**2 - 2.194 * r**3 + 0.8686 * r**4
+
+
+def reversible_voltage(t_c: float, activity: float) -> float:
+    """Haupin 1998 eq. 5: E = 1.896 − 0.000572 T_K + (R T_K / 12F) ln(1/a²)."""
+    t_k = t_c + KELVIN
+    return 1.896 - 0.000572 * t_k + R_GAS * t_k / (12.0 * F) * math.log(1.0 / activity**2)
+
+
+def critical_current_density(t_c: float, al2o3: float, single_anode_cm2: float) -> float:
+    """Grjotheim & Welch 1988 ch. 5 eq. 13 (A/cm²)."""
+    t_k = t_c + KELVIN
+    return (550000.0 + 1800.0 * (t_k - 1323.0)) * 1e-4 * ((al2o3 / 100.0) ** 0.5 - 0.04) / single_anode_cm2**0.1
+
+
+def anode_concentration_overvoltage(t_c: float, i_a: float, i_crit: float) -> float:
+    """Haupin 1998 eq. 23, with i_crit − i_a floored at 1 % of i_crit (CellModel clamp)."""
+    gap = i_crit - i_a
+    if gap < 0.01 * i_crit:
+        gap = 0.01 * i_crit
+    return (t_c + KELVIN) / 23209.0 * math.log(i_crit / gap)
+
+
+def anode_surface_overvoltage(t_c: float, i_a: float, al2o3: float) -> float:
+    """Haupin 1998 eq. 26: (T_K/12533) ln(i_a/i_r), i_r = 0.0029 C^0.56."""
+    i_r = 0.0029 * al2o3**0.56
+    return (t_c + KELVIN) / 12533.0 * math.log(i_a / i_r)
+
+
+def cathode_overvoltage(t_c: float, i_c: float, ratio: float) -> float:
+    """Haupin 1998 eq. 28."""
+    return 5.7448e-5 * (t_c + KELVIN) * (1.375 - 0.25 * ratio) * math.log(3.891 * i_c)
+
+
+def bubble_thickness(i_a: float) -> float:
+    """Haupin 1998 eq. 30 (cm)."""
+    return (0.5517 + i_a) / (1.0 + 2.167 * i_a)
+
+
+def bubble_coverage(i_a: float, ratio: float, al2o3: float, al2o3_ae: float) -> float:
+    """Haupin 1998 eq. 31; C − C_AE floored at 0."""
+    d = al2o3 - al2o3_ae if al2o3 > al2o3_ae else 0.0
+    poly = 0.509 + 0.1823 * i_a - 0.1723 * i_a**2 + 0.05504 * i_a**3
+    return 0.9 * (poly + (0.4322 - 0.3781 * ratio) / (1.0 + 1.637 * ratio) + (0.431 - 0.1437 * d) / (1.0 + 7.353 * d))
+
+
+def bath_conductivity(t_c: float, alf3: float, al2o3: float, caf2: float, lif: float, mgf2: float) -> float:
+    """Wang, Peterson & Tabereaux 1993 form as in CellModel BathProperties.py (S/cm)."""
+    naf = 0.6 * (100.0 - alf3 - al2o3 - caf2 - lif - mgf2)
+    mol_naf_side = (naf / 41.99 + lif / 25.94 - mgf2 / 62.31) / 2.0
+    mol_alf3_side = (alf3 + 2.0 * naf / 3.0) / 83.98
+    bwr = mol_naf_side / mol_alf3_side
+    exponent = 1.9362 + 0.3092 * bwr - 0.004132 * caf2 - 0.01755 * al2o3 + 0.008123 * lif - 0.00398 * mgf2
+    return math.exp(exponent - 1751.1 / (t_c + KELVIN))
+
+
+def liquidus_temperature(alf3: float, al2o3: float, caf2: float, lif: float, mgf2: float) -> float:
+    """Solheim et al. 1996 (MMTB 27B:739), coefficients 0.50 and ^2.2 (physics.md §1.3), KF = 0."""
+    t = 1011.0 + 0.50 * alf3 - 0.13 * math.pow(alf3, 2.2)
+    t += -3.45 * caf2 / (1.0 + 0.0173 * caf2) + 0.124 * caf2 * alf3 - 0.00542 * math.pow(caf2 * alf3, 1.5)
+    t -= 7.93 * al2o3 / (1.0 + 0.0936 * al2o3 - 0.0017 * al2o3**2 - 0.0023 * alf3 * al2o3)
+    t -= 8.90 * lif / (1.0 + 0.0047 * lif + 0.0010 * alf3**2)
+    return t - 3.95 * mgf2
+
+
+def current_efficiency(superheat: float, alf3: float, lif: float, constant: float) -> float:
+    """Dewing 1991: log10(loss %) = 0.0095 SH − 0.019 AlF3 − 0.060 LiF + const."""
+    log_loss = 0.0095 * superheat - 0.019 * alf3 - 0.060 * lif + constant
+    return 1.0 - math.pow(10.0, log_loss) / 100.0
+
+
+def xorshift64(x: int) -> int:
+    """Marsaglia (2003) xorshift64 with shifts 13, 7, 17."""
+    x ^= (x << 13) & MASK64
+    x ^= x >> 7
+    x ^= (x << 17) & MASK64
+    return x
+
+
+def symmetric_uniform(x: int) -> float:
+    """Top 53 bits of ``x`` as a float in [-1, 1)."""
+    return (x >> 11) / 2.0**52 - 1.0
+
+
+# ---------------------------------------------------------------------------------------------------
+# the step model, one cell at a time
+# ---------------------------------------------------------------------------------------------------
+STATE_KEYS = L.STATE_NAMES
+
+
+class Cell:
+    """One cell: its state by name plus the per-call working values (held terms, pending thermal steps)."""
+
+    def __init__(self, column: np.ndarray, rng_word: int) -> None:
+        self.s = {name: float(column[row]) for row, name in enumerate(STATE_KEYS)}
+        self.x = int(rng_word)
+        self.w: dict[str, float] = {}  # held values and last-step outputs
+        self.acc = dict.fromkeys(L.ACC_NAMES, 0.0)
+        self.events: list[tuple[int, int, int, float]] = []
+
+    def copy(self) -> Cell:
+        twin = Cell.__new__(Cell)
+        twin.s = dict(self.s)
+        twin.x = self.x
+        twin.w = dict(self.w)
+        twin.acc = dict(self.acc)
+        twin.events = list(self.events)
+        return twin
+
+
+class Model:
+    """Parameters unpacked into names, plus the per-step rules of the kernel docstring."""
+
+    def __init__(self, params: Sequence[float], dt: float) -> None:
+        p = [float(v) for v in params]
+        self.p = p
+        self.dt = dt
+        self.area = p[L.P_FANNING] * p[L.P_ANODE_AREA_CM2]
+        self.slow_every = max(int(p[L.P_SLOW_EVERY]), 1)
+        self.r_ohmic = p[L.P_R_ANODE_OHM] + p[L.P_R_CATHODE_OHM] + p[L.P_R_EXTERNAL_OHM] + p[L.P_R_CALIBRATION_OHM]
+        self.noise_a = math.exp(-dt / p[L.P_NOISE_TAU_S])
+        # uniform on [-1, 1) has variance 1/3: scale so the filtered noise has the stated RMS
+        self.noise_b = p[L.P_NOISE_OHM] * math.sqrt(3.0 * (1.0 - self.noise_a**2))
+        self.gain_decay = math.exp(-dt * self.slow_every / (4.0 * 3600.0))
+        self.metal_cm_per_kg = 100.0 / (p[L.P_METAL_DENSITY] * p[L.P_CAVITY_AREA_M2])
+
+    # --- composition and slow terms ---------------------------------------------------------------
+    def composition(self, s: dict[str, float]) -> tuple[float, float]:
+        m = s["bath_kg"]
+        return 100.0 * s["alumina_dissolved_kg"] / m, 100.0 * s["alf3_kg"] / m
+
+    def slow_terms(self, s: dict[str, float]) -> None:
+        p = self.p
+        al2o3, alf3 = self.composition(s)
+        caf2, mgf2, lif = p[L.P_CAF2_WTPCT], p[L.P_MGF2_WTPCT], p[L.P_LIF_WTPCT]
+        t = s["temperature_degC"]
+        t_liq = liquidus_temperature(alf3, al2o3, caf2, lif, mgf2)
+        s["kappa_S_per_cm"] = bath_conductivity(t, alf3, al2o3, caf2, lif, mgf2)
+        s["liquidus_degC"] = t_liq
+        s["alumina_saturation_wtpct"] = alumina_saturation(t, alf3, caf2, lif, mgf2)
+        s["bath_ratio"] = bath_ratio(alf3, al2o3, caf2, lif, mgf2)
+        s["current_efficiency"] = current_efficiency(t - t_liq, alf3, lif, p[L.P_DEWING_CONSTANT])
+
+    # --- heat losses and ledge (Stefan), applied over `span` seconds --------------------------------
+    def thermal(self, c: Cell, span: float) -> None:
+        p, s, w = self.p, c.s, c.w
+        T, t_liq, t_amb = s["temperature_degC"], s["liquidus_degC"], p[L.P_T_AMBIENT]
+        top = (T - t_amb) / p[L.P_R_TOP]
+        bottom = (T - t_amb) / p[L.P_R_BOTTOM]
+        frozen_total = 0.0
+        side = 0.0
+        for level, area_key, shell_key, film_key in (
+            ("ledge_bath_cm", L.P_LEDGE_AREA_BATH_M2, L.P_R_SHELL_BATH, L.P_R_BATH_LEDGE),
+            ("ledge_metal_cm", L.P_LEDGE_AREA_METAL_M2, L.P_R_SHELL_METAL, L.P_R_METAL_LEDGE),
+        ):
+            area = p[area_key]
+            delta_m = s[level] / 100.0
+            q_out = (t_liq - t_amb) / (delta_m / (p[L.P_LEDGE_K] * area) + p[shell_key])
+            q_in = (T - t_liq) / p[film_key]
+            kg_per_cm = p[L.P_LEDGE_DENSITY] * area / 100.0
+            frozen = (q_out - q_in) * span / p[L.P_LEDGE_LATENT]
+            frozen = max(frozen, (0.05 - s[level]) * kg_per_cm)  # ledge floor 0.05 cm
+            s[level] += frozen / kg_per_cm
+            frozen_total += frozen
+            side += q_out
+        w["H"] += p[L.P_LEDGE_LATENT] * frozen_total - (top + bottom + side) * span
+        s["bath_kg"] -= frozen_total
+        cap = s["bath_kg"] * p[L.P_CP_BATH] + s["metal_kg"] * p[L.P_CP_METAL]
+        s["temperature_degC"] = L.T_REF_DEGC + w["H"] / cap
+        c.acc["loss_top_J"] += top * span
+        c.acc["loss_bottom_J"] += bottom * span
+        c.acc["loss_side_J"] += side * span
+
+    def start_call(self, c: Cell) -> None:
+        p, s = self.p, c.s
+        cap = s["bath_kg"] * p[L.P_CP_BATH] + s["metal_kg"] * p[L.P_CP_METAL]
+        c.w.update(H=cap * (s["temperature_degC"] - L.T_REF_DEGC), pending=0.0, I_last=-1.0)
+
+    def end_call(self, c: Cell) -> None:
+        if c.w["pending"] > 0:
+            self.thermal(c, c.w["pending"] * self.dt)
+            c.w["pending"] = 0.0
+
+    # --- start of a step: refreshes and limit checks; returns True for "stop before this step" ------
+    def pre_step(self, c: Cell, I: float, global_step: int, k: int, stop_mask: int) -> bool:
+        p, s, w = self.p, c.s, c.w
+        cadence = global_step % self.slow_every == 0
+        if cadence:
+            if w["pending"] > 0:
+                self.thermal(c, w["pending"] * self.dt)
+                w["pending"] = 0.0
+            self.slow_terms(s)
+        current_changed = w["I_last"] != I
+        if current_changed:
+            w["I_last"] = I
+        if not (cadence or current_changed):
+            return False
+        w["pct_per_kg"] = 100.0 / s["bath_kg"]
+        T, t_liq = s["temperature_degC"], s["liquidus_degC"]
+        lb, lm = s["ledge_bath_cm"], s["ledge_metal_cm"]
+        checks = (
+            (L.LIMIT_FREEZE, L.EV_FREEZE_RISK, T - t_liq < p[L.P_SUPERHEAT_MIN], T - t_liq),
+            (L.LIMIT_HOT, L.EV_BATH_HOT, p[L.P_BATH_TEMP_MAX] < T, T),
+            (L.LIMIT_THIN, L.EV_LEDGE_THIN, min(lb, lm) < p[L.P_LEDGE_MIN_CM], min(lb, lm)),
+            (L.LIMIT_THICK, L.EV_LEDGE_THICK, max(lb, lm) > p[L.P_LEDGE_MAX_CM], max(lb, lm)),
+        )
+        old = int(s["limit_flags"])
+        new = 0
+        stop = False
+        for bit, code, crossed, value in checks:
+            if crossed:
+                new |= bit
+                if not old & bit:
+                    c.events.append((k, code, -1, value))
+                    stop = stop or bool(stop_mask >> code & 1)
+        s["limit_flags"] = float(new)
+        if stop:
+            return True
+        if cadence:
+            s["noise_gain"] = 1.0 + (s["noise_gain"] - 1.0) * self.gain_decay
+        # electrochemical terms at the held temperature and composition (Haupin 1998)
+        i_cell = max(I, 1.0)
+        i_a = i_cell / self.area
+        c_eval = max(s["alumina_dissolved_kg"] * w["pct_per_kg"], 0.3)
+        ratio = s["bath_ratio"]
+        act = alumina_activity(min(c_eval / s["alumina_saturation_wtpct"], 1.0))
+        w["e_rev"] = reversible_voltage(T, act)
+        i_crit = critical_current_density(T, c_eval, p[L.P_SINGLE_ANODE_AREA_CM2])
+        w["eta_conc"] = anode_concentration_overvoltage(T, i_a, i_crit)
+        w["eta_surf"] = anode_surface_overvoltage(T, i_a, c_eval)
+        w["eta_cath"] = cathode_overvoltage(T, i_cell / p[L.P_CATHODE_AREA_CM2], ratio)
+        w["i_a"] = i_a
+        w["d_b"] = bubble_thickness(i_a)
+        w["ohm_per_cm"] = 1.0 / (s["kappa_S_per_cm"] * self.area)
+        return False
+
+    # --- the step itself; returns True if a stopping AE event happened ------------------------------
+    def step(self, c: Cell, I: float, k: int, stop_mask: int) -> bool:
+        p, s, w, acc, dt = self.p, c.s, c.w, c.acc, self.dt
+        ce = s["current_efficiency"]
+        c_ae = p[L.P_ALUMINA_AE_WTPCT]
+        pct = w["pct_per_kg"]
+        al2o3 = s["alumina_dissolved_kg"] * pct
+        c_eval = max(al2o3, 0.3)
+        phi = bubble_coverage(w["i_a"], s["bath_ratio"], c_eval, c_ae)
+        v_bath = I * (s["acd_cm"] - w["d_b"]) * w["ohm_per_cm"]
+        v_bubble = I * w["d_b"] * phi / (1.0 - phi) * w["ohm_per_cm"]
+        c.x = xorshift64(c.x)
+        s["noise_ohm"] = self.noise_a * s["noise_ohm"] + self.noise_b * symmetric_uniform(c.x)
+        v_noise = I * s["noise_ohm"] * s["noise_gain"]
+        v_normal = (w["e_rev"] + w["eta_conc"] + w["eta_surf"] + w["eta_cath"] + v_bath + v_bubble
+                    + I * self.r_ohmic + v_noise)
+        v_cell = p[L.P_AE_VOLTAGE] if s["ae_active"] == 1.0 else v_normal
+        w.update(v_cell=v_cell, v_bath=v_bath, v_bubble=v_bubble, v_noise=v_noise,
+                 v_ae=v_cell - v_normal, I=I)
+
+        # Faraday's law and Yao 2017 alumina balance
+        charge = I * dt
+        al_made = ce * charge * M_AL / (3.0 * F)
+        consumed = ce * charge * M_AL2O3 / (6.0 * F)
+        deficit = max(consumed - s["alumina_dissolved_kg"], 0.0)
+        dissolving = min(p[L.P_K_DISS] * dt, 1.0) * s["alumina_undissolved_kg"]
+        s["alumina_dissolved_kg"] += -consumed + deficit + dissolving
+        s["alumina_undissolved_kg"] -= dissolving
+
+        # tracking feed control on the pseudo-resistance slope (GéniSim CIM 2011)
+        s["feed_mode_time_s"] += dt
+        r_pseudo = (v_cell - p[L.P_BEMF_V]) / max(I, 1.0)
+        w["r_pseudo"] = r_pseudo
+        if s["ae_active"] == 0.0 and I > 0.0:
+            s["r_fast_ohm"] += min(dt / p[L.P_SLOPE_FAST_S], 1.0) * (r_pseudo - s["r_fast_ohm"])
+            s["r_slow_ohm"] += min(dt / p[L.P_SLOPE_SLOW_S], 1.0) * (r_pseudo - s["r_slow_ohm"])
+        slope = (s["r_fast_ohm"] - s["r_slow_ohm"]) / (p[L.P_SLOPE_SLOW_S] - p[L.P_SLOPE_FAST_S])
+        nominal = ce * I * M_AL2O3 / (6.0 * F)
+        rate = 0.0
+        if s["feed_strategy"] == L.FEED_TRACKING:
+            if s["feed_mode"] == 0.0:
+                rate = p[L.P_UNDERFEED] * nominal
+                t_mode = s["feed_mode_time_s"]
+                if (t_mode >= p[L.P_UNDERFEED_MIN_S] and slope > p[L.P_SLOPE_THRESHOLD_OHM_PER_S]) or (
+                        t_mode >= p[L.P_UNDERFEED_MAX_S]):
+                    s["feed_mode"], s["feed_mode_time_s"] = 1.0, 0.0
+            else:
+                rate = p[L.P_OVERFEED] * nominal
+                if s["feed_mode_time_s"] >= p[L.P_OVERFEED_S]:
+                    s["feed_mode"], s["feed_mode_time_s"] = 0.0, 0.0
+        elif s["feed_strategy"] == L.FEED_FIXED:
+            rate = nominal
+        if s["ae_active"] == 0.0:
+            s["feed_demand_kg"] += rate * dt
+        shot = p[L.P_SHOT_KG]
+        n_shots = math.floor(s["feed_demand_kg"] / shot)
+        s["feed_demand_kg"] -= n_shots * shot
+        delivered = n_shots * shot * s["feed_efficiency"]
+        r_u = p[L.P_UNDISSOLVED_FRACTION]
+        s["alumina_dissolved_kg"] += (1.0 - r_u) * delivered
+        s["alumina_undissolved_kg"] += r_u * delivered
+        fed = delivered
+
+        # anode effect onset, automatic kill, end
+        stop = False
+        if s["ae_active"] == 0.0:
+            if al2o3 < c_ae and I > 0.0:
+                s.update(ae_active=1.0, ae_time_s=0.0, ae_kill_timer_s=0.0)
+                acc["ae_count"] += 1.0
+                c.events.append((k + 1, L.EV_AE_ONSET, -1, al2o3))
+                stop = bool(stop_mask >> L.EV_AE_ONSET & 1)
+        else:
+            s["ae_time_s"] += dt
+            s["ae_kill_timer_s"] += dt
+            acc["ae_seconds"] += dt
+            if s["ae_kill_timer_s"] >= p[L.P_AE_KILL_TIME_S]:
+                s["alumina_dissolved_kg"] += p[L.P_AE_KILL_DOSE_KG]
+                fed += p[L.P_AE_KILL_DOSE_KG]
+                s["ae_kill_timer_s"] = 0.0
+                if s["alumina_dissolved_kg"] * pct >= c_ae or I <= 0.0:
+                    s.update(ae_active=0.0, feed_mode=1.0, feed_mode_time_s=0.0)
+                    c.events.append((k + 1, L.EV_AE_END, -1, s["ae_time_s"]))
+                    stop = bool(stop_mask >> L.EV_AE_END & 1)
+
+        # resistance regulation (beam moves)
+        s["reg_timer_s"] += dt
+        if s["reg_timer_s"] >= p[L.P_REG_INTERVAL_S]:
+            s["reg_timer_s"] = 0.0
+            if s["ae_active"] == 0.0 and s["feed_mode"] == 0.0 and 0.9 * p[L.P_I_NOMINAL_A] <= I:
+                err = p[L.P_R_TARGET_OHM] - s["r_slow_ohm"]
+                if abs(err) > p[L.P_DEADBAND_OHM]:
+                    lim = p[L.P_BEAM_MOVE_MAX_CM]
+                    move = min(max(err * s["kappa_S_per_cm"] * self.area, -lim), lim)
+                    target = min(max(s["acd_cm"] + move, p[L.P_ACD_MIN_CM]), p[L.P_ACD_MAX_CM])
+                    if target != s["acd_cm"]:
+                        dr = (target - s["acd_cm"]) * w["ohm_per_cm"]
+                        s["r_slow_ohm"] += dr
+                        s["r_fast_ohm"] += dr
+                        s["acd_cm"] = target
+                        acc["beam_moves"] += 1.0
+
+        # energy, metal, AlF3, ACD drift
+        p_in = I * v_cell
+        p_ext = I * I * p[L.P_R_EXTERNAL_OHM]
+        q_hx = s["heat_extraction_W"]
+        e_made = al_made * p[L.P_REACTION_J_PER_KG_AL] + fed * p[L.P_ALUMINA_HEAT_J_PER_KG]
+        w["H"] += (p_in - p_ext - q_hx) * dt - e_made
+        lost = min(p[L.P_ALF3_LOSS_KG_PER_KG_AL] * al_made, s["alf3_kg"])
+        s["bath_kg"] -= lost
+        s["alf3_kg"] -= lost
+        s["metal_kg"] += al_made
+        s["acd_cm"] += p[L.P_ANODE_CONSUMPTION_CM_PER_S] / p[L.P_I_NOMINAL_A] * I * dt - al_made * self.metal_cm_per_kg
+        s["anode_age_s"] += dt
+        w["pending"] += 1.0
+
+        acc["charge_C"] += charge
+        acc["energy_in_J"] += p_in * dt
+        acc["energy_external_J"] += p_ext * dt
+        acc["energy_reaction_J"] += al_made * p[L.P_REACTION_J_PER_KG_AL]
+        acc["energy_feed_J"] += fed * p[L.P_ALUMINA_HEAT_J_PER_KG]
+        acc["heat_extracted_J"] += q_hx * dt
+        acc["al_produced_kg"] += al_made
+        acc["alumina_fed_kg"] += fed
+        acc["alumina_consumed_kg"] += consumed - deficit
+        acc["alumina_deficit_kg"] += deficit
+        acc["feed_shots"] += n_shots
+        acc["alf3_lost_kg"] += lost
+        acc["voltage_seconds"] += v_cell * dt
+        acc["carbon_kg"] += p[L.P_CARBON_KG_PER_KG_AL] * al_made
+        return stop
+
+    # --- outputs of the last step ---------------------------------------------------------------
+    def write_outputs(self, c: Cell, out: np.ndarray, i: int) -> None:
+        p, s, w = self.p, c.s, c.w
+        if "v_cell" in w:
+            I = w["I"]
+            row = {
+                "v_cell": w["v_cell"], "e_rev": w["e_rev"], "eta_anode_conc": w["eta_conc"],
+                "eta_anode_surf": w["eta_surf"], "eta_cathode": w["eta_cath"], "v_bath": w["v_bath"],
+                "v_bubble": w["v_bubble"], "v_anode": I * p[L.P_R_ANODE_OHM],
+                "v_cathode": I * p[L.P_R_CATHODE_OHM], "v_external": I * p[L.P_R_EXTERNAL_OHM],
+                "v_calibration": I * p[L.P_R_CALIBRATION_OHM], "v_noise": w["v_noise"],
+                "v_anode_effect": w["v_ae"], "pseudo_resistance_ohm": w["r_pseudo"], "cell_current_A": I,
+            }
+            for name, value in row.items():
+                out[L.OUT_NAMES.index(name), i] = value
+        out[L.O_SUPERHEAT_K, i] = s["temperature_degC"] - s["liquidus_degC"]
+        out[L.O_ALUMINA_WTPCT, i] = 100.0 * s["alumina_dissolved_kg"] / s["bath_kg"]
+        out[L.O_ALF3_WTPCT, i] = 100.0 * s["alf3_kg"] / s["bath_kg"]
+        out[L.O_METAL_CM, i] = s["metal_kg"] * self.metal_cm_per_kg
+
+
+def advance(
+    state: np.ndarray, rng: np.ndarray, params: np.ndarray, line_current_A: Sequence[float], dt: float,
+    step0: int, stop_mask: int, acc: np.ndarray, out: np.ndarray,
+) -> tuple[int, list[tuple[int, int, int, float]]]:
+    """Reference of ``twin.cell.kernel.advance``: same arrays updated in place, events returned as a list.
+
+    Step-outer loop. Returns (steps done, events as (step, code, cell, value)) sorted by cell then step.
+    """
+    model = Model(params, dt)
+    n_cell = state.shape[1]
+    cells = [Cell(state[:, i], int(rng[i])) for i in range(n_cell)]
+    for c in cells:
+        model.start_call(c)
+    currents = [float(v) for v in line_current_A]
+    done = len(currents)
+    for k, line_I in enumerate(currents):
+        saved = [c.copy() for c in cells] if stop_mask else None
+        stop_after = False
+        stopped_before = -1
+        for i, c in enumerate(cells):
+            I = line_I * c.s["in_line"]
+            if model.pre_step(c, I, step0 + k, k, stop_mask):
+                stopped_before = i
+                break
+            if model.step(c, I, k, stop_mask):
+                stop_after = True
+        if stopped_before >= 0:
+            assert saved is not None
+            cells[:stopped_before] = saved[:stopped_before]  # the cells before it must not do step k
+            done = k
+            break
+        if stop_after:
+            done = k + 1
+            break
+    events = []
+    for i, c in enumerate(cells):
+        model.end_call(c)
+        for row, name in enumerate(STATE_KEYS):
+            state[row, i] = c.s[name]
+        rng[i] = np.uint64(c.x)
+        for row, name in enumerate(L.ACC_NAMES):
+            acc[row, i] += c.acc[name]
+        model.write_outputs(c, out, i)
+        events.extend((step, code, i, value) for step, code, _, value in c.events)
+    return done, events
+
+
+def step_cell_once(model: Model, c: Cell, I: float, global_step: int) -> None:
+    """Advance one cell by one step with no stop events (used by the SimPy per-cell benchmark)."""
+    model.pre_step(c, I * c.s["in_line"], global_step, 0, 0)
+    model.step(c, I * c.s["in_line"], 0, 0)
