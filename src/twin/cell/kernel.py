@@ -260,6 +260,7 @@ def _run_cell(
     e_rev = eta_conc = eta_surf = eta_cath = v_bath = v_bubble = v_noise = v_ae = v_cell = 0.0
     r_pseudo = 0.0
     I = 0.0
+    I_done = 0.0  # current of the last step done (a limit stop breaks after I of the next step is read)
     I_last = -1.0
     ln_ia = ln_ic = i_a = d_b = g = phi_base = pct_per_kg = 0.0
     capacity = events.shape[0] - EVENTS_PER_CELL_STEP
@@ -463,6 +464,7 @@ def _run_cell(
         a_alf3 += alf3_lost
         a_vs += v_cell * dt
 
+        I_done = I
         k += 1
         if stop or (record and n_events > capacity):
             break
@@ -526,6 +528,7 @@ def _run_cell(
     acc[L.A_VOLTAGE_SECONDS, i] += a_vs
 
     if k > 0:
+        I = I_done
         out[L.O_V_CELL, i] = v_cell
         out[L.O_E_REV, i] = e_rev
         out[L.O_ETA_ANODE_CONC, i] = eta_conc
