@@ -167,3 +167,19 @@ def test_limit_event_of_an_earlier_cell_is_not_repeated_after_a_stop(hal275) -> 
     second = line.advance(10, 300.0)
     thin = [e for e in (*first.events, *second.events) if e.kind == "ledge_thin"]
     assert len(thin) == 1, thin
+
+
+def test_outputs_after_a_limit_stop_belong_to_the_last_step_done(hal275) -> None:
+    """A limit stop at the check opening step 1, where the line current also changes: the outputs (voltage
+    breakdown, current) must be those of step 0 — the breakdown rows still add up to v_cell (Haupin eq. A1)."""
+    from twin.cell import Potline
+
+    line = Potline(hal275, 1, stop_on=("ledge_thin",))
+    line.set_cells("temperature_degC", 0, 975.0)
+    line.set_cells("ledge_bath_cm", 0, hal275.number("thermal.ledge_min_cm") + 2e-4)
+    result = line.advance(5, np.array([300.0, 280.0, 280.0, 280.0, 280.0]))
+    assert result.steps_done == 1
+    out = line.snapshot().outputs
+    assert out["cell_current_A"][0] == pytest.approx(300e3, rel=1e-12)
+    parts = sum(out[L.OUT_NAMES[row]] for row in L.BREAKDOWN_ROWS)
+    np.testing.assert_allclose(parts, out["v_cell"], rtol=1e-12)
