@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import StringConstraints
 
 from twin.api import views
 from twin.api.caching import LIVE_CACHE, cached_json
@@ -13,9 +14,14 @@ from twin.api.deps import RangeDep, ReadKey, SettingsDep, StoreDep
 from twin.api.problems import Problem, responses
 from twin.api.schemas import AggregateResult, Latest, Recorded, TagPublic
 from twin.store import AGGREGATES
+from twin.store.validate import TAG_RE
 
 router = APIRouter(prefix="/v1", tags=["series"])
-TagPath = Annotated[str, Path(description="tag name, e.g. cell:1-017/voltage_V", examples=["cell:1-017/voltage_V"])]
+TagPath = Annotated[
+    str,
+    Path(description="tag name, e.g. cell:1-017/voltage_V", examples=["cell:1-017/voltage_V"], pattern=TAG_RE.pattern),
+]
+TagName = Annotated[str, StringConstraints(pattern=TAG_RE.pattern)]
 Agg = Literal["avg", "min", "max", "count", "twa"]
 
 
@@ -27,21 +33,21 @@ def list_tags(_: ReadKey, store: StoreDep) -> list[TagPublic]:
 @router.get(
     "/latest",
     response_model=Latest,
-    responses=responses(401, 403, 404),
+    responses=responses(400, 401, 403, 404),
     summary="Latest value of several tags (all tags if none given)",
 )
 def latest(
     request: Request,
     _: ReadKey,
     store: StoreDep,
-    tags: Annotated[list[str] | None, Query(max_length=1000)] = None,
+    tags: Annotated[list[TagName] | None, Query(max_length=1000)] = None,
 ) -> Response:
     pts = store.latest(tags)
     points = [{"tag": t, "ts": p.ts, "value": p.value, "quality": p.quality} for t, p in sorted(pts.items())]
     return cached_json(request, {"points": points}, LIVE_CACHE)
 
 
-@router.get("/tags/{tag:path}/latest", response_model=Latest, responses=responses(401, 403, 404))
+@router.get("/tags/{tag:path}/latest", response_model=Latest, responses=responses(400, 401, 403, 404))
 def tag_latest(request: Request, tag: TagPath, _: ReadKey, store: StoreDep) -> Response:
     return latest(request, _, store, [tag])
 
