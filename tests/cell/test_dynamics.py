@@ -1,0 +1,148 @@
+"""Dynamic responses of the HAL275 model, each against a cited expectation (physics.md §1.5-1.6).
+
+* Feeding stopped: the anode effect comes when Faraday consumption has used the dissolved alumina above the
+  AE threshold plus what the undissolved reservoir releases by first-order dissolution (Yao et al. 2017,
+  AIChE J 63:2806; physics.md §1.5 "Depletion rate when feeding stops"). The expected time is computed here
+  from the state, not read from the kernel.
+* Anode effect: cell voltage above the 8 V AE definition (Wong et al., ICSOBA 2019), killed automatically
+  after the kill time (modern kills 1-3 min, physics.md §1.5).
+* Line-current step: superheat moves with a time constant of tens of minutes (physics.md §1.6: τ ≈ 45 min
+  for the shen-y21 500 kA cell, from C_th over dQ/dT dominated by the bath-ledge film) and the ledge
+  re-equilibrates over ~1-3 days.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from twin.cell import Potline
+from twin.cell import layout as L
+from twin.cell.physics import FARADAY, M_AL2O3
+
+DAY = 86400.0
+
+
+def expected_time_to_ae(m_diss: float, m_undiss: float, m_bath: float, ce: float, amps: float, k_diss: float,
+                        c_ae: float) -> float:
+    """Solve m_d + m_u·(1 − e^(−k t)) − ṁ t = c_AE·m_bath/100 for t (bisection), ṁ = M_Al2O3·CE·I/(6F)."""
+    rate = M_AL2O3 * ce * amps / (6.0 * FARADAY)
+    target = c_ae / 100.0 * m_bath
+
+    def excess(t: float) -> float:
+        return m_diss + m_undiss * (1.0 - math.exp(-k_diss * t)) - rate * t - target
+
+    lo, hi = 0.0, 1.0
+    while excess(hi) > 0:
+        hi *= 2.0
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if excess(mid) > 0 else (lo, mid)
+    return hi
+
+
+def test_feeding_stopped_gives_an_anode_effect_on_faraday_time(hal275) -> None:
+    line = Potline(hal275, 1, seed=2, stop_on=("anode_effect_onset",))
+    line.advance(int(DAY), 300.0)  # settle under tracking control
+    line.set_cells("alumina_undissolved_kg", 0, 30.0)  # a visible reservoir (sludge)
+    line.set_cells("feed_strategy", 0, L.FEED_NONE)
+    s = line.snapshot().state
+    t0 = line.time_s
+    expected = expected_time_to_ae(s["alumina_dissolved_kg"][0], s["alumina_undissolved_kg"][0], s["bath_kg"][0],
+                                   s["current_efficiency"][0], 300e3, hal275.number("alumina.dissolution_rate_per_s"),
+                                   hal275.number("alumina.anode_effect_wtpct"))
+    result = line.advance(4 * 3600, 300.0)
+    assert result.stopped_on is not None
+    assert result.stopped_on.kind == "anode_effect_onset"
+    elapsed = result.stopped_on.time_s - t0
+    # CE and bath mass drift slightly while the alumina falls (liquidus, AlF3 loss): allow 2 %
+    assert elapsed == pytest.approx(expected, rel=0.02)
+    # the reservoir matters: without it the AE would come 30 kg / ṁ earlier (~10 min at 300 kA)
+    no_reservoir = expected_time_to_ae(s["alumina_dissolved_kg"][0], 0.0, s["bath_kg"][0], s["current_efficiency"][0],
+                                       300e3, 0.002, hal275.number("alumina.anode_effect_wtpct"))
+    assert elapsed - no_reservoir > 400.0
+    # physics.md §1.5: depletion dC/dt = −100·ṁ/m_bath (≈ 3.3 %/h for 300 kA and 5.5 t)
+    rate_pct_per_h = 100 * M_AL2O3 * 0.95 * 300e3 / (6 * FARADAY) / 5500 * 3600
+    assert rate_pct_per_h == pytest.approx(3.3, abs=0.1)
+
+
+def test_anode_effect_voltage_kill_and_duration(hal275) -> None:
+    line = Potline(hal275, 1, seed=2, stop_on=("anode_effect_onset", "anode_effect_end"))
+    line.set_cells("feed_strategy", 0, L.FEED_NONE)
+    onset = line.advance(int(DAY), 300.0).stopped_on
+    assert onset is not None
+    assert onset.value < hal275.number("alumina.anode_effect_wtpct")
+    line.advance(1, 300.0)
+    detect = hal275.number("anode_effect.detect_voltage_V")
+    assert line.snapshot().outputs["v_cell"][0] > detect
+    end = line.advance(600, 300.0).stopped_on
+    assert end is not None
+    assert end.kind == "anode_effect_end"
+    kill = hal275.number("anode_effect.kill_time_s")
+    assert end.value == pytest.approx(kill)  # one kill dose of 25 kg (0.45 %) lifts the bath above 1.8 %
+    assert 60.0 <= end.value <= 180.0  # modern automatic kill 1-3 min (physics.md §1.5)
+    line.advance(1, 300.0)
+    assert line.snapshot().outputs["v_cell"][0] < detect
+    assert line.snapshot().totals["ae_seconds"][0] == pytest.approx(kill)
+
+
+@pytest.fixture(scope="module")
+def current_step(hal275):
+    """Four cells on fixed (nominal) feeding, settled 2 days at 300 kA, then held at 300 kA (baseline) or
+    stepped to 285 kA (−5 %, inside the ±5 % window of physics.md §1.10). Sampled every 2 min for 4 h, then
+    every 30 min for 4 days; the baseline is subtracted to remove slow drifts (AlF3 loss, metal growth)."""
+    runs = {}
+    for kA in (300.0, 285.0):
+        line = Potline(hal275, 4, seed=11, slow_every=10, stop_on=())
+        line.set_cells("feed_strategy", slice(None), L.FEED_FIXED)
+        line.advance(int(2 * DAY), 300.0)
+        t, sh, ledge = [], [], []
+        for chunk, count in ((120, 120), (1800, 4 * 48)):
+            for _ in range(count):
+                line.advance(chunk, kA)
+                t.append(line.time_s - 2 * DAY)
+                sh.append(line.out[L.O_SUPERHEAT_K].mean())
+                ledge.append(0.5 * (line.state[L.S_LEDGE_BATH_CM] + line.state[L.S_LEDGE_METAL_CM]).mean())
+        runs[kA] = (np.array(t), np.array(sh), np.array(ledge))
+    t = runs[300.0][0]
+    return t, runs[285.0][1] - runs[300.0][1], runs[285.0][2] - runs[300.0][2]
+
+
+def crossing_time(t: np.ndarray, y: np.ndarray, level: float) -> float:
+    idx = int(np.argmax(np.abs(y) >= abs(level)))
+    return float(t[idx])
+
+
+def test_superheat_time_constant_is_tens_of_minutes(current_step, hal275) -> None:
+    """τ_SH from the step response (63 % of the 1-3 h mean drop) versus C_th / Σ(1/R) from the model's own
+    thermal parameters (physics.md §1.6 method: 45 min for the 500 kA cell).
+
+    The measured τ is shorter than C_th/ΣG (~32 min here) because the liquidus moves too: the ledge that
+    freezes is pure cryolite, so the bath's excess AlF3 rises and T_liq falls while T falls; the estimate is
+    therefore only required to hold within a factor of 3.
+    """
+    t, d_sh, _ = current_step
+    plateau = d_sh[(t >= 3600) & (t <= 3 * 3600)].mean()
+    assert plateau < -0.5  # less current, less heat: the bath cools towards its liquidus
+    tau = crossing_time(t, d_sh, 0.632 * plateau)
+    n = hal275.number
+    c_th = n("cell.bath_mass_kg") * n("energy.bath_heat_capacity_J_per_kgK") + n("cell.metal_mass_kg") * n(
+        "energy.metal_heat_capacity_J_per_kgK")
+    conductance = sum(1.0 / n(f"thermal.resistance_{k}_K_per_W") for k in ("top", "bottom", "bath_ledge",
+                                                                             "metal_ledge"))
+    tau_model = c_th / conductance
+    assert 10 * 60 <= tau <= 90 * 60  # tens of minutes
+    assert tau_model / 3 <= tau <= tau_model * 3
+
+
+def test_ledge_re_equilibrates_over_days(current_step) -> None:
+    """The ledge grows after the −5 % step and settles within ~1-3 days (physics.md §1.6)."""
+    t, _, d_ledge = current_step
+    final = d_ledge[t >= 3.5 * DAY].mean()
+    assert final > 1.0  # cm thicker
+    t95 = crossing_time(t, d_ledge, 0.95 * final)
+    t63 = crossing_time(t, d_ledge, 0.632 * final)
+    assert 3 * 3600 < t63 < 1.5 * DAY
+    assert 0.75 * DAY < t95 < 3 * DAY
