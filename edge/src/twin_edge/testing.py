@@ -11,10 +11,11 @@ import asyncio
 import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,15 +77,21 @@ def ensure_shared_broker() -> tuple[str, int]:
 class PrivateBroker:
     """A Mosquitto subprocess on its own port, which a test may stop and start again."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, extra_config: Sequence[str] = ()) -> None:
+        """``extra_config``: mosquitto.conf lines, e.g. ``["max_queued_messages 0"]`` for an unbounded queue."""
         if shutil.which("mosquitto") is None:
             raise RuntimeError("mosquitto is not installed")
         self.port = free_port()
+        self._extra_config = list(extra_config)
+        self._conf_dir = tempfile.TemporaryDirectory(prefix="mosquitto-")
         self._proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        conf = Path(self._conf_dir.name) / "mosquitto.conf"
+        conf.write_text("\n".join([f"listener {self.port} 127.0.0.1", "allow_anonymous true",
+                                   *self._extra_config]) + "\n")
         self._proc = subprocess.Popen(
-            ["mosquitto", "-p", str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            ["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         for _ in range(100):
             if broker_reachable("127.0.0.1", self.port):
