@@ -121,8 +121,16 @@ class Potline:
         done = 0
         while done < steps:
             n, n_events = advance_kernel(
-                self.state, self.rng, self.params, current[done:], self.dt, self.step_count,
-                self.stop_mask, self._events, self.acc, self.out,
+                self.state,
+                self.rng,
+                self.params,
+                current[done:],
+                self.dt,
+                self.step_count,
+                self.stop_mask,
+                self._events,
+                self.acc,
+                self.out,
             )
             new = sorted(self._event(row, self.step_count) for row in self._events[:n_events])
             self.step_count += n
@@ -165,7 +173,7 @@ class Potline:
         limit = 2.0 * self.nominal_current_kA
         profile = np.broadcast_to(np.asarray(line_current_kA, dtype=float), (steps,)) * 1e3
         if profile.size and (not np.all(np.isfinite(profile)) or profile.min() < 0 or profile.max() > limit * 1e3):
-            bad = profile[~np.isfinite(profile) | (profile < 0) | (profile > limit * 1e3)][0] / 1e3
+            bad = float(profile[~np.isfinite(profile) | (profile < 0) | (profile > limit * 1e3)][0] / 1e3)
             raise SimulationError(f"line_current_kA = {bad!r} is invalid; expected a value in [0, {limit:g}] kA")
         return np.ascontiguousarray(profile)
 
