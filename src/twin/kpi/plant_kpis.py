@@ -94,9 +94,11 @@ def plant_kpis(
     al_kg = production * 1000.0
     co2e = total["anode_co2_t"] + total["pfc_co2e_t"] + power["coal_co2_t"] + power["grid_co2_t"]
     energy_cost = power["fuel_cost"] + power["import_cost"] - power["export_revenue"]
-    material_cost = (total["alumina_fed_t"] * economics["alumina_price_per_t"]
-                     + total["anode_carbon_t"] * economics["carbon_price_per_t"]
-                     + total["alf3_added_t"] * economics["alf3_price_per_t"])
+    material_cost = (
+        total["alumina_fed_t"] * economics["alumina_price_per_t"]
+        + total["anode_carbon_t"] * economics["carbon_price_per_t"]
+        + total["alf3_added_t"] * economics["alf3_price_per_t"]
+    )
     cost = energy_cost + material_cost + co2e * economics["co2_price_per_t"]
     faraday_weighted = sum(k["production_t"] / max(k["current_efficiency_pct"], 1e-9) for k in lines.values())
     aes = total["anode_effects"]
@@ -111,8 +113,8 @@ def plant_kpis(
         "anode_effects": aes,
         "anode_effects_per_cell_day": total["anode_effects_per_cell_day"] / max(len(lines), 1),
         "anode_effect_mean_duration_min": (
-            sum(k["anode_effect_mean_duration_min"] * k["anode_effects"] for k in lines.values()) / aes
-            if aes else 0.0),
+            sum(k["anode_effect_mean_duration_min"] * k["anode_effects"] for k in lines.values()) / aes if aes else 0.0
+        ),
         "cf4_t": total["cf4_t"],
         "c2f6_t": total["c2f6_t"],
         "pfc_co2e_t": total["pfc_co2e_t"],
@@ -125,6 +127,7 @@ def plant_kpis(
         "import_MWh": power["import_MWh"],
         "export_MWh": power["export_MWh"],
         "shortfall_MWh": power["shortfall_MWh"],
+        "excess_MWh": power["excess_MWh"],
         "energy_cost": energy_cost,
         "cost_per_t_al": cost / production if production else 0.0,
         "min_superheat_K": cells_extremes["min_superheat_K"],

@@ -54,6 +54,7 @@ class PotlineSim:
     def __post_init__(self) -> None:
         self.anode_heat_pending_J = np.zeros(self.potline.n_cells)
         self.hx_duty_W = np.zeros(self.potline.n_cells)
+
     last: LineCounters = field(default_factory=LineCounters)
 
     @property

@@ -3,7 +3,8 @@
 One :class:`Plant` per run (no global state; style.md practice 1). The cells advance lazily: every
 process that reads or changes cell state first brings its line up to ``env.now`` (performance.md §1.3).
 Each dispatch interval the plant measures what the potlines actually drew, closes the power balance
-with the grid tie as the slack (coal held at its dispatched output, renewables as available), records
+with the grid tie as the slack (coal held at its dispatched output, renewables as available; what the
+tie could not carry is recorded as shortfall or excess so the balance always closes), records
 the interval and dispatches the next one. When the supply cannot cover the expected demand the lines
 shed current (rectifier current reduction) until it can.
 
@@ -27,6 +28,7 @@ from twin.plant.operations import anode_changes, beam_raising, tapping
 from twin.plant.power import Dispatch, dispatch
 
 HOUR_S = 3600.0
+RESTORE_GAIN = 0.5
 
 
 @dataclass
@@ -46,6 +48,7 @@ class IntervalRecord:
     import_MW: float
     export_MW: float
     shortfall_MW: float
+    excess_MW: float
     tariff_per_MWh: float
     fuel_GJ: float
     coal_t: float
@@ -88,10 +91,23 @@ class Plant:
         lines = []
         for line_spec, line_seed in zip(spec.potlines, seeds, strict=True):
             tech = (technologies or {}).get(line_spec.name, line_spec.technology)
-            potline = Potline(tech, line_spec["cells"], dt=dt_s, seed=int(line_seed.generate_state(1)[0]),
-                              slow_every=slow_every, stop_on=())
-            lines.append(PotlineSim(line_spec, potline, simpy.Resource(env, capacity=line_spec["cranes"]),
-                                    line_spec["line_current_kA"], line_spec["rectifier_units"]))
+            potline = Potline(
+                tech,
+                line_spec["cells"],
+                dt=dt_s,
+                seed=int(line_seed.generate_state(1)[0]),
+                slow_every=slow_every,
+                stop_on=(),
+            )
+            lines.append(
+                PotlineSim(
+                    line_spec,
+                    potline,
+                    simpy.Resource(env, capacity=line_spec["cranes"]),
+                    line_spec["line_current_kA"],
+                    line_spec["rectifier_units"],
+                )
+            )
         units = list(spec.coal_units)
         plant = cls(env, spec, lines, interval_s, [True] * len(units), [0.0] * len(units))
         plant.coal_MW = list(plant._initial_dispatch().coal_MW)
@@ -114,10 +130,14 @@ class Plant:
         return [u.name for u in self.spec.coal_units].index(name)
 
     def change(self, action: Callable[[], None]) -> None:
-        """Close the running interval at ``env.now``, apply ``action``, and re-dispatch."""
+        """Close the running interval at ``env.now``, apply ``action``, and re-dispatch.
+
+        The re-dispatch uses the demand expected after the change (setpoints × target voltages), since the
+        last measured interval no longer describes the plant (e.g. at a restart after an outage).
+        """
         self.close_interval()
         action()
-        self._dispatch_next()
+        self._dispatch_next(self._estimated_demand_MW())
 
     def sync(self) -> None:
         for line in self.lines:
@@ -127,14 +147,14 @@ class Plant:
     def _dispatcher(self) -> Generator[Any, Any, None]:
         while True:
             yield self.env.timeout(self.interval_s)
-            self.close_interval()
-            self._dispatch_next()
+            if self.close_interval():  # an event may just have closed and re-dispatched this instant
+                self._dispatch_next()
 
-    def close_interval(self) -> None:
-        """Measure the interval since the last close, balance it and record it."""
+    def close_interval(self) -> bool:
+        """Measure the interval since the last close, balance it and record it; False if it was empty."""
         now = self.env.now
         if now <= self.last_close_s:
-            return
+            return False
         self.sync()
         currents, volts, dc, ac = [], [], [], []
         for line in self.lines:
@@ -153,26 +173,54 @@ class Plant:
         net = demand - sum(coal) - renewables  # the grid tie is the slack
         export = max(-net, 0.0)
         import_ = max(net, 0.0)
-        shortfall = max(import_ - self.spec.grid["import_max_MW"], 0.0)
+        shortfall = max(import_ - self.spec.grid["import_max_MW"], 0.0)  # beyond the tie's import limit
+        excess = max(export - self.spec.grid["export_max_MW"], 0.0)  # beyond its export limit
         d = self.last_dispatch
         fuel_per_h = d.fuel_GJ_per_h if d else 0.0
-        self.records.append(IntervalRecord(
-            self.last_close_s, now, tuple(currents), tuple(volts), tuple(dc), tuple(ac), aux, demand, coal,
-            renewables, import_, export, shortfall, tariff, fuel_per_h * hours,
-            (d.coal_t_per_h if d else 0.0) * hours, (d.coal_co2_t_per_h if d else 0.0) * hours,
-            (d.fuel_cost_per_h if d else 0.0) * hours, import_ * hours * tariff,
-            export * hours * tariff * self.spec.grid["export_price_fraction"],
-        ))
+        self.records.append(
+            IntervalRecord(
+                self.last_close_s,
+                now,
+                tuple(currents),
+                tuple(volts),
+                tuple(dc),
+                tuple(ac),
+                aux,
+                demand,
+                coal,
+                renewables,
+                import_,
+                export,
+                shortfall,
+                excess,
+                tariff,
+                fuel_per_h * hours,
+                (d.coal_t_per_h if d else 0.0) * hours,
+                (d.coal_co2_t_per_h if d else 0.0) * hours,
+                (d.fuel_cost_per_h if d else 0.0) * hours,
+                import_ * hours * tariff,
+                export * hours * tariff * self.spec.grid["export_price_fraction"],
+            )
+        )
         span = now - self.last_close_s
         self.last_close_s = now
         for line in self.lines:
             line.update_heat_sinks(span)
         for hook in self.hooks:
             hook(self)
+        return True
 
-    def _dispatch_next(self) -> None:
-        """Dispatch the next interval for the demand just measured; shed or restore line current."""
-        demand = self.records[-1].demand_MW if self.records else self._estimated_demand_MW()
+    def _dispatch_next(self, expected_MW: float | None = None) -> None:
+        """Dispatch the next interval for the expected demand (default: the one just measured).
+
+        Lines shed current when supply (ramp-limited coal + renewables + grid import) cannot cover it,
+        and take it back as headroom appears.
+        """
+        demand = (
+            expected_MW
+            if expected_MW is not None
+            else (self.records[-1].demand_MW if self.records else self._estimated_demand_MW())
+        )
         d = self._dispatch_for(demand)
         if d.shortfall_MW > 1e-6 and demand > 0:
             keep = 1.0 - d.shortfall_MW / demand
@@ -180,17 +228,27 @@ class Plant:
                 line.shed_fraction = 1.0 - (1.0 - line.shed_fraction) * keep
             d = self._dispatch_for(demand * keep)
         elif any(line.shed_fraction > 0 for line in self.lines):
+            # Take current back with half the grid headroom per interval: line power grows faster than
+            # line current (P = I·(E + I·R), dP/P ≈ 1.6 dI/I at 4.2 V with a 1.65 V back EMF), and the
+            # coal units ramp at their own pace, so a full step would overshoot the import limit.
             headroom = (self.spec.grid["import_max_MW"] - d.import_MW) / max(demand, 1e-9)
             for line in self.lines:
-                line.shed_fraction = max(line.shed_fraction - max(headroom, 0.0), 0.0)
+                line.shed_fraction = max(line.shed_fraction - RESTORE_GAIN * max(headroom, 0.0), 0.0)
         self.coal_MW = list(d.coal_MW)
         self.last_dispatch = d
 
     def _dispatch_for(self, demand_MW: float) -> Dispatch:
         hour_of_day = int((self.env.now % 86400.0) // HOUR_S)
-        return dispatch(demand_MW, self.spec.coal_units, self.coal_MW, self.units_available, self.interval_s,
-                        self._renewables_MW(self.env.now), self.spec.grid,
-                        self.spec.grid["tariff_per_MWh"][hour_of_day])
+        return dispatch(
+            demand_MW,
+            self.spec.coal_units,
+            self.coal_MW,
+            self.units_available,
+            self.interval_s,
+            self._renewables_MW(self.env.now),
+            self.spec.grid,
+            self.spec.grid["tariff_per_MWh"][hour_of_day],
+        )
 
     def _initial_dispatch(self) -> Dispatch:
         units = self.spec.coal_units
@@ -203,7 +261,7 @@ class Plant:
         total = 0.0
         for line in self.lines:
             volts = line.potline.technology.number("control.target_voltage_V") * line.potline.n_cells
-            amps = line.current_kA() * 1e3
+            amps = line.current_kA() / max(1.0 - line.shed_fraction, 1e-9) * 1e3  # what it would draw unshed
             dc = amps * volts + amps * amps * line.spec["busbar_resistance_uohm"] * 1e-6
             total += dc / 1e6 / line.spec["rectifier_efficiency"]
         return total * (1.0 + self.spec.plant["auxiliary_fraction"])

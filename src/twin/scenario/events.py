@@ -27,9 +27,15 @@ WEEK_H = 168.0
 def schedule(plant: Plant, event: Event) -> None:
     """Start the process that carries out ``event``."""
     process = {
-        "line_current": _line_current, "amperage_creep": _creep, "curtailment": _curtailment,
-        "outage": _outage, "alumina_shortfall": _shortfall, "alumina_quality": _quality,
-        "feed_strategy": _feed_strategy, "unit_trip": _unit_trip, "rectifier_trip": _rectifier_trip,
+        "line_current": _line_current,
+        "amperage_creep": _creep,
+        "curtailment": _curtailment,
+        "outage": _outage,
+        "alumina_shortfall": _shortfall,
+        "alumina_quality": _quality,
+        "feed_strategy": _feed_strategy,
+        "unit_trip": _unit_trip,
+        "rectifier_trip": _rectifier_trip,
         "cell_cut_out": _cut_out,
     }[event.kind]
     plant.env.process(process(plant, event))

@@ -41,8 +41,14 @@ class Results:
             raise ScenarioError(f"--format = {fmt!r} is invalid; expected 'parquet' or 'csv'")
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
-        doc = {"scenario": self.scenario, "seed": self.seed, "horizon_h": self.horizon_h, "kpis": self.kpis,
-               "potline_kpis": self.potline_kpis, "meta": self.meta}
+        doc = {
+            "scenario": self.scenario,
+            "seed": self.seed,
+            "horizon_h": self.horizon_h,
+            "kpis": self.kpis,
+            "potline_kpis": self.potline_kpis,
+            "meta": self.meta,
+        }
         (out / "kpis.json").write_text(json.dumps(doc, indent=2, sort_keys=True), encoding="utf-8")
         for name in TABLES:
             table = getattr(self, name)
@@ -68,8 +74,17 @@ class Results:
                 tables[name] = pacsv.read_csv(path / f"{name}.csv")
             else:
                 tables[name] = pa.table({})
-        return cls(doc["scenario"], doc["seed"], doc["horizon_h"], doc["kpis"], doc["potline_kpis"],
-                   tables["timeseries"], tables["cells"], tables["events"], doc.get("meta", {}))
+        return cls(
+            doc["scenario"],
+            doc["seed"],
+            doc["horizon_h"],
+            doc["kpis"],
+            doc["potline_kpis"],
+            tables["timeseries"],
+            tables["cells"],
+            tables["events"],
+            doc.get("meta", {}),
+        )
 
 
 def table_from_rows(rows: list[Mapping[str, Any]]) -> pa.Table:

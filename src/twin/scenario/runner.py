@@ -36,9 +36,15 @@ class _Recorder:
     def after_interval(self, plant: Plant) -> None:
         rec = plant.records[-1]
         row: dict[str, Any] = {
-            "time_h": rec.end_s / HOUR_S, "demand_MW": rec.demand_MW, "auxiliary_MW": rec.auxiliary_MW,
-            "renewables_MW": rec.renewables_MW, "import_MW": rec.import_MW, "export_MW": rec.export_MW,
-            "shortfall_MW": rec.shortfall_MW, "tariff_per_MWh": rec.tariff_per_MWh,
+            "time_h": rec.end_s / HOUR_S,
+            "demand_MW": rec.demand_MW,
+            "auxiliary_MW": rec.auxiliary_MW,
+            "renewables_MW": rec.renewables_MW,
+            "import_MW": rec.import_MW,
+            "export_MW": rec.export_MW,
+            "shortfall_MW": rec.shortfall_MW,
+            "excess_MW": rec.excess_MW,
+            "tariff_per_MWh": rec.tariff_per_MWh,
         }
         for unit, mw in zip(plant.spec.coal_units, rec.coal_MW, strict=True):
             row[f"{unit.name}_MW"] = mw
@@ -47,34 +53,45 @@ class _Recorder:
             ledge = 0.5 * (state[L.S_LEDGE_BATH_CM] + state[L.S_LEDGE_METAL_CM])
             superheat = out[L.O_SUPERHEAT_K]
             self.min_superheat = min(self.min_superheat, float(superheat.min()))
-            self.min_ledge = min(self.min_ledge, float(np.minimum(state[L.S_LEDGE_BATH_CM],
-                                                                   state[L.S_LEDGE_METAL_CM]).min()))
+            self.min_ledge = min(
+                self.min_ledge, float(np.minimum(state[L.S_LEDGE_BATH_CM], state[L.S_LEDGE_METAL_CM]).min())
+            )
             prefix = line.name
-            row.update({
-                f"{prefix}_current_kA": rec.line_current_kA[n], f"{prefix}_voltage_V": rec.line_voltage_V[n],
-                f"{prefix}_dc_MW": rec.line_dc_MW[n], f"{prefix}_ac_MW": rec.line_ac_MW[n],
-                f"{prefix}_cell_voltage_mean_V": float(out[L.O_V_CELL].mean()),
-                f"{prefix}_cell_voltage_max_V": float(out[L.O_V_CELL].max()),
-                f"{prefix}_alumina_mean_wtpct": float(out[L.O_ALUMINA_WTPCT].mean()),
-                f"{prefix}_superheat_mean_K": float(superheat.mean()),
-                f"{prefix}_superheat_min_K": float(superheat.min()),
-                f"{prefix}_bath_temp_mean_degC": float(state[L.S_TEMP_DEGC].mean()),
-                f"{prefix}_ledge_mean_cm": float(ledge.mean()),
-                f"{prefix}_anode_effects": float(line.potline.acc[L.A_AE_COUNT].sum()),
-            })
+            row.update(
+                {
+                    f"{prefix}_current_kA": rec.line_current_kA[n],
+                    f"{prefix}_voltage_V": rec.line_voltage_V[n],
+                    f"{prefix}_dc_MW": rec.line_dc_MW[n],
+                    f"{prefix}_ac_MW": rec.line_ac_MW[n],
+                    f"{prefix}_cell_voltage_mean_V": float(out[L.O_V_CELL].mean()),
+                    f"{prefix}_cell_voltage_max_V": float(out[L.O_V_CELL].max()),
+                    f"{prefix}_alumina_mean_wtpct": float(out[L.O_ALUMINA_WTPCT].mean()),
+                    f"{prefix}_superheat_mean_K": float(superheat.mean()),
+                    f"{prefix}_superheat_min_K": float(superheat.min()),
+                    f"{prefix}_bath_temp_mean_degC": float(state[L.S_TEMP_DEGC].mean()),
+                    f"{prefix}_ledge_mean_cm": float(ledge.mean()),
+                    f"{prefix}_anode_effects": float(line.potline.acc[L.A_AE_COUNT].sum()),
+                }
+            )
         self.rows.append(row)
 
     def snapshot_cells(self, plant: Plant) -> None:
         for line in plant.lines:
             out, state = line.potline.out, line.potline.state
             for i in range(line.potline.n_cells):
-                self.cells.append({
-                    "time_h": plant.env.now / HOUR_S, "potline": line.name, "cell": i + 1,
-                    "voltage_V": float(out[L.O_V_CELL, i]), "alumina_wtpct": float(out[L.O_ALUMINA_WTPCT, i]),
-                    "superheat_K": float(out[L.O_SUPERHEAT_K, i]), "bath_temp_degC": float(state[L.S_TEMP_DEGC, i]),
-                    "ledge_cm": float(0.5 * (state[L.S_LEDGE_BATH_CM, i] + state[L.S_LEDGE_METAL_CM, i])),
-                    "acd_cm": float(state[L.S_ACD_CM, i]),
-                })
+                self.cells.append(
+                    {
+                        "time_h": plant.env.now / HOUR_S,
+                        "potline": line.name,
+                        "cell": i + 1,
+                        "voltage_V": float(out[L.O_V_CELL, i]),
+                        "alumina_wtpct": float(out[L.O_ALUMINA_WTPCT, i]),
+                        "superheat_K": float(out[L.O_SUPERHEAT_K, i]),
+                        "bath_temp_degC": float(state[L.S_TEMP_DEGC, i]),
+                        "ledge_cm": float(0.5 * (state[L.S_LEDGE_BATH_CM, i] + state[L.S_LEDGE_METAL_CM, i])),
+                        "acd_cm": float(state[L.S_ACD_CM, i]),
+                    }
+                )
 
 
 def build_plant(scenario: Scenario) -> Plant:
@@ -83,8 +100,14 @@ def build_plant(scenario: Scenario) -> Plant:
         line.name: line.technology.with_overrides(scenario.overrides, f"{scenario.origin} [overrides]")
         for line in scenario.plant.potlines
     }
-    plant = Plant.build(scenario.plant, seed=scenario.seed, dt_s=scenario.dt_s, slow_every=scenario.slow_every,
-                        interval_s=scenario.interval_s, technologies=technologies)
+    plant = Plant.build(
+        scenario.plant,
+        seed=scenario.seed,
+        dt_s=scenario.dt_s,
+        slow_every=scenario.slow_every,
+        interval_s=scenario.interval_s,
+        technologies=technologies,
+    )
     for event in scenario.events:
         schedule(plant, event)
     return plant
@@ -115,8 +138,9 @@ def _hourly(
 
 
 def _mean_ledge(plant: Plant) -> float:
-    ledges = [0.5 * (line.potline.state[L.S_LEDGE_BATH_CM] + line.potline.state[L.S_LEDGE_METAL_CM])
-              for line in plant.lines]
+    ledges = [
+        0.5 * (line.potline.state[L.S_LEDGE_BATH_CM] + line.potline.state[L.S_LEDGE_METAL_CM]) for line in plant.lines
+    ]
     return float(np.concatenate(ledges).mean())
 
 
@@ -126,11 +150,22 @@ def _line_totals(line: PotlineSim, plant: Plant) -> LineTotals:
     freeze_cells = {e.cell for e in line.events if e.kind == "freeze_risk"}
     if any(hours >= plant.spec.plant["freeze_risk_hours"] for hours in line.outages_h):
         freeze_cells = set(range(line.potline.n_cells))
-    return LineTotals(line.name, line.potline.n_cells, line.potline.acc.copy(), ac_mwh, line.energy_busbar_J,
-                      line.alf3_added_kg, line.metal_tapped_kg, line.taps, line.anode_changes,
-                      tech.number("emissions.cf4_slope_kg_per_t_per_aemin"),
-                      tech.number("emissions.c2f6_to_cf4_ratio"), str(tech["emissions.gwp_set"]),
-                      tuple(line.outages_h), len(freeze_cells))
+    return LineTotals(
+        line.name,
+        line.potline.n_cells,
+        line.potline.acc.copy(),
+        ac_mwh,
+        line.energy_busbar_J,
+        line.alf3_added_kg,
+        line.metal_tapped_kg,
+        line.taps,
+        line.anode_changes,
+        tech.number("emissions.cf4_slope_kg_per_t_per_aemin"),
+        tech.number("emissions.c2f6_to_cf4_ratio"),
+        str(tech["emissions.gwp_set"]),
+        tuple(line.outages_h),
+        len(freeze_cells),
+    )
 
 
 def _power_totals(plant: Plant) -> dict[str, float]:
@@ -148,6 +183,7 @@ def _power_totals(plant: Plant) -> dict[str, float]:
         "import_MWh": sum(h * r.import_MW for h, r in zip(hours, recs, strict=True)),
         "export_MWh": sum(h * r.export_MW for h, r in zip(hours, recs, strict=True)),
         "shortfall_MWh": sum(h * r.shortfall_MW for h, r in zip(hours, recs, strict=True)),
+        "excess_MWh": sum(h * r.excess_MW for h, r in zip(hours, recs, strict=True)),
         "fuel_cost": sum(r.fuel_cost for r in recs),
         "import_cost": sum(r.import_cost for r in recs),
         "export_revenue": sum(r.export_revenue for r in recs),
@@ -157,12 +193,32 @@ def _power_totals(plant: Plant) -> dict[str, float]:
 def _results(scenario: Scenario, plant: Plant, recorder: _Recorder) -> Results:
     days = scenario.horizon_h / 24.0
     per_line = {line.name: line_kpis(_line_totals(line, plant), days) for line in plant.lines}
-    extremes = {"min_superheat_K": recorder.min_superheat, "min_ledge_cm": recorder.min_ledge,
-                "ledge_change_cm": _mean_ledge(plant) - recorder.initial_ledge}
+    extremes = {
+        "min_superheat_K": recorder.min_superheat,
+        "min_ledge_cm": recorder.min_ledge,
+        "ledge_change_cm": _mean_ledge(plant) - recorder.initial_ledge,
+    }
     kpis = plant_kpis(per_line, _power_totals(plant), plant.spec.economics.values, extremes)
-    events = [{"time_h": e.time_s / HOUR_S, "potline": line.name, "cell": e.cell + 1, "kind": e.kind,
-               "value": e.value} for line in plant.lines for e in line.events]
-    meta = {"plant": scenario.plant.name, "cells": sum(line.potline.n_cells for line in plant.lines),
-            "dt_s": scenario.dt_s, "slow_every": scenario.slow_every, "events": [e.kind for e in scenario.events]}
-    return Results(scenario.name, scenario.seed, scenario.horizon_h, kpis, per_line,
-                   table_from_rows(recorder.rows), table_from_rows(recorder.cells), table_from_rows(events), meta)
+    events = [
+        {"time_h": e.time_s / HOUR_S, "potline": line.name, "cell": e.cell + 1, "kind": e.kind, "value": e.value}
+        for line in plant.lines
+        for e in line.events
+    ]
+    meta = {
+        "plant": scenario.plant.name,
+        "cells": sum(line.potline.n_cells for line in plant.lines),
+        "dt_s": scenario.dt_s,
+        "slow_every": scenario.slow_every,
+        "events": [e.kind for e in scenario.events],
+    }
+    return Results(
+        scenario.name,
+        scenario.seed,
+        scenario.horizon_h,
+        kpis,
+        per_line,
+        table_from_rows(recorder.rows),
+        table_from_rows(recorder.cells),
+        table_from_rows(events),
+        meta,
+    )

@@ -54,23 +54,45 @@ SCENARIO_DEFAULTS: dict[str, Any] = {"description": "", "dt_s": 1.0, "slow_every
 #: event kind -> field -> (type, low, high, required); type "potline" = a potline name or "all"
 EVENT_FIELDS: dict[str, dict[str, tuple[str, float, float, bool]]] = {
     "line_current": {"potline": ("potline", 0, 0, True), "value_kA": ("float", 0.0, 700.0, True)},
-    "amperage_creep": {"potline": ("potline", 0, 0, True), "rate_kA_per_week": ("float", -50.0, 50.0, True),
-                       "until_h": ("float", 0.0, 8784.0, False)},
-    "curtailment": {"potline": ("potline", 0, 0, True), "fraction": ("float", 0.0, 0.6, True),
-                    "duration_h": ("float", 0.0, 8784.0, True), "heat_exchangers": ("bool", 0, 0, False),
-                    "heat_exchanger_kW": ("float", 0.0, 500.0, False)},
+    "amperage_creep": {
+        "potline": ("potline", 0, 0, True),
+        "rate_kA_per_week": ("float", -50.0, 50.0, True),
+        "until_h": ("float", 0.0, 8784.0, False),
+    },
+    "curtailment": {
+        "potline": ("potline", 0, 0, True),
+        "fraction": ("float", 0.0, 0.6, True),
+        "duration_h": ("float", 0.0, 8784.0, True),
+        "heat_exchangers": ("bool", 0, 0, False),
+        "heat_exchanger_kW": ("float", 0.0, 500.0, False),
+    },
     "outage": {"potline": ("potline", 0, 0, True), "duration_h": ("float", 0.0, 8784.0, True)},
-    "alumina_shortfall": {"potline": ("potline", 0, 0, True), "fraction": ("float", 0.0, 1.0, True),
-                          "duration_h": ("float", 0.0, 8784.0, True)},
-    "alumina_quality": {"potline": ("potline", 0, 0, True), "dissolution_factor": ("float", 0.05, 10.0, True),
-                        "duration_h": ("float", 0.0, 8784.0, True)},
-    "feed_strategy": {"potline": ("potline", 0, 0, True), "strategy": ("strategy", 0, 0, True),
-                      "cells": ("cells", 0, 0, False)},
+    "alumina_shortfall": {
+        "potline": ("potline", 0, 0, True),
+        "fraction": ("float", 0.0, 1.0, True),
+        "duration_h": ("float", 0.0, 8784.0, True),
+    },
+    "alumina_quality": {
+        "potline": ("potline", 0, 0, True),
+        "dissolution_factor": ("float", 0.05, 10.0, True),
+        "duration_h": ("float", 0.0, 8784.0, True),
+    },
+    "feed_strategy": {
+        "potline": ("potline", 0, 0, True),
+        "strategy": ("strategy", 0, 0, True),
+        "cells": ("cells", 0, 0, False),
+    },
     "unit_trip": {"unit": ("unit", 0, 0, True), "duration_h": ("float", 0.0, 8784.0, True)},
-    "rectifier_trip": {"potline": ("potline", 0, 0, True), "units": ("int", 1, 12, True),
-                       "duration_h": ("float", 0.0, 8784.0, True)},
-    "cell_cut_out": {"potline": ("potline", 0, 0, True), "cells": ("cells", 0, 0, True),
-                     "duration_h": ("float", 0.0, 8784.0, True)},
+    "rectifier_trip": {
+        "potline": ("potline", 0, 0, True),
+        "units": ("int", 1, 12, True),
+        "duration_h": ("float", 0.0, 8784.0, True),
+    },
+    "cell_cut_out": {
+        "potline": ("potline", 0, 0, True),
+        "cells": ("cells", 0, 0, True),
+        "duration_h": ("float", 0.0, 8784.0, True),
+    },
 }
 STRATEGIES = ("tracking", "fixed", "none")
 
@@ -121,8 +143,9 @@ def scenario_from_text(text: str, origin: str, *, base_dir: Path, seed: int | No
     return scenario_from_dict(doc, origin, base_dir=base_dir, seed=seed, text=text)
 
 
-def scenario_from_dict(doc: Mapping[str, Any], origin: str, *, base_dir: Path, seed: int | None = None,
-                       text: str = "") -> Scenario:
+def scenario_from_dict(
+    doc: Mapping[str, Any], origin: str, *, base_dir: Path, seed: int | None = None, text: str = ""
+) -> Scenario:
     """Validate a parsed scenario document."""
     for section in doc:
         if section not in ("scenario", "overrides", "event"):
@@ -146,7 +169,7 @@ def scenario_from_dict(doc: Mapping[str, Any], origin: str, *, base_dir: Path, s
         raise ScenarioError(f"{origin}: scenario.plant = {values['plant']!r}: {exc}") from None
     overrides = doc.get("overrides", {})
     if not isinstance(overrides, Mapping):
-        raise field_error(ScenarioError, origin, "overrides", overrides, "a table of \"section.name\" = value")
+        raise field_error(ScenarioError, origin, "overrides", overrides, 'a table of "section.name" = value')
     for line in plant.potlines:
         try:
             line.technology.with_overrides(overrides, f"{origin} [overrides]")
@@ -156,9 +179,20 @@ def scenario_from_dict(doc: Mapping[str, Any], origin: str, *, base_dir: Path, s
     if not isinstance(raw_events, list):
         raise field_error(ScenarioError, origin, "event", raw_events, "an array of [[event]] tables")
     events = tuple(_event(e, n, origin, plant, values["horizon_h"]) for n, e in enumerate(raw_events, 1))
-    return Scenario(values["name"], values["description"], origin, plant, values["horizon_h"], values["seed"],
-                    values["dt_s"], values["slow_every"], values["interval_s"], dict(overrides),
-                    tuple(sorted(events, key=lambda e: e.at_h)), text)
+    return Scenario(
+        values["name"],
+        values["description"],
+        origin,
+        plant,
+        values["horizon_h"],
+        values["seed"],
+        values["dt_s"],
+        values["slow_every"],
+        values["interval_s"],
+        dict(overrides),
+        tuple(sorted(events, key=lambda e: e.at_h)),
+        text,
+    )
 
 
 def _event(raw: Any, n: int, origin: str, plant: PlantSpec, horizon_h: float) -> Event:
@@ -175,8 +209,9 @@ def _event(raw: Any, n: int, origin: str, plant: PlantSpec, horizon_h: float) ->
         if key in ("kind", "at_h"):
             continue
         if key not in spec:
-            raise ScenarioError(f"{origin}: unknown field {label}.{key} for a {kind} event; "
-                                f"known: {', '.join(['at_h', *spec])}")
+            raise ScenarioError(
+                f"{origin}: unknown field {label}.{key} for a {kind} event; known: {', '.join(['at_h', *spec])}"
+            )
         kind_, low, high, _ = spec[key]
         fields[key] = _check_event_value(value, kind_, low, high, origin, f"{label}.{key}", plant)
     for key, (_, _, _, required) in spec.items():
@@ -187,13 +222,19 @@ def _event(raw: Any, n: int, origin: str, plant: PlantSpec, horizon_h: float) ->
         lines = [p for p in plant.potlines if fields["potline"] in ("all", p.name)]
         smallest = min(p["cells"] for p in lines)
         if max(cells) > smallest:
-            raise field_error(ScenarioError, origin, f"{label}.cells", list(cells),
-                              f"cell numbers in [1, {smallest}] (the potline's cells)")
+            raise field_error(
+                ScenarioError,
+                origin,
+                f"{label}.cells",
+                list(cells),
+                f"cell numbers in [1, {smallest}] (the potline's cells)",
+            )
     return Event(kind, at_h, fields)
 
 
-def _check_event_value(value: Any, kind: str, low: float, high: float, origin: str, label: str,
-                       plant: PlantSpec) -> Any:
+def _check_event_value(
+    value: Any, kind: str, low: float, high: float, origin: str, label: str, plant: PlantSpec
+) -> Any:
     if kind == "potline":
         names = [p.name for p in plant.potlines]
         if value != "all" and value not in names:
@@ -215,8 +256,11 @@ def _check_event_value(value: Any, kind: str, low: float, high: float, origin: s
     if kind == "cells":
         if value == "all":
             return value
-        if (not isinstance(value, list) or not value
-                or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 1 for c in value)):
+        if (
+            not isinstance(value, list)
+            or not value
+            or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 1 for c in value)
+        ):
             raise field_error(ScenarioError, origin, label, value, "'all' or a list of cell numbers (1-based)")
         return tuple(value)
     return _check(value, kind, low, high, origin, label)

@@ -1,0 +1,206 @@
+"""The ``twin`` command line: run, compare, report and sweep scenarios; serve the API; run the demo.
+
+User errors (bad files, bad values) print one line naming the file, field, value and what is valid,
+and exit with status 2; they never show a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from twin.errors import TwinError
+
+EXIT_USER_ERROR = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING if not args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args) or 0)
+    except TwinError as exc:
+        print(f"twin: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="twin", description="Smelter Twin: aluminium smelter digital twin")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run a scenario and print its KPIs")
+    run.add_argument("scenario", help="scenario file (TOML)")
+    run.add_argument("--seed", type=int, help="override the scenario's seed")
+    run.add_argument("--json", action="store_true", help="print the KPIs as JSON")
+    run.add_argument("--out", help="write KPIs and time series (Parquet) into this directory")
+    run.add_argument("--format", default="parquet", choices=("parquet", "csv"), help="time-series file format")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.set_defaults(func=_cmd_run)
+
+    compare = sub.add_parser("compare", help="KPIs of two scenarios or result directories side by side")
+    compare.add_argument("a", help="baseline: scenario file or results directory")
+    compare.add_argument("b", help="variant: scenario file or results directory")
+    compare.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    compare.set_defaults(func=_cmd_compare)
+
+    report = sub.add_parser("report", help="HTML report with plots from a results directory")
+    report.add_argument("results", help="results directory written by `twin run --out`")
+    report.add_argument("--baseline", help="results directory of the baseline to compare with")
+    report.add_argument("-o", "--output", help="HTML file to write (default RESULTS/report.html)")
+    report.set_defaults(func=_cmd_report)
+
+    sweep = sub.add_parser("sweep", help="run a parameter grid or Monte-Carlo sweep")
+    sweep.add_argument("sweep_file", help="sweep file (TOML)")
+    sweep.add_argument("--workers", type=int, default=2, help="local worker processes (default 2)")
+    sweep.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786)")
+    sweep.add_argument("--dask-local", type=int, metavar="N", help="start a Dask LocalCluster with N workers")
+    sweep.add_argument("--out", default="sweep-results.parquet", help="results table (Parquet)")
+    sweep.set_defaults(func=_cmd_sweep)
+
+    for name, helptext in (("serve", "API + ingest + live twin"), ("demo", "the whole chain on one machine")):
+        cmd = sub.add_parser(name, help=helptext)
+        cmd.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+        cmd.add_argument("--host", default="127.0.0.1", help="HTTP bind address")
+        cmd.add_argument("--config", help="service settings file (TOML)")
+        cmd.set_defaults(func=_cmd_service(name))
+    return parser
+
+
+def _progress_bar(enabled: bool) -> tuple[Callable[[float, float], None] | None, Callable[[], None]]:
+    if not enabled:
+        return None, lambda: None
+    from tqdm import tqdm
+
+    bar = tqdm(total=100, unit="%", file=sys.stderr, disable=None, leave=False)
+
+    def update(done_h: float, horizon_h: float) -> None:
+        bar.n = round(100.0 * done_h / horizon_h, 1)
+        bar.set_postfix_str(f"{done_h:.0f}/{horizon_h:.0f} h")
+        bar.refresh()
+
+    return update, bar.close
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from twin.scenario import load_scenario, run_scenario
+
+    scenario = load_scenario(args.scenario, seed=args.seed)
+    progress, close = _progress_bar(not args.no_progress and scenario.horizon_h >= 24)
+    try:
+        results = run_scenario(scenario, progress)
+    finally:
+        close()
+    if args.out:
+        results.save(args.out, fmt=args.format)
+    if args.json:
+        print(json.dumps({"scenario": results.scenario, "seed": results.seed, "kpis": results.kpis}, indent=2))
+    else:
+        print(f"scenario {results.scenario} (seed {results.seed}, {results.horizon_h:g} h)")
+        _print_table([(k, _fmt(v)) for k, v in results.kpis.items()], ("KPI", "value"))
+        if args.out:
+            print(f"results written to {args.out}")
+    return 0
+
+
+def _load_or_run(path: str):  # returns Results (imported lazily to keep `twin --help` fast)
+    from twin.scenario import Results, load_scenario, run_scenario
+
+    if Path(path).is_dir():
+        return Results.load(path)
+    return run_scenario(load_scenario(path))
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from twin.scenario.compare import compare_kpis
+
+    a, b = _load_or_run(args.a), _load_or_run(args.b)
+    deltas = compare_kpis(a.kpis, b.kpis)
+    if args.json:
+        print(
+            json.dumps(
+                [{"kpi": d.name, "a": d.a, "b": d.b, "delta": d.delta, "delta_pct": d.delta_pct} for d in deltas],
+                indent=2,
+            )
+        )
+        return 0
+    rows = [
+        (d.name, _fmt(d.a), _fmt(d.b), _fmt(d.delta, sign=True), "" if d.delta_pct is None else f"{d.delta_pct:+.2f} %")
+        for d in deltas
+    ]
+    _print_table(rows, ("KPI", a.scenario, b.scenario, "Δ", "Δ %"))
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from twin.scenario import Results
+    from twin.scenario.report import render_report
+
+    results = Results.load(args.results)
+    baseline = Results.load(args.baseline) if args.baseline else None
+    output = Path(args.output or Path(args.results) / "report.html")
+    output.write_text(render_report(results, baseline), encoding="utf-8")
+    print(f"report written to {output}")
+    return 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    import pyarrow.parquet as pq
+
+    from twin.scenario.sweep import load_sweep, run_sweep
+
+    sweep = load_sweep(args.sweep_file)
+    if args.scheduler or args.dask_local:
+        from twin.scenario.dask_executor import dask_executor
+
+        with dask_executor(args.scheduler, args.dask_local) as executor:
+            table = run_sweep(sweep, executor=executor)
+    else:
+        if args.workers < 1:
+            raise TwinError(f"--workers = {args.workers} is invalid; expected an integer >= 1")
+        table = run_sweep(sweep, workers=args.workers)
+    pq.write_table(table, args.out)
+    columns = table.to_pydict()
+    print(f"sweep {sweep.name}: {table.num_rows} scenarios, results in {args.out}")
+    summary = [
+        (k, _fmt(min(v)), _fmt(sum(v) / len(v)), _fmt(max(v)))
+        for k, v in columns.items()
+        if not k.startswith(("set:", "variant")) and all(isinstance(x, int | float) for x in v)
+    ]
+    _print_table(summary, ("KPI", "min", "mean", "max"))
+    return 0
+
+
+def _cmd_service(name: str) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        from twin.service import run_demo, run_serve
+
+        return (run_demo if name == "demo" else run_serve)(args)
+
+    return run
+
+
+def _fmt(value: float, sign: bool = False) -> str:
+    return f"{value:+.6g}" if sign else f"{value:.6g}"
+
+
+def _print_table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> None:
+    widths = [max(len(str(r[c])) for r in [header, *rows]) for c in range(len(header))]
+    print("  ".join(str(h).ljust(w) for h, w in zip(header, widths, strict=True)))
+    for row in rows:
+        cells = [str(row[0]).ljust(widths[0])] + [str(v).rjust(w) for v, w in zip(row[1:], widths[1:], strict=True)]
+        print("  ".join(cells))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
