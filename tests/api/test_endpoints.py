@@ -28,6 +28,7 @@ def history(store: Store) -> np.ndarray:
     store.register_tags([TAG])
     ts = np.datetime64("2026-03-01T00:00:00", "us") + np.arange(7200).astype("timedelta64[s]")
     store.write_points(TAG, ts, 4.2 + 0.01 * np.sin(np.arange(7200) / 60))
+    store.write_points(TAG, ts[:1], [float("nan")], "bad")
     for i in range(12):
         store.write_kpis("potline:1", T0 + timedelta(minutes=5 * i), {"current_efficiency": 0.9 + i / 100})
     return ts
@@ -103,10 +104,12 @@ def test_latest_recorded_pages_and_aggregates(client: httpx.Client, history: np.
     assert pages == 3
     assert len(got) == 7200
     assert got[0]["ts"] == "2026-03-01T00:00:00.000000Z"
+    assert got[0]["quality"] == "bad"
+    assert got[0]["value"] is None  # NaN of a bad sample is sent as null
     agg = client.get(f"/v1/tags/{TAG}/aggregate", params={**params, "max_points": 1000, "limit": None}).json()
     assert agg["bucket_s"] == 10.0
     assert len(agg["buckets"]) == 720
-    assert agg["buckets"][0]["count"] == 10
+    assert agg["buckets"][0]["count"] == 9  # the bad sample is not aggregated
     hourly = client.get(
         f"/v1/tags/{TAG}/aggregate",
         params={"start": params["start"], "end": params["end"], "bucket_s": 3600, "agg": ["twa", "max"]},

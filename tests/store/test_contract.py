@@ -57,6 +57,10 @@ def test_write_then_read_round_trip(store: Store) -> None:
     assert latest.ts.tzinfo is not None
     assert latest.quality == "stale"
     assert store.latest([V2]) == {}
+    store.write_points(V2, ts[:2], [float("nan"), 1.0], ["bad", "good"])  # a bad sample may carry no number
+    page = store.recorded(V2, T0, T0 + timedelta(minutes=1))
+    assert np.isnan(page.value[0])
+    assert page.quality == ["bad", "good"]
 
 
 def test_mixed_tags_in_one_batch_and_arrow(store: Store) -> None:
@@ -187,7 +191,7 @@ def test_failure_inside_the_transaction_rolls_back(store: Store, monkeypatch: py
     store.write_points(V1, seconds(5), np.arange(5.0))
     before = _snapshot(store)
 
-    def fail(*args: object) -> None:
+    def fail(*args: object, **kwargs: object) -> None:
         raise StoreError("store: injected failure after the points were merged")
 
     monkeypatch.setattr(store, "_refresh_rollups", fail)

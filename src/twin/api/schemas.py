@@ -52,7 +52,7 @@ class TagPublic(BaseModel):
 class PointPublic(BaseModel):
     tag: str
     ts: AwareDatetime
-    value: float
+    value: float | None = Field(description="null when a bad or stale sample carries no number")
     quality: Literal["good", "bad", "stale"]
 
 
@@ -62,7 +62,7 @@ class Latest(BaseModel):
 
 class RecordedPoint(BaseModel):
     ts: str
-    value: float
+    value: float | None = Field(description="null when a bad or stale sample carries no number")
     quality: Literal["good", "bad", "stale"]
 
 

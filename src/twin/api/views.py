@@ -23,6 +23,11 @@ def as_of(snap: Mapping[str, Any]) -> datetime:
     return value.astimezone(UTC)
 
 
+def finite_or_none(value: float) -> float | None:
+    """JSON has no NaN or infinity: such values (bad or stale samples) are sent as null."""
+    return value if math.isfinite(value) else None
+
+
 def _finite(d: Mapping[str, Any]) -> dict[str, float]:
     out = {}
     for k, v in d.items():

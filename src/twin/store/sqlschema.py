@@ -56,6 +56,9 @@ SELECT tag_id, bucket - bucket % 3600000000, sum(n), sum(total), min(vmin), max(
 FROM rollup_1m WHERE tag_id IN ({tags}) AND bucket >= ? AND bucket < ?
 GROUP BY tag_id, bucket - bucket % 3600000000"""
 
+ROLLUP_UPSERT = """ ON CONFLICT (tag_id, bucket) DO UPDATE SET n = excluded.n, total = excluded.total,
+    vmin = excluded.vmin, vmax = excluded.vmax, integral = excluded.integral, duration = excluded.duration"""
+
 LATEST_UPSERT = """
 INSERT INTO latest
 SELECT DISTINCT ON (tag_id) tag_id, ts, value, quality FROM _stage ORDER BY tag_id, ts DESC

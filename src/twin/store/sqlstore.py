@@ -163,7 +163,6 @@ class SqlStore(RecordsMixin, Store):
         if not last.all():
             keep = np.flatnonzero(last)
             tag_id, ts_us, val, qual = tag_id[keep], ts_us[keep], val[keep], qual[keep]
-        val = np.where(np.isfinite(val), val, 0.0)  # bad/stale NaN values are kept as 0 with their flag
         lo_us, hi_us = int(ts_us.min()), int(ts_us.max())
         with self._tx() as x:
             mark = self._meta(x, WATERMARK)
@@ -176,15 +175,24 @@ class SqlStore(RecordsMixin, Store):
             self._stage_points(x, tag_id, ts_us, val, qual)
             self._merge_stage(x)
             x(q.LATEST_UPSERT)
-            self._refresh_rollups(x, np.unique(tag_id).tolist(), lo_us, hi_us)
+            self._refresh_rollups(x, np.unique(tag_id).tolist(), lo_us, hi_us, only_good=not qual.any())
         return len(ts_us)
 
-    def _refresh_rollups(self, x: Exec, tag_ids: list[int], lo_us: int, hi_us: int) -> None:
+    def _refresh_rollups(self, x: Exec, tag_ids: list[int], lo_us: int, hi_us: int, *, only_good: bool) -> None:
+        """Recompute the batch's minutes from raw points and its hours from minutes.
+
+        A batch of good points can only add good samples, so every rollup row it touches survives and an
+        upsert suffices; a batch with bad or stale points may empty a bucket, so its buckets are rebuilt.
+        """
         tags = ",".join(str(int(t)) for t in tag_ids)
         m_lo, m_hi = lo_us - lo_us % v.MINUTE_US, hi_us - hi_us % v.MINUTE_US + v.MINUTE_US
+        h_lo, h_hi = lo_us - lo_us % v.HOUR_US, hi_us - hi_us % v.HOUR_US + v.HOUR_US
+        if only_good:
+            x(q.ROLLUP_1M_INSERT.format(tags=tags) + q.ROLLUP_UPSERT, (m_lo, m_hi))
+            x(q.ROLLUP_1H_INSERT.format(tags=tags) + q.ROLLUP_UPSERT, (h_lo, h_hi))
+            return
         x(q.ROLLUP_1M_DELETE.format(tags=tags), (m_lo, m_hi))
         x(q.ROLLUP_1M_INSERT.format(tags=tags), (m_lo, m_hi))
-        h_lo, h_hi = lo_us - lo_us % v.HOUR_US, hi_us - hi_us % v.HOUR_US + v.HOUR_US
         x(q.ROLLUP_1H_DELETE.format(tags=tags), (h_lo, h_hi))
         x(q.ROLLUP_1H_INSERT.format(tags=tags), (h_lo, h_hi))
 

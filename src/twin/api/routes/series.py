@@ -43,7 +43,10 @@ def latest(
     tags: Annotated[list[TagName] | None, Query(max_length=1000)] = None,
 ) -> Response:
     pts = store.latest(tags)
-    points = [{"tag": t, "ts": p.ts, "value": p.value, "quality": p.quality} for t, p in sorted(pts.items())]
+    points = [
+        {"tag": t, "ts": p.ts, "value": views.finite_or_none(p.value), "quality": p.quality}
+        for t, p in sorted(pts.items())
+    ]
     return cached_json(request, {"points": points}, LIVE_CACHE)
 
 
@@ -71,7 +74,7 @@ def recorded(
         raise Problem(400, "Bad request", f"limit = {limit} is invalid; expected at most {settings.max_page}")
     page = store.recorded(tag, rng.start, rng.end, limit=limit, cursor=cursor)
     pts = [
-        {"ts": t, "value": v, "quality": q}
+        {"ts": t, "value": views.finite_or_none(v), "quality": q}
         for t, v, q in zip(views.iso(page.ts, "us"), page.value.tolist(), page.quality, strict=True)
     ]
     return Recorded.model_validate(
