@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from twin_edge.sparkplug import parse_topic
 from twin_edge.testing import PrivateBroker, Recorder, free_port_range, unique, write_gateway_config
 
@@ -26,19 +27,23 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def _start(*args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "twin_edge.cli", *args, "--log-level", "warning"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "twin_edge.cli", *args, "--log-level", "warning"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 @pytest.mark.mqtt
-def test_bench_gateway_400_pots_at_1_hz(benchmark, tmp_path: Path) -> None:  # noqa: ANN001
+def test_bench_gateway_400_pots_at_1_hz(benchmark, tmp_path: Path) -> None:
     pots, window_s = (40, 2.0) if benchmark.disabled else (400, 20.0)
     broker = PrivateBroker()
     broker.start()
     group = unique("benchgw")
     first_port = free_port_range(pots)
-    config = write_gateway_config(tmp_path, group=group, node="gw01", broker_port=broker.port, pots=pots,
-                                  first_port=first_port, period_s=1.0)
+    config = write_gateway_config(
+        tmp_path, group=group, node="gw01", broker_port=broker.port, pots=pots, first_port=first_port, period_s=1.0
+    )
     recorder = Recorder("127.0.0.1", broker.port, f"spBv1.0/{group}/#")
     plcs = _start("simplc", "--pots", str(pots), "--port", str(first_port), "--update-period", "0.5")
     gateway: subprocess.Popen[bytes] | None = None
@@ -54,8 +59,9 @@ def test_bench_gateway_400_pots_at_1_hz(benchmark, tmp_path: Path) -> None:  # n
             cpu0, t0 = _cpu_seconds(gateway.pid), time.perf_counter()
             time.sleep(window_s)
             cpu1, t1 = _cpu_seconds(gateway.pid), time.perf_counter()
-            result.update(cpu=(cpu1 - cpu0) / (t1 - t0),
-                          ddata_per_s=(len(recorder.messages("/DDATA/")) - start_msgs) / (t1 - t0))
+            result.update(
+                cpu=(cpu1 - cpu0) / (t1 - t0), ddata_per_s=(len(recorder.messages("/DDATA/")) - start_msgs) / (t1 - t0)
+            )
 
         benchmark.pedantic(measure, rounds=1, iterations=1)
         if benchmark.disabled:
@@ -70,7 +76,13 @@ def test_bench_gateway_400_pots_at_1_hz(benchmark, tmp_path: Path) -> None:  # n
     devices = {parse_topic(m.topic).device_id for m in recorder.messages("/DDATA/")}
     assert len(devices) == pots  # every pot published
     assert result["ddata_per_s"] >= 0.8 * pots  # ~one DDATA per pot per second (voltage noise beats deadband)
-    benchmark.extra_info.update(pots=pots, poll_hz=1.0, window_s=window_s, cpu_fraction_of_one_core=round(
-        result["cpu"], 3), ddata_messages_per_s=round(result["ddata_per_s"], 1))
-    print(f"\ngateway {pots} pots at 1 Hz: {100 * result['cpu']:.1f} % of one core, "
-          f"{result['ddata_per_s']:.0f} DDATA/s")
+    benchmark.extra_info.update(
+        pots=pots,
+        poll_hz=1.0,
+        window_s=window_s,
+        cpu_fraction_of_one_core=round(result["cpu"], 3),
+        ddata_messages_per_s=round(result["ddata_per_s"], 1),
+    )
+    print(
+        f"\ngateway {pots} pots at 1 Hz: {100 * result['cpu']:.1f} % of one core, {result['ddata_per_s']:.0f} DDATA/s"
+    )

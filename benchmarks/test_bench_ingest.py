@@ -18,9 +18,9 @@ from collections.abc import Sequence
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
-from twin_edge.testing import PrivateBroker, unique
 
 from twin.telemetry import HostConfig, Sample, SparkplugHost
+from twin_edge.testing import PrivateBroker, unique
 
 METRICS = 50
 
@@ -80,8 +80,12 @@ def _host_rate(port: int, messages: int) -> tuple[float, dict[str, int]]:
     group = unique("bench")
     target = METRICS * (messages + 1)  # DBIRTH + DDATA
     sink = CountingSink(target)
-    host = SparkplugHost(HostConfig(host_id=unique("benchhost"), broker_port=port, group_ids=(group,),
-                                    queue_size=max(100_000, messages + 10)), sink)
+    host = SparkplugHost(
+        HostConfig(
+            host_id=unique("benchhost"), broker_port=port, group_ids=(group,), queue_size=max(100_000, messages + 10)
+        ),
+        sink,
+    )
     host.start()
     assert host.wait_online(5)
     publisher = _publish(port, group, messages)
@@ -125,7 +129,7 @@ def _raw_paho_rate(port: int, messages: int) -> float:
 
 
 @pytest.mark.mqtt
-def test_bench_ingest_vs_raw_paho(benchmark) -> None:  # noqa: ANN001
+def test_bench_ingest_vs_raw_paho(benchmark) -> None:
     # A private Mosquitto with an unbounded per-client queue: the backlog waits in the broker instead of being
     # dropped, so each client drains the same stream at its own pace (mosquitto's default queue is 1000).
     broker = PrivateBroker(extra_config=["max_queued_messages 0", "max_queued_bytes 0"])
@@ -136,7 +140,7 @@ def test_bench_ingest_vs_raw_paho(benchmark) -> None:  # noqa: ANN001
         broker.stop()
 
 
-def _bench(benchmark, port: int) -> None:  # noqa: ANN001
+def _bench(benchmark, port: int) -> None:
     messages = 200 if benchmark.disabled else 8_000
     results: dict[str, object] = {}
 
@@ -151,7 +155,9 @@ def _bench(benchmark, port: int) -> None:  # noqa: ANN001
     counters = results["counters"]
     assert isinstance(counters, dict)
     assert counters["applied"] == METRICS * (messages + 1)  # zero loss at QoS 0 on loopback
-    assert counters["seq_gaps"] == 0 and counters["queue_overflow"] == 0 and counters["malformed"] == 0
+    assert counters["seq_gaps"] == 0
+    assert counters["queue_overflow"] == 0
+    assert counters["malformed"] == 0
     benchmark.extra_info.update(
         metrics_per_s=results["metrics_per_s"],
         raw_paho_metrics_per_s=round(raw),

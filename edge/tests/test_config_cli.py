@@ -45,7 +45,8 @@ def test_good_config_and_generated_tag_map_load(tmp_path: Path) -> None:
     assert (cfg.group_id, cfg.edge_node_id, cfg.primary_host_id, cfg.poll_period_s) == ("potline1", "gw01", "twin", 1.0)
     assert cfg.store_path == tmp_path / "state/gw01.sqlite"
     devices = cfg.tag_map.devices
-    assert [d.device_id for d in devices] == ["pot_001", "pot_002"] and devices[1].port == 15021
+    assert [d.device_id for d in devices] == ["pot_001", "pot_002"]
+    assert devices[1].port == 15021
     voltage = devices[0].tags[0]
     assert (voltage.metric, voltage.encoding, voltage.datatype) == ("cell_voltage_V", Encoding.FLOAT32, DataType.FLOAT)
     assert devices[0].register_span == (0, 13)
@@ -60,34 +61,50 @@ def test_good_config_and_generated_tag_map_load(tmp_path: Path) -> None:
         (('edge_node_id = "gw01"', "edge_node_id = 5"), "sparkplug.edge_node_id", "5"),
     ],
 )
-def test_bad_config_field_is_named_with_value_and_valid_range(tmp_path: Path, edit: tuple[str, str], field: str,
-                                                                value: str) -> None:
+def test_bad_config_field_is_named_with_value_and_valid_range(
+    tmp_path: Path, edit: tuple[str, str], field: str, value: str
+) -> None:
     path = _write(tmp_path, GOOD.replace(*edit))
     with pytest.raises(ConfigError) as err:
         load_config(path)
     message = str(err.value)
-    assert str(path) in message and field in message and value in message and "expected" in message
+    assert str(path) in message
+    assert field in message
+    assert value in message
+    assert "expected" in message
 
 
 @pytest.mark.parametrize(
     ("tags", "field"),
     [
-        ('[[devices]]\nid = "p1"\nhost = "h"\nport = 1\ntags = [{ metric = "v", register = 0, datatype = "Flaot" }]',
-         "devices[0].tags[0].datatype"),
-        ('[[devices]]\nid = "p1"\nhost = "h"\nport = 1\ntags = [{ metric = "v", register = 0, datatype = "Float",'
-         ' encoding = "float64" }]', "devices[0].tags[0].encoding"),
+        (
+            '[[devices]]\nid = "p1"\nhost = "h"\nport = 1\ntags = [{ metric = "v", register = 0, datatype = "Flaot" }]',
+            "devices[0].tags[0].datatype",
+        ),
+        (
+            '[[devices]]\nid = "p1"\nhost = "h"\nport = 1\ntags = [{ metric = "v", register = 0, datatype = "Float",'
+            ' encoding = "float64" }]',
+            "devices[0].tags[0].encoding",
+        ),
         ('[[devices]]\nid = "p1"\nhost = "h"\nport = 1\ntemplate = "nope"', "devices[0].template"),
-        ('[[devices]]\nid = "p+1"\nhost = "h"\nport = 1\ntags = [{ metric = "v", register = 0, datatype = "Float" }]',
-         "devices[0].id"),
-        ('[[devices]]\nid = "p1"\nhost = "h"\nport = 1\ntags = [{ metric = "v", register = 0, datatype = "Float",'
-         " deadband = -1 }]", "devices[0].tags[0].deadband"),
+        (
+            '[[devices]]\nid = "p+1"\nhost = "h"\nport = 1\n'
+            'tags = [{ metric = "v", register = 0, datatype = "Float" }]',
+            "devices[0].id",
+        ),
+        (
+            '[[devices]]\nid = "p1"\nhost = "h"\nport = 1\ntags = [{ metric = "v", register = 0, datatype = "Float",'
+            " deadband = -1 }]",
+            "devices[0].tags[0].deadband",
+        ),
         ("devices = []", "devices"),
     ],
 )
 def test_bad_tag_map_field_is_named(tmp_path: Path, tags: str, field: str) -> None:
     with pytest.raises(ConfigError) as err:
         load_config(_write(tmp_path, tags=tags))
-    assert "tags.toml" in str(err.value) and field in str(err.value)
+    assert "tags.toml" in str(err.value)
+    assert field in str(err.value)
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -99,15 +116,22 @@ def test_cli_reports_bad_config_in_one_line_without_traceback(tmp_path: Path) ->
     result = _cli("--config", str(path))
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in result.stderr
-    assert str(path) in lines[0] and "mqtt.port" in lines[0] and "'x'" in lines[0]
+    assert len(lines) == 1
+    assert "Traceback" not in result.stderr
+    assert str(path) in lines[0]
+    assert "mqtt.port" in lines[0]
+    assert "'x'" in lines[0]
 
 
 def test_cli_reports_missing_config_file(tmp_path: Path) -> None:
     result = _cli("--config", str(tmp_path / "missing.toml"))
-    assert result.returncode == 2 and "Traceback" not in result.stderr and "missing.toml" in result.stderr
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "missing.toml" in result.stderr
 
 
 def test_cli_simplc_rejects_bad_pot_count() -> None:
     result = _cli("simplc", "--pots", "0", "--port", "15020")
-    assert result.returncode == 2 and "--pots = 0" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2
+    assert "--pots = 0" in result.stderr
+    assert "Traceback" not in result.stderr

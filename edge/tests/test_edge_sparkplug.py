@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -59,13 +60,18 @@ def test_tck_id_payloads_nbirth_seq(tmp_path: Path, broker: tuple[str, int], gro
         rig.stop()
         rec.close()
     nbirth, first, second = msgs[0], msgs[1], msgs[2]
-    assert _kind(nbirth.topic) == "NBIRTH" and nbirth.qos == 0 and not nbirth.retain
+    assert _kind(nbirth.topic) == "NBIRTH"
+    assert nbirth.qos == 0
+    assert not nbirth.retain
     payload = decode_payload(nbirth.payload)
-    assert payload.seq == 0 and payload.timestamp is not None
+    assert payload.seq == 0
+    assert payload.timestamp is not None
     metrics = {m.name: m for m in payload.metrics}
     assert metrics[BDSEQ_METRIC].datatype is DataType.INT64
     rebirth = metrics[REBIRTH_METRIC]
-    assert rebirth.datatype is DataType.BOOLEAN and rebirth.value is False and rebirth.alias is None
+    assert rebirth.datatype is DataType.BOOLEAN
+    assert rebirth.value is False
+    assert rebirth.alias is None
     assert [_kind(first.topic), _kind(second.topic)] == ["DBIRTH", "DBIRTH"]
     assert [decode_payload(first.payload).seq, decode_payload(second.payload).seq] == [1, 2]
     dbirth = decode_payload(first.payload).metrics
@@ -86,10 +92,14 @@ def test_tck_id_payloads_metric_datatype_not_req(tmp_path: Path, broker: tuple[s
         rec.close()
     births = {m.alias: m for m in decode_payload(msgs[1].payload).metrics}
     for msg in [m for m in msgs if _kind(m.topic) == "DDATA"]:
-        assert msg.qos == 0 and not msg.retain
+        assert msg.qos == 0
+        assert not msg.retain
         for metric in decode_payload(msg.payload).metrics:
-            assert metric.name is None and metric.datatype is None and metric.alias in births
-            assert metric.timestamp is not None and not metric.is_historical
+            assert metric.name is None
+            assert metric.datatype is None
+            assert metric.alias in births
+            assert metric.timestamp is not None
+            assert not metric.is_historical
 
 
 def test_tck_id_payloads_sequence_num_incrementing(tmp_path: Path, broker: tuple[str, int], group: str) -> None:
@@ -103,12 +113,14 @@ def test_tck_id_payloads_sequence_num_incrementing(tmp_path: Path, broker: tuple
         rec.close()
     seqs = _seqs(rec)[:300]
     assert seqs[0] == 0
-    assert all(b == (a + 1) % 256 for a, b in zip(seqs, seqs[1:], strict=False)), seqs
-    assert 255 in seqs and seqs.count(0) == 2
+    assert all(b == (a + 1) % 256 for a, b in itertools.pairwise(seqs)), seqs
+    assert 255 in seqs
+    assert seqs.count(0) == 2
 
 
-def test_tck_id_operational_behavior_data_commands_rebirth_action(tmp_path: Path, broker: tuple[str, int],
-                                                                  group: str) -> None:
+def test_tck_id_operational_behavior_data_commands_rebirth_action(
+    tmp_path: Path, broker: tuple[str, int], group: str
+) -> None:
     """tck-id-operational-behavior-data-commands-rebirth-action-1/2/3 and
     tck-id-message-flow-edge-node-ncmd-subscribe: an NCMD ``Node Control/Rebirth`` = true gives a new NBIRTH
     with the *same* bdSeq (no new MQTT session) followed by every DBIRTH, then DATA resumes."""
@@ -116,24 +128,28 @@ def test_tck_id_operational_behavior_data_commands_rebirth_action(tmp_path: Path
     rig = make_rig(tmp_path, group=group, node="gw", broker_port=broker[1], pots=2).start()
     try:
         rec.wait_for(lambda ms: sum(_kind(m.topic) == "DDATA" for m in ms) >= 2)
-        ncmd = encode_payload([Metric(name=REBIRTH_METRIC, timestamp=1, datatype=DataType.BOOLEAN, value=True)],
-                              timestamp=1)
+        ncmd = encode_payload(
+            [Metric(name=REBIRTH_METRIC, timestamp=1, datatype=DataType.BOOLEAN, value=True)], timestamp=1
+        )
         rec.publish(f"spBv1.0/{group}/NCMD/gw", ncmd)
-        msgs = rec.wait_for(lambda ms: sum(_kind(m.topic) == "NBIRTH" for m in ms) >= 2 and
-                            _kind(ms[-1].topic) == "DDATA")
+        msgs = rec.wait_for(
+            lambda ms: sum(_kind(m.topic) == "NBIRTH" for m in ms) >= 2 and _kind(ms[-1].topic) == "DDATA"
+        )
     finally:
         rig.stop()
         rec.close()
     births = [i for i, m in enumerate(msgs) if _kind(m.topic) == "NBIRTH"]
     assert _bdseq(msgs[births[0]].payload) == _bdseq(msgs[births[1]].payload)
-    after = [_kind(m.topic) for m in msgs[births[1]:]]
+    after = [_kind(m.topic) for m in msgs[births[1] :]]
     assert after[:3] == ["NBIRTH", "DBIRTH", "DBIRTH"]
     assert decode_payload(msgs[births[1]].payload).seq == 0
-    assert rig.gateway is not None and rig.gateway.counters.rebirths == 1
+    assert rig.gateway is not None
+    assert rig.gateway.counters.rebirths == 1
 
 
-def test_tck_id_message_flow_edge_node_birth_publish_phid_wait(tmp_path: Path, broker: tuple[str, int],
-                                                              group: str) -> None:
+def test_tck_id_message_flow_edge_node_birth_publish_phid_wait(
+    tmp_path: Path, broker: tuple[str, int], group: str
+) -> None:
     """tck-id-message-flow-edge-node-birth-publish-phid-wait, tck-id-operational-behavior-edge-node-birth-
     sequence-wait, tck-id-operational-behavior-edge-node-termination-host-offline: no BIRTH before the Primary
     Host's STATE is online; an offline STATE makes the node publish NDEATH and start a new session (bdSeq + 1)."""
@@ -144,7 +160,8 @@ def test_tck_id_message_flow_edge_node_birth_publish_phid_wait(tmp_path: Path, b
     try:
         time.sleep(1.0)
         assert rec.messages() == []  # connected and polling, but silent
-        assert rig.gateway is not None and rig.gateway.pending_stored > 0  # values kept for later
+        assert rig.gateway is not None
+        assert rig.gateway.pending_stored > 0  # values kept for later
         rec.publish(state_topic, HostState(True, 1000).encode(), qos=1, retain=True)
         rec.wait_for(lambda ms: any(_kind(m.topic) == "DBIRTH" for m in ms))
         first_bdseq = _bdseq(rec.messages("NBIRTH")[0].payload)
@@ -180,7 +197,7 @@ def test_tck_id_operational_behavior_device_ddeath(tmp_path: Path, broker: tuple
     (death,) = rec.messages("DDEATH")
     assert death.topic.endswith("/pot_002")
     seqs = _seqs(rec)
-    assert all(b == (a + 1) % 256 for a, b in zip(seqs, seqs[1:], strict=False))
+    assert all(b == (a + 1) % 256 for a, b in itertools.pairwise(seqs))
     index = next(i for i, m in enumerate(rec.messages()) if "DDEATH" in m.topic)
     between = [m.topic for m in rec.messages()[index:] if m.topic.endswith("pot_002")]
     assert "DDATA" not in between[1]  # after the death: DBIRTH before any DDATA of that device
@@ -207,12 +224,16 @@ def test_report_by_exception_suppresses_a_stuck_sensor(tmp_path: Path, broker: t
 
 
 def _run(*args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "twin_edge.cli", *args, "--log-level", "warning"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "twin_edge.cli", *args, "--log-level", "warning"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
-def test_tck_id_message_flow_edge_node_birth_publish_will_message(tmp_path: Path, broker: tuple[str, int],
-                                                                  group: str) -> None:
+def test_tck_id_message_flow_edge_node_birth_publish_will_message(
+    tmp_path: Path, broker: tuple[str, int], group: str
+) -> None:
     """tck-id-message-flow-edge-node-birth-publish-will-message-topic/-payload/-qos, tck-id-topics-ndeath-payload,
     tck-id-topics-nbirth-bdseq-increment: a killed gateway's Will is an NDEATH (QoS 1, only the bdSeq metric, no
     seq) whose bdSeq equals its NBIRTH's, and the restarted gateway's NBIRTH bdSeq is one more (persisted)."""
@@ -237,37 +258,49 @@ def test_tck_id_message_flow_edge_node_birth_publish_will_message(tmp_path: Path
         rec.close()
     (will, clean) = rec.messages("NDEATH")
     births = rec.messages("NBIRTH")
-    assert will.qos == 1 and not will.retain
+    assert will.qos == 1
+    assert not will.retain
     payload = decode_payload(will.payload)
-    assert payload.seq is None and [m.name for m in payload.metrics] == [BDSEQ_METRIC]
+    assert payload.seq is None
+    assert [m.name for m in payload.metrics] == [BDSEQ_METRIC]
     assert _bdseq(will.payload) == _bdseq(births[0].payload)
     assert _bdseq(births[1].payload) == (_bdseq(births[0].payload) + 1) % 256
     assert _bdseq(clean.payload) == _bdseq(births[1].payload)
 
 
-def test_store_and_forward_replays_outage_in_order_as_historical(tmp_path: Path, private_broker: PrivateBroker,
-                                                                  group: str) -> None:
+def test_store_and_forward_replays_outage_in_order_as_historical(
+    tmp_path: Path, private_broker: PrivateBroker, group: str
+) -> None:
     """While the broker is down values go to disk; after reconnect (and the Primary Host's STATE) they arrive as
     is_historical DDATA, in order, and the disk buffer empties."""
     host_id = unique("host")
     rec = Recorder("127.0.0.1", private_broker.port, f"spBv1.0/{group}/#", as_host=host_id)
-    rig = make_rig(tmp_path, group=group, node="gw", broker_port=private_broker.port, pots=1,
-                   primary_host=host_id).start()
+    rig = make_rig(
+        tmp_path, group=group, node="gw", broker_port=private_broker.port, pots=1, primary_host=host_id
+    ).start()
     try:
         rec.wait_for(lambda ms: any(_kind(m.topic) == "DDATA" for m in ms))
         private_broker.stop()
         time.sleep(1.5)
-        assert rig.gateway is not None and rig.gateway.pending_stored > 0
+        assert rig.gateway is not None
+        assert rig.gateway.pending_stored > 0
         private_broker.start()
-        rec.wait_for(lambda ms: any(decode_payload(m.payload).metrics and decode_payload(m.payload).metrics[0]
-                                    .is_historical for m in ms if _kind(m.topic) == "DDATA"), timeout=15)
+        rec.wait_for(
+            lambda ms: any(
+                decode_payload(m.payload).metrics and decode_payload(m.payload).metrics[0].is_historical
+                for m in ms
+                if _kind(m.topic) == "DDATA"
+            ),
+            timeout=15,
+        )
         time.sleep(0.5)
         left = rig.gateway.pending_stored
     finally:
         rig.stop()
         rec.close()
-    historical = [metric for m in rec.messages("DDATA") for metric in decode_payload(m.payload).metrics
-                  if metric.is_historical]
+    historical = [
+        metric for m in rec.messages("DDATA") for metric in decode_payload(m.payload).metrics if metric.is_historical
+    ]
     assert len(historical) >= 10
     by_alias: dict[int, list[int]] = {}
     for metric in historical:

@@ -34,23 +34,35 @@ def test_generated_module_imports_under_pinned_protobuf() -> None:
     metric = message.metrics.add()
     metric.name, metric.datatype, metric.double_value = "x", 10, 2.5
     again = pb.Payload.FromString(message.SerializeToString())
-    assert again.seq == 3 and again.metrics[0].double_value == 2.5
+    assert again.seq == 3
+    assert again.metrics[0].double_value == 2.5
 
 
 @pytest.mark.parametrize(
     ("datatype", "value"),
     [
-        (DataType.INT8, -128), (DataType.INT16, -12), (DataType.INT32, -12), (DataType.INT64, -(2**63)),
-        (DataType.UINT8, 255), (DataType.UINT16, 65535), (DataType.UINT32, 2**32 - 1), (DataType.UINT64, 2**64 - 1),
-        (DataType.FLOAT, 1.5), (DataType.DOUBLE, 1e-300), (DataType.BOOLEAN, True), (DataType.STRING, "pot"),
-        (DataType.BYTES, b"\x00\x01"), (DataType.DATETIME, 1_700_000_000_000),
+        (DataType.INT8, -128),
+        (DataType.INT16, -12),
+        (DataType.INT32, -12),
+        (DataType.INT64, -(2**63)),
+        (DataType.UINT8, 255),
+        (DataType.UINT16, 65535),
+        (DataType.UINT32, 2**32 - 1),
+        (DataType.UINT64, 2**64 - 1),
+        (DataType.FLOAT, 1.5),
+        (DataType.DOUBLE, 1e-300),
+        (DataType.BOOLEAN, True),
+        (DataType.STRING, "pot"),
+        (DataType.BYTES, b"\x00\x01"),
+        (DataType.DATETIME, 1_700_000_000_000),
     ],
 )
 def test_birth_metric_round_trips_every_datatype(datatype: DataType, value: object) -> None:
     """tck-id-payloads-metric-datatype-value: the value field matches the datatype; signed ints survive."""
     data = encode_payload([Metric(name="m", alias=7, timestamp=5, datatype=datatype, value=value)], timestamp=9, seq=4)
     decoded = decode_payload(data)
-    assert decoded.seq == 4 and decoded.timestamp == 9
+    assert decoded.seq == 4
+    assert decoded.timestamp == 9
     (metric,) = decoded.metrics
     assert (metric.name, metric.alias, metric.timestamp, metric.datatype, metric.value) == ("m", 7, 5, datatype, value)
 
@@ -59,7 +71,8 @@ def test_alias_only_data_needs_birth_datatype_for_negative_int32() -> None:
     """benthos-umh PR #454: -12 as Int32 arrives as 4294967284 unless the BIRTH datatype is applied."""
     data = encode_payload([Metric(alias=1, timestamp=1, value=2**32 - 12, value_field="int_value")], timestamp=1)
     (metric,) = decode_payload(data).metrics
-    assert metric.datatype is None and metric.value == 2**32 - 12
+    assert metric.datatype is None
+    assert metric.value == 2**32 - 12
     assert resolve_value(metric, DataType.INT32) == -12
     with pytest.raises(SparkplugError):
         resolve_value(metric, DataType.DOUBLE)
@@ -67,17 +80,21 @@ def test_alias_only_data_needs_birth_datatype_for_negative_int32() -> None:
 
 @given(st.lists(st.floats(allow_nan=False), min_size=0, max_size=20), st.integers(0, 255))
 def test_double_payload_round_trip_property(values: list[float], seq: int) -> None:
-    metrics = [Metric(alias=i, timestamp=i, datatype=DataType.DOUBLE, value=v, is_historical=i % 2 == 0)
-               for i, v in enumerate(values)]
+    metrics = [
+        Metric(alias=i, timestamp=i, datatype=DataType.DOUBLE, value=v, is_historical=i % 2 == 0)
+        for i, v in enumerate(values)
+    ]
     decoded = decode_payload(encode_payload(metrics, timestamp=0, seq=seq))
     assert [m.value for m in decoded.metrics] == values
     assert [m.is_historical for m in decoded.metrics] == [i % 2 == 0 for i in range(len(values))]
 
 
 def test_null_metric_round_trip() -> None:
-    (metric,) = decode_payload(encode_payload([Metric(name="n", datatype=DataType.FLOAT, value=None)],
-                                              timestamp=1)).metrics
-    assert metric.is_null and metric.value is None
+    (metric,) = decode_payload(
+        encode_payload([Metric(name="n", datatype=DataType.FLOAT, value=None)], timestamp=1)
+    ).metrics
+    assert metric.is_null
+    assert metric.value is None
 
 
 def test_out_of_range_value_is_rejected() -> None:
@@ -97,8 +114,15 @@ def test_tck_id_topic_structure_namespace_a() -> None:
     assert topic == Topic("potline1", MessageType.DDATA, "gw01", "pot_001")
     assert str(topic) == "spBv1.0/potline1/DDATA/gw01/pot_001"
     assert parse_topic("spBv1.0/STATE/twin") == StateTopic("twin")
-    for bad in ["spAv1.0/g/NDATA/e", "spBv1.0/g/NDATA", "spBv1.0/g/XDATA/e", "spBv1.0/g/NDATA/e/d",
-                "spBv1.0/g/DDATA/e", "spBv1.0//NDATA/e", "spBv1.0/STATE/a/b"]:
+    for bad in [
+        "spAv1.0/g/NDATA/e",
+        "spBv1.0/g/NDATA",
+        "spBv1.0/g/XDATA/e",
+        "spBv1.0/g/NDATA/e/d",
+        "spBv1.0/g/DDATA/e",
+        "spBv1.0//NDATA/e",
+        "spBv1.0/STATE/a/b",
+    ]:
         with pytest.raises(TopicError):
             parse_topic(bad)
     with pytest.raises(TopicError):
@@ -107,9 +131,13 @@ def test_tck_id_topic_structure_namespace_a() -> None:
 
 def test_tck_id_payloads_sequence_num_incrementing_wraps() -> None:
     """tck-id-payloads-sequence-num-incrementing: +1 per message, 255 wraps to 0; bdSeq likewise."""
-    assert next_seq(0) == 1 and next_seq(255) == 0
-    assert seq_distance(254, 1) == 3 and seq_distance(5, 4) == 255
-    assert next_bdseq(None) == 0 and next_bdseq(255) == 0 and next_bdseq(7) == 8
+    assert next_seq(0) == 1
+    assert next_seq(255) == 0
+    assert seq_distance(254, 1) == 3
+    assert seq_distance(5, 4) == 255
+    assert next_bdseq(None) == 0
+    assert next_bdseq(255) == 0
+    assert next_bdseq(7) == 8
 
 
 def test_state_payload_round_trip_and_validation() -> None:

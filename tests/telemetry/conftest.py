@@ -4,6 +4,7 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+
 from twin_edge.testing import PrivateBroker, ensure_shared_broker
 
 

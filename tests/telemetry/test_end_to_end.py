@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from twin_edge.testing import GatewayRig, PrivateBroker, make_rig, unique
 
 from twin.telemetry import CollectingSink, HostConfig, Quality, Sample, SparkplugHost
+from twin_edge.testing import GatewayRig, PrivateBroker, make_rig, unique
 
 pytestmark = pytest.mark.mqtt
 
@@ -28,7 +28,7 @@ def as_sent(value: Any) -> Any:
     return struct.unpack("f", struct.pack("f", value))[0] if isinstance(value, float) else value
 
 
-def wait_until(predicate, timeout: float = 15.0) -> None:  # noqa: ANN001
+def wait_until(predicate, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -38,15 +38,31 @@ def wait_until(predicate, timeout: float = 15.0) -> None:  # noqa: ANN001
 
 
 class Chain:
-    def __init__(self, tmp_path: Path, broker_port: int, *, pots: int, period_s: float = 0.05,
-                 reorder_timeout_s: float = 0.5) -> None:
+    def __init__(
+        self, tmp_path: Path, broker_port: int, *, pots: int, period_s: float = 0.05, reorder_timeout_s: float = 0.5
+    ) -> None:
         self.group, self.host_id = unique("pl"), unique("twin")
         self.sink = CollectingSink()
-        self.host = SparkplugHost(HostConfig(host_id=self.host_id, broker_port=broker_port, group_ids=(self.group,),
-                                             reorder_timeout_s=reorder_timeout_s, reconnect_min_s=0.2,
-                                             reconnect_max_s=1.0), self.sink)
-        self.rig: GatewayRig = make_rig(tmp_path, group=self.group, node="gw01", broker_port=broker_port, pots=pots,
-                                        period_s=period_s, primary_host=self.host_id)
+        self.host = SparkplugHost(
+            HostConfig(
+                host_id=self.host_id,
+                broker_port=broker_port,
+                group_ids=(self.group,),
+                reorder_timeout_s=reorder_timeout_s,
+                reconnect_min_s=0.2,
+                reconnect_max_s=1.0,
+            ),
+            self.sink,
+        )
+        self.rig: GatewayRig = make_rig(
+            tmp_path,
+            group=self.group,
+            node="gw01",
+            broker_port=broker_port,
+            pots=pots,
+            period_s=period_s,
+            primary_host=self.host_id,
+        )
 
     def start(self) -> Chain:
         self.host.start()
@@ -97,7 +113,8 @@ def test_every_sample_arrives_exactly_once_and_in_order(chain: Chain) -> None:
     time.sleep(0.5)
     chain.assert_exactly_once_in_order()
     assert len(chain.committed()) > 3 * 8 * 5
-    assert chain.host.counters["seq_gaps"] == 0 and chain.host.counters["rebirths_requested"] == 0
+    assert chain.host.counters["seq_gaps"] == 0
+    assert chain.host.counters["rebirths_requested"] == 0
     assert {s.device for s in chain.good()} == {"pot_001", "pot_002", "pot_003"}
 
 
@@ -106,7 +123,8 @@ def test_plc_offline_gives_ddeath_stale_then_recovery(chain: Chain) -> None:
     chain.rig.call(chain.rig.plcs.set_offline(1, True))
     wait_until(lambda: not chain.host.device_online(chain.group, "gw01", "pot_002"))
     stale = [s for s in chain.sink.samples() if s.quality is Quality.STALE]
-    assert stale and {s.device for s in stale} == {"pot_002"}
+    assert stale
+    assert {s.device for s in stale} == {"pot_002"}
     assert chain.host.device_online(chain.group, "gw01", "pot_001")
     chain.rig.call(chain.rig.plcs.set_offline(1, False))
     wait_until(lambda: chain.host.device_online(chain.group, "gw01", "pot_002"))
@@ -139,9 +157,11 @@ def test_dropped_seq_leads_to_rebirth_and_recovery(chain: Chain) -> None:
     chain.rig.stop_gateway()
     time.sleep(0.5)
     counters = chain.host.counters
-    assert counters["seq_gaps"] == 1 and counters["rebirths_requested"] == 1
+    assert counters["seq_gaps"] == 1
+    assert counters["rebirths_requested"] == 1
     lost = chain.committed() - chain.delivered()
-    assert 0 < sum(lost.values()) <= 8 and {k[0] for k in lost} == {swallowed[0].rsplit("/", 1)[1]}
+    assert 0 < sum(lost.values()) <= 8
+    assert {k[0] for k in lost} == {swallowed[0].rsplit("/", 1)[1]}
 
 
 def _outage(tmp_path: Path, private_broker: PrivateBroker, seconds: float) -> None:
@@ -161,7 +181,8 @@ def _outage(tmp_path: Path, private_broker: PrivateBroker, seconds: float) -> No
         time.sleep(0.5)
         chain.assert_exactly_once_in_order()
         historical = [s for s in chain.good() if s.historical]
-        assert historical and all(down_at - 1000 <= s.timestamp_ms <= up_at + 2000 for s in historical)
+        assert historical
+        assert all(down_at - 1000 <= s.timestamp_ms <= up_at + 2000 for s in historical)
         expected = 3 * seconds / 0.1 * 0.8  # at least 80 % of the polls of 3 pots during the outage
         assert len({(s.device, s.timestamp_ms) for s in historical}) >= expected
     finally:

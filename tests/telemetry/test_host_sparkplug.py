@@ -12,17 +12,17 @@ import time
 from collections.abc import Iterator, Sequence
 
 import pytest
-from twin_edge.sparkplug import REBIRTH_METRIC, decode_payload
-from twin_edge.testing import PrivateBroker, Recorder, unique
 
 from twin.telemetry import CollectingSink, HostConfig, Quality, Sample, SparkplugHost
+from twin_edge.sparkplug import REBIRTH_METRIC, decode_payload
+from twin_edge.testing import PrivateBroker, Recorder, unique
 
 from .messages import dbirth, ddata, nbirth, ndeath
 
 pytestmark = pytest.mark.mqtt
 
 
-def wait_until(predicate, timeout: float = 10.0) -> None:  # noqa: ANN001
+def wait_until(predicate, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -40,8 +40,12 @@ def ids() -> tuple[str, str]:
 def host(broker: tuple[str, int], ids: tuple[str, str]) -> Iterator[tuple[SparkplugHost, CollectingSink]]:
     group, host_id = ids
     sink = CollectingSink()
-    h = SparkplugHost(HostConfig(host_id=host_id, broker_port=broker[1], group_ids=(group,), reorder_timeout_s=0.3,
-                                 max_payload_bytes=10_000), sink)
+    h = SparkplugHost(
+        HostConfig(
+            host_id=host_id, broker_port=broker[1], group_ids=(group,), reorder_timeout_s=0.3, max_payload_bytes=10_000
+        ),
+        sink,
+    )
     h.start()
     assert h.wait_online(5)
     yield h, sink
@@ -70,8 +74,10 @@ def test_tck_id_host_topic_phid_birth_payload(broker: tuple[str, int], ids: tupl
     STATE is retained at QoS 1; when the host dies abruptly the broker publishes the retained offline Will with
     the *same* timestamp (tck-id-host-topic-phid-birth-payload-timestamp)."""
     group, host_id = ids
-    code = (f"import time; from twin.telemetry import *; h = SparkplugHost(HostConfig(host_id={host_id!r}, "
-            f"broker_port={broker[1]}, group_ids=({group!r},)), CollectingSink()); h.start(); time.sleep(60)")
+    code = (
+        f"import time; from twin.telemetry import *; h = SparkplugHost(HostConfig(host_id={host_id!r}, "
+        f"broker_port={broker[1]}, group_ids=({group!r},)), CollectingSink()); h.start(); time.sleep(60)"
+    )
     proc = subprocess.Popen([sys.executable, "-c", code])
     rec = Recorder(*broker, f"spBv1.0/STATE/{host_id}")
     try:
@@ -84,21 +90,25 @@ def test_tck_id_host_topic_phid_birth_payload(broker: tuple[str, int], ids: tupl
             proc.kill()
         rec.close()
     online, offline = (json.loads(m.payload) for m in rec.messages()[:2])
-    assert online["online"] is True and offline["online"] is False
-    assert online["timestamp"] == offline["timestamp"] and abs(online["timestamp"] / 1000 - time.time()) < 120
+    assert online["online"] is True
+    assert offline["online"] is False
+    assert online["timestamp"] == offline["timestamp"]
+    assert abs(online["timestamp"] / 1000 - time.time()) < 120
     assert all(m.qos == 1 for m in rec.messages()[:2])
     # A late subscriber sees the offline STATE as retained.
     late = Recorder(*broker, f"spBv1.0/STATE/{host_id}")
     try:
         (retained,) = late.wait_for(lambda ms: len(ms) == 1)
-        assert retained.retain and json.loads(retained.payload)["online"] is False
+        assert retained.retain
+        assert json.loads(retained.payload)["online"] is False
     finally:
         late.publish(f"spBv1.0/STATE/{host_id}", b"", qos=1, retain=True)
         late.close()
 
 
-def test_tck_id_operational_behavior_host_application_death_on_clean_stop(broker: tuple[str, int],
-                                                                           ids: tuple[str, str]) -> None:
+def test_tck_id_operational_behavior_host_application_death_on_clean_stop(
+    broker: tuple[str, int], ids: tuple[str, str]
+) -> None:
     """tck-id-operational-behavior-host-application-termination (intentional disconnect): offline STATE,
     retained, is published before DISCONNECT; then tck-id-message-flow-hid-sparkplug-state-message-delivered:
     a host that sees its own STATE offline while connected republishes online."""
@@ -109,8 +119,9 @@ def test_tck_id_operational_behavior_host_application_death_on_clean_stop(broker
         h.start()
         assert h.wait_online(5)
         rec.wait_for(lambda ms: len(ms) == 1)
-        rec.publish(f"spBv1.0/STATE/{host_id}", json.dumps({"online": False, "timestamp": 1}).encode(), qos=1,
-                    retain=True)
+        rec.publish(
+            f"spBv1.0/STATE/{host_id}", json.dumps({"online": False, "timestamp": 1}).encode(), qos=1, retain=True
+        )
         rec.wait_for(lambda ms: len(ms) >= 3 and json.loads(ms[-1].payload)["online"])
         h.stop()
         rec.wait_for(lambda ms: not json.loads(ms[-1].payload)["online"])
@@ -119,8 +130,9 @@ def test_tck_id_operational_behavior_host_application_death_on_clean_stop(broker
         rec.close()
 
 
-def test_tck_id_operational_behavior_host_reordering_success(host: tuple[SparkplugHost, CollectingSink],
-                                                             edge: Recorder, ids: tuple[str, str]) -> None:
+def test_tck_id_operational_behavior_host_reordering_success(
+    host: tuple[SparkplugHost, CollectingSink], edge: Recorder, ids: tuple[str, str]
+) -> None:
     """tck-id-operational-behavior-host-reordering-start/-success over a broker: seq 3 before 2 is held back,
     applied in seq order once 2 arrives; no rebirth request."""
     h, sink = host
@@ -132,11 +144,13 @@ def test_tck_id_operational_behavior_host_reordering_success(host: tuple[Sparkpl
     wait_until(lambda: len(counts(sink)) == 4)
     time.sleep(0.5)
     assert counts(sink) == [0, 1, 2, 3]
-    assert h.counters["rebirths_requested"] == 0 and edge.messages() == []
+    assert h.counters["rebirths_requested"] == 0
+    assert edge.messages() == []
 
 
-def test_tck_id_operational_behavior_host_reordering_rebirth(host: tuple[SparkplugHost, CollectingSink],
-                                                             edge: Recorder, ids: tuple[str, str]) -> None:
+def test_tck_id_operational_behavior_host_reordering_rebirth(
+    host: tuple[SparkplugHost, CollectingSink], edge: Recorder, ids: tuple[str, str]
+) -> None:
     """tck-id-operational-behavior-host-reordering-rebirth, tck-id-operational-behavior-data-commands-rebirth-
     name: a missing seq not filled within the Reorder Timeout yields one NCMD ``Node Control/Rebirth`` = true."""
     h, sink = host
@@ -147,8 +161,11 @@ def test_tck_id_operational_behavior_host_reordering_rebirth(host: tuple[Sparkpl
     (ncmd,) = edge.wait_for(lambda ms: len(ms) == 1, timeout=5)
     assert ncmd.topic == f"spBv1.0/{group}/NCMD/gw"
     (metric,) = decode_payload(ncmd.payload).metrics
-    assert metric.name == REBIRTH_METRIC and metric.value is True and metric.timestamp is not None
-    assert h.counters["seq_gaps"] == 1 and counts(sink) == [0, 2, 3]
+    assert metric.name == REBIRTH_METRIC
+    assert metric.value is True
+    assert metric.timestamp is not None
+    assert h.counters["seq_gaps"] == 1
+    assert counts(sink) == [0, 2, 3]
     born(edge, group)  # the edge answers with a new birth: back in order
     edge.publish(f"spBv1.0/{group}/DDATA/gw/pot_001", ddata(0, 2, 9))
     wait_until(lambda: counts(sink)[-1:] == [9])
@@ -169,7 +186,8 @@ def test_tck_id_operational_behavior_edge_node_termination_host_action_ndeath_no
     wait_until(lambda: not h.node_online(group, "gw"))
     stale = [s for s in sink.samples() if s.quality is Quality.STALE]
     assert {s.metric for s in stale} == {"cell_voltage_V", "feed_count", "offset"}
-    assert all(s.timestamp_ms >= before for s in stale) and not h.device_online(group, "gw", "pot_001")
+    assert all(s.timestamp_ms >= before for s in stale)
+    assert not h.device_online(group, "gw", "pot_001")
 
 
 def test_broker_loss_marks_everything_stale(private_broker: PrivateBroker) -> None:
@@ -189,8 +207,11 @@ def test_broker_loss_marks_everything_stale(private_broker: PrivateBroker) -> No
     finally:
         edge.close()
         h.stop()
-    assert {s.metric for s in sink.samples() if s.quality is Quality.STALE} == {"cell_voltage_V", "feed_count",
-                                                                               "offset"}
+    assert {s.metric for s in sink.samples() if s.quality is Quality.STALE} == {
+        "cell_voltage_V",
+        "feed_count",
+        "offset",
+    }
     assert not h.node_online(group, "gw")
 
 
@@ -206,15 +227,22 @@ def test_malformed_unknown_wrong_and_oversized_are_counted_and_ingest_goes_on(
 
     edge.publish(topic, b"\xff\xfe not protobuf")
     edge.publish(f"spBv1.0/{group}/BOGUS/gw", b"")
-    edge.publish(topic, encode_payload([Metric(alias=4242, timestamp=1, value=1.0, value_field="float_value")],
-                                       timestamp=1, seq=2))
-    edge.publish(topic, encode_payload([Metric(alias=2, timestamp=1, value=True, value_field="boolean_value")],
-                                       timestamp=1, seq=3))
+    edge.publish(
+        topic,
+        encode_payload([Metric(alias=4242, timestamp=1, value=1.0, value_field="float_value")], timestamp=1, seq=2),
+    )
+    edge.publish(
+        topic,
+        encode_payload([Metric(alias=2, timestamp=1, value=True, value_field="boolean_value")], timestamp=1, seq=3),
+    )
     edge.publish(topic, b"\x00" * 20_000)
     edge.publish(topic, ddata(0, 4, 7))
     wait_until(lambda: 7 in counts(sink))
     c = h.counters
-    assert c["malformed"] == 2 and c["unknown_alias"] == 1 and c["wrong_datatype"] == 1 and c["oversized"] == 1
+    assert c["malformed"] == 2
+    assert c["unknown_alias"] == 1
+    assert c["wrong_datatype"] == 1
+    assert c["oversized"] == 1
     assert counts(sink) == [0, 7]
 
 
@@ -227,8 +255,9 @@ def test_slow_consumer_never_stalls_the_mqtt_thread(broker: tuple[str, int], ids
         def accept(self, samples: Sequence[Sample]) -> None:
             gate.wait(10)
 
-    h = SparkplugHost(HostConfig(host_id=host_id, broker_port=broker[1], group_ids=(group,), queue_size=5),
-                      BlockedSink())
+    h = SparkplugHost(
+        HostConfig(host_id=host_id, broker_port=broker[1], group_ids=(group,), queue_size=5), BlockedSink()
+    )
     edge = Recorder(*broker, f"spBv1.0/{group}/NCMD/#")
     try:
         h.start()

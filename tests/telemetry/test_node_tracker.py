@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from twin_edge.sparkplug import DataType, MessageType, Metric, encode_payload
-
 from twin.telemetry.node_tracker import EdgeNodeTracker
 from twin.telemetry.samples import IngestCounters, Quality, Sample
+from twin_edge.sparkplug import DataType, MessageType, Metric, encode_payload
 
 from .messages import dbirth, ddata, ddeath, nbirth, ndeath
 
@@ -15,9 +14,15 @@ class Harness:
         self.counters = IngestCounters()
         self.samples: list[Sample] = []
         self.rebirths: list[tuple[str, str]] = []
-        self.tracker = EdgeNodeTracker("potline1", "gw", reorder_timeout_ms=reorder_ms, rebirth_timeout_ms=5000,
-                                       counters=self.counters, emit=self.samples.extend,
-                                       request_rebirth=lambda g, n: self.rebirths.append((g, n)))
+        self.tracker = EdgeNodeTracker(
+            "potline1",
+            "gw",
+            reorder_timeout_ms=reorder_ms,
+            rebirth_timeout_ms=5000,
+            counters=self.counters,
+            emit=self.samples.extend,
+            request_rebirth=lambda g, n: self.rebirths.append((g, n)),
+        )
 
     def send(self, kind: MessageType, payload: bytes, device: str | None = None, now: int = 10_000) -> None:
         self.tracker.on_message(kind, device, payload, now)
@@ -40,17 +45,21 @@ def test_in_order_data_is_applied_with_birth_datatypes() -> None:
     offsets = [s.value for s in h.samples if s.metric == "offset"]
     assert offsets == [-1, -2, -3]  # Int32 sign restored from the BIRTH datatype
     assert all(s.quality is Quality.GOOD and s.device == "pot_001" for s in h.samples)
-    assert h.counters.applied == 3 + 6 and h.rebirths == []  # DBIRTH + 3 DDATA x 2
+    assert h.counters.applied == 3 + 6
+    assert h.rebirths == []  # DBIRTH + 3 DDATA x 2
 
 
 def test_tck_id_operational_behavior_host_reordering_success() -> None:
     """tck-id-operational-behavior-host-reordering-start/-success: an early message waits for the missing one."""
     h = Harness().born()
     h.send(MessageType.DDATA, ddata(0, 3, 2), "pot_001")
-    assert h.counts() == [] and h.tracker.deadline_ms == 11_000
+    assert h.counts() == []
+    assert h.tracker.deadline_ms == 11_000
     h.send(MessageType.DDATA, ddata(0, 2, 1), "pot_001")
-    assert h.counts() == [1, 2] and h.tracker.deadline_ms is None
-    assert h.rebirths == [] and h.counters.seq_gaps == 0
+    assert h.counts() == [1, 2]
+    assert h.tracker.deadline_ms is None
+    assert h.rebirths == []
+    assert h.counters.seq_gaps == 0
 
 
 def test_tck_id_operational_behavior_host_reordering_rebirth() -> None:
@@ -62,7 +71,8 @@ def test_tck_id_operational_behavior_host_reordering_rebirth() -> None:
     h.tracker.on_tick(10_500)
     assert h.rebirths == []
     h.tracker.on_tick(11_000)
-    assert h.rebirths == [("potline1", "gw")] and h.counters.seq_gaps == 1
+    assert h.rebirths == [("potline1", "gw")]
+    assert h.counters.seq_gaps == 1
     assert h.counts() == [2, 3]
     h.send(MessageType.DDATA, ddata(0, 9, 9), "pot_001", now=11_100)
     h.tracker.on_tick(12_200)
@@ -79,27 +89,33 @@ def test_seq_wraps_from_255_to_0() -> None:
     h.send(MessageType.DBIRTH, dbirth(0, 255), "pot_001")
     h.send(MessageType.DDATA, ddata(0, 0, 1), "pot_001")
     h.send(MessageType.DDATA, ddata(0, 1, 2), "pot_001")
-    assert h.counts() == [0, 1, 2] and h.counters.seq_gaps == 0  # DBIRTH value, then 1, 2
+    assert h.counts() == [0, 1, 2]
+    assert h.counters.seq_gaps == 0  # DBIRTH value, then 1, 2
 
 
 def test_data_before_birth_requests_rebirth() -> None:
     """A host that joins late (DATA before any NBIRTH) asks for a rebirth and applies nothing."""
     h = Harness()
     h.send(MessageType.DDATA, ddata(0, 5, 1), "pot_001")
-    assert h.rebirths and h.samples == []
+    assert h.rebirths
+    assert h.samples == []
 
 
 def test_unknown_alias_and_wrong_datatype_are_counted_not_applied() -> None:
     h = Harness().born()
-    bad_alias = encode_payload([Metric(alias=999, timestamp=1, value=1.0, value_field="float_value")], timestamp=1,
-                               seq=2)
+    bad_alias = encode_payload(
+        [Metric(alias=999, timestamp=1, value=1.0, value_field="float_value")], timestamp=1, seq=2
+    )
     h.send(MessageType.DDATA, bad_alias, "pot_001")
-    wrong_type = encode_payload([Metric(alias=1, timestamp=1, value="x", value_field="string_value")], timestamp=1,
-                                seq=3)
+    wrong_type = encode_payload(
+        [Metric(alias=1, timestamp=1, value="x", value_field="string_value")], timestamp=1, seq=3
+    )
     h.send(MessageType.DDATA, wrong_type, "pot_001")
     h.send(MessageType.DDATA, ddata(0, 4, 7), "pot_001")
-    assert h.counters.unknown_alias == 1 and h.counters.wrong_datatype == 1
-    assert h.counts() == [7] and len(h.rebirths) == 1
+    assert h.counters.unknown_alias == 1
+    assert h.counters.wrong_datatype == 1
+    assert h.counts() == [7]
+    assert len(h.rebirths) == 1
 
 
 def test_tck_id_operational_behavior_edge_node_termination_host_action_ndeath_node_tags_stale() -> None:
@@ -109,7 +125,8 @@ def test_tck_id_operational_behavior_edge_node_termination_host_action_ndeath_no
     h.send(MessageType.DDATA, ddata(0, 2, 5), "pot_001")
     h.samples.clear()
     h.send(MessageType.NDEATH, ndeath(2), now=20_000)  # a late Will from an older session
-    assert h.samples == [] and h.tracker.online
+    assert h.samples == []
+    assert h.tracker.online
     h.send(MessageType.NDEATH, ndeath(3), now=20_000)
     assert not h.tracker.online
     assert {s.metric for s in h.samples} == {"cell_voltage_V", "feed_count", "offset"}
@@ -125,7 +142,8 @@ def test_tck_id_operational_behavior_edge_node_termination_host_action_ddeath_de
     h.samples.clear()
     h.send(MessageType.DDEATH, ddeath(3, ts=7_777), "pot_001")
     assert {(s.device, s.quality, s.timestamp_ms) for s in h.samples} == {("pot_001", Quality.STALE, 7_777)}
-    assert not h.tracker.device_online("pot_001") and h.tracker.device_online("pot_002")
+    assert not h.tracker.device_online("pot_001")
+    assert h.tracker.device_online("pot_002")
     h.send(MessageType.DDATA, ddata(0, 4, 1), "pot_001")
     assert h.rebirths
 
@@ -139,13 +157,15 @@ def test_historical_metrics_keep_their_timestamps() -> None:
 def test_malformed_payload_is_counted() -> None:
     h = Harness().born()
     h.send(MessageType.DDATA, b"\xff\x00garbage", "pot_001")
-    assert h.counters.malformed == 1 and h.samples == []
+    assert h.counters.malformed == 1
+    assert h.samples == []
 
 
 def test_int_datatype_in_birth_is_enforced() -> None:
     h = Harness()
     h.send(MessageType.NBIRTH, nbirth(0))
-    birth = encode_payload([Metric(name="x", alias=1, timestamp=1, datatype=DataType.INT8, value=-5)], timestamp=1,
-                           seq=1)
+    birth = encode_payload(
+        [Metric(name="x", alias=1, timestamp=1, datatype=DataType.INT8, value=-5)], timestamp=1, seq=1
+    )
     h.send(MessageType.DBIRTH, birth, "d")
     assert [s.value for s in h.samples] == [-5]

@@ -47,9 +47,7 @@ def nbirth_payload(*, bdseq: int, timestamp: int) -> bytes:
 
 def ndeath_payload(*, bdseq: int, timestamp: int | None = None) -> bytes:
     """NDEATH (the MQTT Will): only the bdSeq metric, no seq (tck-id-topics-ndeath-payload, -seq)."""
-    return encode_payload(
-        [Metric(name=BDSEQ_METRIC, datatype=DataType.INT64, value=bdseq)], timestamp=timestamp
-    )
+    return encode_payload([Metric(name=BDSEQ_METRIC, datatype=DataType.INT64, value=bdseq)], timestamp=timestamp)
 
 
 def dbirth_payload(

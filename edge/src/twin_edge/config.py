@@ -96,9 +96,7 @@ def load_config(path: Path) -> GatewayConfig:
         primary_host_id=primary,
         poll_period_s=reader.number("poll.period_s", 1.0, "a number in (0, 3600]", lambda v: 0 < v <= 3600),
         poll_timeout_s=reader.number("poll.timeout_s", 0.5, "a number > 0", lambda v: v > 0),
-        max_stored_records=reader.get(
-            "store.max_records", int, 5_000_000, "an integer >= 1", lambda v: v >= 1
-        ),
+        max_stored_records=reader.get("store.max_records", int, 5_000_000, "an integer >= 1", lambda v: v >= 1),
         replay_batch=reader.get("store.replay_batch", int, 500, "an integer >= 1", lambda v: v >= 1),
         resend_window_s=reader.number(
             "store.resend_window_s", 1.5 * mqtt.keepalive_s + 2.0, "a number >= 0", lambda v: v >= 0

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import deque
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -117,9 +117,7 @@ class EdgeGateway:
         )
         self._poller = Poller(config.tag_map, timeout_s=config.poll_timeout_s)
         self._unconfirmed: deque[tuple[float, str, str, int, Value]] = deque()
-        self._deadbands = {
-            (d.device_id, t.metric): t.deadband for d in config.tag_map.devices for t in d.tags
-        }
+        self._deadbands = {(d.device_id, t.metric): t.deadband for d in config.tag_map.devices for t in d.tags}
 
     @property
     def bdseq(self) -> int:
@@ -141,10 +139,9 @@ class EdgeGateway:
             with contextlib.suppress(asyncio.CancelledError):
                 await events
             if self._session.connected and not self._session.birth_pending:
-                # Intentional disconnect: NDEATH first (tck-id-operational-behavior-edge-node-intentional-disconnect-ndeath)
-                self._publish(
-                    MessageType.NDEATH, None, ndeath_payload(bdseq=self._bdseq, timestamp=_now_ms())
-                )
+                # Intentional disconnect: NDEATH first
+                # (tck-id-operational-behavior-edge-node-intentional-disconnect-ndeath).
+                self._publish(MessageType.NDEATH, None, ndeath_payload(bdseq=self._bdseq, timestamp=_now_ms()))
             self._link.stop()
             self._poller.close()
             self._store.close()
@@ -184,9 +181,7 @@ class EdgeGateway:
     def _handle_message(self, event: Received) -> None:
         if event.topic == self._ncmd_topic:
             self._handle_ncmd(event.payload)
-        elif self.config.primary_host_id is not None and event.topic == str(
-            StateTopic(self.config.primary_host_id)
-        ):
+        elif self.config.primary_host_id is not None and event.topic == str(StateTopic(self.config.primary_host_id)):
             self._handle_state(event.payload)
         else:
             logger.info("ignoring %s: device writes are not enabled on this gateway", event.topic)
@@ -224,9 +219,7 @@ class EdgeGateway:
             # tck-id-operational-behavior-edge-node-termination-host-offline: NDEATH, then a new session.
             logger.warning("primary host %s went offline; ending this session", self.config.primary_host_id)
             if not session.birth_pending:
-                self._publish(
-                    MessageType.NDEATH, None, ndeath_payload(bdseq=self._bdseq, timestamp=_now_ms())
-                )
+                self._publish(MessageType.NDEATH, None, ndeath_payload(bdseq=self._bdseq, timestamp=_now_ms()))
             session.host_online = False
             session.birth_pending = True
             session.born_devices.clear()
@@ -311,14 +304,17 @@ class EdgeGateway:
         if self._alive.get(device_id, True):
             logger.warning("PLC %s is not answering: %s", device_id, reading.error)
         self._forget(device_id)
-        if live and device_id in session.born_devices:
-            # tck-id-topics-ddeath-seq-num: DDEATH carries the node's next seq.
-            if self._publish_seq(
+        # tck-id-topics-ddeath-seq-num: DDEATH carries the node's next seq.
+        if (
+            live
+            and device_id in session.born_devices
+            and self._publish_seq(
                 MessageType.DDEATH,
                 device_id,
                 lambda seq: ddeath_payload(timestamp=reading.timestamp, seq=seq),
-            ):
-                self.counters.device_deaths += 1
+            )
+        ):
+            self.counters.device_deaths += 1
         session.born_devices.discard(device_id)
         self._alive[device_id] = False
 

@@ -66,9 +66,7 @@ class MqttLink:
     def start(self) -> None:
         if not self._will_unused:
             self._set_will()
-        self._client.connect_async(
-            self._settings.host, self._settings.port, keepalive=self._settings.keepalive_s
-        )
+        self._client.connect_async(self._settings.host, self._settings.port, keepalive=self._settings.keepalive_s)
         self._client.loop_start()
 
     def stop(self) -> None:
@@ -93,9 +91,7 @@ class MqttLink:
         self._will_unused = True
 
     # paho callbacks (network thread) ----------------------------------------------------------------------
-    def _handle_connect(
-        self, client: mqtt.Client, _u: object, _f: object, reason: object, _p: object
-    ) -> None:
+    def _handle_connect(self, client: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
         if getattr(reason, "is_failure", False):
             logger.warning("broker refused the connection: %s", reason)
             return

@@ -47,9 +47,7 @@ def engineering_value(tag: Tag, registers: list[int], first: int) -> Value:
 class Poller:
     def __init__(self, tag_map: TagMap, *, timeout_s: float) -> None:
         self._devices = tag_map.devices
-        self._plcs = {
-            d.device_id: ModbusPlc(d.host, d.port, d.unit, timeout_s=timeout_s) for d in tag_map.devices
-        }
+        self._plcs = {d.device_id: ModbusPlc(d.host, d.port, d.unit, timeout_s=timeout_s) for d in tag_map.devices}
 
     async def poll_all(self) -> list[Reading]:
         return list(await asyncio.gather(*(self._poll(d) for d in self._devices)))

@@ -82,9 +82,7 @@ def parse_tag_map(doc: dict[str, Any], source: str) -> TagMap:
     if not isinstance(templates_doc, dict):
         raise ConfigError.field(source, "templates", templates_doc, "a table of named templates")
     templates = {
-        name: _parse_tags(
-            body.get("tags") if isinstance(body, dict) else None, source, f"templates.{name}.tags"
-        )
+        name: _parse_tags(body.get("tags") if isinstance(body, dict) else None, source, f"templates.{name}.tags")
         for name, body in templates_doc.items()
     }
     devices_doc = doc.get("devices")
@@ -100,13 +98,9 @@ def parse_tag_map(doc: dict[str, Any], source: str) -> TagMap:
         try:
             validate_id("device_id", device_id)
         except SparkplugError:
-            raise ConfigError.field(
-                source, f"{where}.id", device_id, "a non-empty id without '/', '+', '#'"
-            ) from None
+            raise ConfigError.field(source, f"{where}.id", device_id, "a non-empty id without '/', '+', '#'") from None
         if device_id.lower() in seen:
-            raise ConfigError.field(
-                source, f"{where}.id", device_id, "an id unique (case-insensitively) per node"
-            )
+            raise ConfigError.field(source, f"{where}.id", device_id, "an id unique (case-insensitively) per node")
         seen.add(device_id.lower())
         host = _req(dev, "host", str, source, where, "a host name or IP address")
         port = _req(dev, "port", int, source, where, "a TCP port in [1, 65535]")
@@ -152,19 +146,13 @@ def _parse_tags(doc: object, source: str, where: str) -> tuple[Tag, ...]:
         try:
             encoding = Encoding(t.get("encoding", "uint16"))
         except ValueError:
-            raise ConfigError.field(
-                source, f"{at}.encoding", t.get("encoding"), f"one of {_ENCODINGS}"
-            ) from None
+            raise ConfigError.field(source, f"{at}.encoding", t.get("encoding"), f"one of {_ENCODINGS}") from None
         try:
             datatype = DataType.from_name(str(t.get("datatype", "")))
         except SparkplugError:
-            raise ConfigError.field(
-                source, f"{at}.datatype", t.get("datatype"), f"one of {datatype_names()}"
-            ) from None
+            raise ConfigError.field(source, f"{at}.datatype", t.get("datatype"), f"one of {datatype_names()}") from None
         if datatype in (DataType.STRING, DataType.TEXT, DataType.UUID, DataType.BYTES, DataType.DATETIME):
-            raise ConfigError.field(
-                source, f"{at}.datatype", t.get("datatype"), "a numeric or Boolean datatype"
-            )
+            raise ConfigError.field(source, f"{at}.datatype", t.get("datatype"), "a numeric or Boolean datatype")
         numbers = {}
         for key, default in (("scale", 1.0), ("offset", 0.0), ("deadband", 0.0)):
             value = t.get(key, default)

@@ -88,8 +88,9 @@ class PrivateBroker:
 
     def start(self) -> None:
         conf = Path(self._conf_dir.name) / "mosquitto.conf"
-        conf.write_text("\n".join([f"listener {self.port} 127.0.0.1", "allow_anonymous true",
-                                   *self._extra_config]) + "\n")
+        conf.write_text(
+            "\n".join([f"listener {self.port} 127.0.0.1", "allow_anonymous true", *self._extra_config]) + "\n"
+        )
         self._proc = subprocess.Popen(
             ["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )

@@ -68,13 +68,10 @@ class HostConfig:
                 validate_id(name, value)
             except SparkplugError:
                 raise TelemetryError(
-                    f"HostConfig.{name} = {value!r} is invalid; expected a non-empty "
-                    "string without '/', '+', '#'"
+                    f"HostConfig.{name} = {value!r} is invalid; expected a non-empty string without '/', '+', '#'"
                 ) from None
         if self.reorder_timeout_s <= 0 or self.queue_size < 1 or self.max_payload_bytes < 1:
-            raise TelemetryError(
-                "HostConfig: reorder_timeout_s, queue_size and max_payload_bytes must be > 0"
-            )
+            raise TelemetryError("HostConfig: reorder_timeout_s, queue_size and max_payload_bytes must be > 0")
 
 
 _STOP = object()
@@ -130,14 +127,10 @@ class SparkplugHost:
         return tracker is not None and tracker.online and tracker.device_online(device)
 
     def start(self) -> None:
-        self._worker = threading.Thread(
-            target=self._work, name=f"sparkplug-host-{self.config.host_id}", daemon=True
-        )
+        self._worker = threading.Thread(target=self._work, name=f"sparkplug-host-{self.config.host_id}", daemon=True)
         self._worker.start()
         self._set_will()
-        self._client.connect_async(
-            self.config.broker_host, self.config.broker_port, keepalive=self.config.keepalive_s
-        )
+        self._client.connect_async(self.config.broker_host, self.config.broker_port, keepalive=self.config.keepalive_s)
         self._client.loop_start()
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -168,9 +161,7 @@ class SparkplugHost:
     # -- MQTT network thread ---------------------------------------------------------------------------------
     def _set_will(self) -> None:
         self._state_timestamp = _now_ms()
-        self._client.will_set(
-            self._state_topic, HostState(False, self._state_timestamp).encode(), qos=1, retain=True
-        )
+        self._client.will_set(self._state_topic, HostState(False, self._state_timestamp).encode(), qos=1, retain=True)
 
     def _on_connect(self, client: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
         if getattr(reason, "is_failure", False):
@@ -215,9 +206,7 @@ class SparkplugHost:
     def _work(self) -> None:
         get = self._queue.get
         while True:
-            deadline = min(
-                (t.deadline_ms for t in self._trackers.values() if t.deadline_ms is not None), default=None
-            )
+            deadline = min((t.deadline_ms for t in self._trackers.values() if t.deadline_ms is not None), default=None)
             try:
                 item = get(timeout=None if deadline is None else max(0.0, (deadline - _now_ms()) / 1000))
             except queue.Empty:
@@ -290,9 +279,7 @@ class SparkplugHost:
         if not state.online and not self._stopping and self._client.is_connected():
             # tck-id-message-flow-hid-sparkplug-state-message-delivered: never leave an offline STATE standing.
             logger.warning("own STATE reads offline while connected; republishing online")
-            self._client.publish(
-                self._state_topic, HostState(True, self._state_timestamp).encode(), qos=1, retain=True
-            )
+            self._client.publish(self._state_topic, HostState(True, self._state_timestamp).encode(), qos=1, retain=True)
 
     def _emit(self, samples: Sequence[Sample]) -> None:
         try:

@@ -329,9 +329,7 @@ class EdgeNodeTracker:
 
     def _stale(self, device: str | None, now_ms: int, *, whole_node: bool = False) -> None:
         samples = [
-            Sample(
-                now_ms, self.group, self.node, dev, name, self._last.get((dev, name)), Quality.STALE, False
-            )
+            Sample(now_ms, self.group, self.node, dev, name, self._last.get((dev, name)), Quality.STALE, False)
             for (dev, name) in self._names
             if whole_node or dev == device
         ]

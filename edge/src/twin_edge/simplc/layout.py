@@ -50,11 +50,11 @@ def tag_map_text(*, pots: int, host: str, first_port: int, deadband_scale: float
         "[templates.pot]",
         "tags = [",
     ]
-    for s in POT_LAYOUT:
-        lines.append(
-            f'  {{ metric = "{s.name}", register = {s.register}, encoding = "{s.encoding}", '
-            f'datatype = "{s.datatype}", scale = {s.scale}, deadband = {s.deadband * deadband_scale} }},'
-        )
+    lines.extend(
+        f'  {{ metric = "{s.name}", register = {s.register}, encoding = "{s.encoding}", '
+        f'datatype = "{s.datatype}", scale = {s.scale}, deadband = {s.deadband * deadband_scale} }},'
+        for s in POT_LAYOUT
+    )
     lines += ["]", ""]
     for i in range(pots):
         lines += [

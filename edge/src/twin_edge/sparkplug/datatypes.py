@@ -41,9 +41,7 @@ class DataType(IntEnum):
         try:
             return cls[name.upper()]
         except KeyError:
-            raise SparkplugError(
-                f"unknown Sparkplug datatype {name!r}; expected one of {datatype_names()}"
-            ) from None
+            raise SparkplugError(f"unknown Sparkplug datatype {name!r}; expected one of {datatype_names()}") from None
 
     @property
     def spec_name(self) -> str:

@@ -27,7 +27,5 @@ def decode_state(payload: bytes) -> HostState:
     except (ValueError, TypeError, KeyError) as exc:
         raise SparkplugError(f"STATE payload {payload[:80]!r} is invalid: {exc}") from None
     if not isinstance(online, bool) or isinstance(timestamp, bool) or not isinstance(timestamp, int):
-        raise SparkplugError(
-            f"STATE payload {payload[:80]!r} needs a boolean 'online' and an integer 'timestamp'"
-        )
+        raise SparkplugError(f"STATE payload {payload[:80]!r} needs a boolean 'online' and an integer 'timestamp'")
     return HostState(online, timestamp)

@@ -32,9 +32,7 @@ class MessageType(StrEnum):
 def validate_id(kind: str, value: str) -> str:
     """Check a group/edge-node/device/host id (tck-id-topic-structure-namespace-valid-group-id and siblings)."""
     if not value or any(c in value for c in _FORBIDDEN):
-        raise TopicError(
-            f"{kind} {value!r} is invalid; expected a non-empty UTF-8 string without '/', '+', '#'"
-        )
+        raise TopicError(f"{kind} {value!r} is invalid; expected a non-empty UTF-8 string without '/', '+', '#'")
     return value
 
 
@@ -84,9 +82,7 @@ def parse_topic(text: str) -> Topic | StateTopic:
     """Parse a Sparkplug B topic string; raise :class:`TopicError` naming what is wrong."""
     parts = text.split("/")
     if len(parts) < 3 or parts[0] != NAMESPACE:
-        raise TopicError(
-            f"topic {text!r} is not a Sparkplug B topic; expected '{NAMESPACE}/<group>/<type>/<node>'"
-        )
+        raise TopicError(f"topic {text!r} is not a Sparkplug B topic; expected '{NAMESPACE}/<group>/<type>/<node>'")
     if parts[1] == "STATE":
         if len(parts) != 3:
             raise TopicError(f"topic {text!r} is invalid; expected '{NAMESPACE}/STATE/<host_id>'")
@@ -97,7 +93,5 @@ def parse_topic(text: str) -> Topic | StateTopic:
         message_type = MessageType(parts[2])
     except ValueError:
         valid = ", ".join(MessageType)
-        raise TopicError(
-            f"topic {text!r}: message type {parts[2]!r} is invalid; expected one of {valid}"
-        ) from None
+        raise TopicError(f"topic {text!r}: message type {parts[2]!r} is invalid; expected one of {valid}") from None
     return Topic(parts[1], message_type, parts[3], parts[4] if len(parts) == 5 else None)
