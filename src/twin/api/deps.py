@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request, Security
 from fastapi.concurrency import run_in_threadpool
@@ -48,6 +49,18 @@ StoreDep = Annotated[Store, Depends(get_store)]
 LiveDep = Annotated[LiveProvider, Depends(get_live)]
 JobsDep = Annotated[JobRunner, Depends(get_jobs)]
 IngestDep = Annotated["IngestStats | None", Depends(get_ingest)]
+
+
+async def get_snapshot(request: Request) -> Mapping[str, Any]:
+    """The live snapshot: called on the event loop (it must be cheap), or on a worker thread when the
+    provider declares ``snapshot_blocks = True`` (as :class:`twin.api.live.StoreLive` does)."""
+    live: LiveProvider = request.app.state.live
+    if getattr(live, "snapshot_blocks", False):
+        return await run_in_threadpool(live.snapshot)
+    return live.snapshot()
+
+
+SnapshotDep = Annotated[Mapping[str, Any], Depends(get_snapshot)]
 
 
 def require(scope: str):

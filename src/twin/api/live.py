@@ -1,8 +1,11 @@
 """The live-state provider the API reads "now" from, and a fallback that reads the store instead.
 
 The live twin (or anything else) hands :func:`twin.api.create_app` an object with ``snapshot()``. The API
-calls it on every "now" request, so it must be cheap (return a prepared dict; do not compute) and
-thread-safe. All keys except ``as_of`` are optional::
+calls it on every "now" request, directly on the event loop, so it must be cheap and thread-safe: return a
+dict prepared by the twin's own thread, and never hold a lock for long. A provider whose snapshot does I/O
+sets the attribute ``snapshot_blocks = True`` and is then called on a worker thread.
+
+All keys except ``as_of`` are optional::
 
     {
       "as_of": datetime (timezone-aware, UTC),
@@ -46,8 +49,10 @@ class LiveScenarioSource(Protocol):
 class StoreLive:
     """A provider built from the store's latest KPIs and cell values, used when no live twin is attached.
 
-    Cell values come from tags named ``cell:<line>-<n>/<signal>``.
+    Cell values come from tags named ``cell:<line>-<n>/<signal>``. It queries the store, so it blocks.
     """
+
+    snapshot_blocks = True
 
     def __init__(self, store: Store) -> None:
         self._store = store

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 
 from twin.api import views
 from twin.api.caching import cached_json
-from twin.api.deps import LiveDep, RangeDep, ReadKey, SettingsDep, StoreDep
+from twin.api.deps import RangeDep, ReadKey, SettingsDep, SnapshotDep, StoreDep
 from twin.api.problems import responses
 from twin.api.schemas import KpiHistory, KpiSnapshot, KpiSnapshotAll
 
@@ -29,14 +28,14 @@ ScopePath = Annotated[
     responses=responses(401, 403),
     summary="All KPI scopes now (ETag; 304 on If-None-Match)",
 )
-async def snapshot(request: Request, _: ReadKey, live: LiveDep, settings: SettingsDep) -> Response:
-    snap = await run_in_threadpool(live.snapshot)
+async def snapshot(request: Request, _: ReadKey, snap: SnapshotDep, settings: SettingsDep) -> Response:
     return cached_json(request, views.kpis_all(snap), f"private, max-age={settings.kpi_max_age_s}")
 
 
 @router.get("/{scope}", response_model=KpiSnapshot, responses=responses(401, 403, 404), summary="One scope's KPIs now")
-async def scope_now(request: Request, scope: ScopePath, _: ReadKey, live: LiveDep, settings: SettingsDep) -> Response:
-    snap = await run_in_threadpool(live.snapshot)
+async def scope_now(
+    request: Request, scope: ScopePath, _: ReadKey, snap: SnapshotDep, settings: SettingsDep
+) -> Response:
     return cached_json(request, views.kpis_one(snap, scope), f"private, max-age={settings.kpi_max_age_s}")
 
 

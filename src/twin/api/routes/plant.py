@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 
 from twin.api import views
 from twin.api.caching import LIVE_CACHE, cached_json
-from twin.api.deps import LiveDep, ReadKey
+from twin.api.deps import ReadKey, SnapshotDep
 from twin.api.problems import responses
 from twin.api.schemas import Alarms, Asset, Assets, CellValues, PowerBalance
 
@@ -22,8 +21,7 @@ router = APIRouter(prefix="/v1", tags=["plant"])
     responses=responses(401, 403),
     summary="Power balance: captive units, grid and potlines (MW)",
 )
-async def power(request: Request, _: ReadKey, live: LiveDep) -> Response:
-    snap = await run_in_threadpool(live.snapshot)
+async def power(request: Request, _: ReadKey, snap: SnapshotDep) -> Response:
     return cached_json(request, views.power(snap), LIVE_CACHE)
 
 
@@ -34,9 +32,8 @@ async def power(request: Request, _: ReadKey, live: LiveDep) -> Response:
     summary="Latest values of every cell of a potline (voltage, alumina, superheat, anode effect …)",
 )
 async def cells(
-    request: Request, potline: Annotated[str, Path(pattern=r"^\d{1,3}$")], _: ReadKey, live: LiveDep
+    request: Request, potline: Annotated[str, Path(pattern=r"^\d{1,3}$")], _: ReadKey, snap: SnapshotDep
 ) -> Response:
-    snap = await run_in_threadpool(live.snapshot)
     return cached_json(request, views.cells(snap, potline), LIVE_CACHE)
 
 
@@ -44,11 +41,10 @@ async def cells(
 async def alarms(
     request: Request,
     _: ReadKey,
-    live: LiveDep,
+    snap: SnapshotDep,
     state: Annotated[Literal["active", "acknowledged", "cleared"] | None, Query()] = None,
     asset: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
-    snap = await run_in_threadpool(live.snapshot)
     return cached_json(request, {"alarms": views.alarms(snap, state, asset)}, LIVE_CACHE)
 
 
@@ -60,10 +56,9 @@ async def alarms(
 )
 async def assets(
     _: ReadKey,
-    live: LiveDep,
+    snap: SnapshotDep,
     kind: Annotated[Literal["potline", "cell", "rectifier", "unit"] | None, Query()] = None,
 ) -> Assets:
-    snap = await run_in_threadpool(live.snapshot)
     return Assets.model_validate({"assets": views.assets(snap, kind)})
 
 
@@ -73,6 +68,5 @@ async def assets(
     responses=responses(401, 403, 404),
     summary="Resolve an asset identifier (e.g. cell:1-017) to its metadata",
 )
-async def asset(asset_id: Annotated[str, Path(max_length=100)], _: ReadKey, live: LiveDep) -> Asset:
-    snap = await run_in_threadpool(live.snapshot)
+async def asset(asset_id: Annotated[str, Path(max_length=100)], _: ReadKey, snap: SnapshotDep) -> Asset:
     return Asset.model_validate(views.asset(snap, asset_id))

@@ -9,14 +9,13 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from twin.api import views
 from twin.api.caching import iso_z
-from twin.api.deps import LiveDep, ReadKey, SettingsDep
+from twin.api.deps import ReadKey, SettingsDep, get_snapshot
 from twin.api.problems import responses
 
 router = APIRouter(prefix="/v1/stream", tags=["stream"])
@@ -30,13 +29,13 @@ router = APIRouter(prefix="/v1/stream", tags=["stream"])
 )
 async def kpi_stream(
     _: ReadKey,
-    live: LiveDep,
+    request: Request,
     settings: SettingsDep,
     max_events: Annotated[int | None, Query(ge=1, le=100_000, description="close after this many")] = None,
 ) -> AsyncIterator[ServerSentEvent]:
     sent, last = 0, ""
     while max_events is None or sent < max_events:
-        snap = await run_in_threadpool(live.snapshot)
+        snap = await get_snapshot(request)
         payload = jsonable_encoder(views.kpis_all(snap), custom_encoder={datetime: iso_z})
         digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
         if digest != last:
