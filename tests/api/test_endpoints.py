@@ -220,3 +220,40 @@ def test_dashboard_and_openapi_are_served(client: httpx.Client) -> None:
     spec = client.get("/openapi.json").json()
     assert "/v1/tags/{tag}/aggregate" in spec["paths"]
     assert spec["components"]["securitySchemes"]["APIKeyHeader"]["name"] == "X-API-Key"
+
+
+def test_without_live_provider_now_comes_from_the_store(tmp_path) -> None:
+    from twin.api import Settings, create_app
+    from twin.store import DuckDBStore
+
+    with DuckDBStore(tmp_path / "nolive.duckdb") as store:
+        store.write_kpis("potline:2", T0, {"current_efficiency": 0.94})
+        store.register_tags(["cell:2-003/voltage_V", "cell:2-003/superheat_degC"])
+        store.write_points("cell:2-003/voltage_V", [np.datetime64("2026-03-01T00:00:05")], [4.31])
+        store.write_points("cell:2-003/superheat_degC", [np.datetime64("2026-03-01T00:00:06")], [11.0])
+        with LiveServer(create_app(Settings(open_access=True), store)) as srv:
+            kpis = httpx.get(srv.url + "/v1/kpis").json()
+            cells = httpx.get(srv.url + "/v1/potlines/2/cells").json()
+            assets = httpx.get(srv.url + "/v1/assets").json()["assets"]
+    assert kpis == {"as_of": "2026-03-01T00:00:06Z", "scopes": {"potline:2": {"current_efficiency": 0.94}}}
+    assert cells["cells"] == {"2-003": {"voltage_V": 4.31, "superheat_degC": 11.0}}
+    assert {a["id"] for a in assets} == {"potline:2", "cell:2-003"}
+
+
+def test_periodic_compaction_applies_retention(tmp_path) -> None:
+    import time
+
+    from twin.api import Settings, create_app
+    from twin.store import DuckDBStore
+
+    now = np.datetime64(datetime.now(UTC).replace(tzinfo=None), "us")
+    with DuckDBStore(tmp_path / "compact.duckdb", retention=timedelta(days=7)) as store:
+        store.register_tags([TAG])
+        store.write_points(TAG, [now - np.timedelta64(10, "D"), now - np.timedelta64(1, "D")], [1.0, 2.0])
+        with LiveServer(create_app(Settings(open_access=True, compact_interval_s=0.05), store)):
+            deadline = time.monotonic() + 10
+            while len(store.recorded(TAG, T0, datetime.now(UTC))) == 2:
+                assert time.monotonic() < deadline, "compaction did not run"
+                time.sleep(0.05)
+        assert store.recorded(TAG, T0, datetime.now(UTC)).value.tolist() == [2.0]
+        assert store.aggregate(TAG, T0, datetime.now(UTC), bucket=timedelta(days=1)).count.sum() == 2
