@@ -34,7 +34,7 @@ from twin_edge.births import (
 )
 from twin_edge.config import GatewayConfig
 from twin_edge.errors import SparkplugError
-from twin_edge.forward_store import ForwardStore
+from twin_edge.forward_store import ForwardStore, StoredValue
 from twin_edge.mqtt_link import Connected, Disconnected, LinkEvent, MqttLink, Received
 from twin_edge.poller import Poller, Reading
 from twin_edge.report_by_exception import DeadbandFilter
@@ -347,31 +347,36 @@ class EdgeGateway:
         return ok
 
     async def _replay(self) -> None:
-        """Send stored values, oldest first, as historical DDATA; stop at the first device not born yet."""
-        while self._can_publish() and not self._session.birth_pending:
+        """Send stored values, oldest first, as historical DDATA (one message per run of one device's rows).
+
+        Stops at the first device that is not born in this session (its rows wait for its DBIRTH), and after half
+        a poll period so that a long backlog never delays live polling by more than that.
+        """
+        budget_end = time.monotonic() + 0.5 * self.config.poll_period_s
+        while self._can_publish() and not self._session.birth_pending and time.monotonic() < budget_end:
             rows = self._store.oldest(self.config.replay_batch)
             if not rows:
                 return
-            group = [rows[0]]
-            for row in rows[1:]:
-                if row.device_id != group[0].device_id:
-                    break
-                group.append(row)
-            device_id = group[0].device_id
-            if device_id not in self._session.born_devices:
-                return
-            values = [(r.metric, r.timestamp, r.value) for r in group]
-            if not self._publish_seq(
-                MessageType.DDATA,
-                device_id,
-                lambda seq, d=device_id, v=values: ddata_payload(
-                    d, v, self._aliases, timestamp=_now_ms(), seq=seq, historical=True
-                ),
-            ):
-                return
-            self._store.delete([r.row_id for r in group])
-            self._remember_sent(device_id, values)
-            self.counters.replayed += len(group)
+            sent: list[int] = []
+            try:
+                for group in _runs_by_device(rows):
+                    device_id = group[0].device_id
+                    if device_id not in self._session.born_devices:
+                        return
+                    values = [(r.metric, r.timestamp, r.value) for r in group]
+                    if not self._publish_seq(
+                        MessageType.DDATA,
+                        device_id,
+                        lambda seq, d=device_id, v=values: ddata_payload(
+                            d, v, self._aliases, timestamp=_now_ms(), seq=seq, historical=True
+                        ),
+                    ):
+                        return
+                    sent.extend(r.row_id for r in group)
+                    self._remember_sent(device_id, values)
+                    self.counters.replayed += len(group)
+            finally:
+                self._store.delete(sent)
             await asyncio.sleep(0)
 
     # -- helpers -----------------------------------------------------------------------------------------------
@@ -417,3 +422,14 @@ class EdgeGateway:
         if ok:
             self.counters.published += 1
         return ok
+
+
+def _runs_by_device(rows: list[StoredValue]) -> list[list[StoredValue]]:
+    """Split rows into consecutive runs of the same device (each run becomes one DDATA)."""
+    runs: list[list[StoredValue]] = []
+    for row in rows:
+        if runs and runs[-1][0].device_id == row.device_id:
+            runs[-1].append(row)
+        else:
+            runs.append([row])
+    return runs
