@@ -33,9 +33,7 @@ class StoreError(TwinError):
     """The time-series store rejected a request."""
 
 
-def field_error(
-    cls: type[TwinError], source: str, field: str, value: object, valid: str
-) -> TwinError:
+def field_error(cls: type[TwinError], source: str, field: str, value: object, valid: str) -> TwinError:
     """Build an error that names where the bad value came from and what would be valid.
 
     >>> str(field_error(ModelError, "models/hal275.toml", "cell.anode_count", 0, "an integer in [1, 80]"))

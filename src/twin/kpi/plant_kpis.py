@@ -40,7 +40,8 @@ class LineTotals:
     c2f6_ratio: float
     gwp_set: str
     outages_h: Sequence[float]
-    freeze_risk_cells: int  # cells that raised a FREEZE_RISK event
+    freeze_risk_cells: int  # cells at freeze risk (frozen bath or a long outage; runner docstring)
+    undercooled_cells: int  # cells whose superheat fell below the technology's superheat_min_K
 
 
 def line_kpis(t: LineTotals, days: float) -> dict[str, float]:
@@ -78,6 +79,7 @@ def line_kpis(t: LineTotals, days: float) -> dict[str, float]:
         "anode_changes": float(t.anode_changes),
         "beam_moves": float(acc[L.A_BEAM_MOVES].sum()),
         "cells_freeze_risk": float(t.freeze_risk_cells),
+        "cells_undercooled": float(t.undercooled_cells),
         "longest_outage_h": max(t.outages_h, default=0.0),
     }
 
@@ -134,5 +136,6 @@ def plant_kpis(
         "ledge_change_cm": cells_extremes["ledge_change_cm"],
         "min_ledge_cm": cells_extremes["min_ledge_cm"],
         "cells_freeze_risk": total["cells_freeze_risk"],
+        "cells_undercooled": total["cells_undercooled"],
         "longest_outage_h": max(k["longest_outage_h"] for k in lines.values()),
     }

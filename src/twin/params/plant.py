@@ -75,8 +75,17 @@ def load_plant(path: str | Path) -> PlantSpec:
     units = tuple(_named(t, "coal_unit", n, origin, schema) for n, t in enumerate(_array(doc, "coal_unit", origin), 1))
     _unique([p.name for p in potlines], "potline", origin)
     _unique([u.name for u in units], "coal_unit", origin)
-    return PlantSpec(meta["name"], str(meta.get("title", meta["name"])), origin, singles["plant"], potlines,
-                     units, singles["grid"], singles["renewables"], singles["economics"])
+    return PlantSpec(
+        meta["name"],
+        str(meta.get("title", meta["name"])),
+        origin,
+        singles["plant"],
+        potlines,
+        units,
+        singles["grid"],
+        singles["renewables"],
+        singles["economics"],
+    )
 
 
 def _array(doc: Mapping[str, Any], section: str, origin: str) -> list[Any]:
@@ -91,8 +100,9 @@ def _named(table: Any, section: str, n: int, origin: str, schema: Any) -> Compon
     name = table.get("name") if isinstance(table, Mapping) else None
     if not isinstance(name, str) or not name:
         raise field_error(ModelError, origin, f"{label}.name", name, "a non-empty name")
-    values, sources = check_table(table, section, schema, origin, label,
-                                  frozenset({"name", "technology"} if section == "potline" else {"name"}))
+    values, sources = check_table(
+        table, section, schema, origin, label, frozenset({"name", "technology"} if section == "potline" else {"name"})
+    )
     return Component(name, MappingProxyType(values), MappingProxyType(sources))
 
 
@@ -100,8 +110,13 @@ def _potline(table: Any, n: int, plant_path: Path, schema: Any) -> PotlineSpec:
     component = _named(table, "potline", n, str(plant_path), schema)
     tech_ref = table.get("technology")
     if not isinstance(tech_ref, str):
-        raise field_error(ModelError, str(plant_path), f"potline[{n}].technology", tech_ref,
-                          "a model file path relative to the plant file")
+        raise field_error(
+            ModelError,
+            str(plant_path),
+            f"potline[{n}].technology",
+            tech_ref,
+            "a model file path relative to the plant file",
+        )
     technology = load_technology(plant_path.parent / tech_ref)
     return PotlineSpec(component.name, component.values, component.sources, technology)
 

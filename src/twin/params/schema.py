@@ -42,10 +42,12 @@ class ParamSpec:
 def _parse_row(row: dict[str, str]) -> ParamSpec:
     kind = row["type"]
     if kind == "str":
-        return ParamSpec(row["section"], row["name"], kind, row["unit"], None, None,
-                         tuple(row["min"].split("|")), row["description"])
-    return ParamSpec(row["section"], row["name"], kind, row["unit"], float(row["min"]),
-                     float(row["max"]), (), row["description"])
+        return ParamSpec(
+            row["section"], row["name"], kind, row["unit"], None, None, tuple(row["min"].split("|")), row["description"]
+        )
+    return ParamSpec(
+        row["section"], row["name"], kind, row["unit"], float(row["min"]), float(row["max"]), (), row["description"]
+    )
 
 
 @cache

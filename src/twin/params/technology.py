@@ -52,12 +52,10 @@ class Technology:
         for key, raw in overrides.items():
             spec = schema.get(key)
             if spec is None:
-                raise ModelError(f"{origin}: override {key!r} is not a model parameter; "
-                                 f"known: {suggest(key, schema)}")
+                raise ModelError(f"{origin}: override {key!r} is not a model parameter; known: {suggest(key, schema)}")
             values[key] = check_value(spec, raw, origin, key)
             sources[key] = f"override from {origin}"
-        return Technology(self.name, self.title, self.origin, MappingProxyType(values),
-                          MappingProxyType(sources))
+        return Technology(self.name, self.title, self.origin, MappingProxyType(values), MappingProxyType(sources))
 
 
 def load_technology(path: str | Path) -> Technology:
@@ -83,5 +81,6 @@ def technology_from_dict(doc: Mapping[str, Any], origin: str) -> Technology:
         section_values, section_sources = check_table(doc[section], section, schema, origin, section)
         values.update({f"{section}.{k}": v for k, v in section_values.items()})
         sources.update({f"{section}.{k}": v for k, v in section_sources.items()})
-    return Technology(meta["name"], str(meta.get("title", meta["name"])), origin,
-                      MappingProxyType(values), MappingProxyType(sources))
+    return Technology(
+        meta["name"], str(meta.get("title", meta["name"])), origin, MappingProxyType(values), MappingProxyType(sources)
+    )

@@ -49,8 +49,9 @@ def check_value(spec: ParamSpec, raw: Any, origin: str, key: str) -> Value:
         return raw
     if spec.kind == "list24":
         if not isinstance(raw, list) or len(raw) != 24:
-            raise field_error(ModelError, origin, key, raw, f"24 hourly numbers in [{spec.minimum:g}, "
-                              f"{spec.maximum:g}] {spec.unit}")
+            raise field_error(
+                ModelError, origin, key, raw, f"24 hourly numbers in [{spec.minimum:g}, {spec.maximum:g}] {spec.unit}"
+            )
         return tuple(float(check_value(_scalar(spec), v, origin, f"{key}[{h}]")) for h, v in enumerate(raw))
     if isinstance(raw, bool) or not isinstance(raw, int | float):
         raise field_error(ModelError, origin, key, raw, spec.describe_valid())
@@ -63,7 +64,11 @@ def check_value(spec: ParamSpec, raw: Any, origin: str, key: str) -> Value:
 
 
 def check_table(
-    table: Any, section: str, schema: Mapping[str, ParamSpec], origin: str, label: str,
+    table: Any,
+    section: str,
+    schema: Mapping[str, ParamSpec],
+    origin: str,
+    label: str,
     extra_keys: frozenset[str] = frozenset(),
 ) -> tuple[dict[str, Value], dict[str, str]]:
     """Validate one TOML table holding every parameter of ``section``; ``label`` names it in messages."""
@@ -77,8 +82,9 @@ def check_table(
     sources: dict[str, str] = {}
     for name, spec in names.items():
         if name not in table:
-            raise ModelError(f"{origin}: missing parameter {label}.{name} ({spec.description}; "
-                             f"{spec.describe_valid()})")
+            raise ModelError(
+                f"{origin}: missing parameter {label}.{name} ({spec.description}; {spec.describe_valid()})"
+            )
         values[name], sources[name] = check_entry(spec, table[name], origin, f"{label}.{name}")
     return values, sources
 
@@ -90,5 +96,4 @@ def suggest(name: str, known: Mapping[str, Any] | list[str]) -> str:
 
 
 def _scalar(spec: ParamSpec) -> ParamSpec:
-    return ParamSpec(spec.section, spec.name, "float", spec.unit, spec.minimum, spec.maximum, (),
-                     spec.description)
+    return ParamSpec(spec.section, spec.name, "float", spec.unit, spec.minimum, spec.maximum, (), spec.description)

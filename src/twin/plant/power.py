@@ -73,8 +73,9 @@ def dispatch(
             continue
         p_min = unit["min_stable_fraction"] * unit["capacity_MW"]
         ramp = unit["ramp_MW_per_min"] * minutes
-        lows.append(max(p_min, prev - ramp) if prev > 0.0 else min(p_min, ramp * 4))
-        highs.append(min(unit["capacity_MW"], max(prev, p_min if prev > 0.0 else 0.0) + ramp))
+        # a unit below its minimum stable load (starting up) must keep rising toward it
+        lows.append(max(prev - ramp, min(p_min, prev + ramp)))
+        highs.append(min(unit["capacity_MW"], prev + ramp))
     export_price = grid["export_price_fraction"] * tariff_per_MWh
     residual = max(demand_MW - renewables_MW, 0.0)
     targets = []

@@ -20,6 +20,10 @@ from twin.scenario.results import Results, table_from_rows
 from twin.scenario.spec import Scenario
 
 HOUR_S = 3600.0
+#: [C] share of the bath frozen into ledge that marks a cell at freeze risk: a total outage of the HAL275
+#: cells freezes 20 % of the bath in 0.5 h, 34 % in 1 h and 48 % in 2.5 h, so half the bath is reached
+#: at about the industry's two-hour rule (physics.md §1.9; tests/scenario/test_outage_and_demand_response.py)
+FROZEN_BATH_LIMIT = 0.5
 Progress = Callable[[float, float], None]  # (simulated hours done, horizon hours)
 
 
@@ -30,6 +34,7 @@ class _Recorder:
     rows: list[dict[str, Any]] = field(default_factory=list)
     cells: list[dict[str, Any]] = field(default_factory=list)
     min_superheat: float = float("inf")
+    min_bath_fraction: dict[str, np.ndarray] = field(default_factory=dict)  # per line, per cell
     min_ledge: float = float("inf")
     initial_ledge: float = 0.0
 
@@ -56,6 +61,9 @@ class _Recorder:
             self.min_ledge = min(
                 self.min_ledge, float(np.minimum(state[L.S_LEDGE_BATH_CM], state[L.S_LEDGE_METAL_CM]).min())
             )
+            fraction = state[L.S_BATH_KG] / line.potline.technology.number("cell.bath_mass_kg")
+            previous = self.min_bath_fraction.get(line.name)
+            self.min_bath_fraction[line.name] = fraction.copy() if previous is None else np.minimum(previous, fraction)
             prefix = line.name
             row.update(
                 {
@@ -144,10 +152,15 @@ def _mean_ledge(plant: Plant) -> float:
     return float(np.concatenate(ledges).mean())
 
 
-def _line_totals(line: PotlineSim, plant: Plant) -> LineTotals:
+def _line_totals(line: PotlineSim, plant: Plant, recorder: _Recorder) -> LineTotals:
+    """Totals of one line. A cell is at freeze risk when more than FROZEN_BATH_LIMIT of its bath froze or
+    its line was without current longer than the plant's ``freeze_risk_hours`` (industry rule, physics.md
+    §1.9); a cell is undercooled when its superheat fell below the technology's ``superheat_min_K``."""
     tech = line.potline.technology
     ac_mwh = sum((r.end_s - r.start_s) / HOUR_S * r.line_ac_MW[plant.lines.index(line)] for r in plant.records)
-    freeze_cells = {e.cell for e in line.events if e.kind == "freeze_risk"}
+    undercooled = {e.cell for e in line.events if e.kind == "freeze_risk"}
+    fraction = recorder.min_bath_fraction.get(line.name, np.ones(line.potline.n_cells))
+    freeze_cells = set(np.flatnonzero(fraction < 1.0 - FROZEN_BATH_LIMIT).tolist())
     if any(hours >= plant.spec.plant["freeze_risk_hours"] for hours in line.outages_h):
         freeze_cells = set(range(line.potline.n_cells))
     return LineTotals(
@@ -165,6 +178,7 @@ def _line_totals(line: PotlineSim, plant: Plant) -> LineTotals:
         str(tech["emissions.gwp_set"]),
         tuple(line.outages_h),
         len(freeze_cells),
+        len(undercooled),
     )
 
 
@@ -192,7 +206,7 @@ def _power_totals(plant: Plant) -> dict[str, float]:
 
 def _results(scenario: Scenario, plant: Plant, recorder: _Recorder) -> Results:
     days = scenario.horizon_h / 24.0
-    per_line = {line.name: line_kpis(_line_totals(line, plant), days) for line in plant.lines}
+    per_line = {line.name: line_kpis(_line_totals(line, plant, recorder), days) for line in plant.lines}
     extremes = {
         "min_superheat_K": recorder.min_superheat,
         "min_ledge_cm": recorder.min_ledge,

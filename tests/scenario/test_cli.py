@@ -1,0 +1,85 @@
+"""The `twin` command line as a user runs it: a real subprocess (issue 3, design.md input rules)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.scenario.conftest import DATA
+
+TWIN = [sys.executable, "-m", "twin.cli"]
+
+
+def _twin(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*TWIN, *args], capture_output=True, text=True, timeout=300, cwd=cwd)
+
+
+@pytest.fixture(scope="module")
+def results_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("run")
+    done = _twin("run", str(DATA / "small_base.toml"), "--out", str(out), "--no-progress")
+    assert done.returncode == 0, done.stderr
+    assert "production_t" in done.stdout
+    return out
+
+
+def test_run_prints_kpis_as_json():
+    done = _twin("run", str(DATA / "small_base.toml"), "--json", "--no-progress")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["scenario"] == "small_base"
+    assert doc["kpis"]["production_t"] > 0
+
+
+def test_run_writes_parquet_time_series(results_dir):
+    assert (results_dir / "kpis.json").exists()
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(results_dir / "timeseries.parquet")
+    assert table.num_rows == 6 * 12  # one row per 5-min interval over 6 h
+    assert "S1_current_kA" in table.column_names
+
+
+def test_run_writes_csv_on_request(tmp_path):
+    done = _twin("run", str(DATA / "small_base.toml"), "--out", str(tmp_path), "--format", "csv", "--no-progress")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "timeseries.csv").read_text().startswith('"time_h"')
+
+
+def test_compare_two_results_shows_deltas(results_dir, tmp_path):
+    other = tmp_path / "b"
+    done = _twin("run", str(DATA / "small_base.toml"), "--seed", "9", "--out", str(other), "--no-progress")
+    assert done.returncode == 0, done.stderr
+    done = _twin("compare", str(results_dir), str(other), "--json")
+    assert done.returncode == 0, done.stderr
+    rows = {r["kpi"]: r for r in json.loads(done.stdout)}
+    row = rows["mean_power_MW"]
+    assert row["delta"] == pytest.approx(row["b"] - row["a"])
+
+
+def test_report_is_html_with_plots(results_dir):
+    done = _twin("report", str(results_dir), "--baseline", str(results_dir))
+    assert done.returncode == 0, done.stderr
+    html = (results_dir / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 5
+    assert "production_t" in html
+
+
+def test_user_error_is_one_line_without_traceback(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[scenario]\nname = "x"\nplant = "p.toml"\nhorizon_h = "long"\nseed = 1\n')
+    done = _twin("run", str(bad))
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "scenario.horizon_h = 'long' is invalid" in done.stderr
+    assert str(bad) in done.stderr
+
+
+def test_missing_results_directory_is_a_user_error(tmp_path):
+    done = _twin("report", str(tmp_path / "none"))
+    assert done.returncode == 2
+    assert "not a results directory" in done.stderr
