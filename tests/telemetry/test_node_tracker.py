@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from twin.telemetry.node_tracker import EdgeNodeTracker
 from twin.telemetry.samples import IngestCounters, Quality, Sample
 from twin_edge.sparkplug import DataType, MessageType, Metric, encode_payload
@@ -169,3 +174,21 @@ def test_int_datatype_in_birth_is_enforced() -> None:
     )
     h.send(MessageType.DBIRTH, birth, "d")
     assert [s.value for s in h.samples] == [-5]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 300), st.randoms(use_true_random=False))
+def test_any_reordering_within_the_window_is_applied_in_seq_order(n: int, rnd: random.Random) -> None:
+    """Property: messages shuffled locally (random swaps at most 5 apart), seq wrapping past 255, are applied
+    exactly once in seq order with no rebirth, as long as they all arrive within the Reorder Timeout."""
+    h = Harness().born()
+    order = list(range(n))
+    for i in range(n):
+        j = min(n - 1, i + rnd.randint(0, 5))
+        order[i], order[j] = order[j], order[i]
+    for k in order:
+        h.send(MessageType.DDATA, ddata(0, (2 + k) % 256, k + 1), "pot_001")
+    h.tracker.on_tick(10_500)
+    assert h.counts() == list(range(1, n + 1))
+    assert h.rebirths == []
+    assert h.counters.seq_gaps == 0
