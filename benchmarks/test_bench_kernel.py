@@ -1,0 +1,153 @@
+"""Cell-kernel benchmarks: throughput of the full model with pot control, against its slow twins.
+
+Issue 2 "Speed": 400 cells, one core (numba's default threading is serial; the kernel has no prange), the
+HAL275 model under tracking feed control and resistance regulation, reported as
+``extra_info["cell_steps_per_s"]`` for slow_every = 1, 10 and 60. In the same test the plain-Python reference
+(tests/reference.py) and a per-cell SimPy process model of the same physics run on fewer cells and steps and
+are normalised per cell-step, so the speed-ups come from one run on one machine. The accuracy cost of
+slow_every > 1 is measured against slow_every = 1 over a simulated day.
+
+Timings are never asserted. Each benchmark checks a physical answer, so under ``--benchmark-disable``
+(how CI runs them) it is a quick smoke test that runs once. Figures and machine: benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import simpy
+from tests import reference as ref
+
+from twin.cell import Potline
+from twin.cell import layout as L
+from twin.cell.pack import initial_state, pack_params, seed_generators
+from twin.params import Technology, load_technology
+
+MODELS = Path(__file__).resolve().parents[1] / "models"
+N_CELLS, N_STEPS = 400, 3600  # one potline, one simulated hour at dt = 1 s
+REF_CELLS, REF_STEPS = 4, 150  # the slow twins run on 600 cell-steps
+KA = 300.0
+
+
+@pytest.fixture(scope="module")
+def hal275() -> Technology:
+    return load_technology(MODELS / "hal275.toml")
+
+
+def reference_rate(tech: Technology, slow_every: int) -> float:
+    """Cell-steps per second of the plain-Python reference kernel (one call, step-outer loop)."""
+    params = pack_params(tech, slow_every)
+    state = initial_state(tech, params, REF_CELLS)
+    rng = seed_generators(0, REF_CELLS)
+    acc, out = np.zeros((L.N_ACC, REF_CELLS)), np.zeros((L.N_OUT, REF_CELLS))
+    t = time.perf_counter()
+    done, _ = ref.advance(state, rng, params, [KA * 1e3] * REF_STEPS, 1.0, 0, 0, acc, out)
+    elapsed = time.perf_counter() - t
+    assert done == REF_STEPS
+    assert 3.5 < out[L.O_V_CELL].mean() < 5.0
+    return REF_CELLS * REF_STEPS / elapsed
+
+
+def simpy_rate(tech: Technology, slow_every: int) -> float:
+    """Cell-steps per second when each cell is a SimPy process that steps the reference physics every dt."""
+    params = pack_params(tech, slow_every)
+    state = initial_state(tech, params, REF_CELLS)
+    rng = seed_generators(0, REF_CELLS)
+    model = ref.Model(params, 1.0)
+    cells = [ref.Cell(state[:, i], int(rng[i])) for i in range(REF_CELLS)]
+    for cell in cells:
+        model.start_call(cell)
+    env = simpy.Environment()
+
+    def pot(cell: ref.Cell):
+        for k in range(REF_STEPS):
+            ref.step_cell_once(model, cell, KA * 1e3, k)
+            yield env.timeout(1.0)
+
+    for cell in cells:
+        env.process(pot(cell))
+    t = time.perf_counter()
+    env.run()
+    elapsed = time.perf_counter() - t
+    assert env.now == REF_STEPS
+    assert all(3.5 < c.w["v_cell"] < 5.0 for c in cells)
+    return REF_CELLS * REF_STEPS / elapsed
+
+
+@pytest.mark.benchmark(group="cell-kernel")
+@pytest.mark.parametrize("slow_every", [1, 10, 60])
+def test_bench_kernel_400_cells(benchmark, hal275, slow_every: int) -> None:
+    line = Potline(hal275, N_CELLS, slow_every=slow_every, stop_on=())
+    line.advance(60, KA)  # compile (or load from the cache) outside the timing
+    elapsed: list[float] = []
+
+    def run() -> None:
+        t = time.perf_counter()
+        line.advance(N_STEPS, KA)
+        elapsed.append(time.perf_counter() - t)
+
+    benchmark.pedantic(run, rounds=5, iterations=1, warmup_rounds=0)
+    v = line.snapshot().outputs["v_cell"]
+    assert np.all((v > 3.8) & (v < 4.6))
+    rate = N_CELLS * N_STEPS / min(elapsed)
+    ref_rate = reference_rate(hal275, slow_every)
+    sim_rate = simpy_rate(hal275, slow_every)
+    benchmark.extra_info.update(
+        cells=N_CELLS, steps=N_STEPS, slow_every=slow_every, cell_steps_per_s=round(rate),
+        reference_cell_steps_per_s=round(ref_rate), simpy_cell_steps_per_s=round(sim_rate),
+        speedup_vs_reference=round(rate / ref_rate, 1), speedup_vs_simpy=round(rate / sim_rate, 1),
+    )
+
+
+@pytest.mark.benchmark(group="cell-slow-twins")
+def test_bench_reference_kernel(benchmark, hal275) -> None:
+    rates: list[float] = []
+    benchmark.pedantic(lambda: rates.append(reference_rate(hal275, 1)), rounds=3, iterations=1)
+    benchmark.extra_info.update(cells=REF_CELLS, steps=REF_STEPS, cell_steps_per_s=round(max(rates)))
+
+
+@pytest.mark.benchmark(group="cell-slow-twins")
+def test_bench_simpy_per_cell_processes(benchmark, hal275) -> None:
+    rates: list[float] = []
+    benchmark.pedantic(lambda: rates.append(simpy_rate(hal275, 1)), rounds=3, iterations=1)
+    benchmark.extra_info.update(cells=REF_CELLS, steps=REF_STEPS, cell_steps_per_s=round(max(rates)))
+
+
+def simulate_day(tech: Technology, slow_every: int, feed: float | None) -> dict[str, np.ndarray]:
+    """One simulated day of 4 cells from the same start and seed, sampled every minute."""
+    line = Potline(tech, 4, seed=5, slow_every=slow_every, stop_on=())
+    if feed is not None:
+        line.set_cells("feed_strategy", slice(None), feed)
+    v, temp, al = [], [], []
+    for _ in range(1440):
+        line.advance(60, KA)  # 60 is a multiple of every cadence tested: same result as one long call
+        v.append(line.acc[L.A_VOLTAGE_SECONDS].copy())
+        temp.append(line.state[L.S_TEMP_DEGC].copy())
+        al.append(line.out[L.O_ALUMINA_WTPCT].copy())
+    v_minute = np.diff(np.array(v), axis=0, prepend=0.0) / 60.0
+    return {"v": v_minute, "T": np.array(temp), "al": np.array(al), "metal": line.acc[L.A_AL_PRODUCED_KG].copy()}
+
+
+@pytest.mark.benchmark(group="cell-accuracy")
+@pytest.mark.parametrize("feed", ["tracking", "fixed"])
+def test_accuracy_cost_of_slow_every(benchmark, hal275, feed: str) -> None:
+    """Max deviation over a day (1-min means of V, T, dissolved alumina, metal produced) of slow_every 10 and
+    60 against 1. Under tracking control the feed cycles shift in time, so the alumina and voltage deviations
+    are phase shifts of the same cycle; fixed (nominal) feeding isolates the numerical error itself."""
+    code = None if feed == "tracking" else float(L.FEED_FIXED)
+    exact = simulate_day(hal275, 1, code)
+    runs: dict[int, dict[str, np.ndarray]] = {}
+    benchmark.pedantic(lambda: runs.update({60: simulate_day(hal275, 60, code)}), rounds=1, iterations=1)
+    runs[10] = simulate_day(hal275, 10, code)
+    for slow_every, run in sorted(runs.items()):
+        dev = {
+            "v_mV": 1e3 * float(np.max(np.abs(run["v"] - exact["v"]))),
+            "T_K": float(np.max(np.abs(run["T"] - exact["T"]))),
+            "alumina_wtpct": float(np.max(np.abs(run["al"] - exact["al"]))),
+            "metal_rel": float(np.max(np.abs(run["metal"] / exact["metal"] - 1.0))),
+        }
+        benchmark.extra_info.update({f"se{slow_every}_max_dev_{k}": round(x, 6) for k, x in dev.items()})
+        assert dev["metal_rel"] < 1e-2  # a coarse sanity bound, not the measured figure
