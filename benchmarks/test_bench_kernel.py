@@ -28,7 +28,7 @@ from twin.params import Technology, load_technology
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 N_CELLS, N_STEPS = 400, 3600  # one potline, one simulated hour at dt = 1 s
-REF_CELLS, REF_STEPS = 4, 150  # the slow twins run on 600 cell-steps
+REF_CELLS, REF_STEPS = 4, 300  # the slow twins run on 1200 cell-steps, best of 3
 KA = 300.0
 
 
@@ -93,8 +93,8 @@ def test_bench_kernel_400_cells(benchmark, hal275, slow_every: int) -> None:
     v = line.snapshot().outputs["v_cell"]
     assert np.all((v > 3.8) & (v < 4.6))
     rate = N_CELLS * N_STEPS / min(elapsed)
-    ref_rate = reference_rate(hal275, slow_every)
-    sim_rate = simpy_rate(hal275, slow_every)
+    ref_rate = max(reference_rate(hal275, slow_every) for _ in range(3))
+    sim_rate = max(simpy_rate(hal275, slow_every) for _ in range(3))
     benchmark.extra_info.update(
         cells=N_CELLS, steps=N_STEPS, slow_every=slow_every, cell_steps_per_s=round(rate),
         reference_cell_steps_per_s=round(ref_rate), simpy_cell_steps_per_s=round(sim_rate),
@@ -143,11 +143,11 @@ def test_accuracy_cost_of_slow_every(benchmark, hal275, feed: str) -> None:
     benchmark.pedantic(lambda: runs.update({60: simulate_day(hal275, 60, code)}), rounds=1, iterations=1)
     runs[10] = simulate_day(hal275, 10, code)
     for slow_every, run in sorted(runs.items()):
-        dev = {
-            "v_mV": 1e3 * float(np.max(np.abs(run["v"] - exact["v"]))),
-            "T_K": float(np.max(np.abs(run["T"] - exact["T"]))),
-            "alumina_wtpct": float(np.max(np.abs(run["al"] - exact["al"]))),
-            "metal_rel": float(np.max(np.abs(run["metal"] / exact["metal"] - 1.0))),
-        }
-        benchmark.extra_info.update({f"se{slow_every}_max_dev_{k}": round(x, 6) for k, x in dev.items()})
-        assert dev["metal_rel"] < 1e-2  # a coarse sanity bound, not the measured figure
+        errors = {"v_mV": 1e3 * np.abs(run["v"] - exact["v"]), "T_K": np.abs(run["T"] - exact["T"]),
+                  "alumina_wtpct": np.abs(run["al"] - exact["al"])}
+        for name, err in errors.items():
+            benchmark.extra_info[f"se{slow_every}_max_dev_{name}"] = float(f"{err.max():.3g}")
+            benchmark.extra_info[f"se{slow_every}_p99_dev_{name}"] = float(f"{np.percentile(err, 99):.3g}")
+        metal_rel = float(np.max(np.abs(run["metal"] / exact["metal"] - 1.0)))
+        benchmark.extra_info[f"se{slow_every}_max_dev_metal_rel"] = float(f"{metal_rel:.3g}")
+        assert metal_rel < 1e-2  # a coarse sanity bound, not the measured figure
