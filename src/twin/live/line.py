@@ -1,0 +1,299 @@
+"""One potline of the live twin: samples → analysis windows → ensemble filter → detectors → cell values.
+
+Samples are binned into windows of ``window_s`` model seconds. A window is processed once a sample at least
+``lateness_s`` past its end has arrived (or the clock says so), so samples of several gateways arriving a
+little out of order still land in their window; a sample older than the open window is *late*: it updates
+the latest values but is not assimilated (the filter does not run backwards).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+
+from twin.cell import layout as L
+from twin.live.alarms import AlarmBook, AlarmConfig, AlarmKind, CellMonitor, chi2_quantile
+from twin.live.estimator import EnsembleKalmanFilter, FilterConfig, Innovation
+from twin.params import Technology
+
+logger = logging.getLogger(__name__)
+
+SIGNALS = ("cell_voltage_V", "line_current_kA", "pseudo_resistance_uohm", "feed_count", "beam_count",
+           "anode_effect", "bath_temp_degC", "metal_height_cm")
+
+
+@dataclass(frozen=True, slots=True)
+class LiveConfig:
+    """How the live twin windows, filters and alarms. ``assimilate=False`` runs the model open loop."""
+
+    window_s: float = 30.0
+    lateness_s: float = 6.0
+    temperature_min_interval_s: float = 600.0
+    assimilate: bool = True
+    filter: FilterConfig = field(default_factory=FilterConfig)
+    alarms: AlarmConfig = field(default_factory=AlarmConfig)
+    prior: Mapping[str, float] | None = None
+
+
+class PotlineTracker:
+    """The filter, window buffers, latest values and detectors of one potline."""
+
+    def __init__(self, group: str, label: str, technology: Technology, n_cells: int, config: LiveConfig,
+                 alarms: AlarmBook, at: Callable[[float], datetime]) -> None:
+        self.group = group
+        self.label = label
+        self.n_cells = n_cells
+        self.config = config
+        self.enkf = EnsembleKalmanFilter(technology, n_cells, config.filter, prior=dict(config.prior or {}))
+        self._alarms = alarms
+        self._at = at
+        self._steps = max(1, round(config.window_s / config.filter.dt))
+        self.window_s = self._steps * config.filter.dt
+        self.t0: float | None = None  # model time of the filter's time zero
+        self.window_start = math.nan
+        self._pending: list[tuple[float, int, str, float]] = []
+        self.latest: list[dict[str, float]] = [{} for _ in range(n_cells)]
+        self._latest_t: list[dict[str, float]] = [{} for _ in range(n_cells)]
+        self.stale = np.zeros(n_cells, bool)
+        self._count_used = {"feed_count": np.full(n_cells, np.nan), "beam_count": np.full(n_cells, np.nan)}
+        self._ae = np.zeros(n_cells, bool)
+        self._current_kA = math.nan
+        p = self.enkf.model.params
+        self._tau_fast = float(p[L.P_SLOPE_FAST_S])
+        self._tau_slow = float(p[L.P_SLOPE_SLOW_S])
+        self._bemf = float(p[L.P_BEMF_V])
+        self.r_fast = np.full(n_cells, np.nan)
+        self.r_slow = np.full(n_cells, np.nan)
+        self._temp_seen = np.full(n_cells, np.nan)
+        self._temp_pending = np.full(n_cells, np.nan)
+        self._temp_last = np.full(n_cells, -math.inf)
+        self.monitors = [CellMonitor(config.alarms) for _ in range(n_cells)]
+        self._alumina_hist: list[deque[float]] = [deque(maxlen=20) for _ in range(n_cells)]
+        self.model_voltage = np.full(n_cells, np.nan)
+        self.last_nis = np.full(n_cells, np.nan)
+        self.windows = 0
+        self.analyses = 0
+        self.late = 0
+
+    # -- input ------------------------------------------------------------------------------------------------
+    def add(self, t: float, cell: int, metric: str, value: float, good: bool) -> None:
+        if self.t0 is None:
+            self.t0 = math.floor(t / self.window_s) * self.window_s
+            self.window_start = self.t0
+        if not good:
+            self.stale[cell] = True
+            return
+        self.stale[cell] = False
+        self.monitors[cell].seen(t)
+        if t >= self._latest_t[cell].get(metric, -math.inf):
+            self.latest[cell][metric] = value
+            self._latest_t[cell][metric] = t
+        if t < self.window_start:
+            self.late += 1
+            return
+        self._pending.append((t, cell, metric, value))
+
+    def process_until(self, t_now: float) -> int:
+        """Process every window that ended at least ``lateness_s`` before ``t_now``; return how many."""
+        done = 0
+        while self.t0 is not None and self.window_start + self.window_s + self.config.lateness_s <= t_now:
+            self._process_window()
+            done += 1
+        return done
+
+    # -- one window -------------------------------------------------------------------------------------------
+    def _process_window(self) -> None:
+        cfg = self.config
+        _ws, we = self.window_start, self.window_start + self.window_s
+        inside = sorted((s for s in self._pending if s[0] < we), key=lambda s: s[0])
+        self._pending = [s for s in self._pending if s[0] >= we]
+        n = self.n_cells
+        volts: list[list[float]] = [[] for _ in range(n)]
+        resist: list[list[float]] = [[] for _ in range(n)]
+        currents: list[float] = []
+        counts = {"feed_count": np.full(n, np.nan), "beam_count": np.full(n, np.nan)}
+        ae_seen = self._ae.copy()
+        ae_onset = np.zeros(n, bool)
+        for t, c, metric, value in inside:
+            if metric == "cell_voltage_V":
+                volts[c].append(value)
+                self.monitors[c].voltage(t, value, record=not self._ae[c])
+            elif metric == "line_current_kA":
+                currents.append(value)
+            elif metric == "pseudo_resistance_uohm":
+                resist[c].append(value * 1e-6)
+            elif metric in counts:
+                counts[metric][c] = value
+            elif metric == "anode_effect":
+                flag = bool(value)
+                ae_onset[c] |= flag and not self._ae[c]
+                if flag != self._ae[c]:
+                    self.monitors[c].readings.clear()  # the noise test restarts after an anode effect
+                ae_seen[c] |= flag
+                self._ae[c] = flag
+            elif metric == "bath_temp_degC" and value != self._temp_seen[c]:
+                self._temp_seen[c] = value
+                self._temp_pending[c] = value
+        if currents:
+            self._current_kA = float(np.mean(currents))
+        self.window_start = we
+        self.windows += 1
+        if not math.isfinite(self._current_kA):
+            return  # nothing to drive the model with yet
+        delta = {}
+        for name, latest in counts.items():
+            used = self._count_used[name]
+            fresh = np.isfinite(latest)
+            d = np.where(fresh & np.isfinite(used), latest - used, 0.0)
+            delta[name] = np.maximum(d, 0.0)  # a counter reset (PLC restart) re-baselines, never feeds back
+            used[fresh] = latest[fresh]
+        self._update_resistance(resist, volts)
+        predicted = self.enkf.forecast(
+            self._steps, self._current_kA, shots=delta["feed_count"], beam_moves=delta["beam_count"],
+            r_slow_ohm=np.where(np.isfinite(self.r_slow), self.r_slow, self.enkf.model.params[L.P_R_TARGET_OHM]),
+            ae_onset=ae_onset, ae_seen=ae_seen,
+        )
+        stuck = np.array([m.stuck_for_s() >= cfg.alarms.stuck_after_s for m in self.monitors])
+        n_read = np.array([len(v) for v in volts])
+        observed = np.array([np.mean(v) if v else np.nan for v in volts])
+        usable = (n_read > 0) & ~ae_seen & ~stuck & ~self.stale & (delta["beam_count"] == 0)
+        observed = np.where(usable, observed, np.nan)
+        noise_ratio = self._noise_ratio()
+        variance = self.enkf.voltage_variance(self._current_kA, self.window_s, n_read,
+                                              np.where(np.isfinite(noise_ratio), noise_ratio, 1.0))
+        self.model_voltage = predicted.mean(axis=1)
+        if cfg.assimilate:
+            innovation = self.enkf.analyse(predicted, observed, variance)
+            self.analyses += 1
+        else:
+            innovation = _innovation(predicted, observed, variance)
+        self._assimilate_temperature(we)
+        self.last_nis = innovation.nis
+        self._detect(we, innovation, delta, ae_seen, stuck, noise_ratio)
+
+    def _noise_ratio(self) -> np.ndarray:
+        """Measured over expected voltage-noise variance per cell (NaN where not yet known)."""
+        rms = self.enkf.noise_rms_ohm * self._current_kA * 1e3
+        return np.array([m.noise_ratio(rms, self.enkf.noise_tau_s, self.config.filter.sensor_sd_V)
+                          for m in self.monitors])
+
+    def _update_resistance(self, resist: list[list[float]], volts: list[list[float]]) -> None:
+        """Fast and slow first-order filters of the measured pseudo-resistance (as the pot controller keeps)."""
+        for c in range(self.n_cells):
+            if resist[c]:
+                r = float(np.mean(resist[c]))
+            elif volts[c] and self._current_kA > 0:
+                r = (float(np.mean(volts[c])) - self._bemf) / (self._current_kA * 1e3)
+            else:
+                continue
+            if self._ae[c]:
+                continue
+            if not math.isfinite(self.r_slow[c]):
+                self.r_fast[c] = self.r_slow[c] = r
+            self.r_fast[c] += min(self.window_s / self._tau_fast, 1.0) * (r - self.r_fast[c])
+            self.r_slow[c] += min(self.window_s / self._tau_slow, 1.0) * (r - self.r_slow[c])
+
+    def _assimilate_temperature(self, t: float) -> None:
+        due = np.isfinite(self._temp_pending) & (t - self._temp_last >= self.config.temperature_min_interval_s)
+        if not due.any():
+            return
+        if self.config.assimilate:
+            self.enkf.analyse_temperature(np.where(due, self._temp_pending, np.nan))
+        self._temp_last[due] = t
+        self._temp_pending[due] = np.nan
+
+    # -- detectors --------------------------------------------------------------------------------------------
+    def _detect(self, t: float, inn: Innovation, delta: dict[str, np.ndarray], ae_seen: np.ndarray,
+                stuck: np.ndarray, noise_ratio: np.ndarray) -> None:
+        acfg = self.config.alarms
+        book, at = self._alarms, self._at(t)
+        est = self.enkf.estimate()
+        fe_mean = est["feed_efficiency"][0]
+        al_mean, al_sd = est["alumina_wtpct"]
+        threshold = chi2_quantile(acfg.nis_window, 1.0 - acfg.nis_alpha)
+        for c in range(self.n_cells):
+            mon, cell = self.monitors[c], c + 1
+            hist = self._alumina_hist[c]
+            hist.append(float(al_mean[c]))
+            trend = (hist[-1] - hist[0]) / (self.window_s * (len(hist) - 1) / 3600.0) if len(hist) > 1 else 0.0
+            # anode effect (measured flag)
+            if self._ae[c]:
+                book.raise_(self.label, cell, AlarmKind.ANODE_EFFECT,
+                            f"anode effect: cell voltage {self.latest[c].get('cell_voltage_V', math.nan):.1f} V",
+                            t, at)
+            else:
+                book.clear(self.label, cell, AlarmKind.ANODE_EFFECT, t, at)
+            # stuck sensor
+            if stuck[c]:
+                book.raise_(self.label, cell, AlarmKind.SENSOR_STUCK,
+                            f"cell voltage reading unchanged at {mon.last_value:.4f} V for {mon.stuck_for_s():.0f} s "
+                            "while the pot's other signals keep updating (stuck sensor)", t, at)
+            else:
+                book.clear(self.label, cell, AlarmKind.SENSOR_STUCK, t, at)
+            # noise jump
+            ratio = float(noise_ratio[c])
+            noisy = book.is_active(self.label, cell, AlarmKind.ANODE_PROBLEM)
+            if math.isfinite(ratio) and not ae_seen[c] and ratio > acfg.noise_ratio_alarm:
+                noisy = True
+                book.raise_(self.label, cell, AlarmKind.ANODE_PROBLEM,
+                            f"voltage noise {math.sqrt(ratio):.1f}x what the cell model and sensor give "
+                            "(robust spread of reading differences): anode problem", t, at)
+            elif math.isfinite(ratio) and ratio < acfg.noise_ratio_clear:
+                book.clear(self.label, cell, AlarmKind.ANODE_PROBLEM, t, at)
+            # stuck feeder (feeder efficiency estimated as a filter state)
+            if fe_mean[c] < acfg.feeder_alarm:
+                book.raise_(self.label, cell, AlarmKind.STUCK_FEEDER,
+                            f"feeder delivers an estimated {fe_mean[c]:.0%} of the commanded shots: voltage rose "
+                            f"(pseudo-resistance slope {self.resistance_slope_nohm_per_min(c):+.1f} nΩ/min) while "
+                            f"fed; estimated alumina {al_mean[c]:.2f} ± {al_sd[c]:.2f} wt%, {trend:+.2f} wt%/h", t, at)
+            elif fe_mean[c] > acfg.feeder_clear:
+                book.clear(self.label, cell, AlarmKind.STUCK_FEEDER, t, at)
+            # innovation tests
+            nis = inn.nis[c]
+            if math.isfinite(nis):
+                mon.nis.append(float(nis))
+                if nis > acfg.step_nis and not ae_seen[c] and delta["beam_count"][c] == 0:
+                    mon.step = (t, float(inn.nu[c]), float(nis), [])
+                elif mon.step is not None:
+                    mon.step[3].append(float(nis))
+                if mon.step is not None and len(mon.step[3]) >= acfg.step_confirm:
+                    t_step, nu, nis_step, after = mon.step
+                    mon.step = None
+                    if not noisy and float(np.mean(after)) < acfg.step_quiet_nis:
+                        mon.last_step_s = t
+                        book.raise_(self.label, cell, AlarmKind.SENSOR_FAULT,
+                                    f"cell voltage stepped {1000 * nu:+.0f} mV against the model "
+                                    f"({math.sqrt(nis_step):.1f} σ) at model time {t_step:.0f} s without a beam "
+                                    "move and with unchanged noise: sensor offset or ACD disturbance", t, at)
+            if t - mon.last_step_s > acfg.clear_after_s:
+                book.clear(self.label, cell, AlarmKind.SENSOR_FAULT, t, at)
+            total, k = mon.nis_sum()
+            if k == acfg.nis_window and total > threshold:
+                mon.last_divergence_s = t
+                cause = ("stuck sensor" if stuck[c] else "anode problem" if noisy else
+                         "feeder not delivering" if fe_mean[c] < acfg.feeder_clear and trend < 0 else "unexplained")
+                book.raise_(self.label, cell, AlarmKind.DIVERGENCE,
+                            f"measurements diverge from the model: NIS {total:.0f} over {k} windows > {threshold:.0f} "
+                            f"(χ² false-alarm p = {acfg.nis_alpha:g}); likely cause: {cause}", t, at)
+            elif t - mon.last_divergence_s > acfg.clear_after_s:
+                book.clear(self.label, cell, AlarmKind.DIVERGENCE, t, at)
+
+    def resistance_slope_nohm_per_min(self, c: int) -> float:
+        """Slope of the measured pseudo-resistance from the fast/slow filter difference (as the controller)."""
+        if not math.isfinite(self.r_slow[c]):
+            return math.nan
+        return (self.r_fast[c] - self.r_slow[c]) / (self._tau_slow - self._tau_fast) * 60.0 * 1e9
+
+
+def _innovation(predicted: np.ndarray, observed: np.ndarray, variance: np.ndarray) -> Innovation:
+    """Innovation statistics without an update (open-loop runs)."""
+    m = predicted.shape[1]
+    y_mean = predicted.mean(axis=1)
+    p_yy = ((predicted - y_mean[:, None]) ** 2).sum(axis=1) / (m - 1)
+    return Innovation(observed - y_mean, p_yy + variance)
