@@ -36,8 +36,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
 
 
 def _operations() -> list:
-    app = create_app(Settings(), DuckDBStore())  # only for its OpenAPI document
-    schema = schemathesis.openapi.from_dict(app.openapi())
+    with DuckDBStore() as store:  # the app is built only for its OpenAPI document
+        schema = schemathesis.openapi.from_dict(create_app(Settings(), store).openapi())
     ops = [r.ok() for r in schema.get_all_operations()]
     # the SSE stream is open-ended by design; it is tested in test_endpoints
     return [op for op in ops if op.path != "/v1/stream/kpis"]
