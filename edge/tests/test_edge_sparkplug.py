@@ -252,11 +252,15 @@ def test_tck_id_message_flow_edge_node_birth_publish_will_message(
         gateway.send_signal(signal.SIGTERM)  # clean stop: NDEATH before DISCONNECT
         gateway.wait(10)
         rec.wait_for(lambda ms: len([m for m in ms if _kind(m.topic) == "NDEATH"]) == 2)
+        gateway = _run("--config", str(cfg))  # after a clean stop, too, the next CONNECT is bdSeq + 1
+        rec.wait_for(lambda ms: len([m for m in ms if _kind(m.topic) == "NBIRTH"]) == 3, timeout=20)
+        gateway.send_signal(signal.SIGTERM)
+        gateway.wait(10)
     finally:
         plcs.send_signal(signal.SIGTERM)
         plcs.wait(10)
         rec.close()
-    (will, clean) = rec.messages("NDEATH")
+    will, clean = rec.messages("NDEATH")[:2]
     births = rec.messages("NBIRTH")
     assert will.qos == 1
     assert not will.retain
@@ -266,6 +270,7 @@ def test_tck_id_message_flow_edge_node_birth_publish_will_message(
     assert _bdseq(will.payload) == _bdseq(births[0].payload)
     assert _bdseq(births[1].payload) == (_bdseq(births[0].payload) + 1) % 256
     assert _bdseq(clean.payload) == _bdseq(births[1].payload)
+    assert _bdseq(births[2].payload) == (_bdseq(births[1].payload) + 1) % 256
 
 
 def test_store_and_forward_replays_outage_in_order_as_historical(

@@ -62,6 +62,7 @@ class MqttLink:
         client.on_message = self._handle_message
         self._client = client
         self._will_unused = False  # True between setting a Will and the CONNECT that carries it
+        self._stopping = False
 
     def start(self) -> None:
         if not self._will_unused:
@@ -70,8 +71,12 @@ class MqttLink:
         self._client.loop_start()
 
     def stop(self) -> None:
-        self._client.disconnect()
-        self._client.loop_stop()
+        self._stopping = True  # an intentional disconnect does not consume a bdSeq
+        try:
+            self._client.disconnect()
+            self._client.loop_stop()
+        finally:
+            self._stopping = False
 
     def restart(self) -> None:
         """Disconnect cleanly and connect again (a new session, so a new Will and bdSeq)."""
@@ -101,7 +106,8 @@ class MqttLink:
         self._on_event(Connected())
 
     def _handle_disconnect(self, _c: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
-        self._set_will()
+        if not self._stopping:  # paho reconnects by itself: the next CONNECT needs the next bdSeq
+            self._set_will()
         self._on_event(Disconnected(str(reason)))
 
     def _handle_message(self, _c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
