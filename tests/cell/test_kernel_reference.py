@@ -183,3 +183,22 @@ def test_outputs_after_a_limit_stop_belong_to_the_last_step_done(hal275) -> None
     assert out["cell_current_A"][0] == pytest.approx(300e3, rel=1e-12)
     parts = sum(out[L.OUT_NAMES[row]] for row in L.BREAKDOWN_ROWS)
     np.testing.assert_allclose(parts, out["v_cell"], rtol=1e-12)
+
+
+@pytest.mark.parametrize(("slow_every", "chunk"), [(1, 37), (10, 30), (60, 120)])
+def test_chunked_run_equals_one_call(hal275, slow_every: int, chunk: int) -> None:
+    """Kernel docstring: with chunks that are multiples of slow_every (any chunk for 1) a run is the same as
+    one long call — the noise generator, the held terms and the thermal spans do not depend on chunking. Only
+    round-off differs (each call re-derives the enthalpy from the temperature)."""
+    from twin.cell import Potline
+
+    one = Potline(hal275, 3, seed=9, slow_every=slow_every, stop_on=())
+    many = Potline(hal275, 3, seed=9, slow_every=slow_every, stop_on=())
+    steps = 40 * chunk
+    amps = current_profile(steps) / 1e3
+    one.advance(steps, amps)
+    for start in range(0, steps, chunk):
+        many.advance(chunk, amps[start:start + chunk])
+    np.testing.assert_allclose(many.state, one.state, rtol=1e-11, atol=1e-10)
+    np.testing.assert_allclose(many.acc, one.acc, rtol=1e-12, atol=1e-9)
+    np.testing.assert_array_equal(many.rng, one.rng)
