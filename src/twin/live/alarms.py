@@ -13,8 +13,8 @@ Detectors (thresholds in :class:`AlarmConfig`; rationale in docs/live.md):
   kept arriving (a live reading with sensor noise never repeats exactly; a report-by-exception gateway
   stops publishing an unchanged value, so "no change" rather than "zero variance of what arrived" is the
   test that works through the whole chain).
-* **Noise jump (anode problem)** — robust variance of the first differences of the voltage readings
-  (1.4826·MAD, Hampel 1974) over the last readings, relative to the variance the cell model's noise and the
+* **Noise jump (anode problem)** — variance of the second differences of the voltage readings after
+  dropping outliers beyond 4 robust σ (1.4826·MAD, Hampel 1974) over the last readings, relative to the variance the cell model's noise and the
   sensor noise give for the observed sampling interval.
 * **Stuck feeder** — the estimated feeder efficiency (a parameter augmented to the filter's state, i.e. fault
   detection by parameter estimation, Isermann 2006, *Fault-Diagnosis Systems*, ch. 9) falls below
@@ -63,7 +63,7 @@ class AlarmConfig:
     step_confirm: int = 8  # ... if the next analyses ...
     step_quiet_nis: float = 4.0  # ... average below this (the filter absorbed it: a step, not noise)
     stuck_after_s: float = 180.0
-    noise_readings: int = 40
+    noise_readings: int = 60
     noise_ratio_alarm: float = 4.0  # robust variance of differences / expected (2× the noise amplitude)
     noise_ratio_clear: float = 2.0
     feeder_alarm: float = 0.5
@@ -208,18 +208,24 @@ class CellMonitor:
         return float(sum(self.nis)), len(self.nis)
 
     def noise_ratio(self, noise_rms_V: float, tau_s: float, sensor_sd_V: float) -> float:
-        """Robust variance of reading differences over what the model's noise and the sensor noise give."""
+        """Robust variance of second differences of the readings over what the model and sensor noise give.
+
+        Second differences remove a level and a linear trend (a feed cycle's slope, the rise before an anode
+        effect). Values beyond 4 robust σ (1.4826·MAD, Hampel 1974) are dropped (beam-move steps) and the
+        variance of the rest is taken, which keeps most of the efficiency of the plain variance. For first-order noise of correlation ρ = exp(-Δ/τ)
+        between readings Δ apart, Var(x₊ - 2x + x₋) = σ²(6 - 8ρ + 2ρ²), plus 6σ_s² of white sensor noise.
+        """
         if len(self.readings) < (self.readings.maxlen or 10):
             return math.nan
         t = np.fromiter((r[0] for r in self.readings), float)
         v = np.fromiter((r[1] for r in self.readings), float)
-        dt = np.diff(t)
-        dv = np.diff(v)
-        ok = dt > 0
-        if ok.sum() < 10:
+        d2 = v[2:] - 2.0 * v[1:-1] + v[:-2]
+        step = float(np.median(np.diff(t)))
+        if not step > 0:
             return math.nan
-        step = float(np.median(dt[ok]))
-        mad = float(np.median(np.abs(dv[ok] - np.median(dv[ok]))))
-        robust_var = (1.4826 * mad) ** 2
-        expected = 2.0 * noise_rms_V**2 * (1.0 - math.exp(-step / tau_s)) + 2.0 * sensor_sd_V**2
-        return robust_var / expected
+        centre = float(np.median(d2))
+        sigma = 1.4826 * float(np.median(np.abs(d2 - centre)))
+        inliers = d2[np.abs(d2 - centre) <= 4.0 * sigma] if sigma > 0 else d2
+        rho = math.exp(-step / tau_s)
+        expected = noise_rms_V**2 * (6.0 - 8.0 * rho + 2.0 * rho**2) + 6.0 * sensor_sd_V**2
+        return float(np.mean((inliers - centre) ** 2)) / expected

@@ -110,7 +110,7 @@ class PotlineTracker:
     # -- one window -------------------------------------------------------------------------------------------
     def _process_window(self) -> None:
         cfg = self.config
-        _ws, we = self.window_start, self.window_start + self.window_s
+        we = self.window_start + self.window_s
         inside = sorted((s for s in self._pending if s[0] < we), key=lambda s: s[0])
         self._pending = [s for s in self._pending if s[0] >= we]
         n = self.n_cells
