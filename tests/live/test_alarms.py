@@ -11,8 +11,8 @@ Detection-time bounds (plant time after the fault, why):
 from __future__ import annotations
 
 import pytest
-
 from tests.live.conftest import Run, run_plant
+
 from twin.live import AlarmKind, PlantSource
 
 FAULT_AT_S = 3600.0
@@ -26,7 +26,7 @@ def _faults(s: PlantSource) -> None:
 
 
 @pytest.fixture(scope="module")
-def faulty(tech) -> Run:  # noqa: ANN001
+def faulty(tech) -> Run:
     # 30 min after the faults: long enough for every bound, short of what a feeder stuck for hours does to
     # the cell (repeated anode effects overheat it; the plant source refuses to go on past the model's range)
     return run_plant(tech, n_cells=5, hours=1.5, faults={FAULT_AT_S: _faults})
@@ -46,13 +46,17 @@ def test_no_alarm_before_the_faults(faulty: Run) -> None:
 def test_stuck_sensor_alarm(faulty: Run) -> None:
     assert 0 <= _delay(faulty, AlarmKind.SENSOR_STUCK, 2) <= 300
     alarm = next(a for a in faulty.twin.alarms.active() if a.kind == AlarmKind.SENSOR_STUCK)
-    assert alarm.cell == 2 and "unchanged" in alarm.reason and alarm.severity == "medium"
+    assert alarm.cell == 2
+    assert "unchanged" in alarm.reason
+    assert alarm.severity == "medium"
 
 
 def test_stuck_feeder_alarm(faulty: Run) -> None:
     assert 0 <= _delay(faulty, AlarmKind.STUCK_FEEDER, 1) <= 1200
     alarm = next(a for a in faulty.twin.alarms.active() if a.kind == AlarmKind.STUCK_FEEDER)
-    assert alarm.cell == 1 and alarm.severity == "high" and "feeder" in alarm.reason
+    assert alarm.cell == 1
+    assert alarm.severity == "high"
+    assert "feeder" in alarm.reason
     est = faulty.twin.estimates("potline1")
     assert est["feed_efficiency"][0][0] < 0.5 < est["feed_efficiency"][0][1:].min()
 
@@ -80,7 +84,7 @@ def test_faults_are_attributed_to_their_own_cells(faulty: Run) -> None:
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_no_false_alarms_on_a_healthy_plant(tech, seed: int) -> None:  # noqa: ANN001
+def test_no_false_alarms_on_a_healthy_plant(tech, seed: int) -> None:
     run = run_plant(tech, n_cells=6, hours=4.0, seed=seed, warmup_s=3000.0 + 1000.0 * seed)
     assert run.twin.alarms.all() == []
     assert run.twin.snapshot()["kpis"]["plant"]["alarms_active"] == 0.0

@@ -14,8 +14,8 @@ import math
 
 import numpy as np
 import pytest
-
 from tests.live.conftest import GROUP, run_plant
+
 from twin.live import EnsembleKalmanFilter, FilterConfig, LiveConfig
 from twin.live.alarms import chi2_quantile
 from twin.live.estimator import window_noise_variance
@@ -24,20 +24,20 @@ WRONG_PRIOR = {"alumina_wtpct": 0.7, "acd_cm": 0.4, "temperature_degC": 6.0}
 
 
 @pytest.fixture(scope="module")
-def closed_and_open(tech):  # noqa: ANN001, ANN201
+def closed_and_open(tech):
     closed = run_plant(tech, hours=3.0, prior_offset=WRONG_PRIOR)
     opened = run_plant(tech, hours=3.0, prior_offset=WRONG_PRIOR, config=LiveConfig(assimilate=False))
     return closed, opened
 
 
-def test_filter_error_within_bounds_after_one_hour(closed_and_open) -> None:  # noqa: ANN001
+def test_filter_error_within_bounds_after_one_hour(closed_and_open) -> None:
     closed, _ = closed_and_open
     assert closed.rms_after("alumina_wtpct", 3600) <= 0.3
     assert closed.rms_after("acd_cm", 3600) <= 0.15
     assert closed.rms_after("temperature_degC", 3600) <= 4.0
 
 
-def test_filter_beats_open_loop_from_wrong_initial_states(closed_and_open) -> None:  # noqa: ANN001
+def test_filter_beats_open_loop_from_wrong_initial_states(closed_and_open) -> None:
     # Measured (seed 5): alumina 0.19 vs 0.31 wt%, ACD 0.03 vs 0.35 cm, temperature 1.5 vs 11 K. Alumina gains
     # least because the open loop is fed the same measured shots and part of its initial error dilutes away
     # (hotter members melt ledge into the bath); ACD and temperature errors persist without the filter.
@@ -48,7 +48,7 @@ def test_filter_beats_open_loop_from_wrong_initial_states(closed_and_open) -> No
     assert opened.rms_after("acd_cm", 3600) > 0.3  # the open loop really did start wrong and stayed wrong
 
 
-def test_ensemble_spread_neither_collapses_nor_lies(closed_and_open) -> None:  # noqa: ANN001
+def test_ensemble_spread_neither_collapses_nor_lies(closed_and_open) -> None:
     closed, _ = closed_and_open
     est = closed.twin.estimates(GROUP)
     assert np.all(est["alumina_wtpct"][1] > 0.005)
@@ -61,7 +61,7 @@ def test_ensemble_spread_neither_collapses_nor_lies(closed_and_open) -> None:  #
     assert float(np.sqrt(np.mean(err**2))) < 5 * float(np.mean(est["acd_cm"][1])) + 0.05
 
 
-def test_same_seed_same_estimates(tech) -> None:  # noqa: ANN001
+def test_same_seed_same_estimates(tech) -> None:
     a = run_plant(tech, n_cells=2, hours=0.3, seed=3)
     b = run_plant(tech, n_cells=2, hours=0.3, seed=3)
     ea, eb = a.twin.estimates(GROUP), b.twin.estimates(GROUP)
@@ -69,7 +69,7 @@ def test_same_seed_same_estimates(tech) -> None:  # noqa: ANN001
         np.testing.assert_array_equal(ea[name][0], eb[name][0])
 
 
-def test_analysis_moves_the_mean_toward_the_observation(tech) -> None:  # noqa: ANN001
+def test_analysis_moves_the_mean_toward_the_observation(tech) -> None:
     f = EnsembleKalmanFilter(tech, 2, FilterConfig(members=16, seed=2))
     zeros = np.zeros(2)
     predicted = f.forecast(30, 300.0, shots=zeros, beam_moves=zeros, r_slow_ohm=zeros + 8e-6,
@@ -80,7 +80,8 @@ def test_analysis_moves_the_mean_toward_the_observation(tech) -> None:  # noqa: 
     acd_after = f.estimate()["acd_cm"][0]
     assert acd_after[0] > acd_before[0]  # a higher voltage means a longer ACD (positive correlation)
     assert acd_after[1] == acd_before[1]
-    assert math.isnan(inn.nis[1]) and inn.nis[0] > 0
+    assert math.isnan(inn.nis[1])
+    assert inn.nis[0] > 0
 
 
 def test_window_noise_variance_limits() -> None:

@@ -14,8 +14,8 @@ Detectors (thresholds in :class:`AlarmConfig`; rationale in docs/live.md):
   stops publishing an unchanged value, so "no change" rather than "zero variance of what arrived" is the
   test that works through the whole chain).
 * **Noise jump (anode problem)** — variance of the second differences of the voltage readings after
-  dropping outliers beyond 4 robust σ (1.4826·MAD, Hampel 1974) over the last readings, relative to the variance the cell model's noise and the
-  sensor noise give for the observed sampling interval.
+  dropping outliers beyond 4 robust σ (1.4826·MAD, Hampel 1974) over the last readings, relative to the
+  variance the cell model's noise and the sensor noise give for the observed sampling interval.
 * **Stuck feeder** — the estimated feeder efficiency (a parameter augmented to the filter's state, i.e. fault
   detection by parameter estimation, Isermann 2006, *Fault-Diagnosis Systems*, ch. 9) falls below
   ``feeder_alarm``: the voltage rose as if alumina were short while the feed counter said it was fed.
@@ -212,8 +212,9 @@ class CellMonitor:
 
         Second differences remove a level and a linear trend (a feed cycle's slope, the rise before an anode
         effect). Values beyond 4 robust σ (1.4826·MAD, Hampel 1974) are dropped (beam-move steps) and the
-        variance of the rest is taken, which keeps most of the efficiency of the plain variance. For first-order noise of correlation ρ = exp(-Δ/τ)
-        between readings Δ apart, Var(x₊ - 2x + x₋) = σ²(6 - 8ρ + 2ρ²), plus 6σ_s² of white sensor noise.
+        variance of the rest is taken, which keeps most of the efficiency of the plain variance. For
+        first-order noise of correlation ρ = exp(-Δ/τ) between readings Δ apart,
+        Var(x₊ - 2x + x₋) = σ²(6 - 8ρ + 2ρ²), plus 6σ_s² of white sensor noise.
         """
         if len(self.readings) < (self.readings.maxlen or 10):
             return math.nan
