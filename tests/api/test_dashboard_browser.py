@@ -17,7 +17,7 @@ DRIVER = shutil.which("chromedriver")
 
 
 @pytest.fixture
-def browser():
+def browser(server: LiveServer):  # closed before the server stops, so no stream holds the shutdown
     if not CHROMIUM or not DRIVER:
         pytest.skip("headless Chromium not installed (apt-get install chromium chromium-driver)")
     from selenium import webdriver
