@@ -125,3 +125,16 @@ def test_key_cli_creates_a_working_key(tmp_path, capsys: pytest.CaptureFixture) 
     with open_store(url) as store, LiveServer(create_app(Settings(), store)) as srv:
         ok = httpx.post(srv.url + "/v1/scenarios", json={"toml": "[scenario]"}, headers={"X-API-Key": key})
         assert ok.status_code == 503  # authorised; this app has no runner
+
+
+def test_app_from_env(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from twin.api.main import app_from_env
+
+    monkeypatch.setenv("TWIN_STORE_URL", f"duckdb://{tmp_path / 'env.duckdb'}")
+    monkeypatch.setenv("TWIN_API_KPI_MAX_AGE_S", "7")
+    app = app_from_env()
+    with LiveServer(app) as srv:
+        assert httpx.get(srv.url + "/v1/health").status_code == 200
+        assert httpx.get(srv.url + "/v1/kpis").status_code == 401
+    assert app.state.settings.kpi_max_age_s == 7
+    app.state.store.close()
