@@ -86,10 +86,11 @@ class PotlineTracker:
         if self.t0 is None:
             self.t0 = math.floor(t / self.window_s) * self.window_s
             self.window_start = self.t0
-        if not good:
+        if not good:  # a death marks the pot's values stale; its next good voltage (rebirth) clears it
             self.stale[cell] = True
             return
-        self.stale[cell] = False
+        if metric == "cell_voltage_V":
+            self.stale[cell] = False
         self.monitors[cell].seen(t)
         if t >= self._latest_t[cell].get(metric, -math.inf):
             self.latest[cell][metric] = value
