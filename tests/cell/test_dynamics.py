@@ -13,7 +13,9 @@
 
 from __future__ import annotations
 
+import functools
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,8 +23,10 @@ import pytest
 from twin.cell import Potline
 from twin.cell import layout as L
 from twin.cell.physics import FARADAY, M_AL2O3
+from twin.params import load_technology
 
 DAY = 86400.0
+MODELS = Path(__file__).resolve().parents[2] / "models"
 
 
 def expected_time_to_ae(m_diss: float, m_undiss: float, m_bath: float, ce: float, amps: float, k_diss: float,
@@ -88,16 +92,18 @@ def test_anode_effect_voltage_kill_and_duration(hal275) -> None:
     assert line.snapshot().totals["ae_seconds"][0] == pytest.approx(kill)
 
 
-@pytest.fixture(scope="module")
-def current_step(hal275):
-    """Four cells on fixed (nominal) feeding, settled 2 days at 300 kA, then held at 300 kA (baseline) or
-    stepped to 285 kA (−5 %, inside the ±5 % window of physics.md §1.10). Sampled every 2 min for 4 h, then
-    every 30 min for 4 days; the baseline is subtracted to remove slow drifts (AlF3 loss, metal growth)."""
+@functools.cache
+def step_response(name: str):
+    """Four cells on fixed (nominal) feeding, settled 2 days at nominal current, then held there (baseline) or
+    stepped down 5 % (inside the ±5 % window of physics.md §1.10). Sampled every 2 min for 4 h, then every
+    30 min for 4 days; the baseline is subtracted to remove slow drifts (AlF3 loss, metal growth)."""
+    tech = load_technology(MODELS / f"{name}.toml")
+    nominal = tech.number("cell.line_current_nominal_kA")
     runs = {}
-    for kA in (300.0, 285.0):
-        line = Potline(hal275, 4, seed=11, slow_every=10, stop_on=())
+    for kA in (nominal, 0.95 * nominal):
+        line = Potline(tech, 4, seed=11, slow_every=10, stop_on=())
         line.set_cells("feed_strategy", slice(None), L.FEED_FIXED)
-        line.advance(int(2 * DAY), 300.0)
+        line.advance(int(2 * DAY), nominal)
         t, sh, ledge = [], [], []
         for chunk, count in ((120, 120), (1800, 4 * 48)):
             for _ in range(count):
@@ -106,8 +112,8 @@ def current_step(hal275):
                 sh.append(line.out[L.O_SUPERHEAT_K].mean())
                 ledge.append(0.5 * (line.state[L.S_LEDGE_BATH_CM] + line.state[L.S_LEDGE_METAL_CM]).mean())
         runs[kA] = (np.array(t), np.array(sh), np.array(ledge))
-    t = runs[300.0][0]
-    return t, runs[285.0][1] - runs[300.0][1], runs[285.0][2] - runs[300.0][2]
+    base, step = runs[nominal], runs[0.95 * nominal]
+    return tech, base[0], step[1] - base[1], step[2] - base[2]
 
 
 def crossing_time(t: np.ndarray, y: np.ndarray, level: float) -> float:
@@ -115,19 +121,21 @@ def crossing_time(t: np.ndarray, y: np.ndarray, level: float) -> float:
     return float(t[idx])
 
 
-def test_superheat_time_constant_is_tens_of_minutes(current_step, hal275) -> None:
+@pytest.mark.parametrize("name", ["hal275", "cell500"])
+def test_superheat_time_constant_is_tens_of_minutes(name: str) -> None:
     """τ_SH from the step response (63 % of the 1-3 h mean drop) versus C_th / Σ(1/R) from the model's own
     thermal parameters (physics.md §1.6 method: 45 min for the 500 kA cell).
 
     The measured τ is shorter than C_th/ΣG (~32 min here) because the liquidus moves too: the ledge that
     freezes is pure cryolite, so the bath's excess AlF3 rises and T_liq falls while T falls; the estimate is
-    therefore only required to hold within a factor of 3.
+    therefore only required to hold within a factor of 3. For cell500 the estimate is physics.md's own
+    (3.7e7 J/K over ~14 kW/K ≈ 45 min).
     """
-    t, d_sh, _ = current_step
+    tech, t, d_sh, _ = step_response(name)
     plateau = d_sh[(t >= 3600) & (t <= 3 * 3600)].mean()
     assert plateau < -0.5  # less current, less heat: the bath cools towards its liquidus
     tau = crossing_time(t, d_sh, 0.632 * plateau)
-    n = hal275.number
+    n = tech.number
     c_th = n("cell.bath_mass_kg") * n("energy.bath_heat_capacity_J_per_kgK") + n("cell.metal_mass_kg") * n(
         "energy.metal_heat_capacity_J_per_kgK")
     conductance = sum(1.0 / n(f"thermal.resistance_{k}_K_per_W") for k in ("top", "bottom", "bath_ledge",
@@ -137,9 +145,11 @@ def test_superheat_time_constant_is_tens_of_minutes(current_step, hal275) -> Non
     assert tau_model / 3 <= tau <= tau_model * 3
 
 
-def test_ledge_re_equilibrates_over_days(current_step) -> None:
-    """The ledge grows after the −5 % step and settles within ~1-3 days (physics.md §1.6)."""
-    t, _, d_ledge = current_step
+def test_ledge_re_equilibrates_over_days() -> None:
+    """The ledge grows after the −5 % step and settles within ~1-3 days (physics.md §1.6). HAL275 only: the
+    cell500 ledge grows 10.6 cm after the same step and is still creeping at day 4 (95 % at 3.2 days), see
+    docs/physics.md §7."""
+    _, t, _, d_ledge = step_response("hal275")
     final = d_ledge[t >= 3.5 * DAY].mean()
     assert final > 1.0  # cm thicker
     t95 = crossing_time(t, d_ledge, 0.95 * final)
