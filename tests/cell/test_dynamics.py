@@ -156,3 +156,17 @@ def test_ledge_re_equilibrates_over_days() -> None:
     t63 = crossing_time(t, d_ledge, 0.632 * final)
     assert 3 * 3600 < t63 < 1.5 * DAY
     assert 0.75 * DAY < t95 < 3 * DAY
+
+
+@pytest.mark.xfail(strict=True, reason="known limit (docs/physics.md §7): at a constant resistance target a "
+                   "sustained +5 % current overheats HAL275 without bound once the ledge has melted; Dewing's CE "
+                   "then goes negative and the state becomes NaN after ~1.5 days")
+def test_sustained_current_increase_stays_finite(hal275) -> None:
+    """physics.md §1.10: beyond ~±5 % the heat balance must be restored by ACD (voltage) changes or heat
+    exchangers. Without that the cell must at least stay finite; it currently does not."""
+    line = Potline(hal275, 1, slow_every=60, stop_on=())
+    line.advance(int(DAY), 300.0)
+    events = line.advance(int(3 * DAY), 315.0).events
+    assert any(e.kind == "ledge_thin" for e in events)  # the plant layer is warned within the run
+    assert np.all(np.isfinite(line.state))
+    assert line.state[L.S_TEMP_DEGC, 0] < 1050.0
