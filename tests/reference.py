@@ -125,7 +125,8 @@ def liquidus_temperature(alf3: float, al2o3: float, caf2: float, lif: float, mgf
 
 def current_efficiency(superheat: float, alf3: float, lif: float, constant: float) -> float:
     """Dewing 1991: log10(loss %) = 0.0095 SH − 0.019 AlF3 − 0.060 LiF + const."""
-    log_loss = 0.0095 * superheat - 0.019 * alf3 - 0.060 * lif + constant
+    sh = min(max(superheat, -10.0), 30.0)  # the law is applied over superheat -10..30 K only
+    log_loss = 0.0095 * sh - 0.019 * alf3 - 0.060 * lif + constant
     return 1.0 - math.pow(10.0, log_loss) / 100.0
 
 
@@ -219,7 +220,10 @@ class Model:
             q_in = (T - t_liq) / p[film_key]
             kg_per_cm = p[L.P_LEDGE_DENSITY] * area / 100.0
             frozen = (q_out - q_in) * span / p[L.P_LEDGE_LATENT]
-            frozen = max(frozen, (0.05 - s[level]) * kg_per_cm)  # ledge floor 0.05 cm
+            floor = (0.05 - s[level]) * kg_per_cm  # ledge floor 0.05 cm
+            if frozen < floor:  # nothing left to melt: bath -> film -> ledge -> shell -> air in series
+                frozen = floor
+                q_out = (T - t_amb) / (p[film_key] + delta_m / (p[L.P_LEDGE_K] * area) + p[shell_key])
             s[level] += frozen / kg_per_cm
             frozen_total += frozen
             side += q_out

@@ -158,12 +158,10 @@ def test_ledge_re_equilibrates_over_days() -> None:
     assert 0.75 * DAY < t95 < 3 * DAY
 
 
-@pytest.mark.xfail(strict=True, reason="known limit (docs/physics.md §7): at a constant resistance target a "
-                   "sustained +5 % current overheats HAL275 without bound once the ledge has melted; Dewing's CE "
-                   "then goes negative and the state becomes NaN after ~1.5 days")
 def test_sustained_current_increase_stays_finite(hal275) -> None:
     """physics.md §1.10: beyond ~±5 % the heat balance must be restored by ACD (voltage) changes or heat
-    exchangers. Without that the cell must at least stay finite; it currently does not."""
+    exchangers. Without that the cell must at least stay finite: the CE law is held at its end value beyond
+    30 K superheat and a melted-out ledge lets the bath lose heat straight through the side wall."""
     line = Potline(hal275, 1, slow_every=60, stop_on=())
     line.advance(int(DAY), 300.0)
     events = line.advance(int(3 * DAY), 315.0).events

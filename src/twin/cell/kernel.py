@@ -86,8 +86,11 @@ def slow_terms(
 def refresh_slow_terms(state: np.ndarray, params: np.ndarray, i: int) -> None:
     """Recompute the cached slow terms of cell ``i`` from its state (used after plant operations)."""
     kappa, t_liq, c_sat, ratio, ce = slow_terms(
-        state[L.S_TEMP_DEGC, i], state[L.S_BATH_KG, i], state[L.S_ALUMINA_DISSOLVED_KG, i],
-        state[L.S_ALF3_KG, i], params,
+        state[L.S_TEMP_DEGC, i],
+        state[L.S_BATH_KG, i],
+        state[L.S_ALUMINA_DISSOLVED_KG, i],
+        state[L.S_ALF3_KG, i],
+        params,
     )
     state[L.S_KAPPA_S_PER_CM, i] = kappa
     state[L.S_LIQUIDUS_DEGC, i] = t_liq
@@ -122,8 +125,15 @@ def _record(events: np.ndarray, n: int, step: int, code: int, cell: int, value: 
 
 @jit
 def _thermal_update(
-    enthalpy: float, T: float, t_liq: float, m_bath: float, m_metal: float, ledge_b: float,
-    ledge_m: float, span: float, p: np.ndarray,
+    enthalpy: float,
+    T: float,
+    t_liq: float,
+    m_bath: float,
+    m_metal: float,
+    ledge_b: float,
+    ledge_m: float,
+    span: float,
+    p: np.ndarray,
 ) -> tuple[float, float, float, float, float, float, float, float]:
     """Apply heat losses and ledge freeze/melt over ``span`` seconds from the held temperature ``T``.
 
@@ -142,13 +152,34 @@ def _thermal_update(
     q_out_m = (t_liq - t_amb) / (ledge_m / (100.0 * p[L.P_LEDGE_K] * area_m) + p[L.P_R_SHELL_METAL])
     frozen_b = span * (q_out_b - (T - t_liq) / p[L.P_R_BATH_LEDGE]) / latent
     frozen_m = span * (q_out_m - (T - t_liq) / p[L.P_R_METAL_LEDGE]) / latent
-    frozen_b = max(frozen_b, (LEDGE_FLOOR_CM - ledge_b) / cm_per_kg_b)
-    frozen_m = max(frozen_m, (LEDGE_FLOOR_CM - ledge_m) / cm_per_kg_m)
+    # A ledge melted down to its floor can melt no further: the bath then loses heat straight through
+    # the side wall, film + remaining ledge + shell in series, with the bath (not the liquidus) on the
+    # inner face.
+    floor_b = (LEDGE_FLOOR_CM - ledge_b) / cm_per_kg_b
+    floor_m = (LEDGE_FLOOR_CM - ledge_m) / cm_per_kg_m
+    if frozen_b < floor_b:
+        frozen_b = floor_b
+        q_out_b = (T - t_amb) / (
+            p[L.P_R_BATH_LEDGE] + ledge_b / (100.0 * p[L.P_LEDGE_K] * area_b) + p[L.P_R_SHELL_BATH]
+        )
+    if frozen_m < floor_m:
+        frozen_m = floor_m
+        q_out_m = (T - t_amb) / (
+            p[L.P_R_METAL_LEDGE] + ledge_m / (100.0 * p[L.P_LEDGE_K] * area_m) + p[L.P_R_SHELL_METAL]
+        )
     enthalpy += latent * (frozen_b + frozen_m) - (q_top + q_bottom + q_out_b + q_out_m) * span
     m_bath = m_bath - frozen_b - frozen_m
     T = L.T_REF_DEGC + enthalpy / (m_bath * p[L.P_CP_BATH] + m_metal * p[L.P_CP_METAL])
-    return (enthalpy, T, m_bath, ledge_b + frozen_b * cm_per_kg_b, ledge_m + frozen_m * cm_per_kg_m,
-            q_top * span, q_bottom * span, (q_out_b + q_out_m) * span)
+    return (
+        enthalpy,
+        T,
+        m_bath,
+        ledge_b + frozen_b * cm_per_kg_b,
+        ledge_m + frozen_m * cm_per_kg_m,
+        q_top * span,
+        q_bottom * span,
+        (q_out_b + q_out_m) * span,
+    )
 
 
 @jit
@@ -277,7 +308,8 @@ def _run_cell(
         if cadence:
             if pending > 0:
                 enthalpy, T, m_bath, ledge_b, ledge_m, e_top, e_bottom, e_side = _thermal_update(
-                    enthalpy, T, t_liq, m_bath, m_metal, ledge_b, ledge_m, pending * dt, p)
+                    enthalpy, T, t_liq, m_bath, m_metal, ledge_b, ledge_m, pending * dt, p
+                )
                 a_top += e_top
                 a_bottom += e_bottom
                 a_side += e_side
@@ -471,7 +503,8 @@ def _run_cell(
 
     if pending > 0:
         enthalpy, T, m_bath, ledge_b, ledge_m, e_top, e_bottom, e_side = _thermal_update(
-            enthalpy, T, t_liq, m_bath, m_metal, ledge_b, ledge_m, pending * dt, p)
+            enthalpy, T, t_liq, m_bath, m_metal, ledge_b, ledge_m, pending * dt, p
+        )
         a_top += e_top
         a_bottom += e_bottom
         a_side += e_side
@@ -579,8 +612,9 @@ def advance(
     ran = np.zeros(ncell, dtype=np.int64)
     n_events = 0
     for i in range(ncell):
-        done, n_events = _run_cell(state, rng, params, line_current_A, dt, step0, stop_mask, events,
-                                   n_events, acc, out, i, limit, True)
+        done, n_events = _run_cell(
+            state, rng, params, line_current_A, dt, step0, stop_mask, events, n_events, acc, out, i, limit, True
+        )
         ran[i] = done
         limit = min(limit, done)
     for i in range(ncell):
@@ -594,8 +628,9 @@ def advance(
     for e in range(n_events):
         # a limit crossing found at the check opening step `limit` by a cell that was re-run to `limit` steps
         # is not latched in its state: it is found (and reported) again by the next call, so drop it here
-        rerun_limit_check = (events[e, 0] == limit and events[e, 1] >= L.EV_FREEZE_RISK
-                             and ran[int(events[e, 2])] > limit)
+        rerun_limit_check = (
+            events[e, 0] == limit and events[e, 1] >= L.EV_FREEZE_RISK and ran[int(events[e, 2])] > limit
+        )
         if events[e, 0] <= limit and not rerun_limit_check:
             events[kept, :] = events[e, :]
             kept += 1

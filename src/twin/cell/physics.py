@@ -34,6 +34,8 @@ M_AL = 26.9815385e-3  # kg/mol (IUPAC 2013)
 M_AL2O3 = 101.961276e-3  # kg/mol (2 Al + 3 O, IUPAC 2013)
 M_C = 12.011e-3  # kg/mol
 KELVIN = 273.15
+CE_SUPERHEAT_MIN = -10.0  # K, range over which Dewing's CE law is applied
+CE_SUPERHEAT_MAX = 30.0
 
 
 @jit
@@ -93,12 +95,7 @@ def critical_current_density(t_c: float, al2o3: float, single_anode_area_cm2: fl
     i_crit = 1e-4·[550000 + 1800·(T_K − 1323)]·[(C/100)^0.5 − 0.04]·A_anode^−0.1
     """
     t_k = t_c + KELVIN
-    return (
-        1e-4
-        * (550000.0 + 1800.0 * (t_k - 1323.0))
-        * (math.sqrt(al2o3 / 100.0) - 0.04)
-        * single_anode_area_cm2**-0.1
-    )
+    return 1e-4 * (550000.0 + 1800.0 * (t_k - 1323.0)) * (math.sqrt(al2o3 / 100.0) - 0.04) * single_anode_area_cm2**-0.1
 
 
 @jit
@@ -152,9 +149,7 @@ def bubble_coverage(i_anode: float, ratio: float, al2o3: float, al2o3_ae: float)
 
 
 @jit
-def bath_conductivity(
-    t_c: float, alf3: float, al2o3: float, caf2: float, lif: float, mgf2: float
-) -> float:
+def bath_conductivity(t_c: float, alf3: float, al2o3: float, caf2: float, lif: float, mgf2: float) -> float:
     """Bath electrical conductivity (S/cm) [WPT93], as in CellModel ``BathProperties.py``.
 
     κ = exp(1.9362 + 0.3092·BWR − 0.004132·CaF2 − 0.01755·Al2O3 + 0.008123·LiF − 0.00398·MgF2 − 1751.1/T_K)
@@ -165,13 +160,7 @@ def bath_conductivity(
     naf = 0.6 * (100.0 - alf3 - al2o3 - caf2 - lif - mgf2)
     bwr = ((naf / 41.99 + lif / 25.94 - mgf2 / 62.31) / 2.0) / ((alf3 + 2.0 * naf / 3.0) / 83.98)
     return math.exp(
-        1.9362
-        + 0.3092 * bwr
-        - 0.004132 * caf2
-        - 0.01755 * al2o3
-        + 0.008123 * lif
-        - 0.00398 * mgf2
-        - 1751.1 / t_k
+        1.9362 + 0.3092 * bwr - 0.004132 * caf2 - 0.01755 * al2o3 + 0.008123 * lif - 0.00398 * mgf2 - 1751.1 / t_k
     )
 
 
@@ -201,6 +190,11 @@ def current_efficiency(superheat: float, alf3: float, lif: float, dewing_constan
     """Current efficiency (fraction) by Dewing's form [Dew91], with a per-technology constant.
 
     log10(CE loss in %) = 0.0095·superheat − 0.019·AlF3 − 0.060·LiF + const
+
+    The law is used over the superheat range of industrial cells, [CE_SUPERHEAT_MIN, CE_SUPERHEAT_MAX]
+    (physics.md §1.3: 5–15 K window; Dewing's plant data lie within it); outside it the CE is held at
+    the end value, so an overheated cell cannot extrapolate to a negative CE.
     """
-    loss_pct = 10.0 ** (0.0095 * superheat - 0.019 * alf3 - 0.060 * lif + dewing_constant)
+    sh = min(max(superheat, CE_SUPERHEAT_MIN), CE_SUPERHEAT_MAX)
+    loss_pct = 10.0 ** (0.0095 * sh - 0.019 * alf3 - 0.060 * lif + dewing_constant)
     return 1.0 - loss_pct / 100.0
