@@ -47,13 +47,31 @@ class PotlineSim:
     taps: int = 0
     metal_tapped_kg: float = 0.0
     anode_changes: int = 0
+    feeder_blockages: int = 0
     outages_h: list[float] = field(default_factory=list)
     anode_heat_pending_J: np.ndarray | None = None  # heat new anodes still draw, per cell
     hx_duty_W: np.ndarray | None = None  # shell heat-exchanger duty per cell (+ removes heat)
 
+    blocked_cells: set[int] = field(default_factory=set)
+
     def __post_init__(self) -> None:
         self.anode_heat_pending_J = np.zeros(self.potline.n_cells)
         self.hx_duty_W = np.zeros(self.potline.n_cells)
+
+    def block_feeder(self, cell: int) -> bool:
+        """A feeder hole of ``cell`` crusts over: it loses ``feeder_blockage_share`` of its feed."""
+        if cell in self.blocked_cells:
+            return False
+        self.blocked_cells.add(cell)
+        self.potline.state[L.S_FEED_EFFICIENCY, cell] *= 1.0 - self.spec["feeder_blockage_share"]
+        self.feeder_blockages += 1
+        return True
+
+    def clear_feeder(self, cell: int) -> None:
+        """The blocked hole of ``cell`` is open again (crust breaker, or an anode-effect kill)."""
+        if cell in self.blocked_cells:
+            self.blocked_cells.discard(cell)
+            self.potline.state[L.S_FEED_EFFICIENCY, cell] /= max(1.0 - self.spec["feeder_blockage_share"], 1e-9)
 
     last: LineCounters = field(default_factory=LineCounters)
 
@@ -77,6 +95,9 @@ class PotlineSim:
         elapsed = self.potline.time_s - start
         self.energy_busbar_J += (current * 1e3) ** 2 * self.spec["busbar_resistance_uohm"] * 1e-6 * elapsed
         self.events.extend(result.events)
+        for event in result.events:
+            if event.kind == "anode_effect_end":  # the kill sequence breaks the crust over the feeders
+                self.clear_feeder(event.cell)
 
     def interval(self) -> tuple[float, float, float]:
         """(DC power W, mean line voltage V, seconds) since the previous call."""

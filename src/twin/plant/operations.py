@@ -13,6 +13,11 @@ so the crane load is even, as in a real potroom.
   (``PotlineSim.update_heat_sinks``) and the cell is noisier for hours (Dupuis, physics.md §1.7).
 * Beam raising: every ``BEAM_RAISE_DAYS`` days per cell the anode beam is re-clamped (Qatalum 17 d);
   a short voltage disturbance, modelled as raised noise.
+* Feeder blockages: point-feeder holes crust over at random (a Poisson process per line at the plant
+  file's rate per cell-day); the cell loses a share of its feed for an exponentially distributed time.
+  The tracking controller does not know and can only react to the alumina it sees falling; this is
+  what produces the occasional anode effect of a modern line (physics.md §1.5). The anode-effect kill
+  sequence breaks the crust and clears the hole (``PotlineSim.sync``).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import simpy
 
 from twin.cell import layout as L
@@ -88,6 +94,28 @@ def _change_anode(env: simpy.Environment, line: PotlineSim, cell: int) -> Genera
         anodes = line.potline.technology.number("cell.anode_count")
         state[L.S_ANODE_AGE_S, cell] *= (anodes - 1.0) / anodes
         line.anode_changes += 1
+
+
+def feeder_blockages(env: simpy.Environment, line: PotlineSim, rng: np.random.Generator) -> Generator[Any, Any, None]:
+    """Block a random cell's feeder at random times; each blockage clears after a random time."""
+    n = line.potline.n_cells
+    rate_per_s = line.spec["feeder_blockage_per_cell_day"] * n / DAY_S
+    if rate_per_s <= 0.0:
+        return
+    while True:
+        yield env.timeout(float(rng.exponential(1.0 / rate_per_s)))
+        cell = int(rng.integers(n))
+        hours = float(rng.exponential(line.spec["feeder_blockage_hours"]))
+        env.process(_blocked_feeder(env, line, cell, hours))
+
+
+def _blocked_feeder(env: simpy.Environment, line: PotlineSim, cell: int, hours: float) -> Generator[Any, Any, None]:
+    line.sync(env.now)
+    if not line.block_feeder(cell):
+        return  # already blocked
+    yield env.timeout(hours * 3600.0)
+    line.sync(env.now)
+    line.clear_feeder(cell)
 
 
 def beam_raising(env: simpy.Environment, line: PotlineSim) -> Generator[Any, Any, None]:

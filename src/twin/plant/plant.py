@@ -24,7 +24,7 @@ import simpy
 from twin.cell import Potline
 from twin.params import PlantSpec, Technology
 from twin.plant.line import PotlineSim
-from twin.plant.operations import anode_changes, beam_raising, tapping
+from twin.plant.operations import anode_changes, beam_raising, feeder_blockages, tapping
 from twin.plant.power import Dispatch, dispatch
 
 HOUR_S = 3600.0
@@ -113,10 +113,12 @@ class Plant:
         plant.coal_MW = list(plant._initial_dispatch().coal_MW)
         env.process(plant._dispatcher())
         if routine_operations:
-            for line in lines:
+            op_seeds = np.random.SeedSequence([seed, 1]).spawn(len(lines))
+            for line, op_seed in zip(lines, op_seeds, strict=True):
                 env.process(tapping(env, line))
                 env.process(anode_changes(env, line))
                 env.process(beam_raising(env, line))
+                env.process(feeder_blockages(env, line, np.random.default_rng(op_seed)))
         return plant
 
     # --- state changes the scenario events use -----------------------------------------------------
