@@ -257,3 +257,48 @@ def test_periodic_compaction_applies_retention(tmp_path) -> None:
                 time.sleep(0.05)
         assert store.recorded(TAG, T0, datetime.now(UTC)).value.tolist() == [2.0]
         assert store.aggregate(TAG, T0, datetime.now(UTC), bucket=timedelta(days=1)).count.sum() == 2
+
+
+class MessyProvider:
+    """A provider whose snapshot breaks every rule: the API must still answer without a 5xx."""
+
+    def snapshot(self) -> dict:
+        return {
+            "as_of": "not a time",
+            "kpis": {"plant": {"a": float("nan"), "b": "x", "c": True, "d": 2}, "potline:1": None},
+            "cells": {"1-001": {"voltage_V": float("inf"), "note": "hot", "anode_effect": False}, "1-002": None},
+            "power": {"units": {"G1": float("nan"), "G2": 100}, "grid_MW": "lots", "potlines": None},
+            "alarms": [{"id": "x", "state": "active", "reason": "r", "value": float("nan")}, "garbage"],
+            "assets": [
+                {"id": "unit:G2", "kind": "unit", "metadata": "n/a"},
+                {"id": 7, "kind": "cell"},
+                {"id": "boiler:1", "kind": "boiler"},
+            ],
+        }
+
+
+def test_messy_live_state_never_gives_5xx(store: Store, keys) -> None:
+    from twin.api import Settings, create_app
+
+    with (
+        LiveServer(create_app(Settings(), store, live=MessyProvider())) as srv,
+        httpx.Client(base_url=srv.url, headers={"X-API-Key": keys.read}) as c,
+    ):
+        kpis = c.get("/v1/kpis").json()
+        assert kpis["scopes"] == {"plant": {"d": 2.0}, "potline:1": {}}
+        assert c.get("/v1/kpis/potline:1").json()["kpis"] == {}
+        assert c.get("/v1/potlines/1/cells").json()["cells"] == {
+            "1-001": {"voltage_V": None, "anode_effect": False},
+            "1-002": {},
+        }
+        power = c.get("/v1/power").json()
+        assert power["units_MW"] == {"G2": 100.0}
+        assert power["grid_MW"] == 0.0
+        alarms = c.get("/v1/alarms").json()["alarms"]
+        assert alarms == [{"id": "x", "state": "active", "reason": "r", "value": None}]
+        assert c.get("/v1/assets").json()["assets"] == [
+            {"id": "unit:G2", "kind": "unit", "name": "", "parent": None, "metadata": {}}
+        ]
+        assert c.get("/v1/assets/boiler:1").status_code == 404
+        with c.stream("GET", "/v1/stream/kpis", params={"max_events": 1}) as r:
+            assert any(line.startswith("data:") for line in r.iter_lines())

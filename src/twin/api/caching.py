@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,9 +28,24 @@ def _matches(header: str | None, etag: str) -> bool:
     return etag in tags
 
 
+def json_safe(value: Any) -> Any:
+    """Replace NaN and infinities (which JSON cannot carry) by null, recursively."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
+
 def cached_json(request: Request, payload: Any, cache_control: str) -> Response:
     """``payload`` as JSON with ETag and Cache-Control, or an empty 304 if the client already has it."""
-    body = JSONResponse(jsonable_encoder(payload, custom_encoder={datetime: iso_z})).body
+    data = jsonable_encoder(payload, custom_encoder={datetime: iso_z})
+    try:
+        body = JSONResponse(data).body
+    except ValueError:  # NaN or infinity from a provider
+        body = JSONResponse(json_safe(data)).body
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     headers = {"ETag": etag, "Cache-Control": cache_control}
     if _matches(request.headers.get("if-none-match"), etag):

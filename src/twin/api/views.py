@@ -17,7 +17,10 @@ ASSET_KINDS = {"potline", "cell", "rectifier", "unit"}
 def as_of(snap: Mapping[str, Any]) -> datetime:
     value = snap.get("as_of")
     if isinstance(value, str):
-        value = datetime.fromisoformat(value)
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            value = None
     if not isinstance(value, datetime) or value.tzinfo is None:
         return datetime.now(UTC)
     return value.astimezone(UTC)
@@ -28,7 +31,15 @@ def finite_or_none(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _finite(d: Mapping[str, Any]) -> dict[str, float]:
+def _number(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def _finite(d: Any) -> dict[str, float]:
+    if not isinstance(d, Mapping):
+        return {}
     out = {}
     for k, v in d.items():
         if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v):
@@ -36,24 +47,29 @@ def _finite(d: Mapping[str, Any]) -> dict[str, float]:
     return out
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
 def kpis_all(snap: Mapping[str, Any]) -> dict[str, Any]:
-    scopes = {str(s): _finite(k) for s, k in (snap.get("kpis") or {}).items()}
+    scopes = {str(s): _finite(k) for s, k in _mapping(snap.get("kpis")).items()}
     return {"as_of": as_of(snap), "scopes": scopes}
 
 
 def kpis_one(snap: Mapping[str, Any], scope: str) -> dict[str, Any]:
-    scopes = snap.get("kpis") or {}
+    scopes = _mapping(snap.get("kpis"))
     if scope not in scopes:
-        known = ", ".join(sorted(scopes)[:10]) or "none yet"
+        known = ", ".join(sorted(map(str, scopes))[:10]) or "none yet"
         raise Problem(404, "Not found", f"scope = {scope!r} has no KPIs; known scopes: {known}")
     return {"scope": scope, "as_of": as_of(snap), "kpis": _finite(scopes[scope])}
 
 
 def power(snap: Mapping[str, Any]) -> dict[str, Any]:
-    p = snap.get("power") or {}
-    units = _finite(p.get("units") or {})
-    potlines = _finite(p.get("potlines") or {})
-    grid = float(p.get("grid_MW") or 0.0)
+    p = snap.get("power")
+    p = p if isinstance(p, Mapping) else {}
+    units = _finite(p.get("units"))
+    potlines = _finite(p.get("potlines"))
+    grid = _number(p.get("grid_MW")) or 0.0
     gen, load = sum(units.values()), sum(potlines.values())
     return {
         "as_of": as_of(snap),
@@ -69,10 +85,10 @@ def power(snap: Mapping[str, Any]) -> dict[str, Any]:
 def cells(snap: Mapping[str, Any], potline: str) -> dict[str, Any]:
     prefix = f"{potline}-"
     out: dict[str, dict[str, float | bool | None]] = {}
-    for cell_id, values in (snap.get("cells") or {}).items():
+    for cell_id, values in _mapping(snap.get("cells")).items():
         if str(cell_id).startswith(prefix):
             row: dict[str, float | bool | None] = {}
-            for k, v in (values or {}).items():
+            for k, v in _mapping(values).items():
                 if isinstance(v, bool):
                     row[str(k)] = v
                 elif isinstance(v, int | float):
@@ -86,15 +102,17 @@ def cells(snap: Mapping[str, Any], potline: str) -> dict[str, Any]:
 def alarms(snap: Mapping[str, Any], state: str | None, asset: str | None) -> list[dict[str, Any]]:
     return [
         dict(a)
-        for a in snap.get("alarms") or []
-        if (state is None or a.get("state") == state) and (asset is None or a.get("asset") == asset)
+        for a in (snap.get("alarms") if isinstance(snap.get("alarms"), list) else [])
+        if isinstance(a, Mapping)
+        and (state is None or a.get("state") == state)
+        and (asset is None or a.get("asset") == asset)
     ]
 
 
 def assets(snap: Mapping[str, Any], kind: str | None) -> list[dict[str, Any]]:
-    listed = list(snap.get("assets") or [])
+    listed = list(snap.get("assets") if isinstance(snap.get("assets"), list) else [])
     if not listed:  # derive stable ids from what the snapshot holds
-        for scope in snap.get("kpis") or {}:
+        for scope in _mapping(snap.get("kpis")):
             k = str(scope).split(":", 1)[0]
             if k in ASSET_KINDS:
                 listed.append({"id": str(scope), "kind": k, "name": str(scope)})
@@ -106,10 +124,25 @@ def assets(snap: Mapping[str, Any], kind: str | None) -> list[dict[str, Any]]:
                 "name": f"Cell {c}",
                 "parent": f"potline:{str(c).split('-')[0]}",
             }
-            for c in snap.get("cells") or {}
+            for c in _mapping(snap.get("cells"))
             if f"cell:{c}" not in known
         )
-    return [a for a in listed if kind is None or a.get("kind") == kind]
+    return [_asset(a) for a in listed if _valid_asset(a) and (kind is None or a.get("kind") == kind)]
+
+
+def _valid_asset(a: Any) -> bool:
+    return isinstance(a, Mapping) and isinstance(a.get("id"), str) and a.get("kind") in ASSET_KINDS
+
+
+def _asset(a: Mapping[str, Any]) -> dict[str, Any]:
+    meta = a.get("metadata")
+    return {
+        "id": a["id"],
+        "kind": a["kind"],
+        "name": str(a.get("name") or ""),
+        "parent": a.get("parent") if isinstance(a.get("parent"), str) else None,
+        "metadata": dict(meta) if isinstance(meta, Mapping) else {},
+    }
 
 
 def asset(snap: Mapping[str, Any], asset_id: str) -> dict[str, Any]:

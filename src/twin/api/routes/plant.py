@@ -55,11 +55,12 @@ async def alarms(
     summary="Potlines, cells, rectifiers and power units with stable identifiers",
 )
 async def assets(
+    request: Request,
     _: ReadKey,
     snap: SnapshotDep,
     kind: Annotated[Literal["potline", "cell", "rectifier", "unit"] | None, Query()] = None,
-) -> Assets:
-    return Assets.model_validate({"assets": views.assets(snap, kind)})
+) -> Response:
+    return cached_json(request, {"assets": views.assets(snap, kind)}, LIVE_CACHE)
 
 
 @router.get(
@@ -68,5 +69,7 @@ async def assets(
     responses=responses(401, 403, 404),
     summary="Resolve an asset identifier (e.g. cell:1-017) to its metadata",
 )
-async def asset(asset_id: Annotated[str, Path(max_length=100)], _: ReadKey, snap: SnapshotDep) -> Asset:
-    return Asset.model_validate(views.asset(snap, asset_id))
+async def asset(
+    request: Request, asset_id: Annotated[str, Path(max_length=100)], _: ReadKey, snap: SnapshotDep
+) -> Response:
+    return cached_json(request, views.asset(snap, asset_id), LIVE_CACHE)
