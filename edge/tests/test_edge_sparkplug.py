@@ -298,7 +298,9 @@ def test_store_and_forward_replays_outage_in_order_as_historical(
             ),
             timeout=15,
         )
-        time.sleep(0.5)
+        deadline = time.monotonic() + 10
+        while rig.gateway.pending_stored and time.monotonic() < deadline:
+            time.sleep(0.05)
         left = rig.gateway.pending_stored
     finally:
         rig.stop()
@@ -306,9 +308,11 @@ def test_store_and_forward_replays_outage_in_order_as_historical(
     historical = [
         metric for m in rec.messages("DDATA") for metric in decode_payload(m.payload).metrics if metric.is_historical
     ]
-    assert len(historical) >= 10
+    assert len(historical) >= 10, f"only {len(historical)} historical metrics"
     by_alias: dict[int, list[int]] = {}
     for metric in historical:
         by_alias.setdefault(metric.alias, []).append(metric.timestamp)
-    assert all(ts == sorted(ts) and len(set(ts)) == len(ts) for ts in by_alias.values())
-    assert left == 0
+    for alias, stamps in by_alias.items():
+        assert stamps == sorted(stamps), f"alias {alias} replayed out of order: {stamps}"
+        assert len(set(stamps)) == len(stamps), f"alias {alias} replayed twice: {stamps}"
+    assert left == 0, f"{left} values still stored"

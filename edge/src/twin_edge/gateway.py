@@ -230,15 +230,14 @@ class EdgeGateway:
         period = self.config.poll_period_s
         next_poll = time.monotonic()
         while not stop.is_set():
+            self._wake.clear()  # a wake-up (connect, STATE, rebirth) during this cycle triggers the next one at once
+            started = time.monotonic()
             readings = await self._poller.poll_all()
             self.counters.polls += 1
             self._process(readings)
             await self._replay()
-            next_poll += period
-            now = time.monotonic()
-            if next_poll < now - period:  # fell far behind: do not burst
-                next_poll = now
-            self._wake.clear()
+            if started >= next_poll - 0.001:  # the scheduled poll (not an early wake-up): advance the schedule
+                next_poll = max(next_poll + period, time.monotonic())  # fell behind: skip, do not burst
             with contextlib.suppress(TimeoutError):
                 waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(self._wake.wait())]
                 try:
