@@ -16,6 +16,7 @@ from twin.cell import layout as L
 from twin.cell.kernel import advance
 from twin.cell.pack import initial_state, pack_params, seed_generators
 from twin.cell.potline import DEFAULT_STOP_ON, _stop_mask
+from twin.params import load_technology
 
 N_CELLS = 12
 
@@ -118,6 +119,15 @@ def compare(k_state, r_state, k_acc, r_acc, k_out, r_out, where: str) -> None:
 def test_kernel_matches_reference_without_stops(hal275, slow_every: int, seed: int) -> None:
     """One call of 360 steps: every state row, total and output agrees with the reference to 1e-9."""
     calls = run_both(hal275, slow_every, (), seed)
+    codes = {e[1] for call in calls for e in call[2]}
+    assert {L.EV_AE_ONSET, L.EV_AE_END} <= codes, "the window must contain AE onsets and kills"
+
+
+@pytest.mark.parametrize("name", ["cell500", "cellmodel126"])
+def test_kernel_matches_reference_for_other_technologies(models_dir, name: str) -> None:
+    """The same check with the other models' parameters (cell500 has LiF, which HAL275 lacks)."""
+    tech = load_technology(models_dir / f"{name}.toml")
+    calls = run_both(tech, 7, (), seed=8)
     codes = {e[1] for call in calls for e in call[2]}
     assert {L.EV_AE_ONSET, L.EV_AE_END} <= codes, "the window must contain AE onsets and kills"
 
