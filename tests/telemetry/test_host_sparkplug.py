@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -13,7 +14,7 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 
-from twin.telemetry import CollectingSink, HostConfig, Quality, Sample, SparkplugHost
+from twin.telemetry import AsyncSampleStream, CollectingSink, HostConfig, Quality, Sample, SparkplugHost
 from twin_edge.sparkplug import REBIRTH_METRIC, decode_payload
 from twin_edge.testing import PrivateBroker, Recorder, unique
 
@@ -271,3 +272,27 @@ def test_slow_consumer_never_stalls_the_mqtt_thread(broker: tuple[str, int], ids
         gate.set()
         edge.close()
         h.stop()
+
+
+def test_async_stream_delivers_batches_to_an_asyncio_consumer(broker: tuple[str, int], ids: tuple[str, str]) -> None:
+    """``async with SparkplugHost(...)`` plus ``async for batch in AsyncSampleStream()``."""
+    group, host_id = ids
+
+    async def consume() -> list[int]:
+        stream = AsyncSampleStream()
+        got: list[int] = []
+        async with SparkplugHost(HostConfig(host_id=host_id, broker_port=broker[1], group_ids=(group,)), stream):
+            edge = Recorder(*broker, f"spBv1.0/{group}/NCMD/#")
+            try:
+                await asyncio.to_thread(born, edge, group)
+                for i in range(3):
+                    await asyncio.to_thread(edge.publish, f"spBv1.0/{group}/DDATA/gw/pot_001", ddata(0, 2 + i, i + 1))
+                async for batch in stream:
+                    got += [s.value for s in batch if s.metric == "feed_count"]  # type: ignore[misc]
+                    if len(got) == 4:
+                        break
+            finally:
+                edge.close()
+        return got
+
+    assert asyncio.run(asyncio.wait_for(consume(), 20)) == [0, 1, 2, 3]

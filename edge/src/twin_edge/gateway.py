@@ -104,7 +104,8 @@ class EdgeGateway:
         self._loop: asyncio.AbstractEventLoop | None = None
         g, e = config.group_id, config.edge_node_id
         self._ncmd_topic = str(Topic(g, MessageType.NCMD, e))
-        subscriptions = [(self._ncmd_topic, 1), (f"spBv1.0/{g}/DCMD/{e}/+", 1)]
+        # NCMD at QoS 1 (tck-id-message-flow-edge-node-ncmd-subscribe); no DCMD: writes to PLCs are not offered.
+        subscriptions = [(self._ncmd_topic, 1)]
         if config.primary_host_id is not None:
             subscriptions.append((str(StateTopic(config.primary_host_id)), 1))
         client_id = config.mqtt.client_id or f"{g}-{e}"
@@ -184,7 +185,7 @@ class EdgeGateway:
         elif self.config.primary_host_id is not None and event.topic == str(StateTopic(self.config.primary_host_id)):
             self._handle_state(event.payload)
         else:
-            logger.info("ignoring %s: device writes are not enabled on this gateway", event.topic)
+            logger.info("ignoring unexpected message on %s", event.topic)
 
     def _handle_ncmd(self, payload: bytes) -> None:
         try:

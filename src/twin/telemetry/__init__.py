@@ -12,8 +12,10 @@ The Sparkplug codec comes from the ``twin-edge`` package (``twin_edge.sparkplug`
 from twin.telemetry.host import HostConfig, SparkplugHost
 from twin.telemetry.naming import CellAddress, cell_address
 from twin.telemetry.samples import CallbackSink, CollectingSink, IngestCounters, Quality, Sample, SampleSink
+from twin.telemetry.stream import AsyncSampleStream
 
 __all__ = [
+    "AsyncSampleStream",
     "CallbackSink",
     "CellAddress",
     "CollectingSink",

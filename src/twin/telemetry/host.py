@@ -13,6 +13,7 @@ offline while connected it republishes online; on a clean stop it publishes offl
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
@@ -157,6 +158,15 @@ class SparkplugHost:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    async def __aenter__(self) -> SparkplugHost:
+        """``async with``: start, and wait (in a thread) until the online STATE is out."""
+        self.start()
+        await asyncio.to_thread(self.wait_online, 10.0)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await asyncio.to_thread(self.stop)
 
     # -- MQTT network thread ---------------------------------------------------------------------------------
     def _set_will(self) -> None:
