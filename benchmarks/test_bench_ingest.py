@@ -1,7 +1,7 @@
 """Ingest throughput: Sparkplug metrics decoded, ordered and applied by one host process, against raw paho.
 
-A publisher subprocess (its own core) sends NBIRTH + DBIRTH and then DDATA messages of ``METRICS`` alias-only
-Double metrics (a gateway batching several pots per message) at QoS 0 through a private Mosquitto. The same
+A publisher subprocess (its own core) sends NBIRTH + DBIRTH and then DDATA messages of 8 (one pot per message)
+or 50 (a gateway batching several pots) alias-only Double metrics at QoS 0 through a private Mosquitto. The same
 stream is received once by :class:`twin.telemetry.SparkplugHost` (decode, seq ordering, alias resolution, samples
 to a sink) and once by a bare paho client that only counts messages. Both rates go to ``extra_info``.
 Targets (design.md): >= 200 k metrics/s applied. Under ``--benchmark-disable`` a short stream checks correctness.
@@ -21,8 +21,6 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from twin.telemetry import HostConfig, Sample, SparkplugHost
 from twin_edge.testing import PrivateBroker, unique
-
-METRICS = 50
 
 _PUBLISHER = """
 import sys, time
@@ -56,8 +54,8 @@ c.loop_stop()
 """
 
 
-def _publish(port: int, group: str, messages: int) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-c", _PUBLISHER, str(port), group, str(messages), str(METRICS)])
+def _publish(port: int, group: str, messages: int, metrics: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-c", _PUBLISHER, str(port), group, str(messages), str(metrics)])
 
 
 class CountingSink:
@@ -76,9 +74,9 @@ class CountingSink:
             self.done.set()
 
 
-def _host_rate(port: int, messages: int) -> tuple[float, dict[str, int]]:
+def _host_rate(port: int, messages: int, metrics: int) -> tuple[float, dict[str, int]]:
     group = unique("bench")
-    target = METRICS * (messages + 1)  # DBIRTH + DDATA
+    target = metrics * (messages + 1)  # DBIRTH + DDATA
     sink = CountingSink(target)
     host = SparkplugHost(
         HostConfig(
@@ -88,7 +86,7 @@ def _host_rate(port: int, messages: int) -> tuple[float, dict[str, int]]:
     )
     host.start()
     assert host.wait_online(5)
-    publisher = _publish(port, group, messages)
+    publisher = _publish(port, group, messages, metrics)
     try:
         assert sink.done.wait(120), f"only {sink.count} of {target} samples applied; counters {host.counters}"
     finally:
@@ -98,7 +96,7 @@ def _host_rate(port: int, messages: int) -> tuple[float, dict[str, int]]:
     return sink.count / max(sink.last - sink.first, 1e-9), host.counters
 
 
-def _raw_paho_rate(port: int, messages: int) -> float:
+def _raw_paho_rate(port: int, messages: int, metrics: int) -> float:
     group = unique("benchraw")
     state = {"n": 0, "first": 0.0, "last": 0.0}
     done, subscribed = threading.Event(), threading.Event()
@@ -118,43 +116,44 @@ def _raw_paho_rate(port: int, messages: int) -> float:
     client.subscribe(f"spBv1.0/{group}/#", qos=1)
     client.loop_start()
     assert subscribed.wait(5)
-    publisher = _publish(port, group, messages)
+    publisher = _publish(port, group, messages, metrics)
     try:
         assert done.wait(120), f"raw paho received only {state['n']} of {messages + 2}"
     finally:
         publisher.wait(60)
         client.disconnect()
         client.loop_stop()
-    return (messages + 1) * METRICS / max(state["last"] - state["first"], 1e-9)
+    return (messages + 1) * metrics / max(state["last"] - state["first"], 1e-9)
 
 
 @pytest.mark.mqtt
-def test_bench_ingest_vs_raw_paho(benchmark) -> None:
+@pytest.mark.parametrize("metrics", [8, 50], ids=["8_metrics_per_message", "50_metrics_per_message"])
+def test_bench_ingest_vs_raw_paho(benchmark, metrics: int) -> None:
     # A private Mosquitto with an unbounded per-client queue: the backlog waits in the broker instead of being
     # dropped, so each client drains the same stream at its own pace (mosquitto's default queue is 1000).
     broker = PrivateBroker(extra_config=["max_queued_messages 0", "max_queued_bytes 0"])
     broker.start()
     try:
-        _bench(benchmark, broker.port)
+        _bench(benchmark, broker.port, metrics)
     finally:
         broker.stop()
 
 
-def _bench(benchmark, port: int) -> None:
-    messages = 200 if benchmark.disabled else 8_000
+def _bench(benchmark, port: int, metrics: int) -> None:
+    messages = 200 if benchmark.disabled else 400_000 // metrics
     results: dict[str, object] = {}
 
     def run() -> None:
-        rate, counters = _host_rate(port, messages)
+        rate, counters = _host_rate(port, messages, metrics)
         results.update(metrics_per_s=round(rate), counters=counters)
 
     benchmark.pedantic(run, rounds=1, iterations=1)
     if benchmark.disabled:
         run()
-    raw = _raw_paho_rate(port, messages)
+    raw = _raw_paho_rate(port, messages, metrics)
     counters = results["counters"]
     assert isinstance(counters, dict)
-    assert counters["applied"] == METRICS * (messages + 1)  # zero loss at QoS 0 on loopback
+    assert counters["applied"] == metrics * (messages + 1)  # zero loss at QoS 0 on loopback
     assert counters["seq_gaps"] == 0
     assert counters["queue_overflow"] == 0
     assert counters["malformed"] == 0
@@ -162,7 +161,10 @@ def _bench(benchmark, port: int) -> None:
         metrics_per_s=results["metrics_per_s"],
         raw_paho_metrics_per_s=round(raw),
         ratio_to_raw_paho=round(results["metrics_per_s"] / raw, 3),  # type: ignore[operator]
-        metrics_per_message=METRICS,
+        metrics_per_message=metrics,
         messages=messages,
     )
-    print(f"\ningest {results['metrics_per_s']:,} metrics/s applied; raw paho receive {raw:,.0f} metrics/s")
+    print(
+        f"\ningest ({metrics} metrics/message) {results['metrics_per_s']:,} metrics/s applied; "
+        f"raw paho receive {raw:,.0f} metrics/s"
+    )
