@@ -72,7 +72,14 @@ def _parser() -> argparse.ArgumentParser:
         cmd = sub.add_parser(name, help=helptext)
         cmd.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
         cmd.add_argument("--host", default="127.0.0.1", help="HTTP bind address")
-        cmd.add_argument("--config", help="service settings file (TOML)")
+        cmd.add_argument("--for", dest="duration", type=float, metavar="SECONDS", help="stop after this long")
+        if name == "serve":
+            cmd.add_argument("--config", required=True, help="service settings file (TOML)")
+        else:
+            cmd.add_argument("--pots", type=int, default=24, help="simulated pots (default 24)")
+            cmd.add_argument("--speed", type=float, default=30.0, help="plant seconds per second (default 30)")
+            cmd.add_argument("--broker", help="use this MQTT broker (HOST:PORT) instead of the embedded one")
+            cmd.add_argument("--store", default="duckdb:///.twin/demo.duckdb", help="store URL")
         cmd.set_defaults(func=_cmd_service(name))
     return parser
 
@@ -185,7 +192,7 @@ def _cmd_service(name: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         from twin.service import run_demo, run_serve
 
-        return (run_demo if name == "demo" else run_serve)(args)
+        return (run_demo if name == "demo" else run_serve)(args, lambda text: print(text, flush=True))
 
     return run
 

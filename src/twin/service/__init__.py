@@ -1,0 +1,80 @@
+"""`twin serve` and `twin demo`: the live service on one machine.
+
+* ``twin serve --config FILE``: Sparkplug ingest from the configured broker, the live twin, the store and the
+  API (settings file format in :mod:`twin.service.config`).
+* ``twin demo``: the whole chain with nothing installed: an embedded MQTT broker (amqtt) unless ``--broker``
+  names one, plant-backed simulated PLCs, the edge gateway, ingest, live twin, embedded DuckDB store and the
+  API with its dashboard.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import threading
+from collections.abc import Callable
+
+from twin.errors import TwinError
+
+log = logging.getLogger(__name__)
+
+
+def run_serve(args: argparse.Namespace, announce: Callable[[str], None] = log.warning) -> int:
+    from twin.service.chain import ServiceChain
+    from twin.service.config import load_service_config
+
+    if not args.config:
+        raise TwinError("twin serve needs --config FILE (see twin.service.config for the format)")
+    config = load_service_config(args.config)
+    with ServiceChain(config) as chain:
+        broker = f"{config.broker_host}:{config.broker_port}"
+        announce(f"Smelter Twin: API http://{args.host}:{args.port}/v1 (MQTT {broker})")
+        _serve_http(chain, args.host, args.port, getattr(args, "duration", None))
+    return 0
+
+
+def run_demo(args: argparse.Namespace, announce: Callable[[str], None] = log.warning) -> int:
+    from twin.api.settings import Settings
+    from twin.service.chain import ChainConfig, ServiceChain
+    from twin.service.embedded_broker import EmbeddedBroker
+
+    config = ChainConfig(
+        potlines={"potline1": args.pots}, speed=args.speed, simulate_plant=True, store_url=args.store,
+        api=Settings(open_access=True, compact_interval_s=3600.0),
+    )
+    broker = None
+    if args.broker:
+        host, _, port = args.broker.rpartition(":")
+        if not host or not port.isdigit():
+            raise TwinError(f"--broker = {args.broker!r} is invalid; expected HOST:PORT, e.g. 127.0.0.1:1883")
+        config.broker_host, config.broker_port = host, int(port)
+    else:
+        broker = EmbeddedBroker().start()
+        config.broker_host, config.broker_port = broker.host, broker.port
+    try:
+        with ServiceChain(config) as chain:
+            announce(f"Smelter Twin demo: dashboard http://{args.host}:{args.port}/  "
+                     f"(MQTT {config.broker_host}:{config.broker_port}, {args.pots} pots, speed {args.speed:g}x; "
+                     "Ctrl-C stops)")
+            _serve_http(chain, args.host, args.port, args.duration)
+    finally:
+        if broker is not None:
+            broker.stop()
+    return 0
+
+
+def _serve_http(chain: object, host: str, port: int, duration: float | None) -> None:
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(chain.app(), host=host, port=port, log_level="warning"))  # type: ignore[attr-defined]
+    if duration:
+        timer = threading.Timer(duration, lambda: setattr(server, "should_exit", True))
+        timer.daemon = True
+        timer.start()
+    server.run()
+    if not server.started:
+        raise TwinError(f"--port = {port} is invalid: the HTTP server could not start (port in use?)")
+
+
+__all__ = ["run_demo", "run_serve"]
+

@@ -1,0 +1,250 @@
+"""The running service: Sparkplug ingest → live twin + time-series store → FastAPI, and for the demo the
+simulated plant side (plant-backed PLCs and the edge gateway) on the same machine.
+
+``ServiceChain`` starts the parts in dependency order and stops them in reverse; it is what ``twin serve``
+and ``twin demo`` run, and what the tests drive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from twin.api import create_app
+from twin.api.settings import Settings
+from twin.live import LiveConfig, LiveTwin, PlantSource
+from twin.params import Technology, load_technology
+from twin.service.store_sink import FanoutSink, StoreSink
+from twin.store import Store, open_store
+from twin.telemetry import HostConfig, SparkplugHost
+
+log = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@dataclass
+class ChainConfig:
+    """What to run. Paths are resolved against the repository root when relative."""
+
+    broker_host: str = "127.0.0.1"
+    broker_port: int = 1883
+    store_url: str = "duckdb:///.twin/store.duckdb"
+    technology: str = "models/hal275.toml"
+    potlines: dict[str, int] = field(default_factory=lambda: {"potline1": 24})
+    host_id: str = "twin"
+    speed: float = 1.0  # model seconds per wall second (simulated plant and live twin clocks)
+    api: Settings = field(default_factory=Settings)
+    simulate_plant: bool = False  # start plant-backed simulated PLCs and an edge gateway too
+    seed: int = 1
+    kpi_period_s: float = 10.0
+    work_dir: Path | None = None
+
+
+def resolve(path: str) -> Path:
+    p = Path(path)
+    return p if p.is_absolute() or p.exists() else ROOT / p
+
+
+def _scenario_runner(toml_text: str) -> dict[str, float]:
+    """The API's scenario jobs: TOML text → KPIs (relative plant paths resolve against ``scenarios/``)."""
+    from twin.scenario import run_scenario, scenario_from_text
+
+    scenario = scenario_from_text(toml_text, "submitted scenario", base_dir=ROOT / "scenarios")
+    return dict(run_scenario(scenario).kpis)
+
+
+class _PlantSide:
+    """Plant-backed simulated PLCs and an edge gateway per potline, on one asyncio loop in a thread."""
+
+    def __init__(self, config: ChainConfig, technology: Technology, work_dir: Path) -> None:
+        from twin.service.embedded_broker import free_port
+        from twin_edge.config import load_config
+        from twin_edge.simplc import SimulatedPlcs, write_tag_map
+
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="plant-side", daemon=True)
+        self.sources: dict[str, PlantSource] = {}
+        self.plcs: list[Any] = []
+        self.gateways: list[Any] = []
+        self._tasks: list[Any] = []
+        self._stop: asyncio.Event | None = None
+        for n, (group, pots) in enumerate(config.potlines.items()):
+            source = PlantSource(technology, pots, seed=config.seed + n, speed=config.speed, warmup_s=3600.0)
+            self.sources[group] = source
+            first_port = free_port()
+            while not all(_port_free(first_port + k) for k in range(pots)):
+                first_port = free_port()
+            directory = work_dir / group
+            directory.mkdir(parents=True, exist_ok=True)
+            write_tag_map(directory / "tagmap.toml", pots=pots, host="127.0.0.1", first_port=first_port)
+            (directory / "gateway.toml").write_text(
+                'tag_map = "tagmap.toml"\n'
+                f'[mqtt]\nhost = "{config.broker_host}"\nport = {config.broker_port}\n'
+                f'[sparkplug]\ngroup_id = "{group}"\nedge_node_id = "gw01"\nprimary_host_id = "{config.host_id}"\n'
+                '[poll]\nperiod_s = 1.0\ntimeout_s = 0.5\n[store]\npath = "state/store.sqlite"\n',
+                encoding="utf-8",
+            )
+            self.plcs.append(SimulatedPlcs(source, pots=pots, first_port=first_port, update_period_s=0.5,
+                                           seed=config.seed + n))
+            self.gateways.append(load_config(directory / "gateway.toml"))
+
+    def start(self) -> None:
+        from twin_edge.gateway import EdgeGateway
+
+        self.thread.start()
+
+        async def begin() -> None:
+            self._stop = asyncio.Event()
+            for plcs in self.plcs:
+                await plcs.start()
+            for gw_config in self.gateways:
+                self._tasks.append(asyncio.ensure_future(EdgeGateway(gw_config).run(self._stop)))
+
+        asyncio.run_coroutine_threadsafe(begin(), self.loop).result(timeout=30)
+
+    def stop(self) -> None:
+        async def end() -> None:
+            if self._stop is not None:
+                self._stop.set()
+            for task in self._tasks:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(task, 10)
+            for plcs in self.plcs:
+                with contextlib.suppress(Exception):
+                    await plcs.stop()
+
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(end(), self.loop).result(timeout=30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+class ServiceChain:
+    """Ingest, live twin, store, API (and the simulated plant side for the demo)."""
+
+    def __init__(self, config: ChainConfig) -> None:
+        self.config = config
+        self.technology = load_technology(resolve(config.technology))
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self.store: Store | None = None
+        self.host: SparkplugHost | None = None
+        self.plant: _PlantSide | None = None
+        self.live: LiveTwin | None = None
+        self.sink: StoreSink | None = None
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> ServiceChain:
+        cfg = self.config
+        url = cfg.store_url
+        if url.startswith("duckdb:///") and not url.startswith("duckdb:////"):
+            path = resolve(url.removeprefix("duckdb:///"))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            url = f"duckdb:///{path}"
+        self.store = open_store(url)
+        epoch_ms = time.time_ns() // 1_000_000
+        self.live = LiveTwin(self.technology, cfg.potlines, LiveConfig(), epoch_ms=epoch_ms, speed=cfg.speed)
+        self.sink = StoreSink(self.store)
+        self.host = SparkplugHost(
+            HostConfig(host_id=cfg.host_id, broker_host=cfg.broker_host, broker_port=cfg.broker_port,
+                       group_ids=tuple(cfg.potlines)),
+            FanoutSink(self.live, self.sink),
+        )
+        self.host.start()
+        if not self.host.wait_online(15):
+            log.warning("Sparkplug host not online after 15 s; is the broker at %s:%d up?", cfg.broker_host,
+                        cfg.broker_port)
+        if cfg.simulate_plant:
+            if cfg.work_dir is None:
+                self._tmp = tempfile.TemporaryDirectory(prefix="twin-demo-")
+                work = Path(self._tmp.name)
+            else:
+                work = cfg.work_dir
+            self.plant = _PlantSide(cfg, self.technology, work)
+            self.plant.start()
+        self._spawn(self._housekeeping, "twin-housekeeping")
+        return self
+
+    def app(self) -> Any:
+        """The FastAPI application over this chain's store and live twin."""
+        assert self.store is not None
+        host = self.host
+
+        def ingest_stats() -> dict[str, float]:
+            figures: dict[str, float] = dict(host.counters) if host is not None else {}
+            if self.sink is not None:
+                figures.update(self.sink.counters)
+            return figures
+
+        return create_app(self.config.api, self.store, live=self.live, run_scenario=_scenario_runner,
+                          ingest_stats=ingest_stats)
+
+    def _spawn(self, target: Any, name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _housekeeping(self) -> None:
+        """Advance the live twin's windows, flush telemetry to the store, record KPI history."""
+        next_kpis = 0.0
+        while not self._stop.wait(1.0):
+            try:
+                if self.live is not None:
+                    self.live.tick()
+                if self.sink is not None:
+                    self.sink.flush()
+                if time.monotonic() >= next_kpis and self.live is not None and self.store is not None:
+                    self._record_kpis()
+                    next_kpis = time.monotonic() + self.config.kpi_period_s
+            except Exception:  # keep the service up; the failure is logged with its traceback
+                log.exception("housekeeping step failed")
+
+    def _record_kpis(self) -> None:
+        assert self.live is not None
+        assert self.store is not None
+        snapshot = self.live.snapshot()
+        now = datetime.now(UTC)
+        for scope, values in (snapshot.get("kpis") or {}).items():
+            numbers = {k: float(v) for k, v in values.items() if isinstance(v, int | float) and v == v}
+            if numbers:
+                self.store.write_kpis(scope, now, numbers)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        if self.plant is not None:
+            self.plant.stop()
+        if self.host is not None:
+            self.host.stop()
+        if self.sink is not None:
+            self.sink.flush()
+        if self.store is not None:
+            self.store.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    def __enter__(self) -> ServiceChain:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
