@@ -76,6 +76,7 @@ class HostConfig:
 
 
 _STOP = object()
+_TOPIC_CACHE_SIZE = 65_536  # parsed topics (a few per device) kept by the worker
 _DISCONNECTED = object()
 
 
@@ -92,6 +93,7 @@ class SparkplugHost:
         self._counters = IngestCounters()
         self._queue: queue.Queue[object] = queue.Queue(maxsize=config.queue_size)
         self._trackers: dict[tuple[str, str], EdgeNodeTracker] = {}
+        self._topics: dict[str, Topic | StateTopic] = {}
         self._state_topic = str(StateTopic(config.host_id))
         self._state_timestamp = _now_ms()
         self._online = threading.Event()
@@ -252,12 +254,17 @@ class SparkplugHost:
                 self.config.max_payload_bytes,
             )
             return
-        try:
-            topic = parse_topic(topic_text)
-        except SparkplugError as exc:
-            self._counters.malformed += 1
-            logger.warning("%s", exc)
-            return
+        topic = self._topics.get(topic_text)
+        if topic is None:
+            try:
+                topic = parse_topic(topic_text)
+            except SparkplugError as exc:
+                self._counters.malformed += 1
+                logger.warning("%s", exc)
+                return
+            if len(self._topics) >= _TOPIC_CACHE_SIZE:
+                self._topics.clear()
+            self._topics[topic_text] = topic
         if isinstance(topic, StateTopic):
             self._handle_state(topic, payload)
             return
