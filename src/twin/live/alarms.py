@@ -16,9 +16,11 @@ Detectors (thresholds in :class:`AlarmConfig`; rationale in docs/live.md):
 * **Noise jump (anode problem)** — variance of the second differences of the voltage readings after
   dropping outliers beyond 4 robust σ (1.4826·MAD, Hampel 1974) over the last readings, relative to the
   variance the cell model's noise and the sensor noise give for the observed sampling interval.
-* **Stuck feeder** — the estimated feeder efficiency (a parameter augmented to the filter's state, i.e. fault
-  detection by parameter estimation, Isermann 2006, *Fault-Diagnosis Systems*, ch. 9) falls below
-  ``feeder_alarm``: the voltage rose as if alumina were short while the feed counter said it was fed.
+* **Stuck feeder** — either the divergence test fires while the measured pseudo-resistance slope is above the
+  pot controller's own threshold, the feed counter says the cell is fed at least at its consumption and the
+  estimated alumina is falling (GéniSim's tracking logic read backwards, physics.md §1.5); or the estimated
+  feeder efficiency (a parameter augmented to the filter's state, i.e. fault detection by parameter
+  estimation, Isermann 2006, *Fault-Diagnosis Systems*, ch. 9) falls below ``feeder_alarm``.
 """
 
 from __future__ import annotations
@@ -189,6 +191,7 @@ class CellMonitor:
         self.last_seen_s = -math.inf
         self.last_step_s = -math.inf
         self.last_divergence_s = -math.inf
+        self.last_feeder_s = -math.inf
         self.step: tuple[float, float, float, list[float]] | None = None  # candidate step: t, ν, NIS, NIS after
 
     def voltage(self, t_s: float, value: float, *, record: bool = True) -> None:

@@ -18,12 +18,14 @@ from datetime import datetime
 import numpy as np
 
 from twin.cell import layout as L
+from twin.cell.kernel import ALUMINA_KG_PER_COULOMB
 from twin.live.alarms import AlarmBook, AlarmConfig, AlarmKind, CellMonitor, chi2_quantile
 from twin.live.estimator import EnsembleKalmanFilter, FilterConfig, Innovation
 from twin.params import Technology
 
 logger = logging.getLogger(__name__)
 
+NOMINAL_CE = 0.95  # for the feed ratio only (commanded alumina over consumption); the filter uses its own CE
 SIGNALS = ("cell_voltage_V", "line_current_kA", "pseudo_resistance_uohm", "feed_count", "beam_count",
            "anode_effect", "bath_temp_degC", "metal_height_cm")
 
@@ -75,6 +77,9 @@ class PotlineTracker:
         self._temp_last = np.full(n_cells, -math.inf)
         self.monitors = [CellMonitor(config.alarms) for _ in range(n_cells)]
         self._alumina_hist: list[deque[float]] = [deque(maxlen=20) for _ in range(n_cells)]
+        self._shots: list[deque[float]] = [deque(maxlen=20) for _ in range(n_cells)]
+        self._shot_kg = float(p[L.P_SHOT_KG])
+        self._slope_alarm = float(p[L.P_SLOPE_THRESHOLD_OHM_PER_S]) * 60.0 * 1e9  # the controller's, in nΩ/min
         self.model_voltage = np.full(n_cells, np.nan)
         self.last_nis = np.full(n_cells, np.nan)
         self.windows = 0
@@ -222,6 +227,7 @@ class PotlineTracker:
             mon, cell = self.monitors[c], c + 1
             hist = self._alumina_hist[c]
             hist.append(float(al_mean[c]))
+            self._shots[c].append(float(delta["feed_count"][c]))
             trend = (hist[-1] - hist[0]) / (self.window_s * (len(hist) - 1) / 3600.0) if len(hist) > 1 else 0.0
             # anode effect (measured flag)
             if self._ae[c]:
@@ -253,7 +259,8 @@ class PotlineTracker:
                             f"feeder delivers an estimated {fe_mean[c]:.0%} of the commanded shots: voltage rose "
                             f"(pseudo-resistance slope {self.resistance_slope_nohm_per_min(c):+.1f} nΩ/min) while "
                             f"fed; estimated alumina {al_mean[c]:.2f} ± {al_sd[c]:.2f} wt%, {trend:+.2f} wt%/h", t, at)
-            elif fe_mean[c] > acfg.feeder_clear:
+                mon.last_feeder_s = t
+            elif fe_mean[c] > acfg.feeder_clear and t - mon.last_feeder_s > acfg.clear_after_s:
                 book.clear(self.label, cell, AlarmKind.STUCK_FEEDER, t, at)
             # innovation tests
             nis = inn.nis[c]
@@ -277,13 +284,30 @@ class PotlineTracker:
             total, k = mon.nis_sum()
             if k == acfg.nis_window and total > threshold:
                 mon.last_divergence_s = t
+                slope = self.resistance_slope_nohm_per_min(c)
+                starving = (slope > self._slope_alarm and self.feed_ratio(c) >= 1.0 and trend < 0) or (
+                    fe_mean[c] < acfg.feeder_clear and trend < 0)
                 cause = ("stuck sensor" if stuck[c] else "anode problem" if noisy else
-                         "feeder not delivering" if fe_mean[c] < acfg.feeder_clear and trend < 0 else "unexplained")
+                         "feeder not delivering" if starving else "unexplained")
+                test = (f"NIS {total:.0f} over {k} windows > {threshold:.0f} (χ² false-alarm p = {acfg.nis_alpha:g})")
                 book.raise_(self.label, cell, AlarmKind.DIVERGENCE,
-                            f"measurements diverge from the model: NIS {total:.0f} over {k} windows > {threshold:.0f} "
-                            f"(χ² false-alarm p = {acfg.nis_alpha:g}); likely cause: {cause}", t, at)
+                            f"measurements diverge from the model: {test}; likely cause: {cause}", t, at)
+                if starving and not stuck[c] and not noisy:
+                    mon.last_feeder_s = t
+                    book.raise_(self.label, cell, AlarmKind.STUCK_FEEDER,
+                                f"feeder not delivering: pseudo-resistance rising ({slope:+.0f} nΩ/min) while fed at "
+                                f"{self.feed_ratio(c):.0%} of consumption; estimated alumina {al_mean[c]:.2f} ± "
+                                f"{al_sd[c]:.2f} wt% falling {trend:+.2f} wt%/h; {test}", t, at)
             elif t - mon.last_divergence_s > acfg.clear_after_s:
                 book.clear(self.label, cell, AlarmKind.DIVERGENCE, t, at)
+
+    def feed_ratio(self, c: int) -> float:
+        """Alumina commanded over the last windows (feed-counter shots) relative to the nominal consumption."""
+        shots = self._shots[c]
+        if not shots or not self._current_kA > 0:
+            return math.nan
+        consumption = NOMINAL_CE * self._current_kA * 1e3 * ALUMINA_KG_PER_COULOMB * self.window_s * len(shots)
+        return sum(shots) * self._shot_kg / consumption
 
     def resistance_slope_nohm_per_min(self, c: int) -> float:
         """Slope of the measured pseudo-resistance from the fast/slow filter difference (as the controller)."""
