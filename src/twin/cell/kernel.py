@@ -294,7 +294,11 @@ def _run_cell(
     I_done = 0.0  # current of the last step done (a limit stop breaks after I of the next step is read)
     I_last = -1.0
     ln_ia = ln_ic = i_a = d_b = g = phi_base = pct_per_kg = 0.0
-    capacity = events.shape[0] - EVENTS_PER_CELL_STEP
+    # each cell may fill only its share of the event buffer: a later cell then still has room for the steps
+    # up to an earlier cell's stop, and every cell completes at least one step (the driver sizes the buffer
+    # at >= EVENTS_PER_CELL_STEP rows per cell)
+    first_event = n_events
+    capacity = events.shape[0] // state.shape[1] - EVENTS_PER_CELL_STEP
     countdown = (slow_every - step0 % slow_every) % slow_every  # steps until the next global multiple
     inv_shot = 1.0 / shot
     inv_span = 1.0 / slope_span
@@ -498,7 +502,7 @@ def _run_cell(
 
         I_done = I
         k += 1
-        if stop or (record and n_events > capacity):
+        if stop or (record and n_events - first_event > capacity):
             break
 
     if pending > 0:
