@@ -214,3 +214,23 @@ def test_chunked_run_equals_one_call(hal275, slow_every: int, chunk: int) -> Non
     np.testing.assert_allclose(many.state, one.state, rtol=1e-11, atol=1e-10)
     np.testing.assert_allclose(many.acc, one.acc, rtol=1e-12, atol=1e-9)
     np.testing.assert_array_equal(many.rng, one.rng)
+
+
+def test_event_buffer_overflow_loses_and_repeats_nothing(hal275) -> None:
+    """Unfed cells have an AE every ~10 min: 3 h of 60 cells record ~2000 events, more than the driver's buffer
+    (1024 + 5 per cell), so the kernel stops early to drain it. Every onset and end is reported exactly once:
+    the event counts equal the kernel's own AE counters, and (time, kind, cell) never repeats."""
+    from twin.cell import Potline
+
+    n = 60
+    line = Potline(hal275, n, slow_every=10, stop_on=())
+    line.set_cells("feed_strategy", slice(None), L.FEED_NONE)
+    result = line.advance(3 * 3600, 300.0)
+    assert result.steps_done == 3 * 3600
+    onsets = [e for e in result.events if e.kind == "anode_effect_onset"]
+    ends = [e for e in result.events if e.kind == "anode_effect_end"]
+    assert len(result.events) > 1024 + 5 * n
+    counts = np.bincount([e.cell for e in onsets], minlength=n)
+    np.testing.assert_array_equal(counts, line.snapshot().totals["ae_count"])
+    assert 0 <= len(onsets) - len(ends) <= n  # an AE may still be running at the end
+    assert len({(e.time_s, e.kind, e.cell) for e in result.events}) == len(result.events)
