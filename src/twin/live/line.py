@@ -147,7 +147,7 @@ class PotlineTracker:
                 self._temp_seen[c] = value
                 self._temp_pending[c] = value
         if currents:
-            self._current_kA = float(np.mean(currents))
+            self._current_kA = float(np.median(currents))  # one pot's bad current reading cannot drag it
         self.window_start = we
         self.windows += 1
         if not math.isfinite(self._current_kA):
@@ -300,6 +300,16 @@ class PotlineTracker:
                                 f"{al_sd[c]:.2f} wt% falling {trend:+.2f} wt%/h; {test}", t, at)
             elif t - mon.last_divergence_s > acfg.clear_after_s:
                 book.clear(self.label, cell, AlarmKind.DIVERGENCE, t, at)
+
+    @property
+    def current_kA(self) -> float:
+        """The measured line current of the last window (NaN before any)."""
+        return self._current_kA
+
+    @property
+    def anode_effect(self) -> np.ndarray:
+        """The latest anode-effect flag per cell."""
+        return self._ae.copy()
 
     def feed_ratio(self, c: int) -> float:
         """Alumina commanded over the last windows (feed-counter shots) relative to the nominal consumption."""

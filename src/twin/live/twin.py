@@ -142,7 +142,7 @@ class LiveTwin:
                 model_time = line.window_start
             lat = line.latest
             volts = [lat[c].get("cell_voltage_V", math.nan) for c in range(line.n_cells)]
-            current = line._current_kA
+            current = line.current_kA
             assets.append({"id": f"potline:{line.label}", "kind": "potline", "name": f"Potline {line.label}",
                            "metadata": {"group": line.group, "cells": line.n_cells}})
             for c in range(line.n_cells):
@@ -159,7 +159,7 @@ class LiveTwin:
                 "alumina_mean_wtpct": _f(float(np.mean(est["alumina_wtpct"][0]))),
                 "acd_mean_cm": _f(float(np.mean(est["acd_cm"][0]))),
                 "superheat_mean_K": _f(float(np.mean(est["superheat_K"][0]))),
-                "anode_effects_active": float(np.sum(line._ae)),
+                "anode_effects_active": float(np.sum(line.anode_effect)),
                 "cells_stale": float(np.sum(line.stale)),
                 "power_MW": _f(current * sum(finite_v) / 1000.0) if finite_v and math.isfinite(current) else None,
             }
@@ -199,7 +199,7 @@ def _cell_row(line: PotlineTracker, c: int, est: Mapping[str, tuple[np.ndarray, 
         "feed_count": _f(lat.get("feed_count", math.nan)),
         "beam_count": _f(lat.get("beam_count", math.nan)),
         "nis": _f(float(line.last_nis[c])),
-        "anode_effect": bool(line._ae[c]),
+        "anode_effect": bool(line.anode_effect[c]),
         "stale": bool(line.stale[c]),
     }
     names = {"alumina_wtpct": "alumina", "acd_cm": "acd", "temperature_degC": "temperature",
