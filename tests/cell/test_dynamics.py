@@ -182,3 +182,20 @@ def test_half_blocked_feeder_for_two_hours_keeps_the_bath_below_the_hot_limit(ha
     line.advance(2 * 3600, 300.0)
     assert np.all(np.isfinite(line.state))
     assert line.state[L.S_TEMP_DEGC, 0] < hal275.number("thermal.bath_temp_max_degC")
+
+
+def test_voltage_noise_has_the_stated_rms_and_correlation_time(hal275) -> None:
+    """Band-limited resistance noise (physics.md §1.7 design): first-order filtered uniform noise whose RMS is
+    noise.amplitude_uohm (× I) and whose autocorrelation falls to 1/e after noise.time_constant_s."""
+    line = Potline(hal275, 4, seed=3, stop_on=())
+    samples = []
+    for _ in range(3 * 3600):
+        line.advance(1, 300.0)
+        samples.append(line.out[L.O_V_NOISE].copy())
+    v = np.array(samples)  # (steps, cells)
+    rms_expected = 300e3 * hal275.number("noise.amplitude_uohm") * 1e-6
+    assert np.sqrt(np.mean(v**2)) == pytest.approx(rms_expected, rel=0.1)
+    tau = int(hal275.number("noise.time_constant_s"))
+    x = v - v.mean(axis=0)
+    rho = np.mean(x[tau:] * x[:-tau]) / np.mean(x * x)
+    assert rho == pytest.approx(math.exp(-1.0), abs=0.08)
