@@ -46,7 +46,7 @@ def test_filter_error_within_bounds_after_one_hour(closed_and_open: tuple[Run, R
 
 def test_filter_beats_open_loop_from_wrong_initial_states(closed_and_open: tuple[Run, Run]) -> None:
     # Measured (seed 5, 1-3 h): "high" alumina 0.21 vs 0.27 wt%, ACD 0.03 vs 0.39 cm, temperature 1.3 vs 5.7 K;
-    # "low" alumina 0.24 vs 0.59 wt%, ACD 0.06 vs 0.31 cm, temperature 0.9 vs 8.8 K. Alumina gains least: the open
+    # "low" alumina 0.21 vs 0.59 wt%, ACD 0.04 vs 0.31 cm, temperature 0.9 vs 8.8 K. Alumina gains least: the open
     # loop is fed the same measured shots, and voltage hardly depends on alumina above ≈ 2.5 wt%.
     closed, opened = closed_and_open
     assert closed.rms_after("alumina_wtpct", 3600) < 0.9 * opened.rms_after("alumina_wtpct", 3600)
