@@ -18,7 +18,14 @@ from pathlib import Path
 import pytest
 
 from twin_edge.sparkplug import parse_topic
-from twin_edge.testing import PrivateBroker, Recorder, free_port_range, unique, write_gateway_config
+from twin_edge.testing import (
+    PrivateBroker,
+    Recorder,
+    broker_reachable,
+    free_port_range,
+    unique,
+    write_gateway_config,
+)
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -32,6 +39,21 @@ def _start(*args: str) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def _start_plcs(pots: int) -> tuple[int, subprocess.Popen[bytes]]:
+    """Start the simulated PLCs on a free port range; try another range if a port was taken meanwhile."""
+    for _ in range(3):
+        first_port = free_port_range(pots)
+        plcs = _start("simplc", "--pots", str(pots), "--port", str(first_port), "--update-period", "0.5")
+        deadline = time.monotonic() + 30
+        while plcs.poll() is None and time.monotonic() < deadline:
+            if all(broker_reachable("127.0.0.1", p) for p in (first_port, first_port + pots - 1)):
+                return first_port, plcs
+            time.sleep(0.2)
+        plcs.kill()
+        plcs.wait(10)
+    raise RuntimeError(f"could not start {pots} simulated PLCs")
 
 
 @pytest.mark.mqtt

@@ -8,6 +8,7 @@ Not imported by the rest of twin_edge.
 from __future__ import annotations
 
 import asyncio
+import random
 import shutil
 import socket
 import subprocess
@@ -37,11 +38,11 @@ def free_port() -> int:
 
 
 def free_port_range(count: int) -> int:
-    """First port of ``count`` consecutive free ports."""
+    """First port of ``count`` consecutive free ports, below Linux's ephemeral range (32768-60999) so that
+    outgoing connections of other processes do not grab them between this check and the bind."""
+    rng = random.Random()
     for _ in range(200):
-        base = free_port()
-        if base + count > 65000:
-            continue
+        base = rng.randrange(20_000, 32_700 - count)
         ok = True
         for p in range(base, base + count):
             with socket.socket() as s:
