@@ -51,7 +51,7 @@ def _wait(predicate, timeout: float) -> bool:
 def demo(tmp_path_factory):
     port = _free_port()
     store = tmp_path_factory.mktemp("demo") / "demo.duckdb"
-    proc = subprocess.Popen([*TWIN, "demo", "--port", str(port), "--pots", "4", "--speed", "60", "--for", "120",
+    proc = subprocess.Popen([*TWIN, "demo", "--port", str(port), "--pots", "4", "--speed", "60", "--for", "240",
                              "--store", f"duckdb:///{store}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     base = f"http://127.0.0.1:{port}"
@@ -98,6 +98,28 @@ def test_demo_records_telemetry_in_the_store(demo):
     latest = json.loads(body)["points"][0]
     assert latest["quality"] == "good"
     assert 3.5 < latest["value"] < 5.0
+
+
+def test_demo_runs_a_what_if_from_the_live_state(demo):
+    """POST {"from_live": true}: the live estimates start a scenario job that runs to KPIs."""
+    base, _ = demo
+    request = urllib.request.Request(base + "/v1/scenarios", data=b'{"from_live": true}', method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as r:  # noqa: S310 (local test server)
+        assert r.status == 202
+        job = json.loads(r.read())
+    job_id = job.get("id") or job.get("job_id")
+
+    def done() -> bool:
+        status, body = _get(f"{base}/v1/scenarios/{job_id}")
+        return status == 200 and json.loads(body)["status"] in ("succeeded", "failed")
+
+    assert _wait(done, 240)
+    status, body = _get(f"{base}/v1/scenarios/{job_id}")
+    assert json.loads(body)["status"] == "succeeded", body
+    status, body = _get(f"{base}/v1/scenarios/{job_id}/results")
+    assert status == 200
+    assert json.loads(body)["kpis"]["production_t"] > 0
 
 
 def test_demo_serves_the_dashboard_page(demo):

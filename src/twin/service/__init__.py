@@ -40,7 +40,7 @@ def run_demo(args: argparse.Namespace, announce: Callable[[str], None] = log.war
 
     config = ChainConfig(
         potlines={"potline1": args.pots}, speed=args.speed, simulate_plant=True, store_url=args.store,
-        api=Settings(open_access=True, compact_interval_s=3600.0),
+        api=Settings(open_access=True, compact_interval_s=3600.0), what_if_horizon_h=6.0,
     )
     broker = None
     if args.broker:

@@ -22,6 +22,7 @@ from twin.api import create_app
 from twin.api.settings import Settings
 from twin.live import LiveConfig, LiveTwin, PlantSource
 from twin.params import Technology, load_technology
+from twin.service.live_scenario import LiveWithScenario
 from twin.service.store_sink import FanoutSink, StoreSink
 from twin.store import Store, open_store
 from twin.telemetry import HostConfig, SparkplugHost
@@ -46,6 +47,8 @@ class ChainConfig:
     seed: int = 1
     kpi_period_s: float = 10.0
     work_dir: Path | None = None
+    what_if_plant: str = "../models/plant_reference.toml"  # plant of from-live what-ifs (relative to scenarios/)
+    what_if_horizon_h: float = 24.0
 
 
 def resolve(path: str) -> Path:
@@ -195,7 +198,8 @@ class ServiceChain:
                 figures.update(self.sink.counters)
             return figures
 
-        return create_app(self.config.api, self.store, live=self.live, run_scenario=_scenario_runner,
+        live = LiveWithScenario(self.live, plant=self.config.what_if_plant, horizon_h=self.config.what_if_horizon_h)
+        return create_app(self.config.api, self.store, live=live, run_scenario=_scenario_runner,
                           ingest_stats=ingest_stats)
 
     def _spawn(self, target: Any, name: str) -> None:
