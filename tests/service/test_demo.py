@@ -105,7 +105,7 @@ def test_demo_runs_a_what_if_from_the_live_state(demo):
     base, _ = demo
     request = urllib.request.Request(base + "/v1/scenarios", data=b'{"from_live": true}', method="POST",
                                      headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as r:  # noqa: S310 (local test server)
+    with urllib.request.urlopen(request, timeout=10) as r:
         assert r.status == 202
         job = json.loads(r.read())
     job_id = job.get("id") or job.get("job_id")
