@@ -59,6 +59,7 @@ LEDGE_FLOOR_CM = 0.05  # a ledge never melts below this (numerical floor; LEDGE_
 NOISE_GAIN_DECAY_S = 4.0 * 3600.0  # extra noise after an anode change decays with this time constant
 REGULATION_MIN_CURRENT = 0.9  # regulation is blocked below this fraction of nominal current
 ALUMINA_FLOOR_WTPCT = 0.3  # the alumina terms of the voltage are evaluated no lower than this
+ACTIVITY_FLOOR = 1e-4  # Haupin's activity polynomial turns negative below r ≈ 0.016 (a very hot, depleted bath)
 EVENTS_PER_CELL_STEP = 5  # at most one AE event and four limit events per cell and step
 
 
@@ -370,7 +371,7 @@ def _run_cell(
         # --- voltage (Haupin breakdown, physics.py); the log terms move with T and alumina, both slow ---
         if refresh:
             t_k = T + ph.KELVIN
-            activity = ph.alumina_activity(min(c_eval / c_sat, 1.0))
+            activity = max(ph.alumina_activity(min(c_eval / c_sat, 1.0)), ACTIVITY_FLOOR)
             e_rev = 1.896 - 0.000572 * t_k - (ph.GAS_CONSTANT * t_k / (6.0 * ph.FARADAY)) * math.log(activity)
             i_crit = 1e-4 * (550000.0 + 1800.0 * (t_k - 1323.0)) * (math.sqrt(c_eval / 100.0) - 0.04) * area_factor
             eta_conc = t_k / 23209.0 * math.log(i_crit / max(i_crit - i_a, 0.01 * i_crit))
