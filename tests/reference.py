@@ -287,7 +287,8 @@ class Model:
         i_a = i_cell / self.area
         c_eval = max(s["alumina_dissolved_kg"] * w["pct_per_kg"], 0.3)
         ratio = s["bath_ratio"]
-        act = max(alumina_activity(min(c_eval / s["alumina_saturation_wtpct"], 1.0)), 1e-4)  # polynomial < 0 below r≈0.016
+        # the activity polynomial is negative below r ≈ 0.016: floored at 1e-4 as in the kernel
+        act = max(alumina_activity(min(c_eval / s["alumina_saturation_wtpct"], 1.0)), 1e-4)
         w["e_rev"] = reversible_voltage(T, act)
         i_crit = critical_current_density(T, c_eval, p[L.P_SINGLE_ANODE_AREA_CM2])
         w["eta_conc"] = anode_concentration_overvoltage(T, i_a, i_crit)
