@@ -94,6 +94,7 @@ class SparkplugHost:
         self._queue: queue.Queue[object] = queue.Queue(maxsize=config.queue_size)
         self._trackers: dict[tuple[str, str], EdgeNodeTracker] = {}
         self._topics: dict[str, Topic | StateTopic] = {}
+        self._reordering: set[EdgeNodeTracker] = set()  # nodes with a Reorder Timeout running
         self._state_topic = str(StateTopic(config.host_id))
         self._state_timestamp = _now_ms()
         self._online = threading.Event()
@@ -218,7 +219,7 @@ class SparkplugHost:
     def _work(self) -> None:
         get = self._queue.get
         while True:
-            deadline = min((t.deadline_ms for t in self._trackers.values() if t.deadline_ms is not None), default=None)
+            deadline = min((t.deadline_ms for t in self._reordering if t.deadline_ms is not None), default=None)
             try:
                 item = get(timeout=None if deadline is None else max(0.0, (deadline - _now_ms()) / 1000))
             except queue.Empty:
@@ -233,8 +234,10 @@ class SparkplugHost:
     def _step(self, item: object, deadline: int | None) -> None:
         if deadline is not None and _now_ms() >= deadline:
             now = _now_ms()
-            for tracker in list(self._trackers.values()):
+            for tracker in list(self._reordering):
                 tracker.on_tick(now)
+                if tracker.deadline_ms is None:
+                    self._reordering.discard(tracker)
         if item is None:
             return
         if item is _DISCONNECTED:
@@ -283,6 +286,10 @@ class SparkplugHost:
             )
             self._trackers[key] = tracker
         tracker.on_message(topic.message_type, topic.device_id, payload, receipt_ms)
+        if tracker.deadline_ms is not None:
+            self._reordering.add(tracker)  # a Reorder Timeout is running for this node
+        else:
+            self._reordering.discard(tracker)
 
     def _handle_state(self, topic: StateTopic, payload: bytes) -> None:
         if topic.host_id != self.config.host_id:
