@@ -20,7 +20,7 @@ from twin.scenario.sweep import Sweep, Variant, run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 DAY_S = 86400
-SLOW_EVERY = 30
+SLOW_EVERY = 60
 
 
 def _day_scenario():

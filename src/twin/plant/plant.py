@@ -80,7 +80,7 @@ class Plant:
         *,
         seed: int,
         dt_s: float = 1.0,
-        slow_every: int = 30,
+        slow_every: int = 60,
         interval_s: float = 300.0,
         technologies: dict[str, Technology] | None = None,
         routine_operations: bool = True,
@@ -206,10 +206,10 @@ class Plant:
         )
         span = now - self.last_close_s
         self.last_close_s = now
+        for hook in self.hooks:  # first: a hook may set exchanger duties for the next interval
+            hook(self)
         for line in self.lines:
             line.update_heat_sinks(span)
-        for hook in self.hooks:
-            hook(self)
         return True
 
     def _dispatch_next(self, expected_MW: float | None = None) -> None:

@@ -22,6 +22,7 @@ from twin.scenario.spec import Event
 
 HOUR_S = 3600.0
 WEEK_H = 168.0
+HX_FIRST_LOOK_S = 60.0
 
 
 def schedule(plant: Plant, event: Event) -> None:
@@ -109,7 +110,12 @@ def _curtailment(plant: Plant, event: Event) -> Generator[Any, Any, None]:
             line.curtail_fraction = event.fields["fraction"]
 
     plant.change(start)
-    yield plant.env.timeout(event.fields["duration_h"] * HOUR_S)
+    if use_hx:  # measure the new heat balance after one minute rather than a whole dispatch interval
+        yield plant.env.timeout(HX_FIRST_LOOK_S)
+        plant.change(lambda: None)
+        yield plant.env.timeout(event.fields["duration_h"] * HOUR_S - HX_FIRST_LOOK_S)
+    else:
+        yield plant.env.timeout(event.fields["duration_h"] * HOUR_S)
 
     def end() -> None:
         for line in lines:
@@ -122,13 +128,16 @@ def _curtailment(plant: Plant, event: Event) -> Generator[Any, Any, None]:
 
 
 def _heat_totals(line: PotlineSim) -> tuple[np.ndarray, float]:
-    """Per-cell internal heat surplus so far (J): electrical in − busbar share − reaction − feed heating.
+    """Per-cell internal heat surplus so far (J): electrical in − busbar share − reaction − alumina heating.
 
-    (The heat hooks run after the interval's heat sinks were updated, so the duty set here applies to the
-    next interval.)
+    Alumina heating is counted on the alumina consumed (smooth) rather than on the shots fed (lumpy: one
+    3.6 kg shot is ~7.7 MJ), so a one-minute measurement is already a fair estimate of the balance. The
+    heat hooks run after the interval's heat sinks were updated, so the duty set here applies to the next
+    interval.
     """
     acc = line.potline.acc
-    surplus = acc[L.A_ENERGY_IN_J] - acc[L.A_ENERGY_EXTERNAL_J] - acc[L.A_ENERGY_REACTION_J] - acc[L.A_ENERGY_FEED_J]
+    feed_heat = acc[L.A_ALUMINA_CONSUMED_KG] * line.potline.params[L.P_ALUMINA_HEAT_J_PER_KG]
+    surplus = acc[L.A_ENERGY_IN_J] - acc[L.A_ENERGY_EXTERNAL_J] - acc[L.A_ENERGY_REACTION_J] - feed_heat
     return surplus.copy(), line.potline.time_s
 
 

@@ -8,7 +8,7 @@ Layout (TOML)::
     horizon_h = 48.0             # simulated hours, (0, 8784]
     seed = 42                    # integer >= 0
     dt_s = 1.0                   # kernel step, (0, 60]
-    slow_every = 30              # slow-term cadence in steps, [1, 3600]
+    slow_every = 60              # slow-term cadence in steps, [1, 3600]
     interval_s = 300.0           # dispatch/record interval, [10, 3600]
 
     [overrides]                  # cell-technology parameters for every potline ("section.name" = value)
@@ -49,7 +49,7 @@ SCENARIO_FIELDS: dict[str, tuple[str, float, float]] = {
     "slow_every": ("int", 1, 3600),
     "interval_s": ("float", 10.0, 3600.0),
 }
-SCENARIO_DEFAULTS: dict[str, Any] = {"description": "", "dt_s": 1.0, "slow_every": 30, "interval_s": 300.0}
+SCENARIO_DEFAULTS: dict[str, Any] = {"description": "", "dt_s": 1.0, "slow_every": 60, "interval_s": 300.0}
 
 #: event kind -> field -> (type, low, high, required); type "potline" = a potline name or "all"
 EVENT_FIELDS: dict[str, dict[str, tuple[str, float, float, bool]]] = {
