@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from tests.scenario.conftest import DATA
+
 from twin.errors import ScenarioError
 from twin.scenario import load_scenario
 
@@ -52,5 +52,5 @@ def test_bad_scenario_is_rejected_with_file_field_and_value(text, fragment):
 
 
 def test_missing_scenario_file():
-    with pytest.raises(ScenarioError, match="nope.toml: cannot read scenario file"):
+    with pytest.raises(ScenarioError, match=r"nope\.toml: cannot read scenario file"):
         load_scenario(DATA / "nope.toml")

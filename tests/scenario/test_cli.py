@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from tests.scenario.conftest import DATA
 
 TWIN = [sys.executable, "-m", "twin.cli"]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from tests.scenario.conftest import run_text, small_scenario_text
 
 

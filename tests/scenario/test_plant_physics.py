@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from tests.scenario.conftest import run_text, small_scenario_text
+
 from twin.kpi.emissions import CO2_PER_C
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from tests.scenario.conftest import DATA
+
 from twin.errors import ScenarioError
 from twin.scenario import load_scenario, run_scenario
 from twin.scenario.dask_executor import dask_executor
