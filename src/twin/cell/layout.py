@@ -43,12 +43,37 @@ S_BATH_RATIO = 30
 N_STATE = 31
 
 STATE_NAMES = (
-    "alumina_dissolved_kg", "alumina_undissolved_kg", "temperature_degC", "ledge_bath_cm",
-    "ledge_metal_cm", "bath_kg", "alf3_kg", "metal_kg", "acd_cm", "anode_age_s", "ae_active",
-    "ae_time_s", "ae_kill_timer_s", "feed_mode", "feed_mode_time_s", "feed_demand_kg", "r_fast_ohm",
-    "r_slow_ohm", "reg_timer_s", "noise_ohm", "noise_gain", "feed_strategy", "feed_efficiency",
-    "limit_flags", "heat_extraction_W", "in_line", "kappa_S_per_cm", "liquidus_degC",
-    "alumina_saturation_wtpct", "current_efficiency", "bath_ratio",
+    "alumina_dissolved_kg",
+    "alumina_undissolved_kg",
+    "temperature_degC",
+    "ledge_bath_cm",
+    "ledge_metal_cm",
+    "bath_kg",
+    "alf3_kg",
+    "metal_kg",
+    "acd_cm",
+    "anode_age_s",
+    "ae_active",
+    "ae_time_s",
+    "ae_kill_timer_s",
+    "feed_mode",
+    "feed_mode_time_s",
+    "feed_demand_kg",
+    "r_fast_ohm",
+    "r_slow_ohm",
+    "reg_timer_s",
+    "noise_ohm",
+    "noise_gain",
+    "feed_strategy",
+    "feed_efficiency",
+    "limit_flags",
+    "heat_extraction_W",
+    "in_line",
+    "kappa_S_per_cm",
+    "liquidus_degC",
+    "alumina_saturation_wtpct",
+    "current_efficiency",
+    "bath_ratio",
 )
 
 # --- parameters (one vector shared by all cells of a potline) -------------------------------------
@@ -142,10 +167,26 @@ A_ALUMINA_DEFICIT_KG = 19  # consumption that found no dissolved alumina (should
 N_ACC = 20
 
 ACC_NAMES = (
-    "charge_C", "energy_in_J", "energy_external_J", "energy_reaction_J", "energy_feed_J",
-    "loss_top_J", "loss_bottom_J", "loss_side_J", "heat_extracted_J", "al_produced_kg",
-    "alumina_fed_kg", "alumina_consumed_kg", "carbon_kg", "ae_count", "ae_seconds", "feed_shots",
-    "beam_moves", "alf3_lost_kg", "voltage_seconds", "alumina_deficit_kg",
+    "charge_C",
+    "energy_in_J",
+    "energy_external_J",
+    "energy_reaction_J",
+    "energy_feed_J",
+    "loss_top_J",
+    "loss_bottom_J",
+    "loss_side_J",
+    "heat_extracted_J",
+    "al_produced_kg",
+    "alumina_fed_kg",
+    "alumina_consumed_kg",
+    "carbon_kg",
+    "ae_count",
+    "ae_seconds",
+    "feed_shots",
+    "beam_moves",
+    "alf3_lost_kg",
+    "voltage_seconds",
+    "alumina_deficit_kg",
 )
 
 # --- outputs (per cell, values at the last step) -------------------------------------------------
@@ -171,14 +212,41 @@ O_LINE_CURRENT_A = 18
 N_OUT = 19
 
 OUT_NAMES = (
-    "v_cell", "e_rev", "eta_anode_conc", "eta_anode_surf", "eta_cathode", "v_bath", "v_bubble",
-    "v_anode", "v_cathode", "v_external", "v_calibration", "v_noise", "v_anode_effect",
-    "pseudo_resistance_ohm", "superheat_K", "alumina_wtpct", "alf3_wtpct", "metal_height_cm",
+    "v_cell",
+    "e_rev",
+    "eta_anode_conc",
+    "eta_anode_surf",
+    "eta_cathode",
+    "v_bath",
+    "v_bubble",
+    "v_anode",
+    "v_cathode",
+    "v_external",
+    "v_calibration",
+    "v_noise",
+    "v_anode_effect",
+    "pseudo_resistance_ohm",
+    "superheat_K",
+    "alumina_wtpct",
+    "alf3_wtpct",
+    "metal_height_cm",
     "cell_current_A",
 )
 #: output rows that add up to O_V_CELL
-BREAKDOWN_ROWS = (O_E_REV, O_ETA_ANODE_CONC, O_ETA_ANODE_SURF, O_ETA_CATHODE, O_V_BATH, O_V_BUBBLE,
-                  O_V_ANODE, O_V_CATHODE, O_V_EXTERNAL, O_V_CALIBRATION, O_V_NOISE, O_V_ANODE_EFFECT)
+BREAKDOWN_ROWS = (
+    O_E_REV,
+    O_ETA_ANODE_CONC,
+    O_ETA_ANODE_SURF,
+    O_ETA_CATHODE,
+    O_V_BATH,
+    O_V_BUBBLE,
+    O_V_ANODE,
+    O_V_CATHODE,
+    O_V_EXTERNAL,
+    O_V_CALIBRATION,
+    O_V_NOISE,
+    O_V_ANODE_EFFECT,
+)
 
 # --- events --------------------------------------------------------------------------------------
 EV_AE_ONSET = 1
@@ -187,8 +255,14 @@ EV_FREEZE_RISK = 3
 EV_BATH_HOT = 4
 EV_LEDGE_THIN = 5
 EV_LEDGE_THICK = 6
-EVENT_NAMES = {1: "anode_effect_onset", 2: "anode_effect_end", 3: "freeze_risk", 4: "bath_hot",
-               5: "ledge_thin", 6: "ledge_thick"}
+EVENT_NAMES = {
+    1: "anode_effect_onset",
+    2: "anode_effect_end",
+    3: "freeze_risk",
+    4: "bath_hot",
+    5: "ledge_thin",
+    6: "ledge_thick",
+}
 #: event record columns: time (s), code, cell index, value (AE duration for EV_AE_END, else the state)
 N_EVENT_COLS = 4
 
