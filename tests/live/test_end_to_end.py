@@ -24,6 +24,7 @@ import pytest
 from twin.live import LiveConfig, LiveTwin, PlantSource
 from twin.params import Technology
 from twin.telemetry import HostConfig, SparkplugHost
+from twin_edge.simplc import SimulatedPlcs
 from twin_edge.testing import ensure_shared_broker, make_rig, unique
 
 pytestmark = pytest.mark.mqtt
@@ -45,7 +46,7 @@ def test_live_twin_follows_the_plant_through_the_real_chain(tech: Technology, tm
     _, port = ensure_shared_broker()
     group, host_id = unique("potline"), unique("twin")
     epoch_ms = time.time_ns() // 1_000_000
-    plant = PlantSource(tech, POTS, speed=SPEED, seed=21, warmup_s=3000.0, sensor_noise=False)  # PLCs add noise
+    plant = PlantSource(tech, POTS, speed=SPEED, seed=21, warmup_s=3000.0)  # sensor noise here, not in the PLCs
     start = plant.truth()  # warm start, as from the last lab analysis; convergence is test_estimator.py's job
     prior = {k: float(start[k].mean()) for k in ("alumina_wtpct", "acd_cm", "temperature_degC")}
     twin = LiveTwin(tech, {group: POTS}, LiveConfig(prior=prior), epoch_ms=epoch_ms, speed=SPEED)
@@ -53,6 +54,9 @@ def test_live_twin_follows_the_plant_through_the_real_chain(tech: Technology, tm
                                     reconnect_min_s=0.2, reconnect_max_s=1.0), twin)
     rig = make_rig(tmp_path, group=group, node="gw01", broker_port=port, pots=POTS, period_s=0.1,
                    primary_host=host_id, source=plant)
+    # the PLCs hold what the source gives (a dip sample stays one value until the next dip); the rig's default
+    # PLCs would re-noise every register on every scan
+    rig.plcs = SimulatedPlcs(plant, pots=POTS, first_port=rig.plcs.first_port, update_period_s=0.02, noise=False)
     host.start()
     try:
         assert host.wait_online(5)

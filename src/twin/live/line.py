@@ -37,6 +37,9 @@ class LiveConfig:
     window_s: float = 30.0
     lateness_s: float = 6.0
     temperature_min_interval_s: float = 600.0
+    # a bath-temperature reading is a new dip sample only if it moved this much: a PLC that re-noises a held
+    # lab value on every scan must not make the twin assimilate the same (aging) dip again and again
+    temperature_change_degC: float = 0.5
     assimilate: bool = True
     filter: FilterConfig = field(default_factory=FilterConfig)
     alarms: AlarmConfig = field(default_factory=AlarmConfig)
@@ -143,7 +146,7 @@ class PotlineTracker:
                     self.monitors[c].readings.clear()  # the noise test restarts after an anode effect
                 ae_seen[c] |= flag
                 self._ae[c] = flag
-            elif metric == "bath_temp_degC" and value != self._temp_seen[c]:
+            elif metric == "bath_temp_degC" and not abs(value - self._temp_seen[c]) <= cfg.temperature_change_degC:
                 self._temp_seen[c] = value
                 self._temp_pending[c] = value
         if currents:
