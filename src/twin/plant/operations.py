@@ -22,7 +22,7 @@ so the crane load is even, as in a real potroom.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -36,17 +36,34 @@ if TYPE_CHECKING:
 DAY_S = 86400.0
 BEAM_RAISE_DAYS = 17.0  # qatalum.com: beam raise every 17 days
 ALF3_MAX_ADD_KG = 40.0  # one addition at most (a hopper charge), [R]
+BEAM_RAISE_NOISE_GAIN = 2.0  # [R] a short disturbance, smaller than an anode change
+
+
+def staggered(
+    env: simpy.Environment, line: PotlineSim, period_per_cell_s: float, offset: float,
+    operation: Callable[[simpy.Environment, PotlineSim, int], Any],
+) -> Generator[Any, Any, None]:
+    """Visit cell 1, 2, ... N, 1, ... so each cell gets ``operation`` once per ``period_per_cell_s``.
+
+    The line's work is spread evenly over the period (one cell every period / N), starting ``offset`` of a
+    slot late so different operations do not all land on the same instants. A generator ``operation`` runs
+    as its own process (it may queue for a crane); a plain function runs in place.
+    """
+    n = line.potline.n_cells
+    slot = period_per_cell_s / n
+    yield env.timeout(slot * offset)
+    cell = 0
+    while True:
+        result = operation(env, line, cell)
+        if isinstance(result, Generator):
+            env.process(result)
+        cell = (cell + 1) % n
+        yield env.timeout(slot)
 
 
 def tapping(env: simpy.Environment, line: PotlineSim) -> Generator[Any, Any, None]:
     """Tap every cell once a day, staggered over the day."""
-    n = line.potline.n_cells
-    yield env.timeout(DAY_S / n / 2)
-    cell = 0
-    while True:
-        env.process(_tap(env, line, cell))
-        cell = (cell + 1) % n
-        yield env.timeout(DAY_S / n)
+    return staggered(env, line, DAY_S, 0.5, _tap)
 
 
 def _tap(env: simpy.Environment, line: PotlineSim, cell: int) -> Generator[Any, Any, None]:
@@ -74,13 +91,7 @@ def anode_changes(env: simpy.Environment, line: PotlineSim) -> Generator[Any, An
     """Change one anode per cell every anode cycle / anode count, staggered over the line."""
     tech = line.potline.technology
     per_cell_s = tech.number("anode.anode_cycle_h") * 3600.0 / tech.number("cell.anode_count")
-    n = line.potline.n_cells
-    yield env.timeout(per_cell_s / n / 3)
-    cell = 0
-    while True:
-        env.process(_change_anode(env, line, cell))
-        cell = (cell + 1) % n
-        yield env.timeout(per_cell_s / n)
+    return staggered(env, line, per_cell_s, 1.0 / 3.0, _change_anode)
 
 
 def _change_anode(env: simpy.Environment, line: PotlineSim, cell: int) -> Generator[Any, Any, None]:
@@ -120,13 +131,10 @@ def _blocked_feeder(env: simpy.Environment, line: PotlineSim, cell: int, hours: 
 
 def beam_raising(env: simpy.Environment, line: PotlineSim) -> Generator[Any, Any, None]:
     """Re-clamp the anode beam of each cell every BEAM_RAISE_DAYS, staggered."""
-    n = line.potline.n_cells
-    period = BEAM_RAISE_DAYS * DAY_S / n
-    yield env.timeout(period / 2)
-    cell = 0
-    while True:
-        line.sync(env.now)
-        state = line.potline.state
-        state[L.S_NOISE_GAIN, cell] = max(state[L.S_NOISE_GAIN, cell], 2.0)
-        cell = (cell + 1) % n
-        yield env.timeout(period)
+    return staggered(env, line, BEAM_RAISE_DAYS * DAY_S, 0.5, _raise_beam)
+
+
+def _raise_beam(env: simpy.Environment, line: PotlineSim, cell: int) -> None:
+    line.sync(env.now)
+    state = line.potline.state
+    state[L.S_NOISE_GAIN, cell] = max(state[L.S_NOISE_GAIN, cell], BEAM_RAISE_NOISE_GAIN)

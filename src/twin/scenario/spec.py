@@ -52,47 +52,21 @@ SCENARIO_FIELDS: dict[str, tuple[str, float, float]] = {
 SCENARIO_DEFAULTS: dict[str, Any] = {"description": "", "dt_s": 1.0, "slow_every": 60, "interval_s": 300.0}
 
 #: event kind -> field -> (type, low, high, required); type "potline" = a potline name or "all"
+POTLINE = ("potline", 0, 0, True)
+DURATION = ("float", 0.0, 8784.0, True)
 EVENT_FIELDS: dict[str, dict[str, tuple[str, float, float, bool]]] = {
-    "line_current": {"potline": ("potline", 0, 0, True), "value_kA": ("float", 0.0, 700.0, True)},
-    "amperage_creep": {
-        "potline": ("potline", 0, 0, True),
-        "rate_kA_per_week": ("float", -50.0, 50.0, True),
-        "until_h": ("float", 0.0, 8784.0, False),
-    },
-    "curtailment": {
-        "potline": ("potline", 0, 0, True),
-        "fraction": ("float", 0.0, 0.6, True),
-        "duration_h": ("float", 0.0, 8784.0, True),
-        "heat_exchangers": ("bool", 0, 0, False),
-        "heat_exchanger_kW": ("float", 0.0, 500.0, False),
-    },
-    "outage": {"potline": ("potline", 0, 0, True), "duration_h": ("float", 0.0, 8784.0, True)},
-    "alumina_shortfall": {
-        "potline": ("potline", 0, 0, True),
-        "fraction": ("float", 0.0, 1.0, True),
-        "duration_h": ("float", 0.0, 8784.0, True),
-    },
-    "alumina_quality": {
-        "potline": ("potline", 0, 0, True),
-        "dissolution_factor": ("float", 0.05, 10.0, True),
-        "duration_h": ("float", 0.0, 8784.0, True),
-    },
-    "feed_strategy": {
-        "potline": ("potline", 0, 0, True),
-        "strategy": ("strategy", 0, 0, True),
-        "cells": ("cells", 0, 0, False),
-    },
-    "unit_trip": {"unit": ("unit", 0, 0, True), "duration_h": ("float", 0.0, 8784.0, True)},
-    "rectifier_trip": {
-        "potline": ("potline", 0, 0, True),
-        "units": ("int", 1, 12, True),
-        "duration_h": ("float", 0.0, 8784.0, True),
-    },
-    "cell_cut_out": {
-        "potline": ("potline", 0, 0, True),
-        "cells": ("cells", 0, 0, True),
-        "duration_h": ("float", 0.0, 8784.0, True),
-    },
+    "line_current": {"potline": POTLINE, "value_kA": ("float", 0.0, 700.0, True)},
+    "amperage_creep": {"potline": POTLINE, "rate_kA_per_week": ("float", -50.0, 50.0, True),
+                       "until_h": ("float", 0.0, 8784.0, False)},
+    "curtailment": {"potline": POTLINE, "fraction": ("float", 0.0, 0.6, True), "duration_h": DURATION,
+                    "heat_exchangers": ("bool", 0, 0, False), "heat_exchanger_kW": ("float", 0.0, 500.0, False)},
+    "outage": {"potline": POTLINE, "duration_h": DURATION},
+    "alumina_shortfall": {"potline": POTLINE, "fraction": ("float", 0.0, 1.0, True), "duration_h": DURATION},
+    "alumina_quality": {"potline": POTLINE, "dissolution_factor": ("float", 0.05, 10.0, True), "duration_h": DURATION},
+    "feed_strategy": {"potline": POTLINE, "strategy": ("strategy", 0, 0, True), "cells": ("cells", 0, 0, False)},
+    "unit_trip": {"unit": ("unit", 0, 0, True), "duration_h": DURATION},
+    "rectifier_trip": {"potline": POTLINE, "units": ("int", 1, 12, True), "duration_h": DURATION},
+    "cell_cut_out": {"potline": POTLINE, "cells": ("cells", 0, 0, True), "duration_h": DURATION},
 }
 STRATEGIES = ("tracking", "fixed", "none")
 

@@ -37,6 +37,7 @@ import numpy as np
 import pyarrow as pa
 
 from twin.errors import ScenarioError, field_error
+from twin.params.validate import read_toml
 from twin.scenario.runner import run_scenario
 from twin.scenario.spec import scenario_from_dict
 
@@ -64,12 +65,7 @@ def load_sweep(path: str | Path) -> Sweep:
     """Validate a sweep file and expand it into its variants."""
     path = Path(path)
     origin = str(path)
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ScenarioError(f"{origin}: cannot read sweep file ({exc.strerror})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{origin}: not valid TOML: {exc}") from None
+    doc = read_toml(path, ScenarioError)
     head = doc.get("sweep")
     if not isinstance(head, Mapping) or not isinstance(head.get("scenario"), str):
         raise ScenarioError(f'{origin}: a [sweep] table with scenario = "<path>" is required')

@@ -24,7 +24,6 @@ open_access = false
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from pydantic import ValidationError
 
 from twin.api.settings import Settings
 from twin.errors import TwinError, field_error
+from twin.params.validate import read_toml
 from twin.service.chain import ChainConfig
 
 SECTIONS = {"store": {"url"}, "mqtt": {"host", "port"}, "sparkplug": {"host_id"},
@@ -43,12 +43,7 @@ def load_service_config(path: str | Path) -> ChainConfig:
     """Read and validate a service settings file; errors name the file, the key and the value."""
     path = Path(path)
     origin = str(path)
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise TwinError(f"{origin}: cannot read settings file ({exc.strerror})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise TwinError(f"{origin}: not valid TOML: {exc}") from None
+    doc = read_toml(path, TwinError)
     for section, table in doc.items():
         if section not in SECTIONS:
             raise TwinError(f"{origin}: unknown section [{section}]; valid: {', '.join(SECTIONS)}")
