@@ -84,6 +84,7 @@ class PotlineTracker:
         self._shot_kg = float(p[L.P_SHOT_KG])
         self._slope_alarm = float(p[L.P_SLOPE_THRESHOLD_OHM_PER_S]) * 60.0 * 1e9  # the controller's, in nΩ/min
         self.model_voltage = np.full(n_cells, np.nan)
+        self._peak_V = np.full(n_cells, np.nan)
         self.last_nis = np.full(n_cells, np.nan)
         self.windows = 0
         self.analyses = 0
@@ -184,6 +185,7 @@ class PotlineTracker:
             innovation = _innovation(predicted, observed, variance)
         self._assimilate_temperature(we)
         self.last_nis = innovation.nis
+        self._peak_V = np.array([max(v) if v else math.nan for v in volts])
         self._detect(we, innovation, delta, ae_seen, stuck, noise_ratio)
 
     def _noise_ratio(self) -> np.ndarray:
@@ -235,7 +237,7 @@ class PotlineTracker:
             # anode effect (measured flag)
             if self._ae[c]:
                 book.raise_(self.label, cell, AlarmKind.ANODE_EFFECT,
-                            f"anode effect: cell voltage {self.latest[c].get('cell_voltage_V', math.nan):.1f} V",
+                            f"anode effect (pot controller flag): cell voltage up to {self._peak_V[c]:.1f} V",
                             t, at)
             else:
                 book.clear(self.label, cell, AlarmKind.ANODE_EFFECT, t, at)
