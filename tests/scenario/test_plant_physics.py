@@ -62,3 +62,27 @@ def test_same_seed_same_results_and_another_seed_differs(run):
     assert again.timeseries.equals(run.timeseries)
     other = run_text(small_scenario_text(6.0, seed=4))
     assert other.kpis["mean_power_MW"] != run.kpis["mean_power_MW"]
+
+
+def test_rectifier_voltage_ceiling_limits_the_line_current(tmp_path):
+    """Rectifiers deliver at most rectifier_voltage_max_V: a 24-cell line (~102 V with its busbar) under a
+    100 V ceiling cannot hold 300 kA, so its current drops until the line voltage is back at the ceiling
+    (physics.md §5)."""
+    from pathlib import Path
+
+    from tests.scenario.conftest import DATA
+
+    plant = (Path(DATA).parents[1] / "models" / "plant_small.toml").read_text()
+    plant = plant.replace('rectifier_voltage_max_V = { value = 200.0', 'rectifier_voltage_max_V = { value = 100.0')
+    hal275 = Path(DATA).parents[1] / "models" / "hal275.toml"
+    plant = plant.replace('technology = "hal275.toml"', f'technology = "{hal275}"')
+    (tmp_path / "plant.toml").write_text(plant)
+    text = f'[scenario]\nname = "ceiling"\nplant = "{tmp_path / "plant.toml"}"\nhorizon_h = 3.0\nseed = 1\n'
+    results = run_text(text)
+    ts = results.timeseries.to_pydict()
+    assert ts["S1_current_kA"][0] == 300.0  # the first interval runs at the setpoint and measures the voltage
+    assert ts["S1_voltage_V"][0] > 100.0
+    assert ts["S1_current_kA"][-1] < 299.0
+    # held at the ceiling: within 0.3 % on average, the proportional limiter releasing 1 % per interval
+    assert float(np.mean(ts["S1_voltage_V"][-6:])) < 100.3
+    assert max(ts["S1_voltage_V"][-6:]) < 100.6

@@ -41,6 +41,7 @@ class PotlineSim:
     outage: bool = False
     shed_fraction: float = 0.0  # share of the setpoint shed because the power supply is short
     curtail_fraction: float = 0.0  # demand-response reduction asked for by the grid
+    voltage_factor: float = 1.0  # < 1 while the rectifiers are at their voltage ceiling
     events: list[CellEvent] = field(default_factory=list)
     energy_busbar_J: float = 0.0
     alf3_added_kg: float = 0.0
@@ -85,7 +86,7 @@ class PotlineSim:
             return 0.0
         rectifier_limit = self.units_in_service * self.spec["rectifier_unit_current_kA"]
         wanted = self.setpoint_kA * (1.0 - self.curtail_fraction) * (1.0 - self.shed_fraction)
-        return max(min(wanted, rectifier_limit), 0.0)
+        return max(min(wanted, rectifier_limit) * self.voltage_factor, 0.0)
 
     def sync(self, time_s: float) -> None:
         """Advance the cells to ``time_s`` under the present line current (lazy sync, performance.md §1.3)."""
@@ -112,7 +113,20 @@ class PotlineSim:
         current = self.current_kA() * 1e3
         v_line = (vs - self.last.voltage_seconds) / span + current * self.spec["busbar_resistance_uohm"] * 1e-6
         self.last = LineCounters(now, e_cells, self.energy_busbar_J, vs)
+        self._limit_voltage(v_line)
         return d_energy / span, v_line, span
+
+    def _limit_voltage(self, v_line: float) -> None:
+        """Rectifiers at their voltage ceiling cannot hold the current: scale it down for the next interval.
+
+        The scaling is proportional (an approximation: the back EMF does not scale with current), applied
+        again each interval until the line voltage is back under the ceiling, and released gradually.
+        """
+        ceiling = self.spec["rectifier_voltage_max_V"]
+        if v_line > ceiling:
+            self.voltage_factor *= ceiling / v_line
+        else:
+            self.voltage_factor = min(1.0, self.voltage_factor * 1.01)
 
     def update_heat_sinks(self, span_s: float) -> None:
         """Set each cell's heat extraction for the next interval: exchanger duty plus new-anode warm-up.

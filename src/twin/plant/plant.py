@@ -160,8 +160,8 @@ class Plant:
         self.sync()
         currents, volts, dc, ac = [], [], [], []
         for line in self.lines:
+            currents.append(line.current_kA())  # the current during the interval, before any new limit
             power_w, v_line, _ = line.interval()
-            currents.append(line.current_kA())
             volts.append(v_line)
             dc.append(power_w / 1e6)
             ac.append(power_w / 1e6 / line.spec["rectifier_efficiency"])
