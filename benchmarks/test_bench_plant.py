@@ -65,7 +65,7 @@ def test_potline_day_with_plant_events(benchmark, kernel_day_s):
 def _sweep(n: int) -> Sweep:
     variants = []
     for k in range(n):
-        doc = {"scenario": {"name": f"v{k}", "plant": "models/plant_small.toml", "horizon_h": 12.0, "seed": k}}
+        doc = {"scenario": {"name": f"v{k}", "plant": "models/plant_small.toml", "horizon_h": 48.0, "seed": k}}
         variants.append(Variant(k, {"scenario.seed": k}, doc))
     return Sweep("bench", "bench-sweep", ROOT, tuple(variants))
 
