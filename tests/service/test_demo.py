@@ -170,3 +170,21 @@ def test_serve_starts_on_mosquitto_and_answers_health(tmp_path: Path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_demo_power_balance_closes_with_the_dispatched_supply(demo):
+    """The supply side comes from the plant file's power system dispatched for the measured load
+    (twin.service.power_view): units + grid = potlines (with their auxiliaries), so the balance closes."""
+    base, _ = demo
+
+    def balanced() -> bool:
+        status, body = _get(base + "/v1/power")
+        if status != 200:
+            return False
+        power = json.loads(body)
+        return bool(power.get("units_MW")) and power.get("load_MW", 0) > 0
+
+    assert _wait(balanced, 90)
+    power = json.loads(_get(base + "/v1/power")[1])
+    assert abs(power["imbalance_MW"]) < 1e-6 * power["load_MW"] + 1e-9
+    assert power["generation_MW"] + power["grid_MW"] == pytest.approx(power["load_MW"])

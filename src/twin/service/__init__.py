@@ -41,6 +41,7 @@ def run_demo(args: argparse.Namespace, announce: Callable[[str], None] = log.war
     config = ChainConfig(
         potlines={"potline1": args.pots}, speed=args.speed, simulate_plant=True, store_url=args.store,
         api=Settings(open_access=True, compact_interval_s=3600.0), what_if_horizon_h=6.0,
+        power_plant="models/plant_small.toml",
     )
     broker = None
     if args.broker:

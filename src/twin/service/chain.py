@@ -21,8 +21,9 @@ from typing import Any
 from twin.api import create_app
 from twin.api.settings import Settings
 from twin.live import LiveConfig, LiveTwin, PlantSource
-from twin.params import Technology, load_technology
+from twin.params import Technology, load_plant, load_technology
 from twin.service.live_scenario import LiveWithScenario
+from twin.service.power_view import PowerView
 from twin.service.store_sink import FanoutSink, StoreSink
 from twin.store import Store, open_store
 from twin.telemetry import HostConfig, SparkplugHost
@@ -49,6 +50,7 @@ class ChainConfig:
     work_dir: Path | None = None
     what_if_plant: str = "../models/plant_reference.toml"  # plant of from-live what-ifs (relative to scenarios/)
     what_if_horizon_h: float = 24.0
+    power_plant: str | None = None  # plant file whose power system is dispatched for the live load
 
 
 def resolve(path: str) -> Path:
@@ -153,6 +155,8 @@ class ServiceChain:
         self.plant: _PlantSide | None = None
         self.live: LiveTwin | None = None
         self.sink: StoreSink | None = None
+        self.provider: LiveWithScenario | None = None
+        self.power: PowerView | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -167,6 +171,8 @@ class ServiceChain:
         epoch_ms = time.time_ns() // 1_000_000
         self.live = LiveTwin(self.technology, cfg.potlines, LiveConfig(), epoch_ms=epoch_ms, speed=cfg.speed)
         self.sink = StoreSink(self.store)
+        self.provider = LiveWithScenario(self.live, plant=cfg.what_if_plant, horizon_h=cfg.what_if_horizon_h)
+        self.power = PowerView(load_plant(resolve(cfg.power_plant))) if cfg.power_plant else None
         self.host = SparkplugHost(
             HostConfig(host_id=cfg.host_id, broker_host=cfg.broker_host, broker_port=cfg.broker_port,
                        group_ids=tuple(cfg.potlines)),
@@ -198,8 +204,7 @@ class ServiceChain:
                 figures.update(self.sink.counters)
             return figures
 
-        live = LiveWithScenario(self.live, plant=self.config.what_if_plant, horizon_h=self.config.what_if_horizon_h)
-        return create_app(self.config.api, self.store, live=live, run_scenario=_scenario_runner,
+        return create_app(self.config.api, self.store, live=self.provider, run_scenario=_scenario_runner,
                           ingest_stats=ingest_stats)
 
     def _spawn(self, target: Any, name: str) -> None:
@@ -214,6 +219,7 @@ class ServiceChain:
             try:
                 if self.live is not None:
                     self.live.tick()
+                    self._update_power()
                 if self.sink is not None:
                     self.sink.flush()
                 if time.monotonic() >= next_kpis and self.live is not None and self.store is not None:
@@ -221,6 +227,14 @@ class ServiceChain:
                     next_kpis = time.monotonic() + self.config.kpi_period_s
             except Exception:  # keep the service up; the failure is logged with its traceback
                 log.exception("housekeeping step failed")
+
+    def _update_power(self) -> None:
+        if self.power is None or self.provider is None or self.live is None:
+            return
+        potlines = (self.live.snapshot().get("power") or {}).get("potlines") or {}
+        numbers = {k: float(v) for k, v in potlines.items() if isinstance(v, int | float) and v == v}
+        if numbers:
+            self.provider.set_power(self.power.update(numbers))
 
     def _record_kpis(self) -> None:
         assert self.live is not None

@@ -56,16 +56,25 @@ def _number(value: Any) -> bool:
 
 
 class LiveWithScenario:
-    """The live twin as the API's provider, plus ``scenario_toml()`` for from-live what-ifs."""
+    """The live twin as the API's provider, plus ``scenario_toml()`` for from-live what-ifs and, when a
+    power view is attached (:meth:`set_power`), the supply side of the power balance."""
 
     def __init__(self, live: Any, *, plant: str | Path, horizon_h: float = 24.0) -> None:
         self.live = live
         self.plant = str(plant)
         self.horizon_h = horizon_h
         self.snapshot_blocks = bool(getattr(live, "snapshot_blocks", False))
+        self._power: Mapping[str, Any] | None = None
+
+    def set_power(self, power: Mapping[str, Any]) -> None:
+        """Replace the snapshot's ``power`` entry (prepared by the service's housekeeping thread)."""
+        self._power = power
 
     def snapshot(self) -> Mapping[str, Any]:
-        return self.live.snapshot()
+        snap = self.live.snapshot()
+        if self._power is None:
+            return snap
+        return {**snap, "power": self._power}
 
     def scenario_toml(self) -> str:
         return live_scenario_toml(self.live.snapshot(), plant=self.plant, horizon_h=self.horizon_h)
