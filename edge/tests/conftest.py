@@ -1,28 +1,5 @@
-from __future__ import annotations
+"""Shared broker fixtures (real Mosquitto only): see twin_edge.pytest_fixtures."""
 
-import logging
-from collections.abc import Iterator
+from twin_edge.pytest_fixtures import broker, private_broker, quiet_pymodbus
 
-import pytest
-
-from twin_edge.testing import PrivateBroker, ensure_shared_broker
-
-
-@pytest.fixture(autouse=True)
-def _quiet_pymodbus() -> None:
-    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
-
-
-@pytest.fixture(scope="session")
-def broker() -> tuple[str, int]:
-    """The shared Mosquitto on 127.0.0.1:1883 (tests use unique group ids)."""
-    return ensure_shared_broker()
-
-
-@pytest.fixture
-def private_broker() -> Iterator[PrivateBroker]:
-    """A Mosquitto of this test's own, which the test may stop and restart."""
-    b = PrivateBroker()
-    b.start()
-    yield b
-    b.stop()
+__all__ = ["broker", "private_broker", "quiet_pymodbus"]

@@ -13,15 +13,10 @@ Model (each piece cites its source; equations in ``twin.cell.physics``):
   a fraction r of each shot undissolved, first-order dissolution k_diss·m_undissolved.
 * **Metal** — Faraday's law: ṁ_Al = M_Al·I·CE/(3F).
 * **CE** — Dewing 1991 (Metall. Trans. B 22) with a per-technology constant.
-* **Energy** — Haupin/Entner balance (physics.md §1.6): the heat released inside the cell is
-  I·V − I²·R_ext; reaction enthalpy ṁ_Al·e_rx and heating of fed alumina m_fed·e_feed are taken out;
-  top and bottom losses (T − T_amb)/R; side losses through the ledge at bath and metal level.
-  Bath and metal share one temperature; the state is updated through the enthalpy
-  H = (m_bath·c_bath + m_metal·c_metal)·(T − T_ref), T_ref = 950 °C: metal is formed and ledge
-  freezes at T_ref (error below 0.1 % of the reaction enthalpy), so the balance closes to round-off.
-* **Ledge** — Stefan condition per level [shen-y21 form, physics.md §1.6]:
-  ρ_L·L_f·A·dδ/dt = (T_liq − T_amb)/(δ/(k_L·A) + R_shell) − (T − T_liq)/R_interface.
-  Frozen ledge leaves the bath mass (pure cryolite, so excess AlF3 concentrates).
+* **Energy and ledge** — Haupin/Entner balance and a Stefan condition per ledge level (physics.md §1.6;
+  :mod:`twin.cell.slow`): heat released inside the cell I·V − I²·R_ext, less reaction enthalpy and alumina
+  heating, less top, bottom and side losses, integrated as the enthalpy H = (m_bath·c_bath +
+  m_metal·c_metal)·(T − 950 °C) so the balance closes to round-off.
 * **ACD** — anode consumption (scaled with current) minus metal-pad rise (Yao 2017; physics.md §1.7).
 * **Pot control** — tracking feed control: underfeed until the slope of the pseudo-resistance
   (V − BEMF)/I, estimated as the difference of two first-order filters, exceeds a threshold, then
@@ -30,8 +25,7 @@ Model (each piece cites its source; equations in ``twin.cell.physics``):
   detection (V above the detect voltage, Wong et al. ICSOBA 2019) and an automatic kill that feeds a
   dose after the kill time.
 * **Noise** — band-limited resistance noise: first-order filtered uniform white noise with a given RMS
-  and correlation time (physics.md §1.7 design suggestion), from a per-cell xorshift64 generator so a
-  run is reproducible and independent of how it is chunked.
+  and correlation time (physics.md §1.7), from per-cell generators (:mod:`twin.cell.noise`).
 
 Cells are independent within one call (the line current is an input, held by the rectifiers), so the
 loop runs cell-outer, step-inner with the cell's whole state in local variables (no memory traffic per
@@ -52,135 +46,18 @@ import numpy as np
 from twin._numba import jit
 from twin.cell import layout as L
 from twin.cell import physics as ph
+from twin.cell.events import limit_flags, record_limit_crossings
+from twin.cell.events import record as record_event
+from twin.cell.noise import symmetric_uniform, xorshift
+from twin.cell.slow import slow_terms, thermal_update
 
 AL_KG_PER_COULOMB = ph.M_AL / (3.0 * ph.FARADAY)
 ALUMINA_KG_PER_COULOMB = ph.M_AL2O3 / (6.0 * ph.FARADAY)
-LEDGE_FLOOR_CM = 0.05  # a ledge never melts below this (numerical floor; LEDGE_THIN fires long before)
 NOISE_GAIN_DECAY_S = 4.0 * 3600.0  # extra noise after an anode change decays with this time constant
 REGULATION_MIN_CURRENT = 0.9  # regulation is blocked below this fraction of nominal current
 ALUMINA_FLOOR_WTPCT = 0.3  # the alumina terms of the voltage are evaluated no lower than this
 ACTIVITY_FLOOR = 1e-4  # Haupin's activity polynomial turns negative below r ≈ 0.016 (a very hot, depleted bath)
 EVENTS_PER_CELL_STEP = 5  # at most one AE event and four limit events per cell and step
-
-
-@jit
-def slow_terms(
-    t_c: float, m_bath: float, m_diss: float, m_alf3: float, params: np.ndarray
-) -> tuple[float, float, float, float, float]:
-    """(κ, T_liq, C_sat, bath ratio, CE) of a cell from its temperature and bath composition."""
-    al2o3 = 100.0 * m_diss / m_bath
-    alf3 = 100.0 * m_alf3 / m_bath
-    caf2 = params[L.P_CAF2_WTPCT]
-    mgf2 = params[L.P_MGF2_WTPCT]
-    lif = params[L.P_LIF_WTPCT]
-    t_liq = ph.liquidus_temperature(alf3, al2o3, caf2, lif, mgf2)
-    return (
-        ph.bath_conductivity(t_c, alf3, al2o3, caf2, lif, mgf2),
-        t_liq,
-        ph.alumina_saturation(t_c, alf3, caf2, lif, mgf2),
-        ph.bath_ratio(alf3, al2o3, caf2, lif, mgf2),
-        ph.current_efficiency(t_c - t_liq, alf3, lif, params[L.P_DEWING_CONSTANT]),
-    )
-
-
-@jit
-def refresh_slow_terms(state: np.ndarray, params: np.ndarray, i: int) -> None:
-    """Recompute the cached slow terms of cell ``i`` from its state (used after plant operations)."""
-    kappa, t_liq, c_sat, ratio, ce = slow_terms(
-        state[L.S_TEMP_DEGC, i],
-        state[L.S_BATH_KG, i],
-        state[L.S_ALUMINA_DISSOLVED_KG, i],
-        state[L.S_ALF3_KG, i],
-        params,
-    )
-    state[L.S_KAPPA_S_PER_CM, i] = kappa
-    state[L.S_LIQUIDUS_DEGC, i] = t_liq
-    state[L.S_ALUMINA_SAT_WTPCT, i] = c_sat
-    state[L.S_BATH_RATIO, i] = ratio
-    state[L.S_CE, i] = ce
-
-
-@jit
-def _xorshift(x: np.uint64) -> np.uint64:
-    """One step of Marsaglia's xorshift64 (J. Stat. Softw. 8(14), 2003)."""
-    x ^= x << np.uint64(13)
-    x ^= x >> np.uint64(7)
-    x ^= x << np.uint64(17)
-    return x
-
-
-@jit
-def _to_symmetric_uniform(x: np.uint64) -> float:
-    """Map 64 random bits to a float in [-1, 1)."""
-    return float(x >> np.uint64(11)) * (2.0 / 9007199254740992.0) - 1.0
-
-
-@jit
-def _record(events: np.ndarray, n: int, step: int, code: int, cell: int, value: float) -> int:
-    events[n, 0] = step
-    events[n, 1] = code
-    events[n, 2] = cell
-    events[n, 3] = value
-    return n + 1
-
-
-@jit
-def _thermal_update(
-    enthalpy: float,
-    T: float,
-    t_liq: float,
-    m_bath: float,
-    m_metal: float,
-    ledge_b: float,
-    ledge_m: float,
-    span: float,
-    p: np.ndarray,
-) -> tuple[float, float, float, float, float, float, float, float]:
-    """Apply heat losses and ledge freeze/melt over ``span`` seconds from the held temperature ``T``.
-
-    Explicit Euler on the lumped energy balance and the two Stefan conditions (module docstring).
-    Returns (enthalpy, T, m_bath, ledge_b, ledge_m, top J, bottom J, side J).
-    """
-    t_amb = p[L.P_T_AMBIENT]
-    latent = p[L.P_LEDGE_LATENT]
-    area_b = p[L.P_LEDGE_AREA_BATH_M2]
-    area_m = p[L.P_LEDGE_AREA_METAL_M2]
-    cm_per_kg_b = 100.0 / (p[L.P_LEDGE_DENSITY] * area_b)
-    cm_per_kg_m = 100.0 / (p[L.P_LEDGE_DENSITY] * area_m)
-    q_top = (T - t_amb) / p[L.P_R_TOP]
-    q_bottom = (T - t_amb) / p[L.P_R_BOTTOM]
-    q_out_b = (t_liq - t_amb) / (ledge_b / (100.0 * p[L.P_LEDGE_K] * area_b) + p[L.P_R_SHELL_BATH])
-    q_out_m = (t_liq - t_amb) / (ledge_m / (100.0 * p[L.P_LEDGE_K] * area_m) + p[L.P_R_SHELL_METAL])
-    frozen_b = span * (q_out_b - (T - t_liq) / p[L.P_R_BATH_LEDGE]) / latent
-    frozen_m = span * (q_out_m - (T - t_liq) / p[L.P_R_METAL_LEDGE]) / latent
-    # A ledge melted down to its floor can melt no further: the bath then loses heat straight through
-    # the side wall, film + remaining ledge + shell in series, with the bath (not the liquidus) on the
-    # inner face.
-    floor_b = (LEDGE_FLOOR_CM - ledge_b) / cm_per_kg_b
-    floor_m = (LEDGE_FLOOR_CM - ledge_m) / cm_per_kg_m
-    if frozen_b < floor_b:
-        frozen_b = floor_b
-        q_out_b = (T - t_amb) / (
-            p[L.P_R_BATH_LEDGE] + ledge_b / (100.0 * p[L.P_LEDGE_K] * area_b) + p[L.P_R_SHELL_BATH]
-        )
-    if frozen_m < floor_m:
-        frozen_m = floor_m
-        q_out_m = (T - t_amb) / (
-            p[L.P_R_METAL_LEDGE] + ledge_m / (100.0 * p[L.P_LEDGE_K] * area_m) + p[L.P_R_SHELL_METAL]
-        )
-    enthalpy += latent * (frozen_b + frozen_m) - (q_top + q_bottom + q_out_b + q_out_m) * span
-    m_bath = m_bath - frozen_b - frozen_m
-    T = L.T_REF_DEGC + enthalpy / (m_bath * p[L.P_CP_BATH] + m_metal * p[L.P_CP_METAL])
-    return (
-        enthalpy,
-        T,
-        m_bath,
-        ledge_b + frozen_b * cm_per_kg_b,
-        ledge_m + frozen_m * cm_per_kg_m,
-        q_top * span,
-        q_bottom * span,
-        (q_out_b + q_out_m) * span,
-    )
 
 
 @jit
@@ -312,7 +189,7 @@ def _run_cell(
         countdown = slow_every - 1 if cadence else countdown - 1
         if cadence:
             if pending > 0:
-                enthalpy, T, m_bath, ledge_b, ledge_m, e_top, e_bottom, e_side = _thermal_update(
+                enthalpy, T, m_bath, ledge_b, ledge_m, e_top, e_bottom, e_side = thermal_update(
                     enthalpy, T, t_liq, m_bath, m_metal, ledge_b, ledge_m, pending * dt, p
                 )
                 a_top += e_top
@@ -332,35 +209,13 @@ def _run_cell(
             pct_per_kg = 100.0 / m_bath  # bath mass moves by a few kg per hour: refreshed with the slow terms
         # --- limit events on the slow cadence, latched until the condition clears ---
         if refresh:
-            new_flags = 0
-            if T - t_liq < p[L.P_SUPERHEAT_MIN]:
-                new_flags |= L.LIMIT_FREEZE
-            if p[L.P_BATH_TEMP_MAX] < T:
-                new_flags |= L.LIMIT_HOT
-            if min(ledge_b, ledge_m) < p[L.P_LEDGE_MIN_CM]:
-                new_flags |= L.LIMIT_THIN
-            if max(ledge_b, ledge_m) > p[L.P_LEDGE_MAX_CM]:
-                new_flags |= L.LIMIT_THICK
+            new_flags = limit_flags(T, t_liq, ledge_b, ledge_m, p)
             rising = new_flags & ~flags
             flags = new_flags
             if rising != 0:
-                limit_stop = False
-                if rising & L.LIMIT_FREEZE:
-                    if record:
-                        n_events = _record(events, n_events, k, L.EV_FREEZE_RISK, i, T - t_liq)
-                    limit_stop = limit_stop or (stop_mask >> L.EV_FREEZE_RISK) & 1 == 1
-                if rising & L.LIMIT_HOT:
-                    if record:
-                        n_events = _record(events, n_events, k, L.EV_BATH_HOT, i, T)
-                    limit_stop = limit_stop or (stop_mask >> L.EV_BATH_HOT) & 1 == 1
-                if rising & L.LIMIT_THIN:
-                    if record:
-                        n_events = _record(events, n_events, k, L.EV_LEDGE_THIN, i, min(ledge_b, ledge_m))
-                    limit_stop = limit_stop or (stop_mask >> L.EV_LEDGE_THIN) & 1 == 1
-                if rising & L.LIMIT_THICK:
-                    if record:
-                        n_events = _record(events, n_events, k, L.EV_LEDGE_THICK, i, max(ledge_b, ledge_m))
-                    limit_stop = limit_stop or (stop_mask >> L.EV_LEDGE_THICK) & 1 == 1
+                n_events, limit_stop = record_limit_crossings(
+                    events, n_events, rising, k, i, T, t_liq, ledge_b, ledge_m, stop_mask, record
+                )
                 if limit_stop:
                     break  # the crossing happened at the end of the previous step: stop before this one
             if cadence:  # the decay factor is per slow_every steps: not on refreshes forced by a current change
@@ -383,8 +238,8 @@ def _run_cell(
         phi = phi_base + 0.9 * (0.431 - 0.1437 * excess) / (1.0 + 7.353 * excess)  # Haupin98 eq. 31
         v_bath = I * (acd - d_b) * g
         v_bubble = I * d_b * phi / (1.0 - phi) * g
-        x = _xorshift(x)
-        noise = noise_a * noise + noise_b * _to_symmetric_uniform(x)
+        x = xorshift(x)
+        noise = noise_a * noise + noise_b * symmetric_uniform(x)
         v_noise = I * noise * gain
         v_normal = e_rev + eta_conc + eta_surf + eta_cath + v_bath + v_bubble + I * r_ohmic + v_noise
         v_ae = ae * (v_ae_set - v_normal)
@@ -439,7 +294,7 @@ def _run_cell(
             kill_timer = 0.0
             a_ae_count += 1.0
             if record:
-                n_events = _record(events, n_events, k + 1, L.EV_AE_ONSET, i, al2o3)
+                n_events = record_event(events, n_events, k + 1, L.EV_AE_ONSET, i, al2o3)
             stop = (stop_mask >> L.EV_AE_ONSET) & 1 == 1
         elif ae == 1.0:
             ae_time += dt
@@ -455,7 +310,7 @@ def _run_cell(
                     mode = 1.0
                     mode_time = 0.0
                     if record:
-                        n_events = _record(events, n_events, k + 1, L.EV_AE_END, i, ae_time)
+                        n_events = record_event(events, n_events, k + 1, L.EV_AE_END, i, ae_time)
                     stop = (stop_mask >> L.EV_AE_END) & 1 == 1
 
         # --- resistance regulation: beam moves with deadband and move limit ---
@@ -507,7 +362,7 @@ def _run_cell(
             break
 
     if pending > 0:
-        enthalpy, T, m_bath, ledge_b, ledge_m, e_top, e_bottom, e_side = _thermal_update(
+        enthalpy, T, m_bath, ledge_b, ledge_m, e_top, e_bottom, e_side = thermal_update(
             enthalpy, T, t_liq, m_bath, m_metal, ledge_b, ledge_m, pending * dt, p
         )
         a_top += e_top

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from twin.cell import layout as L
-from twin.cell.kernel import refresh_slow_terms
+from twin.cell.slow import refresh_slow_terms
 from twin.params import Technology
 
 UOHM = 1e-6

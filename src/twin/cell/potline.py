@@ -21,8 +21,8 @@ import numpy as np
 
 from twin.cell import layout as L
 from twin.cell.kernel import advance as advance_kernel
-from twin.cell.kernel import refresh_slow_terms
 from twin.cell.pack import initial_state, pack_params, seed_generators
+from twin.cell.slow import refresh_slow_terms
 from twin.errors import SimulationError
 from twin.params import Technology
 

@@ -39,7 +39,7 @@ import numpy as np
 from twin._numba import jit
 from twin.cell import Potline
 from twin.cell import layout as L
-from twin.cell.kernel import refresh_slow_terms
+from twin.cell.slow import refresh_slow_terms
 from twin.errors import SimulationError
 from twin.params import Technology
 
