@@ -34,6 +34,7 @@ M_AL = 26.9815385e-3  # kg/mol (IUPAC 2013)
 M_AL2O3 = 101.961276e-3  # kg/mol (2 Al + 3 O, IUPAC 2013)
 M_C = 12.011e-3  # kg/mol
 KELVIN = 273.15
+LN10 = math.log(10.0)
 CE_SUPERHEAT_MIN = -10.0  # K, range over which Dewing's CE law is applied
 CE_SUPERHEAT_MAX = 30.0
 
@@ -64,7 +65,7 @@ def alumina_saturation(t_c: float, alf3: float, caf2: float, lif: float, mgf2: f
         - 0.3 * mgf2
         + 42.0 * alf3 * lif / (2000.0 + alf3 * lif)
     )
-    b = 4.8 - 0.048 * alf3 + 2.2 * lif**1.5 / (10.0 + lif + 0.001 * alf3**3)
+    b = 4.8 - 0.048 * alf3 + 2.2 * lif * math.sqrt(lif) / (10.0 + lif + 0.001 * alf3 * alf3 * alf3)
     return a * (t_c / 1000.0) ** b
 
 
@@ -178,7 +179,7 @@ def liquidus_temperature(alf3: float, al2o3: float, caf2: float, lif: float, mgf
         - 0.13 * alf3**2.2
         - 3.45 * caf2 / (1.0 + 0.0173 * caf2)
         + 0.124 * caf2 * alf3
-        - 0.00542 * (caf2 * alf3) ** 1.5
+        - 0.00542 * (caf2 * alf3) * math.sqrt(caf2 * alf3)
         - 7.93 * al2o3 / (1.0 + 0.0936 * al2o3 - 0.0017 * al2o3 * al2o3 - 0.0023 * alf3 * al2o3)
         - 8.90 * lif / (1.0 + 0.0047 * lif + 0.0010 * alf3 * alf3)
         - 3.95 * mgf2
@@ -196,5 +197,5 @@ def current_efficiency(superheat: float, alf3: float, lif: float, dewing_constan
     the end value, so an overheated cell cannot extrapolate to a negative CE.
     """
     sh = min(max(superheat, CE_SUPERHEAT_MIN), CE_SUPERHEAT_MAX)
-    loss_pct = 10.0 ** (0.0095 * sh - 0.019 * alf3 - 0.060 * lif + dewing_constant)
+    loss_pct = math.exp(LN10 * (0.0095 * sh - 0.019 * alf3 - 0.060 * lif + dewing_constant))  # 10**x
     return 1.0 - loss_pct / 100.0
