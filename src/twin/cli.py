@@ -79,7 +79,8 @@ def _parser() -> argparse.ArgumentParser:
             cmd.add_argument("--pots", type=int, default=24, help="simulated pots (default 24)")
             cmd.add_argument("--speed", type=float, default=30.0, help="plant seconds per second (default 30)")
             cmd.add_argument("--broker", help="use this MQTT broker (HOST:PORT) instead of the embedded one")
-            cmd.add_argument("--store", default="duckdb:///.twin/demo.duckdb", help="store URL")
+            cmd.add_argument("--store", default="duckdb://.twin/demo.duckdb",
+                             help="store URL: duckdb://relative/path, duckdb:///absolute/path or postgresql://...")
         cmd.set_defaults(func=_cmd_service(name))
     return parser
 

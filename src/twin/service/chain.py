@@ -38,7 +38,7 @@ class ChainConfig:
 
     broker_host: str = "127.0.0.1"
     broker_port: int = 1883
-    store_url: str = "duckdb:///.twin/store.duckdb"
+    store_url: str = "duckdb://.twin/store.duckdb"  # duckdb://relative/path or duckdb:///absolute/path
     technology: str = "models/hal275.toml"
     potlines: dict[str, int] = field(default_factory=lambda: {"potline1": 24})
     host_id: str = "twin"
@@ -163,10 +163,8 @@ class ServiceChain:
     def start(self) -> ServiceChain:
         cfg = self.config
         url = cfg.store_url
-        if url.startswith("duckdb:///") and not url.startswith("duckdb:////"):
-            path = resolve(url.removeprefix("duckdb:///"))
-            path.parent.mkdir(parents=True, exist_ok=True)
-            url = f"duckdb:///{path}"
+        if url.startswith("duckdb:") and ":memory:" not in url:  # DuckDB needs the folder to exist
+            Path(url.removeprefix("duckdb:").removeprefix("//")).parent.mkdir(parents=True, exist_ok=True)
         self.store = open_store(url)
         epoch_ms = time.time_ns() // 1_000_000
         self.live = LiveTwin(self.technology, cfg.potlines, LiveConfig(), epoch_ms=epoch_ms, speed=cfg.speed)

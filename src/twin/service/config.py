@@ -2,7 +2,7 @@
 
 ```toml
 [store]
-url = "duckdb:///.twin/store.duckdb"      # or postgresql://postgres@127.0.0.1/twin?schema=twin
+url = "duckdb://.twin/store.duckdb"       # relative; duckdb:///abs/path; or postgresql://postgres@127.0.0.1/twin?schema=twin
 
 [mqtt]
 host = "127.0.0.1"
