@@ -196,7 +196,10 @@ class SparkplugHost:
     def _on_disconnect(self, _c: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
         self._online.clear()
         self._set_will()
-        logger.warning("host lost the broker (%s); marking all metrics stale", reason)
+        if self._stopping:
+            logger.info("host disconnected on stop; marking all metrics stale")
+        else:
+            logger.warning("host lost the broker (%s); marking all metrics stale", reason)
         self._enqueue(_DISCONNECTED)
 
     def _on_message(self, _c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
