@@ -188,3 +188,27 @@ def test_demo_power_balance_closes_with_the_dispatched_supply(demo):
     power = json.loads(_get(base + "/v1/power")[1])
     assert abs(power["imbalance_MW"]) < 1e-6 * power["load_MW"] + 1e-9
     assert power["generation_MW"] + power["grid_MW"] == pytest.approx(power["load_MW"])
+
+
+@pytest.mark.mqtt
+def test_demo_runs_on_mosquitto_when_a_broker_is_given(tmp_path: Path):
+    """With --broker the chain uses that broker (here the machine's Mosquitto) instead of the embedded one."""
+    port = _free_port()
+    proc = subprocess.Popen([*TWIN, "demo", "--port", str(port), "--pots", "2", "--speed", "60", "--for", "90",
+                             "--broker", "127.0.0.1:1883", "--store", f"duckdb:///{tmp_path / 'm.duckdb'}"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        def cells_seen() -> bool:
+            status, body = _get(base + "/v1/kpis")
+            if status != 200:
+                return False
+            scopes = json.loads(body)["scopes"]
+            return all(scopes.get(f"cell:1-00{n}", {}).get("voltage_V") for n in (1, 2))
+
+        assert _wait(cells_seen, 60)
+        first_line = proc.stdout.readline()
+        assert "MQTT 127.0.0.1:1883" in first_line
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
