@@ -145,3 +145,40 @@ def test_state_payload_round_trip_and_validation() -> None:
     for bad in [b"{", b'{"online": "yes", "timestamp": 1}', b'{"online": true}', b"[]"]:
         with pytest.raises(SparkplugError):
             decode_state(bad)
+
+
+@pytest.mark.parametrize(
+    ("datatype", "field", "wire"),
+    [
+        (DataType.INT8, "int_value", 247),
+        (DataType.INT16, "int_value", 65527),
+        (DataType.INT32, "int_value", 2**32 - 9),
+        (DataType.INT64, "long_value", 2**64 - 9),
+    ],
+)
+def test_negative_signed_integers_travel_as_tahu_encodes_them(datatype: DataType, field: str, wire: int) -> None:
+    """Issue 9 item 6: two's complement at the type's width in the unsigned field (Tahu ``addMetric``:
+    Int8 -9 -> 247), and decoded back to -9."""
+    data = encode_payload([Metric(name="m", datatype=datatype, value=-9)], timestamp=1)
+    message = pb.Payload()
+    message.ParseFromString(data)
+    assert getattr(message.metrics[0], field) == wire
+    assert decode_payload(data).metrics[0].value == -9
+    assert resolve_value(Metric(alias=1, value=wire, value_field=field), datatype) == -9
+
+
+def test_signed_integer_edges_round_trip_and_legacy_form_is_accepted() -> None:
+    for datatype, bits in [(DataType.INT8, 8), (DataType.INT16, 16), (DataType.INT32, 32), (DataType.INT64, 64)]:
+        for value in (-(2 ** (bits - 1)), -1, 0, 1, 2 ** (bits - 1) - 1):
+            data = encode_payload([Metric(name="m", datatype=datatype, value=value)], timestamp=1)
+            assert decode_payload(data).metrics[0].value == value
+    # 32-bit sign extension of an Int8 (what this codec sent before) still decodes
+    assert resolve_value(Metric(alias=1, value=2**32 - 9, value_field="int_value"), DataType.INT8) == -9
+    with pytest.raises(SparkplugError):  # neither form: -2**31 is no Int8
+        resolve_value(Metric(alias=1, value=2**31, value_field="int_value"), DataType.INT8)
+
+
+def test_metric_name_that_is_not_utf8_is_a_malformed_payload() -> None:
+    raw = encode_payload([Metric(name="@@name", datatype=DataType.FLOAT, value=1.0)], timestamp=1)
+    with pytest.raises(MalformedPayloadError, match="UTF-8"):
+        decode_payload(raw.replace(b"@@name", b"\xff\xfename"))

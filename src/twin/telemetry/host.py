@@ -204,7 +204,12 @@ class SparkplugHost:
 
     def _on_message(self, _c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
         self._counters.received += 1
-        self._enqueue((message.topic, message.payload, _now_ms()))
+        try:
+            topic = message.topic
+        except UnicodeDecodeError:  # MQTT requires UTF-8 topics; a broker that lets one through is answered here
+            self._counters.invalid_utf8 += 1
+            return
+        self._enqueue((topic, message.payload, _now_ms()))
 
     def _enqueue(self, item: object) -> None:
         try:
@@ -231,7 +236,8 @@ class SparkplugHost:
                 return
             try:
                 self._step(item, deadline)
-            except Exception:  # a bug must not kill ingest; it is logged with its traceback
+            except Exception:  # a bug must not kill ingest; it is counted and logged with its traceback
+                self._counters.internal_errors += 1
                 logger.exception("unexpected error while handling a message")
 
     def _step(self, item: object, deadline: int | None) -> None:
@@ -300,9 +306,13 @@ class SparkplugHost:
         try:
             state = decode_state(payload)
         except SparkplugError as exc:
+            # Something else is retained on our STATE topic (e.g. Sparkplug 2.2's plain ``OFFLINE``, or an empty
+            # payload): edge nodes waiting for our online STATE would wait forever, so it is replaced like an
+            # offline STATE.
             self._counters.malformed += 1
-            logger.warning("%s", exc)
-            return
+            self._counters.state_repaired += 1
+            logger.warning("%s; republishing own online STATE", exc)
+            state = HostState(False, 0)
         if not state.online and not self._stopping and self._client.is_connected():
             # tck-id-message-flow-hid-sparkplug-state-message-delivered: never leave an offline STATE standing.
             logger.warning("own STATE reads offline while connected; republishing online")

@@ -20,15 +20,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from twin.telemetry.samples import IngestCounters, Quality, Sample
-from twin_edge.errors import MalformedPayloadError
+from twin_edge.errors import MalformedPayloadError, SparkplugError
 from twin_edge.sparkplug import BDSEQ_METRIC, DataType, MessageType, Value, next_seq, seq_distance
-from twin_edge.sparkplug.datatypes import VALUE_FIELD
+from twin_edge.sparkplug.datatypes import SIGNED_BITS, VALUE_FIELD, signed_from_wire
 from twin_edge.sparkplug.payload import parse_protobuf
 from twin_edge.sparkplug.proto import sparkplug_b_pb2 as pb
 
 logger = logging.getLogger(__name__)
 
-_SIGNED_WIRE_BITS = {DataType.INT8: 32, DataType.INT16: 32, DataType.INT32: 32, DataType.INT64: 64}
 _MAX_BUFFERED = 128
 
 
@@ -47,8 +46,9 @@ class _MetricInfo:
     name: str
     datatype: DataType
     field: str
-    wire_bits: int  # 0 unless a signed integer needs sign extension
+    bits: int  # 0 unless a signed integer: its width (two's complement at that width on the wire, as Tahu)
     delivered: _Delivered
+    text: bool = False  # a string_value metric (upb gives bytes for invalid UTF-8)
 
 
 @dataclass(slots=True)
@@ -247,6 +247,9 @@ class EdgeNodeTracker:
         samples: list[Sample] = []
         for m in message.metrics:
             name = m.name
+            if not isinstance(name, str):  # upb returns bytes for a name that is not valid UTF-8
+                self._invalid_name(device, name)
+                continue
             if device is None and (name == BDSEQ_METRIC or name.startswith("Node Control/")):
                 continue
             if not name or not m.HasField("datatype"):
@@ -260,8 +263,9 @@ class EdgeNodeTracker:
             delivered = self._delivered.get((device, name))
             if delivered is None:
                 delivered = self._delivered[(device, name)] = _Delivered()
+            field = VALUE_FIELD[datatype]
             info = _MetricInfo(
-                device, name, datatype, VALUE_FIELD[datatype], _SIGNED_WIRE_BITS.get(datatype, 0), delivered
+                device, name, datatype, field, SIGNED_BITS.get(datatype, 0), delivered, field == "string_value"
             )
             self._names[(device, name)] = info
             if m.HasField("alias"):
@@ -278,7 +282,14 @@ class EdgeNodeTracker:
         aliases, names = self._aliases, self._names
         samples: list[Sample] = []
         for m in message.metrics:
-            info = aliases.get(m.alias) if m.HasField("alias") else names.get((device, m.name))
+            if m.HasField("alias"):
+                info = aliases.get(m.alias)
+            else:
+                name = m.name
+                if not isinstance(name, str):
+                    self._invalid_name(device, name)
+                    continue
+                info = names.get((device, name))
             if info is None or info.device != device:
                 self._counters.unknown_alias += 1
                 self._rebirth(now_ms, "unknown metric alias")
@@ -306,8 +317,19 @@ class EdgeNodeTracker:
             return None
         else:
             value = getattr(m, field)
-            if info.wire_bits and value >= 1 << (info.wire_bits - 1):  # type: ignore[operator]
-                value -= 1 << info.wire_bits  # type: ignore[operator]
+            if info.bits and value >= 1 << (info.bits - 1):  # type: ignore[operator]
+                try:
+                    value = signed_from_wire(value, info.bits)  # type: ignore[arg-type]
+                except SparkplugError as exc:
+                    self._counters.wrong_datatype += 1
+                    logger.warning("%s/%s %s: %s: %s", self.group, self.node, info.device, info.name, exc)
+                    return None
+            elif info.text and not isinstance(value, str):
+                self._counters.invalid_utf8 += 1
+                logger.warning(
+                    "%s/%s %s: %s: String value is not valid UTF-8", self.group, self.node, info.device, info.name
+                )
+                return None
         historical = m.is_historical
         ts = m.timestamp if m.HasField("timestamp") else default_ts
         delivered = info.delivered
@@ -326,6 +348,13 @@ class EdgeNodeTracker:
         if not historical:
             self._last[(info.device, info.name)] = value
         return Sample(ts, self.group, self.node, info.device, info.name, value, Quality.GOOD, historical)
+
+    def _invalid_name(self, device: str | None, raw: object) -> None:
+        """A metric name that is not valid UTF-8 (spec: names are UTF-8 strings): counted, never a tag."""
+        self._counters.invalid_utf8 += 1
+        logger.warning(
+            "%s/%s %s: metric name %.40r is not valid UTF-8; metric dropped", self.group, self.node, device, raw
+        )
 
     def _stale(self, device: str | None, now_ms: int, *, whole_node: bool = False) -> None:
         samples = [

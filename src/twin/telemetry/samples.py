@@ -95,6 +95,9 @@ class IngestCounters:
     rebirths_requested: int = 0
     queue_overflow: int = 0
     sink_errors: int = 0
+    invalid_utf8: int = 0  # metric names or String values that are not valid UTF-8
+    state_repaired: int = 0  # own STATE topic held something that is not our JSON STATE; republished online
+    internal_errors: int = 0  # an unexpected exception while handling a message (a bug; logged with traceback)
 
     def snapshot(self) -> dict[str, int]:
         return asdict(self)

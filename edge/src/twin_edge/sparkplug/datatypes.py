@@ -1,9 +1,11 @@
 """Sparkplug B metric datatypes and how each maps onto the protobuf ``value`` oneof.
 
 The datatype numbers are those of the Sparkplug B 3.0 specification, chapter "Payloads" (same as the comment
-block in ``sparkplug_b.proto``). Signed integers of 8/16/32 bits travel in the *unsigned* ``int_value`` field as
-two's complement, and Int64 in ``long_value``: decoding them needs the datatype from the BIRTH
-(see united-manufacturing-hub/benthos-umh PR #454, eclipse-tahu/tahu #34).
+block in ``sparkplug_b.proto``). Signed integers of 8/16/32 bits travel in the *unsigned* ``int_value`` field and
+Int64 in ``long_value``, as two's complement **at the type's own width**, as Eclipse Tahu's reference encoder does
+(``python/core/sparkplug_b.py`` ``addMetric``: Int8 -9 -> 247, Int16 -9 -> 65527). Decoding needs the datatype
+from the BIRTH (see united-manufacturing-hub/benthos-umh PR #454, eclipse-tahu/tahu #34); for Int8/Int16 the
+32-bit sign-extended form older encoders (and this package before issue 9) sent is accepted too.
 """
 
 from __future__ import annotations
@@ -103,9 +105,24 @@ _INT_RANGES: dict[DataType, tuple[int, int]] = {
     DataType.UINT64: (0, 2**64 - 1),
     DataType.DATETIME: (0, 2**64 - 1),
 }
-_SIGNED_BITS = {DataType.INT8: 8, DataType.INT16: 16, DataType.INT32: 32, DataType.INT64: 64}
-# Sign-extension of int_value happens at the wire width of int_value (32 bits) or long_value (64 bits).
-_WIRE_BITS = {DataType.INT8: 32, DataType.INT16: 32, DataType.INT32: 32, DataType.INT64: 64}
+SIGNED_BITS = {DataType.INT8: 8, DataType.INT16: 16, DataType.INT32: 32, DataType.INT64: 64}
+
+
+def signed_from_wire(raw: int, bits: int) -> int:
+    """The signed value of a raw unsigned ``int_value``/``long_value`` of a ``bits``-wide signed type.
+
+    ``raw`` is two's complement at the type's width (Tahu), or for 8/16-bit types the 32-bit sign-extended form.
+    Raises :class:`SparkplugError` when ``raw`` fits neither.
+    """
+    if raw < 1 << (bits - 1):
+        return raw
+    if raw < 1 << bits:
+        return raw - (1 << bits)
+    if bits < 32 and (1 << 31) <= raw < (1 << 32):
+        value = raw - (1 << 32)
+        if value >= -(1 << (bits - 1)):
+            return value
+    raise SparkplugError(f"raw value {raw} is not a {bits}-bit two's complement integer")
 
 
 def to_wire(datatype: DataType, value: Value) -> Value:
@@ -120,8 +137,8 @@ def to_wire(datatype: DataType, value: Value) -> Value:
         low, high = _INT_RANGES[datatype]
         if not low <= value <= high:
             raise SparkplugError(f"{datatype.spec_name} value {value} is outside [{low}, {high}]")
-        if value < 0:
-            value += 1 << _WIRE_BITS[datatype]
+        if value < 0:  # two's complement at the type's width, as Tahu does (module docstring)
+            value += 1 << SIGNED_BITS[datatype]
         return value
     if field in ("float_value", "double_value"):
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -147,11 +164,11 @@ def from_wire(datatype: DataType, field: str, raw: Value) -> Value:
     """
     if VALUE_FIELD[datatype] != field:
         raise SparkplugError(f"{datatype.spec_name} metric carries {field}, expected {VALUE_FIELD[datatype]}")
-    bits = _SIGNED_BITS.get(datatype)
+    bits = SIGNED_BITS.get(datatype)
     if bits is not None:
-        wire = _WIRE_BITS[datatype]
-        value = int(raw)
-        if value >= 1 << (wire - 1):
-            value -= 1 << wire
-        return value
+        return signed_from_wire(int(raw), bits)
+    if field == "string_value" and not isinstance(raw, str):  # upb hands back bytes for invalid UTF-8
+        raise SparkplugError(f"{datatype.spec_name} value {raw[:40]!r} is not valid UTF-8")
+    if datatype in _INT_RANGES and not 0 <= int(raw) <= _INT_RANGES[datatype][1]:
+        raise SparkplugError(f"{datatype.spec_name} value {raw} is outside [0, {_INT_RANGES[datatype][1]}]")
     return raw

@@ -110,6 +110,8 @@ def decode_payload(data: bytes) -> Payload:
 
 
 def _decode_metric(m: pb.Payload.Metric) -> Metric:
+    if not isinstance(m.name, str):  # upb returns bytes for a string field that is not valid UTF-8
+        raise MalformedPayloadError(f"metric name {m.name[:40]!r} is not valid UTF-8")
     field = m.WhichOneof("value")
     raw = getattr(m, field) if field is not None else None
     datatype: DataType | None = None

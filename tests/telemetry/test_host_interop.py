@@ -1,0 +1,143 @@
+"""Host interoperability fixes of issue 9 on a real Mosquitto: signed integers as Eclipse Tahu encodes them
+(item 6), metric names that are not UTF-8 (item 12) and a foreign retained STATE (item 7)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from twin.telemetry import CollectingSink, HostConfig, SparkplugHost
+from twin_edge.sparkplug import BDSEQ_METRIC, REBIRTH_METRIC, DataType
+from twin_edge.sparkplug.proto import sparkplug_b_pb2 as pb
+from twin_edge.testing import Recorder, unique
+
+pytestmark = pytest.mark.mqtt
+
+T = 1_790_000_000_000
+
+
+def wait_until(predicate, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
+@pytest.fixture
+def ids() -> tuple[str, str]:
+    return unique("g"), unique("host")
+
+
+@pytest.fixture
+def host(broker: tuple[str, int], ids: tuple[str, str]) -> Iterator[tuple[SparkplugHost, CollectingSink]]:
+    group, host_id = ids
+    sink = CollectingSink()
+    h = SparkplugHost(HostConfig(host_id=host_id, broker_port=broker[1], group_ids=(group,)), sink)
+    h.start()
+    assert h.wait_online(5)
+    yield h, sink
+    h.stop()
+
+
+@pytest.fixture
+def edge(broker: tuple[str, int]) -> Iterator[Recorder]:
+    rec = Recorder(*broker, f"{unique('unused-')}/#")
+    yield rec
+    rec.close()
+
+
+def _nbirth() -> bytes:
+    """Built with the generated protobuf directly (as Tahu's Python encoder does), not with our codec."""
+    p = pb.Payload(timestamp=T, seq=0)
+    p.metrics.add(name=BDSEQ_METRIC, timestamp=T, datatype=DataType.INT64, long_value=0)
+    p.metrics.add(name=REBIRTH_METRIC, timestamp=T, datatype=DataType.BOOLEAN, boolean_value=False)
+    return p.SerializeToString()
+
+
+def test_negative_signed_integers_as_tahu_encodes_them(host, edge: Recorder, ids: tuple[str, str]) -> None:
+    """Item 6: Tahu's addMetric stores a negative Int<N> as value + 2**N in the unsigned field (Int8 -9 -> 247);
+    the host gives back -9 in DBIRTH and in alias-only DDATA, for every signed width."""
+    _, sink = host
+    group = ids[0]
+    widths = {DataType.INT8: 8, DataType.INT16: 16, DataType.INT32: 32, DataType.INT64: 64}
+    birth = pb.Payload(timestamp=T, seq=1)
+    data = pb.Payload(timestamp=T + 1000, seq=2)
+    for alias, (datatype, bits) in enumerate(widths.items(), start=1):
+        field = "long_value" if bits == 64 else "int_value"
+        birth.metrics.add(name=f"v{bits}", alias=alias, timestamp=T, datatype=datatype, **{field: -9 + 2**bits})
+        data.metrics.add(alias=alias, timestamp=T + 1000, **{field: -(2 ** (bits - 1)) + 2**bits})
+    edge.publish(f"spBv1.0/{group}/NBIRTH/gw", _nbirth())
+    edge.publish(f"spBv1.0/{group}/DBIRTH/gw/pot_001", birth.SerializeToString())
+    edge.publish(f"spBv1.0/{group}/DDATA/gw/pot_001", data.SerializeToString())
+    wait_until(lambda: len(sink.samples()) >= 8)
+    got = {(s.metric, s.timestamp_ms): s.value for s in sink.samples()}
+    for bits in widths.values():
+        assert got[(f"v{bits}", T)] == -9
+        assert got[(f"v{bits}", T + 1000)] == -(2 ** (bits - 1))
+
+
+def _with_bad_name(payload: pb.Payload, placeholder: bytes) -> bytes:
+    raw = payload.SerializeToString()
+    assert raw.count(placeholder) == 1
+    return raw.replace(placeholder, b"\xff\xfe" + placeholder[2:])
+
+
+def test_non_utf8_metric_names_are_counted_not_raised(host, edge: Recorder, ids: tuple[str, str]) -> None:
+    """Item 12: a metric name that is not UTF-8 (in DBIRTH and in DDATA by name) is counted as invalid_utf8;
+    the good metrics of the same messages arrive; no exception in the handler and no bytes repr as a name."""
+    h, sink = host
+    group = ids[0]
+    birth = pb.Payload(timestamp=T, seq=1)
+    birth.metrics.add(name="good_V", alias=1, timestamp=T, datatype=DataType.FLOAT, float_value=4.0)
+    birth.metrics.add(name="@@@bad", alias=2, timestamp=T, datatype=DataType.FLOAT, float_value=1.0)
+    data = pb.Payload(timestamp=T + 1000, seq=2)
+    data.metrics.add(name="###bad", timestamp=T + 1000, float_value=2.0)
+    data.metrics.add(alias=1, timestamp=T + 1000, float_value=4.5)
+    text = pb.Payload(timestamp=T + 2000, seq=3)
+    text.metrics.add(name="note", alias=3, timestamp=T + 2000, datatype=DataType.STRING, string_value="$$$x")
+    edge.publish(f"spBv1.0/{group}/NBIRTH/gw", _nbirth())
+    edge.publish(f"spBv1.0/{group}/DBIRTH/gw/pot_001", _with_bad_name(birth, b"@@@bad"))
+    edge.publish(f"spBv1.0/{group}/DDATA/gw/pot_001", _with_bad_name(data, b"###bad"))
+    edge.publish(f"spBv1.0/{group}/DBIRTH/gw/pot_002", _with_bad_name(text, b"$$$x"))
+    wait_until(lambda: h.counters["invalid_utf8"] >= 3)
+    wait_until(lambda: len(sink.samples()) >= 2)
+    assert [(s.metric, s.value) for s in sink.samples()] == [("good_V", 4.0), ("good_V", 4.5)]
+    assert all(isinstance(s.metric, str) for s in sink.samples())
+    counters = h.counters
+    assert counters["internal_errors"] == 0
+    assert counters["rebirths_requested"] == 0  # a bad name is not an unknown metric: no rebirth storm
+    assert h.device_online(group, "gw", "pot_002")
+
+
+@pytest.mark.parametrize("foreign", [b"OFFLINE", b"\xff not json"])
+def test_a_foreign_retained_state_is_repaired(broker: tuple[str, int], ids: tuple[str, str], foreign: bytes) -> None:
+    """Item 7: a retained Sparkplug 2.2 style ``OFFLINE`` (or any non-JSON payload) on the host's STATE topic is
+    replaced by the host's own retained JSON STATE, at start-up and while it runs."""
+    _, host_id = ids
+    topic = f"spBv1.0/STATE/{host_id}"
+    setter = Recorder(*broker, f"{unique('unused-')}/#")
+    setter.publish(topic, foreign, qos=1, retain=True)
+    h = SparkplugHost(HostConfig(host_id=host_id, broker_port=broker[1], group_ids=(ids[0],)), CollectingSink())
+    h.start()
+    try:
+        assert h.wait_online(5)
+        wait_until(lambda: h.counters["state_repaired"] >= 1)
+        late = Recorder(*broker, topic)  # what a gateway connecting now sees: the retained message
+        late.wait_for(lambda ms: any(m.retain and m.payload.startswith(b"{") for m in ms))
+        assert json.loads(late.messages()[-1].payload)["online"] is True
+        late.close()
+        setter.publish(topic, foreign, qos=1, retain=True)  # and again while it runs
+        wait_until(lambda: h.counters["state_repaired"] >= 2)
+        later = Recorder(*broker, topic)
+        later.wait_for(lambda ms: any(m.payload.startswith(b"{") for m in ms))
+        assert json.loads(later.messages()[-1].payload)["online"] is True
+        later.close()
+    finally:
+        h.stop()
+        setter.publish(topic, b"", qos=1, retain=True)
+        setter.close()
