@@ -18,8 +18,10 @@ import twin
 from twin.api import problems
 from twin.api.auth import KeyVerifier
 from twin.api.jobs import JobRunner, RunScenario
+from twin.api.limits import BodyLimitMiddleware
 from twin.api.live import LiveProvider, StoreLive
 from twin.api.metrics import HttpMetrics, IngestStats, MetricsMiddleware
+from twin.api.ratelimit import FailureLimiter
 from twin.api.routes import admin, health, kpis, plant, scenarios, series, stream
 from twin.api.settings import Settings
 from twin.errors import TwinError
@@ -100,9 +102,11 @@ def create_app(
     app.state.live = live if live is not None else StoreLive(store)
     app.state.jobs = jobs
     app.state.ingest_stats = ingest_stats
-    app.state.verifier = KeyVerifier(store, settings.auth_cache_s)
+    app.state.verifier = KeyVerifier(store, settings.auth_cache_s, fail_cache_s=settings.auth_fail_cache_s)
+    app.state.auth_limiter = FailureLimiter(settings.auth_failures_per_min, 60.0)
     app.state.http_metrics = HttpMetrics()
-    app.add_middleware(MetricsMiddleware, metrics=app.state.http_metrics)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.http_metrics)  # outermost: counts the 413s too
     problems.install(app)
     for module in (health, kpis, series, plant, scenarios, stream, admin):
         app.include_router(module.router)

@@ -17,6 +17,7 @@ from twin.api.jobs import JobRunner
 from twin.api.live import LiveProvider
 from twin.api.metrics import IngestStats
 from twin.api.problems import Problem
+from twin.api.ratelimit import FailureLimiter
 from twin.api.settings import Settings
 from twin.store import Store
 
@@ -78,7 +79,25 @@ def require(scope: str):
                 headers={"WWW-Authenticate": "ApiKey"},
             )
         verifier: KeyVerifier = request.app.state.verifier
-        principal = verifier.cached(key) or await run_in_threadpool(verifier.verify, key)
+        principal = verifier.cached(key)
+        if principal is None:
+            limiter: FailureLimiter = request.app.state.auth_limiter
+            client = request.client.host if request.client else "unknown"
+            wait = limiter.retry_after(client)
+            if wait is not None:
+                raise Problem(
+                    429,
+                    "Too many failed authentications",
+                    f"{limiter.max_failures} failed API keys from {client} within {limiter.window_s:g} s; "
+                    f"retry in {wait} s",
+                    headers={"Retry-After": str(wait)},
+                )
+            if verifier.cached_failure(key):
+                principal = verifier.verify(key)  # a remembered failure: a dictionary look-up, no thread hop
+            else:
+                principal = await run_in_threadpool(verifier.verify, key)
+            if principal is None:
+                limiter.record(client)
         if principal is None:
             raise Problem(
                 401,

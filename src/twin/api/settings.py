@@ -28,7 +28,19 @@ class Settings(BaseModel):
     max_buckets: int = Field(10_000, ge=10, le=1_000_000, description="Largest aggregate answer (buckets).")
     max_page: int = Field(10_000, ge=10, le=1_000_000, description="Largest page of recorded values.")
     max_range_days: int = Field(3660, ge=1, description="Longest query range accepted.")
-    job_workers: int = Field(2, ge=1, le=64, description="Scenario jobs run at once (threads).")
+    job_workers: int = Field(2, ge=1, le=64, description="Scenario jobs run at once (one process each).")
+    job_timeout_s: float = Field(600.0, gt=0, le=86_400, description="A job still running after this is killed.")
+    job_memory_mb: int = Field(
+        3072, ge=256, le=1_048_576, description="Address-space limit of a job's worker process (RLIMIT_AS)."
+    )
+    max_scenario_bytes: int = Field(65_536, ge=1024, le=10_485_760, description="Largest scenario text accepted.")
+    max_body_bytes: int = Field(
+        1_048_576, ge=1024, le=1_073_741_824, description="Largest request body on any route (413 above)."
+    )
+    auth_failures_per_min: int = Field(
+        10, ge=1, le=100_000, description="Failed authentications per client address and minute before 429."
+    )
+    auth_fail_cache_s: float = Field(300.0, ge=0, le=86_400, description="How long a failed key is remembered.")
     max_pending_jobs: int = Field(16, ge=1, le=10_000, description="Queued jobs before POST answers 429.")
     baseline_toml: str | None = Field(None, description="Scenario TOML that results are compared against.")
     auth_cache_s: float = Field(30.0, ge=0, le=3600, description="How long a verified key is trusted.")

@@ -42,5 +42,16 @@ def metrics(request: Request, ingest: IngestDep) -> PlainTextResponse:
             figures = ingest()
         except Exception:  # a broken stats callable must not hide the HTTP metrics
             figures = {"stats_error": 1.0}
-    text = request.app.state.http_metrics.render(figures)
+    text = request.app.state.http_metrics.render(figures) + _auth_metrics(request)
     return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+def _auth_metrics(request: Request) -> str:
+    counters = dict(request.app.state.verifier.counters)
+    counters["rate_limited"] = request.app.state.auth_limiter.rejected
+    lines = []
+    for name, value in sorted(counters.items()):
+        kind = "gauge" if name.endswith("_peak_concurrent") else "counter"
+        metric = f"twin_auth_{name}" + ("_total" if kind == "counter" else "")
+        lines += [f"# TYPE {metric} {kind}", f"{metric} {value}"]
+    return "\n".join(lines) + "\n"
