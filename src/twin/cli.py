@@ -100,10 +100,21 @@ def _progress_bar(enabled: bool) -> tuple[Callable[[float, float], None] | None,
     return update, bar.close
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    from twin.scenario import load_scenario, run_scenario
+def _load_scenario(path: str, seed: int | None = None):  # returns Scenario (imported lazily)
+    """The scenario file, read safely: a directory, a device such as /dev/zero, a FIFO, a huge or a
+    non-UTF-8 file gives a one-line error naming it (twin.params.validate.read_text), never a hang."""
+    from twin.errors import ScenarioError
+    from twin.params.validate import read_text
+    from twin.scenario import scenario_from_text
 
-    scenario = load_scenario(args.scenario, seed=args.seed)
+    text = read_text(path, ScenarioError)
+    return scenario_from_text(text, str(path), base_dir=Path(path).parent, seed=seed)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from twin.scenario import run_scenario
+
+    scenario = _load_scenario(args.scenario, seed=args.seed)
     progress, close = _progress_bar(not args.no_progress and scenario.horizon_h >= 24)
     try:
         results = run_scenario(scenario, progress)
@@ -122,11 +133,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _load_or_run(path: str):  # returns Results (imported lazily to keep `twin --help` fast)
-    from twin.scenario import Results, load_scenario, run_scenario
+    from twin.scenario import Results, run_scenario
 
     if Path(path).is_dir():
         return Results.load(path)
-    return run_scenario(load_scenario(path))
+    return run_scenario(_load_scenario(path))
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:

@@ -82,3 +82,42 @@ def test_missing_results_directory_is_a_user_error(tmp_path):
     done = _twin("report", str(tmp_path / "none"))
     assert done.returncode == 2
     assert "not a results directory" in done.stderr
+
+
+def _unreadable(kind: str, tmp_path: Path) -> tuple[Path, str]:
+    import os
+
+    if kind == "non-utf8":
+        path = tmp_path / "latin1.toml"
+        path.write_bytes('[scenario]\nname = "Fonderie à Dunkerque"\n'.encode("latin-1"))
+        return path, "not UTF-8 text (byte 0xe0"
+    if kind == "directory":
+        return tmp_path, "it is a directory; expected a regular file"
+    if kind == "fifo":
+        path = tmp_path / "pipe.toml"
+        os.mkfifo(path)
+        return path, "it is a FIFO; expected a regular file"
+    return Path("/dev/zero"), "it is a character device; expected a regular file"
+
+
+@pytest.mark.parametrize("kind", ["non-utf8", "directory", "fifo", "dev-zero"])
+def test_run_on_an_unreadable_file_is_one_line_naming_it(tmp_path, kind):
+    """Issue 9 item 13: a non-UTF-8 file, a directory, /dev/zero or a FIFO gives one line, no traceback,
+    no hang (the subprocess timeout would fail the test), no unbounded read."""
+    path, fragment = _unreadable(kind, tmp_path)
+    done = subprocess.run([*TWIN, "run", str(path), "--no-progress"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(f"twin: error: {path}: ")
+    assert fragment in lines[0]
+
+
+def test_a_plant_file_that_is_a_device_is_one_line(tmp_path):
+    scenario = tmp_path / "s.toml"
+    scenario.write_text('[scenario]\nname = "x"\nplant = "/dev/zero"\nhorizon_h = 1.0\nseed = 1\n')
+    done = subprocess.run([*TWIN, "run", str(scenario), "--no-progress"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "/dev/zero: cannot read file (it is a character device; expected a regular file)" in done.stderr
