@@ -3,13 +3,13 @@ and nothing already stored lost when a batch is refused (design.md "Rules for in
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 
 from twin.service.store_sink import StoreSink, tag_of
-from twin.store import open_store
+from twin.store import DuckDBStore, open_store
 from twin.telemetry import Quality, Sample
 
 T0 = 1_790_000_000_000  # ms since the epoch (2026-09-22)
@@ -47,21 +47,41 @@ def test_samples_are_written_with_their_times_and_qualities(store):
 
 def test_non_numeric_values_are_counted_and_skipped_without_losing_the_rest(store):
     sink = StoreSink(store, batch=1000)
-    sink.accept([_sample(T0, "pot_002", "cell_voltage_V", 4.1), _sample(T0, "pot_002", "note", "hello"),
-                 _sample(T0 + 1000, "pot_002", "anode_effect", True)])
+    sink.accept(
+        [
+            _sample(T0, "pot_002", "cell_voltage_V", 4.1),
+            _sample(T0, "pot_002", "note", "hello"),
+            _sample(T0 + 1000, "pot_002", "anode_effect", True),
+        ]
+    )
     sink.flush()
     assert sink.counters["points_skipped"] == 1
     latest = {tag: p.value for tag, p in store.latest(["cell:1-002/cell_voltage_V", "cell:1-002/anode_effect"]).items()}
     assert latest == {"cell:1-002/cell_voltage_V": pytest.approx(4.1), "cell:1-002/anode_effect": 1.0}
 
 
-def test_a_refused_batch_keeps_what_was_stored_before(store):
-    sink = StoreSink(store, batch=1000)
-    sink.accept([_sample(T0, "pot_003", "cell_voltage_V", 4.2)])
-    sink.flush()
-    before = store.latest(["cell:1-003/cell_voltage_V"])
-    bad = _sample(T0 + 1000, "pot_003", "cell_voltage_V", 4.3)._replace(timestamp_ms=np.iinfo(np.int64).max)
-    sink.accept([bad])
-    sink.flush()
-    assert sink.counters["write_errors"] == 1
-    assert store.latest(["cell:1-003/cell_voltage_V"]) == before
+def test_a_point_the_store_refuses_is_isolated_and_the_rest_of_its_batch_stored(tmp_path):
+    """Issue 9 item 1: a batch the store refuses (here one point before the compaction watermark) is split until
+    the refusing point is isolated; it goes to rejected_points and everything else of the batch is stored."""
+    store = DuckDBStore(tmp_path / "w.duckdb", retention=timedelta(hours=1))
+    try:
+        sink = StoreSink(store, batch=1000)
+        sink.accept([_sample(T0, "pot_003", "cell_voltage_V", 4.2)])
+        sink.flush()
+        store.compact(now=datetime.fromtimestamp(T0 / 1000 + 3 * 3600, tz=UTC))  # raw before ~T0+2h is gone
+        late = T0 + 3 * 3_600_000
+        sink.accept(
+            [_sample(late + k, f"pot_{k:03d}", "cell_voltage_V", 4.0 + k) for k in range(1, 8)]
+            + [_sample(T0 + 1000, "pot_003", "cell_voltage_V", 4.3)]
+            + [_sample(late + k, f"pot_{k:03d}", "bath_temp_degC", 960.0) for k in range(1, 8)]
+        )
+        sink.flush()
+        assert sink.counters["points_written"] == 1 + 14
+        assert sink.counters["points_rejected"] == 1
+        assert sink.quarantined == {("gw01", "store_refused"): 1}
+        (rejected,) = store.rejected()
+        assert rejected.tag == "cell:1-003/cell_voltage_V"
+        assert rejected.ts == str(T0 + 1000)
+        assert rejected.reason.startswith("store_refused")
+    finally:
+        store.close()

@@ -58,9 +58,14 @@ class HttpMetrics:
                 lines.append(f'http_request_duration_seconds_bucket{{{labels},le="{le_s}"}} {cum:g}')
             lines.append(f"http_request_duration_seconds_sum{{{labels}}} {h[-2]:.6f}")
             lines.append(f"http_request_duration_seconds_count{{{labels}}} {h[-1]:g}")
+        typed: set[str] = set()
         for name, value in sorted((ingest or {}).items()):
-            metric = "twin_ingest_" + "".join(c if c.isalnum() else "_" for c in name)
-            lines += [f"# TYPE {metric} gauge", f"{metric} {float(value):g}"]
+            base, brace, labels = name.partition("{")  # 'name{label="v",...}': labels are passed through
+            metric = "twin_ingest_" + "".join(c if c.isalnum() else "_" for c in base)
+            if metric not in typed:
+                typed.add(metric)
+                lines.append(f"# TYPE {metric} gauge")
+            lines.append(f"{metric}{brace}{labels} {float(value):g}")
         return "\n".join(lines) + "\n"
 
 

@@ -121,6 +121,19 @@ class CompactionReport:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class RejectedPoint:
+    """A point refused on its own (quarantined) instead of failing its batch; fields are kept as text because
+    the tag or time may be exactly what was wrong. ``source`` names where it came from (e.g. the edge node)."""
+
+    received: datetime
+    source: str
+    tag: str
+    ts: str
+    value: str
+    reason: str
+
+
 class Store(abc.ABC):
     """The time-series store: raw points, rollups, KPI history, scenario jobs and API keys.
 
@@ -183,6 +196,15 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def compact(self, now: datetime | None = None) -> CompactionReport:
         """Delete raw points older than ``now - retention`` (rollups are kept)."""
+
+    # -- quarantine -------------------------------------------------------------------------------
+    def write_rejected(self, points: Sequence[RejectedPoint]) -> int:
+        """Keep points that were refused one by one (the rest of their batch was stored)."""
+        raise StoreError(f"store: {type(self).__name__} keeps no rejected points")
+
+    def rejected(self, limit: int = 100) -> list[RejectedPoint]:
+        """The most recently rejected points, newest first."""
+        raise StoreError(f"store: {type(self).__name__} keeps no rejected points")
 
     # -- KPI history -----------------------------------------------------------------------------
     @abc.abstractmethod

@@ -31,6 +31,10 @@ TABLES = (
         key_id TEXT PRIMARY KEY, name TEXT NOT NULL, secret_hash TEXT NOT NULL, scopes TEXT NOT NULL,
         created BIGINT NOT NULL, revoked BOOLEAN NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL)""",
+    # Points refused one by one (quarantine): kept as text, since their tag or time may not fit the tables above.
+    """CREATE TABLE IF NOT EXISTS rejected_points (
+        received BIGINT NOT NULL, source TEXT NOT NULL, tag TEXT NOT NULL, ts TEXT NOT NULL,
+        value TEXT NOT NULL, reason TEXT NOT NULL)""",
 )
 
 # Minute rollups for the given tags and [lo, hi) minute range, recomputed from raw points. A sample holds

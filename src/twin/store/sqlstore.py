@@ -30,6 +30,7 @@ from twin.store.model import (
     UnknownKeyError,
 )
 from twin.store.sqlrecords import RecordsMixin
+from twin.store.sqlrejected import RejectedMixin
 
 log = logging.getLogger(__name__)
 Exec = Callable[..., list[tuple[Any, ...]]]
@@ -38,7 +39,7 @@ JOB_STATES = ("queued", "running", "succeeded", "failed")
 __all__ = ["AGGREGATES", "Exec", "SqlStore"]
 
 
-class SqlStore(RecordsMixin, Store):
+class SqlStore(RecordsMixin, RejectedMixin, Store):
     """Shared implementation; see :class:`twin.store.model.Store` for the contract."""
 
     def __init__(self, retention: timedelta) -> None:

@@ -24,7 +24,8 @@ MINUTE_US = 60 * US
 HOUR_US = 3600 * US
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_TS_US = int((datetime(2262, 1, 1, tzinfo=UTC) - EPOCH).total_seconds()) * US
-TAG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/\-]{0,199}$")
+# Spaces inside a name are allowed (Sparkplug metric names such as ``Properties/Serial Number``).
+TAG_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.:/\- ]{0,198}[A-Za-z0-9_.:/\-])?$")
 SCOPE_RE = re.compile(r"^(plant|potline:[0-9]{1,3}|cell:[0-9]{1,3}-[0-9]{1,4}|unit:[A-Za-z0-9_\-]{1,32})$")
 NICE_SECONDS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
 
@@ -37,7 +38,12 @@ def error(field: str, value: object, valid: str) -> StoreError:
 
 def check_tag(tag: object, field: str = "tag") -> str:
     if not isinstance(tag, str) or not TAG_RE.match(tag):
-        raise error(field, tag, "1-200 characters from A-Z a-z 0-9 _ . : / -, starting with a letter or digit")
+        raise error(
+            field,
+            tag,
+            "1-200 characters from A-Z a-z 0-9 _ . : / - and space, starting with a letter or digit"
+            " and not ending with a space",
+        )
     return tag
 
 
