@@ -28,20 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from twin_edge.errors import ConfigError, SparkplugError
+from twin_edge.mqtt_settings import MqttSettings, TlsSettings
 from twin_edge.sparkplug.topic import validate_id
 from twin_edge.tagmap import TagMap, load_tag_map
-
-
-@dataclass(frozen=True, slots=True)
-class MqttSettings:
-    host: str = "127.0.0.1"
-    port: int = 1883
-    client_id: str | None = None
-    keepalive_s: int = 10
-    reconnect_min_s: float = 0.5
-    reconnect_max_s: float = 5.0
-    username: str | None = None
-    password: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +39,55 @@ class GatewayConfig:
     edge_node_id: str
     tag_map: TagMap
     store_path: Path
-    mqtt: MqttSettings = MqttSettings()
+    mqtt: MqttSettings = MqttSettings()  # noqa: RUF009 (frozen, immutable)
     primary_host_id: str | None = None
     poll_period_s: float = 1.0
     poll_timeout_s: float = 0.5
     max_stored_records: int = 5_000_000
     replay_batch: int = 500
     resend_window_s: float = 17.0
+    rebirth_min_interval_s: float = 3.0
+
+
+# Every key a gateway config may hold; anything else is refused with the file, the key and these.
+KNOWN_KEYS: dict[str, frozenset[str]] = {
+    "": frozenset({"tag_map", "mqtt", "sparkplug", "poll", "store"}),
+    "mqtt": frozenset(
+        {
+            "host",
+            "port",
+            "client_id",
+            "keepalive_s",
+            "reconnect_min_s",
+            "reconnect_max_s",
+            "username",
+            "password",
+            "password_file",
+            "tls",
+        }
+    ),
+    "mqtt.tls": frozenset({"ca_file", "cert_file", "key_file", "check_hostname"}),
+    "sparkplug": frozenset({"group_id", "edge_node_id", "primary_host_id", "rebirth_min_interval_s"}),
+    "poll": frozenset({"period_s", "timeout_s"}),
+    "store": frozenset({"path", "max_records", "replay_batch", "resend_window_s"}),
+}
+
+
+def check_known_keys(doc: dict[str, Any], source: str, known: dict[str, frozenset[str]], prefix: str = "") -> None:
+    """Raise :class:`ConfigError` for the first key of ``doc`` (or of its known sub-tables) not in ``known``."""
+    allowed = known[prefix]
+    for key, value in doc.items():
+        dotted = f"{prefix}.{key}" if prefix else key
+        if key not in allowed:
+            raise ConfigError(
+                f"{source}: unknown key {dotted!r}; known keys{' in [' + prefix + ']' if prefix else ''}: "
+                f"{', '.join(sorted(allowed))}"
+            )
+        if dotted in known:
+            if isinstance(value, dict):
+                check_known_keys(value, source, known, dotted)
+            elif dotted != "mqtt.tls":  # ``tls = true`` is allowed (system CAs)
+                raise ConfigError.field(source, dotted, value, f"a table [{dotted}]")
 
 
 def load_config(path: Path) -> GatewayConfig:
@@ -69,6 +100,7 @@ def load_config(path: Path) -> GatewayConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
     base = path.parent
+    check_known_keys(doc, source, KNOWN_KEYS)
     reader = _Reader(doc, source)
     mqtt = MqttSettings(
         host=reader.get("mqtt.host", str, "127.0.0.1", "a host name or IP address"),
@@ -78,8 +110,11 @@ def load_config(path: Path) -> GatewayConfig:
         reconnect_min_s=reader.number("mqtt.reconnect_min_s", 0.5, "a number > 0", lambda v: v > 0),
         reconnect_max_s=reader.number("mqtt.reconnect_max_s", 5.0, "a number > 0", lambda v: v > 0),
         username=reader.get("mqtt.username", str, None, "a user name string"),
-        password=reader.get("mqtt.password", str, None, "a password string"),
+        password=_password(reader, base, source),
+        tls=_tls(reader, base, source),
     )
+    if mqtt.password is not None and mqtt.username is None:
+        raise ConfigError.field(source, "mqtt.username", None, "a user name when a password is given")
     group_id = reader.sparkplug_id("sparkplug.group_id", required=True)
     edge_node_id = reader.sparkplug_id("sparkplug.edge_node_id", required=True)
     primary = reader.sparkplug_id("sparkplug.primary_host_id", required=False)
@@ -101,13 +136,59 @@ def load_config(path: Path) -> GatewayConfig:
         resend_window_s=reader.number(
             "store.resend_window_s", 1.5 * mqtt.keepalive_s + 2.0, "a number >= 0", lambda v: v >= 0
         ),
+        rebirth_min_interval_s=reader.number(
+            "sparkplug.rebirth_min_interval_s", 3.0, "a number in [0, 3600]", lambda v: 0 <= v <= 3600
+        ),
     )
+
+
+def _password(reader: _Reader, base: Path, source: str) -> str | None:
+    password = reader.get("mqtt.password", str, None, "a password string")
+    name = reader.get("mqtt.password_file", str, None, "the path of a file holding the password")
+    if name is None:
+        return password
+    if password is not None:
+        raise ConfigError.field(source, "mqtt.password_file", name, "either mqtt.password or mqtt.password_file")
+    try:
+        return (base / name).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError.field(source, "mqtt.password_file", name, f"a readable UTF-8 file ({exc})") from None
+
+
+def _tls(reader: _Reader, base: Path, source: str) -> TlsSettings | None:
+    value = reader.lookup("mqtt.tls")
+    if value is None or value is False:
+        return None
+    if value is True:
+        return TlsSettings()
+    if not isinstance(value, dict):
+        raise ConfigError.field(source, "mqtt.tls", value, "true, false or a table [mqtt.tls]")
+
+    def file(key: str) -> Path | None:
+        name = reader.get(f"mqtt.tls.{key}", str, None, "a file path")
+        if name is None:
+            return None
+        path = base / name
+        if not path.is_file():
+            raise ConfigError.field(source, f"mqtt.tls.{key}", name, "an existing file (relative to the config)")
+        return path
+
+    check = reader.lookup("mqtt.tls.check_hostname")
+    if check is not None and not isinstance(check, bool):
+        raise ConfigError.field(source, "mqtt.tls.check_hostname", check, "true or false")
+    tls = TlsSettings(file("ca_file"), file("cert_file"), file("key_file"), True if check is None else check)
+    if (tls.cert_file is None) != (tls.key_file is None):
+        raise ConfigError.field(source, "mqtt.tls.key_file", None, "cert_file and key_file together (or neither)")
+    return tls
 
 
 class _Reader:
     def __init__(self, doc: dict[str, Any], source: str) -> None:
         self._doc = doc
         self._source = source
+
+    def lookup(self, dotted: str) -> Any:
+        return self._lookup(dotted)
 
     def _lookup(self, dotted: str) -> Any:
         node: Any = self._doc

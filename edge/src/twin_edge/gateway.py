@@ -7,6 +7,12 @@ Session rules implemented here (spec chapter "Operational Behavior"):
 - NBIRTH (seq 0) then DBIRTH per answering PLC, built from a *fresh* poll so no value is delivered twice.
 - NDATA/DDATA are alias-only and report by exception (deadband); seq +1 mod 256 over all of the node's topics.
 - NCMD ``Node Control/Rebirth`` = true: stop DATA, re-birth with the same bdSeq at the next (immediate) poll.
+  Rate-limited per node: at most one birth per ``rebirth_min_interval_s``; requests within it are coalesced
+  into one rebirth at the end of the interval (counted as ``rebirths_coalesced``).
+- bdSeq: the Will of the next CONNECT carries the last *used* bdSeq + 1, and it is persisted only once the broker
+  accepted that CONNECT, so a gateway that dies during a broker outage does not skip a value.
+- A clean end of a session (our own NDEATH, at QoS 1, then DISCONNECT) delivered everything published before it;
+  only a lost connection puts the resend window back into the store.
 - A PLC that stops answering gets a DDEATH; when it answers again, a DBIRTH.
 - Whenever the node cannot publish, values go to the on-disk store and are replayed in order as historical DDATA.
 
@@ -35,7 +41,7 @@ from twin_edge.births import (
 from twin_edge.config import GatewayConfig
 from twin_edge.errors import SparkplugError
 from twin_edge.forward_store import ForwardStore, StoredValue
-from twin_edge.mqtt_link import Connected, Disconnected, LinkEvent, MqttLink, Received
+from twin_edge.mqtt_link import Connected, Disconnected, LinkEvent, MqttLink, Received, Will
 from twin_edge.poller import Poller, Reading
 from twin_edge.report_by_exception import DeadbandFilter
 from twin_edge.sparkplug import (
@@ -64,6 +70,7 @@ class GatewayCounters:
     rebirths: int = 0
     device_deaths: int = 0
     bad_commands: int = 0
+    rebirths_coalesced: int = 0
 
 
 @dataclass
@@ -96,6 +103,8 @@ class EdgeGateway:
         self._store = ForwardStore(config.store_path, max_records=config.max_stored_records)
         self._bdseq_file = BdSeqFile(config.store_path.with_suffix(".bdseq"))
         self._bdseq = 0
+        self._last_birth = -float("inf")  # time.monotonic() of the last NBIRTH
+        self._rebirth_deferred = False
         self._rbe = DeadbandFilter()
         self._session = _Session(host_online=config.primary_host_id is None)
         self._alive: dict[str, bool] = {}
@@ -142,17 +151,25 @@ class EdgeGateway:
             if self._session.connected and not self._session.birth_pending:
                 # Intentional disconnect: NDEATH first
                 # (tck-id-operational-behavior-edge-node-intentional-disconnect-ndeath).
-                self._publish(MessageType.NDEATH, None, ndeath_payload(bdseq=self._bdseq, timestamp=_now_ms()))
+                self._publish_ndeath()
             self._link.stop()
             self._poller.close()
             self._store.close()
 
-    def _next_will(self) -> tuple[str, bytes]:
-        self._bdseq = self._bdseq_file.advance()
+    def _next_will(self) -> Will:
+        self._bdseq = self._bdseq_file.peek_next()  # persisted only when a CONNECT with it is accepted
         topic = str(Topic(self.config.group_id, MessageType.NDEATH, self.config.edge_node_id))
-        return topic, ndeath_payload(bdseq=self._bdseq)
+        return Will(topic, ndeath_payload(bdseq=self._bdseq), qos=1, retain=False)
+
+    def _publish_ndeath(self) -> None:
+        """The explicit NDEATH of a clean session end: QoS 1 like the Will, acknowledged before DISCONNECT."""
+        topic = str(Topic(self.config.group_id, MessageType.NDEATH, self.config.edge_node_id))
+        if self._link.publish(topic, ndeath_payload(bdseq=self._bdseq, timestamp=_now_ms()), qos=1, wait_s=2.0):
+            self.counters.published += 1
 
     def _post_event(self, event: LinkEvent) -> None:
+        if isinstance(event, Connected):  # paho's thread, right after CONNACK: this bdSeq is now used
+            self._bdseq_file.commit(self._bdseq)
         loop = self._loop
         if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(self._events.put_nowait, event)
@@ -171,8 +188,11 @@ class EdgeGateway:
                 )
                 self._wake.set()
             elif isinstance(event, Disconnected):
-                logger.warning("lost the broker (%s); storing values until it is back", event.reason)
-                self._requeue_unconfirmed()
+                if event.clean:  # our NDEATH + DISCONNECT: everything sent before reached the broker
+                    self._unconfirmed.clear()
+                else:
+                    logger.warning("lost the broker (%s); storing values until it is back", event.reason)
+                    self._requeue_unconfirmed()
                 session.connected = False
                 session.birth_pending = True
                 session.born_devices.clear()
@@ -195,6 +215,16 @@ class EdgeGateway:
             logger.warning("malformed NCMD ignored: %s", exc)
             return
         if any(m.name == REBIRTH_METRIC and m.value is True for m in metrics):
+            if time.monotonic() - self._last_birth < self.config.rebirth_min_interval_s or self._rebirth_deferred:
+                # A storm of rebirth requests (issue 9 item 11): one rebirth at the end of the interval.
+                self.counters.rebirths_coalesced += 1
+                if not self._rebirth_deferred:
+                    logger.info(
+                        "rebirth requested within %.1f s of the last birth; deferred",
+                        self.config.rebirth_min_interval_s,
+                    )
+                self._rebirth_deferred = True
+                return
             logger.info("rebirth requested")
             self.counters.rebirths += 1
             self._session.birth_pending = True
@@ -220,7 +250,7 @@ class EdgeGateway:
             # tck-id-operational-behavior-edge-node-termination-host-offline: NDEATH, then a new session.
             logger.warning("primary host %s went offline; ending this session", self.config.primary_host_id)
             if not session.birth_pending:
-                self._publish(MessageType.NDEATH, None, ndeath_payload(bdseq=self._bdseq, timestamp=_now_ms()))
+                self._publish_ndeath()
             session.host_online = False
             session.birth_pending = True
             session.born_devices.clear()
@@ -257,6 +287,10 @@ class EdgeGateway:
 
     def _process(self, readings: list[Reading]) -> None:
         session = self._session
+        if self._rebirth_deferred and time.monotonic() - self._last_birth >= self.config.rebirth_min_interval_s:
+            self._rebirth_deferred = False
+            self.counters.rebirths += 1
+            session.birth_pending = True
         if self._can_publish() and session.birth_pending:
             self._node_birth()
         live = self._can_publish() and not session.birth_pending
@@ -327,6 +361,7 @@ class EdgeGateway:
             self.counters.births += 1
             self.counters.published += 1
             session.birth_pending = False
+            self._last_birth = time.monotonic()
             logger.info("NBIRTH published (bdSeq %d)", self._bdseq)
 
     def _device_birth(self, reading: Reading) -> bool:

@@ -1,19 +1,27 @@
-"""A paho-mqtt 2.x client running its network loop on its own thread, reporting events through one callback.
+"""The one MQTT connection module of the project: the gateway and the twin's Sparkplug host both use it.
 
-The edge node's Will (NDEATH with bdSeq) must change on every new CONNECT, so the link asks ``will_provider``
-for the Will right before the first connect and again after every lost connection, before paho reconnects.
+A paho-mqtt 2.x client with its network loop on its own thread, reporting through one callback (``on_event``,
+called on paho's thread: keep it short). It applies :class:`~twin_edge.mqtt_settings.MqttSettings`
+(username/password, TLS with CA, client certificate and host-name check), Clean Session always (Sparkplug),
+and asks ``will_provider`` for the Will right before the first CONNECT and again after every lost connection,
+before paho reconnects (the edge node's NDEATH carries a new bdSeq, the host's STATE a new timestamp).
+
+Events: :class:`Connected` (CONNACK accepted, subscriptions sent), :class:`Subscribed` (every subscription of
+this connection acknowledged), :class:`Disconnected` (``clean`` when :meth:`stop` caused it), :class:`Received`.
 """
 
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
-from twin_edge.config import MqttSettings
+from twin_edge.errors import ConfigError
+from twin_edge.mqtt_settings import MqttSettings, TlsSettings
 
 logger = logging.getLogger(__name__)
 
@@ -24,17 +32,45 @@ class Connected:
 
 
 @dataclass(frozen=True, slots=True)
+class Subscribed:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
 class Disconnected:
     reason: str
+    clean: bool = False  # True when this side ended the session on purpose (stop/restart)
 
 
 @dataclass(frozen=True, slots=True)
 class Received:
     topic: str
     payload: bytes
+    retain: bool = False
 
 
-LinkEvent = Connected | Disconnected | Received
+@dataclass(frozen=True, slots=True)
+class Will:
+    topic: str
+    payload: bytes
+    qos: int = 1
+    retain: bool = False
+
+
+LinkEvent = Connected | Subscribed | Disconnected | Received
+
+
+def tls_context(tls: TlsSettings) -> ssl.SSLContext:
+    """An SSL context for ``tls``; a missing or unreadable file is a :class:`ConfigError` naming it."""
+    try:
+        context = ssl.create_default_context(cafile=str(tls.ca_file) if tls.ca_file else None)
+        if tls.cert_file is not None:
+            context.load_cert_chain(str(tls.cert_file), str(tls.key_file) if tls.key_file else None)
+    except (OSError, ssl.SSLError) as exc:
+        files = ", ".join(str(f) for f in (tls.ca_file, tls.cert_file, tls.key_file) if f is not None)
+        raise ConfigError(f"mqtt.tls: cannot load {files or 'the system CA store'}: {exc}") from None
+    context.check_hostname = tls.check_hostname
+    return context
 
 
 class MqttLink:
@@ -45,7 +81,8 @@ class MqttLink:
         *,
         subscriptions: list[tuple[str, int]],
         on_event: Callable[[LinkEvent], None],
-        will_provider: Callable[[], tuple[str, bytes]],
+        will_provider: Callable[[], Will | tuple[str, bytes]],
+        max_queued_messages: int = 10_000,
     ) -> None:
         self._settings = settings
         self._subscriptions = subscriptions
@@ -54,15 +91,24 @@ class MqttLink:
         # Sparkplug: Clean Session = true for every client (iiot.md §1.6).
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
         client.reconnect_delay_set(settings.reconnect_min_s, settings.reconnect_max_s)
-        client.max_queued_messages_set(10_000)
+        client.max_queued_messages_set(max_queued_messages)
         if settings.username is not None:
             client.username_pw_set(settings.username, settings.password)
+        if settings.tls is not None:
+            client.tls_set_context(tls_context(settings.tls))
         client.on_connect = self._handle_connect
         client.on_disconnect = self._handle_disconnect
+        client.on_subscribe = self._handle_subscribe
         client.on_message = self._handle_message
         self._client = client
+        self._pending_subscriptions: set[int] = set()
         self._will_unused = False  # True between setting a Will and the CONNECT that carries it
         self._stopping = False
+        self.undecodable_topics = 0  # messages whose topic is not UTF-8 (MQTT forbids it; counted, dropped)
+
+    @property
+    def connected(self) -> bool:
+        return self._client.is_connected()
 
     def start(self) -> None:
         if not self._will_unused:
@@ -71,7 +117,7 @@ class MqttLink:
         self._client.loop_start()
 
     def stop(self) -> None:
-        self._stopping = True  # an intentional disconnect does not consume a bdSeq
+        self._stopping = True  # an intentional disconnect: a clean end, and it does not consume a Will
         try:
             self._client.disconnect()
             self._client.loop_stop()
@@ -79,36 +125,65 @@ class MqttLink:
             self._stopping = False
 
     def restart(self) -> None:
-        """Disconnect cleanly and connect again (a new session, so a new Will and bdSeq)."""
+        """Disconnect cleanly and connect again (a new session, so a new Will)."""
         self.stop()
         self.start()
 
-    def publish(self, topic: str, payload: bytes, *, qos: int = 0, retain: bool = False) -> bool:
-        """Hand a message to paho; False when the client is not connected (the caller keeps the data)."""
+    def publish(
+        self, topic: str, payload: bytes, *, qos: int = 0, retain: bool = False, wait_s: float | None = None
+    ) -> bool:
+        """Hand a message to paho; False when the client is not connected (the caller keeps the data).
+
+        ``wait_s``: for QoS > 0, wait up to this long for the broker's acknowledgement (False if it did not come).
+        """
         if not self._client.is_connected():
             return False
         info = self._client.publish(topic, payload, qos=qos, retain=retain)
-        return info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS
+        if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            return False
+        if wait_s is not None and qos > 0:
+            try:
+                info.wait_for_publish(wait_s)
+            except (RuntimeError, ValueError):
+                return False
+            return info.is_published()
+        return True
 
     def _set_will(self) -> None:
-        topic, payload = self._will_provider()
-        self._client.will_set(topic, payload, qos=1, retain=False)
+        will = self._will_provider()
+        if not isinstance(will, Will):
+            will = Will(*will)
+        self._client.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
         self._will_unused = True
 
     # paho callbacks (network thread) ----------------------------------------------------------------------
     def _handle_connect(self, client: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
         if getattr(reason, "is_failure", False):
-            logger.warning("broker refused the connection: %s", reason)
+            logger.warning("broker %s:%d refused the connection: %s", self._settings.host, self._settings.port, reason)
             return
         self._will_unused = False
-        for topic, qos in self._subscriptions:
-            client.subscribe(topic, qos=qos)
+        self._pending_subscriptions = {client.subscribe(topic, qos=qos)[1] for topic, qos in self._subscriptions}
         self._on_event(Connected())
+        if not self._subscriptions:
+            self._on_event(Subscribed())
+
+    def _handle_subscribe(self, _c: mqtt.Client, _u: object, mid: int, _codes: object, _p: object) -> None:
+        pending = self._pending_subscriptions
+        if mid in pending:
+            pending.discard(mid)
+            if not pending:
+                self._on_event(Subscribed())
 
     def _handle_disconnect(self, _c: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
-        if not self._stopping:  # paho reconnects by itself: the next CONNECT needs the next bdSeq
+        clean = self._stopping
+        if not clean:  # paho reconnects by itself: the next CONNECT needs the next Will
             self._set_will()
-        self._on_event(Disconnected(str(reason)))
+        self._on_event(Disconnected(str(reason), clean))
 
     def _handle_message(self, _c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
-        self._on_event(Received(message.topic, message.payload))
+        try:
+            topic = message.topic
+        except UnicodeDecodeError:
+            self.undecodable_topics += 1
+            return
+        self._on_event(Received(topic, message.payload, bool(message.retain)))

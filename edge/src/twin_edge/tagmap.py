@@ -77,10 +77,28 @@ def load_tag_map(path: Path) -> TagMap:
     return parse_tag_map(doc, source)
 
 
+_TOP_KEYS = frozenset({"templates", "devices"})
+_TEMPLATE_KEYS = frozenset({"tags"})
+_DEVICE_KEYS = frozenset({"id", "host", "port", "unit", "template", "tags"})
+_TAG_KEYS = frozenset({"metric", "register", "encoding", "datatype", "scale", "offset", "deadband"})
+
+
+def _known(doc: dict[str, Any], known: frozenset[str], source: str, where: str) -> None:
+    for key in doc:
+        if key not in known:
+            raise ConfigError(
+                f"{source}: unknown key {where + '.' if where else ''}{key!r}; known keys: {', '.join(sorted(known))}"
+            )
+
+
 def parse_tag_map(doc: dict[str, Any], source: str) -> TagMap:
+    _known(doc, _TOP_KEYS, source, "")
     templates_doc = doc.get("templates", {})
     if not isinstance(templates_doc, dict):
         raise ConfigError.field(source, "templates", templates_doc, "a table of named templates")
+    for name, body in templates_doc.items():
+        if isinstance(body, dict):
+            _known(body, _TEMPLATE_KEYS, source, f"templates.{name}")
     templates = {
         name: _parse_tags(body.get("tags") if isinstance(body, dict) else None, source, f"templates.{name}.tags")
         for name, body in templates_doc.items()
@@ -94,6 +112,7 @@ def parse_tag_map(doc: dict[str, Any], source: str) -> TagMap:
         where = f"devices[{i}]"
         if not isinstance(dev, dict):
             raise ConfigError.field(source, where, dev, "a table")
+        _known(dev, _DEVICE_KEYS, source, where)
         device_id = _req(dev, "id", str, source, where, "a device id string")
         try:
             validate_id("device_id", device_id)
@@ -136,6 +155,7 @@ def _parse_tags(doc: object, source: str, where: str) -> tuple[Tag, ...]:
         at = f"{where}[{i}]"
         if not isinstance(t, dict):
             raise ConfigError.field(source, at, t, "a table")
+        _known(t, _TAG_KEYS, source, at)
         metric = _req(t, "metric", str, source, at, "a metric name")
         if not metric or metric.lower() in names:
             raise ConfigError.field(source, f"{at}.metric", metric, "a non-empty name unique per device")

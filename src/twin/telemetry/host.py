@@ -8,7 +8,12 @@ them per edge node (:class:`~twin.telemetry.node_tracker.EdgeNodeTracker`) and h
 STATE (spec "Host Application Session Establishment"): the CONNECT carries the Will
 ``spBv1.0/STATE/<host_id>`` = ``{"online": false, "timestamp": T}`` (QoS 1, retained); after subscribing, the host
 publishes ``{"online": true, "timestamp": T}`` (QoS 1, retained) with the same T; if it ever sees its own STATE
-offline while connected it republishes online; on a clean stop it publishes offline before disconnecting.
+offline while connected it republishes online (and replaces anything else retained there, e.g. a Sparkplug 2.2
+``OFFLINE``); on a clean stop it publishes offline before disconnecting.
+
+MQTT goes through :class:`twin_edge.mqtt_link.MqttLink`, the connection module the edge gateway uses too
+(username/password, TLS with CA, client certificate and host-name check: ``HostConfig.username``, ``password``,
+``tls``).
 """
 
 from __future__ import annotations
@@ -21,13 +26,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-
 from twin.errors import TelemetryError
 from twin.telemetry.node_tracker import EdgeNodeTracker
 from twin.telemetry.samples import IngestCounters, Sample, SampleSink
 from twin_edge.errors import SparkplugError
+from twin_edge.mqtt_link import Connected, Disconnected, LinkEvent, MqttLink, Received, Subscribed, Will
+from twin_edge.mqtt_settings import MqttSettings, TlsSettings
 from twin_edge.sparkplug import (
     REBIRTH_METRIC,
     DataType,
@@ -62,6 +66,29 @@ class HostConfig:
     keepalive_s: int = 10
     reconnect_min_s: float = 0.5
     reconnect_max_s: float = 5.0
+    username: str | None = None
+    password: str | None = None
+    tls: TlsSettings | None = None  # None: plain TCP
+
+    def __repr__(self) -> str:  # never print a password into a log
+        secret = None if self.password is None else "***"
+        return (
+            f"HostConfig(host_id={self.host_id!r}, broker={self.broker_host}:{self.broker_port}, "
+            f"group_ids={self.group_ids!r}, username={self.username!r}, password={secret!r}, tls={self.tls!r})"
+        )
+
+    def mqtt_settings(self) -> MqttSettings:
+        return MqttSettings(
+            host=self.broker_host,
+            port=self.broker_port,
+            client_id=self.client_id,
+            keepalive_s=self.keepalive_s,
+            reconnect_min_s=self.reconnect_min_s,
+            reconnect_max_s=self.reconnect_max_s,
+            username=self.username,
+            password=self.password,
+            tls=self.tls,
+        )
 
     def __post_init__(self) -> None:
         for name, value in [("host_id", self.host_id), *(("group_ids", g) for g in self.group_ids)]:
@@ -99,24 +126,23 @@ class SparkplugHost:
         self._state_timestamp = _now_ms()
         self._online = threading.Event()
         self._stopping = False
-        self._pending_subscriptions: set[int] = set()
         self._worker: threading.Thread | None = None
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=config.client_id or f"twin-host-{config.host_id}",
-            clean_session=True,
+        topics = [self._state_topic, *([f"spBv1.0/{g}/#" for g in config.group_ids] or ["spBv1.0/#"])]
+        self._link = MqttLink(
+            config.mqtt_settings(),
+            config.client_id or f"twin-host-{config.host_id}",
+            subscriptions=[(topic, 1) for topic in topics],
+            on_event=self._on_event,
+            will_provider=self._will,
+            max_queued_messages=1000,
         )
-        client.reconnect_delay_set(config.reconnect_min_s, config.reconnect_max_s)
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_subscribe = self._on_subscribe
-        client.on_message = self._on_message
-        self._client = client
 
     # -- public API ----------------------------------------------------------------------------------------------
     @property
     def counters(self) -> dict[str, int]:
-        return self._counters.snapshot()
+        figures = self._counters.snapshot()
+        figures["invalid_utf8"] += self._link.undecodable_topics
+        return figures
 
     def wait_online(self, timeout: float) -> bool:
         """Block until the online STATE has been published (True) or ``timeout`` seconds passed (False)."""
@@ -133,23 +159,17 @@ class SparkplugHost:
     def start(self) -> None:
         self._worker = threading.Thread(target=self._work, name=f"sparkplug-host-{self.config.host_id}", daemon=True)
         self._worker.start()
-        self._set_will()
-        self._client.connect_async(self.config.broker_host, self.config.broker_port, keepalive=self.config.keepalive_s)
-        self._client.loop_start()
+        self._link.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Publish the offline STATE, disconnect, and let the worker finish what is queued."""
         self._stopping = True
-        if self._client.is_connected():
-            info = self._client.publish(
-                self._state_topic, HostState(False, self._state_timestamp).encode(), qos=1, retain=True
-            )
-            try:
-                info.wait_for_publish(timeout)
-            except (RuntimeError, ValueError):
-                logger.warning("offline STATE could not be published before disconnect")
-        self._client.disconnect()
-        self._client.loop_stop()
+        offline = HostState(False, self._state_timestamp).encode()
+        if self._link.connected and not self._link.publish(
+            self._state_topic, offline, qos=1, retain=True, wait_s=timeout
+        ):
+            logger.warning("offline STATE could not be published before disconnect")
+        self._link.stop()
         self._online.clear()
         if self._worker is not None:
             self._queue.put(_STOP)
@@ -172,44 +192,33 @@ class SparkplugHost:
         await asyncio.to_thread(self.stop)
 
     # -- MQTT network thread ---------------------------------------------------------------------------------
-    def _set_will(self) -> None:
+    def _will(self) -> Will:
         self._state_timestamp = _now_ms()
-        self._client.will_set(self._state_topic, HostState(False, self._state_timestamp).encode(), qos=1, retain=True)
+        return Will(self._state_topic, HostState(False, self._state_timestamp).encode(), qos=1, retain=True)
 
-    def _on_connect(self, client: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
-        if getattr(reason, "is_failure", False):
-            logger.warning("broker refused the host connection: %s", reason)
-            return
-        topics = [self._state_topic, *([f"spBv1.0/{g}/#" for g in self.config.group_ids] or ["spBv1.0/#"])]
-        self._pending_subscriptions = {client.subscribe(topic, qos=1)[1] for topic in topics}
-
-    def _on_subscribe(self, client: mqtt.Client, _u: object, mid: int, _codes: object, _p: object) -> None:
-        self._pending_subscriptions.discard(mid)
-        if self._pending_subscriptions or self._online.is_set():
-            return
-        # Birth only once every subscription is active, with the Will's timestamp
-        # (tck-id-host-topic-phid-birth-payload-timestamp, tck-id-message-flow-phid-sparkplug-subscription).
-        client.publish(self._state_topic, HostState(True, self._state_timestamp).encode(), qos=1, retain=True)
-        self._online.set()
-        logger.info("host %s online", self.config.host_id)
-
-    def _on_disconnect(self, _c: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
-        self._online.clear()
-        self._set_will()
-        if self._stopping:
-            logger.info("host disconnected on stop; marking all metrics stale")
-        else:
-            logger.warning("host lost the broker (%s); marking all metrics stale", reason)
-        self._enqueue(_DISCONNECTED)
-
-    def _on_message(self, _c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
-        self._counters.received += 1
-        try:
-            topic = message.topic
-        except UnicodeDecodeError:  # MQTT requires UTF-8 topics; a broker that lets one through is answered here
-            self._counters.invalid_utf8 += 1
-            return
-        self._enqueue((topic, message.payload, _now_ms()))
+    def _on_event(self, event: LinkEvent) -> None:
+        if type(event) is Received:
+            self._counters.received += 1
+            self._enqueue((event.topic, event.payload, _now_ms()))
+        elif isinstance(event, Subscribed):
+            if self._online.is_set():
+                return
+            # Birth only once every subscription is active, with the Will's timestamp
+            # (tck-id-host-topic-phid-birth-payload-timestamp, tck-id-message-flow-phid-sparkplug-subscription).
+            self._link.publish(self._state_topic, HostState(True, self._state_timestamp).encode(), qos=1, retain=True)
+            self._online.set()
+            logger.info("host %s online", self.config.host_id)
+        elif isinstance(event, Disconnected):
+            self._online.clear()
+            if self._stopping or event.clean:
+                logger.info("host disconnected on stop; marking all metrics stale")
+            else:
+                logger.warning("host lost the broker (%s); marking all metrics stale", event.reason)
+            self._enqueue(_DISCONNECTED)
+        elif isinstance(event, Connected):
+            logger.info(
+                "host %s connected to %s:%d", self.config.host_id, self.config.broker_host, self.config.broker_port
+            )
 
     def _enqueue(self, item: object) -> None:
         try:
@@ -313,10 +322,10 @@ class SparkplugHost:
             self._counters.state_repaired += 1
             logger.warning("%s; republishing own online STATE", exc)
             state = HostState(False, 0)
-        if not state.online and not self._stopping and self._client.is_connected():
+        if not state.online and not self._stopping and self._link.connected:
             # tck-id-message-flow-hid-sparkplug-state-message-delivered: never leave an offline STATE standing.
             logger.warning("own STATE reads offline while connected; republishing online")
-            self._client.publish(self._state_topic, HostState(True, self._state_timestamp).encode(), qos=1, retain=True)
+            self._link.publish(self._state_topic, HostState(True, self._state_timestamp).encode(), qos=1, retain=True)
 
     def _emit(self, samples: Sequence[Sample]) -> None:
         try:
@@ -330,4 +339,4 @@ class SparkplugHost:
             [Metric(name=REBIRTH_METRIC, timestamp=_now_ms(), datatype=DataType.BOOLEAN, value=True)],
             timestamp=_now_ms(),
         )
-        self._client.publish(str(Topic(group, MessageType.NCMD, node)), payload, qos=0)
+        self._link.publish(str(Topic(group, MessageType.NCMD, node)), payload, qos=0)
