@@ -7,7 +7,9 @@
 from __future__ import annotations
 
 import math
+import os
 import threading
+import time
 import tomllib
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -150,3 +152,36 @@ class SyntheticPlant:
             "alarms": alarms,
             "assets": assets,
         }
+
+
+class GatedRunner:
+    """``run_scenario`` that first waits (up to 30 s) for the file ``gate`` to exist: a job that is still
+    running while a test looks at it. Picklable, as job runners must be (they run in worker processes)."""
+
+    def __init__(self, gate: str) -> None:
+        self.gate = gate
+
+    def __call__(self, toml_text: str) -> dict[str, float]:
+        deadline = time.monotonic() + 30
+        while not os.path.exists(self.gate) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return run_scenario(toml_text)
+
+
+def stalling_runner(toml_text: str) -> dict[str, float]:
+    """A runner that never finishes, as a job reading a FIFO would."""
+    time.sleep(3600)
+    return run_scenario(toml_text)
+
+
+def memory_hog(toml_text: str) -> dict[str, float]:
+    """A runner that wants 6 GB at once, as a job reading /dev/zero would."""
+    blob = bytearray(6 * 1024**3)
+    return {"bytes": float(len(blob))}
+
+
+def vm_size_mb(toml_text: str) -> dict[str, float]:
+    """The worker process's own address-space size (to check the limit leaves room for real work)."""
+    with open("/proc/self/status", encoding="ascii") as f:
+        fields = dict(line.split(":", 1) for line in f if ":" in line)
+    return {"vm_peak_mb": float(fields["VmPeak"].split()[0]) / 1024, "pid": float(os.getpid())}

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 from tests.api.conftest import BASELINE, Keys, LiveServer
-from tests.api.plantstate import SyntheticPlant, run_scenario
+from tests.api.plantstate import GatedRunner, SyntheticPlant, run_scenario
 
 from twin.api import Settings, create_app
 from twin.store import Store
@@ -74,13 +74,11 @@ def test_runner_failure_is_reported(client: httpx.Client) -> None:
     assert "failed" in r.json()["detail"]
 
 
-def test_results_before_finish_409_and_queue_full_429(store: Store, keys: Keys, plant: SyntheticPlant) -> None:
-    gate = threading.Event()
-
-    def slow(toml_text: str) -> dict[str, float]:
-        gate.wait(20)
-        return run_scenario(toml_text)
-
+def test_results_before_finish_409_and_queue_full_429(
+    store: Store, keys: Keys, plant: SyntheticPlant, tmp_path: Path
+) -> None:
+    gate = tmp_path / "gate"
+    slow = GatedRunner(str(gate))
     app = create_app(Settings(max_pending_jobs=1, job_workers=1), store, live=plant, run_scenario=slow)
     with LiveServer(app) as srv, httpx.Client(base_url=srv.url, headers={"X-API-Key": keys.run}) as c:
         job = c.post("/v1/scenarios", json={"toml": CREEP}).json()
@@ -90,7 +88,7 @@ def test_results_before_finish_409_and_queue_full_429(store: Store, keys: Keys, 
         full = c.post("/v1/scenarios", json={"toml": CREEP})
         assert full.status_code == 429
         assert full.headers["retry-after"] == "5"
-        gate.set()
+        gate.touch()
         assert wait(c, job["job_id"])["status"] == "succeeded"
         assert c.post("/v1/scenarios", json={"toml": CREEP}).status_code == 202
 

@@ -67,6 +67,9 @@ def create_app(
         workers=settings.job_workers,
         max_pending=settings.max_pending_jobs,
         baseline_toml=settings.baseline_toml,
+        timeout_s=settings.job_timeout_s,
+        memory_mb=settings.job_memory_mb,
+        max_bytes=settings.max_scenario_bytes,
     )
 
     @contextlib.asynccontextmanager
@@ -110,6 +113,7 @@ def create_app(
     problems.install(app)
     for module in (health, kpis, series, plant, scenarios, stream, admin):
         app.include_router(module.router)
+    app.include_router(scenarios.catalogue_router)
 
     @app.get("/", include_in_schema=False)
     def dashboard() -> FileResponse:

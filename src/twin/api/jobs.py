@@ -1,21 +1,27 @@
-"""Scenario jobs: validated, recorded in the store, run by the injected runner on background threads."""
+"""Scenario jobs: validated, recorded in the store, run by the injected runner in worker processes.
+
+Each job runs in its own process (:mod:`twin.api.worker`) with a memory and a time limit; ``job_workers``
+threads of the API process only wait for them. A runner may offer ``check(text)``, a cheap validation
+called at submission so that a bad scenario gets its 422 at once (it raises a :class:`TwinError`).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import threading
 import tomllib
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from twin.api.problems import Problem
+from twin.api.worker import JobFailedError, RunScenario, WorkerPool
+from twin.errors import TwinError
 from twin.store import ScenarioJob, Store, UnknownKeyError
 
 log = logging.getLogger(__name__)
-RunScenario = Callable[[str], Mapping[str, float]]
 INTERRUPTED = "interrupted: the service stopped before the job finished"
 
 
@@ -37,18 +43,33 @@ class JobRunner:
         workers: int,
         max_pending: int,
         baseline_toml: str | None,
+        timeout_s: float = 600.0,
+        memory_mb: int = 3072,
+        max_bytes: int = 65_536,
     ) -> None:
         self._store = store
         self._run_scenario = run_scenario
         self._max_pending = max_pending
         self._baseline_toml = baseline_toml
+        self._timeout_s = timeout_s
+        self._memory_mb = memory_mb
+        self._max_bytes = max_bytes
         self._pending = 0
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="twin-scenario")
+        self._workers: WorkerPool | None = None
+        if run_scenario is not None:
+            module = getattr(run_scenario, "__module__", None) or type(run_scenario).__module__
+            self._workers = WorkerPool([module, *getattr(run_scenario, "preload", ())])
 
     @property
     def available(self) -> bool:
         return self._run_scenario is not None
+
+    def catalogue(self) -> Mapping[str, Any] | None:
+        """What scenario jobs may name (plant and technology ids), if the runner has a catalogue."""
+        describe = getattr(self._run_scenario, "describe", None)
+        return describe() if describe is not None else None
 
     def recover(self) -> int:
         """Mark jobs left queued or running by a previous process as failed; returns how many."""
@@ -62,7 +83,18 @@ class JobRunner:
     def submit(self, body: str, label: str = "", job_id: str | None = None) -> ScenarioJob:
         if self._run_scenario is None:
             raise Problem(503, "Scenario runner unavailable", "this service was started without a runner")
+        size = len(body.encode("utf-8", "surrogatepass"))
+        if size > self._max_bytes:
+            raise Problem(
+                422, "Invalid scenario", f"toml = {size} bytes is invalid; expected at most {self._max_bytes} bytes"
+            )
         check_toml(body)
+        check = getattr(self._run_scenario, "check", None)
+        if check is not None:
+            try:
+                check(body)
+            except TwinError as exc:
+                raise Problem(422, "Invalid scenario", str(exc)) from None
         with self._lock:
             if self._pending >= self._max_pending:
                 raise Problem(
@@ -84,19 +116,19 @@ class JobRunner:
 
     def _run(self, job_id: str, body: str) -> None:
         assert self._run_scenario is not None
+        assert self._workers is not None
         try:
             self._store.update_job(job_id, "running")
-            result = self._run_scenario(body)
-            kpis = {str(k): float(v) for k, v in dict(result).items()}
-            bad = [k for k, v in kpis.items() if not math.isfinite(v)]
-            if bad:
-                raise ValueError(f"runner returned a non-finite KPI {bad[0]!r}")
+            kpis = self._workers.run(
+                self._run_scenario, body, timeout_s=self._timeout_s, memory_mb=self._memory_mb
+            )
             self._store.update_job(job_id, "succeeded", kpis=kpis)
             log.info("scenario job %s succeeded (%d KPIs)", job_id, len(kpis))
         except Exception as exc:
-            log.exception("scenario job %s failed", job_id)
+            message = str(exc) if isinstance(exc, JobFailedError) else f"{type(exc).__name__}: {exc}"
+            log.warning("scenario job %s failed: %s", job_id, message)
             try:
-                self._store.update_job(job_id, "failed", error=f"{type(exc).__name__}: {exc}"[:2000])
+                self._store.update_job(job_id, "failed", error=message[:2000])
             except Exception:
                 log.exception("could not record the failure of job %s", job_id)
         finally:
@@ -118,3 +150,5 @@ class JobRunner:
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._workers is not None:
+            self._workers.stop()

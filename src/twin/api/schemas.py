@@ -153,6 +153,25 @@ class ScenarioCreate(ScenarioBase):
         return self
 
 
+class CataloguePotline(BaseModel):
+    name: str
+    cells: int
+    technology: str
+
+
+class CataloguePlant(BaseModel):
+    title: str
+    potlines: list[CataloguePotline]
+
+
+class Catalogue(BaseModel):
+    """What a scenario job may name: ``scenario.plant`` is one of ``plants`` (by id, never a path)."""
+
+    plants: dict[str, CataloguePlant]
+    technologies: list[str]
+    max_horizon_h: float
+
+
 class ScenarioPublic(ScenarioBase):
     job_id: str
     status: Literal["queued", "running", "succeeded", "failed"]

@@ -10,10 +10,11 @@ from fastapi.concurrency import run_in_threadpool
 from twin.api.deps import JobsDep, LiveDep, ReadKey, RunKey, StoreDep
 from twin.api.live import LiveScenarioSource
 from twin.api.problems import Problem, responses
-from twin.api.schemas import Comparison, ScenarioCreate, ScenarioList, ScenarioPublic, ScenarioResults
+from twin.api.schemas import Catalogue, Comparison, ScenarioCreate, ScenarioList, ScenarioPublic, ScenarioResults
 from twin.store import ScenarioJob
 
 router = APIRouter(prefix="/v1/scenarios", tags=["scenarios"])
+catalogue_router = APIRouter(prefix="/v1/catalogue", tags=["scenarios"])
 JobPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,99}$")]
 
 
@@ -115,3 +116,16 @@ def comparison(
         pct = None if delta is None or not ref else 100.0 * delta / abs(ref)
         rows.append({"name": name, "value": val, "baseline": ref, "delta": delta, "delta_pct": pct})
     return Comparison.model_validate({"job_id": job_id, "baseline_job_id": baseline, "kpis": rows})
+
+
+@catalogue_router.get(
+    "",
+    response_model=Catalogue,
+    responses=responses(401, 403, 404),
+    summary="Plant and technology ids that scenario jobs may name (jobs never name files)",
+)
+async def catalogue(_: ReadKey, jobs: JobsDep) -> Catalogue:
+    described = await run_in_threadpool(jobs.catalogue)
+    if described is None:
+        raise Problem(404, "Not found", "this service's scenario runner has no catalogue")
+    return Catalogue.model_validate(described)
