@@ -135,3 +135,66 @@ def test_cli_simplc_rejects_bad_pot_count() -> None:
     assert result.returncode == 2
     assert "--pots = 0" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("edit", "key", "known"),
+    [
+        (("[mqtt]\n", '[mqtt]\npasword = "s3cret"\n'), "mqtt.pasword", "password"),
+        (("[poll]\n", "[poll]\nperiod = 2\n"), "poll.period", "period_s"),
+        (("[store]\n", "[stroe]\n"), "stroe", "store"),
+        (("[mqtt]\n", '[mqtt.tls]\nca = "x"\n[mqtt]\n'), "mqtt.tls.ca", "ca_file"),
+    ],
+)
+def test_unknown_config_keys_are_refused_with_file_key_and_known_keys(
+    tmp_path: Path, edit: tuple[str, str], key: str, known: str
+) -> None:
+    """Issue 9 item 5: a typo such as ``pasword`` used to be ignored (and the gateway connected without it)."""
+    path = _write(tmp_path, GOOD.replace(*edit))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    message = str(err.value)
+    assert str(path) in message
+    assert f"unknown key '{key}'" in message
+    assert known in message
+
+
+def test_unknown_tag_map_keys_are_refused(tmp_path: Path) -> None:
+    tags = '[[devices]]\nid = "p1"\nhost = "h"\nport = 1\nunti = 3\ntags = [{ metric = "v", register = 0 }]'
+    with pytest.raises(ConfigError, match=r"tags.toml: unknown key devices\[0\]\.'unti'; known keys: .*unit"):
+        load_config(_write(tmp_path, tags=tags))
+
+
+def test_mqtt_security_settings_load(tmp_path: Path) -> None:
+    (tmp_path / "ca.pem").write_text("x")
+    (tmp_path / "gw.crt").write_text("x")
+    (tmp_path / "gw.key").write_text("x")
+    (tmp_path / "secret").write_text("s3cret\n")
+    security = (
+        'port = 1883\nusername = "gw01"\npassword_file = "secret"\n'
+        '[mqtt.tls]\nca_file = "ca.pem"\ncert_file = "gw.crt"\nkey_file = "gw.key"\ncheck_hostname = false\n'
+    )
+    cfg = load_config(_write(tmp_path, GOOD.replace("port = 1883\n", security)))
+    assert (cfg.mqtt.username, cfg.mqtt.password) == ("gw01", "s3cret")
+    assert cfg.mqtt.tls is not None
+    assert (cfg.mqtt.tls.ca_file, cfg.mqtt.tls.check_hostname) == (tmp_path / "ca.pem", False)
+    assert "s3cret" not in repr(cfg.mqtt)
+    plain_tls = load_config(_write(tmp_path, GOOD.replace("[mqtt]\n", "[mqtt]\ntls = true\n")))
+    assert plain_tls.mqtt.tls is not None
+    assert plain_tls.mqtt.tls.ca_file is None  # the system's CAs, host name checked
+    assert plain_tls.mqtt.tls.check_hostname
+
+
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        (("[mqtt]\n", '[mqtt]\ntls = "yes"\n'), "mqtt.tls"),
+        (("[mqtt]\n", '[mqtt.tls]\nca_file = "missing.pem"\n[mqtt]\n'), "mqtt.tls.ca_file"),
+        (("[mqtt]\n", '[mqtt]\npassword = "p"\n'), "mqtt.username"),
+        (("[mqtt]\n", '[mqtt]\nusername = "u"\npassword_file = "nope"\n'), "mqtt.password_file"),
+    ],
+)
+def test_bad_mqtt_security_settings_are_named(tmp_path: Path, edit: tuple[str, str], field: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(_write(tmp_path, GOOD.replace(*edit)))
+    assert field in str(err.value)
