@@ -10,6 +10,7 @@ import numpy as np
 
 from twin._numba import jit
 from twin.cell import layout as L
+from twin.cell import physics as ph
 
 
 @jit
@@ -23,10 +24,17 @@ def record(events: np.ndarray, n: int, step: int, code: int, cell: int, value: f
 
 
 @jit
-def limit_flags(T: float, t_liq: float, ledge_b: float, ledge_m: float, p: np.ndarray) -> int:
-    """Bits of the limits the cell is beyond now: freeze risk, bath hot, ledge thin, ledge thick."""
+def limit_flags(
+    T: float, frozen_fraction: float, ledge_b: float, ledge_m: float, alf3: float, caf2: float, p: np.ndarray
+) -> int:
+    """Bits of the limits the cell is beyond now: freeze risk, bath hot, ledge thin or thick, liquidus range.
+
+    Freeze risk: more of the nominal bath frozen out than the technology allows (the superheat itself cannot
+    go below zero in a mixed bath, :mod:`twin.cell.thermal`). Liquidus range: the bath composition (wt %)
+    left the range Solheim's correlation was fitted on (:func:`twin.cell.physics.liquidus_in_range`).
+    """
     flags = 0
-    if T - t_liq < p[L.P_SUPERHEAT_MIN]:
+    if frozen_fraction > p[L.P_FROZEN_BATH_MAX_FRACTION]:
         flags |= L.LIMIT_FREEZE
     if p[L.P_BATH_TEMP_MAX] < T:
         flags |= L.LIMIT_HOT
@@ -34,19 +42,21 @@ def limit_flags(T: float, t_liq: float, ledge_b: float, ledge_m: float, p: np.nd
         flags |= L.LIMIT_THIN
     if max(ledge_b, ledge_m) > p[L.P_LEDGE_MAX_CM]:
         flags |= L.LIMIT_THICK
+    if not ph.liquidus_in_range(alf3, caf2, p[L.P_LIF_WTPCT], p[L.P_MGF2_WTPCT]):
+        flags |= L.LIMIT_LIQUIDUS
     return flags
 
 
 @jit
 def record_limit_crossings(
-    events: np.ndarray, n_events: int, rising: int, k: int, i: int, T: float, t_liq: float, ledge_b: float,
-    ledge_m: float, stop_mask: int, keep: bool,
+    events: np.ndarray, n_events: int, rising: int, k: int, i: int, T: float, frozen_fraction: float,
+    ledge_b: float, ledge_m: float, alf3: float, stop_mask: int, keep: bool,
 ) -> tuple[int, bool]:
     """Record the limits cell ``i`` just crossed (``rising`` bits) at step ``k``; say whether one stops the run."""
     stop = False
     if rising & L.LIMIT_FREEZE:
         if keep:
-            n_events = record(events, n_events, k, L.EV_FREEZE_RISK, i, T - t_liq)
+            n_events = record(events, n_events, k, L.EV_FREEZE_RISK, i, frozen_fraction)
         stop = stop or (stop_mask >> L.EV_FREEZE_RISK) & 1 == 1
     if rising & L.LIMIT_HOT:
         if keep:
@@ -60,4 +70,8 @@ def record_limit_crossings(
         if keep:
             n_events = record(events, n_events, k, L.EV_LEDGE_THICK, i, max(ledge_b, ledge_m))
         stop = stop or (stop_mask >> L.EV_LEDGE_THICK) & 1 == 1
+    if rising & L.LIMIT_LIQUIDUS:
+        if keep:
+            n_events = record(events, n_events, k, L.EV_LIQUIDUS_RANGE, i, alf3)
+        stop = stop or (stop_mask >> L.EV_LIQUIDUS_RANGE) & 1 == 1
     return n_events, stop

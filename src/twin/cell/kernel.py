@@ -46,10 +46,12 @@ import numpy as np
 from twin._numba import jit
 from twin.cell import layout as L
 from twin.cell import physics as ph
+from twin.cell.chemistry import sodium_oxide_reaction
 from twin.cell.events import limit_flags, record_limit_crossings
 from twin.cell.events import record as record_event
 from twin.cell.noise import symmetric_uniform, xorshift
-from twin.cell.slow import slow_terms, thermal_update
+from twin.cell.slow import slow_terms
+from twin.cell.thermal import thermal_update
 
 AL_KG_PER_COULOMB = ph.M_AL / (3.0 * ph.FARADAY)
 ALUMINA_KG_PER_COULOMB = ph.M_AL2O3 / (6.0 * ph.FARADAY)
@@ -57,7 +59,7 @@ NOISE_GAIN_DECAY_S = 4.0 * 3600.0  # extra noise after an anode change decays wi
 REGULATION_MIN_CURRENT = 0.9  # regulation is blocked below this fraction of nominal current
 ALUMINA_FLOOR_WTPCT = 0.3  # the alumina terms of the voltage are evaluated no lower than this
 ACTIVITY_FLOOR = 1e-4  # Haupin's activity polynomial turns negative below r ≈ 0.016 (a very hot, depleted bath)
-EVENTS_PER_CELL_STEP = 5  # at most one AE event and four limit events per cell and step
+EVENTS_PER_CELL_STEP = 6  # at most one AE event and five limit events per cell and step
 
 
 @jit
@@ -80,7 +82,7 @@ def _run_cell(
     """Advance cell ``i`` up to ``limit`` steps; return (steps done, events recorded so far)."""
     # parameters and per-call constants
     conduct_area = p[L.P_FANNING] * p[L.P_ANODE_AREA_CM2]
-    area_factor = p[L.P_SINGLE_ANODE_AREA_CM2] ** -0.1
+    single_area = p[L.P_SINGLE_ANODE_AREA_CM2]
     cathode_area = p[L.P_CATHODE_AREA_CM2]
     r_ext = p[L.P_R_EXTERNAL_OHM]
     r_ohmic = p[L.P_R_ANODE_OHM] + p[L.P_R_CATHODE_OHM] + r_ext + p[L.P_R_CALIBRATION_OHM]
@@ -90,9 +92,14 @@ def _run_cell(
     r_undiss = p[L.P_UNDISSOLVED_FRACTION]
     diss_step = min(p[L.P_K_DISS] * dt, 1.0)
     e_rx = p[L.P_REACTION_J_PER_KG_AL]
+    e_back = p[L.P_BACK_REACTION_J_PER_KG_AL]
     e_feed = p[L.P_ALUMINA_HEAT_J_PER_KG]
+    na2o_share = p[L.P_NA2O_KG_PER_KG_ALUMINA]
+    ae_to_gas = 1.0 - p[L.P_AE_HEAT_BATH_FRACTION] - p[L.P_AE_HEAT_ANODE_FRACTION]
+    ae_to_anode = p[L.P_AE_HEAT_ANODE_FRACTION]
     cp_b = p[L.P_CP_BATH]
     cp_m = p[L.P_CP_METAL]
+    bath_nominal = p[L.P_BATH_NOMINAL_KG]
     metal_cm_per_kg = 100.0 / (p[L.P_METAL_DENSITY] * p[L.P_CAVITY_AREA_M2])
     slow_every = max(int(p[L.P_SLOW_EVERY]), 1)
     noise_a = math.exp(-dt / p[L.P_NOISE_TAU_S])
@@ -112,8 +119,6 @@ def _run_cell(
     m_diss = state[L.S_ALUMINA_DISSOLVED_KG, i]
     m_undiss = state[L.S_ALUMINA_UNDISSOLVED_KG, i]
     T = state[L.S_TEMP_DEGC, i]
-    ledge_b = state[L.S_LEDGE_BATH_CM, i]
-    ledge_m = state[L.S_LEDGE_METAL_CM, i]
     m_bath = state[L.S_BATH_KG, i]
     m_alf3 = state[L.S_ALF3_KG, i]
     m_metal = state[L.S_METAL_KG, i]
@@ -133,7 +138,7 @@ def _run_cell(
     strategy = state[L.S_FEED_STRATEGY, i]
     feed_eff = state[L.S_FEED_EFFICIENCY, i]
     flags = int(state[L.S_LIMIT_FLAGS, i])
-    q_hx = state[L.S_HEAT_EXTRACTION_W, i]
+    r_target = state[L.S_R_TARGET_OHM, i]
     in_line = state[L.S_IN_LINE, i]
     kappa = state[L.S_KAPPA_S_PER_CM, i]
     t_liq = state[L.S_LIQUIDUS_DEGC, i]
@@ -152,8 +157,13 @@ def _run_cell(
     a_e_feed = 0.0
     a_top = 0.0
     a_bottom = 0.0
-    a_side = 0.0
+    a_side_b = 0.0
+    a_side_m = 0.0
     a_hx = 0.0
+    a_gas = 0.0
+    a_na2o_alf3 = 0.0
+    a_na2o_cryolite = 0.0
+    ae_anode = 0.0  # anode-effect energy for the anode node, not yet applied
     a_al = 0.0
     a_fed = 0.0
     a_consumed = 0.0
@@ -171,7 +181,8 @@ def _run_cell(
     I = 0.0
     I_done = 0.0  # current of the last step done (a limit stop breaks after I of the next step is read)
     I_last = -1.0
-    ln_ia = ln_ic = i_a = d_b = g = phi_base = pct_per_kg = 0.0
+    i_a = i_c = d_b = g = pct_per_kg = 0.0
+    I_thermal = 0.0  # current over the steps since the last thermal update (their mean)
     # each cell may fill only its share of the event buffer: a later cell then still has room for the steps
     # up to an earlier cell's stop, and every cell completes at least one step (the driver sizes the buffer
     # at >= EVENTS_PER_CELL_STEP rows per cell)
@@ -189,18 +200,30 @@ def _run_cell(
         countdown = slow_every - 1 if cadence else countdown - 1
         if cadence:
             if pending > 0:
-                enthalpy, T, m_bath, ledge_b, ledge_m, e_top, e_bottom, e_side = thermal_update(
-                    enthalpy, T, t_liq, m_bath, m_metal, ledge_b, ledge_m, pending * dt, p
+                state[L.S_ALUMINA_DISSOLVED_KG, i] = m_diss
+                state[L.S_BATH_KG, i] = m_bath
+                state[L.S_ALF3_KG, i] = m_alf3
+                state[L.S_METAL_KG, i] = m_metal
+                state[L.S_LIQUIDUS_DEGC, i] = t_liq
+                enthalpy, e_top, e_side_b, e_side_m, e_bottom, e_hx = thermal_update(
+                    state, i, p, enthalpy, I_thermal / pending, pending * dt, ae_anode, out
                 )
+                T = state[L.S_TEMP_DEGC, i]
+                m_diss = state[L.S_ALUMINA_DISSOLVED_KG, i]
+                m_bath = state[L.S_BATH_KG, i]
+                m_alf3 = state[L.S_ALF3_KG, i]
                 a_top += e_top
                 a_bottom += e_bottom
-                a_side += e_side
+                a_side_b += e_side_b
+                a_side_m += e_side_m
+                a_hx += e_hx
+                ae_anode = 0.0
+                I_thermal = 0.0
                 pending = 0
-            kappa, t_liq, c_sat, ratio, ce = slow_terms(T, m_bath, m_diss, m_alf3, p)
+            kappa, t_liq, c_sat, ratio, ce = slow_terms(T, m_bath, m_diss, m_alf3, state[L.S_CAF2_KG, i], p)
         if I_last != I:
             i_a = max(I, 1.0) / conduct_area
-            ln_ia = math.log(i_a / 0.0029)
-            ln_ic = math.log(3.891 * max(I, 1.0) / cathode_area)
+            i_c = max(I, 1.0) / cathode_area
             d_b = ph.bubble_thickness(i_a)
             inv_I = 1.0 / max(I, 1.0)
             I_last = I
@@ -209,12 +232,18 @@ def _run_cell(
             pct_per_kg = 100.0 / m_bath  # bath mass moves by a few kg per hour: refreshed with the slow terms
         # --- limit events on the slow cadence, latched until the condition clears ---
         if refresh:
-            new_flags = limit_flags(T, t_liq, ledge_b, ledge_m, p)
+            ledge_b = state[L.S_LEDGE_BATH_CM, i]
+            ledge_m = state[L.S_LEDGE_METAL_CM, i]
+            frozen_fraction = 1.0 - m_bath / bath_nominal
+            alf3_pct = m_alf3 * pct_per_kg
+            new_flags = limit_flags(
+                T, frozen_fraction, ledge_b, ledge_m, alf3_pct, state[L.S_CAF2_KG, i] * pct_per_kg, p
+            )
             rising = new_flags & ~flags
             flags = new_flags
             if rising != 0:
                 n_events, limit_stop = record_limit_crossings(
-                    events, n_events, rising, k, i, T, t_liq, ledge_b, ledge_m, stop_mask, record
+                    events, n_events, rising, k, i, T, frozen_fraction, ledge_b, ledge_m, alf3_pct, stop_mask, record
                 )
                 if limit_stop:
                     break  # the crossing happened at the end of the previous step: stop before this one
@@ -225,17 +254,14 @@ def _run_cell(
 
         # --- voltage (Haupin breakdown, physics.py); the log terms move with T and alumina, both slow ---
         if refresh:
-            t_k = T + ph.KELVIN
             activity = max(ph.alumina_activity(min(c_eval / c_sat, 1.0)), ACTIVITY_FLOOR)
-            e_rev = 1.896 - 0.000572 * t_k - (ph.GAS_CONSTANT * t_k / (6.0 * ph.FARADAY)) * math.log(activity)
-            i_crit = 1e-4 * (550000.0 + 1800.0 * (t_k - 1323.0)) * (math.sqrt(c_eval / 100.0) - 0.04) * area_factor
-            eta_conc = t_k / 23209.0 * math.log(i_crit / max(i_crit - i_a, 0.01 * i_crit))
-            eta_surf = t_k / 12533.0 * (ln_ia - 0.56 * math.log(c_eval))
-            eta_cath = 5.7448e-5 * t_k * (1.375 - 0.25 * ratio) * ln_ic
+            e_rev = ph.reversible_voltage(T, activity)
+            i_crit = ph.critical_current_density(T, c_eval, single_area)
+            eta_conc = ph.anode_concentration_overvoltage(T, i_a, i_crit)
+            eta_surf = ph.anode_surface_overvoltage(T, i_a, c_eval)
+            eta_cath = ph.cathode_overvoltage(T, i_c, ratio)
             g = 1.0 / (kappa * conduct_area)
-            phi_base = ph.bubble_coverage(i_a, ratio, c_ae, c_ae) - 0.9 * 0.431  # the part without alumina
-        excess = max(c_eval - c_ae, 0.0)
-        phi = phi_base + 0.9 * (0.431 - 0.1437 * excess) / (1.0 + 7.353 * excess)  # Haupin98 eq. 31
+        phi = ph.bubble_coverage(i_a, ratio, c_eval, c_ae)
         v_bath = I * (acd - d_b) * g
         v_bubble = I * d_b * phi / (1.0 - phi) * g
         x = xorshift(x)
@@ -283,8 +309,16 @@ def _run_cell(
         demand -= shots * shot
         fed_shots = shots * shot * feed_eff
         fed = fed_shots
-        m_diss += (1.0 - r_undiss) * fed_shots
-        m_undiss += r_undiss * fed_shots
+        if fed_shots > 0.0:
+            # the Na2O of the alumina neutralises excess AlF3 as it dissolves (twin.cell.chemistry)
+            alf3_used, cryolite, alumina_formed = sodium_oxide_reaction(na2o_share * fed_shots, m_alf3)
+            m_alf3 -= alf3_used
+            m_bath += cryolite - alf3_used
+            a_na2o_alf3 += alf3_used
+            a_na2o_cryolite += cryolite
+            alumina_in = fed_shots * (1.0 - na2o_share) + alumina_formed
+            m_diss += (1.0 - r_undiss) * alumina_in
+            m_undiss += r_undiss * alumina_in
 
         # --- anode effect: onset, automatic kill, end ---
         stop = False
@@ -318,7 +352,7 @@ def _run_cell(
         if reg_timer >= p[L.P_REG_INTERVAL_S]:
             reg_timer = 0.0
             if ae == 0.0 and mode == 0.0 and REGULATION_MIN_CURRENT * i_nominal <= I:
-                error = p[L.P_R_TARGET_OHM] - r_slow
+                error = r_target - r_slow
                 if abs(error) > p[L.P_DEADBAND_OHM]:
                     move = min(max(error * kappa * conduct_area, -p[L.P_BEAM_MOVE_MAX_CM]), p[L.P_BEAM_MOVE_MAX_CM])
                     new_acd = min(max(acd + move, p[L.P_ACD_MIN_CM]), p[L.P_ACD_MAX_CM])
@@ -328,11 +362,15 @@ def _run_cell(
                         acd = new_acd
                         a_moves += 1.0
 
-        # --- energy in this step; losses and ledge are applied on the thermal cadence ---
+        # --- energy in this step; losses and ledge are applied on the thermal cadence (twin.cell.thermal) ---
         p_in = I * v_cell
         p_ext = I * I * r_ext
-        e_reaction = al_made * e_rx
-        enthalpy += (p_in - p_ext - q_hx) * dt - e_reaction - fed * e_feed
+        e_reaction = al_made * ph.process_energy_per_kg_al(ce, e_rx, e_back) if al_made > 0.0 else 0.0
+        p_ae = I * v_ae  # anode-effect energy, split between liquids, anode node and off-gas
+        enthalpy += (p_in - p_ext - (ae_to_gas + ae_to_anode) * p_ae) * dt - e_reaction - fed * e_feed
+        ae_anode += ae_to_anode * p_ae * dt
+        a_gas += ae_to_gas * p_ae * dt
+        I_thermal += I
         alf3_lost = min(alf3_loss * al_made, m_alf3)
         m_bath -= alf3_lost  # leaves (and metal forms) at T_ref: the enthalpy is unchanged
         m_alf3 -= alf3_lost
@@ -347,7 +385,6 @@ def _run_cell(
         a_e_ext += p_ext * dt
         a_e_rx += e_reaction
         a_e_feed += fed * e_feed
-        a_hx += q_hx * dt
         a_al += al_made
         a_fed += fed
         a_consumed += consumed - deficit
@@ -361,23 +398,26 @@ def _run_cell(
         if stop or (record and n_events - first_event > capacity):
             break
 
-    if pending > 0:
-        enthalpy, T, m_bath, ledge_b, ledge_m, e_top, e_bottom, e_side = thermal_update(
-            enthalpy, T, t_liq, m_bath, m_metal, ledge_b, ledge_m, pending * dt, p
-        )
-        a_top += e_top
-        a_bottom += e_bottom
-        a_side += e_side
-
     # write back the state
     state[L.S_ALUMINA_DISSOLVED_KG, i] = m_diss
-    state[L.S_ALUMINA_UNDISSOLVED_KG, i] = m_undiss
-    state[L.S_TEMP_DEGC, i] = T
-    state[L.S_LEDGE_BATH_CM, i] = ledge_b
-    state[L.S_LEDGE_METAL_CM, i] = ledge_m
     state[L.S_BATH_KG, i] = m_bath
     state[L.S_ALF3_KG, i] = m_alf3
     state[L.S_METAL_KG, i] = m_metal
+    state[L.S_LIQUIDUS_DEGC, i] = t_liq
+    if pending > 0:
+        enthalpy, e_top, e_side_b, e_side_m, e_bottom, e_hx = thermal_update(
+            state, i, p, enthalpy, I_thermal / pending, pending * dt, ae_anode, out
+        )
+        a_top += e_top
+        a_bottom += e_bottom
+        a_side_b += e_side_b
+        a_side_m += e_side_m
+        a_hx += e_hx
+        m_diss = state[L.S_ALUMINA_DISSOLVED_KG, i]
+        m_bath = state[L.S_BATH_KG, i]
+        m_alf3 = state[L.S_ALF3_KG, i]
+        t_liq = state[L.S_LIQUIDUS_DEGC, i]
+    state[L.S_ALUMINA_UNDISSOLVED_KG, i] = m_undiss
     state[L.S_ACD_CM, i] = acd
     state[L.S_ANODE_AGE_S, i] = anode_age
     state[L.S_AE_ACTIVE, i] = ae
@@ -393,7 +433,6 @@ def _run_cell(
     state[L.S_NOISE_GAIN, i] = gain
     state[L.S_LIMIT_FLAGS, i] = flags
     state[L.S_KAPPA_S_PER_CM, i] = kappa
-    state[L.S_LIQUIDUS_DEGC, i] = t_liq
     state[L.S_ALUMINA_SAT_WTPCT, i] = c_sat
     state[L.S_BATH_RATIO, i] = ratio
     state[L.S_CE, i] = ce
@@ -406,7 +445,11 @@ def _run_cell(
     acc[L.A_ENERGY_FEED_J, i] += a_e_feed
     acc[L.A_LOSS_TOP_J, i] += a_top
     acc[L.A_LOSS_BOTTOM_J, i] += a_bottom
-    acc[L.A_LOSS_SIDE_J, i] += a_side
+    acc[L.A_LOSS_SIDE_BATH_J, i] += a_side_b
+    acc[L.A_LOSS_SIDE_METAL_J, i] += a_side_m
+    acc[L.A_LOSS_OFFGAS_J, i] += a_gas
+    acc[L.A_ALF3_NA2O_KG, i] += a_na2o_alf3
+    acc[L.A_CRYOLITE_NA2O_KG, i] += a_na2o_cryolite
     acc[L.A_HEAT_EXTRACTED_J, i] += a_hx
     acc[L.A_AL_PRODUCED_KG, i] += a_al
     acc[L.A_ALUMINA_FED_KG, i] += a_fed
@@ -437,9 +480,10 @@ def _run_cell(
         out[L.O_V_ANODE_EFFECT, i] = v_ae
         out[L.O_R_PSEUDO_OHM, i] = r_pseudo
         out[L.O_LINE_CURRENT_A, i] = I
-    out[L.O_SUPERHEAT_K, i] = T - t_liq
+    out[L.O_SUPERHEAT_K, i] = state[L.S_TEMP_DEGC, i] - t_liq
     out[L.O_ALUMINA_WTPCT, i] = 100.0 * m_diss / m_bath
     out[L.O_ALF3_WTPCT, i] = 100.0 * m_alf3 / m_bath
+    out[L.O_CAF2_WTPCT, i] = 100.0 * state[L.S_CAF2_KG, i] / m_bath
     out[L.O_METAL_CM, i] = m_metal * metal_cm_per_kg
     return k, n_events
 

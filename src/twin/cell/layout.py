@@ -10,11 +10,11 @@ from __future__ import annotations
 # --- per-cell state rows -------------------------------------------------------------------------
 S_ALUMINA_DISSOLVED_KG = 0
 S_ALUMINA_UNDISSOLVED_KG = 1
-S_TEMP_DEGC = 2  # bath and metal pad share one temperature (lumped)
+S_TEMP_DEGC = 2  # the liquids node: bath and metal pad share one temperature (lumped)
 S_LEDGE_BATH_CM = 3
 S_LEDGE_METAL_CM = 4
 S_BATH_KG = 5  # liquid bath excluding dissolved alumina
-S_ALF3_KG = 6  # excess AlF3 in the bath
+S_ALF3_KG = 6  # excess AlF3 in the liquid bath
 S_METAL_KG = 7
 S_ACD_CM = 8
 S_ANODE_AGE_S = 9
@@ -30,9 +30,9 @@ S_REG_TIMER_S = 18
 S_NOISE_OHM = 19
 S_NOISE_GAIN = 20  # multiplies noise amplitude; raised after anode change, decays to 1
 S_FEED_STRATEGY = 21  # 0 tracking, 1 fixed, 2 none
-S_FEED_EFFICIENCY = 22  # delivered/requested shot mass (alumina shortfall, stuck feeder = 0)
+S_FEED_EFFICIENCY = 22  # delivered/requested shot mass: the product of the feed-loss causes (potline owns it)
 S_LIMIT_FLAGS = 23  # latched limit bits, see LIMIT_*
-S_HEAT_EXTRACTION_W = 24  # shell heat exchanger duty (+ removes heat, - adds heat)
+S_HX_DUTY_W = 24  # shell heat-exchanger duty asked for (>= 0: an exchanger only removes heat)
 S_IN_LINE = 25  # 1 carries line current, 0 cut out / bypassed
 # slow terms, refreshed every `slow_every` steps
 S_KAPPA_S_PER_CM = 26
@@ -40,7 +40,18 @@ S_LIQUIDUS_DEGC = 27
 S_ALUMINA_SAT_WTPCT = 28
 S_CE = 29
 S_BATH_RATIO = 30
-N_STATE = 31
+# thermal network and bath chemistry (physics.md §1.6)
+S_ANODE_TEMP_DEGC = 31  # anode-and-cover node
+S_CATHODE_TEMP_DEGC = 32  # cathode-and-lining node
+S_SHELL_BATH_DEGC = 33  # side shell at bath level (massless; held for the radiation coefficient)
+S_SHELL_METAL_DEGC = 34  # side shell at metal level
+S_SHELL_BOTTOM_DEGC = 35  # bottom shell
+S_CAF2_KG = 36  # CaF2 in the liquid bath
+S_LEDGE_ALF3_KG = 37  # excess AlF3 held in the ledge (entrapped bath), both levels
+S_LEDGE_CAF2_KG = 38  # CaF2 held in the ledge
+S_LEDGE_ALUMINA_KG = 39  # alumina held in the ledge
+S_R_TARGET_OHM = 40  # the cell's resistance (pseudo-resistance) target; the potroom moves it
+N_STATE = 41
 
 STATE_NAMES = (
     "alumina_dissolved_kg",
@@ -67,13 +78,23 @@ STATE_NAMES = (
     "feed_strategy",
     "feed_efficiency",
     "limit_flags",
-    "heat_extraction_W",
+    "hx_duty_W",
     "in_line",
     "kappa_S_per_cm",
     "liquidus_degC",
     "alumina_saturation_wtpct",
     "current_efficiency",
     "bath_ratio",
+    "anode_temp_degC",
+    "cathode_temp_degC",
+    "shell_bath_degC",
+    "shell_metal_degC",
+    "shell_bottom_degC",
+    "caf2_kg",
+    "ledge_alf3_kg",
+    "ledge_caf2_kg",
+    "ledge_alumina_kg",
+    "r_target_ohm",
 )
 
 # --- parameters (one vector shared by all cells of a potline) -------------------------------------
@@ -88,7 +109,7 @@ P_R_CATHODE_OHM = 7
 P_R_EXTERNAL_OHM = 8
 P_R_CALIBRATION_OHM = 9
 P_METAL_DENSITY = 10
-P_CAF2_WTPCT = 11
+P_BATH_NOMINAL_KG = 11  # the technology's liquid bath mass (freeze-risk reference)
 P_MGF2_WTPCT = 12
 P_LIF_WTPCT = 13
 P_ALF3_LOSS_KG_PER_KG_AL = 14
@@ -96,26 +117,26 @@ P_SHOT_KG = 15
 P_UNDISSOLVED_FRACTION = 16
 P_K_DISS = 17
 P_ALUMINA_AE_WTPCT = 18
-P_REACTION_J_PER_KG_AL = 19
+P_REACTION_J_PER_KG_AL = 19  # at 100 % CE, per kg Al electrolysed
 P_ALUMINA_HEAT_J_PER_KG = 20
 P_CP_BATH = 21
 P_CP_METAL = 22
 P_T_AMBIENT = 23
-P_R_TOP = 24
-P_R_BOTTOM = 25
-P_R_BATH_LEDGE = 26
-P_R_METAL_LEDGE = 27
-P_R_SHELL_BATH = 28
-P_R_SHELL_METAL = 29
-P_LEDGE_AREA_BATH_M2 = 30
-P_LEDGE_AREA_METAL_M2 = 31
-P_LEDGE_K = 32
-P_LEDGE_DENSITY = 33
-P_LEDGE_LATENT = 34
-P_LEDGE_MIN_CM = 35
-P_LEDGE_MAX_CM = 36
-P_BATH_TEMP_MAX = 37
-P_SUPERHEAT_MIN = 38
+P_BACK_REACTION_J_PER_KG_AL = 24  # heat released per kg Al re-oxidised (2 Al + 3 CO2 -> Al2O3 + 3 CO)
+P_NA2O_KG_PER_KG_ALUMINA = 25
+P_C_ANODE_J_PER_K = 26
+P_C_CATHODE_J_PER_K = 27
+P_R_LIQ_ANODE = 28  # K/W, liquids -> anode node at nominal stirring
+P_R_ANODE_AIR = 29  # K/W, anode node -> potroom (anode panel)
+P_R_LIQ_CATHODE = 30  # K/W, liquids -> cathode node
+P_LEDGE_AREA_BATH_M2 = 31
+P_LEDGE_AREA_METAL_M2 = 32
+P_LEDGE_K = 33
+P_LEDGE_DENSITY = 34
+P_LEDGE_LATENT = 35
+P_LEDGE_MIN_CM = 36
+P_LEDGE_MAX_CM = 37
+P_BATH_TEMP_MAX = 38
 P_ANODE_CONSUMPTION_CM_PER_S = 39  # at nominal current
 P_CARBON_KG_PER_KG_AL = 40
 P_BEMF_V = 41
@@ -133,7 +154,7 @@ P_UNDERFEED_MAX_S = 52
 P_SLOPE_THRESHOLD_OHM_PER_S = 53
 P_SLOPE_FAST_S = 54
 P_SLOPE_SLOW_S = 55
-P_R_TARGET_OHM = 56
+P_R_TARGET_OHM = 56  # the technology's nominal resistance target (each cell starts at it)
 P_DEADBAND_OHM = 57
 P_REG_INTERVAL_S = 58
 P_BEAM_MOVE_MAX_CM = 59
@@ -141,7 +162,21 @@ P_ACD_MIN_CM = 60
 P_ACD_MAX_CM = 61
 P_SLOW_EVERY = 62  # refresh cadence of the slow terms, in steps (1 = every step)
 P_AE_DETECT_V = 63
-N_PARAM = 64
+P_R_CATHODE_AIR = 64  # K/W, cathode node -> potroom (cathode panel)
+P_H_BATH_LEDGE = 65  # W/(m2 K), bath -> ledge film at nominal current
+P_H_METAL_LEDGE = 66  # W/(m2 K), metal -> ledge film at nominal current
+P_STIR_STILL_FRACTION = 67  # film coefficients at zero current, as a fraction of nominal
+P_STIR_EXPONENT = 68  # film coefficient ~ (I/I_nom)^n above the still part
+P_R_LINING_SIDE = 69  # m2 K/W, side lining (SiC, paste, gap) per unit area
+P_H_SHELL_CONVECTION = 70  # W/(m2 K), shell to potroom air
+P_SHELL_EMISSIVITY = 71
+P_BOTTOM_SHELL_AREA_M2 = 72
+P_LEDGE_ENTRAPPED_FRACTION = 73  # share of bath entrapped in freezing ledge
+P_FROZEN_BATH_MAX_FRACTION = 74  # freeze risk: more than this share of the nominal bath frozen out
+P_AE_HEAT_BATH_FRACTION = 75  # anode-effect energy released into the liquids
+P_AE_HEAT_ANODE_FRACTION = 76  # ... into the anode node (the rest leaves with the off-gas)
+P_NEW_ANODE_J_PER_K = 77  # heat capacity of one new anode (mass x carbon specific heat)
+N_PARAM = 78
 
 # --- accumulators (per cell, summed over steps since the driver last read them) --------------------
 A_CHARGE_C = 0
@@ -151,7 +186,7 @@ A_ENERGY_REACTION_J = 3
 A_ENERGY_FEED_J = 4
 A_LOSS_TOP_J = 5
 A_LOSS_BOTTOM_J = 6
-A_LOSS_SIDE_J = 7
+A_LOSS_SIDE_BATH_J = 7
 A_HEAT_EXTRACTED_J = 8
 A_AL_PRODUCED_KG = 9
 A_ALUMINA_FED_KG = 10
@@ -164,7 +199,11 @@ A_BEAM_MOVES = 16
 A_ALF3_LOST_KG = 17
 A_VOLTAGE_SECONDS = 18  # ∫V dt, for mean voltage
 A_ALUMINA_DEFICIT_KG = 19  # consumption that found no dissolved alumina (should stay 0)
-N_ACC = 20
+A_LOSS_SIDE_METAL_J = 20
+A_LOSS_OFFGAS_J = 21  # the off-gas share of the anode-effect energy
+A_ALF3_NA2O_KG = 22  # excess AlF3 neutralised by the Na2O of the alumina
+A_CRYOLITE_NA2O_KG = 23  # cryolite formed from it
+N_ACC = 24
 
 ACC_NAMES = (
     "charge_C",
@@ -174,7 +213,7 @@ ACC_NAMES = (
     "energy_feed_J",
     "loss_top_J",
     "loss_bottom_J",
-    "loss_side_J",
+    "loss_side_bath_J",
     "heat_extracted_J",
     "al_produced_kg",
     "alumina_fed_kg",
@@ -187,6 +226,10 @@ ACC_NAMES = (
     "alf3_lost_kg",
     "voltage_seconds",
     "alumina_deficit_kg",
+    "loss_side_metal_J",
+    "loss_offgas_J",
+    "alf3_neutralised_kg",
+    "cryolite_formed_kg",
 )
 
 # --- outputs (per cell, values at the last step) -------------------------------------------------
@@ -209,7 +252,13 @@ O_ALUMINA_WTPCT = 15
 O_ALF3_WTPCT = 16
 O_METAL_CM = 17
 O_LINE_CURRENT_A = 18
-N_OUT = 19
+O_Q_TOP_W = 19  # heat flux of each loss surface at the last thermal update
+O_Q_SIDE_BATH_W = 20
+O_Q_SIDE_METAL_W = 21
+O_Q_BOTTOM_W = 22
+O_Q_HX_W = 23  # exchanger duty delivered (<= the duty asked for)
+O_CAF2_WTPCT = 24
+N_OUT = 25
 
 OUT_NAMES = (
     "v_cell",
@@ -231,6 +280,12 @@ OUT_NAMES = (
     "alf3_wtpct",
     "metal_height_cm",
     "cell_current_A",
+    "q_top_W",
+    "q_side_bath_W",
+    "q_side_metal_W",
+    "q_bottom_W",
+    "q_hx_W",
+    "caf2_wtpct",
 )
 #: output rows that add up to O_V_CELL
 BREAKDOWN_ROWS = (
@@ -255,6 +310,7 @@ EV_FREEZE_RISK = 3
 EV_BATH_HOT = 4
 EV_LEDGE_THIN = 5
 EV_LEDGE_THICK = 6
+EV_LIQUIDUS_RANGE = 7  # the bath left the fitted range of the liquidus correlation
 EVENT_NAMES = {
     1: "anode_effect_onset",
     2: "anode_effect_end",
@@ -262,6 +318,7 @@ EVENT_NAMES = {
     4: "bath_hot",
     5: "ledge_thin",
     6: "ledge_thick",
+    7: "liquidus_out_of_range",
 }
 #: event record columns: time (s), code, cell index, value (AE duration for EV_AE_END, else the state)
 N_EVENT_COLS = 4
@@ -270,6 +327,7 @@ LIMIT_FREEZE = 1
 LIMIT_HOT = 2
 LIMIT_THIN = 4
 LIMIT_THICK = 8
+LIMIT_LIQUIDUS = 16
 
 FEED_TRACKING = 0
 FEED_FIXED = 1

@@ -199,3 +199,93 @@ def current_efficiency(superheat: float, alf3: float, lif: float, dewing_constan
     sh = min(max(superheat, CE_SUPERHEAT_MIN), CE_SUPERHEAT_MAX)
     loss_pct = math.exp(LN10 * (0.0095 * sh - 0.019 * alf3 - 0.060 * lif + dewing_constant))  # 10**x
     return 1.0 - loss_pct / 100.0
+
+
+# ---------------------------------------------------------------------------------------------------
+# energy, heat transfer and bath chemistry (physics.md §1.6)
+# ---------------------------------------------------------------------------------------------------
+STEFAN_BOLTZMANN = 5.670374419e-8  # W/(m² K⁴) (CODATA 2018)
+M_NA2O = 61.979e-3  # kg/mol (IUPAC 2013)
+M_ALF3 = 83.977e-3  # kg/mol
+M_CRYOLITE = 209.941e-3  # kg/mol, Na3AlF6
+#: kg of excess AlF3 neutralised, cryolite formed and alumina formed per kg Na2O:
+#: 3 Na2O + 4 AlF3 → 2 Na3AlF6 + Al2O3 (Grjotheim & Welch 1988 ch. 3; physics.md §1.6 feed-forward)
+ALF3_PER_NA2O = 4.0 * M_ALF3 / (3.0 * M_NA2O)
+CRYOLITE_PER_NA2O = 2.0 * M_CRYOLITE / (3.0 * M_NA2O)
+ALUMINA_PER_NA2O = M_AL2O3 / (3.0 * M_NA2O)
+#: fitted range of Solheim's liquidus [Sol96] (physics.md §1.3): AlF3, CaF2, LiF < 20 wt %, MgF2 < 5 wt %
+LIQUIDUS_ALF3_MAX = 20.0
+LIQUIDUS_CAF2_MAX = 20.0
+LIQUIDUS_LIF_MAX = 20.0
+LIQUIDUS_MGF2_MAX = 5.0
+
+
+@jit
+def liquidus_in_range(alf3: float, caf2: float, lif: float, mgf2: float) -> bool:
+    """Whether the composition lies inside the range Solheim's liquidus was fitted on [Sol96]."""
+    return (
+        0.0 <= alf3 <= LIQUIDUS_ALF3_MAX
+        and 0.0 <= caf2 <= LIQUIDUS_CAF2_MAX
+        and 0.0 <= lif <= LIQUIDUS_LIF_MAX
+        and 0.0 <= mgf2 <= LIQUIDUS_MGF2_MAX
+    )
+
+
+@jit
+def process_energy_per_kg_al(ce: float, reaction_J_per_kg: float, back_reaction_J_per_kg: float) -> float:
+    """Energy that leaves with the products per kg of net aluminium (J/kg), alumina heating excluded.
+
+    Per kg of net Al, 1/CE kg is electrolysed (reaction enthalpy e_rx each, reactants to products at bath
+    temperature) and 1/CE − 1 kg is re-oxidised by the back reaction 2 Al + 3 CO2 → Al2O3 + 3 CO, which
+    releases e_back per kg inside the cell (physics.md §1.6, Haupin/Entner form; counted here once):
+
+        e_proc(CE) = e_rx / CE − e_back · (1/CE − 1)
+
+    With e_rx = 5.63 and e_back = 4.26 kWh/kg this gives 5.70 kWh/kg at CE 95 %, against 5.72 kWh/kg in
+    Entner's 200 kA example (365 kW at 63.8 kg Al/h).
+    """
+    return reaction_J_per_kg / ce - back_reaction_J_per_kg * (1.0 / ce - 1.0)
+
+
+@jit
+def stirring_factor(current_A: float, nominal_A: float, still_fraction: float, exponent: float) -> float:
+    """Film coefficients relative to nominal: still + (1 − still)·(I/I_nom)^n, (I/I_nom) capped at 2.
+
+    Magnetic stirring (metal) and gas-driven circulation (bath) keep the film coefficients at the ledge
+    face high; when the current stops the pad flattens and they fall to a third to a half within minutes
+    (Dupuis, Eick & Waldmann, 9th AASTC 2007; physics.md §1.6). Flow velocity ~ I and h ~ u^0.8 (turbulent
+    forced convection, Dittus–Boelter) give the exponent 0.8.
+    """
+    ratio = min(max(current_A / nominal_A, 0.0), 2.0)
+    return still_fraction + (1.0 - still_fraction) * ratio**exponent
+
+
+@jit
+def shell_film_coefficient(shell_degC: float, air_degC: float, convection: float, emissivity: float) -> float:
+    """Shell-to-potroom coefficient (W/m² K): convection plus linearised grey-body radiation.
+
+    h = h_conv + ε·σ·(T_s² + T_a²)·(T_s + T_a), T in K (physics.md §1.6: ≈ 17 W/m² K of radiation alone at a
+    300 °C shell with ε 0.8).
+    """
+    ts = shell_degC + KELVIN
+    ta = air_degC + KELVIN
+    return convection + emissivity * STEFAN_BOLTZMANN * (ts * ts + ta * ta) * (ts + ta)
+
+
+@jit
+def shell_temperature(
+    inner_degC: float, inner_resistance: float, outer_conductance: float, air_degC: float, duty_W: float
+) -> tuple[float, float]:
+    """(shell temperature, duty delivered) of a massless shell between an inner face and the potroom.
+
+    Heat through the inner path (ledge, lining) equals the heat to the air plus an exchanger duty D ≥ 0:
+    (T_in − T_s)/R_in = G_out·(T_s − T_air) + D, so T_s = (T_in/R_in + G_out·T_air − D)/(1/R_in + G_out).
+    An exchanger cools the shell no lower than the air: the duty delivered is capped there.
+    """
+    g_in = 1.0 / inner_resistance
+    duty = max(duty_W, 0.0)
+    shell = (inner_degC * g_in + outer_conductance * air_degC - duty) / (g_in + outer_conductance)
+    if duty > 0.0 and shell < air_degC:
+        shell = air_degC
+        duty = max((inner_degC - air_degC) * g_in, 0.0)
+    return shell, duty

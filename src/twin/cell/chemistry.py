@@ -1,0 +1,102 @@
+"""Bath chemistry of one cell: composition, ledge freeze and melt with entrapped bath, Na2O from the alumina.
+
+The liquid bath is tracked as masses: ``bath_kg`` (everything liquid but the dissolved alumina: cryolite,
+excess AlF3, CaF2, MgF2, LiF), ``alf3_kg`` (excess AlF3), ``caf2_kg`` and the dissolved alumina. MgF2 and LiF
+are held at their technology weight fractions. Concentrations in wt % are on ``bath_kg``, the convention of
+the voltage and liquidus terms since the first version of the kernel.
+
+**Ledge** (physics.md §1.6; Poncsák et al., Metals 7(3) 97, 2017): a freezing front grows cryolite and traps
+a fraction f of the liquid bath, so each kg frozen takes (1 − f) kg of cryolite and f kg of bath at its
+composition; melting returns ledge at the ledge's mean composition (both levels pooled). Every component
+(cryolite, excess AlF3, CaF2, Al2O3) is conserved between bath and ledge: freezing acidifies the bath,
+melting neutralises it.
+
+**Na2O** in the alumina neutralises excess AlF3 as it dissolves: 3 Na2O + 4 AlF3 → 2 Na3AlF6 + Al2O3
+(Grjotheim & Welch, *Aluminium Smelter Technology* 1988, ch. 3; the feed-forward term of the potroom's AlF3
+additions, physics.md §1.6).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from twin._numba import jit
+from twin.cell import layout as L
+from twin.cell import physics as ph
+
+
+@jit
+def composition(state: np.ndarray, i: int, p: np.ndarray) -> tuple[float, float, float]:
+    """(excess AlF3, CaF2, Al2O3) of the liquid bath of cell ``i`` in wt %."""
+    pct = 100.0 / state[L.S_BATH_KG, i]
+    return state[L.S_ALF3_KG, i] * pct, state[L.S_CAF2_KG, i] * pct, state[L.S_ALUMINA_DISSOLVED_KG, i] * pct
+
+
+@jit
+def liquidus_of(alf3: float, caf2: float, al2o3: float, p: np.ndarray) -> float:
+    """Solheim's liquidus [physics.liquidus_temperature] evaluated no further out than its fitted range.
+
+    Outside the range (:func:`twin.cell.physics.liquidus_in_range`) the composition is clamped to its edge
+    and the kernel raises ``liquidus_out_of_range`` (:mod:`twin.cell.events`): never a silent extrapolation.
+    """
+    return ph.liquidus_temperature(
+        min(max(alf3, 0.0), ph.LIQUIDUS_ALF3_MAX),
+        al2o3,
+        min(max(caf2, 0.0), ph.LIQUIDUS_CAF2_MAX),
+        min(p[L.P_LIF_WTPCT], ph.LIQUIDUS_LIF_MAX),
+        min(p[L.P_MGF2_WTPCT], ph.LIQUIDUS_MGF2_MAX),
+    )
+
+
+@jit
+def liquid_liquidus(state: np.ndarray, i: int, p: np.ndarray) -> float:
+    """Liquidus of the liquid bath of cell ``i`` (°C)."""
+    alf3, caf2, al2o3 = composition(state, i, p)
+    return liquidus_of(alf3, caf2, al2o3, p)
+
+
+@jit
+def freeze_bath(state: np.ndarray, i: int, p: np.ndarray, kg: float) -> None:
+    """Move ``kg`` of liquid to the ledge: (1 − f) cryolite plus f bath at the liquid's composition."""
+    f = p[L.P_LEDGE_ENTRAPPED_FRACTION]
+    liquid = state[L.S_BATH_KG, i] + state[L.S_ALUMINA_DISSOLVED_KG, i]
+    share = f * kg / liquid
+    alf3 = share * state[L.S_ALF3_KG, i]
+    caf2 = share * state[L.S_CAF2_KG, i]
+    alumina = share * state[L.S_ALUMINA_DISSOLVED_KG, i]
+    state[L.S_ALF3_KG, i] -= alf3
+    state[L.S_CAF2_KG, i] -= caf2
+    state[L.S_ALUMINA_DISSOLVED_KG, i] -= alumina
+    state[L.S_BATH_KG, i] -= kg - alumina
+    state[L.S_LEDGE_ALF3_KG, i] += alf3
+    state[L.S_LEDGE_CAF2_KG, i] += caf2
+    state[L.S_LEDGE_ALUMINA_KG, i] += alumina
+
+
+@jit
+def melt_ledge(state: np.ndarray, i: int, p: np.ndarray, kg: float, ledge_kg: float) -> None:
+    """Return ``kg`` of the ``ledge_kg`` of ledge to the liquid, at the ledge's mean composition."""
+    share = min(kg / ledge_kg, 1.0) if ledge_kg > 0.0 else 0.0
+    alf3 = share * state[L.S_LEDGE_ALF3_KG, i]
+    caf2 = share * state[L.S_LEDGE_CAF2_KG, i]
+    alumina = share * state[L.S_LEDGE_ALUMINA_KG, i]
+    state[L.S_LEDGE_ALF3_KG, i] -= alf3
+    state[L.S_LEDGE_CAF2_KG, i] -= caf2
+    state[L.S_LEDGE_ALUMINA_KG, i] -= alumina
+    state[L.S_ALF3_KG, i] += alf3
+    state[L.S_CAF2_KG, i] += caf2
+    state[L.S_ALUMINA_DISSOLVED_KG, i] += alumina
+    state[L.S_BATH_KG, i] += kg - alumina
+
+
+@jit
+def sodium_oxide_reaction(na2o_kg: float, alf3_available_kg: float) -> tuple[float, float, float]:
+    """(excess AlF3 consumed, cryolite formed, alumina formed) in kg when ``na2o_kg`` of Na2O dissolves.
+
+    3 Na2O + 4 AlF3 → 2 Na3AlF6 + Al2O3; with too little excess AlF3 the reaction stops where it runs out
+    (the bath turns basic; the unreacted Na2O is counted as cryolite-forming NaF in the solvent).
+    """
+    alf3 = min(na2o_kg * ph.ALF3_PER_NA2O, alf3_available_kg)
+    reacted = alf3 / ph.ALF3_PER_NA2O
+    alumina = reacted * ph.ALUMINA_PER_NA2O
+    return alf3, na2o_kg + alf3 - alumina, alumina
