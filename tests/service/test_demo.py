@@ -140,6 +140,9 @@ def test_demo_refuses_a_bad_broker_address_with_one_line():
 @pytest.mark.parametrize(("text", "fragment"), [
     ("[mqtt]\nport = 99999\n", "mqtt.port = 99999 is invalid"),
     ("[live]\npotlines = { potline1 = 0 }\n", "live.potlines"),
+    ("[live]\npotlines = { line_a = 4 }\n",
+     "live.potlines.line_a = 'line_a' is invalid; expected a Sparkplug group id potline<N> with N in [1, 999]"),
+    ("[live]\npotlines = { potline1 = 4, potline0 = 4 }\n", "live.potlines.potline0 = 'potline0' is invalid"),
     ("[api]\nopen_access = \"maybe\"\n", "api.open_access = 'maybe' is invalid"),
     ("[cloud]\nx = 1\n", "unknown section [cloud]"),
     ("[store\n", "not valid TOML"),

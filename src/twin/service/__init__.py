@@ -10,9 +10,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from twin.errors import TwinError
 
@@ -26,16 +29,18 @@ def run_serve(args: argparse.Namespace, announce: Callable[[str], None] = log.wa
     if not args.config:
         raise TwinError("twin serve needs --config FILE (see twin.service.config for the format)")
     config = load_service_config(args.config)
-    with ServiceChain(config) as chain:
+    with _StopSignals() as stop, ServiceChain(config) as chain:
         broker = f"{config.broker_host}:{config.broker_port}"
         announce(f"Smelter Twin: API http://{args.host}:{args.port}/v1 (MQTT {broker})")
-        _serve_http(chain, args.host, args.port, getattr(args, "duration", None))
+        _serve_http(chain, args.host, args.port, getattr(args, "duration", None), stop)
+    announce(f"Smelter Twin: stopped{stop.reason()}; telemetry flushed, offline STATE sent, store closed")
     return 0
 
 
 def run_demo(args: argparse.Namespace, announce: Callable[[str], None] = log.warning) -> int:
     from twin.api.settings import Settings
-    from twin.service.chain import ChainConfig, ServiceChain
+    from twin.service.chain import ServiceChain
+    from twin.service.config import ChainConfig
     from twin.service.embedded_broker import EmbeddedBroker
 
     config = ChainConfig(
@@ -53,27 +58,74 @@ def run_demo(args: argparse.Namespace, announce: Callable[[str], None] = log.war
         broker = EmbeddedBroker().start()
         config.broker_host, config.broker_port = broker.host, broker.port
     try:
-        with ServiceChain(config) as chain:
+        with _StopSignals() as stop, ServiceChain(config) as chain:
             announce(f"Smelter Twin demo: dashboard http://{args.host}:{args.port}/  "
                      f"(MQTT {config.broker_host}:{config.broker_port}, {args.pots} pots, speed {args.speed:g}x; "
                      "Ctrl-C stops)")
-            _serve_http(chain, args.host, args.port, args.duration)
+            _serve_http(chain, args.host, args.port, args.duration, stop)
     finally:
         if broker is not None:
             broker.stop()
     return 0
 
 
-def _serve_http(chain: object, host: str, port: int, duration: float | None) -> None:
+class _StopSignals:
+    """SIGTERM (systemd, docker, k8s) and SIGINT run the normal shutdown: the HTTP server stops, then the
+    chain stops in order (final flush, offline STATE, store closed) and the process exits 0.
+
+    uvicorn would re-raise a caught signal after its own shutdown, which kills the process (status 143)
+    before the chain can stop; here the service owns the signals instead. A second SIGINT forces the HTTP
+    server to stop at once. Only the main thread can own signals; elsewhere this does nothing.
+    """
+
+    def __init__(self) -> None:
+        self.server: Any = None
+        self.signals: list[int] = []
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, sig: int, frame: object) -> None:
+        if self.signals and sig == signal.SIGINT and self.server is not None:
+            self.server.force_exit = True
+        self.signals.append(sig)
+        if self.server is not None:
+            self.server.should_exit = True
+
+    @property
+    def stopping(self) -> bool:
+        return bool(self.signals)
+
+    def reason(self) -> str:
+        return f" on {signal.Signals(self.signals[0]).name}" if self.signals else ""
+
+
+def _serve_http(chain: object, host: str, port: int, duration: float | None, stop: _StopSignals) -> None:
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(chain.app(), host=host, port=port, log_level="warning"))  # type: ignore[attr-defined]
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield  # the service's _StopSignals own SIGTERM and SIGINT
+
+    server = Server(uvicorn.Config(chain.app(), host=host, port=port, log_level="warning"))  # type: ignore[attr-defined]
+    stop.server = server
+    if stop.stopping:  # a signal came while the chain was starting
+        return
     if duration:
         timer = threading.Timer(duration, lambda: setattr(server, "should_exit", True))
         timer.daemon = True
         timer.start()
     server.run()
-    if not server.started:
+    if not server.started and not stop.stopping:
         raise TwinError(f"--port = {port} is invalid: the HTTP server could not start (port in use?)")
 
 

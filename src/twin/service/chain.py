@@ -13,15 +13,15 @@ import logging
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from twin.api import create_app
-from twin.api.settings import Settings
 from twin.live import LiveConfig, LiveTwin, PlantSource
 from twin.params import Technology, load_plant, load_technology
+from twin.service.catalogue import Catalogue, CatalogueRunner
+from twin.service.config import ChainConfig, resolve
 from twin.service.live_scenario import LiveWithScenario
 from twin.service.power_view import PowerView
 from twin.service.store_sink import FanoutSink, StoreSink
@@ -29,41 +29,6 @@ from twin.store import Store, open_store
 from twin.telemetry import HostConfig, SparkplugHost
 
 log = logging.getLogger(__name__)
-ROOT = Path(__file__).resolve().parents[3]
-
-
-@dataclass
-class ChainConfig:
-    """What to run. Paths are resolved against the repository root when relative."""
-
-    broker_host: str = "127.0.0.1"
-    broker_port: int = 1883
-    store_url: str = "duckdb://.twin/store.duckdb"  # duckdb://relative/path or duckdb:///absolute/path
-    technology: str = "models/hal275.toml"
-    potlines: dict[str, int] = field(default_factory=lambda: {"potline1": 24})
-    host_id: str = "twin"
-    speed: float = 1.0  # model seconds per wall second (simulated plant and live twin clocks)
-    api: Settings = field(default_factory=Settings)
-    simulate_plant: bool = False  # start plant-backed simulated PLCs and an edge gateway too
-    seed: int = 1
-    kpi_period_s: float = 10.0
-    work_dir: Path | None = None
-    what_if_plant: str = "../models/plant_reference.toml"  # plant of from-live what-ifs (relative to scenarios/)
-    what_if_horizon_h: float = 24.0
-    power_plant: str | None = None  # plant file whose power system is dispatched for the live load
-
-
-def resolve(path: str) -> Path:
-    p = Path(path)
-    return p if p.is_absolute() or p.exists() else ROOT / p
-
-
-def _scenario_runner(toml_text: str) -> dict[str, float]:
-    """The API's scenario jobs: TOML text → KPIs (relative plant paths resolve against ``scenarios/``)."""
-    from twin.scenario import run_scenario, scenario_from_text
-
-    scenario = scenario_from_text(toml_text, "submitted scenario", base_dir=ROOT / "scenarios")
-    return dict(run_scenario(scenario).kpis)
 
 
 class _PlantSide:
@@ -149,6 +114,7 @@ class ServiceChain:
     def __init__(self, config: ChainConfig) -> None:
         self.config = config
         self.technology = load_technology(resolve(config.technology))
+        self.runner = CatalogueRunner(Catalogue.build(config.catalogue), config.max_horizon_h)
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self.store: Store | None = None
         self.host: SparkplugHost | None = None
@@ -202,7 +168,7 @@ class ServiceChain:
                 figures.update(self.sink.counters)
             return figures
 
-        return create_app(self.config.api, self.store, live=self.provider, run_scenario=_scenario_runner,
+        return create_app(self.config.api, self.store, live=self.provider, run_scenario=self.runner,
                           ingest_stats=ingest_stats)
 
     def _spawn(self, target: Any, name: str) -> None:
