@@ -78,20 +78,28 @@ def ensure_shared_broker() -> tuple[str, int]:
 class PrivateBroker:
     """A Mosquitto subprocess on its own port, which a test may stop and start again."""
 
-    def __init__(self, *, extra_config: Sequence[str] = ()) -> None:
-        """``extra_config``: mosquitto.conf lines, e.g. ``["max_queued_messages 0"]`` for an unbounded queue."""
+    def __init__(self, *, extra_config: Sequence[str] = (), config_text: str | None = None) -> None:
+        """``extra_config``: mosquitto.conf lines, e.g. ``["max_queued_messages 0"]`` for an unbounded queue.
+
+        ``config_text``: a whole mosquitto.conf instead of the default anonymous listener; ``{port}`` in it is
+        replaced by :attr:`port` (``{port2}`` by :attr:`port2`, a second free port, e.g. for a TLS listener)."""
         if shutil.which("mosquitto") is None:
             raise RuntimeError("mosquitto is not installed")
         self.port = free_port()
+        self.port2 = free_port()
         self._extra_config = list(extra_config)
+        self._config_text = config_text
         self._conf_dir = tempfile.TemporaryDirectory(prefix="mosquitto-")
         self._proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         conf = Path(self._conf_dir.name) / "mosquitto.conf"
-        conf.write_text(
-            "\n".join([f"listener {self.port} 127.0.0.1", "allow_anonymous true", *self._extra_config]) + "\n"
-        )
+        if self._config_text is not None:
+            conf.write_text(self._config_text.replace("{port}", str(self.port)).replace("{port2}", str(self.port2)))
+        else:
+            conf.write_text(
+                "\n".join([f"listener {self.port} 127.0.0.1", "allow_anonymous true", *self._extra_config]) + "\n"
+            )
         self._proc = subprocess.Popen(
             ["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
@@ -124,13 +132,31 @@ class Recorded:
 class Recorder:
     """Subscribes to a filter and records every message (thread-safe)."""
 
-    def __init__(self, host: str, port: int, topic_filter: str, qos: int = 1, *, as_host: str | None = None) -> None:
-        """``as_host``: also act as that Primary Host, publishing its online STATE on every (re)connect."""
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        topic_filter: str,
+        qos: int = 1,
+        *,
+        as_host: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        tls: Any = None,
+    ) -> None:
+        """``as_host``: also act as that Primary Host, publishing its online STATE on every (re)connect.
+        ``username``/``password``/``tls`` (a :class:`~twin_edge.mqtt_settings.TlsSettings`): broker security."""
         self._lock = threading.Lock()
         self._messages: list[Recorded] = []
         self._ready = threading.Event()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=unique("rec-"))
         self.client.reconnect_delay_set(0.1, 0.5)
+        if username is not None:
+            self.client.username_pw_set(username, password)
+        if tls is not None:
+            from twin_edge.mqtt_link import tls_context
+
+            self.client.tls_set_context(tls_context(tls))
 
         def on_connect(c: mqtt.Client, *_: object) -> None:
             c.subscribe(topic_filter, qos=qos)
@@ -182,7 +208,11 @@ def write_gateway_config(
     period_s: float = 0.1,
     primary_host: str | None = None,
     deadband_scale: float = 1.0,
+    mqtt_host: str = "127.0.0.1",
+    mqtt_extra: str = "",
+    extra_toml: str = "",
 ) -> Path:
+    """``mqtt_extra``: more lines for the ``[mqtt]`` table; ``extra_toml``: appended (e.g. a ``[mqtt.tls]`` table)."""
     write_tag_map(
         directory / "tagmap.toml", pots=pots, host="127.0.0.1", first_port=first_port, deadband_scale=deadband_scale
     )
@@ -190,10 +220,10 @@ def write_gateway_config(
     path = directory / "gateway.toml"
     path.write_text(
         'tag_map = "tagmap.toml"\n'
-        f'[mqtt]\nhost = "127.0.0.1"\nport = {broker_port}\nreconnect_min_s = 0.2\nreconnect_max_s = 1.0\n'
-        f'keepalive_s = 5\n[sparkplug]\ngroup_id = "{group}"\nedge_node_id = "{node}"\n{primary}'
+        f'[mqtt]\nhost = "{mqtt_host}"\nport = {broker_port}\nreconnect_min_s = 0.2\nreconnect_max_s = 1.0\n'
+        f'keepalive_s = 5\n{mqtt_extra}[sparkplug]\ngroup_id = "{group}"\nedge_node_id = "{node}"\n{primary}'
         f"[poll]\nperiod_s = {period_s}\ntimeout_s = 0.3\n"
-        '[store]\npath = "state/store.sqlite"\n',
+        '[store]\npath = "state/store.sqlite"\n' + extra_toml,
         encoding="utf-8",
     )
     return path
