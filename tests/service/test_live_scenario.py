@@ -44,3 +44,25 @@ def test_an_empty_live_state_gives_the_plain_base_scenario():
     scenario = scenario_from_text(text, "from-live", base_dir=SCENARIOS)
     assert scenario.overrides == {}
     assert scenario.events == ()
+
+
+def test_the_provider_hands_out_one_object_per_change():
+    """The API renders each view once per snapshot object (issue 9 item 10): the merged live + power
+    snapshot must stay the same object until the live state or the power view changes."""
+    from twin.live import LiveTwin
+    from twin.params import load_technology
+    from twin.service.live_scenario import LiveWithScenario
+
+    live = LiveTwin(load_technology(SCENARIOS.parent / "models/hal275.toml"), {"potline1": 2})
+    provider = LiveWithScenario(live, plant="plant_small")
+    assert provider.snapshot() is live.snapshot()
+    provider.set_power({"potlines": {"1": 450.0}})
+    first = provider.snapshot()
+    assert first["power"] == {"potlines": {"1": 450.0}}
+    assert provider.snapshot() is first
+    live.accept([])  # the live twin publishes a new snapshot
+    second = provider.snapshot()
+    assert second is not first
+    assert second["power"] == {"potlines": {"1": 450.0}}
+    provider.set_power({"potlines": {"1": 451.0}})
+    assert provider.snapshot() is not second

@@ -24,6 +24,7 @@ from twin.api.metrics import HttpMetrics, IngestStats, MetricsMiddleware
 from twin.api.ratelimit import FailureLimiter
 from twin.api.routes import admin, health, kpis, plant, scenarios, series, stream
 from twin.api.settings import Settings
+from twin.api.snapshots import SnapshotCache, SnapshotSource
 from twin.errors import TwinError
 from twin.store import Store
 
@@ -103,6 +104,8 @@ def create_app(
     app.state.settings = settings
     app.state.store = store
     app.state.live = live if live is not None else StoreLive(store)
+    app.state.snapshots = SnapshotSource(app.state.live)
+    app.state.views = SnapshotCache()
     app.state.jobs = jobs
     app.state.ingest_stats = ingest_stats
     app.state.verifier = KeyVerifier(store, settings.auth_cache_s, fail_cache_s=settings.auth_fail_cache_s)

@@ -46,7 +46,11 @@ def cached_json(request: Request, payload: Any, cache_control: str) -> Response:
         body = JSONResponse(data).body
     except ValueError:  # NaN or infinity from a provider
         body = JSONResponse(json_safe(data)).body
-    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    return respond(request, bytes(body), '"' + hashlib.sha256(body).hexdigest()[:32] + '"', cache_control)
+
+
+def respond(request: Request, body: bytes, etag: str, cache_control: str) -> Response:
+    """A JSON body already serialised (and its ETag), or an empty 304 if the client already has it."""
     headers = {"ETag": etag, "Cache-Control": cache_control}
     if _matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)

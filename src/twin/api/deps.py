@@ -53,12 +53,10 @@ IngestDep = Annotated["IngestStats | None", Depends(get_ingest)]
 
 
 async def get_snapshot(request: Request) -> Mapping[str, Any]:
-    """The live snapshot: called on the event loop (it must be cheap), or on a worker thread when the
-    provider declares ``snapshot_blocks = True`` (as :class:`twin.api.live.StoreLive` does)."""
-    live: LiveProvider = request.app.state.live
-    if getattr(live, "snapshot_blocks", False):
-        return await run_in_threadpool(live.snapshot)
-    return live.snapshot()
+    """The live snapshot: called on the event loop (it must be cheap), or, when the provider declares
+    ``snapshot_blocks = True`` (as :class:`twin.api.live.StoreLive` does), fetched on a worker thread at
+    most twice a second for all requests (:class:`twin.api.snapshots.SnapshotSource`)."""
+    return await request.app.state.snapshots.get()
 
 
 SnapshotDep = Annotated[Mapping[str, Any], Depends(get_snapshot)]

@@ -65,16 +65,23 @@ class LiveWithScenario:
         self.horizon_h = horizon_h
         self.snapshot_blocks = bool(getattr(live, "snapshot_blocks", False))
         self._power: Mapping[str, Any] | None = None
+        self._merged: tuple[Any, Any, Mapping[str, Any]] | None = None
 
     def set_power(self, power: Mapping[str, Any]) -> None:
         """Replace the snapshot's ``power`` entry (prepared by the service's housekeeping thread)."""
         self._power = power
 
     def snapshot(self) -> Mapping[str, Any]:
-        snap = self.live.snapshot()
-        if self._power is None:
+        """The live twin's snapshot with the power view; the same object until either changes, so the
+        API renders each view once per change (twin.api.snapshots)."""
+        snap, power = self.live.snapshot(), self._power
+        if power is None:
             return snap
-        return {**snap, "power": self._power}
+        merged = self._merged
+        if merged is None or merged[0] is not snap or merged[1] is not power:
+            merged = (snap, power, {**snap, "power": power})
+            self._merged = merged
+        return merged[2]
 
     def scenario_toml(self) -> str:
         return live_scenario_toml(self.live.snapshot(), plant=self.plant, horizon_h=self.horizon_h)

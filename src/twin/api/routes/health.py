@@ -54,4 +54,6 @@ def _auth_metrics(request: Request) -> str:
         kind = "gauge" if name.endswith("_peak_concurrent") else "counter"
         metric = f"twin_auth_{name}" + ("_total" if kind == "counter" else "")
         lines += [f"# TYPE {metric} {kind}", f"{metric} {value}"]
+    renders = request.app.state.views.renders
+    lines += ["# TYPE twin_api_snapshot_renders_total counter", f"twin_api_snapshot_renders_total {renders}"]
     return "\n".join(lines) + "\n"

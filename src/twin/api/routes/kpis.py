@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from twin.api import views
-from twin.api.caching import cached_json
 from twin.api.deps import RangeDep, ReadKey, SettingsDep, SnapshotDep, StoreDep
 from twin.api.problems import responses
 from twin.api.schemas import KpiHistory, KpiSnapshot, KpiSnapshotAll
+from twin.api.snapshots import cached_view
 
 router = APIRouter(prefix="/v1/kpis", tags=["kpis"])
 ScopePath = Annotated[
@@ -29,14 +29,16 @@ ScopePath = Annotated[
     summary="All KPI scopes now (ETag; 304 on If-None-Match)",
 )
 async def snapshot(request: Request, _: ReadKey, snap: SnapshotDep, settings: SettingsDep) -> Response:
-    return cached_json(request, views.kpis_all(snap), f"private, max-age={settings.kpi_max_age_s}")
+    return cached_view(request, snap, "kpis", views.kpis_all, f"private, max-age={settings.kpi_max_age_s}")
 
 
 @router.get("/{scope}", response_model=KpiSnapshot, responses=responses(401, 403, 404), summary="One scope's KPIs now")
 async def scope_now(
     request: Request, scope: ScopePath, _: ReadKey, snap: SnapshotDep, settings: SettingsDep
 ) -> Response:
-    return cached_json(request, views.kpis_one(snap, scope), f"private, max-age={settings.kpi_max_age_s}")
+    return cached_view(
+        request, snap, ("kpis", scope), lambda s: views.kpis_one(s, scope), f"private, max-age={settings.kpi_max_age_s}"
+    )
 
 
 @router.get(

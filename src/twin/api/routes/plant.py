@@ -7,10 +7,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from twin.api import views
-from twin.api.caching import LIVE_CACHE, cached_json
+from twin.api.caching import LIVE_CACHE
 from twin.api.deps import ReadKey, SnapshotDep
 from twin.api.problems import responses
 from twin.api.schemas import Alarms, Asset, Assets, CellValues, PowerBalance
+from twin.api.snapshots import cached_view
 
 router = APIRouter(prefix="/v1", tags=["plant"])
 
@@ -22,7 +23,7 @@ router = APIRouter(prefix="/v1", tags=["plant"])
     summary="Power balance: captive units, grid and potlines (MW)",
 )
 async def power(request: Request, _: ReadKey, snap: SnapshotDep) -> Response:
-    return cached_json(request, views.power(snap), LIVE_CACHE)
+    return cached_view(request, snap, "power", views.power, LIVE_CACHE)
 
 
 @router.get(
@@ -34,7 +35,7 @@ async def power(request: Request, _: ReadKey, snap: SnapshotDep) -> Response:
 async def cells(
     request: Request, potline: Annotated[str, Path(pattern=r"^\d{1,3}$")], _: ReadKey, snap: SnapshotDep
 ) -> Response:
-    return cached_json(request, views.cells(snap, potline), LIVE_CACHE)
+    return cached_view(request, snap, ("cells", potline), lambda s: views.cells(s, potline), LIVE_CACHE)
 
 
 @router.get("/alarms", response_model=Alarms, responses=responses(401, 403), summary="Alarms with state and reason")
@@ -45,7 +46,9 @@ async def alarms(
     state: Annotated[Literal["active", "acknowledged", "cleared"] | None, Query()] = None,
     asset: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
-    return cached_json(request, {"alarms": views.alarms(snap, state, asset)}, LIVE_CACHE)
+    return cached_view(
+        request, snap, ("alarms", state, asset), lambda s: {"alarms": views.alarms(s, state, asset)}, LIVE_CACHE
+    )
 
 
 @router.get(
@@ -60,7 +63,7 @@ async def assets(
     snap: SnapshotDep,
     kind: Annotated[Literal["potline", "cell", "rectifier", "unit"] | None, Query()] = None,
 ) -> Response:
-    return cached_json(request, {"assets": views.assets(snap, kind)}, LIVE_CACHE)
+    return cached_view(request, snap, ("assets", kind), lambda s: {"assets": views.assets(s, kind)}, LIVE_CACHE)
 
 
 @router.get(
@@ -72,4 +75,4 @@ async def assets(
 async def asset(
     request: Request, asset_id: Annotated[str, Path(max_length=100)], _: ReadKey, snap: SnapshotDep
 ) -> Response:
-    return cached_json(request, views.asset(snap, asset_id), LIVE_CACHE)
+    return cached_view(request, snap, ("asset", asset_id), lambda s: views.asset(s, asset_id), LIVE_CACHE)
