@@ -70,6 +70,7 @@ def _simplc(argv: list[str]) -> int:
     parser.add_argument("--port", type=int, required=True, help="port of the first PLC")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--seed", type=int, default=0, help="sensor-noise seed")
+    parser.add_argument("--unit", type=int, default=1, help="Modbus unit id the PLCs answer (others get no data)")
     parser.add_argument("--no-noise", action="store_true")
     parser.add_argument("--update-period", type=float, default=0.1, help="register refresh period, s")
     parser.add_argument("--write-tagmap", type=Path, help="write the matching gateway tag map here and go on")
@@ -77,6 +78,8 @@ def _simplc(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.pots < 1:
         parser.error(f"--pots = {args.pots} is invalid; expected an integer >= 1")
+    if not 1 <= args.unit <= 247:
+        parser.error(f"--unit = {args.unit} is invalid; expected a Modbus unit id in [1, 247]")
     if not 1 <= args.port <= 65535 - args.pots + 1:
         parser.error(
             f"--port = {args.port} is invalid; expected a port in [1, {65536 - args.pots}] for {args.pots} pots"
@@ -85,7 +88,7 @@ def _simplc(argv: list[str]) -> int:
     from twin_edge.simplc import SimulatedPlcs, SyntheticSource, write_tag_map
 
     if args.write_tagmap is not None:
-        write_tag_map(args.write_tagmap, pots=args.pots, host=args.host, first_port=args.port)
+        write_tag_map(args.write_tagmap, pots=args.pots, host=args.host, first_port=args.port, unit=args.unit)
         logger.info("tag map written to %s", args.write_tagmap)
 
     async def run() -> None:
@@ -97,6 +100,7 @@ def _simplc(argv: list[str]) -> int:
             update_period_s=args.update_period,
             noise=not args.no_noise,
             seed=args.seed,
+            unit=args.unit,
         )
         async with plcs:
             await _stop_on_signals().wait()

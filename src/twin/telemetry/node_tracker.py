@@ -160,6 +160,10 @@ class EdgeNodeTracker:
                 self.bdseq,
             )
             return
+        self._counters.node_deaths += 1
+        logger.warning(
+            "%s/%s: edge node offline (NDEATH bdSeq %s); its metrics are STALE", self.group, self.node, bdseq
+        )
         self._stale(None, now_ms, whole_node=True)
         self.online = False
         self._buffer.clear()
@@ -235,6 +239,11 @@ class EdgeNodeTracker:
         elif kind is MessageType.DDEATH:
             if device in self._devices_online:
                 # tck-id-...-ddeath-devices-tags-stale: stale "using the timestamp in the DDEATH payload".
+                # The alarm of a PLC that went away: counted (device_deaths) and logged at warning.
+                self._counters.device_deaths += 1
+                logger.warning(
+                    "%s/%s: device %s went offline (DDEATH); its metrics are STALE", self.group, self.node, device
+                )
                 self._stale(device, message.timestamp if message.HasField("timestamp") else now_ms)
                 self._devices_online.discard(device)  # type: ignore[arg-type]
         elif kind is MessageType.DDATA and device not in self._devices_online:

@@ -1,5 +1,10 @@
 """A bank of simulated pot-controller PLCs: one pymodbus TCP server per pot on consecutive ports.
 
+Like a real pot controller on a plant network, each PLC answers only its configured Modbus unit id (requests to
+any other unit get no data) and is read-only for clients: every write request (function codes 5, 6, 15, 16, 22,
+23) is refused with an exception response and counted in :attr:`SimulatedPlcs.rejected_writes`. The simulation
+itself updates the registers directly.
+
 Faults: :meth:`SimulatedPlcs.set_offline` stops a PLC's server (clients see refused connections) and
 :meth:`SimulatedPlcs.stick` freezes one signal at its current value (a stuck sensor). Sensor noise is Gaussian
 with a per-pot seeded generator, so a run is reproducible for a given seed and source.
@@ -11,6 +16,8 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections.abc import Callable
+from typing import Any
 
 from pymodbus.datastore import ModbusSequentialDataBlock, ModbusServerContext, ModbusSlaveContext
 from pymodbus.server import ModbusTcpServer
@@ -21,6 +28,21 @@ from twin_edge.simplc.source import PotSource
 
 logger = logging.getLogger(__name__)
 _HOLDING = 3  # Modbus function code used to address the holding-register block
+_WRITE_CODES = frozenset({5, 6, 15, 16, 22, 23})
+
+
+class _ReadOnlyDevice(ModbusSlaveContext):
+    """A device context that refuses every client write (pymodbus validates each request before executing it)."""
+
+    def __init__(self, on_write: Callable[[], None], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._on_write = on_write
+
+    def validate(self, fc_as_hex: int, address: int, count: int = 1) -> bool:
+        if fc_as_hex in _WRITE_CODES:
+            self._on_write()
+            return False
+        return bool(super().validate(fc_as_hex, address, count))
 
 
 class SimulatedPlcs:
@@ -36,7 +58,10 @@ class SimulatedPlcs:
         update_period_s: float = 0.1,
         noise: bool = True,
         seed: int = 0,
+        unit: int = 1,
     ) -> None:
+        if not 1 <= unit <= 247:
+            raise ValueError(f"unit = {unit} is invalid; expected a Modbus unit id in [1, 247]")
         self._source = source
         self.pots = pots
         self.first_port = first_port
@@ -44,13 +69,13 @@ class SimulatedPlcs:
         self._update_period_s = update_period_s
         self._noise = noise
         self._rngs = [random.Random(seed * 1_000_003 + i) for i in range(pots)]
-        self._contexts = [
-            ModbusServerContext(
-                slaves=ModbusSlaveContext(hr=ModbusSequentialDataBlock(0, [0] * (REGISTER_COUNT + 2))),
-                single=True,
-            )
+        self.unit = unit
+        self.rejected_writes = 0
+        self._devices = [
+            _ReadOnlyDevice(self._count_write, hr=ModbusSequentialDataBlock(0, [0] * (REGISTER_COUNT + 2)))
             for _ in range(pots)
         ]
+        self._contexts = [ModbusServerContext(slaves={unit: device}, single=False) for device in self._devices]
         self._servers: list[ModbusTcpServer | None] = [None] * pots
         self._stuck: dict[tuple[int, str], float] = {}
         self._last: list[dict[str, float]] = [{} for _ in range(pots)]
@@ -100,6 +125,9 @@ class SimulatedPlcs:
     def unstick(self, pot_index: int, signal: str) -> None:
         self._stuck.pop((pot_index, signal), None)
 
+    def _count_write(self) -> None:
+        self.rejected_writes += 1
+
     def is_offline(self, pot_index: int) -> bool:
         return self._servers[pot_index] is None
 
@@ -144,7 +172,7 @@ class SimulatedPlcs:
             if pot == i:
                 measured[name] = frozen
         self._last[i] = measured
-        store = self._contexts[i][0]
+        store = self._devices[i]
         for signal in POT_LAYOUT:
             if signal.name in measured:
                 raw = measured[signal.name] / signal.scale
