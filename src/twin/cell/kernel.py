@@ -111,6 +111,7 @@ def _run_cell(
     slope_threshold = p[L.P_SLOPE_THRESHOLD_OHM_PER_S]
     bemf = p[L.P_BEMF_V]
     v_ae_set = p[L.P_AE_VOLTAGE]
+    ae_detect_v = p[L.P_AE_DETECT_V]
     consumption_per_A = p[L.P_ANODE_CONSUMPTION_CM_PER_S] / i_nominal
     alf3_loss = p[L.P_ALF3_LOSS_KG_PER_KG_AL]
     carbon_per_al = p[L.P_CARBON_KG_PER_KG_AL]
@@ -181,7 +182,7 @@ def _run_cell(
     I = 0.0
     I_done = 0.0  # current of the last step done (a limit stop breaks after I of the next step is read)
     I_last = -1.0
-    i_a = i_c = d_b = g = pct_per_kg = 0.0
+    i_a = i_c = d_b = g = pct_per_kg = phi_base = e_proc = 0.0
     I_thermal = 0.0  # current over the steps since the last thermal update (their mean)
     # each cell may fill only its share of the event buffer: a later cell then still has room for the steps
     # up to an earlier cell's stop, and every cell completes at least one step (the driver sizes the buffer
@@ -261,7 +262,9 @@ def _run_cell(
             eta_surf = ph.anode_surface_overvoltage(T, i_a, c_eval)
             eta_cath = ph.cathode_overvoltage(T, i_c, ratio)
             g = 1.0 / (kappa * conduct_area)
-        phi = ph.bubble_coverage(i_a, ratio, c_eval, c_ae)
+            phi_base = ph.bubble_coverage_base(i_a, ratio)
+            e_proc = ph.process_energy_per_kg_al(ce, e_rx, e_back)  # CE moves on the slow cadence only
+        phi = phi_base + ph.bubble_coverage_alumina(c_eval, c_ae)
         v_bath = I * (acd - d_b) * g
         v_bubble = I * d_b * phi / (1.0 - phi) * g
         x = xorshift(x)
@@ -332,8 +335,9 @@ def _run_cell(
             stop = (stop_mask >> L.EV_AE_ONSET) & 1 == 1
         elif ae == 1.0:
             ae_time += dt
-            kill_timer += dt
-            a_ae_s += dt
+            if v_cell > ae_detect_v:  # the controller sees the effect: kill sequence and AE-minutes run
+                kill_timer += dt
+                a_ae_s += dt
             if kill_timer >= p[L.P_AE_KILL_TIME_S]:
                 dose = p[L.P_AE_KILL_DOSE_KG]
                 fed += dose
@@ -365,7 +369,7 @@ def _run_cell(
         # --- energy in this step; losses and ledge are applied on the thermal cadence (twin.cell.thermal) ---
         p_in = I * v_cell
         p_ext = I * I * r_ext
-        e_reaction = al_made * ph.process_energy_per_kg_al(ce, e_rx, e_back) if al_made > 0.0 else 0.0
+        e_reaction = al_made * e_proc
         p_ae = I * v_ae  # anode-effect energy, split between liquids, anode node and off-gas
         enthalpy += (p_in - p_ext - (ae_to_gas + ae_to_anode) * p_ae) * dt - e_reaction - fed * e_feed
         ae_anode += ae_to_anode * p_ae * dt

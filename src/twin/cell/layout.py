@@ -98,85 +98,9 @@ STATE_NAMES = (
 )
 
 # --- parameters (one vector shared by all cells of a potline) -------------------------------------
-P_I_NOMINAL_A = 0
-P_ANODE_AREA_CM2 = 1  # total geometric anode area
-P_SINGLE_ANODE_AREA_CM2 = 2
-P_FANNING = 3
-P_CATHODE_AREA_CM2 = 4
-P_CAVITY_AREA_M2 = 5
-P_R_ANODE_OHM = 6
-P_R_CATHODE_OHM = 7
-P_R_EXTERNAL_OHM = 8
-P_R_CALIBRATION_OHM = 9
-P_METAL_DENSITY = 10
-P_BATH_NOMINAL_KG = 11  # the technology's liquid bath mass (freeze-risk reference)
-P_MGF2_WTPCT = 12
-P_LIF_WTPCT = 13
-P_ALF3_LOSS_KG_PER_KG_AL = 14
-P_SHOT_KG = 15
-P_UNDISSOLVED_FRACTION = 16
-P_K_DISS = 17
-P_ALUMINA_AE_WTPCT = 18
-P_REACTION_J_PER_KG_AL = 19  # at 100 % CE, per kg Al electrolysed
-P_ALUMINA_HEAT_J_PER_KG = 20
-P_CP_BATH = 21
-P_CP_METAL = 22
-P_T_AMBIENT = 23
-P_BACK_REACTION_J_PER_KG_AL = 24  # heat released per kg Al re-oxidised (2 Al + 3 CO2 -> Al2O3 + 3 CO)
-P_NA2O_KG_PER_KG_ALUMINA = 25
-P_C_ANODE_J_PER_K = 26
-P_C_CATHODE_J_PER_K = 27
-P_R_LIQ_ANODE = 28  # K/W, liquids -> anode node at nominal stirring
-P_R_ANODE_AIR = 29  # K/W, anode node -> potroom (anode panel)
-P_R_LIQ_CATHODE = 30  # K/W, liquids -> cathode node
-P_LEDGE_AREA_BATH_M2 = 31
-P_LEDGE_AREA_METAL_M2 = 32
-P_LEDGE_K = 33
-P_LEDGE_DENSITY = 34
-P_LEDGE_LATENT = 35
-P_LEDGE_MIN_CM = 36
-P_LEDGE_MAX_CM = 37
-P_BATH_TEMP_MAX = 38
-P_ANODE_CONSUMPTION_CM_PER_S = 39  # at nominal current
-P_CARBON_KG_PER_KG_AL = 40
-P_BEMF_V = 41
-P_AE_VOLTAGE = 42
-P_AE_KILL_TIME_S = 43
-P_AE_KILL_DOSE_KG = 44
-P_DEWING_CONSTANT = 45
-P_NOISE_OHM = 46
-P_NOISE_TAU_S = 47
-P_UNDERFEED = 48
-P_OVERFEED = 49
-P_OVERFEED_S = 50
-P_UNDERFEED_MIN_S = 51
-P_UNDERFEED_MAX_S = 52
-P_SLOPE_THRESHOLD_OHM_PER_S = 53
-P_SLOPE_FAST_S = 54
-P_SLOPE_SLOW_S = 55
-P_R_TARGET_OHM = 56  # the technology's nominal resistance target (each cell starts at it)
-P_DEADBAND_OHM = 57
-P_REG_INTERVAL_S = 58
-P_BEAM_MOVE_MAX_CM = 59
-P_ACD_MIN_CM = 60
-P_ACD_MAX_CM = 61
-P_SLOW_EVERY = 62  # refresh cadence of the slow terms, in steps (1 = every step)
-P_AE_DETECT_V = 63
-P_R_CATHODE_AIR = 64  # K/W, cathode node -> potroom (cathode panel)
-P_H_BATH_LEDGE = 65  # W/(m2 K), bath -> ledge film at nominal current
-P_H_METAL_LEDGE = 66  # W/(m2 K), metal -> ledge film at nominal current
-P_STIR_STILL_FRACTION = 67  # film coefficients at zero current, as a fraction of nominal
-P_STIR_EXPONENT = 68  # film coefficient ~ (I/I_nom)^n above the still part
-P_R_LINING_SIDE = 69  # m2 K/W, side lining (SiC, paste, gap) per unit area
-P_H_SHELL_CONVECTION = 70  # W/(m2 K), shell to potroom air
-P_SHELL_EMISSIVITY = 71
-P_BOTTOM_SHELL_AREA_M2 = 72
-P_LEDGE_ENTRAPPED_FRACTION = 73  # share of bath entrapped in freezing ledge
-P_FROZEN_BATH_MAX_FRACTION = 74  # freeze risk: more than this share of the nominal bath frozen out
-P_AE_HEAT_BATH_FRACTION = 75  # anode-effect energy released into the liquids
-P_AE_HEAT_ANODE_FRACTION = 76  # ... into the anode node (the rest leaves with the off-gas)
-P_NEW_ANODE_J_PER_K = 77  # heat capacity of one new anode (mass x carbon specific heat)
-N_PARAM = 78
+# The P_* rows are generated from the technology schema (twin.cell.gen_param_rows); re-exported here so
+# the kernel reads every row as L.P_NAME.
+from twin.cell.param_rows import *  # noqa: E402, F403
 
 # --- accumulators (per cell, summed over steps since the driver last read them) --------------------
 A_CHARGE_C = 0

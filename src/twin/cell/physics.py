@@ -137,16 +137,27 @@ def bubble_coverage(i_anode: float, ratio: float, al2o3: float, al2o3_ae: float)
 
     φ = 0.9·[0.509 + 0.1823 i − 0.1723 i² + 0.05504 i³ + (0.4322 − 0.3781 BR)/(1 + 1.637 BR)
              + (0.431 − 0.1437 (C − C_AE))/(1 + 7.353 (C − C_AE))]
-    C − C_AE is floored at 0 (below the anode-effect threshold the cell is in anode effect).
+    C − C_AE is floored at 0 (below the anode-effect threshold the cell is in anode effect). The kernel
+    evaluates the two parts separately (:func:`bubble_coverage_base` on the slow cadence,
+    :func:`bubble_coverage_alumina` every step); their sum is this function.
     """
+    return bubble_coverage_base(i_anode, ratio) + bubble_coverage_alumina(al2o3, al2o3_ae)
+
+
+@jit
+def bubble_coverage_base(i_anode: float, ratio: float) -> float:
+    """The current-density and bath-ratio part of φ [Haupin98 eq. 31] (see :func:`bubble_coverage`)."""
     i = i_anode
-    excess = max(al2o3 - al2o3_ae, 0.0)
     return 0.9 * (
-        0.509
-        + i * (0.1823 + i * (-0.1723 + i * 0.05504))
-        + (0.4322 - 0.3781 * ratio) / (1.0 + 1.637 * ratio)
-        + (0.431 - 0.1437 * excess) / (1.0 + 7.353 * excess)
+        0.509 + i * (0.1823 + i * (-0.1723 + i * 0.05504)) + (0.4322 - 0.3781 * ratio) / (1.0 + 1.637 * ratio)
     )
+
+
+@jit
+def bubble_coverage_alumina(al2o3: float, al2o3_ae: float) -> float:
+    """The alumina part of φ [Haupin98 eq. 31]: 0.9·(0.431 − 0.1437 x)/(1 + 7.353 x), x = max(C − C_AE, 0)."""
+    excess = max(al2o3 - al2o3_ae, 0.0)
+    return 0.9 * (0.431 - 0.1437 * excess) / (1.0 + 7.353 * excess)
 
 
 @jit

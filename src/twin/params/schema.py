@@ -57,6 +57,18 @@ def load_schema(name: str) -> dict[str, ParamSpec]:
     return {spec.key: spec for spec in map(_parse_row, csv.DictReader(text.splitlines()))}
 
 
+@cache
+def kernel_rows() -> tuple[tuple[str, str, float], ...]:
+    """(kernel row name, ``section.name``, factor to the kernel unit) of every technology parameter the kernel
+    reads directly, in schema order (the ``kernel`` and ``to_kernel`` columns of ``schema/technology.csv``)."""
+    text = resources.files("twin.params").joinpath("schema/technology.csv").read_text(encoding="utf-8")
+    return tuple(
+        (row["kernel"], f"{row['section']}.{row['name']}", float(row["to_kernel"]))
+        for row in csv.DictReader(text.splitlines())
+        if row.get("kernel")
+    )
+
+
 def technology_schema() -> dict[str, ParamSpec]:
     """The cell-technology parameter table, keyed by ``section.name``."""
     return load_schema("technology")
