@@ -13,6 +13,7 @@ from twin.telemetry.host import HostConfig, SparkplugHost
 from twin.telemetry.naming import CellAddress, cell_address
 from twin.telemetry.samples import CallbackSink, CollectingSink, IngestCounters, Quality, Sample, SampleSink
 from twin.telemetry.stream import AsyncSampleStream
+from twin_edge.mqtt_settings import TlsSettings
 
 __all__ = [
     "AsyncSampleStream",
@@ -25,5 +26,6 @@ __all__ = [
     "Sample",
     "SampleSink",
     "SparkplugHost",
+    "TlsSettings",
     "cell_address",
 ]
