@@ -19,7 +19,7 @@ from twin.params import load_technology
 LINE_CURRENT = 'line_current_nominal_kA = { value = 300.0, unit = "kA", source = "[S] qatalum.com Primary-Aluminium page: 300 kA" }'  # noqa: E501
 
 
-TECHNOLOGIES = ("hal275", "cell500", "cellmodel126")
+TECHNOLOGIES = ("hal275", "hal275_hx", "cell500", "cellmodel126")
 
 
 @pytest.fixture(scope="module")
