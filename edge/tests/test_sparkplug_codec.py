@@ -24,6 +24,8 @@ from twin_edge.sparkplug import (
     resolve_value,
     seq_distance,
 )
+from twin_edge.sparkplug.compression import compress_payload, decompress, is_compressed
+from twin_edge.sparkplug.payload import parse_protobuf
 from twin_edge.sparkplug.proto import sparkplug_b_pb2 as pb
 
 
@@ -182,3 +184,21 @@ def test_metric_name_that_is_not_utf8_is_a_malformed_payload() -> None:
     raw = encode_payload([Metric(name="@@name", datatype=DataType.FLOAT, value=1.0)], timestamp=1)
     with pytest.raises(MalformedPayloadError, match="UTF-8"):
         decode_payload(raw.replace(b"@@name", b"\xff\xfename"))
+
+
+@pytest.mark.parametrize("algorithm", ["DEFLATE", "GZIP"])
+def test_compressed_payload_round_trip(algorithm: str) -> None:
+    inner = encode_payload([Metric(name="m", datatype=DataType.DOUBLE, value=1.5)], timestamp=7, seq=9)
+    wrapper = parse_protobuf(compress_payload(inner, algorithm=algorithm, seq=9))
+    assert is_compressed(wrapper)
+    message = decompress(wrapper, max_bytes=1000)
+    assert (message.seq, message.metrics[0].double_value) == (9, 1.5)
+    with pytest.raises(MalformedPayloadError, match="expands beyond"):
+        decompress(wrapper, max_bytes=len(inner) - 1)
+
+
+def test_unknown_compression_algorithm_is_malformed() -> None:
+    wrapper = parse_protobuf(compress_payload(b"", seq=0))
+    wrapper.metrics[0].string_value = "LZ4"
+    with pytest.raises(MalformedPayloadError, match="LZ4"):
+        decompress(wrapper, max_bytes=1000)

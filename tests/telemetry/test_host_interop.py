@@ -1,16 +1,18 @@
 """Host interoperability fixes of issue 9 on a real Mosquitto: signed integers as Eclipse Tahu encodes them
-(item 6), metric names that are not UTF-8 (item 12) and a foreign retained STATE (item 7)."""
+(item 6), metric names that are not UTF-8 (item 12), a foreign retained STATE (item 7), compressed payloads."""
 
 from __future__ import annotations
 
 import json
 import time
+import zlib
 from collections.abc import Iterator
 
 import pytest
 
 from twin.telemetry import CollectingSink, HostConfig, SparkplugHost
 from twin_edge.sparkplug import BDSEQ_METRIC, REBIRTH_METRIC, DataType
+from twin_edge.sparkplug.compression import COMPRESSED_UUID, compress_payload
 from twin_edge.sparkplug.proto import sparkplug_b_pb2 as pb
 from twin_edge.testing import Recorder, unique
 
@@ -141,3 +143,44 @@ def test_a_foreign_retained_state_is_repaired(broker: tuple[str, int], ids: tupl
         h.stop()
         setter.publish(topic, b"", qos=1, retain=True)
         setter.close()
+
+
+def _data_birth() -> pb.Payload:
+    birth = pb.Payload(timestamp=T, seq=1)
+    birth.metrics.add(name="cell_voltage_V", alias=1, timestamp=T, datatype=DataType.FLOAT, float_value=4.0)
+    return birth
+
+
+@pytest.mark.parametrize("algorithm", ["DEFLATE", "GZIP", None])
+def test_compressed_payloads_are_accepted(host, edge: Recorder, ids: tuple[str, str], algorithm: str | None) -> None:
+    """Spec ``algorithm`` metric, as Tahu's PayloadUtil.compress builds it: uuid ``SPBV1.0_COMPRESSED``, the encoded
+    payload compressed in ``body``, seq copied; DEFLATE when the metric is missing."""
+    h, sink = host
+    group = ids[0]
+    data = pb.Payload(timestamp=T + 1000, seq=2)
+    data.metrics.add(alias=1, timestamp=T + 1000, float_value=4.25)
+
+    def wrap(message: pb.Payload) -> bytes:
+        raw = message.SerializeToString()
+        if algorithm is None:
+            wrapper = pb.Payload(uuid=COMPRESSED_UUID, body=zlib.compress(raw), seq=message.seq)
+            return wrapper.SerializeToString()
+        return compress_payload(raw, algorithm=algorithm, seq=message.seq)
+
+    edge.publish(f"spBv1.0/{group}/NBIRTH/gw", wrap(pb.Payload.FromString(_nbirth())))
+    edge.publish(f"spBv1.0/{group}/DBIRTH/gw/pot_001", wrap(_data_birth()))
+    edge.publish(f"spBv1.0/{group}/DDATA/gw/pot_001", wrap(data))
+    wait_until(lambda: len(sink.samples()) >= 2)
+    assert [(s.metric, s.value) for s in sink.samples()] == [("cell_voltage_V", 4.0), ("cell_voltage_V", 4.25)]
+    assert h.counters["decompressed"] == 3
+    assert h.counters["malformed"] == 0
+
+
+def test_a_compressed_payload_that_expands_too_far_is_malformed(host, edge: Recorder, ids: tuple[str, str]) -> None:
+    """A zip bomb (here 1 MiB + of zeros in a few KiB) is counted as malformed, never inflated without bound."""
+    h, _ = host
+    bomb = pb.Payload(uuid=COMPRESSED_UUID, body=zlib.compress(b"\0" * 2_000_000), seq=0)
+    edge.publish(f"spBv1.0/{ids[0]}/NBIRTH/gw", bomb.SerializeToString())
+    wait_until(lambda: h.counters["malformed"] >= 1)
+    assert h.counters["decompressed"] == 0
+    assert not h.node_online(ids[0], "gw")

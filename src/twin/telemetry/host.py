@@ -298,6 +298,7 @@ class SparkplugHost:
                 reorder_timeout_ms=round(self.config.reorder_timeout_s * 1000),
                 rebirth_timeout_ms=round(self.config.rebirth_timeout_s * 1000),
                 duplicate_window_ms=round(self.config.duplicate_window_s * 1000),
+                max_payload_bytes=self.config.max_payload_bytes,
                 counters=self._counters,
                 emit=self._emit,
                 request_rebirth=self._send_rebirth,

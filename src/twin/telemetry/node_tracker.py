@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from twin.telemetry.samples import IngestCounters, Quality, Sample
 from twin_edge.errors import MalformedPayloadError, SparkplugError
 from twin_edge.sparkplug import BDSEQ_METRIC, DataType, MessageType, Value, next_seq, seq_distance
+from twin_edge.sparkplug.compression import decompress, is_compressed
 from twin_edge.sparkplug.datatypes import SIGNED_BITS, VALUE_FIELD, signed_from_wire
 from twin_edge.sparkplug.payload import parse_protobuf
 from twin_edge.sparkplug.proto import sparkplug_b_pb2 as pb
@@ -68,6 +69,7 @@ class EdgeNodeTracker:
         reorder_timeout_ms: int,
         rebirth_timeout_ms: int,
         duplicate_window_ms: int = 120_000,
+        max_payload_bytes: int = 1_048_576,
         counters: IngestCounters,
         emit: Callable[[list[Sample]], None],
         request_rebirth: Callable[[str, str], None],
@@ -76,6 +78,7 @@ class EdgeNodeTracker:
         self._reorder_timeout_ms = reorder_timeout_ms
         self._rebirth_timeout_ms = rebirth_timeout_ms
         self._duplicate_window_ms = duplicate_window_ms
+        self._max_payload_bytes = max_payload_bytes
         self._delivered: dict[tuple[str | None, str], _Delivered] = {}
         self._counters = counters
         self._emit = emit
@@ -99,6 +102,9 @@ class EdgeNodeTracker:
     def on_message(self, kind: MessageType, device: str | None, payload: bytes, now_ms: int) -> None:
         try:
             message = parse_protobuf(payload)
+            if is_compressed(message):  # the spec's compressed wrapper (``algorithm`` metric)
+                message = decompress(message, max_bytes=self._max_payload_bytes)
+                self._counters.decompressed += 1
         except MalformedPayloadError as exc:
             self._counters.malformed += 1
             logger.warning("%s/%s %s: %s", self.group, self.node, kind, exc)

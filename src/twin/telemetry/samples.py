@@ -95,6 +95,7 @@ class IngestCounters:
     rebirths_requested: int = 0
     queue_overflow: int = 0
     sink_errors: int = 0
+    decompressed: int = 0  # compressed payloads (uuid SPBV1.0_COMPRESSED) unpacked
     node_deaths: int = 0  # NDEATH of a current session: the edge node went offline (an alarm)
     device_deaths: int = 0  # DDEATH of a device that was online: its PLC went away (an alarm)
     invalid_utf8: int = 0  # metric names or String values that are not valid UTF-8
