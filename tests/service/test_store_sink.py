@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from twin.service.store_sink import StoreSink, tag_of
+from twin.service.store_sink import FanoutSink, StoreSink, tag_of
 from twin.store import DuckDBStore, open_store
 from twin.telemetry import Quality, Sample
 
@@ -85,3 +85,20 @@ def test_a_point_the_store_refuses_is_isolated_and_the_rest_of_its_batch_stored(
         assert rejected.reason.startswith("store_refused")
     finally:
         store.close()
+
+
+def test_a_failing_sink_does_not_keep_the_batch_from_the_store(store):
+    """FanoutSink(live twin, store): an exception in the first sink is re-raised for the host to count, after the
+    store got the batch."""
+
+    class Broken:
+        def accept(self, samples):
+            raise ValueError("live twin bug")
+
+    sink = StoreSink(store, batch=1000)
+    fanout = FanoutSink(Broken(), sink)
+    with pytest.raises(ValueError, match="live twin bug"):
+        fanout.accept([_sample(T0, "pot_004", "cell_voltage_V", 4.4)])
+    sink.flush()
+    assert fanout.errors == [1, 0]
+    assert store.latest(["cell:1-004/cell_voltage_V"])["cell:1-004/cell_voltage_V"].value == pytest.approx(4.4)

@@ -180,11 +180,23 @@ class StoreSink:
 
 
 class FanoutSink:
-    """Hands every batch to several sinks in order (e.g. the live twin, then the store)."""
+    """Hands every batch to several sinks in order (e.g. the live twin, then the store).
+
+    One failing sink never keeps the batch from the others: every sink gets it, then the first exception is
+    raised again so that the host counts it (``sink_errors``); ``errors`` counts failures per sink position.
+    """
 
     def __init__(self, *sinks: object) -> None:
         self.sinks = sinks
+        self.errors = [0] * len(sinks)
 
     def accept(self, samples: Sequence[Sample]) -> None:
-        for sink in self.sinks:
-            sink.accept(samples)  # type: ignore[attr-defined]
+        first: Exception | None = None
+        for i, sink in enumerate(self.sinks):
+            try:
+                sink.accept(samples)  # type: ignore[attr-defined]
+            except Exception as exc:  # re-raised below, after the other sinks had the batch
+                self.errors[i] += 1
+                first = first or exc
+        if first is not None:
+            raise first
