@@ -38,8 +38,18 @@ def test_cell500_matches_shen_y21(operating_points) -> None:
     assert op.v_cell.mean() == pytest.approx(3.95, abs=0.05)
     assert op.temperature.mean() == pytest.approx(965.0, abs=5.0)
     assert 0.93 <= op.ce.mean() <= 0.95
-    assert 5.0 <= op.superheat.mean() <= 15.0
     assert op.acd.mean() == pytest.approx(3.0, abs=0.3)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="shen-y21 closes its balance with the alumina heated at twice its sensible heat (0.596 kWh/kg) and a "
+    "lower CE; with the energy counted once (physics.md §1.6) its 3.95 V cell has ~40 kW more to lose through its "
+    "own resistances, so the superheat settles ~16 K and the ledge ~4 cm (docs/physics.md §7)",
+)
+def test_cell500_superheat_and_ledge_inside_shen_y21_bounds(operating_points) -> None:
+    op = operating_points["cell500"]
+    assert 5.0 <= op.superheat.mean() <= 15.0
     assert 5.0 <= op.ledge.mean() <= 10.0
 
 
