@@ -83,10 +83,14 @@ class MqttLink:
         on_event: Callable[[LinkEvent], None],
         will_provider: Callable[[], Will | tuple[str, bytes]],
         max_queued_messages: int = 10_000,
+        on_message: Callable[[str, bytes], None] | None = None,
     ) -> None:
+        """``on_message(topic, payload)``: if given, messages go there instead of ``on_event(Received(...))`` (the
+        host's hot path: no event object per message)."""
         self._settings = settings
         self._subscriptions = subscriptions
         self._on_event = on_event
+        self._on_message = on_message
         self._will_provider = will_provider
         # Sparkplug: Clean Session = true for every client (iiot.md §1.6).
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
@@ -186,4 +190,7 @@ class MqttLink:
         except UnicodeDecodeError:
             self.undecodable_topics += 1
             return
-        self._on_event(Received(topic, message.payload, bool(message.retain)))
+        if self._on_message is not None:
+            self._on_message(topic, message.payload)
+        else:
+            self._on_event(Received(topic, message.payload, bool(message.retain)))

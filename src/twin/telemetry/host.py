@@ -135,6 +135,7 @@ class SparkplugHost:
             on_event=self._on_event,
             will_provider=self._will,
             max_queued_messages=1000,
+            on_message=self._on_message,
         )
 
     # -- public API ----------------------------------------------------------------------------------------------
@@ -196,10 +197,13 @@ class SparkplugHost:
         self._state_timestamp = _now_ms()
         return Will(self._state_topic, HostState(False, self._state_timestamp).encode(), qos=1, retain=True)
 
+    def _on_message(self, topic: str, payload: bytes) -> None:
+        self._counters.received += 1
+        self._enqueue((topic, payload, _now_ms()))
+
     def _on_event(self, event: LinkEvent) -> None:
-        if type(event) is Received:
-            self._counters.received += 1
-            self._enqueue((event.topic, event.payload, _now_ms()))
+        if isinstance(event, Received):  # not used: messages come through _on_message
+            self._on_message(event.topic, event.payload)
         elif isinstance(event, Subscribed):
             if self._online.is_set():
                 return
