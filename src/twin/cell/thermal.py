@@ -24,7 +24,10 @@ A lumped network of the Dyna/Marc class (Dupuis, GéniSim; physics.md §1.6 and 
   liquids' heat through film, ledge, lining and shell in series with T (not T_liq) on the inner face.
 * **Superheat floor.** A well-mixed bath does not stay below its liquidus: whenever an update leaves
   T < T_liq, bath freezes onto the ledge (split by area) until the released latent heat brings T back to
-  the liquidus (physics.md §1.6: "a freezing front holds the bath near its liquidus").
+  the liquidus (physics.md §1.6: "a freezing front holds the bath near its liquidus"). Numerically: after each
+  sub-step, if T is within ``FLOOR_CHECK_MARGIN_K`` of the held liquidus, the liquidus of the new composition
+  is computed and stored; if T is below it, the freeze above follows and the liquidus is computed again
+  and stored. Otherwise the held liquidus is kept (the kernel refreshes it with the slow terms).
 * **Ledge chemistry** (:mod:`twin.cell.chemistry`): frozen ledge is cryolite with a fraction of entrapped bath;
   every component is conserved between bath and ledge.
 
@@ -48,6 +51,7 @@ from twin.cell.chemistry import freeze_bath, liquid_liquidus, melt_ledge
 LEDGE_FLOOR_CM = 0.05  # a ledge never melts below this (numerical floor; LEDGE_THIN fires long before)
 MAX_SUBSTEP_S = 300.0
 MIN_LIQUID_BATH_FRACTION = 0.02  # the superheat floor never freezes the last 2 % of the nominal bath
+FLOOR_CHECK_MARGIN_K = 1.0  # the floor is checked against a fresh liquidus when T is within this of the held one
 
 
 @jit
@@ -141,17 +145,20 @@ def thermal_update(
         state[L.S_SHELL_BATH_DEGC, i] = shell_b
         state[L.S_SHELL_METAL_DEGC, i] = shell_m
         _move_ledge(state, i, p, frozen_b, frozen_m)
-        # superheat floor: freeze until the latent heat released holds the liquids at their liquidus
+        # superheat floor: freeze until the latent heat released holds the liquids at their liquidus; the
+        # liquidus of the new composition is evaluated only near the floor (the kernel refreshes it with the
+        # slow terms right after every update on its cadence)
         c_liq = liquids_heat_capacity(state[L.S_BATH_KG, i], state[L.S_METAL_KG, i], p)
         T = L.T_REF_DEGC + enthalpy / c_liq
-        t_liq = liquid_liquidus(state, i, p)
-        if t_liq > T:
-            room = state[L.S_BATH_KG, i] - MIN_LIQUID_BATH_FRACTION * p[L.P_BATH_NOMINAL_KG]
-            extra = min(c_liq * (t_liq - T) / latent, max(room, 0.0))
-            _move_ledge(state, i, p, extra * area_b / (area_b + area_m), extra * area_m / (area_b + area_m))
-            enthalpy += latent * extra
+        if t_liq + FLOOR_CHECK_MARGIN_K > T:
             t_liq = liquid_liquidus(state, i, p)
-        state[L.S_LIQUIDUS_DEGC, i] = t_liq
+            if t_liq > T:
+                room = state[L.S_BATH_KG, i] - MIN_LIQUID_BATH_FRACTION * p[L.P_BATH_NOMINAL_KG]
+                extra = min(c_liq * (t_liq - T) / latent, max(room, 0.0))
+                _move_ledge(state, i, p, extra * area_b / (area_b + area_m), extra * area_m / (area_b + area_m))
+                enthalpy += latent * extra
+                t_liq = liquid_liquidus(state, i, p)
+            state[L.S_LIQUIDUS_DEGC, i] = t_liq
         e_top += q_top * dt
         e_bottom += q_bottom * dt
         e_side_b += air_b
