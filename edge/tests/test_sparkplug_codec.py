@@ -202,3 +202,35 @@ def test_unknown_compression_algorithm_is_malformed() -> None:
     wrapper.metrics[0].string_value = "LZ4"
     with pytest.raises(MalformedPayloadError, match="LZ4"):
         decompress(wrapper, max_bytes=1000)
+
+
+def test_template_and_dataset_metrics_decode() -> None:
+    message = pb.Payload(timestamp=1)
+    t = message.metrics.add(name="pot", datatype=DataType.TEMPLATE)
+    t.template_value.template_ref = "PotController"
+    t.template_value.metrics.add(name="cell_voltage_V", datatype=DataType.FLOAT, float_value=4.5)
+    d = message.metrics.add(name="log", datatype=DataType.DATASET)
+    d.dataset_value.columns.extend(["n"])
+    d.dataset_value.types.extend([DataType.INT16])
+    d.dataset_value.rows.add().elements.add(int_value=65535)
+    template, dataset = decode_payload(message.SerializeToString()).metrics
+    assert template.value.template_ref == "PotController"
+    assert [(m.name, m.value) for m in template.value.metrics] == [("cell_voltage_V", 4.5)]
+    assert dataset.value.rows == ((-1,),)
+    bad = pb.Payload()
+    b = bad.metrics.add(name="log", datatype=DataType.DATASET)
+    b.dataset_value.columns.extend(["a", "b"])
+    b.dataset_value.types.extend([DataType.INT16])
+    with pytest.raises(MalformedPayloadError, match="2 columns, 1 types"):
+        decode_payload(bad.SerializeToString())
+    with pytest.raises(SparkplugError, match="not supported"):
+        encode_payload([Metric(name="t", datatype=DataType.TEMPLATE, value=1)], timestamp=1)
+
+
+def test_template_nesting_is_bounded() -> None:
+    message = pb.Payload()
+    node = message.metrics.add(name="t0", datatype=DataType.TEMPLATE)
+    for depth in range(1, 20):
+        node = node.template_value.metrics.add(name=f"t{depth}", datatype=DataType.TEMPLATE)
+    with pytest.raises(MalformedPayloadError, match="nest deeper"):
+        decode_payload(message.SerializeToString())

@@ -12,6 +12,7 @@ import pytest
 
 from twin.telemetry import CollectingSink, HostConfig, SparkplugHost
 from twin_edge.sparkplug import BDSEQ_METRIC, REBIRTH_METRIC, DataType
+from twin_edge.sparkplug.complex_types import DataSetValue
 from twin_edge.sparkplug.compression import COMPRESSED_UUID, compress_payload
 from twin_edge.sparkplug.proto import sparkplug_b_pb2 as pb
 from twin_edge.testing import Recorder, unique
@@ -184,3 +185,72 @@ def test_a_compressed_payload_that_expands_too_far_is_malformed(host, edge: Reco
     wait_until(lambda: h.counters["malformed"] >= 1)
     assert h.counters["decompressed"] == 0
     assert not h.node_online(ids[0], "gw")
+
+
+def _member(parent: pb.Payload.Template, name: str, datatype: DataType, **value: object) -> pb.Payload.Metric:
+    return parent.metrics.add(name=name, datatype=datatype, **value)
+
+
+def test_template_instances_arrive_as_their_members(host, edge: Recorder, ids: tuple[str, str]) -> None:
+    """A pot-controller UDT as a Sparkplug Template: the definition in NBIRTH, an instance (with a nested template)
+    in DBIRTH, a partial instance update by alias in DDATA. Members arrive as ``<instance>/<member>`` samples with
+    their own datatypes (Int16 as Tahu encodes it)."""
+    h, sink = host
+    group = ids[0]
+    nbirth = pb.Payload.FromString(_nbirth())
+    definition = nbirth.metrics.add(name="PotController", datatype=DataType.TEMPLATE, timestamp=T)
+    definition.template_value.is_definition = True
+    _member(definition.template_value, "cell_voltage_V", DataType.FLOAT, float_value=0.0)
+    birth = pb.Payload(timestamp=T, seq=1)
+    instance = birth.metrics.add(name="pot", alias=10, datatype=DataType.TEMPLATE, timestamp=T)
+    instance.template_value.template_ref = "PotController"
+    _member(instance.template_value, "cell_voltage_V", DataType.FLOAT, float_value=4.125)
+    _member(instance.template_value, "feed_count", DataType.UINT32, int_value=3)
+    _member(instance.template_value, "offset", DataType.INT16, int_value=65527)
+    anode = _member(instance.template_value, "anode", DataType.TEMPLATE)
+    anode.template_value.template_ref = "Anode"
+    _member(anode.template_value, "position_mm", DataType.DOUBLE, double_value=12.5)
+    data = pb.Payload(timestamp=T + 1000, seq=2)
+    update = data.metrics.add(alias=10, timestamp=T + 1000)
+    _member(update.template_value, "cell_voltage_V", DataType.FLOAT, float_value=4.25)
+    edge.publish(f"spBv1.0/{group}/NBIRTH/gw", nbirth.SerializeToString())
+    edge.publish(f"spBv1.0/{group}/DBIRTH/gw/pot_001", birth.SerializeToString())
+    edge.publish(f"spBv1.0/{group}/DDATA/gw/pot_001", data.SerializeToString())
+    wait_until(lambda: len(sink.samples()) >= 5)
+    got = [(s.metric, s.value, s.timestamp_ms) for s in sink.samples()]
+    assert got == [
+        ("pot/cell_voltage_V", 4.125, T),
+        ("pot/feed_count", 3, T),
+        ("pot/offset", -9, T),
+        ("pot/anode/position_mm", 12.5, T),
+        ("pot/cell_voltage_V", 4.25, T + 1000),
+    ]
+    assert h.counters["unknown_alias"] == 0
+    assert h.counters["wrong_datatype"] == 0
+
+
+def test_dataset_metrics_are_decoded(host, edge: Recorder, ids: tuple[str, str]) -> None:
+    """A DataSet (a feeder log: shot number, mass) arrives as a DataSetValue with typed cells."""
+    h, sink = host
+    group = ids[0]
+    birth = pb.Payload(timestamp=T, seq=1)
+    log = birth.metrics.add(name="feed_log", alias=1, datatype=DataType.DATASET, timestamp=T)
+    table = log.dataset_value
+    table.num_of_columns = 3
+    table.columns.extend(["shot", "mass_kg", "delta"])
+    table.types.extend([DataType.UINT32, DataType.DOUBLE, DataType.INT8])
+    for shot, mass, delta in [(1, 2.5, 247), (2, 2.4, 1)]:
+        row = table.rows.add()
+        row.elements.add(int_value=shot)
+        row.elements.add(double_value=mass)
+        row.elements.add(int_value=delta)
+    edge.publish(f"spBv1.0/{group}/NBIRTH/gw", _nbirth())
+    edge.publish(f"spBv1.0/{group}/DBIRTH/gw/pot_001", birth.SerializeToString())
+    wait_until(lambda: len(sink.samples()) >= 1)
+    (sample,) = sink.samples()
+    assert isinstance(sample.value, DataSetValue)
+    assert sample.value.as_dicts() == [
+        {"shot": 1, "mass_kg": 2.5, "delta": -9},
+        {"shot": 2, "mass_kg": 2.4, "delta": 1},
+    ]
+    assert h.counters["wrong_datatype"] == 0

@@ -171,7 +171,15 @@ def _parse_tags(doc: object, source: str, where: str) -> tuple[Tag, ...]:
             datatype = DataType.from_name(str(t.get("datatype", "")))
         except SparkplugError:
             raise ConfigError.field(source, f"{at}.datatype", t.get("datatype"), f"one of {datatype_names()}") from None
-        if datatype in (DataType.STRING, DataType.TEXT, DataType.UUID, DataType.BYTES, DataType.DATETIME):
+        if datatype in (
+            DataType.STRING,
+            DataType.TEXT,
+            DataType.UUID,
+            DataType.BYTES,
+            DataType.DATETIME,
+            DataType.DATASET,
+            DataType.TEMPLATE,
+        ):
             raise ConfigError.field(source, f"{at}.datatype", t.get("datatype"), "a numeric or Boolean datatype")
         numbers = {}
         for key, default in (("scale", 1.0), ("offset", 0.0), ("deadband", 0.0)):

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from twin.telemetry.samples import IngestCounters, Quality, Sample
 from twin_edge.errors import MalformedPayloadError, SparkplugError
 from twin_edge.sparkplug import BDSEQ_METRIC, DataType, MessageType, Value, next_seq, seq_distance
+from twin_edge.sparkplug.complex_types import decode_dataset, flatten_template
 from twin_edge.sparkplug.compression import decompress, is_compressed
 from twin_edge.sparkplug.datatypes import SIGNED_BITS, VALUE_FIELD, signed_from_wire
 from twin_edge.sparkplug.payload import parse_protobuf
@@ -50,6 +51,8 @@ class _MetricInfo:
     bits: int  # 0 unless a signed integer: its width (two's complement at that width on the wire, as Tahu)
     delivered: _Delivered
     text: bool = False  # a string_value metric (upb gives bytes for invalid UTF-8)
+    dataset: bool = False  # a DataSet: delivered as a twin_edge DataSetValue
+    template: bool = False  # a Template instance: delivered as its leaf members <name>/<member>
 
 
 @dataclass(slots=True)
@@ -275,22 +278,78 @@ class EdgeNodeTracker:
             except ValueError:
                 self._counters.wrong_datatype += 1
                 continue
-            delivered = self._delivered.get((device, name))
-            if delivered is None:
-                delivered = self._delivered[(device, name)] = _Delivered()
-            field = VALUE_FIELD[datatype]
-            info = _MetricInfo(
-                device, name, datatype, field, SIGNED_BITS.get(datatype, 0), delivered, field == "string_value"
-            )
-            self._names[(device, name)] = info
-            if m.HasField("alias"):
-                self._aliases[m.alias] = info
+            if datatype is DataType.TEMPLATE:
+                if not m.template_value.is_definition:  # definitions (NBIRTH) are types, not values
+                    self._register(device, name, datatype, m.alias if m.HasField("alias") else None)
+                    self._template(device, name, m, default_ts, samples, now_ms, birth=True)
+                continue
+            info = self._register(device, name, datatype, m.alias if m.HasField("alias") else None)
             sample = self._sample(info, m, default_ts)
             if sample is not None:
                 samples.append(sample)
         if device is not None:
             self._devices_online.add(device)
         self._deliver(samples)
+
+    def _register(self, device: str | None, name: str, datatype: DataType, alias: int | None) -> _MetricInfo:
+        delivered = self._delivered.get((device, name))
+        if delivered is None:
+            delivered = self._delivered[(device, name)] = _Delivered()
+        field = VALUE_FIELD[datatype]
+        info = _MetricInfo(
+            device,
+            name,
+            datatype,
+            field,
+            SIGNED_BITS.get(datatype, 0),
+            delivered,
+            field == "string_value",
+            datatype is DataType.DATASET,
+            datatype is DataType.TEMPLATE,
+        )
+        self._names[(device, name)] = info
+        if alias is not None:
+            self._aliases[alias] = info
+        return info
+
+    def _template(
+        self,
+        device: str | None,
+        prefix: str,
+        m: pb.Payload.Metric,
+        default_ts: int,
+        samples: list[Sample],
+        now_ms: int,
+        *,
+        birth: bool,
+    ) -> None:
+        """A Template instance: its leaf members become metrics ``<prefix>/<member>`` (registered from the BIRTH)."""
+        try:
+            members = list(flatten_template(prefix, m, default_ts))
+        except SparkplugError as exc:
+            self._counters.malformed += 1
+            logger.warning("%s/%s %s: %s", self.group, self.node, device, exc)
+            return
+        for flat, member, ts in members:
+            if flat is None:
+                self._invalid_name(device, member.name)
+                continue
+            if birth:
+                try:
+                    info = self._register(device, flat, DataType(member.datatype), None)
+                except ValueError:
+                    self._counters.wrong_datatype += 1
+                    continue
+            else:
+                found = self._names.get((device, flat))
+                if found is None:
+                    self._counters.unknown_alias += 1
+                    self._rebirth(now_ms, f"unknown template member {flat}")
+                    continue
+                info = found
+            sample = self._sample(info, member, ts)
+            if sample is not None:
+                samples.append(sample)
 
     def _apply_data(self, device: str | None, message: pb.Payload, now_ms: int) -> None:
         default_ts = message.timestamp if message.HasField("timestamp") else now_ms
@@ -308,6 +367,9 @@ class EdgeNodeTracker:
             if info is None or info.device != device:
                 self._counters.unknown_alias += 1
                 self._rebirth(now_ms, "unknown metric alias")
+                continue
+            if info.template:
+                self._template(device, info.name, m, default_ts, samples, now_ms, birth=False)
                 continue
             sample = self._sample(info, m, default_ts)
             if sample is not None:
@@ -335,6 +397,13 @@ class EdgeNodeTracker:
             if info.bits and value >= 1 << (info.bits - 1):  # type: ignore[operator]
                 try:
                     value = signed_from_wire(value, info.bits)  # type: ignore[arg-type]
+                except SparkplugError as exc:
+                    self._counters.wrong_datatype += 1
+                    logger.warning("%s/%s %s: %s: %s", self.group, self.node, info.device, info.name, exc)
+                    return None
+            elif info.dataset:
+                try:
+                    value = decode_dataset(value)  # type: ignore[arg-type]
                 except SparkplugError as exc:
                     self._counters.wrong_datatype += 1
                     logger.warning("%s/%s %s: %s: %s", self.group, self.node, info.device, info.name, exc)
@@ -374,8 +443,8 @@ class EdgeNodeTracker:
     def _stale(self, device: str | None, now_ms: int, *, whole_node: bool = False) -> None:
         samples = [
             Sample(now_ms, self.group, self.node, dev, name, self._last.get((dev, name)), Quality.STALE, False)
-            for (dev, name) in self._names
-            if whole_node or dev == device
+            for (dev, name), info in self._names.items()
+            if (whole_node or dev == device) and not info.template
         ]
         self._counters.stale_marked += len(samples)
         self._deliver(samples, applied=False)

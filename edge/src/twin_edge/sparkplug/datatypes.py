@@ -18,7 +18,8 @@ Value = bool | int | float | str | bytes
 
 
 class DataType(IntEnum):
-    """Sparkplug B basic metric datatypes (arrays, DataSet and Template are not used by the twin)."""
+    """Sparkplug B metric datatypes: the basic ones, DataSet and Template (decoding only; arrays, File and
+    PropertySet are not supported)."""
 
     INT8 = 1
     INT16 = 2
@@ -35,7 +36,9 @@ class DataType(IntEnum):
     DATETIME = 13
     TEXT = 14
     UUID = 15
+    DATASET = 16
     BYTES = 17
+    TEMPLATE = 19
 
     @classmethod
     def from_name(cls, name: str) -> DataType:
@@ -66,7 +69,9 @@ _SPEC_NAMES = {
     DataType.DATETIME: "DateTime",
     DataType.TEXT: "Text",
     DataType.UUID: "UUID",
+    DataType.DATASET: "DataSet",
     DataType.BYTES: "Bytes",
+    DataType.TEMPLATE: "Template",
 }
 
 
@@ -92,6 +97,8 @@ VALUE_FIELD: dict[DataType, str] = {
     DataType.TEXT: "string_value",
     DataType.UUID: "string_value",
     DataType.BYTES: "bytes_value",
+    DataType.DATASET: "dataset_value",
+    DataType.TEMPLATE: "template_value",
 }
 
 _INT_RANGES: dict[DataType, tuple[int, int]] = {
@@ -128,6 +135,8 @@ def signed_from_wire(raw: int, bits: int) -> int:
 def to_wire(datatype: DataType, value: Value) -> Value:
     """Convert a Python value into what the protobuf field of ``datatype`` holds (validating its range)."""
     field = VALUE_FIELD[datatype]
+    if datatype in (DataType.DATASET, DataType.TEMPLATE):
+        raise SparkplugError(f"encoding {datatype.spec_name} metrics is not supported")
     if field in ("int_value", "long_value"):
         if isinstance(value, bool) or not isinstance(value, int):
             if isinstance(value, float) and value.is_integer():
@@ -167,6 +176,10 @@ def from_wire(datatype: DataType, field: str, raw: Value) -> Value:
     bits = SIGNED_BITS.get(datatype)
     if bits is not None:
         return signed_from_wire(int(raw), bits)
+    if datatype is DataType.DATASET:
+        from twin_edge.sparkplug.complex_types import decode_dataset  # (imports this module)
+
+        return decode_dataset(raw)  # type: ignore[arg-type, return-value]
     if field == "string_value" and not isinstance(raw, str):  # upb hands back bytes for invalid UTF-8
         raise SparkplugError(f"{datatype.spec_name} value {raw[:40]!r} is not valid UTF-8")
     if datatype in _INT_RANGES and not 0 <= int(raw) <= _INT_RANGES[datatype][1]:

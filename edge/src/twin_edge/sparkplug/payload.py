@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from google.protobuf.message import DecodeError
 
 from twin_edge.errors import MalformedPayloadError, SparkplugError
+from twin_edge.sparkplug.complex_types import MAX_TEMPLATE_DEPTH
 from twin_edge.sparkplug.datatypes import VALUE_FIELD, DataType, Value, from_wire, to_wire
 from twin_edge.sparkplug.proto import sparkplug_b_pb2 as pb
 
@@ -34,6 +35,16 @@ class Metric:
     is_null: bool = False
     is_transient: bool = False
     value_field: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateValue:
+    """A Template metric's value: a definition (``is_definition``) or an instance of ``template_ref``."""
+
+    template_ref: str | None
+    is_definition: bool
+    version: str | None
+    metrics: tuple[Metric, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +120,7 @@ def decode_payload(data: bytes) -> Payload:
     )
 
 
-def _decode_metric(m: pb.Payload.Metric) -> Metric:
+def _decode_metric(m: pb.Payload.Metric, depth: int = 0) -> Metric:
     if not isinstance(m.name, str):  # upb returns bytes for a string field that is not valid UTF-8
         raise MalformedPayloadError(f"metric name {m.name[:40]!r} is not valid UTF-8")
     field = m.WhichOneof("value")
@@ -133,12 +144,23 @@ def _decode_metric(m: pb.Payload.Metric) -> Metric:
             "boolean_value",
             "string_value",
             "bytes_value",
+            "dataset_value",
         )
     ):
         try:
             value = from_wire(datatype, field, raw)
         except SparkplugError as exc:
             raise MalformedPayloadError(f"metric {m.name!r}: {exc}") from None
+    elif field == "template_value":
+        if depth >= MAX_TEMPLATE_DEPTH:
+            raise MalformedPayloadError(f"metric {m.name!r}: templates nest deeper than {MAX_TEMPLATE_DEPTH} levels")
+        t = m.template_value
+        value = TemplateValue(  # type: ignore[assignment]
+            template_ref=t.template_ref if t.HasField("template_ref") else None,
+            is_definition=t.is_definition,
+            version=t.version if t.HasField("version") else None,
+            metrics=tuple(_decode_metric(member, depth + 1) for member in t.metrics),
+        )
     elif field is not None and field not in VALUE_FIELD.values():
         raise MalformedPayloadError(f"metric {m.name!r}: value kind {field} is not supported")
     return Metric(
