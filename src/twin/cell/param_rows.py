@@ -40,46 +40,48 @@ P_STIR_EXPONENT = 35  # thermal.film_current_exponent
 P_R_LINING_SIDE = 36  # thermal.lining_side_m2K_per_W
 P_H_SHELL_CONVECTION = 37  # thermal.shell_convection_W_per_m2K
 P_SHELL_EMISSIVITY = 38  # thermal.shell_emissivity
-P_BOTTOM_SHELL_AREA_M2 = 39  # thermal.bottom_shell_area_m2
-P_LEDGE_AREA_BATH_M2 = 40  # thermal.ledge_area_bath_m2
-P_LEDGE_AREA_METAL_M2 = 41  # thermal.ledge_area_metal_m2
-P_LEDGE_K = 42  # thermal.ledge_conductivity_W_per_mK
-P_LEDGE_DENSITY = 43  # thermal.ledge_density_kg_m3
-P_LEDGE_LATENT = 44  # thermal.ledge_latent_heat_J_per_kg
-P_LEDGE_ENTRAPPED_FRACTION = 45  # thermal.ledge_entrapped_bath_fraction
-P_LEDGE_MIN_CM = 46  # thermal.ledge_min_cm
-P_LEDGE_MAX_CM = 47  # thermal.ledge_max_cm
-P_BATH_TEMP_MAX = 48  # thermal.bath_temp_max_degC
-P_FROZEN_BATH_MAX_FRACTION = 49  # thermal.frozen_bath_max_fraction
-P_ANODE_CONSUMPTION_CM_PER_S = 50  # anode.anode_consumption_cm_per_day
-P_CARBON_KG_PER_KG_AL = 51  # anode.carbon_net_kg_per_kg_al
-P_BEMF_V = 52  # anode.bemf_V
-P_AE_VOLTAGE = 53  # anode_effect.voltage_V
-P_AE_DETECT_V = 54  # anode_effect.detect_voltage_V
-P_AE_KILL_TIME_S = 55  # anode_effect.kill_time_s
-P_AE_KILL_DOSE_KG = 56  # anode_effect.kill_dose_kg
-P_DEWING_CONSTANT = 57  # emissions.ce_dewing_constant
-P_NOISE_OHM = 58  # noise.amplitude_uohm
-P_NOISE_TAU_S = 59  # noise.time_constant_s
-P_UNDERFEED = 60  # control.underfeed_fraction
-P_OVERFEED = 61  # control.overfeed_fraction
-P_OVERFEED_S = 62  # control.overfeed_duration_s
-P_UNDERFEED_MIN_S = 63  # control.underfeed_min_s
-P_UNDERFEED_MAX_S = 64  # control.underfeed_max_s
-P_SLOPE_FAST_S = 65  # control.slope_fast_s
-P_SLOPE_SLOW_S = 66  # control.slope_slow_s
-P_REG_INTERVAL_S = 67  # control.regulation_interval_s
-P_BEAM_MOVE_MAX_CM = 68  # control.beam_move_max_cm
-P_ACD_MIN_CM = 69  # control.acd_min_cm
-P_ACD_MAX_CM = 70  # control.acd_max_cm
-P_ANODE_AREA_CM2 = 71  # total geometric anode area: length x width x count
-P_SINGLE_ANODE_AREA_CM2 = 72  # one anode's bottom face: length x width
-P_SLOPE_THRESHOLD_OHM_PER_S = 73  # control.slope_threshold_mV_per_min as pseudo-resistance slope at nominal current
-P_DEADBAND_OHM = 74  # control.deadband_mV as resistance at nominal current
-P_R_TARGET_OHM = 75  # (target voltage - back EMF) / nominal current: each cell's starting resistance target
-P_NEW_ANODE_J_PER_K = 76  # heat capacity of one new anode: anode mass x carbon specific heat
-P_SLOW_EVERY = 77  # refresh cadence of the slow terms in steps (a run setting, not a model value)
-N_PARAM = 78
+P_H_BOTTOM_CONVECTION = 39  # thermal.bottom_shell_convection_W_per_m2K
+P_BOTTOM_EMISSIVITY = 40  # thermal.bottom_shell_emissivity
+P_BOTTOM_SHELL_AREA_M2 = 41  # thermal.bottom_shell_area_m2
+P_LEDGE_AREA_BATH_M2 = 42  # thermal.ledge_area_bath_m2
+P_LEDGE_AREA_METAL_M2 = 43  # thermal.ledge_area_metal_m2
+P_LEDGE_K = 44  # thermal.ledge_conductivity_W_per_mK
+P_LEDGE_DENSITY = 45  # thermal.ledge_density_kg_m3
+P_LEDGE_LATENT = 46  # thermal.ledge_latent_heat_J_per_kg
+P_LEDGE_ENTRAPPED_FRACTION = 47  # thermal.ledge_entrapped_bath_fraction
+P_LEDGE_MIN_CM = 48  # thermal.ledge_min_cm
+P_LEDGE_MAX_CM = 49  # thermal.ledge_max_cm
+P_BATH_TEMP_MAX = 50  # thermal.bath_temp_max_degC
+P_FROZEN_BATH_MAX_FRACTION = 51  # thermal.frozen_bath_max_fraction
+P_ANODE_CONSUMPTION_CM_PER_S = 52  # anode.anode_consumption_cm_per_day
+P_CARBON_KG_PER_KG_AL = 53  # anode.carbon_net_kg_per_kg_al
+P_BEMF_V = 54  # anode.bemf_V
+P_AE_VOLTAGE = 55  # anode_effect.voltage_V
+P_AE_DETECT_V = 56  # anode_effect.detect_voltage_V
+P_AE_KILL_TIME_S = 57  # anode_effect.kill_time_s
+P_AE_KILL_DOSE_KG = 58  # anode_effect.kill_dose_kg
+P_DEWING_CONSTANT = 59  # emissions.ce_dewing_constant
+P_NOISE_OHM = 60  # noise.amplitude_uohm
+P_NOISE_TAU_S = 61  # noise.time_constant_s
+P_UNDERFEED = 62  # control.underfeed_fraction
+P_OVERFEED = 63  # control.overfeed_fraction
+P_OVERFEED_S = 64  # control.overfeed_duration_s
+P_UNDERFEED_MIN_S = 65  # control.underfeed_min_s
+P_UNDERFEED_MAX_S = 66  # control.underfeed_max_s
+P_SLOPE_FAST_S = 67  # control.slope_fast_s
+P_SLOPE_SLOW_S = 68  # control.slope_slow_s
+P_REG_INTERVAL_S = 69  # control.regulation_interval_s
+P_BEAM_MOVE_MAX_CM = 70  # control.beam_move_max_cm
+P_ACD_MIN_CM = 71  # control.acd_min_cm
+P_ACD_MAX_CM = 72  # control.acd_max_cm
+P_ANODE_AREA_CM2 = 73  # total geometric anode area: length x width x count
+P_SINGLE_ANODE_AREA_CM2 = 74  # one anode's bottom face: length x width
+P_SLOPE_THRESHOLD_OHM_PER_S = 75  # control.slope_threshold_mV_per_min as pseudo-resistance slope at nominal current
+P_DEADBAND_OHM = 76  # control.deadband_mV as resistance at nominal current
+P_R_TARGET_OHM = 77  # (target voltage - back EMF) / nominal current: each cell's starting resistance target
+P_NEW_ANODE_J_PER_K = 78  # heat capacity of one new anode: anode mass x carbon specific heat
+P_SLOW_EVERY = 79  # refresh cadence of the slow terms in steps (a run setting, not a model value)
+N_PARAM = 80
 
 #: (schema key, row, factor from the model-file unit to the kernel unit) of every mapped row
 SCHEMA_ROWS = (
@@ -122,6 +124,8 @@ SCHEMA_ROWS = (
     ('thermal.lining_side_m2K_per_W', P_R_LINING_SIDE, 1.0),
     ('thermal.shell_convection_W_per_m2K', P_H_SHELL_CONVECTION, 1.0),
     ('thermal.shell_emissivity', P_SHELL_EMISSIVITY, 1.0),
+    ('thermal.bottom_shell_convection_W_per_m2K', P_H_BOTTOM_CONVECTION, 1.0),
+    ('thermal.bottom_shell_emissivity', P_BOTTOM_EMISSIVITY, 1.0),
     ('thermal.bottom_shell_area_m2', P_BOTTOM_SHELL_AREA_M2, 1.0),
     ('thermal.ledge_area_bath_m2', P_LEDGE_AREA_BATH_M2, 1.0),
     ('thermal.ledge_area_metal_m2', P_LEDGE_AREA_METAL_M2, 1.0),

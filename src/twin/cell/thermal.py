@@ -9,7 +9,8 @@ A lumped network of the Dyna/Marc class (Dupuis, GéniSim; physics.md §1.6 and 
   under the anodes stops with the current, hence the stirring factor s), Q_top = (T_a − T_air)/R_a,air to
   the potroom. The anode node also receives its share of the anode-effect energy.
 * **Bottom (cathode panel).** Q_lc = (T − T_c)/R_lc, Q_bottom = (T_c − T_air)/R_c,air; the bottom shell
-  temperature is T_air + Q_bottom/(h_shell(T)·A_bottom).
+  temperature is T_air + Q_bottom/(h_bottom(T)·A_bottom), h_bottom from the bottom's own convection and
+  emissivity (an output only: the bottom loss is set by the node resistances).
 * **Sides** (bath level j = b, metal level j = m), each a series path from the ledge face at the liquidus
   T_liq to the potroom: ledge δ_j/(k_L·A_j), lining R_lining/A_j and the shell's outer convection plus
   radiation h_shell(T_s)·A_j (:func:`twin.cell.physics.shell_film_coefficient`, evaluated at the shell
@@ -165,7 +166,7 @@ def thermal_update(
         e_side_m += air_m
         e_hx += hx_b + hx_m
         g_bottom = ph.shell_film_coefficient(
-            state[L.S_SHELL_BOTTOM_DEGC, i], t_air, p[L.P_H_SHELL_CONVECTION], p[L.P_SHELL_EMISSIVITY]
+            state[L.S_SHELL_BOTTOM_DEGC, i], t_air, p[L.P_H_BOTTOM_CONVECTION], p[L.P_BOTTOM_EMISSIVITY]
         )
         state[L.S_SHELL_BOTTOM_DEGC, i] = t_air + q_bottom / (g_bottom * p[L.P_BOTTOM_SHELL_AREA_M2])
     T = L.T_REF_DEGC + enthalpy / liquids_heat_capacity(state[L.S_BATH_KG, i], state[L.S_METAL_KG, i], p)
