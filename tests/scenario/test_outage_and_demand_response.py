@@ -52,7 +52,9 @@ def test_a_short_outage_recovers_after_restart_without_freeze_risk(short_outage)
     t, superheat = _series(short_outage, "S1_superheat_mean_K")
     before = superheat[(t > 1.5) & (t <= 2.0)].mean()
     late = superheat[t > 8.0].mean()
-    assert abs(late - before) < 1.5
+    # the restart's voltage treatment (twin.plant.restart) brings the heat back: no lasting cooling, and no
+    # more than a few kelvin of extra superheat while the treatment runs
+    assert before - 1.5 < late < before + 5.0
     assert short_outage.kpis["cells_freeze_risk"] == 0
     assert short_outage.kpis["longest_outage_h"] == pytest.approx(0.5)
 
@@ -60,8 +62,8 @@ def test_a_short_outage_recovers_after_restart_without_freeze_risk(short_outage)
 def test_an_outage_beyond_the_freeze_limit_flags_every_cell(long_outage):
     assert long_outage.kpis["longest_outage_h"] == pytest.approx(2.5)
     assert long_outage.kpis["cells_freeze_risk"] == 24
-    assert long_outage.kpis["min_superheat_K"] < 0.0
-    assert long_outage.kpis["cells_undercooled"] == 24
+    assert long_outage.kpis["min_superheat_K"] < 0.5  # at the liquidus (no negative superheat in a mixed bath)
+    assert long_outage.kpis["cells_undercooled"] > 0
 
 
 def test_the_frozen_bath_criterion_alone_flags_cells_of_a_long_outage(long_outage, short_outage):
@@ -109,13 +111,83 @@ def test_minus_25_percent_for_6_h_without_heat_exchangers_cools_the_cells(baseli
     assert current[(t_cut > 3) & (t_cut < 7)].max() == pytest.approx(225.0)
 
 
-def test_with_shell_heat_exchangers_the_heat_balance_holds(baseline, curtailed_hx):
-    t, sh_base = _series(baseline, "S1_superheat_mean_K")
-    t_hx, sh_hx = _series(curtailed_hx, "S1_superheat_mean_K")  # events add interval boundaries: align on time
-    _, ledge_base = _series(baseline, "S1_ledge_mean_cm")
-    _, ledge_hx = _series(curtailed_hx, "S1_ledge_mean_cm")
-    window = (t > 2.0) & (t <= 8.0)
-    sh_hx_on_t = np.interp(t, t_hx, sh_hx)
-    ledge_hx_on_t = np.interp(t, t_hx, ledge_hx)
-    assert np.max(np.abs(sh_hx_on_t[window] - sh_base[window])) < 1.5
-    assert abs(ledge_hx_on_t[window][-1] - ledge_base[window][-1]) < 0.3
+def test_exchangers_on_a_conventional_cell_cannot_add_heat(curtailed, curtailed_hx):
+    """hal275 has no extraction at nominal to throttle: the exchanger's duty stays >= 0 (here 0) and the
+    cell cools as without it (issue 8 item 5: the old "exchanger" turned negative and heated the cell)."""
+    _, duty = _series(curtailed_hx, "S1_hx_duty_max_kW")
+    assert duty.min() >= 0.0
+    assert duty.max() == pytest.approx(0.0, abs=1e-9)
+    t, sh = _series(curtailed, "S1_superheat_mean_K")
+    t_hx, sh_hx = _series(curtailed_hx, "S1_superheat_mean_K")
+    end = (t > 7.5) & (t <= 8.0)
+    assert np.interp(t, t_hx, sh_hx)[end].mean() == pytest.approx(sh[end].mean(), abs=1.0)
+
+
+def _hx_text(horizon_h: float, events: str = "", extra: str = "") -> str:
+    return small_scenario_text(horizon_h, events, extra=extra).replace("plant_small.toml", "plant_small_hx.toml")
+
+
+RAISE_25 = '[[event]]\nkind = "line_current"\nat_h = 2.0\npotline = "all"\nvalue_kA = 375.0\n'
+FIXED_HX = "[potroom]\nheat_exchangers = false\n"  # exchangers held at their design duty, not controlled
+
+
+@pytest.fixture(scope="module")
+def baseline_hx():
+    return run_text(_hx_text(9.0))
+
+
+@pytest.fixture(scope="module")
+def curtailed_hx_plant():
+    return run_text(_hx_text(9.0, _curtail(hx=False)))
+
+
+@pytest.fixture(scope="module")
+def curtailed_fixed_hx():
+    return run_text(_hx_text(9.0, _curtail(hx=False), FIXED_HX))
+
+
+@pytest.fixture(scope="module")
+def raised_hx_plant():
+    return run_text(_hx_text(9.0, RAISE_25))
+
+
+@pytest.fixture(scope="module")
+def raised_fixed_hx():
+    return run_text(_hx_text(9.0, RAISE_25, FIXED_HX))
+
+
+def _ledge_shift(results, baseline) -> float:
+    """Mean-ledge difference from the baseline over the last hour (cm)."""
+    t, ledge_base = _series(baseline, "S1_ledge_mean_cm")
+    t_r, ledge = _series(results, "S1_ledge_mean_cm")
+    last = t > 8.0
+    return float((np.interp(t, t_r, ledge) - ledge_base)[last].mean())
+
+
+def test_with_shell_heat_exchangers_a_curtailment_throttles_them_and_the_ledge_moves_less(
+    baseline_hx, curtailed_hx_plant, curtailed_fixed_hx
+):
+    """-25 % on cells insulated for exchangers: the controller throttles the duty (never below 0) and the
+    ledge grows less than with the exchangers held at their design duty."""
+    _, duty_base = _series(baseline_hx, "S1_hx_duty_mean_kW")
+    t_d, duty = _series(curtailed_hx_plant, "S1_hx_duty_mean_kW")
+    assert duty.min() >= 0.0
+    assert duty[(t_d > 3.0) & (t_d < 7.5)].mean() < duty_base[-5:].mean() - 50.0  # throttled down
+    controlled = _ledge_shift(curtailed_hx_plant, baseline_hx)
+    fixed = _ledge_shift(curtailed_fixed_hx, baseline_hx)
+    assert fixed > 0.3  # the ledge grows on a curtailment
+    assert controlled < 0.9 * fixed  # the 140 kW design duty covers about half of the -25 % heat deficit
+
+
+def test_with_shell_heat_exchangers_plus_25_percent_opens_them_up(baseline_hx, raised_hx_plant, raised_fixed_hx):
+    """+25 % on cells insulated for exchangers: the duty rises within the capacity and the ledge melts less."""
+    _, duty_base = _series(baseline_hx, "S1_hx_duty_mean_kW")
+    t_d, duty = _series(raised_hx_plant, "S1_hx_duty_mean_kW")
+    _, duty_max = _series(raised_hx_plant, "S1_hx_duty_max_kW")
+    assert duty[(t_d > 3.0)].mean() > duty_base[-5:].mean() + 50.0
+    assert duty_max.max() <= 250.0 + 1e-6
+    controlled = _ledge_shift(raised_hx_plant, baseline_hx)
+    fixed = _ledge_shift(raised_fixed_hx, baseline_hx)
+    assert fixed < -0.3  # the ledge melts on a current increase
+    assert controlled > 0.8 * fixed  # less melting
+    assert raised_hx_plant.kpis["hx_extracted_MWh"] > raised_fixed_hx.kpis["hx_extracted_MWh"]

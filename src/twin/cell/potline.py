@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from twin.cell import layout as L
+from twin.cell import operations as ops
 from twin.cell.kernel import advance as advance_kernel
 from twin.cell.pack import initial_state, pack_params, seed_generators
 from twin.cell.slow import refresh_slow_terms
@@ -27,6 +28,13 @@ from twin.errors import SimulationError
 from twin.params import Technology
 
 EVENT_CODES = {name: code for code, name in L.EVENT_NAMES.items()}
+#: kernel parameters by name: ``P_K_DISS`` -> ``"k_diss"`` (read-only for code above twin.cell)
+PARAM_ROWS = {k[2:].lower(): v for k, v in vars(L).items() if k.startswith("P_") and isinstance(v, int)}
+ROWS = {
+    **{name: ("state", row) for row, name in enumerate(L.STATE_NAMES)},
+    **{name: ("out", row) for row, name in enumerate(L.OUT_NAMES)},
+    **{name: ("acc", row) for row, name in enumerate(L.ACC_NAMES)},
+}
 DEFAULT_STOP_ON = ("anode_effect_onset", "freeze_risk", "bath_hot", "ledge_thin", "ledge_thick")
 MAX_DT_S = 60.0
 
@@ -96,6 +104,9 @@ class Potline:
         self.stop_mask = _stop_mask(stop_on)
         self.step_count = 0
         self._events = np.zeros((1024 + 5 * n_cells, L.N_EVENT_COLS))
+        self.feed_losses: dict[str, np.ndarray] = {}  # cause -> per-cell share of the feed lost
+        self.dissolution_factors: dict[str, float] = {}  # cause -> factor on the line's k_diss
+        self.base_k_diss = float(self.params[L.P_K_DISS])
 
     @property
     def n_cells(self) -> int:
@@ -155,19 +166,106 @@ class Potline:
             {name: self.acc[row].copy() for row, name in enumerate(L.ACC_NAMES)},
         )
 
-    def set_cells(self, name: str, cells: np.ndarray | slice | int, value: float | np.ndarray) -> None:
+    def set_cells(
+        self, name: str, cells: np.ndarray | slice | int, value: float | np.ndarray, *, refresh: bool = True
+    ) -> None:
         """Set one state variable (by its name in :data:`~twin.cell.layout.STATE_NAMES`) for some cells.
 
-        This is how plant operations act between kernel chunks (tap, anode change, AlF3 addition).
-        Slow terms are refreshed for the whole line afterwards so the next step sees the new state.
+        The generic write for estimators (the live EnKF's analysis) and tests; plant operations use the named
+        operations below, which keep the bath chemistry and heat consistent. Slow terms of the cells are
+        refreshed afterwards (``refresh=False`` defers it to :meth:`refresh`).
         """
         try:
             row = L.STATE_NAMES.index(name)
         except ValueError:
             raise SimulationError(f"unknown cell state {name!r}; known: {', '.join(L.STATE_NAMES)}") from None
         self.state[row, cells] = value
-        for i in np.arange(self.n_cells)[cells] if not isinstance(cells, int) else [cells]:
+        if refresh:
+            self.refresh(cells)
+
+    def refresh(self, cells: ops.Cells = None) -> None:
+        """Recompute the slow terms (conductivity, liquidus, saturation, ratio, CE) of ``cells`` from their state."""
+        for i in ops.cell_index(self, cells, "refresh"):
             refresh_slow_terms(self.state, self.params, int(i))
+
+    # --- named reads -------------------------------------------------------------------------------------
+    def values(self, name: str) -> np.ndarray:
+        """A copy of one per-cell row by name: a state (:data:`~twin.cell.layout.STATE_NAMES`), an output
+        (``OUT_NAMES``) or a running total (``ACC_NAMES``)."""
+        try:
+            table, row = ROWS[name]
+        except KeyError:
+            raise SimulationError(f"unknown cell value {name!r}; known: {', '.join(ROWS)}") from None
+        return getattr(self, table)[row].copy()
+
+    def parameter(self, name: str) -> float:
+        """One kernel parameter by name (in the kernel's units: ``P_K_DISS`` is ``"k_diss"`` in 1/s)."""
+        try:
+            return float(self.params[PARAM_ROWS[name]])
+        except KeyError:
+            raise SimulationError(f"unknown kernel parameter {name!r}; known: {', '.join(PARAM_ROWS)}") from None
+
+    def silence_noise(self) -> None:
+        """Switch the cells' resistance noise off (ensemble members of an estimator carry it in R instead)."""
+        self.params[L.P_NOISE_OHM] = 0.0
+
+    # --- named operations (twin.cell.operations; the only way to change cells from above) ----------------
+    def tap_metal(self, cells: ops.Cells, target_kg: float) -> float:
+        """Tap the metal above ``target_kg``; kg tapped."""
+        return ops.tap_metal(self, cells, target_kg)
+
+    def add_alf3(self, cells: ops.Cells, kg: float | np.ndarray) -> float:
+        """Add AlF3 (kg per cell); kg added."""
+        return ops.add_alf3(self, cells, kg)
+
+    def add_bath(self, cells: ops.Cells, kg: float | np.ndarray) -> float:
+        """Add crushed bath (kg per cell); kg added."""
+        return ops.add_bath(self, cells, kg)
+
+    def tap_bath(self, cells: ops.Cells, kg: float | np.ndarray) -> float:
+        """Tap liquid bath (kg per cell); kg removed."""
+        return ops.tap_bath(self, cells, kg)
+
+    def set_feed_loss(self, cells: ops.Cells, cause: str, fraction: float) -> np.ndarray:
+        """Share of the feed lost to ``cause``; the new feed efficiency of every cell."""
+        return ops.set_feed_loss(self, cells, cause, fraction)
+
+    def set_dissolution_factor(self, cause: str, factor: float) -> float:
+        """Line-wide factor on the dissolution rate for ``cause``; the new rate (1/s)."""
+        return ops.set_dissolution_factor(self, cause, factor)
+
+    def set_feed_strategy(self, cells: ops.Cells, name: str) -> None:
+        ops.set_feed_strategy(self, cells, name)
+
+    def set_hx_duty(self, cells: ops.Cells, watts: float | np.ndarray) -> None:
+        ops.set_hx_duty(self, cells, watts)
+
+    def change_anode(self, cells: ops.Cells, noise_gain: float) -> None:
+        ops.change_anode(self, cells, noise_gain)
+
+    def raise_noise(self, cells: ops.Cells, gain: float) -> None:
+        ops.raise_noise(self, cells, gain)
+
+    def cut_out(self, cells: ops.Cells) -> None:
+        ops.cut_out(self, cells)
+
+    def cut_in(self, cells: ops.Cells) -> None:
+        ops.cut_in(self, cells)
+
+    def set_resistance_target(self, cells: ops.Cells, ohm: float | np.ndarray) -> None:
+        ops.set_resistance_target(self, cells, ohm)
+
+    def resistance_range(self) -> tuple[float, float]:
+        """Valid resistance targets (Ω), see :func:`twin.cell.operations.resistance_range`."""
+        return ops.resistance_range(self)
+
+    def voltage_at_nominal(self, ohm: float | np.ndarray) -> float | np.ndarray:
+        """V = BEMF + R·I_nom of a resistance target."""
+        return ops.voltage_at_nominal(self, ohm)
+
+    def resistance_for_voltage(self, volts: float | np.ndarray) -> float | np.ndarray:
+        """R = (V − BEMF)/I_nom: the resistance target for a voltage at nominal current."""
+        return ops.resistance_for_voltage(self, volts)
 
     def _current_profile(self, steps: int, line_current_kA: float | np.ndarray) -> np.ndarray:
         limit = 2.0 * self.nominal_current_kA

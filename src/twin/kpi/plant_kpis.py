@@ -5,6 +5,8 @@ Definitions (units in the names):
 * DC specific energy = Σ I·V_cell dt over the cells / aluminium (kWh/kg, physics.md §0: 2.98·V/CE);
 * AC specific energy = (potline AC energy + auxiliaries) / aluminium;
 * anode-effect frequency = AE / (cell · day); AEM = frequency × mean duration (min);
+* shell heat exchangers: heat extracted (MWh, the kernel's delivered duty integrated), mean duty per cell
+  over the run and the largest interval-mean duty per cell (kW);
 * cost per tonne = (coal fuel + grid import − export revenue + alumina + anode carbon + AlF3
   + CO2e × price) / t Al.
 """
@@ -16,7 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twin.cell import layout as L
 from twin.cell.physics import FARADAY, M_AL
 from twin.kpi.emissions import CO2_PER_C, pfc_co2e_t, pfc_slope_method
 
@@ -29,7 +30,7 @@ class LineTotals:
 
     name: str
     cells: int
-    acc: np.ndarray  # (N_ACC, cells) accumulators
+    totals: Mapping[str, np.ndarray]  # the kernel's running totals per cell, by name (CellSnapshot.totals)
     ac_energy_MWh: float
     busbar_energy_J: float
     alf3_added_kg: float
@@ -42,45 +43,54 @@ class LineTotals:
     outages_h: Sequence[float]
     freeze_risk_cells: int  # cells at freeze risk (frozen bath or a long outage; runner docstring)
     undercooled_cells: int  # cells whose superheat fell below the technology's superheat_min_K
+    hx_max_kW: float = 0.0  # largest interval-mean exchanger duty per cell
+    bath_added_kg: float = 0.0  # crushed bath added by the bath-level control
+    bath_tapped_kg: float = 0.0
 
 
 def line_kpis(t: LineTotals, days: float) -> dict[str, float]:
     """KPIs of one potline over ``days`` simulated days."""
-    acc = t.acc
-    al_kg = float(acc[L.A_AL_PRODUCED_KG].sum())
-    charge = float(acc[L.A_CHARGE_C].sum())
+    acc = {name: float(np.sum(values)) for name, values in t.totals.items()}
+    al_kg = acc["al_produced_kg"]
+    charge = acc["charge_C"]
     faraday_kg = M_AL * charge / (3.0 * FARADAY)
-    ae = float(acc[L.A_AE_COUNT].sum())
-    ae_s = float(acc[L.A_AE_SECONDS].sum())
+    ae = acc["ae_count"]
+    ae_s = acc["ae_seconds"]
     ae_freq = ae / (t.cells * days) if days > 0 else 0.0
     ae_min = ae_s / 60.0 / ae if ae > 0 else 0.0
     production_t = al_kg / 1000.0
     cf4, c2f6 = pfc_slope_method(ae_freq, ae_min, production_t, t.cf4_slope, t.c2f6_ratio)
-    dc_kwh = float(acc[L.A_ENERGY_IN_J].sum()) / KWH
+    dc_kwh = acc["energy_in_J"] / KWH
     return {
         "production_t": production_t,
         "current_efficiency_pct": 100.0 * al_kg / faraday_kg if faraday_kg > 0 else 0.0,
         "dc_energy_MWh": dc_kwh / 1000.0,
         "dc_specific_energy_kWh_per_kg": dc_kwh / al_kg if al_kg > 0 else 0.0,
         "ac_energy_MWh": t.ac_energy_MWh,
-        "mean_cell_voltage_V": float(acc[L.A_VOLTAGE_SECONDS].sum()) / max(days * 86400.0 * t.cells, 1e-9),
+        "mean_cell_voltage_V": acc["voltage_seconds"] / max(days * 86400.0 * t.cells, 1e-9),
         "anode_effects": ae,
         "anode_effects_per_cell_day": ae_freq,
         "anode_effect_mean_duration_min": ae_min,
         "cf4_t": cf4,
         "c2f6_t": c2f6,
         "pfc_co2e_t": pfc_co2e_t(cf4, c2f6, t.gwp_set),
-        "anode_carbon_t": float(acc[L.A_CARBON_KG].sum()) / 1000.0,
-        "anode_co2_t": float(acc[L.A_CARBON_KG].sum()) / 1000.0 * CO2_PER_C,
-        "alumina_fed_t": float(acc[L.A_ALUMINA_FED_KG].sum()) / 1000.0,
+        "anode_carbon_t": acc["carbon_kg"] / 1000.0,
+        "anode_co2_t": acc["carbon_kg"] / 1000.0 * CO2_PER_C,
+        "alumina_fed_t": acc["alumina_fed_kg"] / 1000.0,
         "alf3_added_t": t.alf3_added_kg / 1000.0,
         "metal_tapped_t": t.metal_tapped_kg / 1000.0,
         "taps": float(t.taps),
         "anode_changes": float(t.anode_changes),
-        "beam_moves": float(acc[L.A_BEAM_MOVES].sum()),
+        "beam_moves": acc["beam_moves"],
+        "cells": float(t.cells),
         "cells_freeze_risk": float(t.freeze_risk_cells),
         "cells_undercooled": float(t.undercooled_cells),
         "longest_outage_h": max(t.outages_h, default=0.0),
+        "bath_added_t": t.bath_added_kg / 1000.0,
+        "bath_tapped_t": t.bath_tapped_kg / 1000.0,
+        "hx_extracted_MWh": acc["heat_extracted_J"] / KWH / 1000.0,
+        "hx_mean_kW": acc["heat_extracted_J"] / max(days * 86400.0 * t.cells, 1e-9) / 1e3,
+        "hx_max_kW": t.hx_max_kW,
     }
 
 
@@ -91,6 +101,7 @@ def plant_kpis(
     cells_extremes: Mapping[str, float],
 ) -> dict[str, float]:
     """Plant KPIs from the potline KPIs, the power-supply totals, prices and cell extremes."""
+    cells_per_line = [k["cells"] for k in lines.values()]
     total = {key: sum(k[key] for k in lines.values()) for key in next(iter(lines.values()))}
     production = total["production_t"]
     al_kg = production * 1000.0
@@ -138,4 +149,13 @@ def plant_kpis(
         "cells_freeze_risk": total["cells_freeze_risk"],
         "cells_undercooled": total["cells_undercooled"],
         "longest_outage_h": max(k["longest_outage_h"] for k in lines.values()),
+        "alf3_added_t": total["alf3_added_t"],
+        "bath_added_t": total["bath_added_t"],
+        "bath_tapped_t": total["bath_tapped_t"],
+        "hx_extracted_MWh": total["hx_extracted_MWh"],
+        "hx_mean_kW": (
+            sum(k["hx_mean_kW"] * cells for k, cells in zip(lines.values(), cells_per_line, strict=True))
+            / max(sum(cells_per_line), 1)
+        ),
+        "hx_max_kW": max(k["hx_max_kW"] for k in lines.values()),
     }

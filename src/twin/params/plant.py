@@ -1,7 +1,8 @@
 """The plant parameter file: potlines (with rectifiers and cranes), captive coal units, grid tie,
 renewables and prices, validated against ``schema/plant.csv`` like the cell-technology files.
 
-Layout: ``[meta]``, ``[plant]``, one ``[[potline]]`` per line (plus ``name`` and ``technology``, a model
+Layout: ``[meta]``, ``[plant]``, ``[potroom]`` (the control loops' settings),
+one ``[[potline]]`` per line (plus ``name`` and ``technology``, a model
 file path relative to the plant file), ``[[coal_unit]]`` per unit (plus ``name``), ``[grid]``,
 ``[renewables]``, ``[economics]``.
 """
@@ -19,7 +20,7 @@ from twin.params.schema import plant_schema
 from twin.params.technology import Technology, load_technology
 from twin.params.validate import Value, check_table, read_toml
 
-SINGLE_SECTIONS = ("plant", "grid", "renewables", "economics")
+SINGLE_SECTIONS = ("plant", "potroom", "grid", "renewables", "economics")
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class PlantSpec:
     title: str
     origin: str
     plant: Component
+    potroom: Component  # the potroom's control-loop settings, for every potline (twin.plant.control)
     potlines: tuple[PotlineSpec, ...]
     coal_units: tuple[Component, ...]
     grid: Component
@@ -75,11 +77,20 @@ def load_plant(path: str | Path) -> PlantSpec:
     units = tuple(_named(t, "coal_unit", n, origin, schema) for n, t in enumerate(_array(doc, "coal_unit", origin), 1))
     _unique([p.name for p in potlines], "potline", origin)
     _unique([u.name for u in units], "coal_unit", origin)
+    for n, line in enumerate(potlines, 1):
+        design = line.technology.number("thermal.exchanger_design_duty_kW")
+        if design > line["heat_exchanger_capacity_kW"]:
+            raise field_error(
+                ModelError, origin, f"potline[{n}].heat_exchanger_capacity_kW", line["heat_exchanger_capacity_kW"],
+                f"at least the technology's exchanger_design_duty_kW ({design:g} kW of {line.technology.name}): "
+                "a cell insulated for exchangers needs them installed",
+            )
     return PlantSpec(
         meta["name"],
         str(meta.get("title", meta["name"])),
         origin,
         singles["plant"],
+        singles["potroom"],
         potlines,
         units,
         singles["grid"],

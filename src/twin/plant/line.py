@@ -7,16 +7,20 @@ to zero during an outage. Every cell in series carries it (physics.md §6 point 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import simpy
 
 from twin.cell import CellEvent, Potline
-from twin.cell import layout as L
 from twin.params import PotlineSpec
 
-ANODE_WARMUP_S = 8 * 3600.0  # [R] a new prebaked anode reaches bath-side temperature over ~a shift or more
+if TYPE_CHECKING:
+    from twin.plant.control import PotroomControl
+
+FEEDER_BLOCKAGE = "feeder_blockage"  # the feed-loss cause of a crusted feeder hole
 
 
 @dataclass
@@ -50,21 +54,22 @@ class PotlineSim:
     anode_changes: int = 0
     feeder_blockages: int = 0
     outages_h: list[float] = field(default_factory=list)
-    anode_heat_pending_J: np.ndarray | None = None  # heat new anodes still draw, per cell
-    hx_duty_W: np.ndarray | None = None  # shell heat-exchanger duty per cell (+ removes heat)
+    ramp_fraction: float = 1.0  # < 1 while the line current is ramped back after a restart
+    bath_added_kg: float = 0.0
+    bath_tapped_kg: float = 0.0
+    protective_actions: int = 0
+    control: PotroomControl | None = None  # the potroom's daily loops (twin.plant.control)
+    hx_max_kW: float = 0.0  # largest interval-mean exchanger duty per cell so far
+    listeners: list[Callable[[PotlineSim, CellEvent], None]] = field(default_factory=list)
 
     blocked_cells: set[int] = field(default_factory=set)
-
-    def __post_init__(self) -> None:
-        self.anode_heat_pending_J = np.zeros(self.potline.n_cells)
-        self.hx_duty_W = np.zeros(self.potline.n_cells)
 
     def block_feeder(self, cell: int) -> bool:
         """A feeder hole of ``cell`` crusts over: it loses ``feeder_blockage_share`` of its feed."""
         if cell in self.blocked_cells:
             return False
         self.blocked_cells.add(cell)
-        self.potline.state[L.S_FEED_EFFICIENCY, cell] *= 1.0 - self.spec["feeder_blockage_share"]
+        self.potline.set_feed_loss(cell, FEEDER_BLOCKAGE, self.spec["feeder_blockage_share"])
         self.feeder_blockages += 1
         return True
 
@@ -72,7 +77,7 @@ class PotlineSim:
         """The blocked hole of ``cell`` is open again (crust breaker, or an anode-effect kill)."""
         if cell in self.blocked_cells:
             self.blocked_cells.discard(cell)
-            self.potline.state[L.S_FEED_EFFICIENCY, cell] /= max(1.0 - self.spec["feeder_blockage_share"], 1e-9)
+            self.potline.set_feed_loss(cell, FEEDER_BLOCKAGE, 0.0)
 
     last: LineCounters = field(default_factory=LineCounters)
 
@@ -85,7 +90,7 @@ class PotlineSim:
         if self.outage:
             return 0.0
         rectifier_limit = self.units_in_service * self.spec["rectifier_unit_current_kA"]
-        wanted = self.setpoint_kA * (1.0 - self.curtail_fraction) * (1.0 - self.shed_fraction)
+        wanted = self.setpoint_kA * (1.0 - self.curtail_fraction) * (1.0 - self.shed_fraction) * self.ramp_fraction
         return max(min(wanted, rectifier_limit) * self.voltage_factor, 0.0)
 
     def sync(self, time_s: float) -> None:
@@ -99,13 +104,14 @@ class PotlineSim:
         for event in result.events:
             if event.kind == "anode_effect_end":  # the kill sequence breaks the crust over the feeders
                 self.clear_feeder(event.cell)
+            for listener in self.listeners:  # the potroom's protective actions (twin.plant.protection)
+                listener(self, event)
 
     def interval(self) -> tuple[float, float, float]:
         """(DC power W, mean line voltage V, seconds) since the previous call."""
-        totals = self.potline.acc
         now = self.potline.time_s
-        e_cells = float(totals[L.A_ENERGY_IN_J].sum())
-        vs = float(totals[L.A_VOLTAGE_SECONDS].sum())
+        e_cells = float(self.potline.values("energy_in_J").sum())
+        vs = float(self.potline.values("voltage_seconds").sum())
         span = now - self.last.time_s
         if span <= 0.0:
             return 0.0, 0.0, 0.0
@@ -127,20 +133,6 @@ class PotlineSim:
             self.voltage_factor *= ceiling / v_line
         else:
             self.voltage_factor = min(1.0, self.voltage_factor * 1.01)
-
-    def update_heat_sinks(self, span_s: float) -> None:
-        """Set each cell's heat extraction for the next interval: exchanger duty plus new-anode warm-up.
-
-        A new anode draws its heat with a first-order decay (time constant ANODE_WARMUP_S); the power over
-        the next interval is the pending heat × (1 − e^(−span/τ)) / span, so all of it is drawn eventually.
-        """
-        drawn = self.anode_heat_pending_J * -np.expm1(-span_s / ANODE_WARMUP_S)
-        self.anode_heat_pending_J -= drawn
-        self.potline.state[L.S_HEAT_EXTRACTION_W] = self.hx_duty_W + drawn / span_s
-
-    def metal_cm_per_kg(self) -> float:
-        p = self.potline.params
-        return 100.0 / (p[L.P_METAL_DENSITY] * p[L.P_CAVITY_AREA_M2])
 
     def cells(self) -> np.ndarray:
         return np.arange(self.potline.n_cells)

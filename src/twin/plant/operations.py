@@ -6,11 +6,12 @@ so the crane load is even, as in a real potroom.
 
 * Tapping: daily, the metal above the cell's start inventory is siphoned out; the anode beam follows
   the metal so the ACD is unchanged (physics.md §1.7: daily tap ≈ one day's production). At the tap the
-  bath is analysed and AlF3 is added back toward the technology's target excess (the AlF3 lost to
-  emissions and the lining, physics.md §1.3/§1.4 sensitivity).
+  potroom measures the pot and runs its daily loops (AlF3, resistance target, bath level;
+  :mod:`twin.plant.control`).
 * Anode change: one anode per cell every anode cycle / anode count (Qatalum 600 h / 30 = 20 h,
-  physics.md §1.7); the cold anode draws its warm-up heat from the bath over the following hours
-  (``PotlineSim.update_heat_sinks``) and the cell is noisier for hours (Dupuis, physics.md §1.7).
+  physics.md §1.7); the cold anode cools the anode-and-cover node by its heat capacity times its
+  temperature rise (:func:`twin.cell.operations.change_anode`) and the cell is noisier for hours (Dupuis,
+  physics.md §1.7).
 * Beam raising: every ``BEAM_RAISE_DAYS`` days per cell the anode beam is re-clamped (Qatalum 17 d);
   a short voltage disturbance, modelled as raised noise.
 * Feeder blockages: point-feeder holes crust over at random (a Poisson process per line at the plant
@@ -28,14 +29,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import simpy
 
-from twin.cell import layout as L
-
 if TYPE_CHECKING:
     from twin.plant.line import PotlineSim
 
 DAY_S = 86400.0
 BEAM_RAISE_DAYS = 17.0  # qatalum.com: beam raise every 17 days
-ALF3_MAX_ADD_KG = 40.0  # one addition at most (a hopper charge), [R]
 BEAM_RAISE_NOISE_GAIN = 2.0  # [R] a short disturbance, smaller than an anode change
 
 
@@ -71,20 +69,11 @@ def _tap(env: simpy.Environment, line: PotlineSim, cell: int) -> Generator[Any, 
         yield crane
         yield env.timeout(line.spec["tap_duration_min"] * 60.0)
         line.sync(env.now)
-        state = line.potline.state
         target = line.potline.technology.number("cell.metal_mass_kg")
-        tapped = max(state[L.S_METAL_KG, cell] - target, 0.0)
-        state[L.S_METAL_KG, cell] -= tapped
-        line.metal_tapped_kg += tapped
+        line.metal_tapped_kg += line.potline.tap_metal(cell, target)
         line.taps += 1
-        tech = line.potline.technology
-        target_alf3 = tech.number("bath.alf3_excess_wtpct") / 100.0
-        deficit = target_alf3 * state[L.S_BATH_KG, cell] - state[L.S_ALF3_KG, cell]
-        add = min(max(deficit, 0.0), ALF3_MAX_ADD_KG)
-        state[L.S_ALF3_KG, cell] += add
-        state[L.S_BATH_KG, cell] += add
-        line.alf3_added_kg += add
-        line.potline.set_cells("alf3_kg", cell, state[L.S_ALF3_KG, cell])  # refresh slow terms
+        if line.control is not None:
+            line.control.visit(cell, env.now)
 
 
 def anode_changes(env: simpy.Environment, line: PotlineSim) -> Generator[Any, Any, None]:
@@ -99,11 +88,7 @@ def _change_anode(env: simpy.Environment, line: PotlineSim, cell: int) -> Genera
         yield crane
         yield env.timeout(line.spec["anode_change_duration_min"] * 60.0)
         line.sync(env.now)
-        state = line.potline.state
-        line.anode_heat_pending_J[cell] += line.spec["anode_change_heat_kJ"] * 1e3
-        state[L.S_NOISE_GAIN, cell] = max(state[L.S_NOISE_GAIN, cell], line.spec["anode_change_noise_gain"])
-        anodes = line.potline.technology.number("cell.anode_count")
-        state[L.S_ANODE_AGE_S, cell] *= (anodes - 1.0) / anodes
+        line.potline.change_anode(cell, line.spec["anode_change_noise_gain"])
         line.anode_changes += 1
 
 
@@ -136,5 +121,4 @@ def beam_raising(env: simpy.Environment, line: PotlineSim) -> Generator[Any, Any
 
 def _raise_beam(env: simpy.Environment, line: PotlineSim, cell: int) -> None:
     line.sync(env.now)
-    state = line.potline.state
-    state[L.S_NOISE_GAIN, cell] = max(state[L.S_NOISE_GAIN, cell], BEAM_RAISE_NOISE_GAIN)
+    line.potline.raise_noise(cell, BEAM_RAISE_NOISE_GAIN)

@@ -23,9 +23,13 @@ import simpy
 
 from twin.cell import Potline
 from twin.params import PlantSpec, Technology
+from twin.plant.control import Controls, PotroomControl
+from twin.plant.exchangers import ExchangerControl
 from twin.plant.line import PotlineSim
 from twin.plant.operations import anode_changes, beam_raising, feeder_blockages, tapping
 from twin.plant.power import Dispatch, dispatch
+from twin.plant.protection import protective_action
+from twin.plant.restart import restart, start_restart
 
 HOUR_S = 3600.0
 RESTORE_GAIN = 0.5
@@ -72,6 +76,8 @@ class Plant:
     last_close_s: float = 0.0
     last_dispatch: Dispatch | None = None
     hooks: list[Callable[[Plant], None]] = field(default_factory=list)  # called after each interval
+    controls: Controls = field(default_factory=Controls)
+    exchangers: dict[str, ExchangerControl] = field(default_factory=dict)  # per potline, where installed
 
     @classmethod
     def build(
@@ -84,8 +90,14 @@ class Plant:
         interval_s: float = 300.0,
         technologies: dict[str, Technology] | None = None,
         routine_operations: bool = True,
+        controls: Controls | None = None,
     ) -> Plant:
-        """Create the environment, the potlines (seeded from ``seed``) and start the plant processes."""
+        """Create the environment, the potlines (seeded from ``seed``) and start the plant processes.
+
+        ``controls`` switches the potroom's loops (:mod:`twin.plant.control`, restart, protective actions,
+        exchangers); their settings are the plant file's ``[potroom]`` table.
+        """
+        controls = controls or Controls()
         env = simpy.Environment()
         seeds = np.random.SeedSequence(seed).spawn(len(spec.potlines))
         lines = []
@@ -109,9 +121,21 @@ class Plant:
                 )
             )
         units = list(spec.coal_units)
-        plant = cls(env, spec, lines, interval_s, [True] * len(units), [0.0] * len(units))
+        plant = cls(env, spec, lines, interval_s, [True] * len(units), [0.0] * len(units), controls=controls)
         plant.coal_MW = list(plant._initial_dispatch().coal_MW)
         env.process(plant._dispatcher())
+        control_seeds = np.random.SeedSequence([seed, 2]).spawn(len(lines))
+        for line, control_seed in zip(lines, control_seeds, strict=True):
+            line.control = PotroomControl(line, spec.potroom, controls, np.random.default_rng(control_seed))
+            if controls.protection:
+                line.listeners.append(protective_action(line.control))
+            capacity = line.spec["heat_exchanger_capacity_kW"] * 1e3
+            baseline = line.potline.technology.number("thermal.exchanger_design_duty_kW") * 1e3
+            line.potline.set_hx_duty(None, min(baseline, capacity))  # the design duty, from the start
+            if controls.heat_exchangers and capacity > 0:
+                hx = ExchangerControl(line, capacity, baseline)
+                plant.exchangers[line.name] = hx
+                env.process(plant._exchanger_reference(hx))
         if routine_operations:
             op_seeds = np.random.SeedSequence([seed, 1]).spawn(len(lines))
             for line, op_seed in zip(lines, op_seeds, strict=True):
@@ -144,6 +168,30 @@ class Plant:
     def sync(self) -> None:
         for line in self.lines:
             line.sync(self.env.now)
+
+    def restore_power(self, lines: list[PotlineSim], outage: Callable[[bool], None]) -> None:
+        """End an outage of ``lines``: re-energise them and, if switched on, run the restart procedure
+        (:mod:`twin.plant.restart`); ``outage(False)`` clears the lines' outage flag."""
+
+        def action() -> None:
+            outage(False)
+            if self.controls.restart:
+                for line in lines:
+                    if line.control is not None:
+                        start_restart(line, line.control, self.env.now)
+
+        self.change(action)
+        if self.controls.restart:
+            for line in lines:
+                if line.control is not None:
+                    self.env.process(restart(self.env, line, line.control, self.change))
+
+    def _exchanger_reference(self, hx: ExchangerControl) -> Generator[Any, Any, None]:
+        """Measure the exchanger controller's reference over the plant's first ``hx_reference_h``, then run it."""
+        hx.start_reference()
+        yield self.env.timeout(self.spec.potroom["hx_reference_h"] * HOUR_S)
+        hx.end_reference(self.env.now)
+        self.hooks.insert(0, hx.hook)  # before the recorder: the duty it sets applies to the next interval
 
     # --- the interval loop ------------------------------------------------------------------------
     def _dispatcher(self) -> Generator[Any, Any, None]:
@@ -204,12 +252,12 @@ class Plant:
                 export * hours * tariff * self.spec.grid["export_price_fraction"],
             )
         )
-        span = now - self.last_close_s
         self.last_close_s = now
-        for hook in self.hooks:  # first: a hook may set exchanger duties for the next interval
-            hook(self)
         for line in self.lines:
-            line.update_heat_sinks(span)
+            duty_kW = float(line.potline.values("q_hx_W").mean()) / 1e3
+            line.hx_max_kW = max(line.hx_max_kW, duty_kW)
+        for hook in list(self.hooks):  # a hook may set exchanger duties for the next interval
+            hook(self)
         return True
 
     def _dispatch_next(self, expected_MW: float | None = None) -> None:

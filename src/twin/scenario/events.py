@@ -1,11 +1,22 @@
 """Scenario events as SimPy processes that change the running plant at their scheduled times.
 
 Each event waits for its start, closes the running dispatch interval (so the change lands on an
-interval boundary), applies the change and, for events with a duration, undoes it at the end.
-Amperage creep follows EMAL's practice of small steps (Pillai et al., 0.35–2 kA/week; physics.md §1.10):
-the setpoint moves once an hour. Curtailment with shell heat exchangers holds each cell's heat balance
-(TRIMET/EnPot, physics.md §1.10): every interval the exchanger duty is set to the change of the cell's
-internal heat surplus against the hour before the curtailment, within the exchanger capacity.
+interval boundary), applies the change through the potline's named operations (:mod:`twin.cell.operations`)
+and, for events with a duration, undoes it at the end.
+
+* Amperage creep follows EMAL's practice of small steps (Pillai et al., 0.35–2 kA/week; physics.md §1.10):
+  the setpoint moves once an hour; with ``compensation = true`` (the default) the potroom lowers every
+  pot's resistance target at each step so the heat released in the cell stays what it was
+  (:func:`twin.plant.control.compensate_resistance`), with ``false`` the targets stay and the cells heat up.
+* A curtailment with ``heat_exchangers = true`` on a line without installed exchangers fits temporary ones
+  of ``heat_exchanger_kW`` with no baseline (they can only take heat away: on a curtailment, where the cell
+  is short of heat, they stay at zero); lines with installed exchangers hold their heat balance anyway
+  (:mod:`twin.plant.exchangers`).
+* An outage ends with the restart procedure (:mod:`twin.plant.restart`) unless the scenario switches it off.
+* ``alumina_shortfall`` and feeder blockages are separate feed-loss causes that compose; ``alumina_quality``
+  is a line-wide dissolution-rate factor.
+* ``resistance_target`` sets the target of the chosen pots to ``voltage_V`` at nominal current, or moves it
+  by ``delta_mV``.
 """
 
 from __future__ import annotations
@@ -16,13 +27,16 @@ from typing import Any
 import numpy as np
 import simpy
 
-from twin.cell import layout as L
 from twin.plant import Plant, PotlineSim
+from twin.plant.control import compensate_resistance
+from twin.plant.exchangers import ExchangerControl
 from twin.scenario.spec import Event
 
 HOUR_S = 3600.0
 WEEK_H = 168.0
 HX_FIRST_LOOK_S = 60.0
+SHORTFALL = "alumina_shortfall"
+QUALITY = "alumina_quality"
 
 
 def schedule(plant: Plant, event: Event) -> None:
@@ -38,6 +52,7 @@ def schedule(plant: Plant, event: Event) -> None:
         "unit_trip": _unit_trip,
         "rectifier_trip": _rectifier_trip,
         "cell_cut_out": _cut_out,
+        "resistance_target": _resistance_target,
     }[event.kind]
     plant.env.process(process(plant, event))
 
@@ -49,7 +64,7 @@ def _lines(plant: Plant, event: Event) -> list[PotlineSim]:
 
 def _cells(line: PotlineSim, event: Event) -> Any:
     cells = event.fields.get("cells", "all")
-    return slice(None) if cells == "all" else np.asarray(cells, dtype=np.int64) - 1
+    return None if cells == "all" else np.asarray(cells, dtype=np.int64) - 1
 
 
 def _wait(plant: Plant, at_h: float) -> simpy.Timeout:
@@ -70,47 +85,37 @@ def _creep(plant: Plant, event: Event) -> Generator[Any, Any, None]:
     yield _wait(plant, event.at_h)
     step_kA = event.fields["rate_kA_per_week"] / WEEK_H
     until_s = event.fields.get("until_h", float("inf")) * HOUR_S
+    compensate = event.fields.get("compensation", True)
     while plant.env.now < until_s:
         for line in _lines(plant, event):
             line.sync(plant.env.now)
+            if compensate:
+                compensate_resistance(line, line.control, line.setpoint_kA, line.setpoint_kA + step_kA)
             line.setpoint_kA += step_kA
         yield plant.env.timeout(HOUR_S)
 
 
 def _curtailment(plant: Plant, event: Event) -> Generator[Any, Any, None]:
     lines = _lines(plant, event)
-    use_hx = event.fields.get("heat_exchangers", False)
-    capacity_w = event.fields.get("heat_exchanger_kW", 0.0) * 1e3
-    baseline: dict[str, np.ndarray] = {}
-    if use_hx:
+    temporary: list[ExchangerControl] = []
+    if event.fields.get("heat_exchangers", False) and plant.controls.heat_exchangers:
+        capacity_w = event.fields.get("heat_exchanger_kW", 0.0) * 1e3
+        fitted = [line for line in lines if line.name not in plant.exchangers and capacity_w > 0]
         yield _wait(plant, max(event.at_h - 1.0, 0.0))
-        before = {line.name: _heat_totals(line) for line in lines}
+        temporary = [ExchangerControl(line, capacity_w, 0.0) for line in fitted]
+        for hx in temporary:
+            hx.start_reference()
     yield _wait(plant, event.at_h)
-    if use_hx:
-        for line in lines:
-            line.sync(plant.env.now)
-            span = max(line.potline.time_s - before[line.name][1], 1.0)
-            baseline[line.name] = (_heat_totals(line)[0] - before[line.name][0]) / span
-        last = {line.name: _heat_totals(line) for line in lines}
-
-        def hold_heat_balance(_: Plant) -> None:
-            for line in lines:
-                totals, time_s = _heat_totals(line)
-                span = time_s - last[line.name][1]
-                if span <= 0:
-                    continue
-                surplus = (totals - last[line.name][0]) / span
-                line.hx_duty_W[:] = np.clip(surplus - baseline[line.name], -capacity_w, capacity_w)
-                last[line.name] = (totals, time_s)
-
-        plant.hooks.append(hold_heat_balance)
+    for hx in temporary:
+        hx.end_reference(plant.env.now)
+        plant.hooks.insert(0, hx.hook)
 
     def start() -> None:
         for line in lines:
             line.curtail_fraction = event.fields["fraction"]
 
     plant.change(start)
-    if use_hx:  # measure the new heat balance after one minute rather than a whole dispatch interval
+    if temporary:  # measure the new heat balance after one minute rather than a whole dispatch interval
         yield plant.env.timeout(HX_FIRST_LOOK_S)
         plant.change(lambda: None)
         yield plant.env.timeout(event.fields["duration_h"] * HOUR_S - HX_FIRST_LOOK_S)
@@ -120,25 +125,11 @@ def _curtailment(plant: Plant, event: Event) -> Generator[Any, Any, None]:
     def end() -> None:
         for line in lines:
             line.curtail_fraction = 0.0
-            line.hx_duty_W[:] = 0.0
+        for hx in temporary:
+            plant.hooks.remove(hx.hook)
+            hx.stop()
 
-    if use_hx:
-        plant.hooks.remove(hold_heat_balance)
     plant.change(end)
-
-
-def _heat_totals(line: PotlineSim) -> tuple[np.ndarray, float]:
-    """Per-cell internal heat surplus so far (J): electrical in − busbar share − reaction − alumina heating.
-
-    Alumina heating is counted on the alumina consumed (smooth) rather than on the shots fed (lumpy: one
-    3.6 kg shot is ~7.7 MJ), so a one-minute measurement is already a fair estimate of the balance. The
-    heat hooks run after the interval's heat sinks were updated, so the duty set here applies to the next
-    interval.
-    """
-    acc = line.potline.acc
-    feed_heat = acc[L.A_ALUMINA_CONSUMED_KG] * line.potline.params[L.P_ALUMINA_HEAT_J_PER_KG]
-    surplus = acc[L.A_ENERGY_IN_J] - acc[L.A_ENERGY_EXTERNAL_J] - acc[L.A_ENERGY_REACTION_J] - feed_heat
-    return surplus.copy(), line.potline.time_s
 
 
 def _outage(plant: Plant, event: Event) -> Generator[Any, Any, None]:
@@ -153,37 +144,36 @@ def _outage(plant: Plant, event: Event) -> Generator[Any, Any, None]:
 
     plant.change(lambda: set_outage(True))
     yield plant.env.timeout(event.fields["duration_h"] * HOUR_S)
-    plant.change(lambda: set_outage(False))
-
-
-def _set_row(plant: Plant, event: Event, name: str, value: float) -> None:
-    for line in _lines(plant, event):
-        line.sync(plant.env.now)
-        line.potline.set_cells(name, _cells(line, event), value)
+    plant.restore_power(lines, set_outage)
 
 
 def _shortfall(plant: Plant, event: Event) -> Generator[Any, Any, None]:
     yield _wait(plant, event.at_h)
-    _set_row(plant, event, "feed_efficiency", 1.0 - event.fields["fraction"])
+    for line in _lines(plant, event):
+        line.sync(plant.env.now)
+        line.potline.set_feed_loss(_cells(line, event), SHORTFALL, event.fields["fraction"])
     yield plant.env.timeout(event.fields["duration_h"] * HOUR_S)
-    _set_row(plant, event, "feed_efficiency", 1.0)
+    for line in _lines(plant, event):
+        line.sync(plant.env.now)
+        line.potline.set_feed_loss(_cells(line, event), SHORTFALL, 0.0)
 
 
 def _quality(plant: Plant, event: Event) -> Generator[Any, Any, None]:
     yield _wait(plant, event.at_h)
-    lines = _lines(plant, event)
-    for line in lines:
+    for line in _lines(plant, event):
         line.sync(plant.env.now)
-        line.potline.params[L.P_K_DISS] *= event.fields["dissolution_factor"]
+        line.potline.set_dissolution_factor(QUALITY, event.fields["dissolution_factor"])
     yield plant.env.timeout(event.fields["duration_h"] * HOUR_S)
-    for line in lines:
+    for line in _lines(plant, event):
         line.sync(plant.env.now)
-        line.potline.params[L.P_K_DISS] /= event.fields["dissolution_factor"]
+        line.potline.set_dissolution_factor(QUALITY, 1.0)
 
 
 def _feed_strategy(plant: Plant, event: Event) -> Generator[Any, Any, None]:
     yield _wait(plant, event.at_h)
-    _set_row(plant, event, "feed_strategy", L.FEED_STRATEGIES[event.fields["strategy"]])
+    for line in _lines(plant, event):
+        line.sync(plant.env.now)
+        line.potline.set_feed_strategy(_cells(line, event), event.fields["strategy"])
 
 
 def _unit_trip(plant: Plant, event: Event) -> Generator[Any, Any, None]:
@@ -216,6 +206,32 @@ def _rectifier_trip(plant: Plant, event: Event) -> Generator[Any, Any, None]:
 
 def _cut_out(plant: Plant, event: Event) -> Generator[Any, Any, None]:
     yield _wait(plant, event.at_h)
-    _set_row(plant, event, "in_line", 0.0)
+    for line in _lines(plant, event):
+        line.sync(plant.env.now)
+        line.potline.cut_out(_cells(line, event))
     yield plant.env.timeout(event.fields["duration_h"] * HOUR_S)
-    _set_row(plant, event, "in_line", 1.0)
+    for line in _lines(plant, event):
+        line.sync(plant.env.now)
+        line.potline.cut_in(_cells(line, event))
+
+
+def _resistance_target(plant: Plant, event: Event) -> Generator[Any, Any, None]:
+    yield _wait(plant, event.at_h)
+
+    def apply() -> None:
+        for line in _lines(plant, event):
+            cells = _cells(line, event)
+            pot = line.potline
+            if "voltage_V" in event.fields:
+                pot.set_resistance_target(cells, pot.resistance_for_voltage(event.fields["voltage_V"]))
+                if line.control is not None and cells is None:  # the routine band follows a line-wide target
+                    line.control.nominal_target_ohm = float(pot.resistance_for_voltage(event.fields["voltage_V"]))
+            else:
+                delta_ohm = event.fields["delta_mV"] * 1e-3 / (pot.nominal_current_kA * 1e3)
+                current = pot.values("r_target_ohm")
+                idx = np.arange(pot.n_cells) if cells is None else cells
+                pot.set_resistance_target(idx, current[idx] + delta_ohm)
+                if line.control is not None and cells is None:
+                    line.control.nominal_target_ohm += delta_ohm
+
+    plant.change(apply)

@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 
-from twin.cell import layout as L
 from twin.kpi import LineTotals, line_kpis, plant_kpis
 from twin.plant import Plant, PotlineSim
 from twin.scenario.events import schedule
@@ -54,14 +53,16 @@ class _Recorder:
         for unit, mw in zip(plant.spec.coal_units, rec.coal_MW, strict=True):
             row[f"{unit.name}_MW"] = mw
         for n, line in enumerate(plant.lines):
-            out, state = line.potline.out, line.potline.state
-            ledge = 0.5 * (state[L.S_LEDGE_BATH_CM] + state[L.S_LEDGE_METAL_CM])
-            superheat = out[L.O_SUPERHEAT_K]
+            pot = line.potline
+            ledge_b, ledge_m = pot.values("ledge_bath_cm"), pot.values("ledge_metal_cm")
+            ledge = 0.5 * (ledge_b + ledge_m)
+            superheat = pot.values("superheat_K")
+            v_cell = pot.values("v_cell")
+            hx = pot.values("q_hx_W") / 1e3
+            target_V = pot.voltage_at_nominal(pot.values("r_target_ohm"))
             self.min_superheat = min(self.min_superheat, float(superheat.min()))
-            self.min_ledge = min(
-                self.min_ledge, float(np.minimum(state[L.S_LEDGE_BATH_CM], state[L.S_LEDGE_METAL_CM]).min())
-            )
-            fraction = state[L.S_BATH_KG] / line.potline.technology.number("cell.bath_mass_kg")
+            self.min_ledge = min(self.min_ledge, float(np.minimum(ledge_b, ledge_m).min()))
+            fraction = pot.values("bath_kg") / pot.technology.number("cell.bath_mass_kg")
             previous = self.min_bath_fraction.get(line.name)
             self.min_bath_fraction[line.name] = fraction.copy() if previous is None else np.minimum(previous, fraction)
             prefix = line.name
@@ -71,33 +72,44 @@ class _Recorder:
                     f"{prefix}_voltage_V": rec.line_voltage_V[n],
                     f"{prefix}_dc_MW": rec.line_dc_MW[n],
                     f"{prefix}_ac_MW": rec.line_ac_MW[n],
-                    f"{prefix}_cell_voltage_mean_V": float(out[L.O_V_CELL].mean()),
-                    f"{prefix}_cell_voltage_max_V": float(out[L.O_V_CELL].max()),
-                    f"{prefix}_alumina_mean_wtpct": float(out[L.O_ALUMINA_WTPCT].mean()),
+                    f"{prefix}_cell_voltage_mean_V": float(v_cell.mean()),
+                    f"{prefix}_cell_voltage_max_V": float(v_cell.max()),
+                    f"{prefix}_alumina_mean_wtpct": float(pot.values("alumina_wtpct").mean()),
+                    f"{prefix}_alf3_mean_wtpct": float(pot.values("alf3_wtpct").mean()),
                     f"{prefix}_superheat_mean_K": float(superheat.mean()),
                     f"{prefix}_superheat_min_K": float(superheat.min()),
-                    f"{prefix}_bath_temp_mean_degC": float(state[L.S_TEMP_DEGC].mean()),
+                    f"{prefix}_bath_temp_mean_degC": float(pot.values("temperature_degC").mean()),
+                    f"{prefix}_bath_mass_mean_kg": float(pot.values("bath_kg").mean()),
                     f"{prefix}_ledge_mean_cm": float(ledge.mean()),
-                    f"{prefix}_anode_effects": float(line.potline.acc[L.A_AE_COUNT].sum()),
+                    f"{prefix}_target_voltage_mean_V": float(np.mean(target_V)),
+                    f"{prefix}_hx_duty_mean_kW": float(hx.mean()),
+                    f"{prefix}_hx_duty_max_kW": float(hx.max()),
+                    f"{prefix}_anode_effects": float(pot.values("ae_count").sum()),
                 }
             )
         self.rows.append(row)
 
     def snapshot_cells(self, plant: Plant) -> None:
         for line in plant.lines:
-            out, state = line.potline.out, line.potline.state
-            for i in range(line.potline.n_cells):
+            pot = line.potline
+            values = {
+                "voltage_V": pot.values("v_cell"),
+                "alumina_wtpct": pot.values("alumina_wtpct"),
+                "superheat_K": pot.values("superheat_K"),
+                "bath_temp_degC": pot.values("temperature_degC"),
+                "ledge_cm": 0.5 * (pot.values("ledge_bath_cm") + pot.values("ledge_metal_cm")),
+                "acd_cm": pot.values("acd_cm"),
+                "alf3_wtpct": pot.values("alf3_wtpct"),
+                "bath_kg": pot.values("bath_kg"),
+                "hx_duty_kW": pot.values("q_hx_W") / 1e3,
+            }
+            for i in range(pot.n_cells):
                 self.cells.append(
                     {
                         "time_h": plant.env.now / HOUR_S,
                         "potline": line.name,
                         "cell": i + 1,
-                        "voltage_V": float(out[L.O_V_CELL, i]),
-                        "alumina_wtpct": float(out[L.O_ALUMINA_WTPCT, i]),
-                        "superheat_K": float(out[L.O_SUPERHEAT_K, i]),
-                        "bath_temp_degC": float(state[L.S_TEMP_DEGC, i]),
-                        "ledge_cm": float(0.5 * (state[L.S_LEDGE_BATH_CM, i] + state[L.S_LEDGE_METAL_CM, i])),
-                        "acd_cm": float(state[L.S_ACD_CM, i]),
+                        **{name: float(v[i]) for name, v in values.items()},
                     }
                 )
 
@@ -115,6 +127,7 @@ def build_plant(scenario: Scenario) -> Plant:
         slow_every=scenario.slow_every,
         interval_s=scenario.interval_s,
         technologies=technologies,
+        controls=scenario.controls,
     )
     for event in scenario.events:
         schedule(plant, event)
@@ -147,7 +160,7 @@ def _hourly(
 
 def _mean_ledge(plant: Plant) -> float:
     ledges = [
-        0.5 * (line.potline.state[L.S_LEDGE_BATH_CM] + line.potline.state[L.S_LEDGE_METAL_CM]) for line in plant.lines
+        0.5 * (line.potline.values("ledge_bath_cm") + line.potline.values("ledge_metal_cm")) for line in plant.lines
     ]
     return float(np.concatenate(ledges).mean())
 
@@ -166,7 +179,7 @@ def _line_totals(line: PotlineSim, plant: Plant, recorder: _Recorder) -> LineTot
     return LineTotals(
         line.name,
         line.potline.n_cells,
-        line.potline.acc.copy(),
+        line.potline.snapshot().totals,
         ac_mwh,
         line.energy_busbar_J,
         line.alf3_added_kg,
@@ -179,6 +192,9 @@ def _line_totals(line: PotlineSim, plant: Plant, recorder: _Recorder) -> LineTot
         tuple(line.outages_h),
         len(freeze_cells),
         len(undercooled),
+        line.hx_max_kW,
+        line.bath_added_kg,
+        line.bath_tapped_kg,
     )
 
 

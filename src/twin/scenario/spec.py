@@ -14,6 +14,9 @@ Layout (TOML)::
     [overrides]                  # cell-technology parameters for every potline ("section.name" = value)
     "control.target_voltage_V" = 4.25
 
+    [potroom]                    # optional: switch the potroom's loops off (all true by default)
+    alf3 = false                 # see twin.plant.control.Controls for the names
+
     [[event]]                    # any number; see EVENT_FIELDS for the kinds and their fields
     kind = "outage"
     at_h = 12.0
@@ -35,6 +38,7 @@ from typing import Any
 from twin.errors import ModelError, ScenarioError, field_error
 from twin.params import PlantSpec, load_plant
 from twin.params.validate import suggest
+from twin.plant.control import Controls
 
 Number = int | float
 
@@ -57,7 +61,7 @@ DURATION = ("float", 0.0, 8784.0, True)
 EVENT_FIELDS: dict[str, dict[str, tuple[str, float, float, bool]]] = {
     "line_current": {"potline": POTLINE, "value_kA": ("float", 0.0, 700.0, True)},
     "amperage_creep": {"potline": POTLINE, "rate_kA_per_week": ("float", -50.0, 50.0, True),
-                       "until_h": ("float", 0.0, 8784.0, False)},
+                       "until_h": ("float", 0.0, 8784.0, False), "compensation": ("bool", 0, 0, False)},
     "curtailment": {"potline": POTLINE, "fraction": ("float", 0.0, 0.6, True), "duration_h": DURATION,
                     "heat_exchangers": ("bool", 0, 0, False), "heat_exchanger_kW": ("float", 0.0, 500.0, False)},
     "outage": {"potline": POTLINE, "duration_h": DURATION},
@@ -67,7 +71,11 @@ EVENT_FIELDS: dict[str, dict[str, tuple[str, float, float, bool]]] = {
     "unit_trip": {"unit": ("unit", 0, 0, True), "duration_h": DURATION},
     "rectifier_trip": {"potline": POTLINE, "units": ("int", 1, 12, True), "duration_h": DURATION},
     "cell_cut_out": {"potline": POTLINE, "cells": ("cells", 0, 0, True), "duration_h": DURATION},
+    "resistance_target": {"potline": POTLINE, "voltage_V": ("float", 2.5, 8.0, False),
+                          "delta_mV": ("float", -1000.0, 1000.0, False), "cells": ("cells", 0, 0, False)},
 }
+#: events whose fields need exactly one of a group
+ONE_OF: dict[str, tuple[str, ...]] = {"resistance_target": ("voltage_V", "delta_mV")}
 STRATEGIES = ("tracking", "fixed", "none")
 
 
@@ -96,6 +104,7 @@ class Scenario:
     overrides: Mapping[str, Any]
     events: tuple[Event, ...]
     text: str = field(repr=False, default="")
+    controls: Controls = field(default_factory=Controls)
 
 
 def load_scenario(path: str | Path, *, seed: int | None = None) -> Scenario:
@@ -122,8 +131,10 @@ def scenario_from_dict(
 ) -> Scenario:
     """Validate a parsed scenario document."""
     for section in doc:
-        if section not in ("scenario", "overrides", "event"):
-            raise ScenarioError(f"{origin}: unknown section [{section}]; valid: [scenario], [overrides], [[event]]")
+        if section not in ("scenario", "overrides", "potroom", "event"):
+            raise ScenarioError(
+                f"{origin}: unknown section [{section}]; valid: [scenario], [overrides], [potroom], [[event]]"
+            )
     head = doc.get("scenario")
     if not isinstance(head, Mapping):
         raise ScenarioError(f"{origin}: a [scenario] table is required")
@@ -149,6 +160,7 @@ def scenario_from_dict(
             line.technology.with_overrides(overrides, f"{origin} [overrides]")
         except ModelError as exc:
             raise ScenarioError(str(exc)) from None
+    controls = _controls(doc.get("potroom", {}), origin)
     raw_events = doc.get("event", [])
     if not isinstance(raw_events, list):
         raise field_error(ScenarioError, origin, "event", raw_events, "an array of [[event]] tables")
@@ -166,7 +178,23 @@ def scenario_from_dict(
         dict(overrides),
         tuple(sorted(events, key=lambda e: e.at_h)),
         text,
+        controls,
     )
+
+
+def _controls(raw: Any, origin: str) -> Controls:
+    """The ``[potroom]`` switches: each a loop name of :class:`~twin.plant.control.Controls` = true/false."""
+    if not isinstance(raw, Mapping):
+        raise field_error(ScenarioError, origin, "potroom", raw, "a table of loop = true|false")
+    names = Controls.names()
+    values = {}
+    for key, value in raw.items():
+        if key not in names:
+            raise ScenarioError(f"{origin}: unknown field potroom.{key}; known: {', '.join(names)}")
+        if not isinstance(value, bool):
+            raise field_error(ScenarioError, origin, f"potroom.{key}", value, "true or false")
+        values[key] = value
+    return Controls(**values)
 
 
 def _event(raw: Any, n: int, origin: str, plant: PlantSpec, horizon_h: float) -> Event:
@@ -191,6 +219,13 @@ def _event(raw: Any, n: int, origin: str, plant: PlantSpec, horizon_h: float) ->
     for key, (_, _, _, required) in spec.items():
         if required and key not in fields:
             raise ScenarioError(f"{origin}: missing field {label}.{key} for a {kind} event")
+    group = ONE_OF.get(kind, ())
+    if group and sum(key in fields for key in group) != 1:
+        given = {key: fields[key] for key in group if key in fields}
+        raise field_error(
+            ScenarioError, origin, f"{label}.{'/'.join(group)}", given or None,
+            f"exactly one of {' or '.join(group)} for a {kind} event",
+        )
     cells = fields.get("cells")
     if isinstance(cells, tuple):
         lines = [p for p in plant.potlines if fields["potline"] in ("all", p.name)]

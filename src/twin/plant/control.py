@@ -1,0 +1,248 @@
+"""The potroom's daily heat-balance and bath-chemistry control of each pot (physics.md §1.6).
+
+What a smelter does every day, not what the pot controller does every second (that is in the kernel):
+
+* **Measurements.** Bath temperature and superheat are measured once per pot every
+  ``temperature_measurement_days`` with a measurement noise (STARprobe: temperature, superheat, ratio in
+  one dip; Wang, Tarcy, Batista & Wood, "Active pot control using Alcoa STARprobe", LM 2011). A bath
+  sample for excess AlF3 is taken every ``alf3_sample_days`` and its result arrives ``alf3_report_delay_h``
+  later (Wang et al. 2011: "results are delayed as long as 24 hours").
+* **AlF3 additions** = feed-forward + feedback (Entner LM 1992/93/96; Wilson LM 1992; physics.md §1.6):
+  the feed-forward returns what the pot lost since the last addition, read from its running totals
+  (``alf3_lost_kg``: emissions and sodium uptake; ``alf3_neutralised_kg``: Na2O of the alumina) and is
+  never capped; the feedback corrects ``alf3_feedback_fraction_per_day`` of the excess-AlF3 deficit
+  estimated from the latest result (brought forward by what was added and lost since the sample,
+  x̂ = x_sample + 100·(added − lost)/m_bath,nominal) plus ``alf3_temperature_gain_kg_per_K`` per kelvin of
+  measured temperature above target (a hot pot is a basic pot), limited to ± ``alf3_feedback_max_kg``:
+
+      add = max(ff + clip(k_x·(x* − x̂)·m_bath/100 + k_T·(T_meas − T*), ±max), 0)
+
+* **Resistance target** from the measured superheat in small daily steps (physics.md §1.6: ~5-30 mV):
+  ΔV = −k_R·(SH_meas − SH*), not made below ``resistance_step_min_mV``, limited to
+  ``resistance_step_max_mV``, and the target kept within ± ``resistance_offset_max_mV`` of the
+  technology's nominal target (plus a running restart treatment, :mod:`twin.plant.restart`).
+* **Bath level**: crushed bath is added, or bath tapped, for ``bath_level_fraction_per_day`` of the
+  error of the liquid bath mass against the technology's nominal bath beyond a deadband (at most
+  ``bath_level_max_kg_per_day``).
+
+The targets are the technology's start-up operating point: excess AlF3 ``bath.alf3_excess_wtpct``,
+temperature ``bath.temperature_initial_degC``, and the line's mean start-up superheat. Each loop can be
+switched off in a scenario (:class:`Controls`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from twin.cell.physics import FARADAY, M_AL, M_AL2O3
+from twin.params import Component
+
+if TYPE_CHECKING:
+    from twin.plant.line import PotlineSim
+
+DAY_S = 86400.0
+HOUR_S = 3600.0
+
+
+@dataclass(frozen=True)
+class Controls:
+    """Which of the potroom's loops run (a scenario's ``[potroom]`` table switches them off)."""
+
+    alf3: bool = True
+    resistance: bool = True
+    bath_level: bool = True
+    restart: bool = True
+    protection: bool = True
+    heat_exchangers: bool = True
+    measurement_noise: bool = True
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(cls.__dataclass_fields__)
+
+
+@dataclass
+class _Sample:
+    taken_s: float
+    ready_s: float
+    alf3_wtpct: float
+    added_kg: float  # cumulative AlF3 added to the pot when the sample was taken
+    lost_kg: float  # cumulative AlF3 lost when the sample was taken
+
+
+@dataclass
+class PotroomControl:
+    """The daily loops of one potline; :meth:`visit` is called once per pot at its daily tap."""
+
+    line: PotlineSim
+    settings: Component
+    controls: Controls
+    rng: np.random.Generator
+    target_alf3_wtpct: float = 0.0
+    target_temp_degC: float = 0.0
+    target_superheat_K: float = 0.0
+    nominal_target_ohm: float = 0.0
+    target_offset_ohm: float = 0.0  # a restart treatment's raise on top of the routine band
+    treatment_until_s: float = -1.0
+    visits: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    added_kg: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    lost_seen_kg: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    samples: list[list[_Sample]] = field(default_factory=list)
+    measured_temp_degC: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    measured_superheat_K: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def __post_init__(self) -> None:
+        pot = self.line.potline
+        n = pot.n_cells
+        tech = pot.technology
+        self.target_alf3_wtpct = tech.number("bath.alf3_excess_wtpct")
+        self.target_temp_degC = tech.number("bath.temperature_initial_degC")
+        self.target_superheat_K = float(np.mean(pot.values("temperature_degC") - pot.values("liquidus_degC")))
+        self.nominal_target_ohm = pot.parameter("r_target_ohm")
+        self.visits = np.zeros(n, dtype=np.int64)
+        self.added_kg = np.zeros(n)
+        self.lost_seen_kg = self._lost()
+        self.samples = [[] for _ in range(n)]
+        self.measured_temp_degC = np.full(n, np.nan)
+        self.measured_superheat_K = np.full(n, np.nan)
+
+    # --- helpers ----------------------------------------------------------------------------------------
+    def _lost(self) -> np.ndarray:
+        pot = self.line.potline
+        return pot.values("alf3_lost_kg") + pot.values("alf3_neutralised_kg")
+
+    def _noise(self, sd: float) -> float:
+        return float(self.rng.normal(0.0, sd)) if self.controls.measurement_noise and sd > 0 else 0.0
+
+    def ohm_per_mV(self) -> float:
+        """Resistance-target change of 1 mV at nominal current."""
+        return 1e-3 / (self.line.potline.nominal_current_kA * 1e3)
+
+    def clamp_target(self, ohm: np.ndarray | float) -> np.ndarray:
+        """A target within ± resistance_offset_max_mV of nominal (plus a running restart raise)."""
+        band = self.settings["resistance_offset_max_mV"] * self.ohm_per_mV()
+        centre = self.nominal_target_ohm + self.target_offset_ohm
+        return np.clip(ohm, centre - band, centre + band)
+
+    def move_targets(self, cells: np.ndarray | int, mV: float | np.ndarray) -> None:
+        """Move resistance targets by ``mV`` (at nominal current), kept in the band."""
+        pot = self.line.potline
+        idx = np.atleast_1d(np.asarray(cells, dtype=np.int64))
+        new = self.clamp_target(pot.values("r_target_ohm")[idx] + np.asarray(mV) * self.ohm_per_mV())
+        pot.set_resistance_target(idx, new)
+
+    # --- the daily visit --------------------------------------------------------------------------------
+    def visit(self, cell: int, now_s: float) -> None:
+        """Measure pot ``cell`` and act on it (module docstring). The line is synced to ``now_s``."""
+        s = self.settings
+        self.visits[cell] += 1
+        every = max(round(s["temperature_measurement_days"]), 1)
+        pot = self.line.potline
+        if (self.visits[cell] - 1) % every == 0:
+            temp = float(pot.values("temperature_degC")[cell]) + self._noise(s["temperature_measurement_sd_K"])
+            superheat = float(pot.values("superheat_K")[cell]) + self._noise(s["temperature_measurement_sd_K"])
+            self.measured_temp_degC[cell] = temp
+            self.measured_superheat_K[cell] = superheat
+        lost = self._lost()[cell]
+        self._sample(cell, now_s, lost)
+        if self.controls.alf3:
+            self._add_alf3(cell, now_s, lost)
+        self.lost_seen_kg[cell] = lost
+        if self.controls.resistance and now_s >= self.treatment_until_s:
+            self._adjust_resistance(cell)
+        if self.controls.bath_level:
+            self._bath_level(cell)
+
+    def _sample(self, cell: int, now_s: float, lost: float) -> None:
+        s = self.settings
+        every = max(round(s["alf3_sample_days"]), 1)
+        if (self.visits[cell] - 1) % every != 0:
+            return
+        pot = self.line.potline
+        measured = float(pot.values("alf3_wtpct")[cell]) + self._noise(s["alf3_measurement_sd_wtpct"])
+        ready = now_s + s["alf3_report_delay_h"] * HOUR_S
+        self.samples[cell].append(_Sample(now_s, ready, measured, float(self.added_kg[cell]), lost))
+        del self.samples[cell][:-4]  # keep the last few
+
+    def latest_result(self, cell: int, now_s: float) -> _Sample | None:
+        """The newest excess-AlF3 result that has arrived by ``now_s``."""
+        ready = [x for x in self.samples[cell] if x.ready_s <= now_s]
+        return ready[-1] if ready else None
+
+    def _add_alf3(self, cell: int, now_s: float, lost: float) -> None:
+        s = self.settings
+        pot = self.line.potline
+        feed_forward = max(lost - self.lost_seen_kg[cell], 0.0)
+        feedback = 0.0
+        bath = pot.parameter("bath_nominal_kg")
+        result = self.latest_result(cell, now_s)
+        if result is not None:
+            estimate = result.alf3_wtpct + 100.0 * (
+                (self.added_kg[cell] - result.added_kg) - (lost - result.lost_kg)
+            ) / bath
+            feedback += s["alf3_feedback_fraction_per_day"] * (self.target_alf3_wtpct - estimate) * bath / 100.0
+        if np.isfinite(self.measured_temp_degC[cell]):
+            feedback += s["alf3_temperature_gain_kg_per_K"] * (self.measured_temp_degC[cell] - self.target_temp_degC)
+        limit = s["alf3_feedback_max_kg"]
+        add = max(feed_forward + min(max(feedback, -limit), limit), 0.0)
+        if add > 0.0:
+            pot.add_alf3(cell, add)
+            self.added_kg[cell] += add
+            self.line.alf3_added_kg += add
+
+    def _adjust_resistance(self, cell: int) -> None:
+        s = self.settings
+        superheat = self.measured_superheat_K[cell]
+        if not np.isfinite(superheat):
+            return
+        step = -s["resistance_gain_mV_per_K"] * (superheat - self.target_superheat_K)
+        if abs(step) < s["resistance_step_min_mV"]:
+            return
+        step = min(max(step, -s["resistance_step_max_mV"]), s["resistance_step_max_mV"])
+        self.move_targets(cell, step)
+
+    def _bath_level(self, cell: int) -> None:
+        s = self.settings
+        pot = self.line.potline
+        nominal = pot.parameter("bath_nominal_kg")
+        error = nominal - float(pot.values("bath_kg")[cell])
+        if abs(error) <= s["bath_level_deadband_fraction"] * nominal:
+            return
+        amount = min(s["bath_level_fraction_per_day"] * abs(error), s["bath_level_max_kg_per_day"])
+        if amount <= 0.0:
+            return
+        if error > 0:
+            self.line.bath_added_kg += pot.add_bath(cell, amount)
+        else:
+            self.line.bath_tapped_kg += pot.tap_bath(cell, amount)
+
+
+def compensate_resistance(line: PotlineSim, control: PotroomControl | None, old_kA: float, new_kA: float) -> None:
+    """Move every pot's resistance target so its internal heat stays what it was at the old line current.
+
+    Heat released inside the cell ≈ I·(V − V_proc), V = BEMF + R·I, with V_proc the voltage equivalent of
+    the process energy (physics.md §1.6: 2.13 V per Faraday at 100 % CE; here e_proc(CE) plus alumina
+    heating at the cell's CE). Holding I·(V − V_proc) constant from I0 to I1 gives
+    R1 = (I0·(BEMF + R0·I0 − V_proc)/I1 − BEMF + V_proc)/I1 — the potroom's compensation of an amperage
+    increase by a lower voltage (EMAL, Pillai et al.; physics.md §1.10).
+    """
+    if old_kA <= 0.0 or new_kA <= 0.0 or old_kA == new_kA:
+        return
+    pot = line.potline
+    ce = pot.values("current_efficiency")
+    e_rx = pot.parameter("reaction_j_per_kg_al")
+    e_back = pot.parameter("back_reaction_j_per_kg_al")
+    e_feed = pot.parameter("alumina_heat_j_per_kg") * M_AL2O3 / (2.0 * M_AL)  # per kg Al
+    kg_per_coulomb = M_AL / (3.0 * FARADAY)
+    v_proc = ce * kg_per_coulomb * (e_rx / ce - e_back * (1.0 / ce - 1.0) + e_feed)
+    bemf = pot.parameter("bemf_v")
+    i0, i1 = old_kA * 1e3, new_kA * 1e3
+    r0 = pot.values("r_target_ohm")
+    r1 = (i0 * (bemf + r0 * i0 - v_proc) / i1 - bemf + v_proc) / i1
+    if control is not None:
+        control.nominal_target_ohm += float(np.mean(r1 - r0))  # the routine band follows the compensation
+    low, high = pot.resistance_range()
+    pot.set_resistance_target(None, np.clip(r1, low, high))
