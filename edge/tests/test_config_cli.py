@@ -13,6 +13,7 @@ from twin_edge.errors import ConfigError
 from twin_edge.registers import Encoding
 from twin_edge.simplc.layout import write_tag_map
 from twin_edge.sparkplug import DataType
+from twin_edge.testing_pki import make_pki
 
 GOOD = """
 tag_map = "tags.toml"
@@ -166,9 +167,10 @@ def test_unknown_tag_map_keys_are_refused(tmp_path: Path) -> None:
 
 
 def test_mqtt_security_settings_load(tmp_path: Path) -> None:
-    (tmp_path / "ca.pem").write_text("x")
-    (tmp_path / "gw.crt").write_text("x")
-    (tmp_path / "gw.key").write_text("x")
+    pki = make_pki(tmp_path / "pki", clients=("gw",))
+    (tmp_path / "ca.pem").write_bytes(pki.ca.read_bytes())
+    for suffix in ("crt", "key"):
+        (tmp_path / f"gw.{suffix}").write_bytes((tmp_path / "pki" / f"gw.{suffix}").read_bytes())
     (tmp_path / "secret").write_text("s3cret\n")
     security = (
         'port = 1883\nusername = "gw01"\npassword_file = "secret"\n'
@@ -192,6 +194,7 @@ def test_mqtt_security_settings_load(tmp_path: Path) -> None:
         (("[mqtt]\n", '[mqtt.tls]\nca_file = "missing.pem"\n[mqtt]\n'), "mqtt.tls.ca_file"),
         (("[mqtt]\n", '[mqtt]\npassword = "p"\n'), "mqtt.username"),
         (("[mqtt]\n", '[mqtt]\nusername = "u"\npassword_file = "nope"\n'), "mqtt.password_file"),
+        (("[mqtt]\n", '[mqtt.tls]\nca_file = "gw.toml"\n[mqtt]\n'), "cannot load"),
     ],
 )
 def test_bad_mqtt_security_settings_are_named(tmp_path: Path, edit: tuple[str, str], field: str) -> None:

@@ -20,8 +20,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from twin.telemetry import CollectingSink, HostConfig, Quality, SparkplugHost
-from twin_edge.mqtt_link import tls_context
-from twin_edge.mqtt_settings import TlsSettings
+from twin_edge.mqtt_settings import TlsSettings, tls_context
 from twin_edge.testing import PrivateBroker, Recorder, make_rig, unique
 from twin_edge.testing_pki import Pki, make_pki
 

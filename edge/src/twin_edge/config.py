@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from twin_edge.errors import ConfigError, SparkplugError
-from twin_edge.mqtt_settings import MqttSettings, TlsSettings
+from twin_edge.mqtt_settings import MqttSettings, TlsSettings, tls_context
 from twin_edge.sparkplug.topic import validate_id
 from twin_edge.tagmap import TagMap, load_tag_map
 
@@ -179,6 +179,10 @@ def _tls(reader: _Reader, base: Path, source: str) -> TlsSettings | None:
     tls = TlsSettings(file("ca_file"), file("cert_file"), file("key_file"), True if check is None else check)
     if (tls.cert_file is None) != (tls.key_file is None):
         raise ConfigError.field(source, "mqtt.tls.key_file", None, "cert_file and key_file together (or neither)")
+    try:
+        tls_context(tls)  # the files must hold what they claim (PEM CA, certificate matching its key)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
     return tls
 
 

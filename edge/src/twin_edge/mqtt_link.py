@@ -13,15 +13,13 @@ this connection acknowledged), :class:`Disconnected` (``clean`` when :meth:`stop
 from __future__ import annotations
 
 import logging
-import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
-from twin_edge.errors import ConfigError
-from twin_edge.mqtt_settings import MqttSettings, TlsSettings
+from twin_edge.mqtt_settings import MqttSettings, tls_context
 
 logger = logging.getLogger(__name__)
 
@@ -58,19 +56,6 @@ class Will:
 
 
 LinkEvent = Connected | Subscribed | Disconnected | Received
-
-
-def tls_context(tls: TlsSettings) -> ssl.SSLContext:
-    """An SSL context for ``tls``; a missing or unreadable file is a :class:`ConfigError` naming it."""
-    try:
-        context = ssl.create_default_context(cafile=str(tls.ca_file) if tls.ca_file else None)
-        if tls.cert_file is not None:
-            context.load_cert_chain(str(tls.cert_file), str(tls.key_file) if tls.key_file else None)
-    except (OSError, ssl.SSLError) as exc:
-        files = ", ".join(str(f) for f in (tls.ca_file, tls.cert_file, tls.key_file) if f is not None)
-        raise ConfigError(f"mqtt.tls: cannot load {files or 'the system CA store'}: {exc}") from None
-    context.check_hostname = tls.check_hostname
-    return context
 
 
 class MqttLink:

@@ -6,8 +6,11 @@ certificate and key, and the server host-name check (on by default; turning it o
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
+
+from twin_edge.errors import ConfigError
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,3 +39,16 @@ class MqttSettings:
             f"MqttSettings(host={self.host!r}, port={self.port}, client_id={self.client_id!r}, "
             f"username={self.username!r}, password={secret!r}, tls={self.tls!r})"
         )
+
+
+def tls_context(tls: TlsSettings) -> ssl.SSLContext:
+    """An SSL context for ``tls``; a missing or unreadable file is a :class:`ConfigError` naming it."""
+    try:
+        context = ssl.create_default_context(cafile=str(tls.ca_file) if tls.ca_file else None)
+        if tls.cert_file is not None:
+            context.load_cert_chain(str(tls.cert_file), str(tls.key_file) if tls.key_file else None)
+    except (OSError, ssl.SSLError) as exc:
+        files = ", ".join(str(f) for f in (tls.ca_file, tls.cert_file, tls.key_file) if f is not None)
+        raise ConfigError(f"mqtt.tls: cannot load {files or 'the system CA store'}: {exc}") from None
+    context.check_hostname = tls.check_hostname
+    return context

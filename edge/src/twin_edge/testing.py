@@ -154,7 +154,7 @@ class Recorder:
         if username is not None:
             self.client.username_pw_set(username, password)
         if tls is not None:
-            from twin_edge.mqtt_link import tls_context
+            from twin_edge.mqtt_settings import tls_context
 
             self.client.tls_set_context(tls_context(tls))
 
