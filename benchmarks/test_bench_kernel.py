@@ -48,7 +48,18 @@ def reference_rate(tech: Technology, slow_every: int) -> float:
     elapsed = time.perf_counter() - t
     assert done == REF_STEPS
     assert 3.5 < out[L.O_V_CELL].mean() < 5.0
+    assert_heat_balance_runs(state, out)
     return REF_CELLS * REF_STEPS / elapsed
+
+
+def assert_heat_balance_runs(state: np.ndarray, out: np.ndarray) -> None:
+    """The thermal network ran (physics.md §1.6): every surface loses heat, in total a few hundred kW at
+    nominal (the HAL275 calibration: ~600 kW), and the liquids and nodes stay near their start."""
+    q = out[[L.O_Q_TOP_W, L.O_Q_SIDE_BATH_W, L.O_Q_SIDE_METAL_W, L.O_Q_BOTTOM_W]]
+    assert np.all(q > 0.0)
+    assert np.all((q.sum(axis=0) > 3e5) & (q.sum(axis=0) < 1.2e6))
+    assert np.all(np.abs(state[L.S_TEMP_DEGC] - 956.0) < 15.0)
+    assert np.all((state[L.S_ANODE_TEMP_DEGC] > 400.0) & (state[L.S_CATHODE_TEMP_DEGC] > 600.0))
 
 
 def simpy_rate(tech: Technology, slow_every: int) -> float:
@@ -74,6 +85,12 @@ def simpy_rate(tech: Technology, slow_every: int) -> float:
     elapsed = time.perf_counter() - t
     assert env.now == REF_STEPS
     assert all(3.5 < c.w["v_cell"] < 5.0 for c in cells)
+    out = np.zeros((L.N_OUT, REF_CELLS))
+    for i, cell in enumerate(cells):  # the steps since the last slow refresh, as at the end of a kernel call
+        model.end_call(cell)
+        model.write_outputs(cell, out, i)
+        state[:, i] = [cell.s[name] for name in L.STATE_NAMES]
+    assert_heat_balance_runs(state, out)
     return REF_CELLS * REF_STEPS / elapsed
 
 

@@ -1,24 +1,31 @@
 """Slow, obvious plain-Python twins of the cell physics and of the step kernel.
 
-Written from the equations in ``../shared/docs/physics.md`` §1 and the numerical conventions stated in the
-docstring of ``twin.cell.kernel`` — never by calling the numba code. Only row/parameter indices and constants
-that are definitions, not physics (``twin.cell.layout``), are shared.
+Written from the equations in ``../shared/docs/physics.md`` §1 and in the docstrings of ``twin.cell.kernel``,
+``twin.cell.thermal`` and ``twin.cell.chemistry`` — never by calling the numba code. Only row/parameter
+indices and constants that are definitions, not physics (``twin.cell.layout``), and documented numeric
+constants (molar masses, the liquidus range, the ledge floor, the sub-step length) are shared by value.
 
-Conventions reproduced here (kernel docstring):
+Conventions reproduced here (kernel and thermal docstrings):
 
 * explicit Euler, one step = ``dt`` seconds, cells see ``line_current[k] * in_line``;
 * the slow terms (κ, T_liq, C_sat, bath ratio, CE), the log electrochemical terms, ``100/m_bath``, the
   limit checks and the noise-gain decay are refreshed when the global step count is a multiple of
   ``slow_every``; the current-dependent terms (and with them the voltage terms, ``100/m_bath`` and the
   limit checks) are also recomputed whenever the cell current changes, including the first step of a call;
-* heat losses and ledge freeze/melt are applied at each slow refresh for the steps since the last one, from
-  the held temperature, and once more at the end of each call; the temperature follows from the enthalpy
-  H = (m_bath c_bath + m_metal c_metal)(T − T_ref) at those updates only;
+* the thermal network (liquids, anode-and-cover and cathode-and-lining nodes, two ledge fronts, massless
+  shells) is advanced at each slow refresh over the steps since the last one, and once more at the end of
+  each call, with the mean current of those steps, in explicit-Euler sub-steps of at most 300 s; the
+  liquids' temperature follows from the enthalpy H = (m_bath c_bath + m_metal c_metal)(T − T_ref) at those
+  updates only; mass that freezes, melts, forms or leaves counts at T_ref;
 * events: an anode-effect onset/end belongs to the end of the step (reported at step k + 1), a limit
   crossing is detected at a refresh at the start of step k (reported at k). The run stops after the
   complete step with a stopping AE event, or before step k for a stopping limit event, for *all* cells —
   i.e. the semantics of a step-outer loop, which is how this reference is written;
 * noise: per-cell Marsaglia xorshift64 (13, 7, 17), top 53 bits mapped to [-1, 1).
+
+``Model.counts`` counts how often each branch of the thermal and chemistry model ran (ledge freeze and melt,
+ledge floor, superheat floor, Na2O limited by the AlF3 available, exchanger capped at the air temperature,
+liquidus clamped), so a test can show that its window exercised them.
 """
 
 from __future__ import annotations
@@ -144,9 +151,64 @@ def symmetric_uniform(x: int) -> float:
 
 
 # ---------------------------------------------------------------------------------------------------
+# heat transfer and bath chemistry (physics.md §1.6; twin.cell.thermal and twin.cell.chemistry docstrings)
+# ---------------------------------------------------------------------------------------------------
+SIGMA = 5.670374419e-8  # W/(m² K⁴), Stefan–Boltzmann (CODATA 2018)
+M_NA2O = 61.979e-3  # kg/mol
+M_ALF3 = 83.977e-3  # kg/mol
+SOLHEIM_MAX = {"alf3": 20.0, "caf2": 20.0, "lif": 20.0, "mgf2": 5.0}  # wt %, fitted range of Solheim 1996
+LEDGE_FLOOR_CM = 0.05
+MAX_SUBSTEP_S = 300.0
+MIN_LIQUID_BATH_FRACTION = 0.02  # the superheat floor leaves at least 2 % of the nominal bath liquid
+FLOOR_CHECK_MARGIN_K = 1.0  # the floor is checked against a fresh liquidus when T is within this of the held one
+
+
+def stirring(current_A: float, nominal_A: float, still: float, exponent: float) -> float:
+    """Film coefficient relative to nominal: still + (1 − still)·(I/I_nom)^n with I/I_nom in [0, 2]."""
+    x = current_A / nominal_A
+    x = 0.0 if x < 0.0 else (2.0 if x > 2.0 else x)
+    return still + (1.0 - still) * math.pow(x, exponent)
+
+
+def shell_coefficient(shell_c: float, air_c: float, h_conv: float, emissivity: float) -> float:
+    """Convection plus linearised grey-body radiation, W/(m² K): h + εσ(Ts⁴ − Ta⁴)/(Ts − Ta)."""
+    ts, ta = shell_c + KELVIN, air_c + KELVIN
+    return h_conv + emissivity * SIGMA * (ts + ta) * (ts**2 + ta**2)
+
+
+def massless_shell(t_in: float, r_in: float, g_out: float, t_air: float, duty: float) -> tuple[float, float]:
+    """Shell temperature and exchanger duty delivered: (t_in − T_s)/r_in = g_out (T_s − t_air) + D, D ≥ 0,
+    and an exchanger never cools the shell below the air (then D is what the inner path brings)."""
+    d = duty if duty > 0.0 else 0.0
+    t_s = (t_in / r_in + g_out * t_air - d) / (1.0 / r_in + g_out)
+    if d > 0.0 and t_s < t_air:
+        t_s = t_air
+        d = (t_in - t_air) / r_in
+        d = d if d > 0.0 else 0.0
+    return t_s, d
+
+
+def na2o_neutralisation(na2o: float, alf3_available: float) -> tuple[float, float, float, bool]:
+    """3 Na2O + 4 AlF3 → 2 Na3AlF6 + Al2O3: (AlF3 used, cryolite formed, alumina formed, limited by AlF3).
+
+    The reaction stops when the excess AlF3 runs out; all Na2O then ends in the solvent (cryolite), so the
+    cryolite formed closes the mass balance: Na2O + AlF3 used − alumina formed.
+    """
+    wanted = na2o * 4.0 * M_ALF3 / (3.0 * M_NA2O)
+    limited = wanted > alf3_available
+    used = alf3_available if limited else wanted
+    alumina = used * 3.0 * M_NA2O / (4.0 * M_ALF3) * M_AL2O3 / (3.0 * M_NA2O)
+    return used, na2o + used - alumina, alumina, limited
+
+
+# ---------------------------------------------------------------------------------------------------
 # the step model, one cell at a time
 # ---------------------------------------------------------------------------------------------------
 STATE_KEYS = L.STATE_NAMES
+LEVELS = (  # ledge level: (thickness, area, film coefficient, shell temperature)
+    ("ledge_bath_cm", L.P_LEDGE_AREA_BATH_M2, L.P_H_BATH_LEDGE, "shell_bath_degC"),
+    ("ledge_metal_cm", L.P_LEDGE_AREA_METAL_M2, L.P_H_METAL_LEDGE, "shell_metal_degC"),
+)
 
 
 class Cell:
@@ -184,66 +246,193 @@ class Model:
         self.noise_b = p[L.P_NOISE_OHM] * math.sqrt(3.0 * (1.0 - self.noise_a**2))
         self.gain_decay = math.exp(-dt * self.slow_every / (4.0 * 3600.0))
         self.metal_cm_per_kg = 100.0 / (p[L.P_METAL_DENSITY] * p[L.P_CAVITY_AREA_M2])
+        self.counts: dict[str, int] = {}
+
+    def count(self, what: str) -> None:
+        self.counts[what] = self.counts.get(what, 0) + 1
 
     # --- composition and slow terms ---------------------------------------------------------------
-    def composition(self, s: dict[str, float]) -> tuple[float, float]:
+    def composition(self, s: dict[str, float]) -> tuple[float, float, float]:
+        """(Al2O3, excess AlF3, CaF2) in wt % of bath_kg (chemistry docstring convention)."""
         m = s["bath_kg"]
-        return 100.0 * s["alumina_dissolved_kg"] / m, 100.0 * s["alf3_kg"] / m
+        return 100.0 * s["alumina_dissolved_kg"] / m, 100.0 * s["alf3_kg"] / m, 100.0 * s["caf2_kg"] / m
+
+    def liquidus(self, alf3: float, al2o3: float, caf2: float) -> float:
+        """Solheim's liquidus at the composition clamped into its fitted range (never extrapolated)."""
+        p = self.p
+        lim = SOLHEIM_MAX
+        a = min(max(alf3, 0.0), lim["alf3"])
+        c = min(max(caf2, 0.0), lim["caf2"])
+        li = min(p[L.P_LIF_WTPCT], lim["lif"])
+        mg = min(p[L.P_MGF2_WTPCT], lim["mgf2"])
+        if (a, c) != (alf3, caf2):
+            self.count("liquidus_clamped")
+        return liquidus_temperature(a, al2o3, c, li, mg)
+
+    def liquid_liquidus(self, s: dict[str, float]) -> float:
+        al2o3, alf3, caf2 = self.composition(s)
+        return self.liquidus(alf3, al2o3, caf2)
 
     def slow_terms(self, s: dict[str, float]) -> None:
         p = self.p
-        al2o3, alf3 = self.composition(s)
-        caf2, mgf2, lif = p[L.P_CAF2_WTPCT], p[L.P_MGF2_WTPCT], p[L.P_LIF_WTPCT]
+        al2o3, alf3, caf2 = self.composition(s)
+        mgf2, lif = p[L.P_MGF2_WTPCT], p[L.P_LIF_WTPCT]
         t = s["temperature_degC"]
-        t_liq = liquidus_temperature(alf3, al2o3, caf2, lif, mgf2)
+        t_liq = self.liquidus(alf3, al2o3, caf2)
         s["kappa_S_per_cm"] = bath_conductivity(t, alf3, al2o3, caf2, lif, mgf2)
         s["liquidus_degC"] = t_liq
         s["alumina_saturation_wtpct"] = alumina_saturation(t, alf3, caf2, lif, mgf2)
         s["bath_ratio"] = bath_ratio(alf3, al2o3, caf2, lif, mgf2)
         s["current_efficiency"] = current_efficiency(t - t_liq, alf3, lif, p[L.P_DEWING_CONSTANT])
 
-    # --- heat losses and ledge (Stefan), applied over `span` seconds --------------------------------
+    # --- ledge chemistry ----------------------------------------------------------------------------
+    def ledge_kg(self, s: dict[str, float]) -> float:
+        p = self.p
+        cm_m2 = s["ledge_bath_cm"] * p[L.P_LEDGE_AREA_BATH_M2] + s["ledge_metal_cm"] * p[L.P_LEDGE_AREA_METAL_M2]
+        return p[L.P_LEDGE_DENSITY] * cm_m2 / 100.0
+
+    def freeze(self, s: dict[str, float], kg: float) -> None:
+        """kg of ledge grows from the liquid: (1 − f) kg cryolite and f kg of liquid at its composition."""
+        entrapped = self.p[L.P_LEDGE_ENTRAPPED_FRACTION] * kg
+        liquid = s["bath_kg"] + s["alumina_dissolved_kg"]
+        moved = {k: entrapped * s[k] / liquid for k in ("alf3_kg", "caf2_kg", "alumina_dissolved_kg")}
+        s["alf3_kg"] -= moved["alf3_kg"]
+        s["caf2_kg"] -= moved["caf2_kg"]
+        s["alumina_dissolved_kg"] -= moved["alumina_dissolved_kg"]
+        s["bath_kg"] -= kg - moved["alumina_dissolved_kg"]  # bath_kg holds all liquid but the alumina
+        s["ledge_alf3_kg"] += moved["alf3_kg"]
+        s["ledge_caf2_kg"] += moved["caf2_kg"]
+        s["ledge_alumina_kg"] += moved["alumina_dissolved_kg"]
+
+    def melt(self, s: dict[str, float], kg: float) -> None:
+        """kg of ledge returns to the liquid at the mean composition of the ledge of both levels."""
+        total = self.ledge_kg(s)
+        frac = min(kg / total, 1.0) if total > 0.0 else 0.0
+        back = {k: frac * s[k] for k in ("ledge_alf3_kg", "ledge_caf2_kg", "ledge_alumina_kg")}
+        for k, v in back.items():
+            s[k] -= v
+        s["alf3_kg"] += back["ledge_alf3_kg"]
+        s["caf2_kg"] += back["ledge_caf2_kg"]
+        s["alumina_dissolved_kg"] += back["ledge_alumina_kg"]
+        s["bath_kg"] += kg - back["ledge_alumina_kg"]
+
+    def move_ledge(self, s: dict[str, float], level: str, area_key: int, kg: float) -> None:
+        if kg > 0.0:
+            self.freeze(s, kg)
+            self.count("ledge_freeze")
+        elif kg < 0.0:
+            self.melt(s, -kg)
+            self.count("ledge_melt")
+        s[level] += kg / (self.p[L.P_LEDGE_DENSITY] * self.p[area_key] / 100.0)
+
+    # --- thermal network, applied over `span` seconds (thermal docstring) --------------------------------
+    def side(self, s: dict[str, float], T: float, t_liq: float, level: str, area: float, film: float,
+             shell: float, duty: float, h: float) -> tuple[float, float, float, float, float]:
+        """One ledge level over h s: (kg frozen, J from the liquids, J to the air, J to the exchanger, shell °C).
+
+        Stefan: ρ L A dδ/dt = q − G (T − T_liq), q = (T_liq − T_s)/(δ/(k A) + R_lining/A) through ledge and
+        lining to the massless shell; below the floor δ = 0.05 cm the liquids' heat passes film, ledge,
+        lining and shell in series from T.
+        """
+        p = self.p
+        t_air, lat = p[L.P_T_AMBIENT], p[L.P_LEDGE_LATENT]
+        r_wall = (s[level] / 100.0) / (p[L.P_LEDGE_K] * area) + p[L.P_R_LINING_SIDE] / area
+        g_out = area * shell_coefficient(shell, t_air, p[L.P_H_SHELL_CONVECTION], p[L.P_SHELL_EMISSIVITY])
+        t_s, d = massless_shell(t_liq, r_wall, g_out, t_air, duty)
+        q = (t_liq - t_s) / r_wall
+        g_film = film * area
+        kg = (q - g_film * (T - t_liq)) * h / lat
+        kg_per_cm = p[L.P_LEDGE_DENSITY] * area / 100.0
+        most_melted = -(s[level] - LEDGE_FLOOR_CM) * kg_per_cm
+        if kg >= most_melted:
+            return kg, g_film * (T - t_liq) * h, g_out * (t_s - t_air) * h, d * h, t_s
+        self.count("ledge_floor")
+        r_series = 1.0 / g_film + r_wall
+        t_s, d = massless_shell(T, r_series, g_out, t_air, duty)
+        through = (T - t_s) / r_series
+        # the liquids carry the series flux and melt the ledge down to the floor
+        return most_melted, through * h + lat * (-most_melted), g_out * (t_s - t_air) * h, d * h, t_s
+
     def thermal(self, c: Cell, span: float) -> None:
         p, s, w = self.p, c.s, c.w
-        T, t_liq, t_amb = s["temperature_degC"], s["liquidus_degC"], p[L.P_T_AMBIENT]
-        top = (T - t_amb) / p[L.P_R_TOP]
-        bottom = (T - t_amb) / p[L.P_R_BOTTOM]
-        frozen_total = 0.0
-        side = 0.0
-        for level, area_key, shell_key, film_key in (
-            ("ledge_bath_cm", L.P_LEDGE_AREA_BATH_M2, L.P_R_SHELL_BATH, L.P_R_BATH_LEDGE),
-            ("ledge_metal_cm", L.P_LEDGE_AREA_METAL_M2, L.P_R_SHELL_METAL, L.P_R_METAL_LEDGE),
-        ):
-            area = p[area_key]
-            delta_m = s[level] / 100.0
-            q_out = (t_liq - t_amb) / (delta_m / (p[L.P_LEDGE_K] * area) + p[shell_key])
-            q_in = (T - t_liq) / p[film_key]
-            kg_per_cm = p[L.P_LEDGE_DENSITY] * area / 100.0
-            frozen = (q_out - q_in) * span / p[L.P_LEDGE_LATENT]
-            floor = (0.05 - s[level]) * kg_per_cm  # ledge floor 0.05 cm
-            if frozen < floor:  # nothing left to melt: bath -> film -> ledge -> shell -> air in series
-                frozen = floor
-                q_out = (T - t_amb) / (p[film_key] + delta_m / (p[L.P_LEDGE_K] * area) + p[shell_key])
-            s[level] += frozen / kg_per_cm
-            frozen_total += frozen
-            side += q_out
-        w["H"] += p[L.P_LEDGE_LATENT] * frozen_total - (top + bottom + side) * span
-        s["bath_kg"] -= frozen_total
-        cap = s["bath_kg"] * p[L.P_CP_BATH] + s["metal_kg"] * p[L.P_CP_METAL]
-        s["temperature_degC"] = L.T_REF_DEGC + w["H"] / cap
-        c.acc["loss_top_J"] += top * span
-        c.acc["loss_bottom_J"] += bottom * span
-        c.acc["loss_side_J"] += side * span
+        t_air, lat = p[L.P_T_AMBIENT], p[L.P_LEDGE_LATENT]
+        area_b, area_m = p[L.P_LEDGE_AREA_BATH_M2], p[L.P_LEDGE_AREA_METAL_M2]
+        i_mean = w["I_sum"] / w["pending"]
+        stir = stirring(i_mean, p[L.P_I_NOMINAL_A], p[L.P_STIR_STILL_FRACTION], p[L.P_STIR_EXPONENT])
+        duty = max(s["hx_duty_W"], 0.0)
+        duties = (duty * area_b / (area_b + area_m), duty * area_m / (area_b + area_m))
+        n_sub = max(math.ceil(span / MAX_SUBSTEP_S), 1)
+        h = span / n_sub
+        ae_anode = w["ae_anode_J"] / n_sub
+        H = w["H"]
+        sums = dict.fromkeys(("top", "bottom", "side_b", "side_m", "hx"), 0.0)
+
+        def cap() -> float:
+            return s["bath_kg"] * p[L.P_CP_BATH] + s["metal_kg"] * p[L.P_CP_METAL]
+
+        for _ in range(n_sub):
+            T = L.T_REF_DEGC + H / cap()
+            t_liq = s["liquidus_degC"]
+            t_a, t_c = s["anode_temp_degC"], s["cathode_temp_degC"]
+            q_la = stir * (T - t_a) / p[L.P_R_LIQ_ANODE]
+            q_top = (t_a - t_air) / p[L.P_R_ANODE_AIR]
+            q_lc = (T - t_c) / p[L.P_R_LIQ_CATHODE]
+            q_bottom = (t_c - t_air) / p[L.P_R_CATHODE_AIR]
+            sides = [
+                self.side(s, T, t_liq, level, p[area_key], stir * p[film_key], s[shell_key], d, h)
+                for (level, area_key, film_key, shell_key), d in zip(LEVELS, duties, strict=True)
+            ]
+            H -= (q_la + q_lc) * h + sides[0][1] + sides[1][1]
+            s["anode_temp_degC"] = t_a + ((q_la - q_top) * h + ae_anode) / p[L.P_C_ANODE_J_PER_K]
+            s["cathode_temp_degC"] = t_c + (q_lc - q_bottom) * h / p[L.P_C_CATHODE_J_PER_K]
+            for (_, _, _, shell_key), side, d in zip(LEVELS, sides, duties, strict=True):
+                s[shell_key] = side[4]
+                if side[3] < d * h:
+                    self.count("hx_capped")
+            for (level, area_key, _, _), side in zip(LEVELS, sides, strict=True):
+                self.move_ledge(s, level, area_key, side[0])
+            # superheat floor: a mixed bath freezes onto the ledge until its latent heat restores T_liq; the
+            # liquidus of the new composition is evaluated only within FLOOR_CHECK_MARGIN_K of the held one
+            T = L.T_REF_DEGC + H / cap()
+            if t_liq + FLOOR_CHECK_MARGIN_K > T:
+                t_liq = self.liquid_liquidus(s)
+                if t_liq > T:
+                    self.count("superheat_floor")
+                    room = max(s["bath_kg"] - MIN_LIQUID_BATH_FRACTION * p[L.P_BATH_NOMINAL_KG], 0.0)
+                    kg = min(cap() * (t_liq - T) / lat, room)
+                    self.move_ledge(s, "ledge_bath_cm", L.P_LEDGE_AREA_BATH_M2, kg * area_b / (area_b + area_m))
+                    self.move_ledge(s, "ledge_metal_cm", L.P_LEDGE_AREA_METAL_M2, kg * area_m / (area_b + area_m))
+                    H += lat * kg
+                    t_liq = self.liquid_liquidus(s)
+                s["liquidus_degC"] = t_liq
+            sums["top"] += q_top * h
+            sums["bottom"] += q_bottom * h
+            sums["side_b"] += sides[0][2]
+            sums["side_m"] += sides[1][2]
+            sums["hx"] += sides[0][3] + sides[1][3]
+            g_bottom = shell_coefficient(s["shell_bottom_degC"], t_air, p[L.P_H_BOTTOM_CONVECTION],
+                                         p[L.P_BOTTOM_EMISSIVITY])
+            s["shell_bottom_degC"] = t_air + q_bottom / (g_bottom * p[L.P_BOTTOM_SHELL_AREA_M2])
+        s["temperature_degC"] = L.T_REF_DEGC + H / cap()
+        w["H"] = H
+        c.acc["loss_top_J"] += sums["top"]
+        c.acc["loss_bottom_J"] += sums["bottom"]
+        c.acc["loss_side_bath_J"] += sums["side_b"]
+        c.acc["loss_side_metal_J"] += sums["side_m"]
+        c.acc["heat_extracted_J"] += sums["hx"]
+        w.update(q_top_W=sums["top"] / span, q_side_bath_W=sums["side_b"] / span,
+                 q_side_metal_W=sums["side_m"] / span, q_bottom_W=sums["bottom"] / span, q_hx_W=sums["hx"] / span)
+        w.update(pending=0.0, I_sum=0.0, ae_anode_J=0.0)
 
     def start_call(self, c: Cell) -> None:
         p, s = self.p, c.s
         cap = s["bath_kg"] * p[L.P_CP_BATH] + s["metal_kg"] * p[L.P_CP_METAL]
-        c.w.update(H=cap * (s["temperature_degC"] - L.T_REF_DEGC), pending=0.0, I_last=-1.0)
+        c.w.update(H=cap * (s["temperature_degC"] - L.T_REF_DEGC), pending=0.0, I_sum=0.0, ae_anode_J=0.0,
+                   I_last=-1.0)
 
     def end_call(self, c: Cell) -> None:
         if c.w["pending"] > 0:
             self.thermal(c, c.w["pending"] * self.dt)
-            c.w["pending"] = 0.0
 
     # --- start of a step: refreshes and limit checks; returns True for "stop before this step" ------
     def pre_step(self, c: Cell, I: float, global_step: int, k: int, stop_mask: int) -> bool:
@@ -252,7 +441,6 @@ class Model:
         if cadence:
             if w["pending"] > 0:
                 self.thermal(c, w["pending"] * self.dt)
-                w["pending"] = 0.0
             self.slow_terms(s)
         current_changed = w["I_last"] != I
         if current_changed:
@@ -260,13 +448,21 @@ class Model:
         if not (cadence or current_changed):
             return False
         w["pct_per_kg"] = 100.0 / s["bath_kg"]
-        T, t_liq = s["temperature_degC"], s["liquidus_degC"]
+        T = s["temperature_degC"]
         lb, lm = s["ledge_bath_cm"], s["ledge_metal_cm"]
+        frozen = 1.0 - s["bath_kg"] / p[L.P_BATH_NOMINAL_KG]  # share of the nominal bath not liquid
+        alf3 = s["alf3_kg"] * w["pct_per_kg"]
+        caf2 = s["caf2_kg"] * w["pct_per_kg"]
+        lif, mgf2 = p[L.P_LIF_WTPCT], p[L.P_MGF2_WTPCT]
+        lim = SOLHEIM_MAX
+        in_range = (0.0 <= alf3 <= lim["alf3"] and 0.0 <= caf2 <= lim["caf2"] and 0.0 <= lif <= lim["lif"]
+                    and 0.0 <= mgf2 <= lim["mgf2"])
         checks = (
-            (L.LIMIT_FREEZE, L.EV_FREEZE_RISK, T - t_liq < p[L.P_SUPERHEAT_MIN], T - t_liq),
+            (L.LIMIT_FREEZE, L.EV_FREEZE_RISK, frozen > p[L.P_FROZEN_BATH_MAX_FRACTION], frozen),
             (L.LIMIT_HOT, L.EV_BATH_HOT, p[L.P_BATH_TEMP_MAX] < T, T),
             (L.LIMIT_THIN, L.EV_LEDGE_THIN, min(lb, lm) < p[L.P_LEDGE_MIN_CM], min(lb, lm)),
             (L.LIMIT_THICK, L.EV_LEDGE_THICK, max(lb, lm) > p[L.P_LEDGE_MAX_CM], max(lb, lm)),
+            (L.LIMIT_LIQUIDUS, L.EV_LIQUIDUS_RANGE, not in_range, alf3),
         )
         old = int(s["limit_flags"])
         new = 0
@@ -357,9 +553,21 @@ class Model:
         n_shots = math.floor(s["feed_demand_kg"] / shot)
         s["feed_demand_kg"] -= n_shots * shot
         delivered = n_shots * shot * s["feed_efficiency"]
-        r_u = p[L.P_UNDISSOLVED_FRACTION]
-        s["alumina_dissolved_kg"] += (1.0 - r_u) * delivered
-        s["alumina_undissolved_kg"] += r_u * delivered
+        if delivered > 0.0:
+            # the Na2O of the shot neutralises excess AlF3: 3 Na2O + 4 AlF3 -> 2 Na3AlF6 + Al2O3
+            na2o = p[L.P_NA2O_KG_PER_KG_ALUMINA] * delivered
+            used, cryolite, alumina_formed, limited = na2o_neutralisation(na2o, s["alf3_kg"])
+            if limited:
+                self.count("na2o_limited")
+            self.count("na2o")
+            s["alf3_kg"] -= used
+            s["bath_kg"] += cryolite - used  # cryolite joins the solvent, the AlF3 used leaves it
+            acc["alf3_neutralised_kg"] += used
+            acc["cryolite_formed_kg"] += cryolite
+            alumina = delivered - na2o + alumina_formed
+            r_u = p[L.P_UNDISSOLVED_FRACTION]
+            s["alumina_dissolved_kg"] += (1.0 - r_u) * alumina
+            s["alumina_undissolved_kg"] += r_u * alumina
         fed = delivered
 
         # anode effect onset, automatic kill, end
@@ -372,8 +580,9 @@ class Model:
                 stop = bool(stop_mask >> L.EV_AE_ONSET & 1)
         else:
             s["ae_time_s"] += dt
-            s["ae_kill_timer_s"] += dt
-            acc["ae_seconds"] += dt
+            if v_cell > p[L.P_AE_DETECT_V]:  # the controller sees the effect: kill sequence and AE time run
+                s["ae_kill_timer_s"] += dt
+                acc["ae_seconds"] += dt
             if s["ae_kill_timer_s"] >= p[L.P_AE_KILL_TIME_S]:
                 s["alumina_dissolved_kg"] += p[L.P_AE_KILL_DOSE_KG]
                 fed += p[L.P_AE_KILL_DOSE_KG]
@@ -383,12 +592,12 @@ class Model:
                     c.events.append((k + 1, L.EV_AE_END, -1, s["ae_time_s"]))
                     stop = bool(stop_mask >> L.EV_AE_END & 1)
 
-        # resistance regulation (beam moves)
+        # resistance regulation (beam moves) to the cell's own target
         s["reg_timer_s"] += dt
         if s["reg_timer_s"] >= p[L.P_REG_INTERVAL_S]:
             s["reg_timer_s"] = 0.0
             if s["ae_active"] == 0.0 and s["feed_mode"] == 0.0 and 0.9 * p[L.P_I_NOMINAL_A] <= I:
-                err = p[L.P_R_TARGET_OHM] - s["r_slow_ohm"]
+                err = s["r_target_ohm"] - s["r_slow_ohm"]
                 if abs(err) > p[L.P_DEADBAND_OHM]:
                     lim = p[L.P_BEAM_MOVE_MAX_CM]
                     move = min(max(err * s["kappa_S_per_cm"] * self.area, -lim), lim)
@@ -400,12 +609,20 @@ class Model:
                         s["acd_cm"] = target
                         acc["beam_moves"] += 1.0
 
-        # energy, metal, AlF3, ACD drift
+        # energy (the liquids' share; losses follow at the thermal update), metal, AlF3, ACD drift
         p_in = I * v_cell
         p_ext = I * I * p[L.P_R_EXTERNAL_OHM]
-        q_hx = s["heat_extraction_W"]
-        e_made = al_made * p[L.P_REACTION_J_PER_KG_AL] + fed * p[L.P_ALUMINA_HEAT_J_PER_KG]
-        w["H"] += (p_in - p_ext - q_hx) * dt - e_made
+        e_ae = I * w["v_ae"] * dt  # anode-effect energy: bath / anode node / off-gas
+        to_anode = p[L.P_AE_HEAT_ANODE_FRACTION] * e_ae
+        to_gas = (1.0 - p[L.P_AE_HEAT_BATH_FRACTION] - p[L.P_AE_HEAT_ANODE_FRACTION]) * e_ae
+        e_process = 0.0
+        if al_made > 0.0:  # e_rx per kg electrolysed (1/CE per kg net), less the back reaction's heat
+            e_process = al_made * (p[L.P_REACTION_J_PER_KG_AL] / ce
+                                   - p[L.P_BACK_REACTION_J_PER_KG_AL] * (1.0 / ce - 1.0))
+        e_feed = fed * p[L.P_ALUMINA_HEAT_J_PER_KG]
+        w["H"] += (p_in - p_ext) * dt - to_anode - to_gas - e_process - e_feed
+        w["ae_anode_J"] += to_anode
+        w["I_sum"] += I
         lost = min(p[L.P_ALF3_LOSS_KG_PER_KG_AL] * al_made, s["alf3_kg"])
         s["bath_kg"] -= lost
         s["alf3_kg"] -= lost
@@ -417,9 +634,9 @@ class Model:
         acc["charge_C"] += charge
         acc["energy_in_J"] += p_in * dt
         acc["energy_external_J"] += p_ext * dt
-        acc["energy_reaction_J"] += al_made * p[L.P_REACTION_J_PER_KG_AL]
-        acc["energy_feed_J"] += fed * p[L.P_ALUMINA_HEAT_J_PER_KG]
-        acc["heat_extracted_J"] += q_hx * dt
+        acc["energy_reaction_J"] += e_process
+        acc["energy_feed_J"] += e_feed
+        acc["loss_offgas_J"] += to_gas
         acc["al_produced_kg"] += al_made
         acc["alumina_fed_kg"] += fed
         acc["alumina_consumed_kg"] += consumed - deficit
@@ -445,21 +662,26 @@ class Model:
             }
             for name, value in row.items():
                 out[L.OUT_NAMES.index(name), i] = value
+        for name in ("q_top_W", "q_side_bath_W", "q_side_metal_W", "q_bottom_W", "q_hx_W"):
+            if name in w:  # heat fluxes of the last thermal update of this call
+                out[L.OUT_NAMES.index(name), i] = w[name]
         out[L.O_SUPERHEAT_K, i] = s["temperature_degC"] - s["liquidus_degC"]
         out[L.O_ALUMINA_WTPCT, i] = 100.0 * s["alumina_dissolved_kg"] / s["bath_kg"]
         out[L.O_ALF3_WTPCT, i] = 100.0 * s["alf3_kg"] / s["bath_kg"]
+        out[L.O_CAF2_WTPCT, i] = 100.0 * s["caf2_kg"] / s["bath_kg"]
         out[L.O_METAL_CM, i] = s["metal_kg"] * self.metal_cm_per_kg
 
 
 def advance(
     state: np.ndarray, rng: np.ndarray, params: np.ndarray, line_current_A: Sequence[float], dt: float,
-    step0: int, stop_mask: int, acc: np.ndarray, out: np.ndarray,
+    step0: int, stop_mask: int, acc: np.ndarray, out: np.ndarray, model: Model | None = None,
 ) -> tuple[int, list[tuple[int, int, int, float]]]:
     """Reference of ``twin.cell.kernel.advance``: same arrays updated in place, events returned as a list.
 
     Step-outer loop. Returns (steps done, events as (step, code, cell, value)) sorted by cell then step.
+    Pass ``model`` to read its branch counts afterwards (it must be built from the same params and dt).
     """
-    model = Model(params, dt)
+    model = Model(params, dt) if model is None else model
     n_cell = state.shape[1]
     cells = [Cell(state[:, i], int(rng[i])) for i in range(n_cell)]
     for c in cells:
@@ -499,6 +721,9 @@ def advance(
 
 
 def step_cell_once(model: Model, c: Cell, I: float, global_step: int) -> None:
-    """Advance one cell by one step with no stop events (used by the SimPy per-cell benchmark)."""
+    """Advance one cell by one step with no stop events (used by the SimPy per-cell benchmark).
+
+    The thermal network runs at the slow cadence inside :meth:`Model.pre_step`, as in the kernel.
+    """
     model.pre_step(c, I * c.s["in_line"], global_step, 0, 0)
     model.step(c, I * c.s["in_line"], 0, 0)

@@ -1,9 +1,20 @@
 """The numba step kernel against the plain-Python reference (tests/reference.py) on random valid states.
 
 style.md practice 7: every fast kernel has a slow twin. The reference is a step-outer loop written from the
-equations; the kernel runs cell-outer with restart-on-stop. They must agree to ~1e-9 relative in every state
-row, accumulator and output, and report the same events — over a few hundred steps that include anode-effect
-onsets and kills, limit crossings, a line-current step, a cut-out cell and stops on events.
+equations of the kernel, thermal and chemistry docstrings; the kernel runs cell-outer with restart-on-stop.
+They must agree in every state row (thermal nodes, shells, ledge and bath composition included),
+accumulator and output, and report the same events — over windows that include anode-effect onsets and
+kills, limit crossings, a line-current step, a 20-s outage, a cut-out cell, stops on events, ledge freezing
+and melting, ledges at their floor, the superheat floor, exchangers capped at the air temperature and the
+Na2O neutralisation of every shot.
+
+Tolerance: 1e-9 relative (1e-12 absolute on states and outputs, 1e-9 J or kg on totals). Both sides evaluate
+the same equations in double precision, in a different order (the kernel keeps a cell's state in locals,
+splits the anode-effect energy as 1 − f_bath, inlines the numba functions), so they differ by round-off:
+~1e-16 per operation, amplified by the 10⁴–10⁵ operations of a window into ~1e-13 relative. 1e-9 leaves
+four decades for that and still catches any wrong term: the smallest physical term checked, one shot's Na2O
+(~10 g in a 5-t bath, 2e-6 relative), is 2000 times larger. Threshold decisions (feed mode, AE onset,
+ledge floor) are exact comparisons on both sides; a round-off flip would show as a gross difference.
 """
 
 from __future__ import annotations
@@ -27,6 +38,7 @@ def random_state(tech, params: np.ndarray, seed: int) -> np.ndarray:
     n = N_CELLS
     s = initial_state(tech, params, n)
     bath = s[L.S_BATH_KG] * g.uniform(0.9, 1.1, n)
+    bath[3] = 0.505 * params[L.P_BATH_NOMINAL_KG]  # near freeze risk (half the nominal bath frozen)
     s[L.S_BATH_KG] = bath
     s[L.S_ALUMINA_DISSOLVED_KG] = g.uniform(1.81, 2.4, n) / 100.0 * bath
     s[L.S_ALUMINA_UNDISSOLVED_KG] = g.uniform(0.0, 10.0, n)
@@ -53,8 +65,30 @@ def random_state(tech, params: np.ndarray, seed: int) -> np.ndarray:
     s[L.S_FEED_STRATEGY, :3] = L.FEED_NONE  # three unfed cells near the AE threshold: AE within the window
     s[L.S_AE_ACTIVE, :3] = 0.0
     s[L.S_ALUMINA_DISSOLVED_KG, :3] = g.uniform(1.84, 1.95, 3) / 100.0 * bath[:3]
-    s[L.S_LIMIT_FLAGS] = g.integers(0, 16, n)
-    s[L.S_HEAT_EXTRACTION_W] = g.uniform(-2e4, 2e4, n)
+    s[L.S_LIMIT_FLAGS] = g.integers(0, 32, n)
+    s[L.S_R_TARGET_OHM] = target * g.uniform(0.97, 1.03, n)
+    # thermal network: nodes and shells off their balance, so every flux moves within the window
+    s[L.S_ANODE_TEMP_DEGC] = g.uniform(500.0, 800.0, n)
+    s[L.S_CATHODE_TEMP_DEGC] = g.uniform(700.0, 900.0, n)
+    s[L.S_SHELL_BATH_DEGC] = g.uniform(150.0, 450.0, n)
+    s[L.S_SHELL_METAL_DEGC] = g.uniform(150.0, 450.0, n)
+    s[L.S_SHELL_BOTTOM_DEGC] = g.uniform(60.0, 200.0, n)
+    s[L.S_HX_DUTY_W] = g.uniform(0.0, 1e5, n) * (g.uniform(size=n) < 0.7)
+    s[L.S_HX_DUTY_W, 5] = 1e6  # more than the walls can bring: the shells are held at the air temperature
+    s[L.S_LEDGE_BATH_CM, 6] = 0.06  # at the floor: melts through to it at once
+    s[L.S_TEMP_DEGC, 6] = 985.0
+    s[L.S_CAF2_KG] = g.uniform(2.0, 7.0, n) / 100.0 * bath
+    s[L.S_TEMP_DEGC, 3] = 935.0  # and below its liquidus: the superheat floor freezes cell 3 past the limit
+    s[L.S_ALF3_KG, 4] = 0.199 * s[L.S_BATH_KG, 4]  # at the edge of Solheim's range, and 8 K below its liquidus:
+    s[L.S_TEMP_DEGC, 4] = 895.0  # the superheat floor freezes bath, the AlF3 left crosses 20 %: clamp and event
+    s[L.S_ALF3_KG, 8] = 0.0  # a neutral bath (nor any in its ledge): the Na2O of every shot finds no AlF3
+    s[L.S_FEED_STRATEGY, 8] = L.FEED_FIXED
+    # the ledge holds entrapped bath: its AlF3, CaF2 and alumina, a few % of the ledge mass
+    ledge_kg = params[L.P_LEDGE_DENSITY] * (params[L.P_LEDGE_AREA_BATH_M2] * s[L.S_LEDGE_BATH_CM]
+                                           + params[L.P_LEDGE_AREA_METAL_M2] * s[L.S_LEDGE_METAL_CM]) / 100.0
+    s[L.S_LEDGE_ALF3_KG] = ledge_kg * g.uniform(0.005, 0.04, n)
+    s[L.S_LEDGE_CAF2_KG] = ledge_kg * g.uniform(0.002, 0.02, n)
+    s[L.S_LEDGE_ALUMINA_KG] = ledge_kg * g.uniform(0.0, 0.01, n)
     s[L.S_IN_LINE] = 1.0
     s[L.S_IN_LINE, n - 1] = 0.0
     model = ref.Model(params, 1.0)
@@ -64,6 +98,8 @@ def random_state(tech, params: np.ndarray, seed: int) -> np.ndarray:
         for name in ("kappa_S_per_cm", "liquidus_degC", "alumina_saturation_wtpct", "bath_ratio",
                      "current_efficiency"):
             s[L.STATE_NAMES.index(name), i] = cell.s[name]
+    s[L.S_LEDGE_ALF3_KG, 8] = 0.0
+    assert np.all(s[L.S_LEDGE_ALF3_KG] + s[L.S_LEDGE_CAF2_KG] + s[L.S_LEDGE_ALUMINA_KG] < ledge_kg)
     return s
 
 
@@ -75,7 +111,10 @@ def current_profile(steps: int) -> np.ndarray:
     return amps
 
 
-def run_both(tech, slow_every: int, stop_on, seed: int, steps: int = 360, step0: int = 5):
+def run_both(tech, slow_every: int, stop_on, seed: int, steps: int = 360, step0: int = 5, dt: float = 1.0,
+             counts: dict[str, int] | None = None):
+    """Kernel and reference from the same random state, call after call until ``steps`` are done; the
+    reference's branch counts are added to ``counts``."""
     params = pack_params(tech, slow_every)
     params[L.P_AE_KILL_TIME_S] = 45.0  # several kills inside the window
     state = random_state(tech, params, seed)
@@ -87,11 +126,13 @@ def run_both(tech, slow_every: int, stop_on, seed: int, steps: int = 360, step0:
     events = np.zeros((4096, L.N_EVENT_COLS))
     amps = current_profile(steps)
     mask = _stop_mask(stop_on)
+    model = ref.Model(params, dt)
     done = 0
     calls = []
     while done < steps:
-        n_k, n_ev = advance(k_state, k_rng, params, amps[done:], 1.0, step0 + done, mask, events, k_acc, k_out)
-        n_r, r_events = ref.advance(r_state, r_rng, params, amps[done:], 1.0, step0 + done, mask, r_acc, r_out)
+        n_k, n_ev = advance(k_state, k_rng, params, amps[done:], dt, step0 + done, mask, events, k_acc, k_out)
+        n_r, r_events = ref.advance(r_state, r_rng, params, amps[done:], dt, step0 + done, mask, r_acc, r_out,
+                                    model)
         k_events = sorted((int(e[0]), int(e[1]), int(e[2]), float(e[3])) for e in events[:n_ev])
         r_events = sorted(r_events)
         calls.append((n_k, n_r, k_events, r_events))
@@ -102,6 +143,9 @@ def run_both(tech, slow_every: int, stop_on, seed: int, steps: int = 360, step0:
         done += n_k
         assert len(calls) < 200, "no progress"
     np.testing.assert_array_equal(k_rng, r_rng)
+    if counts is not None:
+        for what, count in model.counts.items():
+            counts[what] = counts.get(what, 0) + count
     return calls
 
 
@@ -121,6 +165,34 @@ def test_kernel_matches_reference_without_stops(hal275, slow_every: int, seed: i
     calls = run_both(hal275, slow_every, (), seed)
     codes = {e[1] for call in calls for e in call[2]}
     assert {L.EV_AE_ONSET, L.EV_AE_END} <= codes, "the window must contain AE onsets and kills"
+
+
+#: branches of the thermal and chemistry model every window below must exercise (reference's Model.counts)
+BRANCHES = {"ledge_freeze", "ledge_melt", "ledge_floor", "superheat_floor", "hx_capped", "na2o", "na2o_limited",
+            "liquidus_clamped"}
+
+
+@pytest.mark.parametrize("slow_every", [1, 6, 60])
+def test_kernel_matches_reference_over_hours(hal275, slow_every: int) -> None:
+    """Three hours at dt = 10 s (1080 steps, thermal spans up to 600 s, so two 300-s sub-steps): the thermal
+    nodes, shells, ledges and the bath and ledge composition follow the reference while ledges freeze, melt
+    and reach their floor, the superheat floor freezes bath, exchangers are capped, every shot's Na2O
+    neutralises AlF3 (in one cell until it runs out) and the liquidus is evaluated at the edge of its range."""
+    counts: dict[str, int] = {}
+    calls = run_both(hal275, slow_every, (), seed=3, steps=1080, dt=10.0, counts=counts)
+    assert counts.keys() >= BRANCHES, sorted(BRANCHES - counts.keys())
+    codes = {e[1] for call in calls for e in call[2]}
+    assert {L.EV_AE_ONSET, L.EV_AE_END, L.EV_FREEZE_RISK, L.EV_LIQUIDUS_RANGE, L.EV_LEDGE_THIN} <= codes, codes
+
+
+@pytest.mark.parametrize("slow_every", [1, 7])
+def test_windows_exercise_the_thermal_and_chemistry_branches(hal275, slow_every: int) -> None:
+    """The 360-step windows of the tests above already run every branch of the thermal and chemistry model."""
+    counts: dict[str, int] = {}
+    calls = run_both(hal275, slow_every, (), seed=1, counts=counts)
+    assert counts.keys() >= BRANCHES, sorted(BRANCHES - counts.keys())
+    codes = {e[1] for call in calls for e in call[2]}
+    assert {L.EV_FREEZE_RISK, L.EV_LIQUIDUS_RANGE} <= codes, codes
 
 
 @pytest.mark.parametrize("name", ["cell500", "cellmodel126"])
