@@ -62,3 +62,24 @@ def test_each_view_is_rendered_once_per_snapshot(server: LiveServer, client: htt
     assert renders(server.url) == base
     assert client.get("/v1/kpis/unit:G9").status_code == 404  # errors are answered, never cached
     assert client.get("/v1/kpis/unit:G9").status_code == 404
+
+
+def test_large_views_are_gzipped_once_with_their_own_etag(server: LiveServer, keys) -> None:
+    import gzip
+
+    headers = {"X-API-Key": keys.read}
+    with httpx.Client(base_url=server.url, headers=headers) as c:
+        plain = c.get("/v1/potlines/1/cells", headers={"Accept-Encoding": "identity"})
+        assert "content-encoding" not in plain.headers
+        assert plain.headers["vary"] == "Accept-Encoding"
+        base = renders(server.url)
+        with c.stream("GET", "/v1/potlines/1/cells", headers={"Accept-Encoding": "gzip"}) as r:
+            raw = b"".join(r.iter_raw())
+            assert r.headers["content-encoding"] == "gzip"
+            etag = r.headers["etag"]
+        assert gzip.decompress(raw) == plain.content
+        assert len(raw) < len(plain.content) / 3
+        assert etag == plain.headers["etag"][:-1] + '-gz"'  # a strong ETag per representation
+        again = c.get("/v1/potlines/1/cells", headers={"Accept-Encoding": "gzip", "If-None-Match": etag})
+        assert again.status_code == 304
+        assert renders(server.url) == base

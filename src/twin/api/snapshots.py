@@ -13,42 +13,67 @@ object on each call; :class:`SnapshotSource` fetches it at most once per ``refre
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
+import json
 import time
 from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from fastapi import Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
 
 from twin.api.caching import iso_z, json_safe, respond
 
 Snapshot = Mapping[str, Any]
+GZIP_LEVEL = 5
+GZIP_MIN_BYTES = 1400  # below about one packet, compressing gains nothing
 
 
-@dataclass(frozen=True, slots=True)
 class Rendered:
-    """A view serialised once: the JSON body, its text (for SSE) and its strong ETag."""
+    """A view serialised once: the JSON body, its strong ETag, and (made on first demand, then shared) its
+    gzip encoding with its own ETag, for clients that send ``Accept-Encoding: gzip``."""
 
-    body: bytes
-    etag: str
+    __slots__ = ("_gzip", "body", "etag")
+
+    def __init__(self, body: bytes, etag: str) -> None:
+        self.body, self.etag = body, etag
+        self._gzip: bytes | None = None
 
     @property
     def text(self) -> str:
         return self.body.decode("utf-8")
 
+    @property
+    def gzip(self) -> bytes:
+        if self._gzip is None:
+            self._gzip = gzip.compress(self.body, compresslevel=GZIP_LEVEL, mtime=0)
+        return self._gzip
+
+    @property
+    def gzip_etag(self) -> str:
+        return self.etag[:-1] + '-gz"'
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso_z(value)
+    return jsonable_encoder(value, custom_encoder={datetime: iso_z})
+
+
+def _dumps(data: Any) -> bytes:
+    return json.dumps(data, default=_default, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
 
 def render(payload: Any) -> Rendered:
-    data = jsonable_encoder(payload, custom_encoder={datetime: iso_z})
+    """``payload`` as compact JSON (the C encoder; ~10x faster than ``jsonable_encoder``) with its ETag."""
     try:
-        body = JSONResponse(data).body
+        body = _dumps(payload)
     except ValueError:  # NaN or infinity from a provider
-        body = JSONResponse(json_safe(data)).body
-    return Rendered(bytes(body), '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+        body = _dumps(json_safe(jsonable_encoder(payload, custom_encoder={datetime: iso_z})))
+    return Rendered(body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
 
 
 class SnapshotCache:
@@ -105,6 +130,14 @@ class SnapshotSource:
 def cached_view(
     request: Request, snap: Snapshot, key: Hashable, build: Callable[[Snapshot], Any], cache_control: str
 ) -> Response:
-    """The view ``key`` of ``snap`` from the app's shared cache, with ETag/304."""
+    """The view ``key`` of ``snap`` from the app's shared cache, with ETag/304, gzip-encoded (once per
+    rendering) for clients that accept it when the body is large enough to gain from it."""
     rendered = request.app.state.views.view(snap, key, build)
-    return respond(request, rendered.body, rendered.etag, cache_control)
+    if len(rendered.body) >= GZIP_MIN_BYTES and "gzip" in request.headers.get("accept-encoding", ""):
+        response = respond(request, rendered.gzip, rendered.gzip_etag, cache_control)
+        if response.status_code == 200:
+            response.headers["Content-Encoding"] = "gzip"
+    else:
+        response = respond(request, rendered.body, rendered.etag, cache_control)
+    response.headers["Vary"] = "Accept-Encoding"
+    return response
