@@ -36,18 +36,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twin._numba import jit
 from twin.cell import Potline
-from twin.cell import layout as L
-from twin.cell.slow import refresh_slow_terms
 from twin.errors import SimulationError
 from twin.params import Technology
 
 logger = logging.getLogger(__name__)
 
-#: state rows of the kernel that the filter updates (the augmented state vector, in this order)
-STATE_ROWS = (L.S_ALUMINA_DISSOLVED_KG, L.S_ALUMINA_UNDISSOLVED_KG, L.S_TEMP_DEGC, L.S_ACD_CM,
-              L.S_FEED_EFFICIENCY)
+#: cell states (by name, twin.cell.layout.STATE_NAMES) that the filter updates: the augmented state vector
+STATE_NAMES = ("alumina_dissolved_kg", "alumina_undissolved_kg", "temperature_degC", "acd_cm", "feed_efficiency")
 PARKED_TIMER_S = -1.0e15  # a regulation timer that never reaches its interval: members do not regulate
 
 
@@ -90,12 +86,6 @@ class Innovation:
         return self.nu**2 / self.s
 
 
-@jit
-def _refresh_all(state: np.ndarray, params: np.ndarray) -> None:
-    for i in range(state.shape[1]):
-        refresh_slow_terms(state, params, i)
-
-
 def window_noise_variance(noise_rms_V: float, tau_s: float, window_s: float) -> float:
     """Variance of the time mean over ``window_s`` of a first-order (exponentially correlated) noise.
 
@@ -116,51 +106,55 @@ class EnsembleKalmanFilter:
         self.config = cfg = config or FilterConfig()
         self.n_cells = n_cells
         self.members = m = cfg.members
-        self.model = Potline(technology, n_cells * m, dt=cfg.dt, seed=cfg.seed, stop_on=())
+        self.model = model = Potline(technology, n_cells * m, dt=cfg.dt, seed=cfg.seed, stop_on=())
         self.rng = np.random.default_rng(cfg.seed)
-        p = self.model.params
-        self.noise_rms_ohm = float(p[L.P_NOISE_OHM])
-        self.noise_tau_s = float(p[L.P_NOISE_TAU_S])
-        p[L.P_NOISE_OHM] = 0.0  # members are noise-free; the noise variance is part of R
-        s = self.model.state
-        s[L.S_FEED_STRATEGY] = L.FEED_NONE
-        s[L.S_REG_TIMER_S] = PARKED_TIMER_S
-        bath = s[L.S_BATH_KG]
+        self.noise_rms_ohm = model.parameter("noise_ohm")
+        self.noise_tau_s = model.parameter("noise_tau_s")
+        model.silence_noise()  # members are noise-free; the noise variance is part of R
+        model.set_feed_strategy(None, "none")
+        model.set_cells("reg_timer_s", slice(None), PARKED_TIMER_S, refresh=False)
+        bath = model.values("bath_kg")
         prior = prior or {}
-        alumina = prior.get("alumina_wtpct", float(100.0 * s[L.S_ALUMINA_DISSOLVED_KG, 0] / bath[0]))
-        acd = prior.get("acd_cm", float(s[L.S_ACD_CM, 0]))
-        temp = prior.get("temperature_degC", float(s[L.S_TEMP_DEGC, 0]))
+        alumina = prior.get("alumina_wtpct", float(100.0 * model.values("alumina_dissolved_kg")[0] / bath[0]))
+        acd = prior.get("acd_cm", float(model.values("acd_cm")[0]))
+        temp = prior.get("temperature_degC", float(model.values("temperature_degC")[0]))
         k = n_cells * m
-        s[L.S_ALUMINA_DISSOLVED_KG] = np.clip(
-            alumina + cfg.init_alumina_sd_wtpct * self.rng.standard_normal(k), 1.9, 6.0) * bath / 100.0
-        s[L.S_ACD_CM] = acd + cfg.init_acd_sd_cm * self.rng.standard_normal(k)
-        s[L.S_TEMP_DEGC] = temp + cfg.init_temperature_sd_degC * self.rng.standard_normal(k)
-        s[L.S_FEED_EFFICIENCY] = 1.0 + cfg.init_feed_efficiency_sd * self.rng.standard_normal(k)
+        self._set_flat("alumina_dissolved_kg", np.clip(
+            alumina + cfg.init_alumina_sd_wtpct * self.rng.standard_normal(k), 1.9, 6.0) * bath / 100.0)
+        self._set_flat("acd_cm", acd + cfg.init_acd_sd_cm * self.rng.standard_normal(k))
+        self._set_flat("temperature_degC", temp + cfg.init_temperature_sd_degC * self.rng.standard_normal(k))
+        self._set_flat("feed_efficiency", 1.0 + cfg.init_feed_efficiency_sd * self.rng.standard_normal(k))
         self._clamp()
-        _refresh_all(s, p)
+        model.refresh()
 
     # -- views --------------------------------------------------------------------------------------------------
-    def cells_view(self, row: int) -> np.ndarray:
-        """State row ``row`` as an (n_cells, members) view."""
-        return self.model.state[row].reshape(self.n_cells, self.members)
+    def cells_view(self, name: str) -> np.ndarray:
+        """Cell value ``name`` (a state, output or total) as an (n_cells, members) array (a copy)."""
+        return self.model.values(name).reshape(self.n_cells, self.members)
+
+    def _set(self, name: str, values: np.ndarray) -> None:
+        """Write state ``name`` from an (n_cells, members) array (slow terms refreshed by the caller)."""
+        self._set_flat(name, np.asarray(values).reshape(-1))
+
+    def _set_flat(self, name: str, values: np.ndarray) -> None:
+        self.model.set_cells(name, slice(None), values, refresh=False)
 
     @property
     def time_s(self) -> float:
         return self.model.time_s
 
     def alumina_wtpct(self) -> np.ndarray:
-        return 100.0 * self.cells_view(L.S_ALUMINA_DISSOLVED_KG) / self.cells_view(L.S_BATH_KG)
+        return 100.0 * self.cells_view("alumina_dissolved_kg") / self.cells_view("bath_kg")
 
     def estimate(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Ensemble mean and standard deviation per cell of each estimated quantity."""
-        s = self.model.state
         fields = {
             "alumina_wtpct": self.alumina_wtpct(),
-            "acd_cm": self.cells_view(L.S_ACD_CM),
-            "temperature_degC": self.cells_view(L.S_TEMP_DEGC),
-            "superheat_K": (s[L.S_TEMP_DEGC] - s[L.S_LIQUIDUS_DEGC]).reshape(self.n_cells, self.members),
-            "feed_efficiency": self.cells_view(L.S_FEED_EFFICIENCY),
-            "undissolved_kg": self.cells_view(L.S_ALUMINA_UNDISSOLVED_KG),
+            "acd_cm": self.cells_view("acd_cm"),
+            "temperature_degC": self.cells_view("temperature_degC"),
+            "superheat_K": self.cells_view("temperature_degC") - self.cells_view("liquidus_degC"),
+            "feed_efficiency": self.cells_view("feed_efficiency"),
+            "undissolved_kg": self.cells_view("alumina_undissolved_kg"),
         }
         return {k: (v.mean(axis=1), v.std(axis=1, ddof=1)) for k, v in fields.items()}
 
@@ -191,40 +185,42 @@ class EnsembleKalmanFilter:
         """Advance every member ``steps`` steps with the measured inputs; return the predicted window-mean
         voltage per (cell, member)."""
         cfg = self.config
-        s, p = self.model.state, self.model.params
+        model = self.model
         n, m = self.n_cells, self.members
-        bath = self.cells_view(L.S_BATH_KG)
+        bath = self.cells_view("bath_kg")
         # measured feed shots, delivered with each member's own efficiency
-        efficiency = np.clip(self.cells_view(L.S_FEED_EFFICIENCY), 0.0, None)
-        fed = np.asarray(shots, float)[:, None] * p[L.P_SHOT_KG] * efficiency
-        r = p[L.P_UNDISSOLVED_FRACTION]
-        self.cells_view(L.S_ALUMINA_DISSOLVED_KG)[:] += (1.0 - r) * fed
-        self.cells_view(L.S_ALUMINA_UNDISSOLVED_KG)[:] += r * fed
+        efficiency = np.clip(self.cells_view("feed_efficiency"), 0.0, None)
+        fed = np.asarray(shots, float)[:, None] * model.parameter("shot_kg") * efficiency
+        r = model.parameter("undissolved_fraction")
+        diss = self.cells_view("alumina_dissolved_kg") + (1.0 - r) * fed
+        self._set("alumina_undissolved_kg", self.cells_view("alumina_undissolved_kg") + r * fed)
         # the kernel charges heating of fed alumina to the bath enthalpy; do the same for shots added here
-        heat_capacity = bath * p[L.P_CP_BATH] + self.cells_view(L.S_METAL_KG) * p[L.P_CP_METAL]
-        self.cells_view(L.S_TEMP_DEGC)[:] -= fed * p[L.P_ALUMINA_HEAT_J_PER_KG] / heat_capacity
+        heat_capacity = bath * model.parameter("cp_bath") + self.cells_view("metal_kg") * model.parameter("cp_metal")
+        self._set("temperature_degC", self.cells_view("temperature_degC")
+                  - fed * model.parameter("alumina_heat_j_per_kg") / heat_capacity)
         # measured beam moves: the plant regulator's move from the measured slow resistance, plus spread
         moved = np.asarray(beam_moves) > 0
         if moved.any():
-            conduct_area = p[L.P_FANNING] * p[L.P_ANODE_AREA_CM2]
-            error = (p[L.P_R_TARGET_OHM] - np.asarray(r_slow_ohm, float))[:, None]
-            move = np.clip(error * self.cells_view(L.S_KAPPA_S_PER_CM) * conduct_area,
-                           -p[L.P_BEAM_MOVE_MAX_CM], p[L.P_BEAM_MOVE_MAX_CM])
+            conduct_area = model.parameter("fanning") * model.parameter("anode_area_cm2")
+            step = model.parameter("beam_move_max_cm")
+            error = (model.parameter("r_target_ohm") - np.asarray(r_slow_ohm, float))[:, None]
+            move = np.clip(error * self.cells_view("kappa_S_per_cm") * conduct_area, -step, step)
             move = move + cfg.beam_move_sd_cm * self.rng.standard_normal((n, m))
-            acd = self.cells_view(L.S_ACD_CM)
-            acd[moved] = np.clip(acd[moved] + move[moved], p[L.P_ACD_MIN_CM], p[L.P_ACD_MAX_CM])
+            acd = self.cells_view("acd_cm")
+            acd[moved] = np.clip(acd[moved] + move[moved], model.parameter("acd_min_cm"), model.parameter("acd_max_cm"))
+            self._set("acd_cm", acd)
         # anode effects: the measured flag is an observation of alumina at the AE threshold
-        c_ae = p[L.P_ALUMINA_AE_WTPCT]
-        diss = self.cells_view(L.S_ALUMINA_DISSOLVED_KG)
-        onset = np.asarray(ae_onset, bool) & (self.cells_view(L.S_AE_ACTIVE).max(axis=1) == 0)
+        c_ae = model.parameter("alumina_ae_wtpct")
+        onset = np.asarray(ae_onset, bool) & (self.cells_view("ae_active").max(axis=1) == 0)
         diss[onset] = np.minimum(diss[onset], (c_ae - 0.01) * bath[onset] / 100.0)
         quiet = ~np.asarray(ae_seen, bool)
         diss[quiet] = np.maximum(diss[quiet], (c_ae + 0.05) * bath[quiet] / 100.0)
+        self._set("alumina_dissolved_kg", diss)
         self._add_process_noise(steps * cfg.dt)
-        _refresh_all(s, p)
-        before = self.model.acc[L.A_VOLTAGE_SECONDS].copy()
-        self.model.advance(int(steps), current_kA)
-        mean_v = (self.model.acc[L.A_VOLTAGE_SECONDS] - before) / max(steps * cfg.dt, 1e-9)
+        model.refresh()
+        before = model.values("voltage_seconds")
+        model.advance(int(steps), current_kA)
+        mean_v = (model.values("voltage_seconds") - before) / max(steps * cfg.dt, 1e-9)
         return mean_v.reshape(n, m)
 
     def _add_process_noise(self, span_s: float) -> None:
@@ -233,21 +229,29 @@ class EnsembleKalmanFilter:
         if f == 0.0:
             return
         k = self.n_cells * self.members
-        s, rng = self.model.state, self.rng
-        s[L.S_ALUMINA_DISSOLVED_KG] += cfg.q_alumina_wtpct * f * rng.standard_normal(k) * s[L.S_BATH_KG] / 100.0
-        s[L.S_ALUMINA_UNDISSOLVED_KG] += cfg.q_undissolved_kg * f * rng.standard_normal(k)
-        s[L.S_ACD_CM] += cfg.q_acd_cm * f * rng.standard_normal(k)
-        s[L.S_TEMP_DEGC] += cfg.q_temperature_degC * f * rng.standard_normal(k)
-        s[L.S_FEED_EFFICIENCY] += cfg.q_feed_efficiency * f * rng.standard_normal(k)
+        model, rng = self.model, self.rng
+        bath = model.values("bath_kg")
+        noise = {
+            "alumina_dissolved_kg": cfg.q_alumina_wtpct * f * rng.standard_normal(k) * bath / 100.0,
+            "alumina_undissolved_kg": cfg.q_undissolved_kg * f * rng.standard_normal(k),
+            "acd_cm": cfg.q_acd_cm * f * rng.standard_normal(k),
+            "temperature_degC": cfg.q_temperature_degC * f * rng.standard_normal(k),
+            "feed_efficiency": cfg.q_feed_efficiency * f * rng.standard_normal(k),
+        }
+        for name, dx in noise.items():
+            self._set_flat(name, model.values(name) + dx)
         self._clamp()
 
     def _clamp(self) -> None:
-        s, p = self.model.state, self.model.params
-        np.maximum(s[L.S_ALUMINA_DISSOLVED_KG], 0.005 * s[L.S_BATH_KG], out=s[L.S_ALUMINA_DISSOLVED_KG])
-        np.maximum(s[L.S_ALUMINA_UNDISSOLVED_KG], 0.0, out=s[L.S_ALUMINA_UNDISSOLVED_KG])
-        np.clip(s[L.S_ACD_CM], p[L.P_ACD_MIN_CM] - 1.0, p[L.P_ACD_MAX_CM] + 1.0, out=s[L.S_ACD_CM])
-        np.clip(s[L.S_FEED_EFFICIENCY], 0.0, self.config.feed_efficiency_max, out=s[L.S_FEED_EFFICIENCY])
-        np.clip(s[L.S_TEMP_DEGC], 900.0, 1020.0, out=s[L.S_TEMP_DEGC])
+        model = self.model
+        bath = model.values("bath_kg")
+        self._set_flat("alumina_dissolved_kg", np.maximum(model.values("alumina_dissolved_kg"), 0.005 * bath))
+        self._set_flat("alumina_undissolved_kg", np.maximum(model.values("alumina_undissolved_kg"), 0.0))
+        self._set_flat("acd_cm", np.clip(model.values("acd_cm"), model.parameter("acd_min_cm") - 1.0,
+                                         model.parameter("acd_max_cm") + 1.0))
+        top = self.config.feed_efficiency_max
+        self._set_flat("feed_efficiency", np.clip(model.values("feed_efficiency"), 0.0, top))
+        self._set_flat("temperature_degC", np.clip(model.values("temperature_degC"), 900.0, 1020.0))
 
     # -- analysis ---------------------------------------------------------------------------------------------
     def analyse(self, predicted: np.ndarray, observed: np.ndarray, variance: np.ndarray) -> Innovation:
@@ -267,20 +271,21 @@ class EnsembleKalmanFilter:
         s = p_yy + variance[use]
         innovation = observed[use] - y_mean
         alpha = 1.0 / (1.0 + np.sqrt(variance[use] / s))
-        for row in STATE_ROWS:
-            x = self.cells_view(row)
+        for name in STATE_NAMES:
+            x = self.cells_view(name)
             xu = x[use]
             x_mean = xu.mean(axis=1)
             x_dev = xu - x_mean[:, None]
             gain = (x_dev * y_dev).sum(axis=1) / (m - 1) / s
             x[use] = (x_mean + gain * innovation)[:, None] + x_dev - (alpha * gain)[:, None] * y_dev
+            self._set(name, x)
         self._clamp()
-        _refresh_all(self.model.state, self.model.params)
+        self.model.refresh()
         nu[use] = innovation
         s_out[use] = s
         return Innovation(nu, s_out)
 
     def analyse_temperature(self, observed: np.ndarray) -> Innovation:
         """Assimilate bath-temperature dips (°C per cell, NaN = none this time)."""
-        predicted = self.cells_view(L.S_TEMP_DEGC).copy()
+        predicted = self.cells_view("temperature_degC")
         return self.analyse(predicted, observed, self.config.temperature_sd_degC**2)

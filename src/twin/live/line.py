@@ -17,7 +17,6 @@ from datetime import datetime
 
 import numpy as np
 
-from twin.cell import layout as L
 from twin.cell.kernel import ALUMINA_KG_PER_COULOMB
 from twin.live.alarms import AlarmBook, AlarmConfig, AlarmKind, CellMonitor, chi2_quantile
 from twin.live.estimator import EnsembleKalmanFilter, FilterConfig, Innovation
@@ -69,10 +68,10 @@ class PotlineTracker:
         self._count_used = {"feed_count": np.full(n_cells, np.nan), "beam_count": np.full(n_cells, np.nan)}
         self._ae = np.zeros(n_cells, bool)
         self._current_kA = math.nan
-        p = self.enkf.model.params
-        self._tau_fast = float(p[L.P_SLOPE_FAST_S])
-        self._tau_slow = float(p[L.P_SLOPE_SLOW_S])
-        self._bemf = float(p[L.P_BEMF_V])
+        model = self.enkf.model
+        self._tau_fast = model.parameter("slope_fast_s")
+        self._tau_slow = model.parameter("slope_slow_s")
+        self._bemf = model.parameter("bemf_v")
         self.r_fast = np.full(n_cells, np.nan)
         self.r_slow = np.full(n_cells, np.nan)
         self._temp_seen = np.full(n_cells, np.nan)
@@ -81,8 +80,8 @@ class PotlineTracker:
         self.monitors = [CellMonitor(config.alarms) for _ in range(n_cells)]
         self._alumina_hist: list[deque[float]] = [deque(maxlen=20) for _ in range(n_cells)]
         self._shots: list[deque[float]] = [deque(maxlen=20) for _ in range(n_cells)]
-        self._shot_kg = float(p[L.P_SHOT_KG])
-        self._slope_alarm = float(p[L.P_SLOPE_THRESHOLD_OHM_PER_S]) * 60.0 * 1e9  # the controller's, in nΩ/min
+        self._shot_kg = model.parameter("shot_kg")
+        self._slope_alarm = model.parameter("slope_threshold_ohm_per_s") * 60.0 * 1e9  # the controller's, in nΩ/min
         self.model_voltage = np.full(n_cells, np.nan)
         self._peak_V = np.full(n_cells, np.nan)
         self.last_nis = np.full(n_cells, np.nan)
@@ -166,7 +165,7 @@ class PotlineTracker:
         self._update_resistance(resist, volts)
         predicted = self.enkf.forecast(
             self._steps, self._current_kA, shots=delta["feed_count"], beam_moves=delta["beam_count"],
-            r_slow_ohm=np.where(np.isfinite(self.r_slow), self.r_slow, self.enkf.model.params[L.P_R_TARGET_OHM]),
+            r_slow_ohm=np.where(np.isfinite(self.r_slow), self.r_slow, self.enkf.model.parameter("r_target_ohm")),
             ae_onset=ae_onset, ae_seen=ae_seen,
         )
         stuck = np.array([m.stuck_for_s() >= cfg.alarms.stuck_after_s for m in self.monitors])

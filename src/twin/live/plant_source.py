@@ -31,10 +31,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from twin.cell import Potline
-from twin.cell import layout as L
 from twin.errors import SimulationError
 from twin.params import Technology
 from twin.telemetry import Quality, Sample, SampleSink
+
+STUCK_FEEDER = "stuck_feeder"  # the feed-loss cause of an injected feeder fault
 
 logger = logging.getLogger(__name__)
 
@@ -167,22 +168,22 @@ class PlantSource:
     def truth(self) -> dict[str, np.ndarray]:
         """The hidden plant state per pot: what a live twin has to estimate."""
         with self._lock:
-            s, o = self.potline.state, self.potline.out
+            pot = self.potline
             return {
-                "alumina_wtpct": 100.0 * s[L.S_ALUMINA_DISSOLVED_KG] / s[L.S_BATH_KG],
-                "acd_cm": s[L.S_ACD_CM].copy(),
-                "temperature_degC": s[L.S_TEMP_DEGC].copy(),
-                "superheat_K": o[L.O_SUPERHEAT_K].copy(),
-                "feed_efficiency": s[L.S_FEED_EFFICIENCY].copy(),
-                "v_cell": o[L.O_V_CELL].copy(),
-                "anode_effect": s[L.S_AE_ACTIVE].copy(),
+                "alumina_wtpct": 100.0 * pot.values("alumina_dissolved_kg") / pot.values("bath_kg"),
+                "acd_cm": pot.values("acd_cm"),
+                "temperature_degC": pot.values("temperature_degC"),
+                "superheat_K": pot.values("superheat_K"),
+                "feed_efficiency": pot.values("feed_efficiency"),
+                "v_cell": pot.values("v_cell"),
+                "anode_effect": pot.values("ae_active"),
             }
 
     # -- faults -----------------------------------------------------------------------------------------------
     def stick_feeder(self, pot_index: int, efficiency: float = 0.0) -> None:
         """The feeder of pot ``pot_index`` is commanded (the PLC counts shots) but delivers ``efficiency``."""
         with self._lock:
-            self.potline.set_cells("feed_efficiency", self._cell(pot_index), efficiency)
+            self.potline.set_feed_loss(self._cell(pot_index), STUCK_FEEDER, 1.0 - efficiency)
         logger.info("fault: feeder of pot %d delivers %.0f %%", pot_index, 100 * efficiency)
 
     def anode_problem(self, pot_index: int, *, noise_gain: float = 4.0, acd_step_cm: float = 0.0) -> None:
@@ -190,9 +191,9 @@ class PlantSource:
         with self._lock:
             i = self._cell(pot_index)
             self._noise_gain[i] = noise_gain
-            self.potline.state[L.S_NOISE_GAIN, i] = noise_gain
+            self.potline.set_cells("noise_gain", i, noise_gain)
             if acd_step_cm:
-                self.potline.set_cells("acd_cm", i, self.potline.state[L.S_ACD_CM, i] + acd_step_cm)
+                self.potline.set_cells("acd_cm", i, self.potline.values("acd_cm")[i] + acd_step_cm)
         logger.info("fault: anode problem on pot %d (noise x%.1f, ACD %+.2f cm)", pot_index, noise_gain, acd_step_cm)
 
     def sensor_fault(self, pot_index: int, mode: str = "stuck", *, bias_V: float = 0.0) -> None:
@@ -210,7 +211,7 @@ class PlantSource:
             i = self._cell(pot_index)
             self._sensor.pop(i, None)
             self._noise_gain[i] = np.nan
-            self.potline.set_cells("feed_efficiency", i, 1.0)
+            self.potline.set_feed_loss(i, STUCK_FEEDER, 0.0)
 
     # -- internals --------------------------------------------------------------------------------------------
     def _cell(self, pot_index: int) -> int:
@@ -225,7 +226,7 @@ class PlantSource:
             return
         held = ~np.isnan(self._noise_gain)
         if held.any():  # keep an anode problem's noise up (the kernel decays the gain otherwise)
-            line.state[L.S_NOISE_GAIN, held] = self._noise_gain[held]
+            line.set_cells("noise_gain", held, self._noise_gain[held], refresh=False)
         if callable(self._current):
             t0 = line.time_s - self._offset
             profile = np.array([self._current(t0 + k * line.dt) for k in range(steps)])
@@ -246,27 +247,27 @@ class PlantSource:
         new = slot != self._temp_slot
         if new.any():
             noise = self._rng.normal(0.0, self._sd_t, self.n_cells) if self._noise else np.zeros(self.n_cells)
-            self._temp_sample[new] = self.potline.state[L.S_TEMP_DEGC, new] + noise[new]
+            self._temp_sample[new] = self.potline.values("temperature_degC")[new] + noise[new]
             self._temp_slot = slot
 
     def _measure(self, i: int) -> dict[str, float]:
         line = self.potline
         rng = self._rng
         noisy = self._noise
-        current = line.out[L.O_LINE_CURRENT_A, i] / 1e3 if line.step_count else self.line_current_kA()
-        volts = float(line.out[L.O_V_CELL, i]) + (rng.normal(0.0, self._sd_v) if noisy else 0.0)
+        current = line.values("cell_current_A")[i] / 1e3 if line.step_count else self.line_current_kA()
+        volts = float(line.values("v_cell")[i]) + (rng.normal(0.0, self._sd_v) if noisy else 0.0)
         amps = float(current) + (rng.normal(0.0, self._sd_i) if noisy else 0.0)
         fault = self._sensor.get(i)
         if fault is not None:
             volts = fault.held_V if fault.mode == "stuck" and fault.held_V is not None else volts + fault.bias_V
-        metal = float(line.out[L.O_METAL_CM, i]) + (rng.normal(0.0, self._sd_metal) if noisy else 0.0)
+        metal = float(line.values("metal_height_cm")[i]) + (rng.normal(0.0, self._sd_metal) if noisy else 0.0)
         return {
             "cell_voltage_V": volts,
             "line_current_kA": amps,
             "pseudo_resistance_uohm": (volts - BACK_EMF_V) / max(amps * 1e3, 1.0) * 1e6,
-            "feed_count": float(line.acc[L.A_FEED_SHOTS, i]),
-            "beam_count": float(line.acc[L.A_BEAM_MOVES, i]),
-            "anode_effect": float(line.state[L.S_AE_ACTIVE, i]),
+            "feed_count": float(line.values("feed_shots")[i]),
+            "beam_count": float(line.values("beam_moves")[i]),
+            "anode_effect": float(line.values("ae_active")[i]),
             "bath_temp_degC": float(self._temp_sample[i]),
             "metal_height_cm": metal,
         }
