@@ -1,6 +1,6 @@
 """Conservation over 90 simulated days (issue 8, "How we know it works"): energy and every chemical component.
 
-Four HAL275 cells at dt = 1 s, slow_every = 60, tracking feed control, through a quarter with a 4-h line
+Four cells (HAL275, cell500) at dt = 1 s, slow_every = 60, tracking feed control, through a quarter with a 4-h line
 outage (day 20), a week at +5 % current (days 40-46), a 2-h cut-out of one cell (day 70) and one cell unfed
 for 3 h (day 30: anode effects, whose energy is split between bath, anode node and off-gas); one cell runs a
 100 kW shell exchanger throughout and one a 400 kW exchanger in the +5 % week (more than its walls carry at
@@ -36,6 +36,7 @@ from tests.cell.inventory import energy_terms, expected_changes, inventories, st
 
 from twin.cell import Potline
 from twin.cell import layout as L
+from twin.params import Technology, load_technology
 
 DAY = 86400
 DAYS = 90
@@ -43,19 +44,25 @@ N = 4
 SLOW = 60
 
 
-def line_current_kA(day: int, hour: int) -> float:
+def line_current_pu(day: int, hour: int) -> float:
     if day == 20 and 8 <= hour < 12:
         return 0.0  # a 4-h outage of the whole line
     if 40 <= day < 47:
-        return 315.0  # +5 %
-    return 300.0
+        return 1.05  # +5 %
+    return 1.0
+
+
+@pytest.fixture(scope="module", params=["hal275", "cell500"])
+def tech(request, models_dir) -> Technology:
+    return load_technology(models_dir / f"{request.param}.toml")
 
 
 @pytest.fixture(scope="module")
-def quarter(hal275):
-    line = Potline(hal275, N, slow_every=SLOW, seed=3, stop_on=())
+def quarter(tech):
+    line = Potline(tech, N, slow_every=SLOW, seed=3, stop_on=())
     line.set_cells("hx_duty_W", 1, 100e3)
-    n = hal275.number
+    n = tech.number
+    nominal_kA = line.nominal_current_kA
     metal0 = line.state[L.S_METAL_KG].copy()
     bath_nominal = n("cell.bath_mass_kg")
     alf3_target = n("bath.alf3_excess_wtpct") / 100.0
@@ -75,7 +82,7 @@ def quarter(hal275):
             line.set_cells("in_line", 3, 0.0 if day == 70 and 10 <= hour < 12 else 1.0)
             # cell 0 unfed for 3 h on day 30: anode effects, their kills and the off-gas share of their energy
             line.set_cells("feed_strategy", 0, L.FEED_NONE if day == 30 and hour < 3 else L.FEED_TRACKING)
-            line.advance(3600, line_current_kA(day, hour))
+            line.advance(3600, nominal_kA * line_current_pu(day, hour))
             superheat.append(line.out[L.O_SUPERHEAT_K].copy())
             ledge.append(line.state[L.S_LEDGE_BATH_CM].copy())
         days.append((before, line.snapshot()))
@@ -86,12 +93,12 @@ def delta(after, before, key: str) -> dict[str, np.ndarray]:
     return {name: getattr(after, key)[name] - getattr(before, key)[name] for name in getattr(after, key)}
 
 
-def test_energy_closes_every_day_and_over_the_quarter(quarter, hal275) -> None:
+def test_energy_closes_every_day_and_over_the_quarter(quarter, tech) -> None:
     _, days, *_ = quarter
     residuals, energy_in = [], []
     for before, after in days:
         terms = energy_terms(delta(after, before, "totals"))
-        stored = total_stored_heat(hal275, after.state) - total_stored_heat(hal275, before.state)
+        stored = total_stored_heat(tech, after.state) - total_stored_heat(tech, before.state)
         residual = terms["in"] - terms["process"] - terms["losses"] - stored
         residuals.append(residual)
         energy_in.append(terms["in"])
@@ -100,7 +107,7 @@ def test_energy_closes_every_day_and_over_the_quarter(quarter, hal275) -> None:
     assert np.all(np.abs(total_residual) < 1e-11 * np.sum(energy_in, axis=0)), total_residual
 
 
-def test_every_store_and_loss_took_part(quarter, hal275) -> None:
+def test_every_store_and_loss_took_part(quarter, tech) -> None:
     """The quarter exercised each term of the balance: the nodes and the ledge moved, every loss surface and
     the exchangers carried heat, the off-gas took its share of the anode effects that happened."""
     _, days, superheat, ledge = quarter
@@ -112,8 +119,8 @@ def test_every_store_and_loss_took_part(quarter, hal275) -> None:
     assert t["heat_extracted_J"][2] > 0.0
     assert t["ae_count"][0] > 0.0
     assert np.all((t["loss_offgas_J"] > 0.0) == (t["ae_count"] > 0.0))
-    moved = {name: max(abs(stored_heat(hal275, a.state)[name] - stored_heat(hal275, b.state)[name]).max()
-                       for b, a in days) for name in stored_heat(hal275, end.state)}
+    moved = {name: max(abs(stored_heat(tech, a.state)[name] - stored_heat(tech, b.state)[name]).max()
+                       for b, a in days) for name in stored_heat(tech, end.state)}
     assert all(v > 1e6 for v in moved.values()), moved
     daily_ledge = np.diff(ledge[::24], axis=0)
     assert (daily_ledge > 0.0).any()  # the ledge froze
@@ -124,33 +131,33 @@ def test_every_store_and_loss_took_part(quarter, hal275) -> None:
 COMPONENTS = ("cryolite", "alf3", "caf2", "alumina", "all")
 
 
-def test_components_close_every_day(quarter, hal275) -> None:
+def test_components_close_every_day(quarter, tech) -> None:
     _, days, *_ = quarter
     for before, after in days:
-        scale = inventories(hal275, after.state)["all"]  # kg of bath, alumina and ledge in the cell
+        scale = inventories(tech, after.state)["all"]  # kg of bath, alumina and ledge in the cell
         change = expected_changes(delta(after, before, "totals"))
-        inv_b, inv_a = inventories(hal275, before.state), inventories(hal275, after.state)
+        inv_b, inv_a = inventories(tech, before.state), inventories(tech, after.state)
         for name in COMPONENTS:
             residual = inv_a[name] - inv_b[name] - change[name]
             assert np.all(np.abs(residual) < 1e-11 * scale), (name, residual)
 
 
-def test_caf2_is_conserved_over_the_quarter(quarter, hal275) -> None:
+def test_caf2_is_conserved_over_the_quarter(quarter, tech) -> None:
     """No operation adds CaF2 and nothing removes it: bath plus ledge hold the start mass all quarter."""
     start, days, *_ = quarter
-    caf2_0 = inventories(hal275, start.state)["caf2"]
+    caf2_0 = inventories(tech, start.state)["caf2"]
     for _, after in days:
-        np.testing.assert_allclose(inventories(hal275, after.state)["caf2"], caf2_0, rtol=1e-12)
+        np.testing.assert_allclose(inventories(tech, after.state)["caf2"], caf2_0, rtol=1e-12)
     end = days[-1][1].state
     assert np.all(end["ledge_caf2_kg"] != start.state["ledge_caf2_kg"])  # it moved between bath and ledge
 
 
-def test_na2o_neutralises_alf3(quarter, hal275) -> None:
+def test_na2o_neutralises_alf3(quarter, tech) -> None:
     """Every shot's Na2O takes excess AlF3, 4 M_AlF3/(3 M_Na2O) kg per kg (3 Na2O + 4 AlF3 → 2 Na3AlF6 + Al2O3),
     and forms cryolite (chemistry docstring); kill doses carry no Na2O, so the ratio holds to the AE share."""
     _, days, *_ = quarter
     t = days[-1][1].totals
-    na2o = hal275.number("alumina.na2o_wtpct") / 100.0 * t["alumina_fed_kg"]
+    na2o = tech.number("alumina.na2o_wtpct") / 100.0 * t["alumina_fed_kg"]
     m_na2o, m_alf3, m_al2o3 = 61.979, 83.977, 101.961
     np.testing.assert_allclose(t["alf3_neutralised_kg"], 4.0 * m_alf3 / (3.0 * m_na2o) * na2o, rtol=0.01)
     formed = na2o + t["alf3_neutralised_kg"] - na2o * m_al2o3 / (3.0 * m_na2o)

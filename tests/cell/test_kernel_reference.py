@@ -195,9 +195,10 @@ def test_windows_exercise_the_thermal_and_chemistry_branches(hal275, slow_every:
     assert {L.EV_FREEZE_RISK, L.EV_LIQUIDUS_RANGE} <= codes, codes
 
 
-@pytest.mark.parametrize("name", ["cell500", "cellmodel126"])
+@pytest.mark.parametrize("name", ["cell500", "cellmodel126", "hal275_hx"])
 def test_kernel_matches_reference_for_other_technologies(models_dir, name: str) -> None:
-    """The same check with the other models' parameters (cell500 has LiF, which HAL275 lacks)."""
+    """The same check with the other models' parameters (cell500 has LiF, which HAL275 lacks; hal275_hx has the
+    panel-insulated shells of an exchanger cell)."""
     tech = load_technology(models_dir / f"{name}.toml")
     calls = run_both(tech, 7, (), seed=8)
     codes = {e[1] for call in calls for e in call[2]}
