@@ -124,7 +124,7 @@ def test_a_cut_out_cell_carries_no_current_and_cools(line):
 
 
 def test_exchanger_duty_is_never_negative(line):
-    with pytest.raises(SimulationError, match="duty_W = -1000.0 is invalid"):
+    with pytest.raises(SimulationError, match=r"duty_W = -1000\.0 is invalid"):
         line.set_hx_duty(None, -1000.0)
     line.set_hx_duty(None, 50e3)
     line.advance(900, 300.0)
