@@ -163,6 +163,13 @@ MIN_LIQUID_BATH_FRACTION = 0.02  # the superheat floor leaves at least 2 % of th
 FLOOR_CHECK_MARGIN_K = 1.0  # the floor is checked against a fresh liquidus when T is within this of the held one
 
 
+def liquidus_in_range(alf3: float, al2o3: float, caf2: float, lif: float, mgf2: float) -> float:
+    """Solheim's liquidus with AlF3, CaF2, LiF and MgF2 clamped into the range it was fitted on (wt %)."""
+    lim = SOLHEIM_MAX
+    return liquidus_temperature(min(max(alf3, 0.0), lim["alf3"]), al2o3, min(max(caf2, 0.0), lim["caf2"]),
+                                min(lif, lim["lif"]), min(mgf2, lim["mgf2"]))
+
+
 def stirring(current_A: float, nominal_A: float, still: float, exponent: float) -> float:
     """Film coefficient relative to nominal: still + (1 − still)·(I/I_nom)^n with I/I_nom in [0, 2]."""
     x = current_A / nominal_A
@@ -260,14 +267,9 @@ class Model:
     def liquidus(self, alf3: float, al2o3: float, caf2: float) -> float:
         """Solheim's liquidus at the composition clamped into its fitted range (never extrapolated)."""
         p = self.p
-        lim = SOLHEIM_MAX
-        a = min(max(alf3, 0.0), lim["alf3"])
-        c = min(max(caf2, 0.0), lim["caf2"])
-        li = min(p[L.P_LIF_WTPCT], lim["lif"])
-        mg = min(p[L.P_MGF2_WTPCT], lim["mgf2"])
-        if (a, c) != (alf3, caf2):
+        if not (0.0 <= alf3 <= SOLHEIM_MAX["alf3"] and 0.0 <= caf2 <= SOLHEIM_MAX["caf2"]):
             self.count("liquidus_clamped")
-        return liquidus_temperature(a, al2o3, c, li, mg)
+        return liquidus_in_range(alf3, al2o3, caf2, p[L.P_LIF_WTPCT], p[L.P_MGF2_WTPCT])
 
     def liquid_liquidus(self, s: dict[str, float]) -> float:
         al2o3, alf3, caf2 = self.composition(s)

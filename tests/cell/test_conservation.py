@@ -163,3 +163,18 @@ def test_na2o_neutralises_alf3(quarter, tech) -> None:
     formed = na2o + t["alf3_neutralised_kg"] - na2o * m_al2o3 / (3.0 * m_na2o)
     np.testing.assert_allclose(t["cryolite_formed_kg"], formed, rtol=0.01)
     assert np.all(t["alumina_deficit_kg"] == 0.0)
+
+
+def test_a_long_outage_keeps_every_component_non_negative(tech) -> None:
+    """An 8-h total outage (issue 8 lists outages of five hours and more): the bath freezes onto the ledge and
+    its AlF3 concentrates beyond Solheim's range, but no component of the liquid can go negative — a frozen kg
+    takes (1 − f) kg of cryolite only while the liquid still holds it (chemistry docstring)."""
+    line = Potline(tech, 1, slow_every=SLOW, stop_on=())
+    line.advance(3600, line.nominal_current_kA)
+    for _ in range(8):
+        line.advance(3600, 0.0)
+        s = line.snapshot().state
+        solvent = s["bath_kg"] - s["alf3_kg"] - s["caf2_kg"]
+        assert solvent.min() >= 0.0, (line.time_s / 3600, solvent, s["bath_kg"], s["alf3_kg"], s["caf2_kg"])
+        ledge_solvent = inventories(tech, s)["cryolite"] - solvent
+        assert ledge_solvent.min() >= 0.0

@@ -113,6 +113,79 @@ def test_current_efficiency(sh, a, li, k) -> None:
     assert close(ph.current_efficiency(sh, a, li, k), ref.current_efficiency(sh, a, li, k))
 
 
+# --- heat transfer and chemistry (physics.md §1.6) -------------------------------------------------------
+
+
+@SETTINGS
+@given(st.floats(0.0, 800e3), st.floats(0.2, 0.6), st.floats(0.5, 1.0))
+def test_stirring_factor(current, still, exponent) -> None:
+    """Includes currents beyond twice nominal, where the ratio is capped."""
+    assert close(ph.stirring_factor(current, 300e3, still, exponent), ref.stirring(current, 300e3, still, exponent))
+
+
+@SETTINGS
+@given(st.floats(20.0, 600.0), st.floats(20.0, 50.0), st.floats(3.0, 30.0), st.floats(0.5, 0.95))
+def test_shell_film_coefficient(shell, air, h_conv, emissivity) -> None:
+    assert close(ph.shell_film_coefficient(shell, air, h_conv, emissivity),
+                 ref.shell_coefficient(shell, air, h_conv, emissivity))
+
+
+@SETTINGS
+@given(st.floats(850.0, 1000.0), st.floats(1e-3, 2e-2), st.floats(50.0, 600.0), st.floats(20.0, 50.0),
+       st.floats(-1e5, 6e5))
+def test_shell_temperature(inner, r_in, g_out, air, duty) -> None:
+    """Negative duties (an exchanger cannot heat) and duties beyond what the wall brings (capped at the air)."""
+    fast = ph.shell_temperature(inner, r_in, g_out, air, duty)
+    slow = ref.massless_shell(inner, r_in, g_out, air, duty)
+    assert close(fast[0], slow[0])
+    assert close(fast[1], slow[1])
+    assert fast[1] >= 0.0
+    assert fast[0] >= air - 1e-9
+
+
+@SETTINGS
+@given(st.floats(0.85, 0.99), st.floats(5.0, 7.0), st.floats(3.0, 5.0))
+def test_process_energy(ce, e_rx_kwh, e_back_kwh) -> None:
+    e_rx, e_back = e_rx_kwh * 3.6e6, e_back_kwh * 3.6e6
+    assert close(ph.process_energy_per_kg_al(ce, e_rx, e_back), e_rx / ce - e_back * (1.0 / ce - 1.0))
+
+
+def test_process_energy_against_entner() -> None:
+    """physics.md §1.6: e_rx 5.63 and e_back 4.26 kWh/kg give 5.70 kWh/kg at CE 95 % (Entner's 200 kA example 5.72)."""
+    assert ph.process_energy_per_kg_al(0.95, 5.63 * 3.6e6, 4.26 * 3.6e6) / 3.6e6 == pytest.approx(5.70, abs=0.01)
+
+
+@SETTINGS
+@given(st.floats(0.0, 0.1), st.floats(0.0, 2.0))
+def test_sodium_oxide_reaction(na2o, alf3_available) -> None:
+    """3 Na2O + 4 AlF3 → 2 Na3AlF6 + Al2O3, stopping when the excess AlF3 runs out; mass is conserved."""
+    from twin.cell.chemistry import sodium_oxide_reaction
+
+    fast = sodium_oxide_reaction(na2o, alf3_available)
+    slow = ref.na2o_neutralisation(na2o, alf3_available)
+    for a, b in zip(fast, slow[:3], strict=True):
+        assert close(a, b)
+    assert math.isclose(fast[0] + na2o, fast[1] + fast[2], rel_tol=1e-12, abs_tol=1e-15)
+    if not slow[3]:  # complete reaction: the stoichiometric cryolite, to the molar masses' rounding
+        assert fast[1] == pytest.approx(2 * 209.941 / (3 * 61.979) * na2o, rel=1e-5, abs=1e-15)
+
+
+@SETTINGS
+@given(st.floats(-2.0, 40.0), st.floats(0.0, 40.0), alumina, lif, mgf2)
+def test_liquidus_is_clamped_to_solheims_range(a, ca, c, li, mg) -> None:
+    """Outside AlF3, CaF2 in [0, 20] wt % the liquidus is Solheim's at the edge of the range, never extrapolated."""
+    import numpy as np
+
+    from twin.cell import layout as L
+    from twin.cell.chemistry import liquidus_of
+
+    p = np.zeros(L.N_PARAM)
+    p[L.P_LIF_WTPCT], p[L.P_MGF2_WTPCT] = li, mg
+    assert close(liquidus_of(a, ca, c, p), ref.liquidus_in_range(a, c, ca, li, mg))
+    if 0.0 <= a <= 20.0 and ca <= 20.0:
+        assert close(liquidus_of(a, ca, c, p), ref.liquidus_temperature(a, c, ca, li, mg))
+
+
 # --- published and cross-check numbers ----------------------------------------------------------------
 
 RTA = {  # CellModel Global.py constants of the RTA PacOps cell (physics.md §1.1)
