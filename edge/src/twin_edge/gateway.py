@@ -125,7 +125,7 @@ class EdgeGateway:
             on_event=self._post_event,
             will_provider=self._next_will,
         )
-        self._poller = Poller(config.tag_map, timeout_s=config.poll_timeout_s)
+        self._poller = Poller(config.tag_map, timeout_s=config.poll_timeout_s, period_s=config.poll_period_s)
         self._unconfirmed: deque[tuple[float, str, str, int, Value]] = deque()
         self._deadbands = {(d.device_id, t.metric): t.deadband for d in config.tag_map.devices for t in d.tags}
 
@@ -153,7 +153,7 @@ class EdgeGateway:
                 # (tck-id-operational-behavior-edge-node-intentional-disconnect-ndeath).
                 self._publish_ndeath()
             self._link.stop()
-            self._poller.close()
+            await self._poller.aclose()
             self._store.close()
 
     def _next_will(self) -> Will:

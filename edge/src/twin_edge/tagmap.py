@@ -1,4 +1,4 @@
-"""Tag map: which Modbus registers of which PLC become which Sparkplug metric of which device.
+"""Tag map: which Modbus registers (or OPC UA nodes) of which PLC become which Sparkplug metric of which device.
 
 File format (TOML), see ``edge/README.md``::
 
@@ -12,6 +12,10 @@ File format (TOML), see ``edge/README.md``::
     port = 15020
     unit = 1
     template = "pot"        # or an inline `tags = [...]` list
+
+An OPC UA device has ``protocol = "opcua"``, an ``endpoint`` and security settings instead of host/port/unit, and
+its tags name a ``node`` (``{device}`` in it is replaced by the device id) instead of a register; see
+:mod:`twin_edge.tagmap_opcua`.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from twin_edge.errors import ConfigError, SparkplugError
 from twin_edge.registers import Encoding
 from twin_edge.sparkplug.datatypes import DataType, datatype_names
 from twin_edge.sparkplug.topic import validate_id
+from twin_edge.tagmap_opcua import OPCUA_DEVICE_KEYS, parse_opcua_device
 
 _ENCODINGS = ", ".join(e.value for e in Encoding)
 
@@ -40,6 +45,7 @@ class Tag:
     scale: float = 1.0
     offset: float = 0.0
     deadband: float = 0.0
+    node: str | None = None  # OPC UA node id (OPC UA devices only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +57,9 @@ class DeviceSpec:
     port: int
     unit: int
     tags: tuple[Tag, ...]
+    protocol: str = "modbus"  # or "opcua"
+    endpoint: str | None = None  # OPC UA only
+    opcua: Any = None  # twin_edge.opcua.OpcUaSecurity, or None for an OPC UA server without security
 
     @property
     def register_span(self) -> tuple[int, int]:
@@ -74,13 +83,13 @@ def load_tag_map(path: Path) -> TagMap:
         raise ConfigError(f"{source}: cannot read tag map: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
-    return parse_tag_map(doc, source)
+    return parse_tag_map(doc, source, path.parent)
 
 
 _TOP_KEYS = frozenset({"templates", "devices"})
 _TEMPLATE_KEYS = frozenset({"tags"})
-_DEVICE_KEYS = frozenset({"id", "host", "port", "unit", "template", "tags"})
-_TAG_KEYS = frozenset({"metric", "register", "encoding", "datatype", "scale", "offset", "deadband"})
+_DEVICE_KEYS = frozenset({"id", "host", "port", "unit", "template", "tags", "protocol"})
+_TAG_KEYS = frozenset({"metric", "register", "encoding", "datatype", "scale", "offset", "deadband", "node"})
 
 
 def _known(doc: dict[str, Any], known: frozenset[str], source: str, where: str) -> None:
@@ -91,7 +100,8 @@ def _known(doc: dict[str, Any], known: frozenset[str], source: str, where: str) 
             )
 
 
-def parse_tag_map(doc: dict[str, Any], source: str) -> TagMap:
+def parse_tag_map(doc: dict[str, Any], source: str, base: Path | None = None) -> TagMap:
+    """``base``: the folder relative paths (OPC UA certificates) are resolved against."""
     _known(doc, _TOP_KEYS, source, "")
     templates_doc = doc.get("templates", {})
     if not isinstance(templates_doc, dict):
@@ -112,7 +122,10 @@ def parse_tag_map(doc: dict[str, Any], source: str) -> TagMap:
         where = f"devices[{i}]"
         if not isinstance(dev, dict):
             raise ConfigError.field(source, where, dev, "a table")
-        _known(dev, _DEVICE_KEYS, source, where)
+        protocol = dev.get("protocol", "modbus")
+        if protocol not in ("modbus", "opcua"):
+            raise ConfigError.field(source, f"{where}.protocol", protocol, "'modbus' or 'opcua'")
+        _known(dev, _DEVICE_KEYS | (OPCUA_DEVICE_KEYS if protocol == "opcua" else frozenset()), source, where)
         device_id = _req(dev, "id", str, source, where, "a device id string")
         try:
             validate_id("device_id", device_id)
@@ -121,6 +134,13 @@ def parse_tag_map(doc: dict[str, Any], source: str) -> TagMap:
         if device_id.lower() in seen:
             raise ConfigError.field(source, f"{where}.id", device_id, "an id unique (case-insensitively) per node")
         seen.add(device_id.lower())
+        tags = _device_tags(dev, templates, source, where)
+        if protocol == "opcua":
+            devices.append(parse_opcua_device(dev, device_id, tags, source, where, base or Path(".")))
+            continue
+        for k, tag in enumerate(tags):
+            if tag.node is not None:
+                raise ConfigError.field(source, f"{where}.tags[{k}].node", tag.node, "no node on a Modbus device")
         host = _req(dev, "host", str, source, where, "a host name or IP address")
         port = _req(dev, "port", int, source, where, "a TCP port in [1, 65535]")
         if not 1 <= port <= 65535:
@@ -128,15 +148,19 @@ def parse_tag_map(doc: dict[str, Any], source: str) -> TagMap:
         unit = dev.get("unit", 1)
         if not isinstance(unit, int) or isinstance(unit, bool) or not 0 <= unit <= 247:
             raise ConfigError.field(source, f"{where}.unit", unit, "a Modbus unit id in [0, 247]")
-        if "template" in dev:
-            name = dev["template"]
-            if name not in templates:
-                raise ConfigError.field(source, f"{where}.template", name, f"one of {sorted(templates)}")
-            tags = templates[name]
-        else:
-            tags = _parse_tags(dev.get("tags"), source, f"{where}.tags")
         devices.append(DeviceSpec(device_id, host, port, unit, tags))
     return TagMap(tuple(devices))
+
+
+def _device_tags(
+    dev: dict[str, Any], templates: dict[str, tuple[Tag, ...]], source: str, where: str
+) -> tuple[Tag, ...]:
+    if "template" in dev:
+        name = dev["template"]
+        if name not in templates:
+            raise ConfigError.field(source, f"{where}.template", name, f"one of {sorted(templates)}")
+        return templates[name]
+    return _parse_tags(dev.get("tags"), source, f"{where}.tags")
 
 
 def _req(doc: dict[str, Any], key: str, kind: type, source: str, where: str, valid: str) -> Any:
@@ -160,7 +184,14 @@ def _parse_tags(doc: object, source: str, where: str) -> tuple[Tag, ...]:
         if not metric or metric.lower() in names:
             raise ConfigError.field(source, f"{at}.metric", metric, "a non-empty name unique per device")
         names.add(metric.lower())
-        register = _req(t, "register", int, source, at, "a register address in [0, 65535]")
+        node = t.get("node")
+        if node is not None and (not isinstance(node, str) or not node):
+            raise ConfigError.field(source, f"{at}.node", node, "an OPC UA node id such as 'ns=2;s={device}.x'")
+        register = (
+            0
+            if node is not None and "register" not in t
+            else _req(t, "register", int, source, at, "a register address in [0, 65535] (or an OPC UA node)")
+        )
         if not 0 <= register <= 65535:
             raise ConfigError.field(source, f"{at}.register", register, "a register address in [0, 65535]")
         try:
@@ -189,5 +220,5 @@ def _parse_tags(doc: object, source: str, where: str) -> tuple[Tag, ...]:
             numbers[key] = float(value)
         if numbers["deadband"] < 0:
             raise ConfigError.field(source, f"{at}.deadband", numbers["deadband"], "a number >= 0")
-        tags.append(Tag(metric, register, encoding, datatype, **numbers))
+        tags.append(Tag(metric, register, encoding, datatype, **numbers, node=node))
     return tuple(tags)

@@ -76,3 +76,41 @@ def write_tag_map(
         tag_map_text(pots=pots, host=host, first_port=first_port, deadband_scale=deadband_scale, unit=unit),
         encoding="utf-8",
     )
+
+
+def opcua_tag_map_text(
+    *,
+    pots: int,
+    endpoint: str,
+    client_cert: str,
+    client_key: str,
+    username: str,
+    password_file: str,
+    server_cert: str | None = None,
+    deadband_scale: float = 1.0,
+) -> str:
+    """A tag map reading ``pots`` simulated pot controllers from their OPC UA server (Basic256Sha256, user login;
+    file names relative to the tag map). Values are engineering units there, so no scale."""
+    lines = ["[templates.pot]", "tags = ["]
+    lines += [
+        f'  {{ metric = "{s.name}", node = "ns=2;s={{device}}.{s.name}", datatype = "{s.datatype}", '
+        f"deadband = {s.deadband * deadband_scale} }},"
+        for s in POT_LAYOUT
+    ]
+    lines += ["]", ""]
+    pin = [f'server_cert = "{server_cert}"'] if server_cert else []
+    for i in range(pots):
+        lines += [
+            "[[devices]]",
+            f'id = "{device_id(i)}"',
+            'protocol = "opcua"',
+            f'endpoint = "{endpoint}"',
+            f'client_cert = "{client_cert}"',
+            f'client_key = "{client_key}"',
+            *pin,
+            f'username = "{username}"',
+            f'password_file = "{password_file}"',
+            'template = "pot"',
+            "",
+        ]
+    return "\n".join(lines)

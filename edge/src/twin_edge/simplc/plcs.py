@@ -128,6 +128,10 @@ class SimulatedPlcs:
     def _count_write(self) -> None:
         self.rejected_writes += 1
 
+    def measured(self, pot_index: int) -> dict[str, float]:
+        """The values pot ``pot_index`` shows now (engineering units, noise and stuck sensors included)."""
+        return dict(self._last[pot_index])
+
     def is_offline(self, pot_index: int) -> bool:
         return self._servers[pot_index] is None
 
