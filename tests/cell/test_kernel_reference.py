@@ -33,7 +33,10 @@ N_CELLS = 12
 
 
 def random_state(tech, params: np.ndarray, seed: int) -> np.ndarray:
-    """Valid but far-from-nominal cells: low alumina (AEs soon), cells in AE, thin and thick ledges, hot/cold."""
+    """Valid but far-from-nominal cells: low alumina (AEs soon), cells in AE, thin and thick ledges, hot/cold,
+    thermal nodes and shells off their balance, exchangers on, ledges holding entrapped bath; and one cell each
+    near freeze risk (3), at the edge of the liquidus range (4), with an exchanger larger than its walls carry
+    (5), with a ledge at its floor (6), with a neutral bath (8) and cut out (11)."""
     g = np.random.default_rng(seed)
     n = N_CELLS
     s = initial_state(tech, params, n)
@@ -78,7 +81,7 @@ def random_state(tech, params: np.ndarray, seed: int) -> np.ndarray:
     s[L.S_LEDGE_BATH_CM, 6] = 0.06  # at the floor: melts through to it at once
     s[L.S_TEMP_DEGC, 6] = 985.0
     s[L.S_CAF2_KG] = g.uniform(2.0, 7.0, n) / 100.0 * bath
-    s[L.S_TEMP_DEGC, 3] = 935.0  # and below its liquidus: the superheat floor freezes cell 3 past the limit
+    s[L.S_TEMP_DEGC, 3] = 935.0  # below its liquidus: the superheat floor freezes cell 3 past the freeze limit
     s[L.S_ALF3_KG, 4] = 0.199 * s[L.S_BATH_KG, 4]  # at the edge of Solheim's range, and 8 K below its liquidus:
     s[L.S_TEMP_DEGC, 4] = 895.0  # the superheat floor freezes bath, the AlF3 left crosses 20 %: clamp and event
     s[L.S_ALF3_KG, 8] = 0.0  # a neutral bath (nor any in its ledge): the Na2O of every shot finds no AlF3
@@ -89,6 +92,7 @@ def random_state(tech, params: np.ndarray, seed: int) -> np.ndarray:
     s[L.S_LEDGE_ALF3_KG] = ledge_kg * g.uniform(0.005, 0.04, n)
     s[L.S_LEDGE_CAF2_KG] = ledge_kg * g.uniform(0.002, 0.02, n)
     s[L.S_LEDGE_ALUMINA_KG] = ledge_kg * g.uniform(0.0, 0.01, n)
+    s[L.S_LEDGE_ALF3_KG, 8] = 0.0
     s[L.S_IN_LINE] = 1.0
     s[L.S_IN_LINE, n - 1] = 0.0
     model = ref.Model(params, 1.0)
@@ -98,7 +102,6 @@ def random_state(tech, params: np.ndarray, seed: int) -> np.ndarray:
         for name in ("kappa_S_per_cm", "liquidus_degC", "alumina_saturation_wtpct", "bath_ratio",
                      "current_efficiency"):
             s[L.STATE_NAMES.index(name), i] = cell.s[name]
-    s[L.S_LEDGE_ALF3_KG, 8] = 0.0
     assert np.all(s[L.S_LEDGE_ALF3_KG] + s[L.S_LEDGE_CAF2_KG] + s[L.S_LEDGE_ALUMINA_KG] < ledge_kg)
     return s
 
