@@ -113,6 +113,7 @@ def test_bad_points_are_quarantined_and_every_good_point_is_stored(tmp_path) -> 
         text = HttpMetrics().render({**counters, **sink_counters})
         assert f'twin_ingest_points_quarantined{{node="{node}",reason="bad_timestamp"}} 1' in text
         assert "twin_ingest_invalid_utf8 1" in text
+        assert f'twin_ingest_dropped{{node="{group}/{node}",reason="invalid_utf8"}} 1' in text
         assert "twin_ingest_internal_errors 0" in text
     finally:
         store.close()

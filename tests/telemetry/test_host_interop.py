@@ -112,6 +112,7 @@ def test_non_utf8_metric_names_are_counted_not_raised(host, edge: Recorder, ids:
     assert [(s.metric, s.value) for s in sink.samples()] == [("good_V", 4.0), ("good_V", 4.5)]
     assert all(isinstance(s.metric, str) for s in sink.samples())
     counters = h.counters
+    assert counters[f'dropped{{node="{group}/gw",reason="invalid_utf8"}}'] == 3  # by edge node, for /metrics
     assert counters["internal_errors"] == 0
     assert counters["rebirths_requested"] == 0  # a bad name is not an unknown metric: no rebirth storm
     assert h.device_online(group, "gw", "pot_002")

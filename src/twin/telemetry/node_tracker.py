@@ -109,7 +109,7 @@ class EdgeNodeTracker:
                 message = decompress(message, max_bytes=self._max_payload_bytes)
                 self._counters.decompressed += 1
         except MalformedPayloadError as exc:
-            self._counters.malformed += 1
+            self._drop("malformed")
             logger.warning("%s/%s %s: %s", self.group, self.node, kind, exc)
             return
         self._counters.decoded += 1
@@ -138,7 +138,7 @@ class EdgeNodeTracker:
     # -- session ------------------------------------------------------------------------------------------------
     def _on_nbirth(self, message: pb.Payload, now_ms: int) -> None:
         if not message.HasField("seq"):
-            self._counters.malformed += 1
+            self._drop("malformed")
             return
         bdseq = None
         for m in message.metrics:
@@ -180,7 +180,7 @@ class EdgeNodeTracker:
 
     def _on_sequenced(self, kind: MessageType, device: str | None, message: pb.Payload, now_ms: int) -> None:
         if not message.HasField("seq"):
-            self._counters.malformed += 1
+            self._drop("malformed")
             return
         if not self.online:
             self._rebirth(now_ms, f"{kind} before NBIRTH")
@@ -205,7 +205,7 @@ class EdgeNodeTracker:
                 seq,
                 self._expected_seq,
             )
-            self._counters.seq_gaps += 1
+            self._drop("seq_gaps")
 
     def _drain(self, now_ms: int) -> None:
         while self._expected_seq in self._buffer:
@@ -217,7 +217,7 @@ class EdgeNodeTracker:
 
     def _give_up_gap(self, now_ms: int) -> None:
         """The gap was not filled within the Reorder Timeout: count it, ask for a rebirth, apply what we have."""
-        self._counters.seq_gaps += 1
+        self._drop("seq_gaps")
         logger.warning(
             "%s/%s: seq %d missing after reorder timeout; requesting rebirth",
             self.group,
@@ -271,12 +271,12 @@ class EdgeNodeTracker:
             if device is None and (name == BDSEQ_METRIC or name.startswith("Node Control/")):
                 continue
             if not name or not m.HasField("datatype"):
-                self._counters.malformed += 1
+                self._drop("malformed")
                 continue
             try:
                 datatype = DataType(m.datatype)
             except ValueError:
-                self._counters.wrong_datatype += 1
+                self._drop("wrong_datatype")
                 continue
             if datatype is DataType.TEMPLATE:
                 if not m.template_value.is_definition:  # definitions (NBIRTH) are types, not values
@@ -327,7 +327,7 @@ class EdgeNodeTracker:
         try:
             members = list(flatten_template(prefix, m, default_ts))
         except SparkplugError as exc:
-            self._counters.malformed += 1
+            self._drop("malformed")
             logger.warning("%s/%s %s: %s", self.group, self.node, device, exc)
             return
         for flat, member, ts in members:
@@ -338,12 +338,12 @@ class EdgeNodeTracker:
                 try:
                     info = self._register(device, flat, DataType(member.datatype), None)
                 except ValueError:
-                    self._counters.wrong_datatype += 1
+                    self._drop("wrong_datatype")
                     continue
             else:
                 found = self._names.get((device, flat))
                 if found is None:
-                    self._counters.unknown_alias += 1
+                    self._drop("unknown_alias")
                     self._rebirth(now_ms, f"unknown template member {flat}")
                     continue
                 info = found
@@ -365,7 +365,7 @@ class EdgeNodeTracker:
                     continue
                 info = names.get((device, name))
             if info is None or info.device != device:
-                self._counters.unknown_alias += 1
+                self._drop("unknown_alias")
                 self._rebirth(now_ms, "unknown metric alias")
                 continue
             if info.template:
@@ -381,7 +381,7 @@ class EdgeNodeTracker:
         if field is None or m.is_null:
             value: Value | None = None
         elif field != info.field:
-            self._counters.wrong_datatype += 1
+            self._drop("wrong_datatype")
             logger.warning(
                 "%s/%s %s: %s carries %s, BIRTH declared %s",
                 self.group,
@@ -398,18 +398,18 @@ class EdgeNodeTracker:
                 try:
                     value = signed_from_wire(value, info.bits)  # type: ignore[arg-type]
                 except SparkplugError as exc:
-                    self._counters.wrong_datatype += 1
+                    self._drop("wrong_datatype")
                     logger.warning("%s/%s %s: %s: %s", self.group, self.node, info.device, info.name, exc)
                     return None
             elif info.dataset:
                 try:
                     value = decode_dataset(value)  # type: ignore[arg-type]
                 except SparkplugError as exc:
-                    self._counters.wrong_datatype += 1
+                    self._drop("wrong_datatype")
                     logger.warning("%s/%s %s: %s: %s", self.group, self.node, info.device, info.name, exc)
                     return None
             elif info.text and not isinstance(value, str):
-                self._counters.invalid_utf8 += 1
+                self._drop("invalid_utf8")
                 logger.warning(
                     "%s/%s %s: %s: String value is not valid UTF-8", self.group, self.node, info.device, info.name
                 )
@@ -433,9 +433,15 @@ class EdgeNodeTracker:
             self._last[(info.device, info.name)] = value
         return Sample(ts, self.group, self.node, info.device, info.name, value, Quality.GOOD, historical)
 
+    def _drop(self, reason: str) -> None:
+        """Count a dropped message or metric, in total and for this edge node (``/metrics`` labels)."""
+        counters = self._counters
+        setattr(counters, reason, getattr(counters, reason) + 1)
+        counters.by_node[(f"{self.group}/{self.node}", reason)] += 1
+
     def _invalid_name(self, device: str | None, raw: object) -> None:
         """A metric name that is not valid UTF-8 (spec: names are UTF-8 strings): counted, never a tag."""
-        self._counters.invalid_utf8 += 1
+        self._drop("invalid_utf8")
         logger.warning(
             "%s/%s %s: metric name %.40r is not valid UTF-8; metric dropped", self.group, self.node, device, raw
         )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import NamedTuple, Protocol
@@ -102,5 +103,15 @@ class IngestCounters:
     state_repaired: int = 0  # own STATE topic held something that is not our JSON STATE; republished online
     internal_errors: int = 0  # an unexpected exception while handling a message (a bug; logged with traceback)
 
+    def __post_init__(self) -> None:
+        # (edge node "group/node", reason) -> count, for malformed, wrong_datatype, invalid_utf8, unknown_alias and
+        # seq_gaps; not a dataclass field, so the totals above stay plain integers.
+        self.by_node: Counter[tuple[str, str]] = Counter()
+
     def snapshot(self) -> dict[str, int]:
-        return asdict(self)
+        """The totals, plus ``dropped{node="group/node",reason="..."}`` per edge node (labels for ``/metrics``)."""
+        figures = {f.name: getattr(self, f.name) for f in fields(self)}
+        for (node, reason), n in list(self.by_node.items()):
+            label = node.replace("\\", "\\\\").replace('"', '\\"')
+            figures[f'dropped{{node="{label}",reason="{reason}"}}'] = n
+        return figures
