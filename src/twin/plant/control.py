@@ -17,8 +17,11 @@ What a smelter does every day, not what the pot controller does every second (th
 
       add = max(ff + clip(k_x·(x* − x̂)·m_bath/100 + k_T·(T_meas − T*), ±max), 0)
 
-* **Resistance target** from the measured superheat in small daily steps (physics.md §1.6: ~5-30 mV):
-  ΔV = −k_R·(SH_meas − SH*), not made below ``resistance_step_min_mV``, limited to
+* **Resistance target** from the measured temperature and superheat in small daily steps (physics.md
+  §1.6: ~5-30 mV): ΔV = −k_R·e with e = ½(SH_meas − SH*) + ½(T_meas − T*), the mean of the two errors
+  (STARprobe measures both in one dip). Superheat alone misses a heat surplus: melting ledge dilutes the
+  excess AlF3, so the liquidus rises with the temperature (a +150 mV target raises HAL275's bath 11 K
+  but its superheat only 1.5 K). Not made below ``resistance_step_min_mV``, limited to
   ``resistance_step_max_mV``, and the target kept within ± ``resistance_offset_max_mV`` of the
   technology's nominal target (plus a running restart treatment, :mod:`twin.plant.restart`).
 * **Bath level**: crushed bath is added, or bath tapped, for ``bath_level_fraction_per_day`` of the
@@ -196,9 +199,11 @@ class PotroomControl:
     def _adjust_resistance(self, cell: int) -> None:
         s = self.settings
         superheat = self.measured_superheat_K[cell]
-        if not np.isfinite(superheat):
+        temp = self.measured_temp_degC[cell]
+        if not (np.isfinite(superheat) and np.isfinite(temp)):
             return
-        step = -s["resistance_gain_mV_per_K"] * (superheat - self.target_superheat_K)
+        error = 0.5 * (superheat - self.target_superheat_K) + 0.5 * (temp - self.target_temp_degC)
+        step = -s["resistance_gain_mV_per_K"] * error
         if abs(step) < s["resistance_step_min_mV"]:
             return
         step = min(max(step, -s["resistance_step_max_mV"]), s["resistance_step_max_mV"])
