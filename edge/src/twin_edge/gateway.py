@@ -362,6 +362,7 @@ class EdgeGateway:
             self.counters.published += 1
             session.birth_pending = False
             self._last_birth = time.monotonic()
+            self._rebirth_deferred = False  # this birth answers any request that was waiting
             logger.info("NBIRTH published (bdSeq %d)", self._bdseq)
 
     def _device_birth(self, reading: Reading) -> bool:

@@ -156,7 +156,10 @@ class MqttLink:
         if not self._subscriptions:
             self._on_event(Subscribed())
 
-    def _handle_subscribe(self, _c: mqtt.Client, _u: object, mid: int, _codes: object, _p: object) -> None:
+    def _handle_subscribe(self, _c: mqtt.Client, _u: object, mid: int, codes: object, _p: object) -> None:
+        refused = [c for c in codes if getattr(c, "is_failure", False)] if isinstance(codes, list) else []
+        if refused:  # e.g. an ACL that does not let this client read the topic
+            logger.error("broker refused a subscription (%s): %s", refused, self._subscriptions)
         pending = self._pending_subscriptions
         if mid in pending:
             pending.discard(mid)
