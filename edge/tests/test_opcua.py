@@ -5,6 +5,10 @@ client over TCP."""
 from __future__ import annotations
 
 import asyncio
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +20,7 @@ from twin_edge.simplc import POT_LAYOUT, SimulatedPlcs, SyntheticSource
 from twin_edge.simplc.layout import opcua_tag_map_text
 from twin_edge.simplc.opcua_server import SERVER_URI, SimulatedOpcUaServer, make_certificate, node_id
 from twin_edge.sparkplug import decode_payload
+from twin_edge.tagmap import load_tag_map
 from twin_edge.testing import GatewayRig, Recorder, free_port, free_port_range, unique
 
 USERS = {"gw01": "opc-pw"}
@@ -140,3 +145,63 @@ def test_gateway_publishes_opcua_pot_controllers_and_their_death(tmp_path: Path,
     assert set(metrics) == {s.name for s in POT_LAYOUT}
     assert 3.0 < metrics["cell_voltage_V"] < 6.0
     assert isinstance(metrics["anode_effect"], bool)
+
+
+def _simplc(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "twin_edge.cli", "simplc", *args, "--log-level", "warning"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_cli_simplc_refuses_opcua_without_a_login() -> None:
+    proc = _simplc("--pots", "1", "--port", str(free_port()), "--opcua-port", str(free_port()))
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2
+    assert "needs --opcua-user and --opcua-password-file" in err
+    assert "Traceback" not in err
+
+
+def test_cli_simplc_serves_opcua_with_a_matching_tag_map(tmp_path: Path) -> None:
+    """``twin-edge simplc --opcua-port``: the written tag map (certificates, login, node ids) reads every signal."""
+    (tmp_path / "pw").write_text("opc-pw\n")
+    tagmap = tmp_path / "opcua-tags.toml"
+    proc = _simplc(
+        "--pots",
+        "2",
+        "--port",
+        str(free_port_range(2)),
+        "--opcua-port",
+        str(free_port()),
+        "--opcua-user",
+        "gw01",
+        "--opcua-password-file",
+        str(tmp_path / "pw"),
+        "--pki",
+        str(tmp_path / "pki"),
+        "--write-opcua-tagmap",
+        str(tagmap),
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not tagmap.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert tagmap.exists(), proc.stderr.read() if proc.poll() is not None else "no tag map"
+        device = load_tag_map(tagmap).devices[1]
+
+        async def read() -> dict[str, object]:
+            tags = [MonitoredTag(t.metric, t.node or "", t.deadband, t.metric != "anode_effect") for t in device.tags]
+            plc = OpcUaPlc(device.endpoint or "", tags, security=device.opcua, timeout_s=2)
+            try:
+                return await plc.read()
+            finally:
+                await plc.close()
+
+        values = asyncio.run(read())
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    assert set(values) == {s.name for s in POT_LAYOUT}
+    assert 3.0 < values["cell_voltage_V"] < 6.0  # type: ignore[operator]

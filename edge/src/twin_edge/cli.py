@@ -74,6 +74,11 @@ def _simplc(argv: list[str]) -> int:
     parser.add_argument("--no-noise", action="store_true")
     parser.add_argument("--update-period", type=float, default=0.1, help="register refresh period, s")
     parser.add_argument("--write-tagmap", type=Path, help="write the matching gateway tag map here and go on")
+    parser.add_argument("--opcua-port", type=int, help="also serve the PLCs over OPC UA on this port (Basic256Sha256)")
+    parser.add_argument("--opcua-user", help="the OPC UA user name (required with --opcua-port)")
+    parser.add_argument("--opcua-password-file", type=Path, help="file holding the OPC UA password (one line)")
+    parser.add_argument("--pki", type=Path, default=Path("simplc-pki"), help="OPC UA certificates (made if missing)")
+    parser.add_argument("--write-opcua-tagmap", type=Path, help="write a gateway tag map reading the PLCs over OPC UA")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     args = parser.parse_args(argv)
     if args.pots < 1:
@@ -84,6 +89,7 @@ def _simplc(argv: list[str]) -> int:
         parser.error(
             f"--port = {args.port} is invalid; expected a port in [1, {65536 - args.pots}] for {args.pots} pots"
         )
+    password = _opcua_password(parser, args)
     _setup_logging(args.log_level)
     from twin_edge.simplc import SimulatedPlcs, SyntheticSource, write_tag_map
 
@@ -103,10 +109,33 @@ def _simplc(argv: list[str]) -> int:
             unit=args.unit,
         )
         async with plcs:
-            await _stop_on_signals().wait()
+            if args.opcua_port is None:
+                await _stop_on_signals().wait()
+                return
+            from twin_edge.simplc.opcua_cli import serve_opcua
+
+            await serve_opcua(plcs, args, password, _stop_on_signals())
 
     asyncio.run(run())
     return 0
+
+
+def _opcua_password(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str | None:
+    if args.opcua_port is None:
+        if args.opcua_user or args.opcua_password_file or args.write_opcua_tagmap:
+            parser.error("--opcua-user, --opcua-password-file and --write-opcua-tagmap need --opcua-port")
+        return None
+    if not 1 <= args.opcua_port <= 65535:
+        parser.error(f"--opcua-port = {args.opcua_port} is invalid; expected a TCP port in [1, 65535]")
+    if not args.opcua_user or args.opcua_password_file is None:
+        parser.error("--opcua-port needs --opcua-user and --opcua-password-file (no anonymous OPC UA sessions)")
+    try:
+        password = args.opcua_password_file.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        parser.error(f"--opcua-password-file = {str(args.opcua_password_file)!r} cannot be read: {exc}")
+    if not password:
+        parser.error(f"--opcua-password-file = {str(args.opcua_password_file)!r} is empty")
+    return password
 
 
 def _stop_on_signals() -> asyncio.Event:
