@@ -72,6 +72,7 @@ class StoreSink:
         }
         self.quarantined: Counter[tuple[str, str]] = Counter()  # (edge node, reason) -> points
         self._known: set[str] = set()
+        self._valid_tags: set[str] = set()  # tags that passed TAG_RE (checked once each)
         self._tags: list[str] = []
         self._ts: list[int] = []
         self._values: list[float] = []
@@ -100,9 +101,11 @@ class StoreSink:
             self.counters["points_skipped"] += 1
             return
         tag = tag_of(s)
-        if not TAG_RE.match(tag):
-            self._reject(s, tag, "bad_tag")
-            return
+        if tag not in self._valid_tags:
+            if not TAG_RE.match(tag):
+                self._reject(s, tag, "bad_tag")
+                return
+            self._valid_tags.add(tag)
         if not isinstance(s.timestamp_ms, int) or not 0 <= s.timestamp_ms < MAX_TS_MS:
             self._reject(s, tag, "bad_timestamp")
             return
