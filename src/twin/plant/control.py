@@ -26,7 +26,9 @@ What a smelter does every day, not what the pot controller does every second (th
   technology's nominal target (plus a running restart treatment, :mod:`twin.plant.restart`).
 * **Bath level**: crushed bath is added, or bath tapped, for ``bath_level_fraction_per_day`` of the
   error of the liquid bath mass against the technology's nominal bath beyond a deadband (at most
-  ``bath_level_max_kg_per_day``).
+  ``bath_level_max_kg_per_day``). No crushed bath goes into a pot measured cold (superheat below half
+  its target): its bath is frozen into the ledge, not lost, and comes back when the ledge melts; cold
+  crushed bath would only freeze more.
 
 The targets are the technology's start-up operating point: excess AlF3 ``bath.alf3_excess_wtpct``,
 temperature ``bath.temperature_initial_degC``, and the line's mean start-up superheat. Each loop can be
@@ -220,6 +222,8 @@ class PotroomControl:
         if amount <= 0.0:
             return
         if error > 0:
+            if self.measured_superheat_K[cell] < 0.5 * self.target_superheat_K:
+                return
             self.line.bath_added_kg += pot.add_bath(cell, amount)
         else:
             self.line.bath_tapped_kg += pot.tap_bath(cell, amount)

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from twin.errors import SimulationError
+
 if TYPE_CHECKING:
     from twin.plant.line import PotlineSim
     from twin.plant.plant import Plant
@@ -70,6 +72,12 @@ class ExchangerControl:
             return
         surplus = (totals - self._last[0]) / span
         self._last = (totals, time_s)
+        if not np.all(np.isfinite(surplus)):
+            bad = np.flatnonzero(~np.isfinite(surplus)) + 1
+            raise SimulationError(
+                f"potline {self.line.name}: cells {bad.tolist()} left the model's valid range at t = {time_s:.0f} s "
+                "(non-finite heat totals); the exchanger controller cannot set their duty"
+            )
         duty = np.clip(self.baseline_W + surplus - self.reference_W, 0.0, self.capacity_W)
         self.line.potline.set_hx_duty(None, duty)
 
