@@ -35,6 +35,16 @@ CASES = [
     (HEAD + '[[event]]\nkind = "outage"\nat_h = 1.0\nduration_h = 1.0\npotline = "all"\nspeed = 2\n',
      "unknown field event[1].speed for a outage event"),
     (HEAD + "[weather]\nsunny = true\n", "unknown section [weather]"),
+    (HEAD + '[[event]]\nkind = "resistance_target"\nat_h = 1.0\npotline = "S1"\n',
+     "event[1].voltage_V/delta_mV = None is invalid; expected exactly one of voltage_V or delta_mV"),
+    (HEAD + '[[event]]\nkind = "resistance_target"\nat_h = 1.0\npotline = "S1"\nvoltage_V = 4.3\ndelta_mV = 10.0\n',
+     "expected exactly one of voltage_V or delta_mV for a resistance_target event"),
+    (HEAD + '[[event]]\nkind = "resistance_target"\nat_h = 1.0\npotline = "S1"\nvoltage_V = 12.0\n',
+     "event[1].voltage_V = 12.0 is invalid; expected a number in [2.5, 8]"),
+    (HEAD + '[[event]]\nkind = "amperage_creep"\nat_h = 0.0\npotline = "S1"\nrate_kA_per_week = 1.0\n'
+     'compensation = "yes"\n', "event[1].compensation = 'yes' is invalid; expected true or false"),
+    (HEAD + "[potroom]\nalf3 = 1\n", "potroom.alf3 = 1 is invalid; expected true or false"),
+    (HEAD + "[potroom]\nthermostat = false\n", "unknown field potroom.thermostat; known: alf3, resistance"),
 ]
 
 
@@ -54,3 +64,32 @@ def test_bad_scenario_is_rejected_with_file_field_and_value(text, fragment):
 def test_missing_scenario_file():
     with pytest.raises(ScenarioError, match=r"nope\.toml: cannot read scenario file"):
         load_scenario(DATA / "nope.toml")
+
+
+PLANT_CASES = [
+    (("resistance_step_max_mV = { value = 30.0", "resistance_step_max_mV = { value = 300.0"),
+     "potroom.resistance_step_max_mV = 300.0 is invalid"),
+    (("[potroom]\n", "[potroom]\nthermostat = { value = 1.0, unit = \"1\", source = \"x\" }\n"), "thermostat"),
+    (('technology = "hal275.toml"', 'technology = "hal275_hx.toml"'),
+     "potline[1].heat_exchanger_capacity_kW = 0.0 is invalid; expected at least the technology's exchanger_design_duty_kW"),
+]
+
+
+@pytest.mark.parametrize(("change", "fragment"), PLANT_CASES)
+def test_bad_potroom_settings_and_exchangers_are_rejected(tmp_path, change, fragment):
+    from pathlib import Path
+
+    from twin.errors import ModelError
+    from twin.params import load_plant
+
+    models = Path(__file__).resolve().parents[2] / "models"
+    text = (models / "plant_small.toml").read_text()
+    assert change[0] in text
+    for name in ("hal275.toml", "hal275_hx.toml"):
+        (tmp_path / name).write_text((models / name).read_text())
+    path = tmp_path / "plant_bad.toml"
+    path.write_text(text.replace(change[0], change[1], 1))
+    with pytest.raises(ModelError) as err:
+        load_plant(path)
+    assert fragment in str(err.value)
+    assert "plant_bad.toml" in str(err.value)
