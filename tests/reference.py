@@ -163,11 +163,19 @@ MIN_LIQUID_BATH_FRACTION = 0.02  # the superheat floor leaves at least 2 % of th
 FLOOR_CHECK_MARGIN_K = 1.0  # the floor is checked against a fresh liquidus when T is within this of the held one
 
 
-def liquidus_in_range(alf3: float, al2o3: float, caf2: float, lif: float, mgf2: float) -> float:
-    """Solheim's liquidus with AlF3, CaF2, LiF and MgF2 clamped into the range it was fitted on (wt %)."""
+def liquidus_in_range(alf3: float, al2o3: float, caf2: float, lif: float, mgf2: float, al2o3_sat: float) -> float:
+    """Solheim's liquidus with AlF3, CaF2, LiF and MgF2 clamped into the range it was fitted on (wt %) and the
+    alumina clamped to [0, saturation] ("Al2O3 up to saturation", physics.md §1.3)."""
     lim = SOLHEIM_MAX
-    return liquidus_temperature(min(max(alf3, 0.0), lim["alf3"]), al2o3, min(max(caf2, 0.0), lim["caf2"]),
-                                min(lif, lim["lif"]), min(mgf2, lim["mgf2"]))
+    return liquidus_temperature(min(max(alf3, 0.0), lim["alf3"]), min(max(al2o3, 0.0), max(al2o3_sat, 0.0)),
+                                min(max(caf2, 0.0), lim["caf2"]), min(lif, lim["lif"]), min(mgf2, lim["mgf2"]))
+
+
+def saturation_in_range(t_c: float, alf3: float, caf2: float, lif: float, mgf2: float) -> float:
+    """Skybakmoen's solubility at the composition clamped into Solheim's range (both correlations share it)."""
+    lim = SOLHEIM_MAX
+    return alumina_saturation(t_c, min(max(alf3, 0.0), lim["alf3"]), min(max(caf2, 0.0), lim["caf2"]),
+                              min(lif, lim["lif"]), min(mgf2, lim["mgf2"]))
 
 
 def stirring(current_A: float, nominal_A: float, still: float, exponent: float) -> float:
@@ -264,26 +272,39 @@ class Model:
         m = s["bath_kg"]
         return 100.0 * s["alumina_dissolved_kg"] / m, 100.0 * s["alf3_kg"] / m, 100.0 * s["caf2_kg"] / m
 
-    def liquidus(self, alf3: float, al2o3: float, caf2: float) -> float:
+    def saturation(self, t: float, alf3: float, caf2: float) -> float:
+        return saturation_in_range(t, alf3, caf2, self.p[L.P_LIF_WTPCT], self.p[L.P_MGF2_WTPCT])
+
+    def liquidus(self, alf3: float, al2o3: float, caf2: float, al2o3_sat: float) -> float:
         """Solheim's liquidus at the composition clamped into its fitted range (never extrapolated)."""
         p = self.p
-        if not (0.0 <= alf3 <= SOLHEIM_MAX["alf3"] and 0.0 <= caf2 <= SOLHEIM_MAX["caf2"]):
+        if not (0.0 <= alf3 <= SOLHEIM_MAX["alf3"] and 0.0 <= caf2 <= SOLHEIM_MAX["caf2"] and al2o3 <= al2o3_sat):
             self.count("liquidus_clamped")
-        return liquidus_in_range(alf3, al2o3, caf2, p[L.P_LIF_WTPCT], p[L.P_MGF2_WTPCT])
+        return liquidus_in_range(alf3, al2o3, caf2, p[L.P_LIF_WTPCT], p[L.P_MGF2_WTPCT], al2o3_sat)
 
     def liquid_liquidus(self, s: dict[str, float]) -> float:
         al2o3, alf3, caf2 = self.composition(s)
-        return self.liquidus(alf3, al2o3, caf2)
+        return self.liquidus(alf3, al2o3, caf2, self.saturation(s["temperature_degC"], alf3, caf2))
+
+    def freezable(self, s: dict[str, float]) -> float:
+        """Most liquid that can freeze before the liquid's cryolite is used up (chemistry.freezable_kg)."""
+        p = self.p
+        f = p[L.P_LEDGE_ENTRAPPED_FRACTION]
+        held = (p[L.P_MGF2_WTPCT] + p[L.P_LIF_WTPCT]) / 100.0
+        cryolite = max(s["bath_kg"] * (1.0 - held) - s["alf3_kg"] - s["caf2_kg"], 0.0)
+        liquid = s["bath_kg"] + s["alumina_dissolved_kg"]
+        return cryolite / ((1.0 - f) + f * cryolite / liquid)
 
     def slow_terms(self, s: dict[str, float]) -> None:
         p = self.p
         al2o3, alf3, caf2 = self.composition(s)
         mgf2, lif = p[L.P_MGF2_WTPCT], p[L.P_LIF_WTPCT]
         t = s["temperature_degC"]
-        t_liq = self.liquidus(alf3, al2o3, caf2)
+        c_sat = self.saturation(t, alf3, caf2)
+        t_liq = self.liquidus(alf3, al2o3, caf2, c_sat)
         s["kappa_S_per_cm"] = bath_conductivity(t, alf3, al2o3, caf2, lif, mgf2)
         s["liquidus_degC"] = t_liq
-        s["alumina_saturation_wtpct"] = alumina_saturation(t, alf3, caf2, lif, mgf2)
+        s["alumina_saturation_wtpct"] = c_sat
         s["bath_ratio"] = bath_ratio(alf3, al2o3, caf2, lif, mgf2)
         s["current_efficiency"] = current_efficiency(t - t_liq, alf3, lif, p[L.P_DEWING_CONSTANT])
 
@@ -384,6 +405,16 @@ class Model:
                 self.side(s, T, t_liq, level, p[area_key], stir * p[film_key], s[shell_key], d, h)
                 for (level, area_key, film_key, shell_key), d in zip(LEVELS, duties, strict=True)
             ]
+            # the ledge grows only while the liquid holds cryolite: what cannot freeze, the liquids pay
+            wanted = max(sides[0][0], 0.0) + max(sides[1][0], 0.0)
+            limit = self.freezable(s)
+            if wanted > limit:
+                self.count("freeze_capped")
+                share = limit / wanted
+                sides = [
+                    (kg * share, liq + lat * kg * (1.0 - share), *rest) if kg > 0.0 else (kg, liq, *rest)
+                    for kg, liq, *rest in sides
+                ]
             H -= (q_la + q_lc) * h + sides[0][1] + sides[1][1]
             s["anode_temp_degC"] = t_a + ((q_la - q_top) * h + ae_anode) / p[L.P_C_ANODE_J_PER_K]
             s["cathode_temp_degC"] = t_c + (q_lc - q_bottom) * h / p[L.P_C_CATHODE_J_PER_K]
@@ -400,7 +431,8 @@ class Model:
                 t_liq = self.liquid_liquidus(s)
                 if t_liq > T:
                     self.count("superheat_floor")
-                    room = max(s["bath_kg"] - MIN_LIQUID_BATH_FRACTION * p[L.P_BATH_NOMINAL_KG], 0.0)
+                    room = max(min(s["bath_kg"] - MIN_LIQUID_BATH_FRACTION * p[L.P_BATH_NOMINAL_KG],
+                                   self.freezable(s)), 0.0)
                     kg = min(cap() * (t_liq - T) / lat, room)
                     self.move_ledge(s, "ledge_bath_cm", L.P_LEDGE_AREA_BATH_M2, kg * area_b / (area_b + area_m))
                     self.move_ledge(s, "ledge_metal_cm", L.P_LEDGE_AREA_METAL_M2, kg * area_m / (area_b + area_m))
@@ -457,14 +489,17 @@ class Model:
         caf2 = s["caf2_kg"] * w["pct_per_kg"]
         lif, mgf2 = p[L.P_LIF_WTPCT], p[L.P_MGF2_WTPCT]
         lim = SOLHEIM_MAX
+        al2o3 = s["alumina_dissolved_kg"] * w["pct_per_kg"]
         in_range = (0.0 <= alf3 <= lim["alf3"] and 0.0 <= caf2 <= lim["caf2"] and 0.0 <= lif <= lim["lif"]
-                    and 0.0 <= mgf2 <= lim["mgf2"])
+                    and 0.0 <= mgf2 <= lim["mgf2"] and al2o3 <= s["alumina_saturation_wtpct"])
+        # reported: the first component out of its range, AlF3, else CaF2, else alumina
+        out_of_range = alf3 if alf3 > lim["alf3"] else (caf2 if caf2 > lim["caf2"] else al2o3)
         checks = (
             (L.LIMIT_FREEZE, L.EV_FREEZE_RISK, frozen > p[L.P_FROZEN_BATH_MAX_FRACTION], frozen),
             (L.LIMIT_HOT, L.EV_BATH_HOT, p[L.P_BATH_TEMP_MAX] < T, T),
             (L.LIMIT_THIN, L.EV_LEDGE_THIN, min(lb, lm) < p[L.P_LEDGE_MIN_CM], min(lb, lm)),
             (L.LIMIT_THICK, L.EV_LEDGE_THICK, max(lb, lm) > p[L.P_LEDGE_MAX_CM], max(lb, lm)),
-            (L.LIMIT_LIQUIDUS, L.EV_LIQUIDUS_RANGE, not in_range, alf3),
+            (L.LIMIT_LIQUIDUS, L.EV_LIQUIDUS_RANGE, not in_range, out_of_range),
         )
         old = int(s["limit_flags"])
         new = 0

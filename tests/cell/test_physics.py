@@ -171,9 +171,10 @@ def test_sodium_oxide_reaction(na2o, alf3_available) -> None:
 
 
 @SETTINGS
-@given(st.floats(-2.0, 40.0), st.floats(0.0, 40.0), alumina, lif, mgf2)
-def test_liquidus_is_clamped_to_solheims_range(a, ca, c, li, mg) -> None:
-    """Outside AlF3, CaF2 in [0, 20] wt % the liquidus is Solheim's at the edge of the range, never extrapolated."""
+@given(st.floats(-2.0, 40.0), st.floats(0.0, 40.0), alumina, st.floats(0.5, 8.0), lif, mgf2)
+def test_liquidus_is_clamped_to_solheims_range(a, ca, c, sat, li, mg) -> None:
+    """Outside AlF3, CaF2 in [0, 20] wt % and alumina above saturation the liquidus is Solheim's at the edge of
+    the range, never extrapolated (physics.md §1.3: fitted for AlF3, CaF2 < 20 %, Al2O3 up to saturation)."""
     import numpy as np
 
     from twin.cell import layout as L
@@ -181,9 +182,22 @@ def test_liquidus_is_clamped_to_solheims_range(a, ca, c, li, mg) -> None:
 
     p = np.zeros(L.N_PARAM)
     p[L.P_LIF_WTPCT], p[L.P_MGF2_WTPCT] = li, mg
-    assert close(liquidus_of(a, ca, c, p), ref.liquidus_in_range(a, c, ca, li, mg))
-    if 0.0 <= a <= 20.0 and ca <= 20.0:
-        assert close(liquidus_of(a, ca, c, p), ref.liquidus_temperature(a, c, ca, li, mg))
+    assert close(liquidus_of(a, ca, c, sat, p), ref.liquidus_in_range(a, c, ca, li, mg, sat))
+    if 0.0 <= a <= 20.0 and ca <= 20.0 and c <= sat:
+        assert close(liquidus_of(a, ca, c, sat, p), ref.liquidus_temperature(a, c, ca, li, mg))
+
+
+def test_saturation_is_taken_inside_the_range_and_stays_positive() -> None:
+    """Skybakmoen's A turns negative past ~25 % AlF3; at the clamped composition the solubility stays positive."""
+    import numpy as np
+
+    from twin.cell import layout as L
+    from twin.cell.chemistry import saturation_of
+
+    p = np.zeros(L.N_PARAM)
+    assert ref.alumina_saturation(950.0, 90.0, 30.0, 0.0, 0.0) < 0.0  # what the raw correlation would say
+    assert saturation_of(950.0, 90.0, 30.0, p) == pytest.approx(ref.alumina_saturation(950.0, 20.0, 20.0, 0.0, 0.0))
+    assert saturation_of(950.0, 90.0, 30.0, p) > 0.0
 
 
 # --- published and cross-check numbers ----------------------------------------------------------------

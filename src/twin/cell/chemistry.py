@@ -11,7 +11,7 @@ composition; melting returns ledge at the ledge's mean composition (both levels 
 (cryolite, excess AlF3, CaF2, Al2O3) is conserved between bath and ledge: freezing acidifies the bath,
 melting neutralises it.
 
-**Na2O** in the alumina neutralises excess AlF3 as it dissolves: 3 Na2O + 4 AlF3 → 2 Na3AlF6 + Al2O3
+**Na2O** in the alumina neutralises excess AlF3 when a shot is fed: 3 Na2O + 4 AlF3 → 2 Na3AlF6 + Al2O3
 (Grjotheim & Welch, *Aluminium Smelter Technology* 1988, ch. 3; the feed-forward term of the potroom's AlF3
 additions, physics.md §1.6).
 """
@@ -33,15 +33,29 @@ def composition(state: np.ndarray, i: int, p: np.ndarray) -> tuple[float, float,
 
 
 @jit
-def liquidus_of(alf3: float, caf2: float, al2o3: float, p: np.ndarray) -> float:
+def saturation_of(t_c: float, alf3: float, caf2: float, p: np.ndarray) -> float:
+    """Skybakmoen's alumina solubility [physics.alumina_saturation] at the composition clamped to the liquidus
+    range (the two correlations share it; beyond ~25 % AlF3 Skybakmoen's A turns negative)."""
+    return ph.alumina_saturation(
+        t_c,
+        min(max(alf3, 0.0), ph.LIQUIDUS_ALF3_MAX),
+        min(max(caf2, 0.0), ph.LIQUIDUS_CAF2_MAX),
+        min(p[L.P_LIF_WTPCT], ph.LIQUIDUS_LIF_MAX),
+        min(p[L.P_MGF2_WTPCT], ph.LIQUIDUS_MGF2_MAX),
+    )
+
+
+@jit
+def liquidus_of(alf3: float, caf2: float, al2o3: float, al2o3_max: float, p: np.ndarray) -> float:
     """Solheim's liquidus [physics.liquidus_temperature] evaluated no further out than its fitted range.
 
-    Outside the range (:func:`twin.cell.physics.liquidus_in_range`) the composition is clamped to its edge
-    and the kernel raises ``liquidus_out_of_range`` (:mod:`twin.cell.events`): never a silent extrapolation.
+    Outside the range (:func:`twin.cell.physics.liquidus_in_range`: AlF3, CaF2, LiF, MgF2 limits and alumina up
+    to saturation ``al2o3_max``) the composition is clamped to its edge and the kernel raises
+    ``liquidus_out_of_range`` (:mod:`twin.cell.events`): never a silent extrapolation.
     """
     return ph.liquidus_temperature(
         min(max(alf3, 0.0), ph.LIQUIDUS_ALF3_MAX),
-        al2o3,
+        min(max(al2o3, 0.0), max(al2o3_max, 0.0)),
         min(max(caf2, 0.0), ph.LIQUIDUS_CAF2_MAX),
         min(p[L.P_LIF_WTPCT], ph.LIQUIDUS_LIF_MAX),
         min(p[L.P_MGF2_WTPCT], ph.LIQUIDUS_MGF2_MAX),
@@ -50,9 +64,27 @@ def liquidus_of(alf3: float, caf2: float, al2o3: float, p: np.ndarray) -> float:
 
 @jit
 def liquid_liquidus(state: np.ndarray, i: int, p: np.ndarray) -> float:
-    """Liquidus of the liquid bath of cell ``i`` (°C)."""
+    """Liquidus of the liquid bath of cell ``i`` (°C), alumina capped at its solubility at the bath temperature."""
     alf3, caf2, al2o3 = composition(state, i, p)
-    return liquidus_of(alf3, caf2, al2o3, p)
+    return liquidus_of(alf3, caf2, al2o3, saturation_of(state[L.S_TEMP_DEGC, i], alf3, caf2, p), p)
+
+
+@jit
+def freezable_kg(state: np.ndarray, i: int, p: np.ndarray) -> float:
+    """The most liquid that can still freeze as ledge (kg): until the liquid's cryolite is used up.
+
+    Each kg frozen takes (1 − f) kg of cryolite plus f kg of liquid at its composition (:func:`freeze_bath`);
+    the liquid's cryolite is what is left of the bath when its excess AlF3, CaF2 and the held MgF2 and LiF
+    shares are taken out. Beyond that point the residual melt is no longer a cryolite bath.
+    """
+    f = p[L.P_LEDGE_ENTRAPPED_FRACTION]
+    m_bath = state[L.S_BATH_KG, i]
+    cryolite = max(
+        m_bath * (1.0 - (p[L.P_MGF2_WTPCT] + p[L.P_LIF_WTPCT]) / 100.0) - state[L.S_ALF3_KG, i] - state[L.S_CAF2_KG, i],
+        0.0,
+    )
+    liquid = m_bath + state[L.S_ALUMINA_DISSOLVED_KG, i]
+    return cryolite / ((1.0 - f) + f * cryolite / liquid)
 
 
 @jit

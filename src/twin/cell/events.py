@@ -25,7 +25,8 @@ def record(events: np.ndarray, n: int, step: int, code: int, cell: int, value: f
 
 @jit
 def limit_flags(
-    T: float, frozen_fraction: float, ledge_b: float, ledge_m: float, alf3: float, caf2: float, p: np.ndarray
+    T: float, frozen_fraction: float, ledge_b: float, ledge_m: float, alf3: float, caf2: float, al2o3: float,
+    al2o3_sat: float, p: np.ndarray,
 ) -> int:
     """Bits of the limits the cell is beyond now: freeze risk, bath hot, ledge thin or thick, liquidus range.
 
@@ -42,7 +43,7 @@ def limit_flags(
         flags |= L.LIMIT_THIN
     if max(ledge_b, ledge_m) > p[L.P_LEDGE_MAX_CM]:
         flags |= L.LIMIT_THICK
-    if not ph.liquidus_in_range(alf3, caf2, p[L.P_LIF_WTPCT], p[L.P_MGF2_WTPCT]):
+    if not ph.liquidus_in_range(alf3, caf2, p[L.P_LIF_WTPCT], p[L.P_MGF2_WTPCT], al2o3, al2o3_sat):
         flags |= L.LIMIT_LIQUIDUS
     return flags
 
@@ -50,7 +51,7 @@ def limit_flags(
 @jit
 def record_limit_crossings(
     events: np.ndarray, n_events: int, rising: int, k: int, i: int, T: float, frozen_fraction: float,
-    ledge_b: float, ledge_m: float, alf3: float, stop_mask: int, keep: bool,
+    ledge_b: float, ledge_m: float, alf3: float, caf2: float, al2o3: float, stop_mask: int, keep: bool,
 ) -> tuple[int, bool]:
     """Record the limits cell ``i`` just crossed (``rising`` bits) at step ``k``; say whether one stops the run."""
     stop = False
@@ -72,6 +73,8 @@ def record_limit_crossings(
         stop = stop or (stop_mask >> L.EV_LEDGE_THICK) & 1 == 1
     if rising & L.LIMIT_LIQUIDUS:
         if keep:
-            n_events = record(events, n_events, k, L.EV_LIQUIDUS_RANGE, i, alf3)
+            # the value is the first component found outside its range: AlF3, else CaF2, else alumina (wt %)
+            value = alf3 if alf3 > ph.LIQUIDUS_ALF3_MAX else (caf2 if caf2 > ph.LIQUIDUS_CAF2_MAX else al2o3)
+            n_events = record(events, n_events, k, L.EV_LIQUIDUS_RANGE, i, value)
         stop = stop or (stop_mask >> L.EV_LIQUIDUS_RANGE) & 1 == 1
     return n_events, stop

@@ -13,10 +13,12 @@ Model (each piece cites its source; equations in ``twin.cell.physics``):
   a fraction r of each shot undissolved, first-order dissolution k_diss·m_undissolved.
 * **Metal** — Faraday's law: ṁ_Al = M_Al·I·CE/(3F).
 * **CE** — Dewing 1991 (Metall. Trans. B 22) with a per-technology constant.
-* **Energy and ledge** — Haupin/Entner balance and a Stefan condition per ledge level (physics.md §1.6;
-  :mod:`twin.cell.slow`): heat released inside the cell I·V − I²·R_ext, less reaction enthalpy and alumina
-  heating, less top, bottom and side losses, integrated as the enthalpy H = (m_bath·c_bath +
-  m_metal·c_metal)·(T − 950 °C) so the balance closes to round-off.
+* **Energy** — Haupin/Entner balance (physics.md §1.6): heat released inside the cell I·V − I²·R_ext, less the
+  process energy e_proc(CE) per kg Al (back reaction counted once) and the alumina heating, with the
+  anode-effect energy split between liquids, anode node and off-gas, integrated as the liquids' enthalpy
+  H = (m_bath·c_bath + m_metal·c_metal)·(T − 950 °C) so the balance closes to round-off. The losses, the
+  three-node network, the two ledge fronts and the superheat floor are :mod:`twin.cell.thermal`; the bath and
+  ledge chemistry (entrapment, Na2O) :mod:`twin.cell.chemistry`.
 * **ACD** — anode consumption (scaled with current) minus metal-pad rise (Yao 2017; physics.md §1.7).
 * **Pot control** — tracking feed control: underfeed until the slope of the pseudo-resistance
   (V − BEMF)/I, estimated as the difference of two first-order filters, exceeds a threshold, then
@@ -60,6 +62,7 @@ REGULATION_MIN_CURRENT = 0.9  # regulation is blocked below this fraction of nom
 ALUMINA_FLOOR_WTPCT = 0.3  # the alumina terms of the voltage are evaluated no lower than this
 ACTIVITY_FLOOR = 1e-4  # Haupin's activity polynomial turns negative below r ≈ 0.016 (a very hot, depleted bath)
 EVENTS_PER_CELL_STEP = 6  # at most one AE event and five limit events per cell and step
+RAN_OUT, STOPPED_AFTER, STOPPED_BEFORE = 0, 1, 2  # how a cell's run ended (_run_cell)
 
 
 @jit
@@ -78,8 +81,13 @@ def _run_cell(
     i: int,
     limit: int,
     record: bool,
-) -> tuple[int, int]:
-    """Advance cell ``i`` up to ``limit`` steps; return (steps done, events recorded so far)."""
+) -> tuple[int, int, int]:
+    """Advance cell ``i`` up to ``limit`` steps; return (steps done, events recorded so far, how it stopped).
+
+    How it stopped: ``RAN_OUT`` (all ``limit`` steps), ``STOPPED_AFTER`` (after a step with a stopping anode-effect
+    event, or with its share of the event buffer full) or ``STOPPED_BEFORE`` (a stopping limit crossing found at
+    the check opening the next step, which is latched in the state).
+    """
     # parameters and per-call constants
     conduct_area = p[L.P_FANNING] * p[L.P_ANODE_AREA_CM2]
     single_area = p[L.P_SINGLE_ANODE_AREA_CM2]
@@ -193,6 +201,7 @@ def _run_cell(
     inv_shot = 1.0 / shot
     inv_span = 1.0 / slope_span
     inv_I = 1.0
+    how = RAN_OUT
     k = 0
     while k < limit:
         I = line_current_A[k] * in_line
@@ -237,16 +246,20 @@ def _run_cell(
             ledge_m = state[L.S_LEDGE_METAL_CM, i]
             frozen_fraction = 1.0 - m_bath / bath_nominal
             alf3_pct = m_alf3 * pct_per_kg
+            caf2_pct = state[L.S_CAF2_KG, i] * pct_per_kg
+            al2o3_pct = m_diss * pct_per_kg
             new_flags = limit_flags(
-                T, frozen_fraction, ledge_b, ledge_m, alf3_pct, state[L.S_CAF2_KG, i] * pct_per_kg, p
+                T, frozen_fraction, ledge_b, ledge_m, alf3_pct, caf2_pct, al2o3_pct, c_sat, p
             )
             rising = new_flags & ~flags
             flags = new_flags
             if rising != 0:
                 n_events, limit_stop = record_limit_crossings(
-                    events, n_events, rising, k, i, T, frozen_fraction, ledge_b, ledge_m, alf3_pct, stop_mask, record
+                    events, n_events, rising, k, i, T, frozen_fraction, ledge_b, ledge_m, alf3_pct, caf2_pct,
+                    al2o3_pct, stop_mask, record,
                 )
                 if limit_stop:
+                    how = STOPPED_BEFORE
                     break  # the crossing happened at the end of the previous step: stop before this one
             if cadence:  # the decay factor is per slow_every steps: not on refreshes forced by a current change
                 gain = 1.0 + (gain - 1.0) * gain_decay
@@ -400,6 +413,7 @@ def _run_cell(
         I_done = I
         k += 1
         if stop or (record and n_events - first_event > capacity):
+            how = STOPPED_AFTER
             break
 
     # write back the state
@@ -489,7 +503,7 @@ def _run_cell(
     out[L.O_ALF3_WTPCT, i] = 100.0 * m_alf3 / m_bath
     out[L.O_CAF2_WTPCT, i] = 100.0 * state[L.S_CAF2_KG, i] / m_bath
     out[L.O_METAL_CM, i] = m_metal * metal_cm_per_kg
-    return k, n_events
+    return k, n_events, how
 
 
 @jit
@@ -518,15 +532,31 @@ def advance(
     saved_acc = acc.copy()
     saved_out = out.copy()
     ran = np.zeros(ncell, dtype=np.int64)
+    how = np.zeros(ncell, dtype=np.int64)
     n_events = 0
     for i in range(ncell):
-        done, n_events = _run_cell(
+        done, n_events, ended = _run_cell(
             state, rng, params, line_current_A, dt, step0, stop_mask, events, n_events, acc, out, i, limit, True
         )
         ran[i] = done
+        how[i] = ended
         limit = min(limit, done)
+    # Which check opening step `limit` stands, as in a step-outer loop: none if some cell stopped after step
+    # limit - 1 (the loop never reaches the next opening); otherwise only the lowest-index cell's stopping
+    # crossing (the loop checks cells in order and stops at the first).
+    stopped_after = False
     for i in range(ncell):
-        if ran[i] > limit:  # ran past a stop found in a later cell: redo it up to the stop
+        stopped_after = stopped_after or (ran[i] == limit and how[i] == STOPPED_AFTER)
+    keeper = -1
+    if not stopped_after:
+        for i in range(ncell):
+            if ran[i] == limit and how[i] == STOPPED_BEFORE:
+                keeper = i
+                break
+    rerun = np.zeros(ncell, dtype=np.bool_)
+    for i in range(ncell):
+        rerun[i] = ran[i] > limit or (ran[i] == limit and how[i] == STOPPED_BEFORE and i != keeper)
+        if rerun[i]:  # redo it up to the stop, without the opening check of step `limit`
             state[:, i] = saved_state[:, i]
             rng[i] = saved_rng[i]
             acc[:, i] = saved_acc[:, i]
@@ -536,9 +566,7 @@ def advance(
     for e in range(n_events):
         # a limit crossing found at the check opening step `limit` by a cell that was re-run to `limit` steps
         # is not latched in its state: it is found (and reported) again by the next call, so drop it here
-        rerun_limit_check = (
-            events[e, 0] == limit and events[e, 1] >= L.EV_FREEZE_RISK and ran[int(events[e, 2])] > limit
-        )
+        rerun_limit_check = events[e, 0] == limit and events[e, 1] >= L.EV_FREEZE_RISK and rerun[int(events[e, 2])]
         if events[e, 0] <= limit and not rerun_limit_check:
             events[kept, :] = events[e, :]
             kept += 1

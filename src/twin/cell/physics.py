@@ -232,10 +232,12 @@ LIQUIDUS_MGF2_MAX = 5.0
 
 
 @jit
-def liquidus_in_range(alf3: float, caf2: float, lif: float, mgf2: float) -> bool:
-    """Whether the composition lies inside the range Solheim's liquidus was fitted on [Sol96]."""
+def liquidus_in_range(alf3: float, caf2: float, lif: float, mgf2: float, al2o3: float, al2o3_sat: float) -> bool:
+    """Whether the composition lies inside the range Solheim's liquidus was fitted on [Sol96] (alumina up to
+    saturation, ``al2o3_sat``)."""
     return (
-        0.0 <= alf3 <= LIQUIDUS_ALF3_MAX
+        al2o3 <= al2o3_sat
+        and 0.0 <= alf3 <= LIQUIDUS_ALF3_MAX
         and 0.0 <= caf2 <= LIQUIDUS_CAF2_MAX
         and 0.0 <= lif <= LIQUIDUS_LIF_MAX
         and 0.0 <= mgf2 <= LIQUIDUS_MGF2_MAX

@@ -15,7 +15,7 @@ import numpy as np
 from twin._numba import jit
 from twin.cell import layout as L
 from twin.cell import physics as ph
-from twin.cell.chemistry import liquidus_of
+from twin.cell.chemistry import liquidus_of, saturation_of
 
 
 @jit
@@ -29,11 +29,12 @@ def slow_terms(
     caf2 = m_caf2 * pct
     mgf2 = params[L.P_MGF2_WTPCT]
     lif = params[L.P_LIF_WTPCT]
-    t_liq = liquidus_of(alf3, caf2, al2o3, params)
+    c_sat = saturation_of(t_c, alf3, caf2, params)
+    t_liq = liquidus_of(alf3, caf2, al2o3, c_sat, params)
     return (
         ph.bath_conductivity(t_c, alf3, al2o3, caf2, lif, mgf2),
         t_liq,
-        ph.alumina_saturation(t_c, alf3, caf2, lif, mgf2),
+        c_sat,
         ph.bath_ratio(alf3, al2o3, caf2, lif, mgf2),
         ph.current_efficiency(t_c - t_liq, alf3, lif, params[L.P_DEWING_CONSTANT]),
     )

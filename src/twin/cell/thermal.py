@@ -47,7 +47,7 @@ import numpy as np
 from twin._numba import jit
 from twin.cell import layout as L
 from twin.cell import physics as ph
-from twin.cell.chemistry import freeze_bath, liquid_liquidus, melt_ledge
+from twin.cell.chemistry import freezable_kg, freeze_bath, liquid_liquidus, melt_ledge
 
 LEDGE_FLOOR_CM = 0.05  # a ledge never melts below this (numerical floor; LEDGE_THIN fires long before)
 MAX_SUBSTEP_S = 300.0
@@ -140,6 +140,17 @@ def thermal_update(
         frozen_m, from_liq_m, air_m, hx_m, shell_m = _side_level(
             T, t_liq, state[L.S_LEDGE_METAL_CM, i], area_m, h_m, state[L.S_SHELL_METAL_DEGC, i], duty_m, dt, p
         )
+        # the ledge can grow only while the liquid still holds cryolite: what cannot freeze, the liquids pay
+        freezing = max(frozen_b, 0.0) + max(frozen_m, 0.0)
+        can_freeze = freezable_kg(state, i, p)
+        if freezing > can_freeze:
+            scale = can_freeze / freezing
+            if frozen_b > 0.0:
+                from_liq_b += latent * frozen_b * (1.0 - scale)
+                frozen_b *= scale
+            if frozen_m > 0.0:
+                from_liq_m += latent * frozen_m * (1.0 - scale)
+                frozen_m *= scale
         enthalpy -= (q_la + q_lc) * dt + from_liq_b + from_liq_m
         state[L.S_ANODE_TEMP_DEGC, i] = t_a + ((q_la - q_top) * dt + ae_anode_J / n_sub) / p[L.P_C_ANODE_J_PER_K]
         state[L.S_CATHODE_TEMP_DEGC, i] = t_c + (q_lc - q_bottom) * dt / p[L.P_C_CATHODE_J_PER_K]
@@ -154,7 +165,8 @@ def thermal_update(
         if t_liq + FLOOR_CHECK_MARGIN_K > T:
             t_liq = liquid_liquidus(state, i, p)
             if t_liq > T:
-                room = state[L.S_BATH_KG, i] - MIN_LIQUID_BATH_FRACTION * p[L.P_BATH_NOMINAL_KG]
+                room = min(state[L.S_BATH_KG, i] - MIN_LIQUID_BATH_FRACTION * p[L.P_BATH_NOMINAL_KG],
+                           freezable_kg(state, i, p))
                 extra = min(c_liq * (t_liq - T) / latent, max(room, 0.0))
                 _move_ledge(state, i, p, extra * area_b / (area_b + area_m), extra * area_m / (area_b + area_m))
                 enthalpy += latent * extra
