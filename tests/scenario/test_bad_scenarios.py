@@ -71,7 +71,8 @@ PLANT_CASES = [
      "potroom.resistance_step_max_mV = 300.0 is invalid"),
     (("[potroom]\n", "[potroom]\nthermostat = { value = 1.0, unit = \"1\", source = \"x\" }\n"), "thermostat"),
     (('technology = "hal275.toml"', 'technology = "hal275_hx.toml"'),
-     "potline[1].heat_exchanger_capacity_kW = 0.0 is invalid; expected at least the technology's exchanger_design_duty_kW"),
+     "potline[1].heat_exchanger_capacity_kW = 0.0 is invalid; expected at least the technology's "
+     "exchanger_design_duty_kW"),
 ]
 
 

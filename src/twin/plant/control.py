@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from twin.cell.physics import FARADAY, M_AL, M_AL2O3
+from twin.errors import SimulationError
 from twin.params import Component
 
 if TYPE_CHECKING:
@@ -143,6 +144,11 @@ class PotroomControl:
     def visit(self, cell: int, now_s: float) -> None:
         """Measure pot ``cell`` and act on it (module docstring). The line is synced to ``now_s``."""
         s = self.settings
+        if not np.isfinite(self.line.potline.values("temperature_degC")[cell]):
+            raise SimulationError(
+                f"potline {self.line.name}: cell {cell + 1} left the model's valid range at t = {now_s:.0f} s "
+                "(non-finite temperature); the potroom cannot measure it"
+            )
         self.visits[cell] += 1
         every = max(round(s["temperature_measurement_days"]), 1)
         pot = self.line.potline
