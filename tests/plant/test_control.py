@@ -171,3 +171,15 @@ def test_anode_changes_run_once_per_anode_slot_and_raise_noise(two_days):
     )
     assert line.anode_changes == pytest.approx(48.0 / per_cell_h * line.potline.n_cells, abs=line.potline.n_cells)
     assert line.potline.values("noise_gain").max() > 1.0
+
+
+def test_beam_raising_disturbs_the_voltage_of_the_raised_cell():
+    from twin.plant.operations import BEAM_RAISE_NOISE_GAIN, _raise_beam
+
+    plant = _plant(1.0)
+    line = _run_to(plant, 0.5)
+    gain = line.potline.values("noise_gain")
+    _raise_beam(plant.env, line, 7)
+    after = line.potline.values("noise_gain")
+    assert after[7] >= BEAM_RAISE_NOISE_GAIN
+    assert np.delete(after, 7) == pytest.approx(np.delete(gain, 7))
