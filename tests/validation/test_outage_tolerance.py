@@ -1,0 +1,112 @@
+"""Case 3: outage tolerance of a HAL275 cell, from a settled state, against published plant practice.
+
+Sources:
+* H. A. Øye and M. Sørlie, "Power failure, temporary pot shutdown, restart and repair", Aluminium
+  International Today 2011, https://aluminiumtoday.com/features/power-failure-temporary-pot-shutdown-restart-and-repair
+  [S] (physics.md §1.9): "Total loss of power for half an hour ... no problem. Stops for two to four hours are
+  manageable while five hours or more causes large problems with loss of cell life."
+* Hydro Høyanger, 24 July 2017 (NPK via sunnmoringen.no) [S]: power lost at 16:47, ramp-up from 18:00 (1 h 13 min),
+  "well within the margins"; more than two hours means a larger restart operation.
+* Hydro Årdal, storm "Tor" 2016 (nrk.no, 2017-11) [S]: three hours without power, 38 of 326 pots destroyed
+  (9 replaced, the rest repaired): most pots came through a 3-h outage.
+
+How the bands are read [C]: "no problem" and "manageable" mean the kernel does not raise ``freeze_risk`` (more
+of the nominal bath frozen out than the technology's ``frozen_bath_max_fraction``, 0.5 for hal275: the anodes
+lose contact) during the outage or after the restart, the restart at full current does not raise ``bath_hot``,
+and the bath temperature comes back to within 2 K of an unperturbed twin within 12 h (half an hour) or 48 h
+(two to four hours). "Large problems" means ``freeze_risk`` is raised.
+
+Method: two hal275 cells settled three days (harness), line current 0 for the outage with no bath additions,
+then nominal current for 48 h under the routine operations; the twin runs the same operations at nominal
+current throughout. dt 5 s, slow_every 60.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import pytest
+from tests.validation.harness import settled
+
+RECOVERY_K = 2.0
+AFTER_H = 48.0
+
+
+@dataclass(frozen=True)
+class Outage:
+    hours: float
+    max_frozen_fraction: float  # of the nominal bath, end of outage
+    t_drop_K: float  # liquids temperature below the twin at the end of the outage
+    freeze_risk: bool  # raised during the outage or after the restart
+    bath_hot_after: bool
+    recovery_h: float  # first time after restart within RECOVERY_K of the twin (inf if never)
+
+
+@cache
+def outage(hours: float) -> Outage:
+    base = settled("hal275")
+    twin = base.copy()
+    twin_trace = twin.run(hours + AFTER_H, twin.nominal_kA)
+    cells = base.copy()
+    during = cells.run(hours, 0.0, routine=False)
+    frozen = float(cells.frozen_fraction().max())
+    after = cells.run(AFTER_H, cells.nominal_kA)
+    n_out = len(during.t_h)
+    t_twin = twin_trace.series("temperature_degC")
+    gap = np.abs(after.series("temperature_degC") - t_twin[n_out:])
+    close = np.nonzero(gap < RECOVERY_K)[0]
+    kinds = {e.kind for e in during.events + after.events}
+    return Outage(
+        hours=hours,
+        max_frozen_fraction=frozen,
+        t_drop_K=float(t_twin[n_out - 1] - during.series("temperature_degC")[-1]),
+        freeze_risk="freeze_risk" in kinds,
+        bath_hot_after="bath_hot" in {e.kind for e in after.events},
+        recovery_h=float(after.time_h()[close[0]]) if close.size else float("inf"),
+    )
+
+
+def test_half_an_hour_is_no_problem() -> None:
+    """Øye & Sørlie: half an hour without power is no problem."""
+    o = outage(0.5)
+    assert not o.freeze_risk
+    assert not o.bath_hot_after
+    assert o.recovery_h <= 12.0
+
+
+def test_hoyanger_1h13_restart_within_margins() -> None:
+    """Hydro Høyanger 2017: 1 h 13 min without power, restarted "well within the margins"."""
+    o = outage(1.2)
+    assert not o.freeze_risk
+    assert not o.bath_hot_after
+    assert o.recovery_h <= AFTER_H
+
+
+@pytest.mark.parametrize(
+    "hours",
+    [
+        2.0,
+        3.0,  # passes narrowly: 48.7 % of the bath frozen against the 50 % limit
+        pytest.param(
+            4.0,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="FINDING: a 4-h outage freezes 68 % of hal275's bath; freeze_risk at 3.1 h; "
+                "Øye & Sørlie: manageable",
+            ),
+        ),
+    ],
+)
+def test_two_to_four_hours_are_manageable(hours: float) -> None:
+    """Øye & Sørlie: two to four hours are manageable (restart possible, bath recovers)."""
+    o = outage(hours)
+    assert not o.freeze_risk, f"{hours} h: {o.max_frozen_fraction:.0%} of the bath frozen"
+    assert not o.bath_hot_after
+    assert o.recovery_h <= AFTER_H
+
+
+def test_five_hours_cause_large_problems() -> None:
+    """Øye & Sørlie: five hours or more cause large problems (the kernel's freeze risk is raised)."""
+    assert outage(5.0).freeze_risk
