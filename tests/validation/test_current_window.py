@@ -21,7 +21,9 @@ four days: ledge_thin or bath_hot for an increase, ledge_thick or freeze_risk fo
 Method: two cells of each technology settled three days (harness), then four days at the stepped current with an
 unchanged resistance target, against an unstepped twin from the same state with the same routine operations;
 the quantities are stepped minus twin. The kernel alone has no AlF3 feedback (the harness adds back only what was
-booked as lost), so differences isolate the step.
+booked as lost), so differences isolate the step. The same ±5 % and +5.7 % steps are then run on the plant with
+the potroom's loops (models/plant_small.toml, step at 72 h, ten days after), where the AlF3 loop corrects the
+bath chemistry as a smelter does.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from functools import cache
 import numpy as np
 import pytest
 from tests.validation.harness import settled, technology
+from tests.validation.plantrun import Window, run, window
 
 DAYS = 4.0
 LIMIT_KINDS = ("freeze_risk", "bath_hot", "ledge_thin", "ledge_thick")
@@ -144,3 +147,41 @@ def test_inside_the_window_the_liquidus_does_not_slide(tech: str, fraction: floa
 def test_outside_the_window_the_cell_leaves_it_without_exchangers(fraction: float, kinds: set[str]) -> None:
     r = step("hal275", fraction)
     assert kinds & set(r.limit_events), r
+
+
+PLANT_STEP_AT_H = 72.0
+PLANT_DAYS_AFTER = 10
+
+
+@cache
+def plant_step(value_kA: float | None) -> Window:
+    hours = PLANT_STEP_AT_H + 24.0 * PLANT_DAYS_AFTER
+    events = (
+        f'[[event]]\nkind = "line_current"\nat_h = {PLANT_STEP_AT_H}\npotline = "all"\nvalue_kA = {value_kA}\n'
+        if value_kA is not None
+        else ""
+    )
+    return window(run("plant_small", hours, events, interval_s=3600.0), PLANT_STEP_AT_H, hours)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("value_kA", [285.0, 315.0, 317.1], ids=["-5%", "+5%", "+5.7%"])
+def test_inside_the_window_with_the_potroom_loops(value_kA: float) -> None:
+    """The same steps on models/plant_small.toml (24 HAL275 cells, all potroom loops), minus the unstepped run.
+
+    Line means of the daily cell means; limit events are allowed only where an anode effect explains them
+    (tests/validation/plantrun.py); the liquidus is bath temperature minus superheat, hourly line means.
+    """
+    stepped, twin = plant_step(value_kA), plant_step(None)
+    for column, band in (("superheat_K", 5.0), ("ledge_cm", 5.0)):
+        change = stepped.daily(column).mean(axis=1) - twin.daily(column).mean(axis=1)
+        assert float(change.abs().max()) <= band, (column, change.round(2).tolist())
+
+    def liquidus(w: Window) -> np.ndarray:
+        c = w.cells.assign(liquidus=w.cells.bath_temp_degC - w.cells.superheat_K)
+        return c.groupby("time_h").liquidus.mean().to_numpy()
+
+    slide = liquidus(stepped) - liquidus(twin)
+    assert abs(slide[23]) < 20.0, f"liquidus moved {slide[23]:.1f} K in the first day"
+    unexplained = stepped.unexplained_limit_events()
+    assert unexplained.empty, unexplained.groupby("kind").size().to_dict()
