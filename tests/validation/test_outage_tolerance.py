@@ -38,7 +38,7 @@ AFTER_H = 48.0
 @dataclass(frozen=True)
 class Outage:
     hours: float
-    max_frozen_fraction: float  # of the nominal bath, end of outage
+    frozen_fraction_end: float  # of the nominal bath, at the end of the outage
     t_drop_K: float  # liquids temperature below the twin at the end of the outage
     freeze_risk: bool  # raised during the outage or after the restart
     bath_hot_after: bool
@@ -61,7 +61,7 @@ def outage(hours: float) -> Outage:
     kinds = {e.kind for e in during.events + after.events}
     return Outage(
         hours=hours,
-        max_frozen_fraction=frozen,
+        frozen_fraction_end=frozen,
         t_drop_K=float(t_twin[n_out - 1] - during.series("temperature_degC")[-1]),
         freeze_risk="freeze_risk" in kinds,
         bath_hot_after="bath_hot" in {e.kind for e in after.events},
@@ -103,7 +103,7 @@ def test_hoyanger_1h13_restart_within_margins() -> None:
 def test_two_to_four_hours_are_manageable(hours: float) -> None:
     """Øye & Sørlie: two to four hours are manageable (restart possible, bath recovers)."""
     o = outage(hours)
-    assert not o.freeze_risk, f"{hours} h: {o.max_frozen_fraction:.0%} of the bath frozen"
+    assert not o.freeze_risk, f"{hours} h: {o.frozen_fraction_end:.0%} of the bath frozen"
     assert not o.bath_hot_after
     assert o.recovery_h <= AFTER_H
 
