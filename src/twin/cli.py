@@ -82,6 +82,9 @@ def _parser() -> argparse.ArgumentParser:
             cmd.add_argument("--store", default="duckdb://.twin/demo.duckdb",
                              help="store URL: duckdb://relative/path, duckdb:///absolute/path or postgresql://...")
         cmd.set_defaults(func=_cmd_service(name))
+    from twin.optimise.cli import add_parser as add_optimise
+
+    add_optimise(sub)
     return parser
 
 

@@ -27,3 +27,11 @@ def pfc_co2e_t(cf4_t: float, c2f6_t: float, gwp_set: str) -> float:
     """CO2-equivalent of the PFC emissions with the named GWP-100 set."""
     gwp_cf4, gwp_c2f6 = GWP100[gwp_set]
     return cf4_t * gwp_cf4 + c2f6_t * gwp_c2f6
+
+
+def pfc_low_voltage(cf4_kg_per_t: float, c2f6_ratio: float, production_t: float) -> tuple[float, float]:
+    """(CF4 t, C2F6 t) of low-voltage PFC (no anode effect) by a per-tonne factor (IPCC 2019 Refinement
+    Vol. 3 ch. 4.4: LVAE emissions by a technology default factor, Tier 1, or a measured one, Tier 3; the
+    slope method covers only high-voltage anode effects)."""
+    cf4_t = cf4_kg_per_t * production_t / 1000.0
+    return cf4_t, c2f6_ratio * cf4_t
