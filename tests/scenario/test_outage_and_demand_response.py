@@ -127,7 +127,8 @@ def _hx_text(horizon_h: float, events: str = "", extra: str = "") -> str:
     return small_scenario_text(horizon_h, events, extra=extra).replace("plant_small.toml", "plant_small_hx.toml")
 
 
-RAISE_25 = '[[event]]\nkind = "line_current"\nat_h = 2.0\npotline = "all"\nvalue_kA = 375.0\n'
+# +8 %: what the small plant's supply carries (at +25 % it sheds the line back to ~327 kA)
+RAISE = '[[event]]\nkind = "line_current"\nat_h = 2.0\npotline = "all"\nvalue_kA = 324.0\n'
 FIXED_HX = "[potroom]\nheat_exchangers = false\n"  # exchangers held at their design duty, not controlled
 
 
@@ -148,12 +149,12 @@ def curtailed_fixed_hx():
 
 @pytest.fixture(scope="module")
 def raised_hx_plant():
-    return run_text(_hx_text(9.0, RAISE_25))
+    return run_text(_hx_text(9.0, RAISE))
 
 
 @pytest.fixture(scope="module")
 def raised_fixed_hx():
-    return run_text(_hx_text(9.0, RAISE_25, FIXED_HX))
+    return run_text(_hx_text(9.0, RAISE, FIXED_HX))
 
 
 def _ledge_shift(results, baseline) -> float:
@@ -179,8 +180,8 @@ def test_with_shell_heat_exchangers_a_curtailment_throttles_them_and_the_ledge_m
     assert controlled < 0.9 * fixed  # the 140 kW design duty covers about half of the -25 % heat deficit
 
 
-def test_with_shell_heat_exchangers_plus_25_percent_opens_them_up(baseline_hx, raised_hx_plant, raised_fixed_hx):
-    """+25 % on cells insulated for exchangers: the duty rises within the capacity and the ledge melts less."""
+def test_with_shell_heat_exchangers_a_current_increase_opens_them_up(baseline_hx, raised_hx_plant, raised_fixed_hx):
+    """+8 % on cells insulated for exchangers: the duty rises within the capacity and the ledge melts less."""
     _, duty_base = _series(baseline_hx, "S1_hx_duty_mean_kW")
     t_d, duty = _series(raised_hx_plant, "S1_hx_duty_mean_kW")
     _, duty_max = _series(raised_hx_plant, "S1_hx_duty_max_kW")
@@ -189,5 +190,5 @@ def test_with_shell_heat_exchangers_plus_25_percent_opens_them_up(baseline_hx, r
     controlled = _ledge_shift(raised_hx_plant, baseline_hx)
     fixed = _ledge_shift(raised_fixed_hx, baseline_hx)
     assert fixed < -0.3  # the ledge melts on a current increase
-    assert controlled > 0.8 * fixed  # less melting
+    assert controlled > 0.5 * fixed  # less than half the melting
     assert raised_hx_plant.kpis["hx_extracted_MWh"] > raised_fixed_hx.kpis["hx_extracted_MWh"]
