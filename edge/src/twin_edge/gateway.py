@@ -71,6 +71,7 @@ class GatewayCounters:
     device_deaths: int = 0
     bad_commands: int = 0
     rebirths_coalesced: int = 0
+    internal_errors: int = 0
 
 
 @dataclass
@@ -178,26 +179,33 @@ class EdgeGateway:
     async def _event_loop(self) -> None:
         while True:
             event = await self._events.get()
-            session = self._session
-            if isinstance(event, Connected):
-                logger.info("connected to broker (bdSeq %d)", self._bdseq)
-                self._session = _Session(
-                    connected=True,
-                    host_online=self.config.primary_host_id is None,
-                    last_host_timestamp=session.last_host_timestamp,
-                )
-                self._wake.set()
-            elif isinstance(event, Disconnected):
-                if event.clean:  # our NDEATH + DISCONNECT: everything sent before reached the broker
-                    self._unconfirmed.clear()
-                else:
-                    logger.warning("lost the broker (%s); storing values until it is back", event.reason)
-                    self._requeue_unconfirmed()
-                session.connected = False
-                session.birth_pending = True
-                session.born_devices.clear()
-            elif isinstance(event, Received):
-                self._handle_message(event)
+            try:
+                self._on_link_event(event)
+            except Exception:  # a bug must not stop event handling (the session would hang); counted and logged
+                self.counters.internal_errors += 1
+                logger.exception("unexpected error while handling %s", type(event).__name__)
+
+    def _on_link_event(self, event: LinkEvent) -> None:
+        session = self._session
+        if isinstance(event, Connected):
+            logger.info("connected to broker (bdSeq %d)", self._bdseq)
+            self._session = _Session(
+                connected=True,
+                host_online=self.config.primary_host_id is None,
+                last_host_timestamp=session.last_host_timestamp,
+            )
+            self._wake.set()
+        elif isinstance(event, Disconnected):
+            if event.clean:  # our NDEATH + DISCONNECT: everything sent before reached the broker
+                self._unconfirmed.clear()
+            else:
+                logger.warning("lost the broker (%s); storing values until it is back", event.reason)
+                self._requeue_unconfirmed()
+            session.connected = False
+            session.birth_pending = True
+            session.born_devices.clear()
+        elif isinstance(event, Received):
+            self._handle_message(event)
 
     def _handle_message(self, event: Received) -> None:
         if event.topic == self._ncmd_topic:
