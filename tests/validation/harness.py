@@ -3,8 +3,9 @@
 The kernel alone has no AlF3 additions and no tapping (those are plant operations, docs/physics.md §7), so
 between kernel chunks the harness does the potroom's routine feed-forward to hold a cell at its operating
 point: every 6 h it adds back the excess AlF3 the kernel booked as lost (emissions, sodium uptake) and
-neutralised (Na2O of the alumina) since the last addition, and every 24 h it taps the metal back to the
-start-of-run inventory. It adds no feedback on composition, so it does not fight the ledge chemistry
+neutralised (Na2O of the alumina) since the last addition (``Potline.add_alf3``, which also takes the heat to
+bring it to bath temperature from the liquids), and every 24 h it taps the metal back to the start-of-run
+inventory (``Potline.tap_metal``). It adds no feedback on composition, so it does not fight the ledge chemistry
 (freezing acidifies the bath, melting neutralises it). ``routine=False`` stops both (e.g. during an outage).
 Runs that are compared with each other (a stepped and an unstepped twin from the
 same state) get the same operations, so their differences are the model's response to the step alone.
@@ -99,7 +100,7 @@ class Cells:
         self.tech = technology(tech)
         self.line = Potline(self.tech, n_cells, dt=DT_S, seed=seed, slow_every=SLOW_EVERY, stop_on=())
         self.alf3_target = self.tech.number("bath.alf3_excess_wtpct") / 100.0
-        self.metal0 = self.line.snapshot().state["metal_kg"]
+        self.metal0 = float(self.line.snapshot().state["metal_kg"].min())
         self.nominal_kA = self.line.nominal_current_kA
         self.clock_s = 0.0  # harness clock for the routine operations
         self._alf3_booked = self._alf3_gone()
@@ -142,15 +143,14 @@ class Cells:
         return totals["alf3_lost_kg"] + totals["alf3_neutralised_kg"]
 
     def _routine(self) -> None:
+        """The potroom's routine, through the Potline's named operations (they keep the heat and chemistry)."""
         if self.clock_s % (6 * HOUR) < CHUNK_S / 2:
             gone = self._alf3_gone()
             add = gone - self._alf3_booked
             self._alf3_booked = gone
-            state = self.line.snapshot().state
-            self.line.set_cells("alf3_kg", slice(None), state["alf3_kg"] + add)
-            self.line.set_cells("bath_kg", slice(None), state["bath_kg"] + add)
+            self.line.add_alf3("all", np.maximum(add, 0.0))
         if self.clock_s % DAY < CHUNK_S / 2:
-            self.line.set_cells("metal_kg", slice(None), self.metal0)
+            self.line.tap_metal("all", self.metal0)
 
 
 @cache

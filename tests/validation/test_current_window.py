@@ -122,9 +122,9 @@ def test_inside_the_window_the_ledge_absorbs_the_step(tech: str, fraction: float
 
 
 LIQUIDUS_FINDINGS: dict[str, str] = {
-    "hal275-5%": "hal275 -5 %: liquidus -23.8 K in a day (bath -33 K after 4 days): 3.5 cm of ledge freezes with "
+    "hal275-5%": "hal275 -5 %: liquidus -23.3 K in a day (bath -33 K after 4 days): 3.5 cm of ledge freezes with "
     "20 % entrapped bath and the remaining 5.4 t bath acidifies",
-    "cellmodel126-5%": "cellmodel126 -5 %: liquidus -26.5 K in a day (bath -40 K after 4 days), same mechanism on a "
+    "cellmodel126-5%": "cellmodel126 -5 %: liquidus -27.1 K in a day (bath -40 K after 4 days), same mechanism on a "
     "1.7 t bath",
 }
 

@@ -68,8 +68,7 @@ def test_ledge_responds_in_hours_to_days(tech: str, fraction: float) -> None:
 
 
 SUPERHEAT_FINDINGS: dict[str, str] = {
-    "cell500": "FINDING: cell500's superheat reaches 63 % in 1.08 h (> 1 h): shen-y21's weak film (822 W/m2K)",
-    "cellmodel126": "FINDING: cellmodel126's superheat reaches 63 % in 0.25 h (< 0.5 h): the liquidus follows the "
+    "cellmodel126": "FINDING: cellmodel126's superheat reaches 63 % in 0.17 h (< 0.5 h): the liquidus follows the "
     "bath as ledge melts into its 1.7 t bath, so the superheat change is small (~1.5 K) and quick",
 }
 

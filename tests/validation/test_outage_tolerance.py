@@ -28,8 +28,10 @@ from functools import cache
 
 import numpy as np
 import pytest
-from tests.validation.harness import settled
+from tests.validation.harness import Trace, settled
 from tests.validation.plantrun import run, window
+
+from twin.errors import SimulationError
 
 RECOVERY_K = 2.0
 AFTER_H = 48.0
@@ -40,8 +42,10 @@ class Outage:
     hours: float
     frozen_fraction_end: float  # of the nominal bath, at the end of the outage
     t_drop_K: float  # liquids temperature below the twin at the end of the outage
+    freeze_risk_during: bool  # raised during the outage
     freeze_risk: bool  # raised during the outage or after the restart
     bath_hot_after: bool
+    restart_finite: bool  # the restart ran its 48 h with finite cell states
     recovery_h: float  # first time after restart within RECOVERY_K of the twin (inf if never)
 
 
@@ -53,18 +57,27 @@ def outage(hours: float) -> Outage:
     cells = base.copy()
     during = cells.run(hours, 0.0, routine=False)
     frozen = float(cells.frozen_fraction().max())
-    after = cells.run(AFTER_H, cells.nominal_kA)
+    after = Trace()
+    try:
+        cells.run(AFTER_H, cells.nominal_kA, trace=after)
+        finite = bool(np.isfinite(after.series("temperature_degC")).all())
+    except SimulationError:  # the harness's AlF3 addition refuses a non-finite amount from a non-finite cell
+        finite = False
     n_out = len(during.t_h)
     t_twin = twin_trace.series("temperature_degC")
-    gap = np.abs(after.series("temperature_degC") - t_twin[n_out:])
-    close = np.nonzero(gap < RECOVERY_K)[0]
-    kinds = {e.kind for e in during.events + after.events}
+    t_after = after.series("temperature_degC") if after.t_h else np.array([])
+    gap = np.abs(t_after - t_twin[n_out : n_out + t_after.size])
+    close = np.nonzero(gap < RECOVERY_K)[0] if finite else np.array([], dtype=int)
+    during_kinds = {e.kind for e in during.events}
+    after_kinds = {e.kind for e in after.events}
     return Outage(
         hours=hours,
         frozen_fraction_end=frozen,
         t_drop_K=float(t_twin[n_out - 1] - during.series("temperature_degC")[-1]),
-        freeze_risk="freeze_risk" in kinds,
-        bath_hot_after="bath_hot" in {e.kind for e in after.events},
+        freeze_risk_during="freeze_risk" in during_kinds,
+        freeze_risk="freeze_risk" in during_kinds | after_kinds,
+        bath_hot_after="bath_hot" in after_kinds,
+        restart_finite=finite,
         recovery_h=float(after.time_h()[close[0]]) if close.size else float("inf"),
     )
 
@@ -74,6 +87,7 @@ def test_half_an_hour_is_no_problem() -> None:
     o = outage(0.5)
     assert not o.freeze_risk
     assert not o.bath_hot_after
+    assert o.restart_finite
     assert o.recovery_h <= 12.0
 
 
@@ -82,6 +96,7 @@ def test_hoyanger_1h13_restart_within_margins() -> None:
     o = outage(1.2)
     assert not o.freeze_risk
     assert not o.bath_hot_after
+    assert o.restart_finite
     assert o.recovery_h <= AFTER_H
 
 
@@ -94,7 +109,7 @@ def test_hoyanger_1h13_restart_within_margins() -> None:
             4.0,
             marks=pytest.mark.xfail(
                 strict=True,
-                reason="FINDING: a 4-h outage freezes 68 % of hal275's bath; freeze_risk at 3.1 h; "
+                reason="FINDING: a 4-h outage freezes 78 % of hal275's bath; freeze_risk at 3.1 h; "
                 "Øye & Sørlie: manageable",
             ),
         ),
@@ -105,12 +120,23 @@ def test_two_to_four_hours_are_manageable(hours: float) -> None:
     o = outage(hours)
     assert not o.freeze_risk, f"{hours} h: {o.frozen_fraction_end:.0%} of the bath frozen"
     assert not o.bath_hot_after
+    assert o.restart_finite
     assert o.recovery_h <= AFTER_H
 
 
 def test_five_hours_cause_large_problems() -> None:
     """Øye & Sørlie: five hours or more cause large problems (the kernel's freeze risk is raised)."""
-    assert outage(5.0).freeze_risk
+    assert outage(5.0).freeze_risk_during
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="FINDING: restarting hal275 at full current after a 5-h outage (79 % of the bath frozen) drives the cell "
+    "state non-finite within the 48 h",
+)
+def test_restart_after_five_hours_stays_finite() -> None:
+    """Restarts after 5 h (Zhao, Yan & Gao LM 2011) and 8.5 h (Tremblay & Leblanc 1989) are published."""
+    assert outage(5.0).restart_finite
 
 
 # --- the same outages on the plant, with the potroom's restart procedure ---------------------------------------
