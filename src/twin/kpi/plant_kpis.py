@@ -46,6 +46,7 @@ class LineTotals:
     hx_max_kW: float = 0.0  # largest interval-mean exchanger duty per cell
     bath_added_kg: float = 0.0  # crushed bath added by the bath-level control
     bath_tapped_kg: float = 0.0
+    protective_actions: int = 0  # the potroom's actions on limit events
 
 
 def line_kpis(t: LineTotals, days: float) -> dict[str, float]:
@@ -88,6 +89,7 @@ def line_kpis(t: LineTotals, days: float) -> dict[str, float]:
         "longest_outage_h": max(t.outages_h, default=0.0),
         "bath_added_t": t.bath_added_kg / 1000.0,
         "bath_tapped_t": t.bath_tapped_kg / 1000.0,
+        "protective_actions": float(t.protective_actions),
         "hx_extracted_MWh": acc["heat_extracted_J"] / KWH / 1000.0,
         "hx_mean_kW": acc["heat_extracted_J"] / max(days * 86400.0 * t.cells, 1e-9) / 1e3,
         "hx_max_kW": t.hx_max_kW,
@@ -152,6 +154,7 @@ def plant_kpis(
         "alf3_added_t": total["alf3_added_t"],
         "bath_added_t": total["bath_added_t"],
         "bath_tapped_t": total["bath_tapped_t"],
+        "protective_actions": total["protective_actions"],
         "hx_extracted_MWh": total["hx_extracted_MWh"],
         "hx_mean_kW": (
             sum(k["hx_mean_kW"] * cells for k, cells in zip(lines.values(), cells_per_line, strict=True))

@@ -195,6 +195,7 @@ def _line_totals(line: PotlineSim, plant: Plant, recorder: _Recorder) -> LineTot
         line.hx_max_kW,
         line.bath_added_kg,
         line.bath_tapped_kg,
+        line.protective_actions,
     )
 
 
