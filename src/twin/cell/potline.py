@@ -1,7 +1,11 @@
 """Driver for the cell kernel: a potline of N cells in series that you build from a model and advance.
 
 The driver validates inputs, owns the structure-of-arrays, calls :func:`twin.cell.kernel.advance` and
-wraps what comes back into typed results. It is the only place the kernel is called from.
+wraps what comes back into typed results. It is the only place the kernel is called from, and the one
+owner of the cell state: code above ``twin.cell`` reads cells by name (:meth:`Potline.values`,
+:meth:`Potline.parameter`, :meth:`Potline.snapshot`) and changes them only through the named operations
+(:mod:`twin.cell.operations`: tap, AlF3, crushed bath, bath tap, feed-loss causes, dissolution factors,
+feed strategy, exchanger duty, anode change, noise, cut-out and cut-in, resistance target).
 
 >>> from twin.cell import Potline
 >>> from twin.params import load_technology
