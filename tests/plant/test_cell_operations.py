@@ -173,3 +173,11 @@ def test_unknown_names_and_bad_cells_are_refused(line):
         line.add_alf3([5], 1.0)
     with pytest.raises(SimulationError, match="strategy = 'sometimes'"):
         line.set_feed_strategy(None, "sometimes")
+
+
+def test_every_cell_value_has_one_name():
+    """Potline.values reads state, outputs and totals by name: no name may be in two tables."""
+    from twin.cell import layout as L
+    from twin.cell.potline import ROWS
+
+    assert len(ROWS) == len(L.STATE_NAMES) + len(L.OUT_NAMES) + len(L.ACC_NAMES)
