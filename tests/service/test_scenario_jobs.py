@@ -73,12 +73,13 @@ def test_the_catalogue_lists_shipped_and_configured_ids(api: httpx.Client) -> No
     body = r.json()
     assert {"plant_small", "plant_reference", "site_line"} <= set(body["plants"])
     assert "hal275" in body["technologies"]
+    assert not any(ident.startswith("dispatch_") for ident in [*body["plants"], *body["technologies"]])
     assert body["plants"]["plant_reference"]["potlines"][0] == {"name": "P1", "cells": 352, "technology": "hal275"}
     assert body["max_horizon_h"] == 48.0
     assert str(ROOT) not in r.text  # ids only: no install path
 
 
-def test_a_path_never_reaches_the_filesystem(api: httpx.Client, tmp_path: Path) -> None:
+def test_a_path_never_reaches_the_filesystem(api: httpx.Client, tmp_path: Path, site_dir: Path) -> None:
     fifo = tmp_path / "plant.toml"
     os.mkfifo(fifo)
     existing = ["/dev/zero", "/etc/passwd", str(fifo), str(SHIPPED / "plant_small.toml"),
@@ -91,7 +92,7 @@ def test_a_path_never_reaches_the_filesystem(api: httpx.Client, tmp_path: Path) 
         assert r.headers["content-type"].startswith("application/problem+json")
         detail = r.json()["detail"]
         assert detail.startswith(f"submitted scenario: scenario.plant = {plant!r} is invalid; expected a plant id")
-        assert "plant_reference, plant_single400, plant_small, site_line" in detail
+        assert ", ".join(sorted(Catalogue.build(site_dir).plants)) + " (GET /v1/catalogue)" in detail
         details.append(detail.replace(repr(plant), "<plant>"))
     assert len(set(details)) == 1  # the same answer whether the file exists, is a FIFO or is missing
     assert all(str(ROOT) not in d for d in details)

@@ -43,7 +43,10 @@ class Catalogue:
                 ident = path.stem
                 if not ID_RE.match(ident):
                     raise TwinError(f"{path}: the file name is invalid as a catalogue id; expected {ID_RE.pattern}")
-                kind = plants if "plant" in read_toml(path) else technologies
+                doc = read_toml(path)
+                kind = plants if "plant" in doc else technologies if "cell" in doc else None
+                if kind is None:
+                    continue  # another kind of file (e.g. a dispatch study): not something a job can name
                 other = plants.get(ident) or technologies.get(ident)
                 if other is not None:
                     raise TwinError(f"{path}: catalogue id {ident!r} is already taken by {other}")

@@ -29,16 +29,14 @@ open_access = false
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
 
 from twin.api.settings import Settings
 from twin.errors import TwinError, field_error
-from twin.params.validate import read_toml
+from twin.service.configfile import Key, Schema, load_config
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -72,70 +70,54 @@ def resolve(path: str) -> Path:
 
 
 GROUP_RE = re.compile(r"^potline[1-9][0-9]{0,2}$")
-SECTIONS = {"store": {"url"}, "mqtt": {"host", "port"}, "sparkplug": {"host_id"},
-            "live": {"technology", "speed", "potlines"}, "scenarios": {"catalogue", "max_horizon_h"},
-            "api": set(Settings.model_fields)}
+TEXT, PORT = Key(str), Key(int, "a port in [1, 65535]", lambda v: 1 <= v <= 65535)
+POSITIVE = Key((int, float), "a number > 0", lambda v: v > 0)
+SCHEMA: Schema = {
+    "store": {"url": TEXT},
+    "mqtt": {"host": TEXT, "port": PORT},
+    "sparkplug": {"host_id": TEXT},
+    "live": {"technology": TEXT, "speed": POSITIVE,
+             "potlines": Key(dict, "a table of group id = cells in [1, 1000]",
+                             lambda v: bool(v) and all(isinstance(n, int) and not isinstance(n, bool)
+                                                       and 1 <= n <= 1000 for n in v.values()))},
+    "scenarios": {"catalogue": TEXT,
+                  "max_horizon_h": Key((int, float), "a number of hours in (0, 8784]", lambda v: 0 < v <= 8784)},
+    "api": {name: Key() for name in Settings.model_fields},  # checked by Settings below
+}
 
 
 def load_service_config(path: str | Path) -> ChainConfig:
     """Read and validate a service settings file; errors name the file, the key and the value."""
     path = Path(path)
     origin = str(path)
-    doc = read_toml(path, TwinError)
-    for section, table in doc.items():
-        if section not in SECTIONS:
-            raise TwinError(f"{origin}: unknown section [{section}]; valid: {', '.join(SECTIONS)}")
-        if not isinstance(table, Mapping):
-            raise field_error(TwinError, origin, section, table, "a table")
-        for key in table:
-            if key not in SECTIONS[section]:
-                raise TwinError(f"{origin}: unknown key {section}.{key}; known: {', '.join(sorted(SECTIONS[section]))}")
+    doc = load_config(path, SCHEMA)
     config = ChainConfig()
-    store, mqtt, spb, live = (doc.get(k, {}) for k in ("store", "mqtt", "sparkplug", "live"))
-    config.store_url = _typed(store, "url", str, config.store_url, origin, "store")
-    config.broker_host = _typed(mqtt, "host", str, config.broker_host, origin, "mqtt")
-    config.broker_port = _typed(mqtt, "port", int, config.broker_port, origin, "mqtt")
-    if not 1 <= config.broker_port <= 65535:
-        raise field_error(TwinError, origin, "mqtt.port", config.broker_port, "a port in [1, 65535]")
-    config.host_id = _typed(spb, "host_id", str, config.host_id, origin, "sparkplug")
-    config.technology = _typed(live, "technology", str, config.technology, origin, "live")
-    config.speed = float(_typed(live, "speed", (int, float), config.speed, origin, "live"))
-    if not config.speed > 0:
-        raise field_error(TwinError, origin, "live.speed", config.speed, "a number > 0")
+    config.store_url = doc["store"].get("url", config.store_url)
+    config.broker_host = doc["mqtt"].get("host", config.broker_host)
+    config.broker_port = doc["mqtt"].get("port", config.broker_port)
+    config.host_id = doc["sparkplug"].get("host_id", config.host_id)
+    live = doc["live"]
+    config.technology = live.get("technology", config.technology)
+    config.speed = float(live.get("speed", config.speed))
     potlines = live.get("potlines", config.potlines)
-    if not isinstance(potlines, Mapping) or not potlines or not all(
-        isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 1000 for v in potlines.values()
-    ):
-        raise field_error(TwinError, origin, "live.potlines", potlines, "a table of group id = cells in [1, 1000]")
     for group in potlines:
         if not GROUP_RE.match(group):
             raise field_error(TwinError, origin, f"live.potlines.{group}", group,
                               "a Sparkplug group id potline<N> with N in [1, 999], e.g. potline1 (the API names "
                               "the potline by N: potline:1, cell:1-017)")
     config.potlines = dict(potlines)
-    scenarios = doc.get("scenarios", {})
+    scenarios = doc["scenarios"]
     if "catalogue" in scenarios:
-        folder = Path(_typed(scenarios, "catalogue", str, "", origin, "scenarios"))
+        folder = Path(scenarios["catalogue"])
         folder = folder if folder.is_absolute() else path.parent / folder
         if not folder.is_dir():
             raise field_error(TwinError, origin, "scenarios.catalogue", str(folder), "a directory of model files")
         config.catalogue = str(folder)
-    config.max_horizon_h = float(_typed(scenarios, "max_horizon_h", (int, float), config.max_horizon_h, origin,
-                                        "scenarios"))
-    if not 0 < config.max_horizon_h <= 8784:
-        raise field_error(TwinError, origin, "scenarios.max_horizon_h", config.max_horizon_h,
-                          "a number of hours in (0, 8784]")
+    config.max_horizon_h = float(scenarios.get("max_horizon_h", config.max_horizon_h))
     try:
-        config.api = Settings.model_validate(doc.get("api", {}))
+        config.api = Settings.model_validate(doc["api"])
     except ValidationError as exc:
         first = exc.errors()[0]
         raise field_error(TwinError, origin, f"api.{first['loc'][0]}", first.get("input"), first["msg"]) from None
     return config
 
-
-def _typed(table: Mapping[str, Any], key: str, kind: Any, default: Any, origin: str, section: str) -> Any:
-    value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, kind):
-        expected = getattr(kind, "__name__", "a number")
-        raise field_error(TwinError, origin, f"{section}.{key}", value, f"a value of type {expected}")
-    return value

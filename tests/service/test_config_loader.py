@@ -1,0 +1,51 @@
+"""One loader for the service's settings files (twin.service.configfile): unknown sections and keys, wrong
+types and refused values each give one line naming the file, the key, the value and what is valid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from twin.errors import TwinError
+from twin.service.config import load_service_config
+
+
+def load(tmp_path: Path, text: str):
+    path = tmp_path / "service.toml"
+    path.write_text(text, encoding="utf-8")
+    return path, lambda: load_service_config(path)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('[mqtt]\npasword = "x"\n', "unknown key mqtt.pasword; known: host, port"),
+    ('[store]\nurl = 5\n', "store.url = 5 is invalid; expected a value of type str"),
+    ("[live]\nspeed = -1\n", "live.speed = -1 is invalid; expected a number > 0"),
+    ("[live]\nspeed = true\n", "live.speed = True is invalid; expected a number > 0"),
+    ("[scenarios]\nmax_horizon_h = 9000\n", "scenarios.max_horizon_h = 9000 is invalid; expected a number of hours"),
+    ("[scenarios]\ncatalogue = \"no-such-dir\"\n", "scenarios.catalogue = "),
+    ('tls = true\n', "unknown key tls; known: [store], [mqtt], [sparkplug], [live], [scenarios], [api]"),
+    ('mqtt = "localhost"\n', "[mqtt] = 'localhost' is invalid; expected a table"),
+    ("[api]\nopen_acess = true\n", "unknown key api.open_acess (did you mean api.open_access?)"),
+])
+def test_every_bad_setting_is_one_line_naming_file_key_and_value(tmp_path: Path, text: str, message: str) -> None:
+    path, call = load(tmp_path, text)
+    with pytest.raises(TwinError) as err:
+        call()
+    assert str(err.value).startswith(f"{path}: ")
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_a_complete_file_loads(tmp_path: Path) -> None:
+    (tmp_path / "site").mkdir()
+    _, call = load(tmp_path, '[store]\nurl = "duckdb://:memory:"\n[mqtt]\nhost = "broker"\nport = 8883\n'
+                             '[sparkplug]\nhost_id = "scada"\n[live]\nspeed = 2\npotlines = { potline3 = 40 }\n'
+                             '[scenarios]\ncatalogue = "site"\nmax_horizon_h = 48\n[api]\njob_workers = 3\n')
+    config = call()
+    assert (config.broker_host, config.broker_port, config.host_id) == ("broker", 8883, "scada")
+    assert config.speed == 2.0
+    assert config.potlines == {"potline3": 40}
+    assert config.catalogue == str(tmp_path / "site")
+    assert config.max_horizon_h == 48.0
+    assert config.api.job_workers == 3
