@@ -19,7 +19,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     cmd.add_argument("--horizon-h", type=float, default=48.0, help="optimisation window (h, default 48)")
     cmd.add_argument("--step-min", type=float, default=15.0, help="time step (min, default 15)")
     cmd.add_argument("--total-h", type=float, help="span to schedule on a rolling horizon (default: one window)")
-    cmd.add_argument("--commit-h", type=float, default=24.0, help="hours kept from each rolling window (default 24)")
+    cmd.add_argument("--commit-h", type=float, help="hours kept from each rolling window (default 24, at most the "
+                                                   "horizon)")
     cmd.add_argument("--replay-cells", type=int, default=4, help="cells per potline in the twin replay (default 4)")
     cmd.add_argument("--seed", type=int, default=1, help="seed of the twin replay (default 1)")
     cmd.add_argument("--json", action="store_true", help="print the whole answer as JSON")
@@ -36,6 +37,8 @@ def run(args: argparse.Namespace) -> int:
         raise ModelError(f"--replay-cells = {args.replay_cells} is invalid; expected an integer in [1, 1000]")
     if args.total_h is not None and not args.horizon_h <= args.total_h <= 24 * 366:
         raise ModelError(f"--total-h = {args.total_h:g} is invalid; expected hours in [{args.horizon_h:g}, 8784]")
+    if args.commit_h is None:
+        args.commit_h = min(24.0, args.horizon_h)
     if not 0 < args.commit_h <= args.horizon_h:
         raise ModelError(f"--commit-h = {args.commit_h:g} is invalid; expected hours in (0, {args.horizon_h:g}]")
     inputs = load_inputs(args.plant, args.dispatch)

@@ -1,9 +1,13 @@
 """Optimise, replay in the twin, tighten and re-solve until the replay holds or the optimiser cannot.
 
 Each round: :func:`twin.optimise.plan.plan` solves with the current margins; the schedule is replayed
-(:mod:`twin.optimise.replay`); every limit the twin crossed raises that line's margin on the reduced model's
-matching bound by the amount it was crossed plus a step (superheat and AE rate: the superheat margin;
-ledge: the ledge margin; bath temperature: its margin) and the MILP is solved again. The answer is the first
+(:mod:`twin.optimise.replay`); every limit the twin crossed tightens that line's bounds and the MILP is solved
+again: the margin on the reduced model's matching bound grows by the amount the twin crossed it plus a step
+(superheat and AE rate: the superheat margin; ledge: the ledge margin; bath temperature: its margin), and the
+line current's band is halved toward nominal on the side that caused it (too cold, too thick a ledge: the
+lower bound rises; too hot, too thin a ledge: the upper bound falls; AE rate: both). The band matters when
+the reduced model is wrong in its gains rather than its offset: a model that thinks the cells barely respond
+is not held back by a margin alone. The answer is the first
 schedule whose replay holds; if none does within ``max_replays`` rounds, or the tightened MILP has no
 schedule, the answer says so and shows the merit-order baseline. The baseline is replayed once, on the
 same plant, seed and inputs.
@@ -23,6 +27,8 @@ from twin.optimise.reduced import ReducedLine
 from twin.optimise.replay import Replay, Violation, replay
 
 STEP = {"superheat": 0.5, "ae_rate": 1.0, "ledge_min": 0.25, "ledge_max": 0.25, "bath_temp": 2.0}
+BAND = {"superheat": ("min",), "ledge_max": ("min",), "ledge_min": ("max",), "bath_temp": ("max",),
+        "ae_rate": ("min", "max")}
 MARGIN = {"superheat": "superheat_margin_K", "ae_rate": "superheat_margin_K", "ledge_min": "ledge_margin_cm",
           "ledge_max": "ledge_margin_cm", "bath_temp": "temp_margin_K"}
 
@@ -59,6 +65,7 @@ def tightened(margins: dict[str, dict[str, float]], violations: tuple[Violation,
     """New margins after the replay crossed ``violations`` (module docstring)."""
     out = {name: dict(values) for name, values in margins.items()}
     defaults = {d.name: d for d in inputs.dispatch.potlines}
+    done: set[tuple[str, str]] = set()
     for v in violations:
         key = MARGIN[v.limit]
         dkey = "bath_temp_margin_K" if key == "temp_margin_K" else key
@@ -66,6 +73,12 @@ def tightened(margins: dict[str, dict[str, float]], violations: tuple[Violation,
         current = line.get(key, defaults[v.line][dkey])
         excess = 0.0 if v.limit == "ae_rate" else abs(v.value - v.bound)
         line[key] = current + excess + STEP[v.limit]
+        for side in BAND[v.limit]:
+            if (v.line, side) in done:
+                continue
+            done.add((v.line, side))
+            name = f"current_{side}_fraction"
+            line[name] = 1.0 + 0.5 * (line.get(name, defaults[v.line][name]) - 1.0)
     return out
 
 

@@ -233,13 +233,13 @@ def solve(w: Window, *, mip_rel_gap: float = 1e-4, time_limit_s: float = 120.0) 
         raise InfeasibleError(str(condition))
     units, lines = var["units"], var["lines"]
     try:
-        coal = np.array([units[f"g{g}"][2].solution.values for g in range(len(w.units))]).reshape(len(w.units), -1)
+        coal = np.array([units[f"g{g}"][2].solution.values for g in range(len(w.units))]).reshape(len(w.units), w.steps)
     except (AttributeError, KeyError) as exc:  # a time limit without any feasible point
         raise InfeasibleError(str(condition)) from exc
     if not np.all(np.isfinite(coal)):
         raise InfeasibleError(str(condition))
-    on = np.rint([units[f"g{g}"][0].solution.values for g in range(len(w.units))]).reshape(len(w.units), -1)
-    starts = np.rint([units[f"g{g}"][1].solution.values for g in range(len(w.units))]).reshape(len(w.units), -1)
+    on = np.rint([units[f"g{g}"][0].solution.values for g in range(len(w.units))]).reshape(len(w.units), w.steps)
+    starts = np.rint([units[f"g{g}"][1].solution.values for g in range(len(w.units))]).reshape(len(w.units), w.steps)
     current = np.array([lines[f"l{n}"][0].solution.values for n in range(len(w.lines))])
     duty = np.array([lines[f"l{n}"][1].solution.values for n in range(len(w.lines))])
     x = np.array([lines[f"l{n}"][2].solution.values for n in range(len(w.lines))])

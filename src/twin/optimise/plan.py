@@ -92,7 +92,7 @@ def plan(inputs: Inputs, *, horizon_h: float = 48.0, step_min: float = 15.0, tot
     base_boundary = boundary
     start = 0
     while start < steps_total:
-        steps = min(horizon, steps_total - start) if steps_total <= horizon else horizon
+        steps = min(horizon, steps_total - start)  # the last windows shrink to the span's end
         keep = min(commit, steps_total - start)
         w0 = window(inputs, lines, units, Tier(0.0, 0.0), boundary, start * dt_h, steps, dt_h)
         w = replace(w0, tier=_tier(inputs, w0))
@@ -119,7 +119,8 @@ def _carry(s: Schedule, keep: int, previous: Boundary, w: Window) -> Boundary:
     owed = []
     for n, line in enumerate(w.lines):
         target = line.production_fraction * line.model.I_nom_kA * keep * w.dt_h
-        owed.append(max(previous.owed_kAh[n] + target - float(np.sum(s.current_kA[n, :keep]) * w.dt_h), 0.0))
+        # negative: produced ahead of the target, credited to the next window
+        owed.append(previous.owed_kAh[n] + target - float(np.sum(s.current_kA[n, :keep]) * w.dt_h))
     return replace(b, owed_kAh=tuple(owed))
 
 

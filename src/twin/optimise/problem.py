@@ -110,21 +110,24 @@ class Window:
 
 def line_data(inputs: Inputs, models: dict[str, ReducedLine], dt_h: float,
               margins: dict[str, dict[str, float]] | None = None) -> tuple[LineData, ...]:
-    """The potlines as flexible loads; ``margins`` (per line) overrides the dispatch file's margins."""
+    """The potlines as flexible loads; ``margins`` (per line) overrides the dispatch file's margins and current
+    band (``current_min_fraction``, ``current_max_fraction``: the replay loop's tightened bounds)."""
     out = []
     for spec, disp in zip(inputs.plant.potlines, inputs.dispatch.potlines, strict=True):
         model = models[spec.name]
         nominal = model.I_nom_kA
         cells = spec["cells"]
+        extra = (margins or {}).get(spec.name, {})
+        lo_frac = extra.get("current_min_fraction", disp["current_min_fraction"])
+        hi_frac = extra.get("current_max_fraction", disp["current_max_fraction"])
         rect = spec["rectifier_units"] * spec["rectifier_unit_current_kA"]
         # the rectifiers' voltage ceiling: cells·(e + r·I) + R_bus·I ≤ V_max
         v_limit = (spec["rectifier_voltage_max_V"] - cells * model.e_V) / (cells * model.r_V * 1e-3 * 1e3
                                                                            + spec["busbar_resistance_uohm"] * 1e-3)
-        i_max = min(disp["current_max_fraction"] * nominal, rect, v_limit)
-        i_min = min(disp["current_min_fraction"] * nominal, i_max)
+        i_max = min(hi_frac * nominal, rect, v_limit)
+        i_min = min(lo_frac * nominal, i_max)
         cap = spec["heat_exchanger_capacity_kW"]
         d_lo, d_hi = (0.0, cap) if cap > 0 else (model.D_nom_kW, model.D_nom_kW)
-        extra = (margins or {}).get(spec.name, {})
         out.append(LineData(
             name=spec.name, model=model, cells=cells, busbar_uohm=spec["busbar_resistance_uohm"],
             efficiency=spec["rectifier_efficiency"], I_min_kA=i_min, I_max_kA=i_max,
