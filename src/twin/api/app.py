@@ -22,7 +22,7 @@ from twin.api.limits import BodyLimitMiddleware
 from twin.api.live import LiveProvider, StoreLive
 from twin.api.metrics import HttpMetrics, IngestStats, MetricsMiddleware
 from twin.api.ratelimit import FailureLimiter
-from twin.api.routes import admin, health, kpis, plant, scenarios, series, stream
+from twin.api.routes import admin, health, kpis, plant, scenarios, schedules, series, stream
 from twin.api.settings import Settings
 from twin.api.snapshots import SnapshotCache, SnapshotSource
 from twin.errors import TwinError
@@ -117,6 +117,7 @@ def create_app(
     for module in (health, kpis, series, plant, scenarios, stream, admin):
         app.include_router(module.router)
     app.include_router(scenarios.catalogue_router)
+    app.include_router(schedules.router)  # dispatch co-optimiser jobs (issue 10, twin.optimise)
 
     @app.get("/", include_in_schema=False)
     def dashboard() -> FileResponse:
