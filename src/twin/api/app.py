@@ -53,7 +53,8 @@ def create_app(
 
     The caller owns ``store`` (open it before, close it after the app). ``live`` answers "now" questions
     (see :mod:`twin.api.live`; without it the store's latest KPIs and values are served). ``run_scenario``
-    runs a scenario TOML to a KPI dict on a worker thread; without it scenario submission answers 503.
+    runs a scenario TOML to a KPI dict; it must be picklable, as every job runs in its own worker process
+    with a memory and a time limit (:mod:`twin.api.worker`); without it scenario submission answers 503.
     ``ingest_stats`` returns figures exported on ``/metrics`` as ``twin_ingest_<name>``.
     """
     if not isinstance(settings, Settings):

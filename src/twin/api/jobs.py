@@ -33,7 +33,7 @@ def check_toml(text: str) -> None:
 
 
 class JobRunner:
-    """Owns the worker threads; one per app (created in the lifespan, shut down with it)."""
+    """Owns the threads that wait for the job processes; one per app (shut down with its lifespan)."""
 
     def __init__(
         self,
