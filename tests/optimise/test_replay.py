@@ -103,3 +103,17 @@ def test_loose_reduced_model_is_caught_and_fixed_by_the_replay_loop(tmp_path):
     assert last["current_min_fraction"] > 0.85
     # and the fixed schedule still beats the baseline in the twin
     assert o.replay.costs.total < o.baseline_replay.costs.total
+
+
+def test_exchanger_plant_uses_the_duty_and_holds():
+    """The exchanger technology over a wide band (80-110 %): the schedule moves the duty with the current, the
+    replay loop tightens what the twin rejects, and the final schedule holds and beats the merit order."""
+    inputs = load_inputs(MODELS / "plant_small_hx.toml")
+    o = optimise(inputs, horizon_h=48.0, step_min=15.0, max_rounds=6)
+    assert o.status == "ok"
+    assert o.replay is not None
+    assert o.replay.violations == ()
+    duty = o.plan.schedule.duty_kW[0]
+    assert duty.max() - duty.min() > 50.0
+    assert o.replay.costs.total < o.baseline_replay.costs.total
+    assert outcome_dict(o, inputs)["recommended"] == "optimised"

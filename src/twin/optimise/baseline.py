@@ -16,7 +16,7 @@ def merit_order(w: Window, plant: PlantSpec) -> Schedule:
     """The baseline schedule of window ``w``."""
     current = np.array([np.full(w.steps, line.model.I_nom_kA) for line in w.lines])
     duty = np.array([np.full(w.steps, line.model.D_nom_kW) for line in w.lines])
-    demand = w.demand_MW(current)
+    demand = w.demand_MW(current, duty)
     previous = list(w.boundary.coal_MW)
     available = [bool(o) for o in w.boundary.on]
     coal = np.zeros((len(w.units), w.steps))

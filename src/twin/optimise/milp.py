@@ -10,8 +10,9 @@ I ∈ [I_min, I_max] with a ramp limit, duty D ∈ [D_min, D_max], the reduced l
 minimum plus margin, the ledge back within ``terminal_cm`` of its start at the end, and Σ I·dt at least the
 production target plus what earlier windows owe. Line DC power P ≥ each tangent of the convex
 P(I) = cells·I·(e + r·I) + R_bus·I² (tight at the optimum: more demand never lowers the cost); demand =
-(1 + aux)·Σ P/η. Balance: Σ p + renewables + import − export = demand, every step. Objective: fuel + CO2
-+ start-ups + import − export revenue + the linearised tiered surcharge (:mod:`twin.optimise.costs`).
+(1 + aux)·Σ P/η + the exchangers' fans (a share of the duty). Balance: Σ p + renewables + import − export
+= demand, every step. Objective: fuel + CO2 + start-ups + import − export revenue + the linearised tiered
+surcharge (:mod:`twin.optimise.costs`).
 """
 
 from __future__ import annotations
@@ -190,6 +191,8 @@ def build(w: Window) -> tuple[linopy.Model, dict[str, object]]:
         target = line.production_fraction * model.I_nom_kA * w.steps * w.dt_h + b.owed_kAh[n]
         m.add_constraints(w.dt_h * cur.sum() >= target, name=f"production_{tag}")
         demand = demand + (1.0 + w.auxiliary_fraction) / line.efficiency * power
+        if line.fan_fraction > 0:
+            demand = demand + line.cells * line.fan_fraction / 1e3 * duty
         production_t = production_t + w.dt_h * line.cells * model.metal_t_per_kAh() * cur.sum()
         v_lines[tag] = (cur, duty, x, z)
     m.add_constraints(coal_total + ren + imp - exp - demand == 0, name="balance")
@@ -242,6 +245,9 @@ def solve(w: Window, *, mip_rel_gap: float = 1e-4, time_limit_s: float = 120.0) 
     starts = np.rint([units[f"g{g}"][1].solution.values for g in range(len(w.units))]).reshape(len(w.units), w.steps)
     current = np.array([lines[f"l{n}"][0].solution.values for n in range(len(w.lines))])
     duty = np.array([lines[f"l{n}"][1].solution.values for n in range(len(w.lines))])
+    # the solver's values sit on their bounds to its tolerance (1e-9); the plant takes only values inside them
+    current = np.array([np.clip(c, line.I_min_kA, line.I_max_kA) for c, line in zip(current, w.lines, strict=True)])
+    duty = np.array([np.clip(d, line.D_min_kW, line.D_max_kW) for d, line in zip(duty, w.lines, strict=True)])
     x = np.array([lines[f"l{n}"][2].solution.values for n in range(len(w.lines))])
     z = np.array([lines[f"l{n}"][3].solution.values for n in range(len(w.lines))])
     return finish(w, coal=coal * (on > 0.5), on=on, startups=starts, import_MW=var["import"].solution.values,
@@ -262,7 +268,7 @@ def finish(w: Window, *, coal: np.ndarray, on: np.ndarray, startups: np.ndarray,
         sim = line.model.simulate(current[n], duty[n], w.boundary.x[n], w.boundary.z[n])
         ledge[n], temp[n], sh[n], xs[n], zs[n] = (sim["ledge_cm"], sim["temp_degC"], sim["superheat_K"], sim["x"],
                                                    sim["z"])
-    demand = w.demand_MW(current)
+    demand = w.demand_MW(current, duty)
     # close the balance on the exact P(I) (the MILP's tangents are tight to round-off): the tie takes the rest
     net = demand - np.sum(coal, axis=0) - renewables_MW
     import_MW, export_MW = np.maximum(net, 0.0), np.maximum(-net, 0.0)

@@ -40,6 +40,11 @@ class LineData:
     temp_margin_K: float
     terminal_cm: float
     ae_per_cell_day_max: float
+    fan_fraction: float = 0.0  # exchanger fan power per unit of heat removed
+
+    def fan_MW(self, duty_kW: float | np.ndarray) -> float | np.ndarray:
+        """Electric power of the line's exchanger fans at ``duty_kW`` per cell (MW)."""
+        return self.cells * self.fan_fraction * duty_kW / 1e3
 
     def dc_MW(self, current_kA: float | np.ndarray) -> float | np.ndarray:
         """DC power of the whole line (cells + busbar) at ``current_kA``."""
@@ -102,10 +107,12 @@ class Window:
     lines: tuple[LineData, ...]
     boundary: Boundary
 
-    def demand_MW(self, currents_kA: np.ndarray) -> np.ndarray:
-        """Plant demand per step for line currents (line × step)."""
+    def demand_MW(self, currents_kA: np.ndarray, duties_kW: np.ndarray) -> np.ndarray:
+        """Plant demand per step for line currents and exchanger duties (line × step): potline AC power plus
+        auxiliaries, plus the exchangers' fans."""
         ac = sum(line.dc_MW(currents_kA[n]) / line.efficiency for n, line in enumerate(self.lines))
-        return np.asarray(ac) * (1.0 + self.auxiliary_fraction)
+        fans = sum(line.fan_MW(duties_kW[n]) for n, line in enumerate(self.lines))
+        return np.asarray(ac) * (1.0 + self.auxiliary_fraction) + fans
 
 
 def line_data(inputs: Inputs, models: dict[str, ReducedLine], dt_h: float,
@@ -137,6 +144,7 @@ def line_data(inputs: Inputs, models: dict[str, ReducedLine], dt_h: float,
             ledge_margin_cm=extra.get("ledge_margin_cm", disp["ledge_margin_cm"]),
             temp_margin_K=extra.get("temp_margin_K", disp["bath_temp_margin_K"]),
             terminal_cm=disp["terminal_ledge_cm"], ae_per_cell_day_max=disp["ae_per_cell_day_max"],
+            fan_fraction=disp["exchanger_fan_fraction"] if cap > 0 else 0.0,
         ))
     return tuple(out)
 
@@ -168,6 +176,7 @@ def initial_boundary(inputs: Inputs, lines: tuple[LineData, ...], units: tuple[U
     currents = np.array([[line.model.I_nom_kA] for line in lines])
     demand = float(np.sum([line.dc_MW(c[0]) / line.efficiency for line, c in zip(lines, currents, strict=True)]))
     demand *= 1.0 + inputs.plant.plant["auxiliary_fraction"]
+    demand += float(sum(line.fan_MW(line.model.D_nom_kW) for line in lines))
     d = dispatch(demand, inputs.plant.coal_units, [u.capacity_MW if o else 0.0 for u, o in zip(units, on, strict=True)],
                  [bool(o) for o in on], dt_h * HOUR_S,
                  inputs.plant.renewables["capacity_MW"] * inputs.plant.renewables["profile"][0], inputs.plant.grid,

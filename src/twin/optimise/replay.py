@@ -58,10 +58,11 @@ class _Track:
     ledge_min: list[list[float]] = field(default_factory=list)
     ledge_max: list[list[float]] = field(default_factory=list)
     temp_max: list[list[float]] = field(default_factory=list)
+    duty_kW: list[list[float]] = field(default_factory=list)
 
     def hook(self, plant: Plant) -> None:
         self.times_h.append(plant.env.now / HOUR_S)
-        rows = ([], [], [], [], [])
+        rows: tuple[list[float], ...] = ([], [], [], [], [], [])
         for line in plant.lines:
             pot = line.potline
             sh = pot.values("superheat_K")
@@ -71,8 +72,9 @@ class _Track:
             rows[2].append(float(np.minimum(lb, lm).min()))
             rows[3].append(float(np.maximum(lb, lm).max()))
             rows[4].append(float(pot.values("temperature_degC").max()))
+            rows[5].append(float(pot.values("q_hx_W").mean()) / 1e3)
         for store, row in zip((self.superheat_mean, self.superheat_min, self.ledge_min, self.ledge_max,
-                               self.temp_max), rows, strict=True):
+                               self.temp_max, self.duty_kW), rows, strict=True):
             store.append(row)
 
 
@@ -154,8 +156,13 @@ def replay(inputs: Inputs, schedule: Schedule, lines: tuple[LineData, ...], unit
         ae_rate.append(len(onsets) / (line.potline.n_cells * days))
         ae_min.append(float(np.mean([e.value for e in ends]) / 60.0) if ends else 0.0)
     arr = {name: np.array(getattr(track, name)).T for name in
-           ("superheat_mean", "superheat_min", "ledge_min", "ledge_max", "temp_max")}
+           ("superheat_mean", "superheat_min", "ledge_min", "ledge_max", "temp_max", "duty_kW")}
     times = np.array(track.times_h)
+    # the exchangers' fans (an auxiliary load outside the cells), at the duty each interval ran with
+    for k_rec, t_h in enumerate(times):
+        k = min(round(t_h / schedule.dt_h) - 1, steps - 1)
+        if k >= 0:
+            demand[k] += sum(float(line.fan_MW(arr["duty_kW"][n][k_rec])) for n, line in enumerate(lines))
     violations, margins = [], {}
     for n, (line, data) in enumerate(zip(plant.lines, lines, strict=True)):
         tech = line.potline.technology

@@ -79,6 +79,9 @@ def outcome_dict(o: Outcome, inputs: Inputs) -> dict[str, Any]:
                             "replay": replay_dict(o.replay, o.carbon),
                             "schedule": schedule_dict(o.plan.schedule, inputs)}
         base = o.baseline_replay.costs.total
+        # the twin has the last word: a schedule that holds but costs more in the replay than the merit order
+        # (the reduced power model's error times the tiered price can do that) is not recommended
+        out["recommended"] = "optimised" if o.replay.costs.total <= base else "baseline"
         out["saving"] = {"replay_cost": _r(base - o.replay.costs.total, 2),
                          "replay_cost_pct": _r(100 * (base - o.replay.costs.total) / base, 3),
                          "model_cost": _r(o.plan.baseline_costs.total - o.plan.costs.total, 2)}
@@ -87,7 +90,8 @@ def outcome_dict(o: Outcome, inputs: Inputs) -> dict[str, Any]:
 
 def summary_lines(d: dict[str, Any]) -> list[str]:
     """A short table for the terminal."""
-    lines = [f"status: {d['status']}  plant: {d['plant']}  rounds: {len(d['rounds'])}"]
+    lines = [f"status: {d['status']}  plant: {d['plant']}  rounds: {len(d['rounds'])}  "
+             f"recommended: {d.get('recommended', 'baseline')}"]
     rows = [("baseline (merit order)", d["baseline"]["replay"])]
     if "optimised" in d:
         rows.insert(0, ("optimised", d["optimised"]["replay"]))
