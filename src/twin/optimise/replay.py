@@ -113,8 +113,10 @@ def small_plant(plant: PlantSpec, cells: int) -> tuple[PlantSpec, tuple[float, .
 
 
 def replay(inputs: Inputs, schedule: Schedule, lines: tuple[LineData, ...], units: tuple[UnitData, ...], tier: Tier,
-           *, cells: int = 4, seed: int = 1, impose_duty: bool = True, slow_every: int = 30) -> Replay:
-    """Run ``schedule`` in the twin (module docstring) and measure it."""
+           *, cells: int = 4, seed: int = 1, impose_duty: bool = True, slow_every: int = 30,
+           ae_floor: tuple[float, ...] | None = None) -> Replay:
+    """Run ``schedule`` in the twin (module docstring) and measure it. ``ae_floor`` (per line, AE/cell-day) raises
+    each line's AE-rate limit to that rate: the merit order's own rate on the same seed."""
     t0 = time.perf_counter()
     spec, scales = small_plant(inputs.plant, cells)
     dt_s = schedule.dt_h * HOUR_S
@@ -179,10 +181,10 @@ def replay(inputs: Inputs, schedule: Schedule, lines: tuple[LineData, ...], unit
             line_margins[name] = (value - bound) * -sign
             if (sign < 0 and value < bound) or (sign > 0 and value > bound):
                 violations.append(Violation(line.name, name, value, bound, float(times[worst])))
-        line_margins["ae_rate"] = data.ae_per_cell_day_max - ae_rate[n]
-        if ae_rate[n] > data.ae_per_cell_day_max:
-            violations.append(Violation(line.name, "ae_rate", ae_rate[n], data.ae_per_cell_day_max,
-                                        steps * schedule.dt_h))
+        ae_limit = max(data.ae_per_cell_day_max, ae_floor[n] if ae_floor else 0.0)
+        line_margins["ae_rate"] = ae_limit - ae_rate[n]
+        if ae_rate[n] > ae_limit:
+            violations.append(Violation(line.name, "ae_rate", ae_rate[n], ae_limit, steps * schedule.dt_h))
         margins[line.name] = MappingProxyType(line_margins)
     coal = schedule.coal_MW
     net = demand - coal.sum(axis=0) - schedule.renewables_MW
