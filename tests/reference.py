@@ -284,7 +284,7 @@ class Model:
 
     def liquid_liquidus(self, s: dict[str, float]) -> float:
         al2o3, alf3, caf2 = self.composition(s)
-        return self.liquidus(alf3, al2o3, caf2, self.saturation(s["temperature_degC"], alf3, caf2))
+        return self.liquidus(alf3, al2o3, caf2, self.saturation(max(s["temperature_degC"], 900.0), alf3, caf2))
 
     def freezable(self, s: dict[str, float]) -> float:
         """Most liquid that can freeze before the liquid's cryolite is used up (chemistry.freezable_kg)."""
@@ -300,9 +300,13 @@ class Model:
         al2o3, alf3, caf2 = self.composition(s)
         mgf2, lif = p[L.P_MGF2_WTPCT], p[L.P_LIF_WTPCT]
         t = s["temperature_degC"]
-        c_sat = self.saturation(t, alf3, caf2)
+        # bath properties at the composition clamped to the fitted range and no colder than 900 °C (slow.py)
+        t_b = max(t, 900.0)
+        c_sat = self.saturation(t_b, alf3, caf2)
         t_liq = self.liquidus(alf3, al2o3, caf2, c_sat)
-        s["kappa_S_per_cm"] = bath_conductivity(t, alf3, al2o3, caf2, lif, mgf2)
+        alf3 = min(max(alf3, 0.0), SOLHEIM_MAX["alf3"])
+        caf2 = min(max(caf2, 0.0), SOLHEIM_MAX["caf2"])
+        s["kappa_S_per_cm"] = bath_conductivity(t_b, alf3, al2o3, caf2, lif, mgf2)
         s["liquidus_degC"] = t_liq
         s["alumina_saturation_wtpct"] = c_sat
         s["bath_ratio"] = bath_ratio(alf3, al2o3, caf2, lif, mgf2)
@@ -383,7 +387,10 @@ class Model:
         i_mean = w["I_sum"] / w["pending"]
         stir = stirring(i_mean, p[L.P_I_NOMINAL_A], p[L.P_STIR_STILL_FRACTION], p[L.P_STIR_EXPONENT])
         duty = max(s["hx_duty_W"], 0.0)
-        duties = (duty * area_b / (area_b + area_m), duty * area_m / (area_b + area_m))
+        # split by the inner conductance (ledge + lining) of each level at the start of the span (thermal.py)
+        g_b = area_b / (s["ledge_bath_cm"] / 100.0 / p[L.P_LEDGE_K] + p[L.P_R_LINING_SIDE])
+        g_m = area_m / (s["ledge_metal_cm"] / 100.0 / p[L.P_LEDGE_K] + p[L.P_R_LINING_SIDE])
+        duties = (duty * g_b / (g_b + g_m), duty * g_m / (g_b + g_m))
         n_sub = max(math.ceil(span / MAX_SUBSTEP_S), 1)
         h = span / n_sub
         ae_anode = w["ae_anode_J"] / n_sub
@@ -522,11 +529,12 @@ class Model:
         ratio = s["bath_ratio"]
         # the activity polynomial is negative below r ≈ 0.016: floored at 1e-4 as in the kernel
         act = max(alumina_activity(min(c_eval / s["alumina_saturation_wtpct"], 1.0)), 1e-4)
-        w["e_rev"] = reversible_voltage(T, act)
-        i_crit = critical_current_density(T, c_eval, p[L.P_SINGLE_ANODE_AREA_CM2])
-        w["eta_conc"] = anode_concentration_overvoltage(T, i_a, i_crit)
-        w["eta_surf"] = anode_surface_overvoltage(T, i_a, c_eval)
-        w["eta_cath"] = cathode_overvoltage(T, i_cell / p[L.P_CATHODE_AREA_CM2], ratio)
+        t_ec = max(T, 900.0)  # kernel convention: a frozen-out cell's electrochemistry is evaluated at >= 900 °C
+        w["e_rev"] = reversible_voltage(t_ec, act)
+        i_crit = critical_current_density(t_ec, c_eval, p[L.P_SINGLE_ANODE_AREA_CM2])
+        w["eta_conc"] = anode_concentration_overvoltage(t_ec, i_a, i_crit)
+        w["eta_surf"] = anode_surface_overvoltage(t_ec, i_a, c_eval)
+        w["eta_cath"] = cathode_overvoltage(t_ec, i_cell / p[L.P_CATHODE_AREA_CM2], ratio)
         w["i_a"] = i_a
         w["d_b"] = bubble_thickness(i_a)
         w["ohm_per_cm"] = 1.0 / (s["kappa_S_per_cm"] * self.area)

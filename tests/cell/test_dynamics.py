@@ -211,3 +211,20 @@ def test_voltage_noise_has_the_stated_rms_and_correlation_time(hal275) -> None:
     x = v - v.mean(axis=0)
     rho = np.mean(x[tau:] * x[:-tau]) / np.mean(x * x)
     assert rho == pytest.approx(math.exp(-1.0), abs=0.08)
+
+
+def test_a_cell_frozen_out_by_a_day_without_power_restarts_finite(hal275) -> None:
+    """24 h at 0 A freezes HAL275 far beyond its freeze-risk fraction (Øye & Sørlie: five hours or more cause large
+    problems, physics.md §1.9); restarted at full current it must stay finite and heat up, not blow up (the bath
+    correlations are evaluated no colder than 900 °C and inside their composition range, twin.cell.slow)."""
+    line = Potline(hal275, 1, seed=1, slow_every=60, stop_on=())
+    line.advance(int(DAY), 300.0)
+    events = line.advance(int(DAY), 0.0).events
+    assert any(e.kind == "freeze_risk" for e in events)
+    cold = float(line.state[L.S_TEMP_DEGC, 0])
+    assert cold < 850.0
+    line.advance(12 * 3600, 300.0)
+    assert np.all(np.isfinite(line.state))
+    assert np.all(np.isfinite(line.out))
+    assert line.state[L.S_TEMP_DEGC, 0] > cold + 100.0
+    assert line.state[L.S_BATH_KG, 0] > 0.0

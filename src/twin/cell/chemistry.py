@@ -66,7 +66,8 @@ def liquidus_of(alf3: float, caf2: float, al2o3: float, al2o3_max: float, p: np.
 def liquid_liquidus(state: np.ndarray, i: int, p: np.ndarray) -> float:
     """Liquidus of the liquid bath of cell ``i`` (°C), alumina capped at its solubility at the bath temperature."""
     alf3, caf2, al2o3 = composition(state, i, p)
-    return liquidus_of(alf3, caf2, al2o3, saturation_of(state[L.S_TEMP_DEGC, i], alf3, caf2, p), p)
+    t_bath = max(state[L.S_TEMP_DEGC, i], ph.MOLTEN_BATH_MIN_DEGC)
+    return liquidus_of(alf3, caf2, al2o3, saturation_of(t_bath, alf3, caf2, p), p)
 
 
 @jit

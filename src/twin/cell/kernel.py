@@ -269,11 +269,12 @@ def _run_cell(
         # --- voltage (Haupin breakdown, physics.py); the log terms move with T and alumina, both slow ---
         if refresh:
             activity = max(ph.alumina_activity(min(c_eval / c_sat, 1.0)), ACTIVITY_FLOOR)
-            e_rev = ph.reversible_voltage(T, activity)
-            i_crit = ph.critical_current_density(T, c_eval, single_area)
-            eta_conc = ph.anode_concentration_overvoltage(T, i_a, i_crit)
-            eta_surf = ph.anode_surface_overvoltage(T, i_a, c_eval)
-            eta_cath = ph.cathode_overvoltage(T, i_c, ratio)
+            t_ec = max(T, ph.MOLTEN_BATH_MIN_DEGC)  # a frozen-out cell's restart (physics.py)
+            e_rev = ph.reversible_voltage(t_ec, activity)
+            i_crit = ph.critical_current_density(t_ec, c_eval, single_area)
+            eta_conc = ph.anode_concentration_overvoltage(t_ec, i_a, i_crit)
+            eta_surf = ph.anode_surface_overvoltage(t_ec, i_a, c_eval)
+            eta_cath = ph.cathode_overvoltage(t_ec, i_c, ratio)
             g = 1.0 / (kappa * conduct_area)
             phi_base = ph.bubble_coverage_base(i_a, ratio)
             e_proc = ph.process_energy_per_kg_al(ce, e_rx, e_back)  # CE moves on the slow cadence only

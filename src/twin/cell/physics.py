@@ -229,6 +229,10 @@ LIQUIDUS_ALF3_MAX = 20.0
 LIQUIDUS_CAF2_MAX = 20.0
 LIQUIDUS_LIF_MAX = 20.0
 LIQUIDUS_MGF2_MAX = 5.0
+#: the bath-property and electrochemistry correlations are fitted on molten baths (~940-1000 °C; Grjotheim &
+#: Welch's critical current density turns negative below ~1018 K): a cell frozen out by a long outage is
+#: evaluated no colder than this, and at its composition clamped to the liquidus range (docs/physics.md §7)
+MOLTEN_BATH_MIN_DEGC = 900.0
 
 
 @jit

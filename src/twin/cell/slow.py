@@ -22,17 +22,23 @@ from twin.cell.chemistry import liquidus_of, saturation_of
 def slow_terms(
     t_c: float, m_bath: float, m_diss: float, m_alf3: float, m_caf2: float, params: np.ndarray
 ) -> tuple[float, float, float, float, float]:
-    """(κ, T_liq, C_sat, bath ratio, CE) of a cell from its temperature and bath composition."""
+    """(κ, T_liq, C_sat, bath ratio, CE) of a cell from its temperature and bath composition.
+
+    Like the liquidus, the bath properties are taken no further out than the fitted range: composition clamped
+    to it and temperature no lower than ``physics.MOLTEN_BATH_MIN_DEGC`` (a cell frozen out by a long outage;
+    in operation neither clamp acts).
+    """
     pct = 100.0 / m_bath
     al2o3 = m_diss * pct
-    alf3 = m_alf3 * pct
-    caf2 = m_caf2 * pct
+    alf3 = min(max(m_alf3 * pct, 0.0), ph.LIQUIDUS_ALF3_MAX)
+    caf2 = min(max(m_caf2 * pct, 0.0), ph.LIQUIDUS_CAF2_MAX)
     mgf2 = params[L.P_MGF2_WTPCT]
     lif = params[L.P_LIF_WTPCT]
-    c_sat = saturation_of(t_c, alf3, caf2, params)
+    t_bath = max(t_c, ph.MOLTEN_BATH_MIN_DEGC)
+    c_sat = saturation_of(t_bath, alf3, caf2, params)
     t_liq = liquidus_of(alf3, caf2, al2o3, c_sat, params)
     return (
-        ph.bath_conductivity(t_c, alf3, al2o3, caf2, lif, mgf2),
+        ph.bath_conductivity(t_bath, alf3, al2o3, caf2, lif, mgf2),
         t_liq,
         c_sat,
         ph.bath_ratio(alf3, al2o3, caf2, lif, mgf2),

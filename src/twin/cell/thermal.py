@@ -15,7 +15,8 @@ A lumped network of the Dyna/Marc class (Dupuis, GéniSim; physics.md §1.6 and 
   T_liq to the potroom: ledge δ_j/(k_L·A_j), lining R_lining/A_j and the shell's outer convection plus
   radiation h_shell(T_s)·A_j (:func:`twin.cell.physics.shell_film_coefficient`, evaluated at the shell
   temperature of the previous update); an exchanger duty D_j ≥ 0 is taken from the shell
-  (:func:`twin.cell.physics.shell_temperature`). The liquids give the ledge face the film heat
+  (:func:`twin.cell.physics.shell_temperature`), split between the levels in proportion to the conductance of
+  their ledge and lining at the start of the update. The liquids give the ledge face the film heat
   G_j·(T − T_liq), G_j = s(I)·h_j·A_j. The Stefan condition
 
       ρ_L·L_f·A_j·dδ_j/dt = q_j − G_j·(T − T_liq),   q_j = (T_liq − T_s,j)/(δ_j/(k_L A_j) + R_lining/A_j)
@@ -119,7 +120,11 @@ def thermal_update(
     h_b = stir * p[L.P_H_BATH_LEDGE]
     h_m = stir * p[L.P_H_METAL_LEDGE]
     duty = max(state[L.S_HX_DUTY_W, i], 0.0)
-    duty_b = duty * area_b / (area_b + area_m)
+    # the exchanger panels cover both levels; the duty goes where the wall passes heat most easily (the inner
+    # conductance through ledge and lining at the start of the span), which is also where the ledge is thinnest
+    g_b = 1.0 / (state[L.S_LEDGE_BATH_CM, i] / (100.0 * p[L.P_LEDGE_K] * area_b) + p[L.P_R_LINING_SIDE] / area_b)
+    g_m = 1.0 / (state[L.S_LEDGE_METAL_CM, i] / (100.0 * p[L.P_LEDGE_K] * area_m) + p[L.P_R_LINING_SIDE] / area_m)
+    duty_b = duty * g_b / (g_b + g_m)
     duty_m = duty - duty_b
     n_sub = max(math.ceil(span / MAX_SUBSTEP_S), 1)
     dt = span / n_sub
