@@ -48,3 +48,19 @@ def test_cli_json(capsys):
     assert len(d["optimised"]["schedule"]["line_current_kA"]["S1"]) == 12
     assert d["identification"]["S1"]["held_out_error"]["random_steps"]["ledge_cm_rmse"] >= 0
     assert d["optimised"]["replay"]["violations"] == []
+
+
+def test_cli_says_when_the_optimiser_cannot(tmp_path, capsys):
+    """More metal than the current band can make: no schedule; the answer says so and shows the baseline."""
+    text = (MODELS / "dispatch_small.toml").read_text().replace("production_fraction = { value = 1.0",
+                                                                "production_fraction = { value = 1.1")
+    path = tmp_path / "d.toml"
+    path.write_text(text)
+    code = main(["optimise", str(MODELS / "plant_small.toml"), "--dispatch", str(path), "--horizon-h", "12",
+                 "--step-min", "60", "--json"])
+    d = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert d["status"] == "infeasible"
+    assert d["message"].startswith("the optimiser cannot")
+    assert "optimised" not in d
+    assert d["baseline"]["replay"]["production_t"] > 0

@@ -28,6 +28,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def run(args: argparse.Namespace) -> int:
+    import logging
+
     from twin.errors import ModelError
     from twin.optimise.inputs import load_inputs
     from twin.optimise.loop import optimise
@@ -41,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
         args.commit_h = min(24.0, args.horizon_h)
     if not 0 < args.commit_h <= args.horizon_h:
         raise ModelError(f"--commit-h = {args.commit_h:g} is invalid; expected hours in (0, {args.horizon_h:g}]")
+    # an infeasible window is an answer here ("the optimiser cannot"), not a warning with a solver dump
+    logging.getLogger("linopy").setLevel(logging.ERROR)
     inputs = load_inputs(args.plant, args.dispatch)
     outcome = optimise(inputs, horizon_h=args.horizon_h, step_min=args.step_min, total_h=args.total_h,
                        commit_h=args.commit_h, replay_cells=args.replay_cells, seed=args.seed)

@@ -56,8 +56,16 @@ def replay_dict(run: Replay, carbon: dict[str, Any]) -> dict[str, Any]:
 
 def outcome_dict(o: Outcome, inputs: Inputs) -> dict[str, Any]:
     """Everything the command line's ``--json`` and ``POST /v1/schedules`` return."""
+    messages = {
+        "ok": "the schedule holds in the twin",
+        "infeasible": "the optimiser cannot: no schedule meets the limits (after the bounds the twin asked for); "
+                      "the merit-order baseline is shown",
+        "replay_failed": f"the optimiser cannot: the twin rejected every schedule in {len(o.rounds)} rounds; "
+                         "the merit-order baseline is shown",
+    }
     out: dict[str, Any] = {
         "status": o.status,
+        "message": messages.get(o.status, o.status),
         "plant": inputs.plant.name,
         "dispatch": inputs.dispatch.name,
         "rounds": [{"margins": r.margins, "status": r.status, "replay_cost": _r(r.cost, 2),
@@ -91,7 +99,7 @@ def outcome_dict(o: Outcome, inputs: Inputs) -> dict[str, Any]:
 def summary_lines(d: dict[str, Any]) -> list[str]:
     """A short table for the terminal."""
     lines = [f"status: {d['status']}  plant: {d['plant']}  rounds: {len(d['rounds'])}  "
-             f"recommended: {d.get('recommended', 'baseline')}"]
+             f"recommended: {d.get('recommended', 'baseline')}", d["message"]]
     rows = [("baseline (merit order)", d["baseline"]["replay"])]
     if "optimised" in d:
         rows.insert(0, ("optimised", d["optimised"]["replay"]))
