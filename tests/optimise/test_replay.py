@@ -49,6 +49,11 @@ def test_answer_shows_cost_production_intensity_carbon_and_margins(tou_outcome, 
         assert set(side["thermal_margins"]["S1"]) == {"superheat", "ledge_min", "ledge_max", "bath_temp", "ae_rate"}
     assert d["saving"]["replay_cost"] > 0
     assert len(d["optimised"]["schedule"]["line_current_kA"]["S1"]) == 192
+    # the reduced model against the twin on the schedule shown (replay minus the merit order's, same seed)
+    err = d["optimised"]["model_vs_twin"]["S1"]
+    assert err["ledge_cm_rmse"] < 0.3
+    assert err["ledge_cm_rmse"] < 0.25 * err["ledge_cm_range"]
+    assert err["superheat_K_rmse"] < 1.0
 
 
 def test_carbon_split_by_scope_and_source(tou_outcome, small_inputs):

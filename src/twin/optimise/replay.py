@@ -59,10 +59,12 @@ class _Track:
     ledge_max: list[list[float]] = field(default_factory=list)
     temp_max: list[list[float]] = field(default_factory=list)
     duty_kW: list[list[float]] = field(default_factory=list)
+    ledge_mean: list[list[float]] = field(default_factory=list)
+    temp_mean: list[list[float]] = field(default_factory=list)
 
     def hook(self, plant: Plant) -> None:
         self.times_h.append(plant.env.now / HOUR_S)
-        rows: tuple[list[float], ...] = ([], [], [], [], [], [])
+        rows: tuple[list[float], ...] = ([], [], [], [], [], [], [], [])
         for line in plant.lines:
             pot = line.potline
             sh = pot.values("superheat_K")
@@ -73,8 +75,10 @@ class _Track:
             rows[3].append(float(np.maximum(lb, lm).max()))
             rows[4].append(float(pot.values("temperature_degC").max()))
             rows[5].append(float(pot.values("q_hx_W").mean()) / 1e3)
+            rows[6].append(float((0.5 * (lb + lm)).mean()))
+            rows[7].append(float(pot.values("temperature_degC").mean()))
         for store, row in zip((self.superheat_mean, self.superheat_min, self.ledge_min, self.ledge_max,
-                               self.temp_max, self.duty_kW), rows, strict=True):
+                               self.temp_max, self.duty_kW, self.ledge_mean, self.temp_mean), rows, strict=True):
             store.append(row)
 
 
@@ -87,6 +91,8 @@ class Replay:
     ledge_min_cm: np.ndarray
     ledge_max_cm: np.ndarray
     temp_max_degC: np.ndarray
+    ledge_mean_cm: np.ndarray  # line × interval, the mean of the bath and metal levels over the cells
+    temp_mean_degC: np.ndarray
     production_t: float
     ae_per_cell_day: tuple[float, ...]
     ae_minutes: tuple[float, ...]  # mean AE duration per line (min)
@@ -158,7 +164,8 @@ def replay(inputs: Inputs, schedule: Schedule, lines: tuple[LineData, ...], unit
         ae_rate.append(len(onsets) / (line.potline.n_cells * days))
         ae_min.append(float(np.mean([e.value for e in ends]) / 60.0) if ends else 0.0)
     arr = {name: np.array(getattr(track, name)).T for name in
-           ("superheat_mean", "superheat_min", "ledge_min", "ledge_max", "temp_max", "duty_kW")}
+           ("superheat_mean", "superheat_min", "ledge_min", "ledge_max", "temp_max", "duty_kW", "ledge_mean",
+            "temp_mean")}
     times = np.array(track.times_h)
     # the exchangers' fans (an auxiliary load outside the cells), at the duty each interval ran with
     for k_rec, t_h in enumerate(times):
@@ -199,7 +206,8 @@ def replay(inputs: Inputs, schedule: Schedule, lines: tuple[LineData, ...], unit
                      production_t=production, tariff_per_MWh=_tariff(inputs, schedule),
                      export_fraction=inputs.dispatch.tariff["export_price_fraction"],
                      co2_price=inputs.plant.economics["co2_price_per_t"], tier=tier, dt_h=schedule.dt_h)
-    return Replay(demand, arr["superheat_mean"], arr["ledge_min"], arr["ledge_max"], arr["temp_max"], production,
+    return Replay(demand, arr["superheat_mean"], arr["ledge_min"], arr["ledge_max"], arr["temp_max"],
+                  arr["ledge_mean"], arr["temp_mean"], production,
                   tuple(ae_rate), tuple(ae_min), tuple(violations), MappingProxyType(margins), costs, shortfall,
                   time.perf_counter() - t0)
 

@@ -54,6 +54,27 @@ def replay_dict(run: Replay, carbon: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def model_vs_twin(s: Schedule, run: Replay, base: Replay, sh0: list[float], names: list[str]
+                  ) -> dict[str, dict[str, float]]:
+    """How far the reduced model's prediction along the schedule was from what the twin did, per line: the
+    identification error measured again on the schedule actually shown. As in the identification, the twin's
+    effect of the schedule is its replay minus the merit-order replay on the same seed (which removes the
+    plant's own drift, operations and noise), against the model's deviation from its operating point."""
+    out = {}
+    n = min(s.steps, run.ledge_mean_cm.shape[1], base.ledge_mean_cm.shape[1])
+    for k, name in enumerate(names):
+        pairs = {"ledge_cm": (s.x[k, :n], run.ledge_mean_cm[k, :n] - base.ledge_mean_cm[k, :n]),
+                 "temp_degC": (s.z[k, :n], run.temp_mean_degC[k, :n] - base.temp_mean_degC[k, :n]),
+                 "superheat_K": (s.superheat_K[k, :n] - sh0[k],
+                                 run.superheat_mean_K[k, :n] - base.superheat_mean_K[k, :n])}
+        out[name] = {}
+        for key, (pred, true) in pairs.items():
+            out[name][f"{key}_rmse"] = _r(float(np.sqrt(np.mean((pred - true) ** 2))), 4)
+            out[name][f"{key}_max"] = _r(float(np.max(np.abs(pred - true))), 4)
+            out[name][f"{key}_range"] = _r(float(np.ptp(true)), 4)
+    return out
+
+
 def outcome_dict(o: Outcome, inputs: Inputs) -> dict[str, Any]:
     """Everything the command line's ``--json`` and ``POST /v1/schedules`` return."""
     messages = {
@@ -85,6 +106,10 @@ def outcome_dict(o: Outcome, inputs: Inputs) -> dict[str, Any]:
                             "model_cost_breakdown": {k: _r(v, 3) for k, v in o.plan.costs.as_dict().items()},
                             "solve_s": [_r(t, 3) for t in o.plan.solve_s], "windows": o.plan.windows,
                             "replay": replay_dict(o.replay, o.carbon),
+                            "model_vs_twin": model_vs_twin(
+                                o.plan.schedule, o.replay, o.baseline_replay,
+                                [o.models[p.name].sh0_K for p in inputs.plant.potlines],
+                                [p.name for p in inputs.plant.potlines]),
                             "schedule": schedule_dict(o.plan.schedule, inputs)}
         base = o.baseline_replay.costs.total
         # the twin has the last word: a schedule that holds but costs more in the replay than the merit order
