@@ -641,7 +641,7 @@ class Model:
         s["reg_timer_s"] += dt
         if s["reg_timer_s"] >= p[L.P_REG_INTERVAL_S]:
             s["reg_timer_s"] = 0.0
-            if s["ae_active"] == 0.0 and s["feed_mode"] == 0.0 and 0.9 * p[L.P_I_NOMINAL_A] <= I:
+            if s["ae_active"] == 0.0 and s["feed_mode"] == 0.0 and 0.5 * p[L.P_I_NOMINAL_A] <= I:
                 err = s["r_target_ohm"] - s["r_slow_ohm"]
                 if abs(err) > p[L.P_DEADBAND_OHM]:
                     lim = p[L.P_BEAM_MOVE_MAX_CM]

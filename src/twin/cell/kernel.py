@@ -58,7 +58,8 @@ from twin.cell.thermal import thermal_update
 AL_KG_PER_COULOMB = ph.M_AL / (3.0 * ph.FARADAY)
 ALUMINA_KG_PER_COULOMB = ph.M_AL2O3 / (6.0 * ph.FARADAY)
 NOISE_GAIN_DECAY_S = 4.0 * 3600.0  # extra noise after an anode change decays with this time constant
-REGULATION_MIN_CURRENT = 0.9  # regulation is blocked below this fraction of nominal current
+REGULATION_MIN_CURRENT = 0.5  # regulation is blocked below half the nominal current (outages, restart ramps);
+# potlines are regulated through power modulation down to -30 % (TRIMET, EnPot; physics.md §1.10)
 ALUMINA_FLOOR_WTPCT = 0.3  # the alumina terms of the voltage are evaluated no lower than this
 ACTIVITY_FLOOR = 1e-4  # Haupin's activity polynomial turns negative below r ≈ 0.016 (a very hot, depleted bath)
 EVENTS_PER_CELL_STEP = 6  # at most one AE event and five limit events per cell and step

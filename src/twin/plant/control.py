@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from twin.cell.physics import FARADAY, M_AL, M_AL2O3
+from twin.cell.physics import FARADAY, M_AL, M_AL2O3, process_energy_per_kg_al
 from twin.errors import SimulationError
 from twin.params import Component
 
@@ -235,29 +235,74 @@ class PotroomControl:
             self.line.bath_tapped_kg += pot.tap_bath(cell, amount)
 
 
-def compensate_resistance(line: PotlineSim, control: PotroomControl | None, old_kA: float, new_kA: float) -> None:
-    """Move every pot's resistance target so its internal heat stays what it was at the old line current.
+def _process_voltage(line: PotlineSim) -> np.ndarray:
+    """Voltage equivalent of the process energy per cell: CE·(e_proc(CE) + alumina heating) per coulomb of Al."""
+    pot = line.potline
+    ce = pot.values("current_efficiency")
+    e_rx, e_back = pot.parameter("reaction_j_per_kg_al"), pot.parameter("back_reaction_j_per_kg_al")
+    e_proc = process_energy_per_kg_al(ce, e_rx, e_back)
+    e_feed = pot.parameter("alumina_heat_j_per_kg") * M_AL2O3 / (2.0 * M_AL)  # per kg Al
+    return ce * M_AL / (3.0 * FARADAY) * (e_proc + e_feed)
 
-    Heat released inside the cell ≈ I·(V − V_proc), V = BEMF + R·I, with V_proc the voltage equivalent of
-    the process energy (physics.md §1.6: 2.13 V per Faraday at 100 % CE; here e_proc(CE) plus alumina
-    heating at the cell's CE). Holding I·(V − V_proc) constant from I0 to I1 gives
-    R1 = (I0·(BEMF + R0·I0 − V_proc)/I1 − BEMF + V_proc)/I1 — the potroom's compensation of an amperage
-    increase by a lower voltage (EMAL, Pillai et al.; physics.md §1.10).
+
+def _heat_holding_target(
+    line: PotlineSim, i0: float, r0: np.ndarray, i1: float, down_W: float, up_W: float
+) -> np.ndarray:
+    """Resistance targets at current ``i1`` (A) whose internal heat stays within [Q0 − down, Q0 + up] of the heat
+    Q0 at ``i0`` with targets ``r0``; the natural heat at ``i1`` with ``r0`` is kept when it lies inside.
+
+    Heat released inside the cell ≈ I·(V − V_proc), V = BEMF + R·I, V_proc the voltage equivalent of the process
+    energy (physics.md §1.6; e_proc(CE) from twin.cell.physics plus alumina heating). Solving for R:
+    R1 = (Q1/I1 − BEMF + V_proc)/I1.
     """
+    bemf = line.potline.parameter("bemf_v")
+    v_proc = _process_voltage(line)
+    q0 = i0 * (bemf + r0 * i0 - v_proc)
+    natural = i1 * (bemf + r0 * i1 - v_proc)
+    q1 = np.clip(natural, q0 - down_W, q0 + up_W)
+    return (q1 / i1 - bemf + v_proc) / i1
+
+
+def compensate_resistance(line: PotlineSim, control: PotroomControl | None, old_kA: float, new_kA: float) -> None:
+    """Move every pot's resistance target so its internal heat stays what it was at the old line current —
+    the potroom's compensation of an amperage increase by a lower voltage (EMAL, Pillai et al.; physics.md
+    §1.10). See :func:`_heat_holding_target`."""
     if old_kA <= 0.0 or new_kA <= 0.0 or old_kA == new_kA:
         return
     pot = line.potline
-    ce = pot.values("current_efficiency")
-    e_rx = pot.parameter("reaction_j_per_kg_al")
-    e_back = pot.parameter("back_reaction_j_per_kg_al")
-    e_feed = pot.parameter("alumina_heat_j_per_kg") * M_AL2O3 / (2.0 * M_AL)  # per kg Al
-    kg_per_coulomb = M_AL / (3.0 * FARADAY)
-    v_proc = ce * kg_per_coulomb * (e_rx / ce - e_back * (1.0 / ce - 1.0) + e_feed)
-    bemf = pot.parameter("bemf_v")
-    i0, i1 = old_kA * 1e3, new_kA * 1e3
     r0 = pot.values("r_target_ohm")
-    r1 = (i0 * (bemf + r0 * i0 - v_proc) / i1 - bemf + v_proc) / i1
+    r1 = _heat_holding_target(line, old_kA * 1e3, r0, new_kA * 1e3, 0.0, 0.0)
     if control is not None:
         control.nominal_target_ohm += float(np.mean(r1 - r0))  # the routine band follows the compensation
     low, high = pot.resistance_range()
     pot.set_resistance_target(None, np.clip(r1, low, high))
+
+
+def modulate_resistance(line: PotlineSim, new_kA: float, down_W: float, up_W: float) -> None:
+    """Power modulation on exchanger cells: keep each pot's heat balance within what its exchanger can absorb.
+
+    The exchanger can take ``down_W`` less (its duty in use, down to zero) or ``up_W`` more (up to its capacity)
+    than at the operating point before the modulation; beyond that the resistance target carries the rest, as
+    TRIMET and EnPot run their ±25-30 % (physics.md §1.10: "changes of ±20-30 % need added or removed heat or
+    ledge-limited excursions"; the regulator then moves the ACD, within its limits). The targets before the
+    modulation are kept and restored when the line current returns to where it was.
+    """
+    pot = line.potline
+    control = line.control
+    if line.modulation_reference is None:
+        nominal = control.nominal_target_ohm if control is not None else 0.0
+        line.modulation_reference = (line.current_kA(), pot.values("r_target_ohm").copy(), nominal)
+    ref_kA, r_ref, nominal_ref = line.modulation_reference
+    if new_kA <= 0.0 or ref_kA <= 0.0:
+        return
+    if abs(new_kA - ref_kA) < 1e-9:
+        pot.set_resistance_target(None, r_ref)
+        if control is not None:
+            control.nominal_target_ohm = nominal_ref
+        line.modulation_reference = None
+        return
+    low, high = pot.resistance_range()
+    r1 = np.clip(_heat_holding_target(line, ref_kA * 1e3, r_ref, new_kA * 1e3, down_W, up_W), low, high)
+    if control is not None:  # the daily loop's band follows the modulation, as for amperage creep
+        control.nominal_target_ohm = nominal_ref + float(np.mean(r1 - r_ref))
+    pot.set_resistance_target(None, r1)

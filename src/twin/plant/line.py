@@ -60,6 +60,9 @@ class PotlineSim:
     protective_actions: int = 0
     control: PotroomControl | None = None  # the potroom's daily loops (twin.plant.control)
     hx_max_kW: float = 0.0  # largest interval-mean exchanger duty per cell so far
+    #: (line current kA, resistance targets, the daily loop's nominal target) before a power modulation,
+    #: restored when the current returns
+    modulation_reference: tuple[float, np.ndarray, float] | None = None
     listeners: list[Callable[[PotlineSim, CellEvent], None]] = field(default_factory=list)
 
     blocked_cells: set[int] = field(default_factory=set)

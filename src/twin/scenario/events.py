@@ -28,7 +28,7 @@ import numpy as np
 import simpy
 
 from twin.plant import Plant, PotlineSim
-from twin.plant.control import compensate_resistance
+from twin.plant.control import compensate_resistance, modulate_resistance
 from twin.plant.exchangers import ExchangerControl
 from twin.scenario.spec import Event
 
@@ -76,6 +76,11 @@ def _line_current(plant: Plant, event: Event) -> Generator[Any, Any, None]:
 
     def apply() -> None:
         for line in _lines(plant, event):
+            line.sync(plant.env.now)
+            hx = plant.exchangers.get(line.name)
+            if hx is not None and plant.controls.resistance:  # a power modulation on exchanger cells
+                new_kA = event.fields["value_kA"] * (1.0 - line.curtail_fraction)
+                modulate_resistance(line, new_kA, hx.baseline_W, hx.capacity_W - hx.baseline_W)
             line.setpoint_kA = event.fields["value_kA"]
 
     plant.change(apply)
@@ -110,7 +115,17 @@ def _curtailment(plant: Plant, event: Event) -> Generator[Any, Any, None]:
         hx.end_reference(plant.env.now)
         plant.hooks.insert(0, hx.hook)
 
+    def modulate(fraction: float) -> None:
+        """Exchanger cells keep their heat balance within what the exchanger absorbs (twin.plant.control)."""
+        for line in lines:
+            hx = plant.exchangers.get(line.name)  # cells insulated for exchangers (a temporary one cannot add heat)
+            if hx is not None and plant.controls.resistance:
+                line.sync(plant.env.now)
+                down = hx.baseline_W if hx.active else 0.0
+                modulate_resistance(line, line.setpoint_kA * (1.0 - fraction), down, hx.capacity_W - down)
+
     def start() -> None:
+        modulate(event.fields["fraction"])
         for line in lines:
             line.curtail_fraction = event.fields["fraction"]
 
@@ -123,6 +138,7 @@ def _curtailment(plant: Plant, event: Event) -> Generator[Any, Any, None]:
         yield plant.env.timeout(event.fields["duration_h"] * HOUR_S)
 
     def end() -> None:
+        modulate(0.0)
         for line in lines:
             line.curtail_fraction = 0.0
         for hx in temporary:
