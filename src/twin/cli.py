@@ -125,6 +125,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         close()
     if args.out:
         results.save(args.out, fmt=args.format)
+    for warning in results.meta.get("warnings", []):
+        print(f"warning: {warning}", file=sys.stderr)
     if args.json:
         print(json.dumps({"scenario": results.scenario, "seed": results.seed, "kpis": results.kpis}, indent=2))
     else:

@@ -42,7 +42,7 @@ class LineTotals:
     gwp_set: str
     outages_h: Sequence[float]
     freeze_risk_cells: int  # cells at freeze risk (frozen bath or a long outage; runner docstring)
-    undercooled_cells: int  # cells whose superheat fell below the technology's superheat_min_K
+    undercooled_cells: int  # cells whose kernel raised freeze_risk (frozen_bath_max_fraction)
     hx_max_kW: float = 0.0  # largest interval-mean exchanger duty per cell
     bath_added_kg: float = 0.0  # crushed bath added by the bath-level control
     bath_tapped_kg: float = 0.0

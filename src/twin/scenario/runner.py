@@ -165,10 +165,27 @@ def _mean_ledge(plant: Plant) -> float:
     return float(np.concatenate(ledges).mean())
 
 
+def range_warnings(plant: Plant) -> list[str]:
+    """One line per potline whose cells left the fitted range of the bath correlations (the kernel's
+    ``liquidus_out_of_range`` event, twin.cell.chemistry): the results then rest on the range's edge values."""
+    warnings = []
+    for line in plant.lines:
+        out = [e for e in line.events if e.kind == "liquidus_out_of_range"]
+        if out:
+            first = min(out, key=lambda e: e.time_s)
+            warnings.append(
+                f"{line.name}: {len({e.cell for e in out})} cells left the fitted range of Solheim's liquidus "
+                f"(AlF3, CaF2 <= 20 wt %, alumina up to saturation), first cell {first.cell + 1} at "
+                f"{first.time_s / HOUR_S:.1f} h ({first.value:.1f} wt %); their liquidus and bath properties are "
+                "held at the range's edge there, not extrapolated"
+            )
+    return warnings
+
+
 def _line_totals(line: PotlineSim, plant: Plant, recorder: _Recorder) -> LineTotals:
     """Totals of one line. A cell is at freeze risk when more than FROZEN_BATH_LIMIT of its bath froze or
     its line was without current longer than the plant's ``freeze_risk_hours`` (industry rule, physics.md
-    §1.9); a cell is undercooled when its superheat fell below the technology's ``superheat_min_K``."""
+    §1.9); a cell is undercooled when its kernel raised freeze_risk (frozen_bath_max_fraction)."""
     tech = line.potline.technology
     ac_mwh = sum((r.end_s - r.start_s) / HOUR_S * r.line_ac_MW[plant.lines.index(line)] for r in plant.records)
     undercooled = {e.cell for e in line.events if e.kind == "freeze_risk"}
@@ -236,6 +253,7 @@ def _results(scenario: Scenario, plant: Plant, recorder: _Recorder) -> Results:
         for e in line.events
     ]
     meta = {
+        "warnings": range_warnings(plant),
         "plant": scenario.plant.name,
         "cells": sum(line.potline.n_cells for line in plant.lines),
         "dt_s": scenario.dt_s,
