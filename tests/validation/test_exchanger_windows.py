@@ -57,8 +57,8 @@ CASES = [
         48.0,
         id="TRIMET-25%-48h",
         marks=_xfail(
-            "-25 % for 48 h on hal275_hx stops with SimulationError 'set_hx_duty: duty_W = nan' "
-            "(twin.plant.exchangers); before the 08:19 potroom change it ran and froze (freeze_risk, ledge 31 cm)"
+            "-25 % for 48 h on hal275_hx: freeze_risk and ledge_thick in 2 of 24 cells, bath down to 898 °C, with the "
+            "exchangers throttled"
         ),
     ),
     pytest.param(
@@ -66,8 +66,8 @@ CASES = [
         48.0,
         id="TRIMET+25%-48h",
         marks=_xfail(
-            "+25 % for 48 h on hal275_hx: bath_hot and ledge_thin in all 24 cells (ledge melted out, bath up to "
-            "1093 °C) with the exchangers at their 250 kW capacity"
+            "+25 % for 48 h on hal275_hx: ledge_thin in all 24 cells (mean ledge down to 0.07 cm) with the "
+            "exchangers at their 250 kW capacity"
         ),
     ),
     pytest.param(_outage(1.0), 1.0, id="TRIMET-0-1h"),
@@ -76,8 +76,7 @@ CASES = [
         48.0,
         id="EnPot-30%-48h",
         marks=_xfail(
-            "-30 % for 48 h on hal275_hx: freeze_risk and ledge_thick in all 24 cells, and the liquids' temperature "
-            "runs away (127 to 124653 °C) once most of the bath is frozen"
+            "-30 % for 48 h on hal275_hx: freeze_risk and ledge_thick in all 24 cells (mean ledge to 15.8 cm)"
         ),
     ),
     pytest.param(
@@ -85,7 +84,7 @@ CASES = [
         48.0,
         id="EnPot+30%-48h",
         marks=_xfail(
-            "+30 % for 48 h on hal275_hx: bath_hot and ledge_thin in all 24 cells (bath up to 1162 °C) with the "
+            "+30 % for 48 h on hal275_hx: bath_hot and ledge_thin in all 24 cells (bath up to 1021 °C) with the "
             "exchangers at capacity"
         ),
     ),
