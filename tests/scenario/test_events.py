@@ -86,7 +86,9 @@ def test_creep_without_the_potrooms_compensation_heats_the_cells_more(creep):
 
 
 def test_curtailment_cuts_the_current_for_its_duration_and_cools_the_cells(baseline):
-    event = _event("curtailment", 1.0, potline="all", fraction=0.2, duration_h=2.0)
+    """Without the potroom's compensation the resistance targets stay, the heat released falls with the
+    current and the cells cool toward their liquidus."""
+    event = _event("curtailment", 1.0, potline="all", fraction=0.2, duration_h=2.0, compensation=False)
     results = run_text(small_scenario_text(4.0, event))
     t, current = _series(results, "S1_current_kA")
     assert current[(t > 1.1) & (t <= 3.0)] == pytest.approx(240.0)
@@ -95,6 +97,30 @@ def test_curtailment_cuts_the_current_for_its_duration_and_cools_the_cells(basel
     _, sh = _series(results, "S1_superheat_mean_K")
     during = (t > 2.5) & (t <= 3.0)
     assert sh[during].mean() < np.interp(t, t_b, sh_b)[during].mean() - 1.0
+
+
+def test_curtailment_with_the_potrooms_compensation_raises_the_voltage_and_holds_the_heat(baseline):
+    """physics.md §1.10: beyond ~±5 % the heat balance must be offset by the voltage. With compensation (the
+    default) the resistance targets rise for the curtailment and come back after it; the bath stays closer to its
+    operating point than without, and the frozen-out bath is smaller."""
+    runs = {
+        flag: run_text(small_scenario_text(
+            4.0, _event("curtailment", 1.0, potline="all", fraction=0.2, duration_h=2.0, compensation=flag)))
+        for flag in (True, False)
+    }
+    t, target_c = _series(runs[True], "S1_target_voltage_mean_V")
+    _, target_u = _series(runs[False], "S1_target_voltage_mean_V")
+    during = (t > 1.5) & (t <= 3.0)
+    assert target_c[during].mean() > target_u[during].mean() + 0.2
+    assert target_c[t > 3.5].mean() == pytest.approx(target_u[t > 3.5].mean(), abs=0.02)  # restored
+    _, bath_c = _series(runs[True], "S1_bath_mass_mean_kg")
+    _, bath_u = _series(runs[False], "S1_bath_mass_mean_kg")
+    assert bath_c[during].mean() > bath_u[during].mean() + 50.0
+    t_b, sh_b = _series(baseline, "S1_superheat_mean_K")
+    _, sh_c = _series(runs[True], "S1_superheat_mean_K")
+    _, sh_u = _series(runs[False], "S1_superheat_mean_K")
+    ref = np.interp(t, t_b, sh_b)[during].mean()
+    assert abs(sh_c[during].mean() - ref) < abs(sh_u[during].mean() - ref)
 
 
 def test_rectifier_trip_limits_the_current_to_the_units_left():

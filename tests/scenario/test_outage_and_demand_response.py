@@ -77,8 +77,10 @@ def test_the_frozen_bath_criterion_alone_flags_cells_of_a_long_outage(long_outag
     assert max(ts_long["ledge_cm"]) > max(ts_short["ledge_cm"]) + 1.0
 
 
-def _curtail(hx: bool) -> str:
+def _curtail(hx: bool, compensation: bool | None = None) -> str:
     extra = "heat_exchangers = true\nheat_exchanger_kW = 400.0\n" if hx else ""
+    if compensation is not None:
+        extra += f"compensation = {str(compensation).lower()}\n"
     return (f'[[event]]\nkind = "curtailment"\nat_h = 2.0\nduration_h = 6.0\npotline = "all"\nfraction = 0.25\n'
             f"{extra}")
 
@@ -90,12 +92,13 @@ def baseline():
 
 @pytest.fixture(scope="module")
 def curtailed():
-    return run_text(small_scenario_text(9.0, _curtail(hx=False)))
+    # the cell's own physics: the potroom's voltage compensation (on by default) is switched off here
+    return run_text(small_scenario_text(9.0, _curtail(hx=False, compensation=False)))
 
 
 @pytest.fixture(scope="module")
 def curtailed_hx():
-    return run_text(small_scenario_text(9.0, _curtail(hx=True)))
+    return run_text(small_scenario_text(9.0, _curtail(hx=True, compensation=False)))
 
 
 def test_minus_25_percent_for_6_h_without_heat_exchangers_cools_the_cells(baseline, curtailed):

@@ -115,14 +115,20 @@ def _curtailment(plant: Plant, event: Event) -> Generator[Any, Any, None]:
         hx.end_reference(plant.env.now)
         plant.hooks.insert(0, hx.hook)
 
+    compensate = event.fields.get("compensation", True)
+
     def modulate(fraction: float) -> None:
-        """Exchanger cells keep their heat balance within what the exchanger absorbs (twin.plant.control)."""
+        """The potroom holds each pot's heat balance by its resistance target (physics.md §1.10: beyond ~±5 %
+        the heat balance must be offset by the voltage); exchanger cells only for what their exchanger cannot
+        absorb (twin.plant.control.modulate_resistance). ``compensation = false`` leaves the targets alone."""
+        if not (compensate and plant.controls.resistance):
+            return
         for line in lines:
             hx = plant.exchangers.get(line.name)  # cells insulated for exchangers (a temporary one cannot add heat)
-            if hx is not None and plant.controls.resistance:
-                line.sync(plant.env.now)
-                down = hx.baseline_W if hx.active else 0.0
-                modulate_resistance(line, line.setpoint_kA * (1.0 - fraction), down, hx.capacity_W - down)
+            down = (hx.baseline_W if hx.active else 0.0) if hx is not None else 0.0
+            up = hx.capacity_W - down if hx is not None else 0.0
+            line.sync(plant.env.now)
+            modulate_resistance(line, line.setpoint_kA * (1.0 - fraction), down, up)
 
     def start() -> None:
         modulate(event.fields["fraction"])
