@@ -13,7 +13,8 @@ Procedure (docs/optimise.md "Identification"):
 4. The error is measured on held-out experiments (a random multi-step schedule and a time-of-use day)
    by running the fitted model open loop over the whole experiment: RMSE and largest error.
 
-Training: steps of the current to both ends of its range and back, and (with exchangers) steps of duty.
+Training: steps of the current to both ends of its range and back, (with exchangers) steps of duty, and two
+random multi-step schedules drawn from other seeds than the held-out one.
 """
 
 from __future__ import annotations
@@ -87,15 +88,19 @@ def experiments(nominal_kA: float, duty0_kW: float, current_range_kA: tuple[floa
     if dmax > dmin:
         train += [Experiment("duty_low", flat_i, step(flat_d, max(dmin, duty0_kW - 0.5 * (dmax - dmin)))),
                   Experiment("duty_high", flat_i, step(flat_d, min(dmax, duty0_kW + 0.5 * (dmax - dmin))))]
-    rng = np.random.default_rng(seed)
-    rand_i, rand_d = flat_i.copy(), flat_d.copy()
-    k = 0
-    while k < n:
-        span = int(rng.integers(int(2 / dt_h), int(6 / dt_h) + 1))
-        rand_i[k:k + span] = rng.uniform(lo, hi)
-        if dmax > dmin:
-            rand_d[k:k + span] = rng.uniform(dmin, dmax)
-        k += span
+    def random_steps(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        cur, duty = flat_i.copy(), flat_d.copy()
+        k = 0
+        while k < n:
+            span = int(rng.integers(int(2 / dt_h), int(6 / dt_h) + 1))
+            cur[k:k + span] = rng.uniform(lo, hi)
+            if dmax > dmin:
+                duty[k:k + span] = rng.uniform(dmin, dmax)
+            k += span
+        return cur, duty
+
+    train += [Experiment(f"random_train_{j}", *random_steps(np.random.default_rng([seed, j]))) for j in (1, 2)]
+    rand_i, rand_d = random_steps(np.random.default_rng(seed))
     hours = (np.arange(n) * dt_h) % 24
     peak = ((hours >= 8) & (hours < 11)) | ((hours >= 17) & (hours < 21))
     valley = (hours < 7) | (hours >= 23)

@@ -5,7 +5,9 @@ Each round: :func:`twin.optimise.plan.plan` solves with the current margins; the
 again: the margin on the reduced model's matching bound grows by the amount the twin crossed it plus a step
 (superheat and AE rate: the superheat margin; ledge: the ledge margin; bath temperature: its margin), and the
 line current's band is halved toward nominal on the side that caused it (too cold, too thick a ledge: the
-lower bound rises; too hot, too thin a ledge: the upper bound falls; AE rate: both). The band matters when
+lower bound rises; too hot, too thin a ledge: the upper bound falls; AE rate: both), and so is the exchanger
+duty's band toward the design duty (too thin a ledge or too hot a bath: the floor rises; too thick a ledge or
+too cold a bath: the ceiling falls). The band matters when
 the reduced model is wrong in its gains rather than its offset: a model that thinks the cells barely respond
 is not held back by a margin alone. The answer is the first
 schedule whose replay holds; if none does within ``max_replays`` rounds, or the tightened MILP has no
@@ -31,6 +33,8 @@ from twin.optimise.replay import Replay, Violation, replay
 STEP = {"superheat": 0.5, "ae_rate": 1.0, "ledge_min": 0.25, "ledge_max": 0.25, "bath_temp": 2.0}
 BAND = {"superheat": ("min",), "ledge_max": ("min",), "ledge_min": ("max",), "bath_temp": ("max",),
         "ae_rate": ("min", "max")}
+# exchanger duty: more duty freezes ledge and cools the bath; the side of its band that caused the crossing
+DUTY_BAND = {"superheat": "max", "ledge_max": "max", "ledge_min": "min", "bath_temp": "min"}
 MARGIN = {"superheat": "superheat_margin_K", "ae_rate": "superheat_margin_K", "ledge_min": "ledge_margin_cm",
           "ledge_max": "ledge_margin_cm", "bath_temp": "temp_margin_K"}
 
@@ -81,6 +85,10 @@ def tightened(margins: dict[str, dict[str, float]], violations: tuple[Violation,
             done.add((v.line, side))
             name = f"current_{side}_fraction"
             line[name] = 1.0 + 0.5 * (line.get(name, defaults[v.line][name]) - 1.0)
+        side = DUTY_BAND.get(v.limit)
+        if side is not None and (v.line, f"duty_{side}") not in done:
+            done.add((v.line, f"duty_{side}"))
+            line[f"duty_{side}_step"] = line.get(f"duty_{side}_step", 0) + 1  # halve toward the design duty
     return out
 
 

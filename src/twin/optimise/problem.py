@@ -135,6 +135,9 @@ def line_data(inputs: Inputs, models: dict[str, ReducedLine], dt_h: float,
         i_min = min(lo_frac * nominal, i_max)
         cap = spec["heat_exchanger_capacity_kW"]
         d_lo, d_hi = (0.0, cap) if cap > 0 else (model.D_nom_kW, model.D_nom_kW)
+        # the replay loop's tightened duty band: halved toward the design duty once per step asked for
+        d_lo = model.D_nom_kW - (model.D_nom_kW - d_lo) * 0.5 ** extra.get("duty_min_step", 0)
+        d_hi = model.D_nom_kW + (d_hi - model.D_nom_kW) * 0.5 ** extra.get("duty_max_step", 0)
         out.append(LineData(
             name=spec.name, model=model, cells=cells, busbar_uohm=spec["busbar_resistance_uohm"],
             efficiency=spec["rectifier_efficiency"], I_min_kA=i_min, I_max_kA=i_max,
