@@ -55,7 +55,8 @@ class Round:
 class Outcome:
     """The answer: the accepted plan and its replay (or none), the baseline's replay, every round."""
 
-    status: str  # "ok", "infeasible" (the MILP has no schedule), "replay_failed" (rounds exhausted)
+    status: str  # "ok", "infeasible" (the MILP has no schedule), "time_limit" (none found in time),
+    # "replay_failed" (rounds exhausted)
     plan: Plan | None
     replay: Replay | None
     baseline_plan: Plan
@@ -114,8 +115,8 @@ def optimise(inputs: Inputs, *, horizon_h: float = 48.0, step_min: float = 15.0,
             p = plan(inputs, horizon_h=horizon_h, step_min=step_min, total_h=total_h, commit_h=commit_h,
                      models=models, margins=margins)
         except InfeasibleError as exc:
-            record.status = f"infeasible ({exc})"
-            status = "infeasible"
+            record.status = f"no schedule ({exc})"
+            status = "time_limit" if "time" in str(exc) else "infeasible"
             break
         if first_plan is None:
             first_plan = p

@@ -81,6 +81,8 @@ def outcome_dict(o: Outcome, inputs: Inputs) -> dict[str, Any]:
         "ok": "the schedule holds in the twin",
         "infeasible": "the optimiser cannot: no schedule meets the limits (after the bounds the twin asked for); "
                       "the merit-order baseline is shown",
+        "time_limit": "the optimiser found no schedule within its time limit (solver.time_limit_s); "
+                      "the merit-order baseline is shown",
         "replay_failed": f"the optimiser cannot: the twin rejected every schedule in {len(o.rounds)} rounds; "
                          "the merit-order baseline is shown",
     }
