@@ -10,7 +10,7 @@ feed strategy, exchanger duty, anode change, noise, cut-out and cut-in, resistan
 >>> from twin.cell import Potline
 >>> from twin.params import load_technology
 >>> line = Potline(load_technology("models/hal275.toml"), n_cells=4, seed=1)
->>> result = line.advance(600, line_current_kA=300.0)   # 600 steps of 1 s
+>>> result = line.advance(3600, line_current_kA=300.0)   # 3600 steps of 1 s
 >>> round(float(line.snapshot().outputs["v_cell"].mean()), 1)
 4.2
 """
