@@ -2,7 +2,10 @@
 
 Detection-time bounds (plant time after the fault, why):
 - stuck sensor: ≤ 5 min — the rule fires after 180 s without a change, checked every 30-s window;
-- sensor offset (+80 mV): ≤ 10 min — a ≥ 6 σ innovation, confirmed by 8 quiet windows (4 min) after it;
+- sensor offset (+80 mV): ≤ 10 min — the innovations of up to 4 windows pooled to ≥ 6.3 σ (the fault starts inside
+  a window, and one analysis removes only ≈ 0.2 of an innovation, so the step shows over 2 windows: NIS 74 then
+  37), up to 3 windows while the filter absorbs it, then 8 quiet windows (4 min). Measured: 300 s (seeds 1-8:
+  300 s in 7 of 8; an offset of -80 mV, which only ACD can absorb, 420-510 s in 8 of 8);
 - anode problem (noise ×4): ≤ 10 min — the noise test needs 60 fresh readings (5 min at 5-s sampling);
 - stuck feeder: ≤ 15 min and before the cell's first anode effect — the voltage only gives it away once
   alumina falls into the steep part of the voltage curve (≈ 2.2 wt%); from the upper half of a feed cycle that
@@ -11,10 +14,12 @@ Detection-time bounds (plant time after the fault, why):
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from tests.live.conftest import Run, run_plant
 
 from twin.live import AlarmKind, PlantSource
+from twin.live.alarms import AlarmConfig, CellMonitor, VoltageStep
 
 FAULT_AT_S = 3600.0
 
@@ -92,3 +97,35 @@ def test_no_false_alarms_on_a_healthy_plant(tech, seed: int) -> None:
     run = run_plant(tech, n_cells=6, hours=4.0, seed=seed, warmup_s=3000.0 + 1000.0 * seed)
     assert run.twin.alarms.all() == []
     assert run.twin.snapshot()["kpis"]["plant"]["alarms_active"] == 0.0
+
+
+def _feed(mon: CellMonitor, cfg: AlarmConfig, nus: list[float], s: float = 1e-4) -> list[tuple[float, VoltageStep]]:
+    found = []
+    for k, nu in enumerate(nus):
+        step = mon.innovation(30.0 * k, nu, s, cfg)
+        if step is not None:
+            found.append((30.0 * k, step))
+    return found
+
+
+def test_step_spread_over_two_windows_is_pooled() -> None:
+    # a step that falls inside a window and is absorbed over two analyses: neither window alone is > 40
+    cfg = AlarmConfig()
+    mon = CellMonitor(cfg)
+    quiet = [0.005, -0.008, 0.01, -0.004, 0.006, -0.01, 0.003, -0.005]
+    found = _feed(mon, cfg, [0.004, -0.006, 0.058, 0.050, -0.012, *quiet])
+    assert len(found) == 1
+    t, step = found[0]
+    assert step.t_s == 60.0
+    assert step.windows == 2
+    assert step.nu == pytest.approx(0.058)
+    assert t == 30.0 * 11  # the step's two windows (2, 3), then 8 quiet ones (4-11)
+
+
+def test_drift_and_noise_are_not_steps() -> None:
+    cfg = AlarmConfig()
+    drift = CellMonitor(cfg)
+    assert _feed(drift, cfg, [0.01 * k for k in range(30)]) == []  # innovations that keep growing never go quiet
+    noise = CellMonitor(cfg)
+    rng = np.random.default_rng(0)
+    assert _feed(noise, cfg, list(0.01 * rng.standard_normal(2000))) == []

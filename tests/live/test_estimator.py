@@ -5,7 +5,8 @@ cannot separate. Alumina moves the voltage strongly only below ≈ 2.5 wt% (bubb
 overvoltage), so its error is dominated by the upper half of each feed cycle: 0.3 wt% is a tenth of the
 2.2–3.4 wt% cycle. ACD moves the voltage by ≈ 0.36 V/cm at 300 kA against ≈ 8 mV window noise: 0.15 cm.
 Temperature is seen through conductivity and the 4-hourly dips (1 K noise): 4 K. The open loop (same inputs,
-no assimilation) keeps its initial error: the filter must beat it by a clear factor.
+no assimilation) keeps its initial ACD error; its temperature error is partly undone by the cell model's ledge
+and superheat floor. The filter must beat it by a clear factor.
 """
 
 from __future__ import annotations
@@ -45,13 +46,20 @@ def test_filter_error_within_bounds_after_one_hour(closed_and_open: tuple[Run, R
 
 
 def test_filter_beats_open_loop_from_wrong_initial_states(closed_and_open: tuple[Run, Run]) -> None:
-    # Measured (seed 5, 1-3 h): "high" alumina 0.21 vs 0.27 wt%, ACD 0.03 vs 0.39 cm, temperature 1.3 vs 5.7 K;
-    # "low" alumina 0.21 vs 0.59 wt%, ACD 0.04 vs 0.31 cm, temperature 0.9 vs 8.8 K. Alumina gains least: the open
-    # loop is fed the same measured shots, and voltage hardly depends on alumina above ≈ 2.5 wt%.
+    # Measured (seed 5, 1-3 h, filter vs open loop): "high" alumina 0.14 vs 0.27 wt%, ACD 0.03 vs 0.38 cm,
+    # temperature 0.70 vs 1.66 K; "low" alumina 0.24 vs 0.47 wt%, ACD 0.06 vs 0.32 cm, temperature 0.40 vs 4.74 K.
+    # Alumina gains least: the open loop is fed the same measured shots, and voltage hardly depends on alumina
+    # above ≈ 2.5 wt%. Temperature: the cell model's ledge and superheat floor pull a cold-started bath up toward
+    # its liquidus, so the open loop no longer keeps its initial error (on the old heat balance it did: 5.7 and
+    # 8.8 K). From the "high" start (-6 K, ACD +0.4 cm) its mean error goes -3.5 K at 0.5 h, -2.1 K at 1 h, and
+    # the extra ACD heat then carries it past the truth (+3.1 K at 3 h), so its 1-3 h RMS is only 1.7 K. The
+    # filter still beats it 2.4x there (12x from the "low" start) and is better in absolute terms than on the
+    # old model (1.3 and 0.9 K); hence 0.6x, plus an absolute bound at the old filter's worst.
     closed, opened = closed_and_open
     assert closed.rms_after("alumina_wtpct", 3600) < 0.9 * opened.rms_after("alumina_wtpct", 3600)
     assert closed.rms_after("acd_cm", 3600) < 0.3 * opened.rms_after("acd_cm", 3600)
-    assert closed.rms_after("temperature_degC", 3600) < 0.3 * opened.rms_after("temperature_degC", 3600)
+    assert closed.rms_after("temperature_degC", 3600) < 0.6 * opened.rms_after("temperature_degC", 3600)
+    assert closed.rms_after("temperature_degC", 3600) < 1.3
     assert opened.rms_after("acd_cm", 3600) > 0.25  # the open loop really did start wrong and stayed wrong
 
 

@@ -6,9 +6,16 @@ Detectors (thresholds in :class:`AlarmConfig`; rationale in docs/live.md):
   a sliding window of K analyses is χ²(K) distributed for a consistent filter (Bar-Shalom, Li & Kirubarajan
   2001, *Estimation with Applications to Tracking and Navigation*, §5.4.2); the alarm fires when the sum
   exceeds the (1 - α) quantile. The cause is then classified from the other detectors.
-* **Voltage step** — one NIS above ``step_nis`` with no beam move and no anode effect in the window: the
-  reading jumped by more than the model can explain (sensor offset, or an anode/ACD disturbance when the
-  noise rose too).
+* **Voltage step** — the innovations of the latest windows (at most ``step_absorb`` + 1, ending with a window
+  with no beam move and no anode effect) pooled as (Σν)²/ΣS, maximised over where the run starts, above
+  ``step_nis``: the reading jumped by more than the model can explain (sensor offset, or an anode/ACD
+  disturbance when the noise rose too). This is the window-limited generalised likelihood ratio test for a
+  jump in the innovation mean (Willsky & Jones 1976, IEEE Trans. Autom. Control 21:108; Basseville &
+  Nikiforov 1993, *Detection of Abrupt Changes*, §2.4). Pooling matters because a step's evidence is spread
+  over windows: a step inside a window shows only partly in it, and one analysis removes only the fraction
+  P_yy/S (≈ 0.2 here) of an innovation, so the next window still carries most of it. The step is confirmed
+  if, after up to ``step_absorb`` windows in which the filter is still absorbing it (same sign, NIS >
+  ``step_quiet_nis``), the next ``step_confirm`` windows average below ``step_quiet_nis``.
 * **Stuck sensor** — the voltage reading has not changed for ``stuck_after_s`` while the pot's other signals
   kept arriving (a live reading with sensor noise never repeats exactly; a report-by-exception gateway
   stops publishing an unchanged value, so "no change" rather than "zero variance of what arrived" is the
@@ -28,7 +35,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -61,7 +68,8 @@ SEVERITY = {
 class AlarmConfig:
     nis_window: int = 20  # analyses in the divergence window (10 min at 30 s windows)
     nis_alpha: float = 1e-4  # false-alarm probability per full window of a consistent filter
-    step_nis: float = 40.0  # one analysis this far out (≈ 6.3 σ) is a step ...
+    step_nis: float = 40.0  # a run of same-sign innovations pooled this far out (≈ 6.3 σ) is a step ...
+    step_absorb: int = 3  # ... (runs of at most 1 + this many windows; as many may still be absorbing it) ...
     step_confirm: int = 8  # ... if the next analyses ...
     step_quiet_nis: float = 4.0  # ... average below this (the filter absorbed it: a step, not noise)
     stuck_after_s: float = 180.0
@@ -180,6 +188,18 @@ def _normal_quantile(p: float) -> float:
         ((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1.0)
 
 
+@dataclass(slots=True)
+class VoltageStep:
+    """A candidate voltage step: start of its run, largest innovation (V), pooled NIS, windows pooled."""
+
+    t_s: float
+    nu: float
+    nis: float
+    windows: int
+    absorbing: int = 0  # windows after the run's first that still carried it
+    after: list[float] = field(default_factory=list)  # NIS of the windows after the absorption
+
+
 class CellMonitor:
     """Rolling evidence about one cell's measurements, fed by the live twin."""
 
@@ -192,7 +212,8 @@ class CellMonitor:
         self.last_step_s = -math.inf
         self.last_divergence_s = -math.inf
         self.last_feeder_s = -math.inf
-        self.step: tuple[float, float, float, list[float]] | None = None  # candidate step: t, ν, NIS, NIS after
+        self._recent: deque[tuple[float, float, float]] = deque(maxlen=cfg.step_absorb + 1)  # latest t, ν, S
+        self.step: VoltageStep | None = None  # candidate voltage step
 
     def voltage(self, t_s: float, value: float, *, record: bool = True) -> None:
         if self.last_value is None or value != self.last_value:
@@ -209,6 +230,47 @@ class CellMonitor:
 
     def nis_sum(self) -> tuple[float, int]:
         return float(sum(self.nis)), len(self.nis)
+
+    def innovation(self, t_s: float, nu: float, s: float, cfg: AlarmConfig, *,
+                   clean: bool = True) -> VoltageStep | None:
+        """Record one analysed window's innovation ν (variance S); return a voltage step it confirms, if any.
+
+        ``clean``: no beam move and no anode effect in the window (only then can it start a step). The step
+        statistic is the window-limited GLR of a jump in the innovation mean: the largest (Σν)²/ΣS over the runs
+        of the latest windows that end with this one (at most ``step_absorb`` + 1 windows).
+        """
+        nis = nu * nu / s
+        self.nis.append(nis)
+        recent = self._recent
+        recent.append((t_s, nu, s))
+        pooled, first, sum_nu, sum_s = -1.0, len(recent) - 1, 0.0, 0.0
+        for i in range(len(recent) - 1, -1, -1):
+            sum_nu += recent[i][1]
+            sum_s += recent[i][2]
+            if sum_nu * sum_nu / sum_s > pooled:
+                pooled, first = sum_nu * sum_nu / sum_s, i
+        step = self.step
+        if clean and pooled > cfg.step_nis and (step is None or step.t_s != recent[first][0]):
+            largest = max((r[1] for r in list(recent)[first:]), key=abs)
+            n = len(recent) - first
+            self.step = VoltageStep(recent[first][0], largest, pooled, n, absorbing=n - 1)
+            return None
+        if step is None:
+            return None
+        if step.t_s == recent[first][0] and pooled > step.nis:  # the same step, more evidence
+            step.nis, step.windows = pooled, len(recent) - first
+        if not step.after and step.absorbing < cfg.step_absorb and nis > cfg.step_quiet_nis and nu * step.nu > 0:
+            step.absorbing += 1  # the filter is still absorbing the step
+        else:
+            step.after.append(nis)
+        if len(step.after) < cfg.step_confirm:
+            return None
+        self.step = None
+        return step if float(np.mean(step.after)) < cfg.step_quiet_nis else None
+
+    def no_innovation(self) -> None:
+        """A window without an analysis (beam move, anode effect, no reading): a step's run cannot span it."""
+        self._recent.clear()
 
     def noise_ratio(self, noise_rms_V: float, tau_s: float, sensor_sd_V: float) -> float:
         """Robust variance of second differences of the readings over what the model and sensor noise give.

@@ -269,20 +269,17 @@ class PotlineTracker:
             # innovation tests
             nis = inn.nis[c]
             if math.isfinite(nis):
-                mon.nis.append(float(nis))
-                if nis > acfg.step_nis and not ae_seen[c] and delta["beam_count"][c] == 0:
-                    mon.step = (t, float(inn.nu[c]), float(nis), [])
-                elif mon.step is not None:
-                    mon.step[3].append(float(nis))
-                if mon.step is not None and len(mon.step[3]) >= acfg.step_confirm:
-                    t_step, nu, nis_step, after = mon.step
-                    mon.step = None
-                    if not noisy and float(np.mean(after)) < acfg.step_quiet_nis:
-                        mon.last_step_s = t
-                        book.raise_(self.label, cell, AlarmKind.SENSOR_FAULT,
-                                    f"cell voltage stepped {1000 * nu:+.0f} mV against the model "
-                                    f"({math.sqrt(nis_step):.1f} σ) at model time {t_step:.0f} s without a beam "
-                                    "move and with unchanged noise: sensor offset or ACD disturbance", t, at)
+                clean = not ae_seen[c] and delta["beam_count"][c] == 0
+                step = mon.innovation(t, float(inn.nu[c]), float(inn.s[c]), acfg, clean=clean)
+                if step is not None and not noisy:
+                    mon.last_step_s = t
+                    over = "" if step.windows == 1 else f" over {step.windows} windows"
+                    book.raise_(self.label, cell, AlarmKind.SENSOR_FAULT,
+                                f"cell voltage stepped {1000 * step.nu:+.0f} mV against the model "
+                                f"({math.sqrt(step.nis):.1f} σ{over}) at model time {step.t_s:.0f} s without a beam "
+                                "move and with unchanged noise: sensor offset or ACD disturbance", t, at)
+            else:
+                mon.no_innovation()
             if t - mon.last_step_s > acfg.clear_after_s:
                 book.clear(self.label, cell, AlarmKind.SENSOR_FAULT, t, at)
             total, k = mon.nis_sum()
@@ -291,8 +288,11 @@ class PotlineTracker:
                 slope = self.resistance_slope_nohm_per_min(c)
                 starving = (slope > self._slope_alarm and self.feed_ratio(c) >= 1.0 and trend < 0) or (
                     fe_mean[c] < acfg.feeder_clear and trend < 0)
+                # a voltage step under test, or confirmed within the NIS window, accounts for the sum
+                step_seen = mon.step is not None or t - mon.last_step_s < acfg.nis_window * self.window_s
                 cause = ("stuck sensor" if stuck[c] else "anode problem" if noisy else
-                         "feeder not delivering" if starving else "unexplained")
+                         "feeder not delivering" if starving else
+                         "voltage step (sensor offset or ACD disturbance)" if step_seen else "unexplained")
                 test = (f"NIS {total:.0f} over {k} windows > {threshold:.0f} (χ² false-alarm p = {acfg.nis_alpha:g})")
                 book.raise_(self.label, cell, AlarmKind.DIVERGENCE,
                             f"measurements diverge from the model: {test}; likely cause: {cause}", t, at)
