@@ -18,7 +18,7 @@ def load(tmp_path: Path, text: str):
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ('[mqtt]\npasword = "x"\n', "unknown key mqtt.pasword; known: host, port"),
+    ('[mqtt]\npasword = "x"\n', "unknown key mqtt.pasword (did you mean mqtt.password?); known: client_id, host, keepalive_s, password,"),
     ('[store]\nurl = 5\n', "store.url = 5 is invalid; expected a value of type str"),
     ("[live]\nspeed = -1\n", "live.speed = -1 is invalid; expected a number > 0"),
     ("[live]\nspeed = true\n", "live.speed = True is invalid; expected a number > 0"),
@@ -26,6 +26,11 @@ def load(tmp_path: Path, text: str):
     ("[scenarios]\ncatalogue = \"no-such-dir\"\n", "scenarios.catalogue = "),
     ('tls = true\n', "unknown key tls; known: [store], [mqtt], [sparkplug], [live], [scenarios], [api]"),
     ('mqtt = "localhost"\n', "[mqtt] = 'localhost' is invalid; expected a table"),
+    ('[mqtt]\nport = 0\n', "mqtt.port = 0 is invalid; expected a TCP port in [1, 65535]"),
+    ('[mqtt]\npassword = "x"\n', "mqtt.username = None is invalid; expected a user name when a password is given"),
+    ('[mqtt]\ntls = "yes"\n', "mqtt.tls = 'yes' is invalid; expected true, false or a table [mqtt.tls]"),
+    ('[mqtt.tls]\nca = "x"\n', "unknown key mqtt.tls.ca; known keys in [mqtt.tls]: ca_file, cert_file"),
+    ('[mqtt.tls]\nca_file = "missing.pem"\n', "mqtt.tls.ca_file = 'missing.pem' is invalid; expected an existing"),
     ("[api]\nopen_acess = true\n", "unknown key api.open_acess (did you mean api.open_access?)"),
 ])
 def test_every_bad_setting_is_one_line_naming_file_key_and_value(tmp_path: Path, text: str, message: str) -> None:

@@ -5,10 +5,13 @@ certificates and the host-name check. The gateway and the twin's host use the sa
 
 from __future__ import annotations
 
+import json
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -19,6 +22,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from twin.service.embedded_broker import free_port
 from twin.telemetry import CollectingSink, HostConfig, Quality, SparkplugHost
 from twin_edge.mqtt_settings import TlsSettings, tls_context
 from twin_edge.testing import PrivateBroker, Recorder, make_rig, unique
@@ -211,3 +215,56 @@ def test_the_host_name_check_is_on_unless_turned_off(secure: SecureBroker) -> No
     _handshake(secure.tls_port, "localhost", TlsSettings(pki.ca, cert, key), connect=True)  # CONNACK comes
     with pytest.raises((ssl.SSLError, ConnectionError)):  # no client certificate: refused
         _handshake(secure.tls_port, "localhost", TlsSettings(pki.ca), connect=True)
+
+
+def test_twin_serve_logs_in_with_its_config_files_credentials_over_tls(secure: SecureBroker, tmp_path: Path) -> None:
+    """``twin serve --config`` reads [mqtt] username, password_file and [mqtt.tls] with the same parser as the
+    gateway (twin_edge.mqtt_config) and its host comes online on the secured broker (TLS with a client
+    certificate and the host-name check, user ``twin``): the STATE of host ``twin`` says online."""
+    pki = secure.pki
+    cert, key = pki.client("twin")
+    (tmp_path / "twin.pass").write_text(PASSWORDS["twin"] + "\n")
+    watcher = Recorder("127.0.0.1", secure.port, "spBv1.0/STATE/twin", username="twin", password=PASSWORDS["twin"])
+    port = free_port()
+    config = tmp_path / "service.toml"
+    config.write_text(
+        f'[store]\nurl = "duckdb:///{tmp_path / "serve.duckdb"}"\n'
+        f'[mqtt]\nhost = "localhost"\nport = {secure.tls_port}\nusername = "twin"\npassword_file = "twin.pass"\n'
+        f'[mqtt.tls]\nca_file = "{pki.ca}"\ncert_file = "{cert}"\nkey_file = "{key}"\n'
+        '[sparkplug]\nhost_id = "twin"\n[live]\npotlines = { potline1 = 2 }\n'
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "twin.cli", "serve", "--config", str(config), "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        watcher.wait_for(lambda ms: any(_online(m.payload) for m in ms), timeout=180)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        watcher.close()
+    assert proc.returncode == 0, err
+    assert "not online" not in err
+
+
+def _online(payload: bytes) -> bool:
+    try:
+        return json.loads(payload).get("online") is True
+    except (ValueError, AttributeError):
+        return False
+
+
+def test_twin_serve_config_refuses_a_mistyped_mqtt_key(tmp_path: Path) -> None:
+    """The service config's [mqtt] is checked by the gateway's parser: ``pasword`` is an error naming the file,
+    the key and the known keys, never a silent plaintext login."""
+    config = tmp_path / "service.toml"
+    config.write_text('[mqtt]\nusername = "twin"\npasword = "x"\n')
+    proc = subprocess.run([sys.executable, "-m", "twin.cli", "serve", "--config", str(config)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert f"{config}: unknown key mqtt.pasword" in proc.stderr
+    assert "password_file" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from twin_edge.errors import ConfigError, SparkplugError
-from twin_edge.mqtt_settings import MqttSettings, TlsSettings, tls_context
+from twin_edge.mqtt_config import MQTT_KEYS, TLS_KEYS, read_mqtt_settings
+from twin_edge.mqtt_settings import MqttSettings
 from twin_edge.sparkplug.topic import validate_id
 from twin_edge.tagmap import TagMap, load_tag_map
 
@@ -52,21 +53,8 @@ class GatewayConfig:
 # Every key a gateway config may hold; anything else is refused with the file, the key and these.
 KNOWN_KEYS: dict[str, frozenset[str]] = {
     "": frozenset({"tag_map", "mqtt", "sparkplug", "poll", "store"}),
-    "mqtt": frozenset(
-        {
-            "host",
-            "port",
-            "client_id",
-            "keepalive_s",
-            "reconnect_min_s",
-            "reconnect_max_s",
-            "username",
-            "password",
-            "password_file",
-            "tls",
-        }
-    ),
-    "mqtt.tls": frozenset({"ca_file", "cert_file", "key_file", "check_hostname"}),
+    "mqtt": MQTT_KEYS,
+    "mqtt.tls": TLS_KEYS,
     "sparkplug": frozenset({"group_id", "edge_node_id", "primary_host_id", "rebirth_min_interval_s"}),
     "poll": frozenset({"period_s", "timeout_s"}),
     "store": frozenset({"path", "max_records", "replay_batch", "resend_window_s"}),
@@ -102,19 +90,7 @@ def load_config(path: Path) -> GatewayConfig:
     base = path.parent
     check_known_keys(doc, source, KNOWN_KEYS)
     reader = _Reader(doc, source)
-    mqtt = MqttSettings(
-        host=reader.get("mqtt.host", str, "127.0.0.1", "a host name or IP address"),
-        port=reader.get("mqtt.port", int, 1883, "a TCP port in [1, 65535]", lambda v: 1 <= v <= 65535),
-        client_id=reader.get("mqtt.client_id", str, None, "a client id string"),
-        keepalive_s=reader.get("mqtt.keepalive_s", int, 10, "an integer >= 1", lambda v: v >= 1),
-        reconnect_min_s=reader.number("mqtt.reconnect_min_s", 0.5, "a number > 0", lambda v: v > 0),
-        reconnect_max_s=reader.number("mqtt.reconnect_max_s", 5.0, "a number > 0", lambda v: v > 0),
-        username=reader.get("mqtt.username", str, None, "a user name string"),
-        password=_password(reader, base, source),
-        tls=_tls(reader, base, source),
-    )
-    if mqtt.password is not None and mqtt.username is None:
-        raise ConfigError.field(source, "mqtt.username", None, "a user name when a password is given")
+    mqtt = read_mqtt_settings(doc.get("mqtt", {}), source, base)
     group_id = reader.sparkplug_id("sparkplug.group_id", required=True)
     edge_node_id = reader.sparkplug_id("sparkplug.edge_node_id", required=True)
     primary = reader.sparkplug_id("sparkplug.primary_host_id", required=False)
@@ -140,50 +116,6 @@ def load_config(path: Path) -> GatewayConfig:
             "sparkplug.rebirth_min_interval_s", 3.0, "a number in [0, 3600]", lambda v: 0 <= v <= 3600
         ),
     )
-
-
-def _password(reader: _Reader, base: Path, source: str) -> str | None:
-    password = reader.get("mqtt.password", str, None, "a password string")
-    name = reader.get("mqtt.password_file", str, None, "the path of a file holding the password")
-    if name is None:
-        return password
-    if password is not None:
-        raise ConfigError.field(source, "mqtt.password_file", name, "either mqtt.password or mqtt.password_file")
-    try:
-        return (base / name).read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError.field(source, "mqtt.password_file", name, f"a readable UTF-8 file ({exc})") from None
-
-
-def _tls(reader: _Reader, base: Path, source: str) -> TlsSettings | None:
-    value = reader.lookup("mqtt.tls")
-    if value is None or value is False:
-        return None
-    if value is True:
-        return TlsSettings()
-    if not isinstance(value, dict):
-        raise ConfigError.field(source, "mqtt.tls", value, "true, false or a table [mqtt.tls]")
-
-    def file(key: str) -> Path | None:
-        name = reader.get(f"mqtt.tls.{key}", str, None, "a file path")
-        if name is None:
-            return None
-        path = base / name
-        if not path.is_file():
-            raise ConfigError.field(source, f"mqtt.tls.{key}", name, "an existing file (relative to the config)")
-        return path
-
-    check = reader.lookup("mqtt.tls.check_hostname")
-    if check is not None and not isinstance(check, bool):
-        raise ConfigError.field(source, "mqtt.tls.check_hostname", check, "true or false")
-    tls = TlsSettings(file("ca_file"), file("cert_file"), file("key_file"), True if check is None else check)
-    if (tls.cert_file is None) != (tls.key_file is None):
-        raise ConfigError.field(source, "mqtt.tls.key_file", None, "cert_file and key_file together (or neither)")
-    try:
-        tls_context(tls)  # the files must hold what they claim (PEM CA, certificate matching its key)
-    except ConfigError as exc:
-        raise ConfigError(f"{source}: {exc}") from None
-    return tls
 
 
 class _Reader:

@@ -13,6 +13,7 @@ import logging
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from twin.service.power_view import PowerView
 from twin.service.store_sink import FanoutSink, StoreSink
 from twin.store import Store, open_store
 from twin.telemetry import HostConfig, SparkplugHost
+from twin_edge.mqtt_settings import MqttSettings
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +66,10 @@ class _PlantSide:
             )
             self.plcs.append(SimulatedPlcs(source, pots=pots, first_port=first_port, update_period_s=0.5,
                                            seed=config.seed + n))
-            self.gateways.append(load_config(directory / "gateway.toml"))
+            gateway = load_config(directory / "gateway.toml")
+            if config.mqtt is not None:  # the simulated gateways log in as the service does
+                gateway = replace(gateway, mqtt=replace(config.mqtt, client_id=None))
+            self.gateways.append(gateway)
 
     def start(self) -> None:
         from twin_edge.gateway import EdgeGateway
@@ -139,7 +144,7 @@ class ServiceChain:
         self.power = PowerView(load_plant(resolve(cfg.power_plant))) if cfg.power_plant else None
         self.host = SparkplugHost(
             HostConfig(host_id=cfg.host_id, broker_host=cfg.broker_host, broker_port=cfg.broker_port,
-                       group_ids=tuple(cfg.potlines)),
+                       group_ids=tuple(cfg.potlines), **_credentials(cfg.mqtt)),
             FanoutSink(self.live, self.sink),
         )
         self.host.start()
@@ -230,3 +235,12 @@ class ServiceChain:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _credentials(mqtt: MqttSettings | None) -> dict[str, Any]:
+    """The [mqtt] file settings' credentials and TLS as HostConfig keywords (none: anonymous plain TCP)."""
+    if mqtt is None:
+        return {}
+    return {"client_id": mqtt.client_id, "keepalive_s": mqtt.keepalive_s, "reconnect_min_s": mqtt.reconnect_min_s,
+            "reconnect_max_s": mqtt.reconnect_max_s, "username": mqtt.username, "password": mqtt.password,
+            "tls": mqtt.tls}

@@ -4,9 +4,12 @@
 [store]
 url = "duckdb://.twin/store.duckdb"       # relative; duckdb:///abs/path; or postgresql://postgres@127.0.0.1/twin?schema=twin
 
-[mqtt]
+[mqtt]                                    # the same keys as the edge gateway's [mqtt] (twin_edge.mqtt_config)
 host = "127.0.0.1"
 port = 1883
+# username = "twin"
+# password_file = "mqtt.pass"             # relative to this file; or password = "..."
+# tls = true                              # or a table [mqtt.tls] with ca_file, cert_file, key_file, check_hostname
 
 [sparkplug]
 host_id = "twin"                          # the primary host id the edge gateways wait for
@@ -37,6 +40,9 @@ from pydantic import ValidationError
 from twin.api.settings import Settings
 from twin.errors import TwinError, field_error
 from twin.service.configfile import Key, Schema, load_config
+from twin_edge.errors import ConfigError
+from twin_edge.mqtt_config import MQTT_KEYS, read_mqtt_settings
+from twin_edge.mqtt_settings import MqttSettings
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -47,6 +53,7 @@ class ChainConfig:
 
     broker_host: str = "127.0.0.1"
     broker_port: int = 1883
+    mqtt: MqttSettings | None = None  # credentials and TLS from [mqtt]; None: anonymous plain TCP
     store_url: str = "duckdb://.twin/store.duckdb"  # duckdb://relative/path or duckdb:///absolute/path
     technology: str = "models/hal275.toml"
     potlines: dict[str, int] = field(default_factory=lambda: {"potline1": 24})
@@ -70,11 +77,11 @@ def resolve(path: str) -> Path:
 
 
 GROUP_RE = re.compile(r"^potline[1-9][0-9]{0,2}$")
-TEXT, PORT = Key(str), Key(int, "a port in [1, 65535]", lambda v: 1 <= v <= 65535)
+TEXT = Key(str)
 POSITIVE = Key((int, float), "a number > 0", lambda v: v > 0)
 SCHEMA: Schema = {
     "store": {"url": TEXT},
-    "mqtt": {"host": TEXT, "port": PORT},
+    "mqtt": {name: Key() for name in MQTT_KEYS},  # checked by twin_edge.mqtt_config below
     "sparkplug": {"host_id": TEXT},
     "live": {"technology": TEXT, "speed": POSITIVE,
              "potlines": Key(dict, "a table of group id = cells in [1, 1000]",
@@ -93,8 +100,11 @@ def load_service_config(path: str | Path) -> ChainConfig:
     doc = load_config(path, SCHEMA)
     config = ChainConfig()
     config.store_url = doc["store"].get("url", config.store_url)
-    config.broker_host = doc["mqtt"].get("host", config.broker_host)
-    config.broker_port = doc["mqtt"].get("port", config.broker_port)
+    try:
+        config.mqtt = read_mqtt_settings(doc["mqtt"], origin, path.parent)
+    except ConfigError as exc:
+        raise TwinError(str(exc)) from None
+    config.broker_host, config.broker_port = config.mqtt.host, config.mqtt.port
     config.host_id = doc["sparkplug"].get("host_id", config.host_id)
     live = doc["live"]
     config.technology = live.get("technology", config.technology)
