@@ -4,7 +4,9 @@ Issue 2 "Speed": 400 cells, one core (numba's default threading is serial; the k
 HAL275 model under tracking feed control and resistance regulation, reported as
 ``extra_info["cell_steps_per_s"]`` for slow_every = 1, 10 and 60. In the same test the plain-Python reference
 (tests/reference.py) and a per-cell SimPy process model of the same physics run on fewer cells and steps and
-are normalised per cell-step, so the speed-ups come from one run on one machine. The accuracy cost of
+are normalised per cell-step, so the speed-ups come from one run on one machine. The arithmetic ceiling
+(benchmarks/ceiling.py, issue 12 item 2) runs on the same cells and steps in the same test, so every figure
+also says which ``fraction_of_ceiling`` of the machine the kernel uses. The accuracy cost of
 slow_every > 1 is measured against slow_every = 1 over a simulated day.
 
 Timings are never asserted. Each benchmark checks a physical answer, so under ``--benchmark-disable``
@@ -19,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import simpy
+from ceiling import ceiling_rate, flop_per_cell_step
 from tests import reference as ref
 
 from twin.cell import Potline
@@ -110,12 +113,25 @@ def test_bench_kernel_400_cells(benchmark, hal275, slow_every: int) -> None:
     v = line.snapshot().outputs["v_cell"]
     assert np.all((v > 3.8) & (v < 4.6))
     rate = N_CELLS * N_STEPS / min(elapsed)
+    rounds = 1 if benchmark.disabled else 3
+    ceiling = ceiling_rate(N_CELLS, N_STEPS, rounds)
+    ceiling_12 = ceiling_rate(N_CELLS, N_STEPS, rounds, n_vars=12)
     ref_rate = max(reference_rate(hal275, slow_every) for _ in range(3))
     sim_rate = max(simpy_rate(hal275, slow_every) for _ in range(3))
     benchmark.extra_info.update(
-        cells=N_CELLS, steps=N_STEPS, slow_every=slow_every, cell_steps_per_s=round(rate),
-        reference_cell_steps_per_s=round(ref_rate), simpy_cell_steps_per_s=round(sim_rate),
-        speedup_vs_reference=round(rate / ref_rate, 1), speedup_vs_simpy=round(rate / sim_rate, 1),
+        cells=N_CELLS,
+        steps=N_STEPS,
+        slow_every=slow_every,
+        cell_steps_per_s=round(rate),
+        reference_cell_steps_per_s=round(ref_rate),
+        simpy_cell_steps_per_s=round(sim_rate),
+        speedup_vs_reference=round(rate / ref_rate, 1),
+        speedup_vs_simpy=round(rate / sim_rate, 1),
+        ceiling_cell_steps_per_s=round(ceiling),
+        ceiling_flop_per_cell_step=flop_per_cell_step(),
+        fraction_of_ceiling=round(rate / ceiling, 3),
+        ceiling_12var_cell_steps_per_s=round(ceiling_12),
+        fraction_of_ceiling_12var=round(rate / ceiling_12, 3),
     )
 
 
@@ -160,8 +176,11 @@ def test_accuracy_cost_of_slow_every(benchmark, hal275, feed: str) -> None:
     benchmark.pedantic(lambda: runs.update({60: simulate_day(hal275, 60, code)}), rounds=1, iterations=1)
     runs[10] = simulate_day(hal275, 10, code)
     for slow_every, run in sorted(runs.items()):
-        errors = {"v_mV": 1e3 * np.abs(run["v"] - exact["v"]), "T_K": np.abs(run["T"] - exact["T"]),
-                  "alumina_wtpct": np.abs(run["al"] - exact["al"])}
+        errors = {
+            "v_mV": 1e3 * np.abs(run["v"] - exact["v"]),
+            "T_K": np.abs(run["T"] - exact["T"]),
+            "alumina_wtpct": np.abs(run["al"] - exact["al"]),
+        }
         for name, err in errors.items():
             benchmark.extra_info[f"se{slow_every}_max_dev_{name}"] = float(f"{err.max():.3g}")
             benchmark.extra_info[f"se{slow_every}_p99_dev_{name}"] = float(f"{np.percentile(err, 99):.3g}")

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import pytest
+from ceiling import ceiling_rate
 
 from twin.cell import Potline
 from twin.params import load_technology
@@ -38,7 +39,8 @@ def twin_v1(tmp_path_factory):
         pytest.skip("git is not installed: the previous kernel is read from the repository history")
     archive = subprocess.run(
         ["git", "-C", str(ROOT), "archive", "--format=tar", V1_COMMIT, "src/twin", "models"],
-        capture_output=True, check=False,
+        capture_output=True,
+        check=False,
     )
     if archive.returncode != 0:
         pytest.skip(f"commit {V1_COMMIT[:10]} is not in this clone (shallow?): {archive.stderr.decode().strip()}")
@@ -83,8 +85,15 @@ def test_kernel_against_the_previous_kernel(benchmark, twin_v1) -> None:
         rates["new"].append(_rate(new, 1))
     benchmark.pedantic(new.advance, args=(N_STEPS, KA), rounds=1 if benchmark.disabled else 3, iterations=1)
     best_new, best_v1 = max(rates["new"]), max(rates["v1"])
+    ceiling = ceiling_rate(N_CELLS, N_STEPS, rounds)  # the arithmetic ceiling (benchmarks/ceiling.py), same run
     benchmark.extra_info.update(
-        cell_steps_per_s=best_new, v1_cell_steps_per_s=best_v1, new_over_v1=best_new / best_v1, slow_every=SLOW_EVERY
+        cell_steps_per_s=best_new,
+        v1_cell_steps_per_s=best_v1,
+        new_over_v1=best_new / best_v1,
+        slow_every=SLOW_EVERY,
+        ceiling_cell_steps_per_s=ceiling,
+        fraction_of_ceiling=best_new / ceiling,
+        v1_fraction_of_ceiling=best_v1 / ceiling,
     )
     # both kernels run the same cell at its operating point: a physical answer, not a timing
     assert 3.9 < float(new.snapshot().outputs["v_cell"].mean()) < 4.5
