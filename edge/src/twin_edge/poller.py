@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from twin_edge.modbus import ModbusPlc, PlcUnavailable
-from twin_edge.registers import decode_registers
+from twin_edge.registers import decode_registers, encode_registers
 from twin_edge.sparkplug import DataType, Value
 from twin_edge.tagmap import DeviceSpec, Tag, TagMap
 
@@ -105,6 +105,17 @@ class Poller:
         timestamp = time.time_ns() // 1_000_000
         values = {tag.metric: engineering_value(tag, registers, first) for tag in device.tags}
         return Reading(device.device_id, timestamp, values)
+
+    async def write_tag(self, device_id: str, tag: Tag, value: float) -> Value:
+        """Write ``value`` (engineering units) into ``tag``'s registers, read them back and return what the PLC
+        holds now (engineering units). Raises :class:`PlcUnavailable` if the write or the read-back fails."""
+        plc = self._plcs.get(device_id)
+        if plc is None:
+            raise PlcUnavailable(f"{device_id} is not a Modbus device; writes are offered on Modbus devices only")
+        raw = (value - tag.offset) / tag.scale if tag.scale else 0.0
+        await plc.write_holding(tag.register, encode_registers(tag.encoding, raw))
+        registers = await plc.read_holding(tag.register, tag.encoding.register_count)
+        return engineering_value(tag, registers, tag.register)
 
     def close(self) -> None:
         for plc in self._plcs.values():

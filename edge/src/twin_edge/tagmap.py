@@ -20,6 +20,7 @@ its tags name a ``node`` (``{device}`` in it is replaced by the device id) inste
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,9 @@ class Tag:
     offset: float = 0.0
     deadband: float = 0.0
     node: str | None = None  # OPC UA node id (OPC UA devices only)
+    writable: bool = False  # a setpoint the host may write with a DCMD (Modbus devices only)
+    minimum: float | None = None  # a writable tag's range in engineering units: the gateway refuses values outside
+    maximum: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +93,9 @@ def load_tag_map(path: Path) -> TagMap:
 _TOP_KEYS = frozenset({"templates", "devices"})
 _TEMPLATE_KEYS = frozenset({"tags"})
 _DEVICE_KEYS = frozenset({"id", "host", "port", "unit", "template", "tags", "protocol"})
-_TAG_KEYS = frozenset({"metric", "register", "encoding", "datatype", "scale", "offset", "deadband", "node"})
+_TAG_KEYS = frozenset(
+    {"metric", "register", "encoding", "datatype", "scale", "offset", "deadband", "node", "writable", "min", "max"}
+)
 
 
 def _known(doc: dict[str, Any], known: frozenset[str], source: str, where: str) -> None:
@@ -220,5 +226,29 @@ def _parse_tags(doc: object, source: str, where: str) -> tuple[Tag, ...]:
             numbers[key] = float(value)
         if numbers["deadband"] < 0:
             raise ConfigError.field(source, f"{at}.deadband", numbers["deadband"], "a number >= 0")
-        tags.append(Tag(metric, register, encoding, datatype, **numbers, node=node))
+        writable = t.get("writable", False)
+        if not isinstance(writable, bool):
+            raise ConfigError.field(source, f"{at}.writable", writable, "true or false")
+        limits = _write_limits(t, writable, node, source, at)
+        tags.append(Tag(metric, register, encoding, datatype, **numbers, node=node, writable=writable, **limits))
     return tuple(tags)
+
+
+def _write_limits(t: dict[str, Any], writable: bool, node: object, source: str, at: str) -> dict[str, float]:
+    """``min``/``max`` of a writable tag: both required, finite, ``min <= max``; refused on other tags."""
+    if not writable:
+        for key in ("min", "max"):
+            if key in t:
+                raise ConfigError.field(source, f"{at}.{key}", t[key], "no range on a tag that is not writable")
+        return {}
+    if node is not None:
+        raise ConfigError.field(source, f"{at}.writable", True, "false: writes are offered on Modbus devices only")
+    out = {}
+    for key, name in (("min", "minimum"), ("max", "maximum")):
+        value = t.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise ConfigError.field(source, f"{at}.{key}", value, "a finite number (a writable tag needs min and max)")
+        out[name] = float(value)
+    if out["minimum"] > out["maximum"]:
+        raise ConfigError.field(source, f"{at}.min", out["minimum"], f"a number <= max ({out['maximum']:g})")
+    return out

@@ -211,10 +211,17 @@ def write_gateway_config(
     mqtt_host: str = "127.0.0.1",
     mqtt_extra: str = "",
     extra_toml: str = "",
+    setpoint_limits: dict[str, tuple[float, float]] | None = None,
 ) -> Path:
-    """``mqtt_extra``: more lines for the ``[mqtt]`` table; ``extra_toml``: appended (e.g. a ``[mqtt.tls]`` table)."""
+    """``mqtt_extra``: more lines for the ``[mqtt]`` table; ``extra_toml``: appended (e.g. a ``[mqtt.tls]`` table);
+    ``setpoint_limits``: writable setpoint tags with the gateway's ranges (see ``write_tag_map``)."""
     write_tag_map(
-        directory / "tagmap.toml", pots=pots, host="127.0.0.1", first_port=first_port, deadband_scale=deadband_scale
+        directory / "tagmap.toml",
+        pots=pots,
+        host="127.0.0.1",
+        first_port=first_port,
+        deadband_scale=deadband_scale,
+        setpoint_limits=setpoint_limits,
     )
     primary = f'primary_host_id = "{primary_host}"\n' if primary_host else ""
     path = directory / "gateway.toml"
@@ -230,12 +237,27 @@ def write_gateway_config(
 
 
 class GatewayRig:
-    def __init__(self, config: GatewayConfig, *, pots: int, first_port: int, source: Any = None) -> None:
+    def __init__(
+        self,
+        config: GatewayConfig,
+        *,
+        pots: int,
+        first_port: int,
+        source: Any = None,
+        plc_options: dict[str, Any] | None = None,
+    ) -> None:
+        """``plc_options``: more keyword arguments for :class:`SimulatedPlcs` (e.g. ``writers``)."""
         self.config = config
         self.samples: list[tuple[str, str, int, Any]] = []
         self._lock = threading.Lock()
         self.loop = asyncio.new_event_loop()
-        self.plcs = SimulatedPlcs(source or SyntheticSource(), pots=pots, first_port=first_port, update_period_s=0.02)
+        self.plcs = SimulatedPlcs(
+            source or SyntheticSource(),
+            pots=pots,
+            first_port=first_port,
+            update_period_s=0.02,
+            **(plc_options or {}),
+        )
         self.gateway: EdgeGateway | None = None
         self._stop: asyncio.Event | None = None
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
@@ -288,7 +310,8 @@ class GatewayRig:
 def make_rig(tmp_path: Path, *, group: str, node: str, broker_port: int, pots: int = 2, **kwargs: Any) -> GatewayRig:
     first_port = free_port_range(pots)
     source = kwargs.pop("source", None)
+    plc_options = kwargs.pop("plc_options", None)
     cfg_path = write_gateway_config(
         tmp_path, group=group, node=node, broker_port=broker_port, pots=pots, first_port=first_port, **kwargs
     )
-    return GatewayRig(load_config(cfg_path), pots=pots, first_port=first_port, source=source)
+    return GatewayRig(load_config(cfg_path), pots=pots, first_port=first_port, source=source, plc_options=plc_options)

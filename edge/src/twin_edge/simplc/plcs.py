@@ -1,12 +1,17 @@
 """A bank of simulated pot-controller PLCs: one pymodbus TCP server per pot on consecutive ports.
 
 Like a real pot controller on a plant network, each PLC answers only its configured Modbus unit id (requests to
-any other unit get no data) and is read-only for clients: every write request (function codes 5, 6, 15, 16, 22,
-23) is refused with an exception response and counted in :attr:`SimulatedPlcs.rejected_writes`. The simulation
-itself updates the registers directly.
+any other unit get no data) and its process values are read-only for clients: a write request (function codes 5,
+6, 15, 16, 22, 23) is refused with an exception response and counted in :attr:`SimulatedPlcs.rejected_writes`
+unless it is a register write (6 or 16) wholly inside the setpoint registers (``SETPOINT_LAYOUT``) and, when
+``writers`` is given, comes from one of those client addresses (the gateway's). Accepted writes are counted in
+:attr:`SimulatedPlcs.accepted_writes`. The simulation itself updates the process registers directly and never
+touches the setpoints.
 
-Faults: :meth:`SimulatedPlcs.set_offline` stops a PLC's server (clients see refused connections) and
-:meth:`SimulatedPlcs.stick` freezes one signal at its current value (a stuck sensor). Sensor noise is Gaussian
+Faults: :meth:`SimulatedPlcs.set_offline` stops a PLC's server (clients see refused connections),
+:meth:`SimulatedPlcs.stick` freezes one signal at its current value (a stuck sensor), and
+:meth:`SimulatedPlcs.ignore_setpoint_writes` makes a PLC acknowledge setpoint writes without taking them (a
+controller in local/manual mode), which the read-back must catch. Sensor noise is Gaussian
 with a per-pot seeded generator, so a run is reproducible for a given seed and source.
 """
 
@@ -16,33 +21,77 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from pymodbus.datastore import ModbusSequentialDataBlock, ModbusServerContext, ModbusSlaveContext
+from pymodbus.pdu import ExceptionResponse
 from pymodbus.server import ModbusTcpServer
+from pymodbus.server.requesthandler import ServerRequestHandler
 
-from twin_edge.registers import encode_registers
-from twin_edge.simplc.layout import BACK_EMF_V, POT_LAYOUT, REGISTER_COUNT
+from twin_edge.registers import decode_registers, encode_registers
+from twin_edge.simplc.layout import BACK_EMF_V, DEFAULT_SETPOINTS, POT_LAYOUT, REGISTER_COUNT, SETPOINT_LAYOUT
 from twin_edge.simplc.source import PotSource
 
 logger = logging.getLogger(__name__)
 _HOLDING = 3  # Modbus function code used to address the holding-register block
 _WRITE_CODES = frozenset({5, 6, 15, 16, 22, 23})
+_REGISTER_WRITES = frozenset({6, 16})
+_SETPOINT_FIRST = min(s.register for s in SETPOINT_LAYOUT)
+_SETPOINT_END = max(s.register + s.encoding.register_count for s in SETPOINT_LAYOUT)
 
 
-class _ReadOnlyDevice(ModbusSlaveContext):
-    """A device context that refuses every client write (pymodbus validates each request before executing it)."""
+class _PlcDevice(ModbusSlaveContext):
+    """A device context whose process registers are read-only for clients; register writes wholly inside the
+    setpoint block are taken (pymodbus validates each request before executing it)."""
 
-    def __init__(self, on_write: Callable[[], None], **kwargs: Any) -> None:
+    def __init__(self, on_refused: Callable[[], None], on_taken: Callable[[], None], **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._on_write = on_write
+        self._on_refused = on_refused
+        self._on_taken = on_taken
+        self.ignore_writes = False
 
     def validate(self, fc_as_hex: int, address: int, count: int = 1) -> bool:
         if fc_as_hex in _WRITE_CODES:
-            self._on_write()
+            if fc_as_hex in _REGISTER_WRITES and address >= _SETPOINT_FIRST and address + count <= _SETPOINT_END:
+                return True
+            self._on_refused()
             return False
         return bool(super().validate(fc_as_hex, address, count))
+
+    async def async_setValues(self, fc_as_hex: int, address: int, values: Any) -> None:
+        """Client writes only (the simulation calls :meth:`setValues`); acknowledged but dropped when ignoring."""
+        self._on_taken()
+        if not self.ignore_writes:
+            self.setValues(fc_as_hex, address, values)
+
+
+class _WriterCheck(ServerRequestHandler):  # type: ignore[misc]
+    """Refuses write requests from clients whose address is not in the server's ``writers``."""
+
+    async def handle_request(self) -> None:
+        pdu = self.last_pdu
+        writers = getattr(self.server, "writers", None)
+        if pdu is not None and writers is not None and pdu.function_code in _WRITE_CODES:
+            peer = self.transport.get_extra_info("peername") if self.transport is not None else None
+            if peer is None or peer[0] not in writers:
+                self.server.on_refused()
+                response = ExceptionResponse(pdu.function_code, ExceptionResponse.ILLEGAL_FUNCTION)
+                response.transaction_id = pdu.transaction_id
+                response.dev_id = pdu.dev_id
+                self.server_send(response, self.last_addr)
+                return
+        await super().handle_request()
+
+
+class _PlcServer(ModbusTcpServer):  # type: ignore[misc]
+    def __init__(self, *args: Any, writers: Collection[str] | None, on_refused: Callable[[], None], **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.writers = None if writers is None else frozenset(writers)
+        self.on_refused = on_refused
+
+    def callback_new_connection(self) -> ServerRequestHandler:
+        return _WriterCheck(self, self.trace_packet, self.trace_pdu, self.trace_connect)
 
 
 class SimulatedPlcs:
@@ -59,7 +108,11 @@ class SimulatedPlcs:
         noise: bool = True,
         seed: int = 0,
         unit: int = 1,
+        writers: Collection[str] | None = None,
+        setpoints: Mapping[str, float] | None = None,
     ) -> None:
+        """``writers``: client IP addresses allowed to write setpoints (None: any client that reaches the PLC);
+        ``setpoints``: initial setpoint values (default :data:`~twin_edge.simplc.layout.DEFAULT_SETPOINTS`)."""
         if not 1 <= unit <= 247:
             raise ValueError(f"unit = {unit} is invalid; expected a Modbus unit id in [1, 247]")
         self._source = source
@@ -71,10 +124,18 @@ class SimulatedPlcs:
         self._rngs = [random.Random(seed * 1_000_003 + i) for i in range(pots)]
         self.unit = unit
         self.rejected_writes = 0
+        self.accepted_writes = 0
+        self._writers = writers
         self._devices = [
-            _ReadOnlyDevice(self._count_write, hr=ModbusSequentialDataBlock(0, [0] * (REGISTER_COUNT + 2)))
+            _PlcDevice(
+                self._count_write, self._count_taken, hr=ModbusSequentialDataBlock(0, [0] * (REGISTER_COUNT + 2))
+            )
             for _ in range(pots)
         ]
+        initial = {**DEFAULT_SETPOINTS, **(setpoints or {})}
+        for device in self._devices:
+            for signal in SETPOINT_LAYOUT:
+                device.setValues(_HOLDING, signal.register, encode_registers(signal.encoding, initial[signal.name]))
         self._contexts = [ModbusServerContext(slaves={unit: device}, single=False) for device in self._devices]
         self._servers: list[ModbusTcpServer | None] = [None] * pots
         self._stuck: dict[tuple[int, str], float] = {}
@@ -125,8 +186,23 @@ class SimulatedPlcs:
     def unstick(self, pot_index: int, signal: str) -> None:
         self._stuck.pop((pot_index, signal), None)
 
+    def ignore_setpoint_writes(self, pot_index: int, ignore: bool = True) -> None:
+        """Acknowledge setpoint writes to pot ``pot_index`` without taking them (or take them again)."""
+        self._devices[pot_index].ignore_writes = ignore
+
+    def setpoint(self, pot_index: int, name: str) -> float:
+        """The value the PLC holds in setpoint register ``name`` (engineering units)."""
+        signal = next((s for s in SETPOINT_LAYOUT if s.name == name), None)
+        if signal is None:
+            raise ValueError(f"setpoint {name!r} is unknown; known: {', '.join(s.name for s in SETPOINT_LAYOUT)}")
+        raw = self._devices[pot_index].getValues(_HOLDING, signal.register, signal.encoding.register_count)
+        return float(decode_registers(signal.encoding, list(raw))) * signal.scale
+
     def _count_write(self) -> None:
         self.rejected_writes += 1
+
+    def _count_taken(self) -> None:
+        self.accepted_writes += 1
 
     def measured(self, pot_index: int) -> dict[str, float]:
         """The values pot ``pot_index`` shows now (engineering units, noise and stuck sensors included)."""
@@ -137,7 +213,12 @@ class SimulatedPlcs:
 
     # -- internals -------------------------------------------------------------------------------------------
     async def _serve(self, i: int) -> None:
-        server = ModbusTcpServer(self._contexts[i], address=(self.host, self.first_port + i))
+        server = _PlcServer(
+            self._contexts[i],
+            address=(self.host, self.first_port + i),
+            writers=self._writers,
+            on_refused=self._count_write,
+        )
         await server.serve_forever(background=True)
         if server.transport is None:
             raise OSError(f"simulated PLC {i} cannot listen on {self.host}:{self.first_port + i}")
