@@ -4,7 +4,9 @@ renewables and prices, validated against ``schema/plant.csv`` like the cell-tech
 Layout: ``[meta]``, ``[plant]``, ``[potroom]`` (the control loops' settings),
 one ``[[potline]]`` per line (plus ``name`` and ``technology``, a model
 file path relative to the plant file), ``[[coal_unit]]`` per unit (plus ``name``), ``[grid]``,
-``[renewables]``, ``[economics]``.
+``[renewables]``, ``[economics]``; optionally ``[grid_services]`` (rectifier droop, reserve calls and the
+island's unit dynamics, :mod:`twin.plant.grid_services`) and ``[[load_shed]]`` blocks in shedding order (plus
+``name`` and ``potline``; thresholds must not rise along the order).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from twin.params.technology import Technology, load_technology
 from twin.params.validate import Value, check_table, read_toml
 
 SINGLE_SECTIONS = ("plant", "potroom", "grid", "renewables", "economics")
+OPTIONAL_SECTIONS = ("grid_services",)
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,8 @@ class PlantSpec:
     grid: Component
     renewables: Component
     economics: Component
+    grid_services: Component | None = None  # [grid_services], None when the plant file has none
+    load_shed: tuple[Component, ...] = ()  # [[load_shed]] blocks in shedding order
 
 
 def load_plant(path: str | Path) -> PlantSpec:
@@ -65,7 +70,7 @@ def load_plant(path: str | Path) -> PlantSpec:
     meta = doc.get("meta")
     if not isinstance(meta, Mapping) or not isinstance(meta.get("name"), str):
         raise ModelError(f"{origin}: [meta] table with a text 'name' is required")
-    known = {"meta", "potline", "coal_unit", *SINGLE_SECTIONS}
+    known = {"meta", "potline", "coal_unit", "load_shed", *SINGLE_SECTIONS, *OPTIONAL_SECTIONS}
     for section in doc:
         if section not in known:
             raise ModelError(f"{origin}: unknown section [{section}]; valid: {', '.join(sorted(known))}")
@@ -77,11 +82,19 @@ def load_plant(path: str | Path) -> PlantSpec:
     units = tuple(_named(t, "coal_unit", n, origin, schema) for n, t in enumerate(_array(doc, "coal_unit", origin), 1))
     _unique([p.name for p in potlines], "potline", origin)
     _unique([u.name for u in units], "coal_unit", origin)
+    grid_services = None
+    if "grid_services" in doc:
+        values, sources = check_table(doc["grid_services"], "grid_services", schema, origin, "grid_services")
+        grid_services = Component("grid_services", MappingProxyType(values), MappingProxyType(sources))
+    shed = _load_shed(doc, origin, schema, [p.name for p in potlines], grid_services)
     for n, line in enumerate(potlines, 1):
         design = line.technology.number("thermal.exchanger_design_duty_kW")
         if design > line["heat_exchanger_capacity_kW"]:
             raise field_error(
-                ModelError, origin, f"potline[{n}].heat_exchanger_capacity_kW", line["heat_exchanger_capacity_kW"],
+                ModelError,
+                origin,
+                f"potline[{n}].heat_exchanger_capacity_kW",
+                line["heat_exchanger_capacity_kW"],
                 f"at least the technology's exchanger_design_duty_kW ({design:g} kW of {line.technology.name}): "
                 "a cell insulated for exchangers needs them installed",
             )
@@ -96,7 +109,39 @@ def load_plant(path: str | Path) -> PlantSpec:
         singles["grid"],
         singles["renewables"],
         singles["economics"],
+        grid_services,
+        shed,
     )
+
+
+def _load_shed(
+    doc: Mapping[str, Any], origin: str, schema: Any, potlines: list[str], grid_services: Component | None
+) -> tuple[Component, ...]:
+    """The ``[[load_shed]]`` blocks: each names a potline, thresholds never rise along the shedding order."""
+    tables = doc.get("load_shed", [])
+    if not isinstance(tables, list):
+        raise field_error(ModelError, origin, "load_shed", tables, "an array of [[load_shed]] tables")
+    if tables and grid_services is None:
+        raise ModelError(f"{origin}: [[load_shed]] blocks need a [grid_services] table (the island's dynamics)")
+    blocks = []
+    for n, table in enumerate(tables, 1):
+        block = _named(table, "load_shed", n, origin, schema, frozenset({"name", "potline"}))
+        line = table.get("potline")
+        if line not in potlines:
+            raise field_error(ModelError, origin, f"load_shed[{n}].potline", line, "one of " + ", ".join(potlines))
+        if blocks and block["frequency_Hz"] > blocks[-1]["frequency_Hz"]:
+            raise field_error(
+                ModelError,
+                origin,
+                f"load_shed[{n}].frequency_Hz",
+                block["frequency_Hz"],
+                f"at most the previous block's {blocks[-1]['frequency_Hz']:g} Hz (blocks are listed in shedding order)",
+            )
+        values = dict(block.values)
+        values["potline"] = line
+        blocks.append(Component(block.name, MappingProxyType(values), block.sources))
+    _unique([b.name for b in blocks], "load_shed", origin)
+    return tuple(blocks)
 
 
 def _array(doc: Mapping[str, Any], section: str, origin: str) -> list[Any]:
@@ -106,14 +151,16 @@ def _array(doc: Mapping[str, Any], section: str, origin: str) -> list[Any]:
     return tables
 
 
-def _named(table: Any, section: str, n: int, origin: str, schema: Any) -> Component:
+def _named(
+    table: Any, section: str, n: int, origin: str, schema: Any, extra: frozenset[str] | None = None
+) -> Component:
     label = f"{section}[{n}]"
     name = table.get("name") if isinstance(table, Mapping) else None
     if not isinstance(name, str) or not name:
         raise field_error(ModelError, origin, f"{label}.name", name, "a non-empty name")
-    values, sources = check_table(
-        table, section, schema, origin, label, frozenset({"name", "technology"} if section == "potline" else {"name"})
-    )
+    if extra is None:
+        extra = frozenset({"name", "technology"} if section == "potline" else {"name"})
+    values, sources = check_table(table, section, schema, origin, label, extra)
     return Component(name, MappingProxyType(values), MappingProxyType(sources))
 
 

@@ -30,6 +30,8 @@ import simpy
 from twin.plant import Plant, PotlineSim
 from twin.plant.control import compensate_resistance, modulate_resistance
 from twin.plant.exchangers import ExchangerControl
+from twin.plant.grid_events import GridLog, run_frequency_response, run_reserve_call
+from twin.plant.island import run_tie_trip
 from twin.scenario.spec import Event
 
 HOUR_S = 3600.0
@@ -53,7 +55,12 @@ def schedule(plant: Plant, event: Event) -> None:
         "rectifier_trip": _rectifier_trip,
         "cell_cut_out": _cut_out,
         "resistance_target": _resistance_target,
+        "frequency_response": _frequency_response,
+        "reserve_call": _reserve_call,
+        "tie_trip": _tie_trip,
     }[event.kind]
+    if event.kind in ("frequency_response", "reserve_call", "tie_trip"):
+        GridLog.of(plant)  # registered now, before the run's recorder hook
     plant.env.process(process(plant, event))
 
 
@@ -257,3 +264,22 @@ def _resistance_target(plant: Plant, event: Event) -> Generator[Any, Any, None]:
                     line.control.nominal_target_ohm += delta_ohm
 
     plant.change(apply)
+
+
+def _frequency_response(plant: Plant, event: Event) -> Generator[Any, Any, None]:
+    """The lines follow a frequency profile by rectifier droop (twin.plant.grid_events)."""
+    yield from run_frequency_response(
+        plant, _lines(plant, event), event.at_h * HOUR_S, event.fields["points"], event.fields.get("step_s", 1.0)
+    )
+
+
+def _reserve_call(plant: Plant, event: Event) -> Generator[Any, Any, None]:
+    """An interruptible-load call on the lines (twin.plant.grid_events)."""
+    yield from run_reserve_call(
+        plant, _lines(plant, event), event.at_h * HOUR_S, event.fields["fraction"], event.fields["duration_h"] * HOUR_S
+    )
+
+
+def _tie_trip(plant: Plant, event: Event) -> Generator[Any, Any, None]:
+    """The grid tie opens and the plant runs as an island (twin.plant.island)."""
+    yield from run_tie_trip(plant, event.at_h * HOUR_S, event.fields["duration_h"] * HOUR_S)

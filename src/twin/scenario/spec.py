@@ -74,9 +74,15 @@ EVENT_FIELDS: dict[str, dict[str, tuple[str, float, float, bool]]] = {
     "cell_cut_out": {"potline": POTLINE, "cells": ("cells", 0, 0, True), "duration_h": DURATION},
     "resistance_target": {"potline": POTLINE, "voltage_V": ("float", 2.5, 8.0, False),
                           "delta_mV": ("float", -1000.0, 1000.0, False), "cells": ("cells", 0, 0, False)},
+    # grid services (twin.plant.grid_events, twin.plant.island; docs/scenarios.md "Grid services")
+    "frequency_response": {"potline": POTLINE, "points": ("profile", 0, 0, False), "csv": ("str", 0, 0, False),
+                           "step_s": ("float", 1.0, 60.0, False)},
+    "reserve_call": {"potline": POTLINE, "fraction": ("float", 0.01, 1.0, True), "duration_h": DURATION},
+    "tie_trip": {"duration_h": DURATION},
 }
 #: events whose fields need exactly one of a group
-ONE_OF: dict[str, tuple[str, ...]] = {"resistance_target": ("voltage_V", "delta_mV")}
+ONE_OF: dict[str, tuple[str, ...]] = {"resistance_target": ("voltage_V", "delta_mV"),
+                                      "frequency_response": ("points", "csv")}
 STRATEGIES = ("tracking", "fixed", "none")
 
 
@@ -165,7 +171,9 @@ def scenario_from_dict(
     raw_events = doc.get("event", [])
     if not isinstance(raw_events, list):
         raise field_error(ScenarioError, origin, "event", raw_events, "an array of [[event]] tables")
-    events = tuple(_event(e, n, origin, plant, values["horizon_h"]) for n, e in enumerate(raw_events, 1))
+    events = tuple(
+        _event(e, n, origin, plant, values["horizon_h"], base_dir) for n, e in enumerate(raw_events, 1)
+    )
     return Scenario(
         values["name"],
         values["description"],
@@ -198,7 +206,7 @@ def _controls(raw: Any, origin: str) -> Controls:
     return Controls(**values)
 
 
-def _event(raw: Any, n: int, origin: str, plant: PlantSpec, horizon_h: float) -> Event:
+def _event(raw: Any, n: int, origin: str, plant: PlantSpec, horizon_h: float, base_dir: Path) -> Event:
     label = f"event[{n}]"
     if not isinstance(raw, Mapping):
         raise field_error(ScenarioError, origin, label, raw, "a table")
@@ -227,6 +235,13 @@ def _event(raw: Any, n: int, origin: str, plant: PlantSpec, horizon_h: float) ->
             ScenarioError, origin, f"{label}.{'/'.join(group)}", given or None,
             f"exactly one of {' or '.join(group)} for a {kind} event",
         )
+    if kind in GRID_KINDS:
+        _check_grid_event(kind, fields, origin, label, plant, base_dir)
+        if at_h < GRID_REFERENCE_H:
+            raise field_error(
+                ScenarioError, origin, f"{label}.at_h", at_h,
+                f"at least {GRID_REFERENCE_H * 60:g} min: the plant's power is measured over the minute before",
+            )
     cells = fields.get("cells")
     if isinstance(cells, tuple):
         lines = [p for p in plant.potlines if fields["potline"] in ("all", p.name)]
@@ -242,6 +257,35 @@ def _event(raw: Any, n: int, origin: str, plant: PlantSpec, horizon_h: float) ->
     return Event(kind, at_h, fields)
 
 
+GRID_KINDS = ("frequency_response", "reserve_call", "tie_trip")
+GRID_REFERENCE_H = 1.0 / 60.0
+
+
+def _check_grid_event(
+    kind: str, fields: dict[str, Any], origin: str, label: str, plant: PlantSpec, base_dir: Path
+) -> None:
+    """A grid-service event needs the plant's [grid_services]; a frequency profile is read and checked here."""
+    if plant.grid_services is None:
+        raise ScenarioError(
+            f"{origin}: {label} is a {kind} event but the plant {plant.origin} has no [grid_services] table"
+        )
+    if kind == "tie_trip" and not plant.coal_units:
+        raise ScenarioError(f"{origin}: {label} is a tie_trip but the plant has no captive units to run an island")
+    if kind != "frequency_response":
+        return
+    from twin.plant.grid_events import check_profile, load_profile_csv
+
+    if "csv" in fields:
+        csv_path = Path(fields["csv"])
+        if csv_path.is_absolute() or ".." in csv_path.parts:
+            raise field_error(
+                ScenarioError, origin, f"{label}.csv", fields["csv"], "a path inside the scenario's directory"
+            )
+        fields["points"] = load_profile_csv(base_dir / csv_path, f"{label}.csv")
+    else:
+        fields["points"] = check_profile(fields["points"], f"{origin}: {label}.points")
+
+
 def _check_event_value(
     value: Any, kind: str, low: float, high: float, origin: str, label: str, plant: PlantSpec
 ) -> Any:
@@ -255,6 +299,8 @@ def _check_event_value(
         if value not in names:
             raise field_error(ScenarioError, origin, label, value, "one of " + ", ".join(names))
         return value
+    if kind == "profile":
+        return value  # checked whole in _check_grid_event
     if kind == "strategy":
         if value not in STRATEGIES:
             raise field_error(ScenarioError, origin, label, value, "one of " + ", ".join(STRATEGIES))
