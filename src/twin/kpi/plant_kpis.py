@@ -8,7 +8,11 @@ Definitions (units in the names):
 * shell heat exchangers: heat extracted (MWh, the kernel's delivered duty integrated), mean duty per cell
   over the run and the largest interval-mean duty per cell (kW);
 * cost per tonne = (coal fuel + grid import − export revenue + alumina + anode carbon + AlF3
-  + CO2e × price) / t Al.
+  + CO2e × price) / t Al;
+* grid services (:func:`grid_service_kpis`): reserve delivered = energy not drawn against the power measured in
+  the minute before each service (MWh) and its largest power (MW); its cost in production = aluminium not
+  made, the missing charge by Faraday's law at the measured current efficiency (t); island: the frequency
+  nadir (Hz), the load the under-frequency blocks shed (MW at the trip) and its energy until restored (MWh).
 """
 
 from __future__ import annotations
@@ -162,3 +166,37 @@ def plant_kpis(
         ),
         "hx_max_kW": max(k["hx_max_kW"] for k in lines.values()),
     }
+
+
+def grid_service_kpis(
+    services: Sequence[Mapping[str, float]], islands: Sequence[Mapping[str, float]]
+) -> dict[str, float]:
+    """KPIs of the grid services of a run (module docstring), from plain per-service and per-island totals.
+
+    ``services``: ``reserve_MWh``, ``reserve_max_MW``, ``al_lost_kg``, ``first_second_MW`` per line and event;
+    ``islands``: ``lost_MW``, ``nadir_Hz``, ``shed_MW``, ``shed_MWh``, ``hours`` per tie trip.
+    """
+    out: dict[str, float] = {}
+    if services:
+        reserve = sum(s["reserve_MWh"] for s in services)
+        lost_t = sum(s["al_lost_kg"] for s in services) / 1000.0
+        out.update(
+            {
+                "reserve_MWh": reserve,
+                "reserve_max_MW": sum(s["reserve_max_MW"] for s in services),
+                "reserve_first_second_MW": sum(s["first_second_MW"] for s in services),
+                "reserve_al_lost_t": lost_t,
+                "reserve_MWh_per_t_al_lost": reserve / lost_t if lost_t > 0 else 0.0,
+            }
+        )
+    if islands:
+        out.update(
+            {
+                "island_h": sum(i["hours"] for i in islands),
+                "island_lost_MW": max(abs(i["lost_MW"]) for i in islands),
+                "frequency_nadir_Hz": min(i["nadir_Hz"] for i in islands),
+                "shed_MW": max(i["shed_MW"] for i in islands),
+                "shed_MWh": sum(i["shed_MWh"] for i in islands),
+            }
+        )
+    return out

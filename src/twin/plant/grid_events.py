@@ -158,6 +158,29 @@ class GridLog:
                 return owner
         return None
 
+    def summary(self) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
+        """Plain per-service and per-island totals, as :func:`twin.kpi.plant_kpis.grid_service_kpis` takes them."""
+        services = [
+            {
+                "reserve_MWh": s.reserve_MWh,
+                "reserve_max_MW": s.reserve_max_MW,
+                "al_lost_kg": s.al_lost_kg,
+                "first_second_MW": s.first_second_MW,
+            }
+            for s in self.services
+        ]
+        islands = [
+            {
+                "lost_MW": i.lost_MW,
+                "nadir_Hz": i.nadir_Hz,
+                "shed_MW": sum(mw for _, _, mw in i.shed),
+                "shed_MWh": i.shed_MWh,
+                "hours": (i.end_s - i.start_s) / HOUR_S,
+            }
+            for i in self.islands
+        ]
+        return services, islands
+
     def after_interval(self, plant: Plant) -> None:
         """While islanded, book the interval with the tie at zero (see :mod:`twin.plant.island`)."""
         if self.islanded:

@@ -214,8 +214,9 @@ def book_island_interval(plant: Plant, log: GridLog) -> None:
     dispatched = sum(rec.coal_MW)
     if rec.end_s <= log.transient_until_s + 1e-9:  # the rotors' kinetic energy covers seconds beyond capacity
         caps = [float("inf") if c > 0 else 0.0 for c in caps]
-    coal = [min(p * need / dispatched, c) if dispatched > 0 else 0.0 for p, c in zip(rec.coal_MW, caps, strict=True)]
-    shortfall = max(need - sum(coal), 0.0)
+    served = max(need, 0.0)
+    coal = [min(p * served / dispatched, c) if dispatched > 0 else 0.0 for p, c in zip(rec.coal_MW, caps, strict=True)]
+    shortfall = max(served - sum(coal), 0.0)
     excess = max(-need, 0.0)
     units = plant.spec.coal_units
     fuel = sum(heat_rate_GJ_per_MWh(u, p) * p * hours for u, p in zip(units, coal, strict=True))

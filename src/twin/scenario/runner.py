@@ -13,7 +13,9 @@ from typing import Any
 import numpy as np
 
 from twin.kpi import LineTotals, line_kpis, plant_kpis
+from twin.kpi.plant_kpis import grid_service_kpis
 from twin.plant import Plant, PotlineSim
+from twin.plant.grid_events import GridLog
 from twin.scenario.events import schedule
 from twin.scenario.results import Results, table_from_rows
 from twin.scenario.spec import Scenario
@@ -247,6 +249,9 @@ def _results(scenario: Scenario, plant: Plant, recorder: _Recorder) -> Results:
         "ledge_change_cm": _mean_ledge(plant) - recorder.initial_ledge,
     }
     kpis = plant_kpis(per_line, _power_totals(plant), plant.spec.economics.values, extremes)
+    grid_log = GridLog.find(plant)  # grid services (twin.plant.grid_events), when the scenario had any
+    if grid_log is not None:
+        kpis.update(grid_service_kpis(*grid_log.summary()))
     events = [
         {"time_h": e.time_s / HOUR_S, "potline": line.name, "cell": e.cell + 1, "kind": e.kind, "value": e.value}
         for line in plant.lines
