@@ -65,7 +65,12 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--workers", type=int, default=2, help="local worker processes (default 2)")
     sweep.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786)")
     sweep.add_argument("--dask-local", type=int, metavar="N", help="start a Dask LocalCluster with N workers")
-    sweep.add_argument("--out", default="sweep-results.parquet", help="results table (Parquet)")
+    sweep.add_argument(
+        "--out", help="results directory of Parquet parts, one per finished task (default runs/sweep-<file name>)"
+    )
+    sweep.add_argument("--resume", action="store_true", help="continue the sweep in --out: skip finished variants")
+    sweep.add_argument("--batch", type=int, metavar="N", help="variants per task (default: about 16 tasks per worker)")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     sweep.set_defaults(func=_cmd_sweep)
 
     for name, helptext in (("serve", "API + ingest + live twin"), ("demo", "the whole chain on one machine")):
@@ -179,29 +184,56 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    import pyarrow.parquet as pq
+    from twin.scenario.sweep import execute_sweep, load_sweep
 
-    from twin.scenario.sweep import load_sweep, run_sweep
-
+    if not 1 <= args.workers <= 1024:
+        raise TwinError(f"--workers = {args.workers} is invalid; expected an integer in [1, 1024]")
     sweep = load_sweep(args.sweep_file)
-    if args.scheduler or args.dask_local:
-        from twin.scenario.dask_executor import dask_executor
+    out = Path(args.out) if args.out else Path("runs") / f"sweep-{Path(args.sweep_file).stem}"
+    bar = None
+    if not args.quiet:
+        from tqdm import tqdm
 
-        with dask_executor(args.scheduler, args.dask_local) as executor:
-            table = run_sweep(sweep, executor=executor)
-    else:
-        if args.workers < 1:
-            raise TwinError(f"--workers = {args.workers} is invalid; expected an integer >= 1")
-        table = run_sweep(sweep, workers=args.workers)
-    pq.write_table(table, args.out)
-    columns = table.to_pydict()
-    print(f"sweep {sweep.name}: {table.num_rows} scenarios, results in {args.out}")
+        bar = tqdm(total=len(sweep.variants), unit="variant", file=sys.stderr, disable=None, leave=False)
+
+    def progress(done: int, total: int) -> None:
+        if bar is not None:
+            bar.n = done
+            bar.refresh()
+
+    options = {"out": out, "resume": args.resume, "batch": args.batch, "progress": progress}
+    try:
+        if args.scheduler or args.dask_local:
+            from twin.scenario.dask_executor import dask_executor
+
+            with dask_executor(args.scheduler, args.dask_local) as executor:
+                run = execute_sweep(sweep, executor=executor, slots=executor.slots, **options)
+        else:
+            run = execute_sweep(sweep, workers=args.workers, **options)
+    except KeyboardInterrupt:
+        print(f"twin: interrupted; finished variants are in {out} (--resume continues)", file=sys.stderr)
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    print(
+        f"sweep {sweep.name}: {run.table.num_rows} of {len(sweep.variants)} variants in {out} "
+        f"({len(run.ran)} run now in {run.tasks} tasks of up to {run.batch}, {len(run.resumed)} resumed)"
+    )
+    for index, error in list(run.failed.items())[:20]:
+        print(f"twin: variant {index} failed: {error}", file=sys.stderr)
+    if len(run.failed) > 20:
+        print(f"twin: ... and {len(run.failed) - 20} more failed variants", file=sys.stderr)
+    columns = run.table.to_pydict()
     summary = [
         (k, _fmt(min(v)), _fmt(sum(v) / len(v)), _fmt(max(v)))
         for k, v in columns.items()
-        if not k.startswith(("set:", "variant")) and all(isinstance(x, int | float) for x in v)
+        if not k.startswith(("set:", "variant")) and v and all(isinstance(x, int | float) for x in v)
     ]
     _print_table(summary, ("KPI", "min", "mean", "max"))
+    if run.failed:
+        print(f"twin: {len(run.failed)} variants failed; `--resume` runs them again", file=sys.stderr)
+        return 1
     return 0
 
 

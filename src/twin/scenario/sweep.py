@@ -1,192 +1,223 @@
-"""Parameter sweeps over a scenario: a full-factorial grid or a Monte-Carlo sample.
+"""Run a sweep's variants in batches on any ``concurrent.futures`` executor, streaming results as tasks finish.
 
-A sweep file names a base scenario and the fields to vary, each as ``"scenario.<field>"`` or
-``"overrides.<section.name>"``::
+A task is a batch of whole scenarios (performance.md §3.3, design.md "a task is a whole scenario or a batch of
+them"): local worker processes by default, or a Dask cluster through :mod:`twin.scenario.dask_executor`. The
+driver (this process) is the only writer: it writes each finished task's rows as one Parquet part
+(:mod:`twin.scenario.sweep_store`) in order of completion, so results are on disk as soon as they exist. A task lost
+with its worker is rerun by the cluster (Dask reschedules it); its rows are written once, when a result arrives.
+A resumed sweep skips the variants already in its directory. A variant whose scenario fails costs only itself:
+it is reported, not written, and a resume tries it again.
 
-    [sweep]
-    name = "target-voltage"
-    scenario = "../scenarios/baseline.toml"
-    [sweep.set]                        # optional fixed changes for every variant
-    "scenario.horizon_h" = 6.0
-    [grid]                             # full factorial
-    "overrides.control.target_voltage_V" = [4.15, 4.20, 4.25]
-    # or
-    [monte_carlo]
-    samples = 16
-    seed = 7
-    [monte_carlo.parameters]
-    "overrides.alumina.dissolution_rate_per_s" = { distribution = "uniform", low = 0.001, high = 0.003 }
-
-A task is one whole scenario (performance.md §3.3): local processes by default, or any
-``concurrent.futures``-style executor such as a Dask ``Client.get_executor()``.
+The sweep file format is :mod:`twin.scenario.sweep_file`.
 """
 
 from __future__ import annotations
 
-import copy
-import itertools
+import math
+import numbers
 import os
-import tomllib
-from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Executor, ProcessPoolExecutor
+import socket
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 
-from twin.errors import ScenarioError, field_error
-from twin.params.validate import read_toml
+from twin.errors import ScenarioError, SimulationError, TwinError
 from twin.scenario.runner import run_scenario
 from twin.scenario.spec import scenario_from_dict
+from twin.scenario.sweep_file import Sweep, Variant, load_sweep
+from twin.scenario.sweep_store import MemoryResults, PartsDirectory
 
-DISTRIBUTIONS = ("uniform", "normal", "choice")
+__all__ = [
+    "Sweep",
+    "SweepIncompleteError",
+    "SweepRun",
+    "Variant",
+    "auto_batch",
+    "execute_sweep",
+    "load_sweep",
+    "run_sweep",
+]
+
+Progress = Callable[[int, int], None]  # (variants finished, including resumed ones; variants in the sweep)
+#: tasks per worker slot the automatic batch size aims at: enough that the last tasks balance (a slot idles at
+#: most ~1/16 of the sweep at its end), few enough that per-task overhead (~1-10 ms on Dask) is negligible
+TASKS_PER_SLOT = 16
+MAX_AUTO_BATCH = 32
+MAX_BATCH = 10_000
 
 
 @dataclass(frozen=True)
-class Variant:
-    """One scenario of a sweep: its number, the values it sets and the full scenario document."""
+class BatchResult:
+    """What a task returns: the KPIs of the variants that ran, the errors of those that failed, where it ran."""
 
-    index: int
-    settings: Mapping[str, Any]
-    document: Mapping[str, Any]
+    kpis: Mapping[int, Mapping[str, Any]]
+    errors: Mapping[int, str]
+    ran_by: str
 
 
 @dataclass(frozen=True)
-class Sweep:
-    name: str
-    origin: str
-    base_dir: Path
-    variants: tuple[Variant, ...]
+class SweepRun:
+    """The outcome of :func:`execute_sweep`: every finished variant (including resumed ones) and the rest."""
+
+    table: pa.Table
+    ran: tuple[int, ...]
+    resumed: tuple[int, ...]
+    failed: Mapping[int, str]
+    batch: int
+    tasks: int
 
 
-def load_sweep(path: str | Path) -> Sweep:
-    """Validate a sweep file and expand it into its variants."""
-    path = Path(path)
-    origin = str(path)
-    doc = read_toml(path, ScenarioError)
-    head = doc.get("sweep")
-    if not isinstance(head, Mapping) or not isinstance(head.get("scenario"), str):
-        raise ScenarioError(f'{origin}: a [sweep] table with scenario = "<path>" is required')
-    for section in doc:
-        if section not in ("sweep", "grid", "monte_carlo"):
-            raise ScenarioError(f"{origin}: unknown section [{section}]; valid: [sweep], [grid], [monte_carlo]")
-    if ("grid" in doc) == ("monte_carlo" in doc):
-        raise ScenarioError(f"{origin}: give exactly one of [grid] or [monte_carlo]")
-    scenario_path = path.parent / head["scenario"]
-    try:
-        base = tomllib.loads(scenario_path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise field_error(
-            ScenarioError, origin, "sweep.scenario", head["scenario"], f"a readable scenario ({exc})"
-        ) from None
-    fixed = head.get("set", {})
-    settings = _grid(doc["grid"], origin) if "grid" in doc else _monte_carlo(doc["monte_carlo"], origin)
-    variants = []
-    for n, values in enumerate(settings):
-        document = copy.deepcopy(base)
-        for key, value in {**fixed, **values}.items():
-            _apply(document, key, value, origin)
-        variants.append(Variant(n, values, document))
-    sweep = Sweep(str(head.get("name", path.stem)), origin, scenario_path.parent, tuple(variants))
-    for variant in sweep.variants:  # fail fast on a bad variant, before anything runs
-        scenario_from_dict(
-            variant.document, f"{origin} variant {variant.index} {dict(variant.settings)}", base_dir=sweep.base_dir
+class SweepIncompleteError(SimulationError):
+    """Some variants failed; the others' results are in ``run.table`` (and in the sweep directory)."""
+
+    def __init__(self, run: SweepRun) -> None:
+        first = min(run.failed)
+        super().__init__(
+            f"{len(run.failed)} of {run.table.num_rows + len(run.failed)} variants failed "
+            f"(variant {first}: {run.failed[first]}); a resumed sweep tries them again"
         )
-    return sweep
+        self.run = run
 
 
-def _grid(table: Any, origin: str) -> list[dict[str, Any]]:
-    if not isinstance(table, Mapping) or not table:
-        raise field_error(ScenarioError, origin, "grid", table, 'a table of "field" = [values]')
-    for key, values in table.items():
-        if not isinstance(values, list) or not values:
-            raise field_error(ScenarioError, origin, f"grid.{key}", values, "a non-empty list of values")
-    keys = list(table)
-    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(table[k] for k in keys))]
-
-
-def _monte_carlo(table: Any, origin: str) -> list[dict[str, Any]]:
-    if not isinstance(table, Mapping):
-        raise field_error(ScenarioError, origin, "monte_carlo", table, "a table")
-    samples = table.get("samples")
-    if isinstance(samples, bool) or not isinstance(samples, int) or not 1 <= samples <= 100_000:
-        raise field_error(ScenarioError, origin, "monte_carlo.samples", samples, "an integer in [1, 100000]")
-    seed = table.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise field_error(ScenarioError, origin, "monte_carlo.seed", seed, "an integer >= 0")
-    params = table.get("parameters")
-    if not isinstance(params, Mapping) or not params:
-        raise field_error(ScenarioError, origin, "monte_carlo.parameters", params, "a table of distributions")
-    rng = np.random.default_rng(seed)
-    draws: dict[str, list[Any]] = {}
-    for key, dist in params.items():
-        draws[key] = _draw(dist, samples, rng, origin, f"monte_carlo.parameters.{key}")
-    return [{key: draws[key][n] for key in params} for n in range(samples)]
-
-
-def _draw(dist: Any, n: int, rng: np.random.Generator, origin: str, label: str) -> list[Any]:
-    kind = dist.get("distribution") if isinstance(dist, Mapping) else None
-    if kind not in DISTRIBUTIONS:
-        raise field_error(ScenarioError, origin, f"{label}.distribution", kind, "one of " + ", ".join(DISTRIBUTIONS))
-    try:
-        if kind == "uniform":
-            return [float(x) for x in rng.uniform(float(dist["low"]), float(dist["high"]), n)]
-        if kind == "normal":
-            return [float(x) for x in rng.normal(float(dist["mean"]), float(dist["sd"]), n)]
-        values = list(dist["values"])
-        return [values[int(i)] for i in rng.integers(0, len(values), n)]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise field_error(
-            ScenarioError, origin, label, dict(dist), "uniform {low, high}, normal {mean, sd} or choice {values}"
-        ) from exc
-
-
-def _apply(document: dict[str, Any], key: str, value: Any, origin: str) -> None:
-    section, _, name = key.partition(".")
-    if section not in ("scenario", "overrides") or not name:
-        raise field_error(ScenarioError, origin, key, value, 'a key "scenario.<field>" or "overrides.<section.name>"')
-    document.setdefault(section, {})[name] = value
-
-
-def _run_variant(document: Mapping[str, Any], origin: str, base_dir: str) -> dict[str, float]:
-    scenario = scenario_from_dict(document, origin, base_dir=Path(base_dir))
-    return run_scenario(scenario).kpis
+def run_batch(items: Sequence[tuple[int, Mapping[str, Any]]], origin: str, base_dir: str) -> BatchResult:
+    """Run each ``(variant number, scenario document)`` in turn; one failure costs only its variant."""
+    kpis: dict[int, Mapping[str, Any]] = {}
+    errors: dict[int, str] = {}
+    for index, document in items:
+        try:
+            scenario = scenario_from_dict(document, f"{origin} variant {index}", base_dir=Path(base_dir))
+            kpis[index] = run_scenario(scenario).kpis
+        except TwinError as exc:
+            errors[index] = str(exc)
+        except Exception as exc:
+            errors[index] = f"{type(exc).__name__}: {exc}"
+    return BatchResult(kpis, errors, f"{socket.gethostname()}:{os.getpid()}")
 
 
 def _single_thread_numba() -> None:
     os.environ["NUMBA_NUM_THREADS"] = "1"  # one scenario per worker core (performance.md §3.3)
 
 
+def auto_batch(variants: int, slots: int) -> int:
+    """Variants per task when none is given: about TASKS_PER_SLOT tasks per slot, at most MAX_AUTO_BATCH."""
+    return max(1, min(MAX_AUTO_BATCH, math.ceil(variants / (TASKS_PER_SLOT * max(1, slots)))))
+
+
+def execute_sweep(
+    sweep: Sweep,
+    executor: Executor | None = None,
+    workers: int = 1,
+    progress: Progress | None = None,
+    *,
+    out: str | Path | None = None,
+    resume: bool = False,
+    batch: int | None = None,
+    slots: int | None = None,
+) -> SweepRun:
+    """Run the sweep's variants not yet in ``out`` in batches; write each finished task's rows at once.
+
+    ``executor`` defaults to ``workers`` local processes; ``slots`` (tasks the executor runs at once, default
+    ``workers``) sizes the automatic ``batch``. With ``out`` the results stream to that directory (``resume``
+    continues one that holds parts of the same sweep); without it they are kept in memory.
+    """
+    if batch is not None and not 1 <= batch <= MAX_BATCH:
+        raise ScenarioError(f"--batch = {batch!r} is invalid; expected an integer in [1, {MAX_BATCH}]")
+    sink = PartsDirectory(out, sweep.name, resume=resume) if out is not None else MemoryResults()
+    resumed = _check_resumed(sweep, sink.finished(), out)
+    todo = [v for v in sweep.variants if v.index not in resumed]
+    size = batch or auto_batch(len(todo), slots or workers)
+    batches = [todo[k : k + size] for k in range(0, len(todo), size)]
+    types = _settings_types(sweep.variants)
+    total, done = len(sweep.variants), len(resumed)
+    if progress is not None:
+        progress(done, total)
+    own = executor is None and bool(batches)
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_single_thread_numba) if own else executor
+    ran: list[int] = []
+    failed: dict[int, str] = {}
+    pending: dict[Future[BatchResult], list[Variant]] = {}
+    try:
+        for chunk in batches:
+            items = [(v.index, v.document) for v in chunk]
+            pending[pool.submit(run_batch, items, sweep.origin, str(sweep.base_dir))] = chunk
+        for future in as_completed(list(pending)):
+            chunk = pending.pop(future)
+            try:
+                result = future.result()
+            except Exception as exc:
+                failed.update({v.index: f"task lost: {type(exc).__name__}: {exc}" for v in chunk})
+            else:
+                finished = [v for v in chunk if v.index in result.kpis]
+                if finished:
+                    table = _part_table(finished, result.kpis, types)
+                    sink.write(table, {v.index: v.digest for v in finished}, result.ran_by)
+                    ran.extend(v.index for v in finished)
+                failed.update(result.errors)
+            done += len(chunk)
+            if progress is not None:
+                progress(done, total)
+    finally:
+        for future in pending:
+            future.cancel()
+        if own:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return SweepRun(
+        sink.table(), tuple(sorted(ran)), tuple(sorted(resumed)), dict(sorted(failed.items())), size, len(batches)
+    )
+
+
 def run_sweep(
     sweep: Sweep,
     executor: Executor | None = None,
     workers: int = 1,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
+    **options: Any,
 ) -> pa.Table:
-    """Run every variant (in order of completion) and return one row per variant: settings then KPIs."""
-    own = executor is None
-    pool = executor or ProcessPoolExecutor(max_workers=workers, initializer=_single_thread_numba)
-    try:
-        futures = [
-            pool.submit(_run_variant, v.document, f"{sweep.origin} variant {v.index}", str(sweep.base_dir))
-            for v in sweep.variants
-        ]
-        kpis: list[dict[str, float]] = []
-        for n, future in enumerate(futures):
-            kpis.append(future.result())
-            if progress is not None:
-                progress(n + 1, len(futures))
-    finally:
-        if own:
-            pool.shutdown()
-    return results_table(sweep.variants, kpis)
+    """:func:`execute_sweep` for callers that need every variant: the table, or :class:`SweepIncompleteError`."""
+    run = execute_sweep(sweep, executor, workers, progress, **options)
+    if run.failed:
+        raise SweepIncompleteError(run)
+    return run.table
 
 
-def results_table(variants: Iterable[Variant], kpis: list[dict[str, float]]) -> pa.Table:
-    """Variant number, its settings and its KPIs as columns."""
-    rows = []
-    for variant, k in zip(variants, kpis, strict=True):
-        rows.append({"variant": variant.index, **{f"set:{key}": v for key, v in variant.settings.items()}, **k})
-    return pa.table({key: [row[key] for row in rows] for key in rows[0]}) if rows else pa.table({})
+def _check_resumed(sweep: Sweep, finished: Mapping[int, str], out: str | Path | None) -> set[int]:
+    by_index = {v.index: v for v in sweep.variants}
+    for index, digest in sorted(finished.items()):
+        variant = by_index.get(index)
+        if variant is None:
+            raise ScenarioError(
+                f"--out {out}: holds variant {index}, which {sweep.origin} does not have; choose another --out"
+            )
+        if variant.digest != digest:
+            raise ScenarioError(
+                f"--out {out}: variant {index} was run with another scenario ({sweep.origin} or its base scenario "
+                "changed since); choose another --out"
+            )
+    return set(finished)
+
+
+def _settings_types(variants: Sequence[Variant]) -> dict[str, pa.DataType]:
+    """One Arrow type per setting over the whole sweep, so every part has the same columns and types."""
+    keys = list(dict.fromkeys(key for v in variants for key in v.settings))
+    return {key: pa.array([v.settings.get(key) for v in variants]).type for key in keys}
+
+
+def _part_table(
+    variants: Sequence[Variant], kpis: Mapping[int, Mapping[str, Any]], types: Mapping[str, pa.DataType]
+) -> pa.Table:
+    """Variant number, its settings (``set:`` columns) and its KPIs (float64 where numeric), one row each."""
+    columns: dict[str, pa.Array] = {"variant": pa.array([v.index for v in variants], pa.int64())}
+    for key, kind in types.items():
+        columns[f"set:{key}"] = pa.array([v.settings.get(key) for v in variants], kind)
+    names = list(dict.fromkeys(name for v in variants for name in kpis[v.index]))
+    for name in names:
+        values = [kpis[v.index].get(name) for v in variants]
+        numeric = all(isinstance(x, numbers.Real) and not isinstance(x, bool) for x in values if x is not None)
+        columns[name] = (
+            pa.array([None if x is None else float(x) for x in values], pa.float64()) if numeric else (pa.array(values))
+        )
+    return pa.table(columns)
