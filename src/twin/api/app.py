@@ -15,14 +15,16 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 import twin
-from twin.api import problems
+from twin.api import docs_pages, problems
 from twin.api.auth import KeyVerifier
 from twin.api.jobs import JobRunner, RunScenario
 from twin.api.limits import BodyLimitMiddleware
 from twin.api.live import LiveProvider, StoreLive
 from twin.api.metrics import HttpMetrics, IngestStats, MetricsMiddleware
+from twin.api.operating import PlantInfo
 from twin.api.ratelimit import FailureLimiter
 from twin.api.routes import admin, health, kpis, plant, scenarios, schedules, series, stream
+from twin.api.routes import dashboard as dashboard_info
 from twin.api.settings import Settings
 from twin.api.snapshots import SnapshotCache, SnapshotSource
 from twin.errors import TwinError
@@ -48,6 +50,7 @@ def create_app(
     live: LiveProvider | None = None,
     run_scenario: RunScenario | None = None,
     ingest_stats: IngestStats | None = None,
+    plant_info: PlantInfo | None = None,
 ) -> FastAPI:
     """Build the decision-support API.
 
@@ -55,7 +58,8 @@ def create_app(
     (see :mod:`twin.api.live`; without it the store's latest KPIs and values are served). ``run_scenario``
     runs a scenario TOML to a KPI dict; it must be picklable, as every job runs in its own worker process
     with a memory and a time limit (:mod:`twin.api.worker`); without it scenario submission answers 503.
-    ``ingest_stats`` returns figures exported on ``/metrics`` as ``twin_ingest_<name>``.
+    ``ingest_stats`` returns figures exported on ``/metrics`` as ``twin_ingest_<name>``. ``plant_info`` (cell
+    technology, demo speed, plant time zone) gives the dashboard its fixed operating limits (``GET /v1/dashboard``).
     """
     if not isinstance(settings, Settings):
         raise TwinError(f"create_app: settings = {type(settings).__name__} is invalid; expected Settings")
@@ -101,6 +105,8 @@ def create_app(
         description="Plant, potline and cell KPIs, time series, alarms, assets and what-if scenarios. "
         "Send an API key in `X-API-Key`. Errors are RFC 7807 `application/problem+json`.",
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc are served from vendored assets (docs_pages), not a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.store = store
@@ -109,6 +115,7 @@ def create_app(
     app.state.views = SnapshotCache()
     app.state.jobs = jobs
     app.state.ingest_stats = ingest_stats
+    app.state.plant_info = plant_info
     app.state.verifier = KeyVerifier(store, settings.auth_cache_s, fail_cache_s=settings.auth_fail_cache_s)
     app.state.auth_limiter = FailureLimiter(settings.auth_failures_per_min, 60.0)
     app.state.http_metrics = HttpMetrics()
@@ -119,10 +126,12 @@ def create_app(
         app.include_router(module.router)
     app.include_router(scenarios.catalogue_router)
     app.include_router(schedules.router)  # dispatch co-optimiser jobs (issue 10, twin.optimise)
+    app.include_router(dashboard_info.router)  # fixed operating limits, demo speed (dashboard, issue 11)
 
     @app.get("/", include_in_schema=False)
     def dashboard() -> FileResponse:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
+    docs_pages.install(app, STATIC)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -1,0 +1,23 @@
+"""Response schema of ``GET /v1/dashboard`` (see :mod:`twin.api.operating`)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class BandPublic(BaseModel):
+    signal: str
+    label: str
+    unit: str
+    alarm_low: float | None
+    ok_low: float | None
+    ok_high: float | None
+    alarm_high: float | None
+    source: str
+
+
+class DashboardInfo(BaseModel):
+    speed: float = Field(description="plant seconds per wall-clock second (1 = real time; the demo runs faster)")
+    timezone: str | None = Field(description="the plant's IANA time zone; null: the browser's own")
+    technology: str | None = Field(description="cell technology the limits come from; null: none configured")
+    limits: dict[str, BandPublic] = Field(description="fixed operating band per signal; empty if no technology")
