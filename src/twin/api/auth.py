@@ -24,8 +24,15 @@ from twin.errors import StoreError, TwinError
 from twin.store import ApiKeyRecord, Store, UnknownKeyError
 
 log = logging.getLogger(__name__)
-SCOPES = ("read", "run", "admin")
-IMPLIED = {"admin": {"admin", "run", "read"}, "run": {"run", "read"}, "read": {"read"}}
+SCOPES = ("read", "run", "admin", "operate")
+# ``operate`` (write setpoints to PLCs, issue 10 item 7) is granted on its own: no other scope implies it, and
+# open access (the demo) never carries it (twin.api.routes.setpoints).
+IMPLIED = {
+    "admin": {"admin", "run", "read"},
+    "run": {"run", "read"},
+    "read": {"read"},
+    "operate": {"operate", "read"},
+}
 KEY_RE = re.compile(r"^twin_([0-9a-f]{12})_([A-Za-z0-9_\-]{20,100})$")
 _hasher = PasswordHasher()
 

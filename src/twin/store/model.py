@@ -134,6 +134,31 @@ class RejectedPoint:
     reason: str
 
 
+# In the order they happen to a proposal (a refusal is always its last event); the rows of one proposal are
+# returned in this order.
+SETPOINT_EVENTS: tuple[str, ...] = ("proposed", "confirmed", "written", "readback", "alarm", "refused")
+
+
+@dataclass(frozen=True, slots=True)
+class SetpointEvent:
+    """One row of the setpoint audit trail (issue 10 item 7): what happened to a proposal, when and by whom.
+
+    ``event`` is one of :data:`SETPOINT_EVENTS`; each proposal has at most one row per event (a second
+    ``confirmed`` row is refused, which makes a confirmation single-use). ``actor`` is the API key id or the
+    component (``host``); ``target`` the Sparkplug address ``group/node/device``; ``value`` the value proposed,
+    written or read back; ``detail`` the reason or outcome in words.
+    """
+
+    proposal_id: str
+    event: str
+    at: datetime
+    actor: str
+    target: str
+    setpoint: str
+    value: float | None
+    detail: str = ""
+
+
 class Store(abc.ABC):
     """The time-series store: raw points, rollups, KPI history, scenario jobs and API keys.
 
@@ -205,6 +230,15 @@ class Store(abc.ABC):
     def rejected(self, limit: int = 100) -> list[RejectedPoint]:
         """The most recently rejected points, newest first."""
         raise StoreError(f"store: {type(self).__name__} keeps no rejected points")
+
+    # -- setpoint audit trail ----------------------------------------------------------------------
+    def add_setpoint_event(self, event: SetpointEvent) -> bool:
+        """Append a row to the audit trail; False (nothing written) if the proposal already has that event."""
+        raise StoreError(f"store: {type(self).__name__} keeps no setpoint audit trail")
+
+    def setpoint_events(self, proposal_id: str | None = None, *, limit: int = 100) -> list[SetpointEvent]:
+        """Rows of one proposal in order, or the newest ``limit`` rows of all proposals (newest first)."""
+        raise StoreError(f"store: {type(self).__name__} keeps no setpoint audit trail")
 
     # -- KPI history -----------------------------------------------------------------------------
     @abc.abstractmethod

@@ -35,6 +35,11 @@ TABLES = (
     """CREATE TABLE IF NOT EXISTS rejected_points (
         received BIGINT NOT NULL, source TEXT NOT NULL, tag TEXT NOT NULL, ts TEXT NOT NULL,
         value TEXT NOT NULL, reason TEXT NOT NULL)""",
+    # The setpoint audit trail (issue 10 item 7): one row per proposal and event, append-only.
+    """CREATE TABLE IF NOT EXISTS setpoint_audit (
+        proposal_id TEXT NOT NULL, event TEXT NOT NULL, ts BIGINT NOT NULL, actor TEXT NOT NULL,
+        target TEXT NOT NULL, setpoint TEXT NOT NULL, value DOUBLE PRECISION, detail TEXT NOT NULL,
+        PRIMARY KEY (proposal_id, event))""",
 )
 
 # Minute rollups for the given tags and [lo, hi) minute range, recomputed from raw points. A sample holds

@@ -29,6 +29,7 @@ from twin.store.model import (
     TagInfo,
     UnknownKeyError,
 )
+from twin.store.sqlaudit import SetpointAuditMixin
 from twin.store.sqlrecords import RecordsMixin
 from twin.store.sqlrejected import RejectedMixin
 
@@ -39,7 +40,7 @@ JOB_STATES = ("queued", "running", "succeeded", "failed")
 __all__ = ["AGGREGATES", "Exec", "SqlStore"]
 
 
-class SqlStore(RecordsMixin, RejectedMixin, Store):
+class SqlStore(RecordsMixin, RejectedMixin, SetpointAuditMixin, Store):
     """Shared implementation; see :class:`twin.store.model.Store` for the contract."""
 
     def __init__(self, retention: timedelta) -> None:

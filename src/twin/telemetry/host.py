@@ -5,6 +5,15 @@ bounded queue (a full queue is counted as ``queue_overflow`` and logged, never s
 shows up as a seq gap and is repaired by a rebirth). One worker thread takes messages off the queue, orders
 them per edge node (:class:`~twin.telemetry.node_tracker.EdgeNodeTracker`) and hands samples to the sink.
 
+Setpoints (issue 10 item 7, :meth:`SparkplugHost.write_setpoint`): with ``HostConfig.setpoint_limits`` set, the
+host range-checks a value against the technology's limits (:mod:`twin.telemetry.setpoints`), takes the metric's
+datatype from the device's current DBIRTH and publishes a DCMD on ``spBv1.0/<group>/DCMD/<node>/<device>``
+(QoS 0, not retained; metric name, metric timestamp, value in the field of the DBIRTH datatype and no datatype:
+tck-id-topics-dcmd-*, tck-id-payloads-metric-datatype-not-req, tck-id-payloads-name-cmd-requirement). The
+gateway's next DDATA settles it (:class:`~twin.telemetry.setpoints.ReadbackVerifier`); a mismatch or no read-back
+within ``readback_timeout_s`` is an alarm: counted (``setpoint_failed``), logged as a warning and handed to
+``on_setpoint``.
+
 STATE (spec "Host Application Session Establishment"): the CONNECT carries the Will
 ``spBv1.0/STATE/<host_id>`` = ``{"online": false, "timestamp": T}`` (QoS 1, retained); after subscribing, the host
 publishes ``{"online": true, "timestamp": T}`` (QoS 1, retained) with the same T; if it ever sees its own STATE
@@ -23,12 +32,13 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from twin.errors import TelemetryError
 from twin.telemetry.node_tracker import EdgeNodeTracker
 from twin.telemetry.samples import IngestCounters, Sample, SampleSink
+from twin.telemetry.setpoints import ReadbackOutcome, ReadbackVerifier, SetpointError, SetpointLimits
 from twin_edge.errors import SparkplugError
 from twin_edge.mqtt_link import Connected, Disconnected, LinkEvent, MqttLink, Received, Subscribed, Will
 from twin_edge.mqtt_settings import MqttSettings, TlsSettings
@@ -45,6 +55,7 @@ from twin_edge.sparkplug import (
     parse_topic,
     validate_id,
 )
+from twin_edge.sparkplug.datatypes import VALUE_FIELD, to_wire
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +80,8 @@ class HostConfig:
     username: str | None = None
     password: str | None = None
     tls: TlsSettings | None = None  # None: plain TCP
+    setpoint_limits: SetpointLimits | None = None  # None: this host writes no setpoints
+    readback_timeout_s: float = 10.0  # a write not read back within this is an alarm
 
     def __repr__(self) -> str:  # never print a password into a log
         secret = None if self.password is None else "***"
@@ -98,6 +111,8 @@ class HostConfig:
                 raise TelemetryError(
                     f"HostConfig.{name} = {value!r} is invalid; expected a non-empty string without '/', '+', '#'"
                 ) from None
+        if self.readback_timeout_s <= 0:
+            raise TelemetryError(f"HostConfig.readback_timeout_s = {self.readback_timeout_s!r}; expected > 0 s")
         if self.reorder_timeout_s <= 0 or self.queue_size < 1 or self.max_payload_bytes < 1:
             raise TelemetryError("HostConfig: reorder_timeout_s, queue_size and max_payload_bytes must be > 0")
 
@@ -114,9 +129,18 @@ def _now_ms() -> int:
 class SparkplugHost:
     """Use as ``with SparkplugHost(config, sink) as host: ...`` or call :meth:`start` / :meth:`stop`."""
 
-    def __init__(self, config: HostConfig, sink: SampleSink) -> None:
+    def __init__(
+        self,
+        config: HostConfig,
+        sink: SampleSink,
+        *,
+        on_setpoint: Callable[[ReadbackOutcome], None] | None = None,
+    ) -> None:
+        """``on_setpoint(outcome)`` is called from the worker thread when a setpoint write is settled."""
         self.config = config
         self._sink = sink
+        self._on_setpoint = on_setpoint
+        self._readback = ReadbackVerifier(self._setpoint_settled)
         self._counters = IngestCounters()
         self._queue: queue.Queue[object] = queue.Queue(maxsize=config.queue_size)
         self._trackers: dict[tuple[str, str], EdgeNodeTracker] = {}
@@ -156,6 +180,77 @@ class SparkplugHost:
     def device_online(self, group: str, node: str, device: str) -> bool:
         tracker = self._trackers.get((group, node))
         return tracker is not None and tracker.online and tracker.device_online(device)
+
+    def locate(self, group: str, device: str) -> str | None:
+        """The edge node that has ``device`` online in ``group`` (from the BIRTHs seen), or None."""
+        for (g, node), tracker in list(self._trackers.items()):
+            if g == group and tracker.online and tracker.device_online(device):
+                return node
+        return None
+
+    def write_setpoint(self, group: str, node: str, device: str, metric: str, value: object, *, command_id: str) -> int:
+        """Publish a DCMD that writes ``metric`` of ``device`` and start its read-back check.
+
+        Refuses with :class:`SetpointError` (nothing published): writes not configured, value out of the
+        technology's limits, device not online or metric not in its DBIRTH, or the broker not connected.
+        Returns the DCMD's timestamp (UTC ms); the outcome arrives later through ``on_setpoint``.
+        """
+        limits = self.config.setpoint_limits
+        if limits is None:
+            raise SetpointError("setpoint writes are off for this host (HostConfig.setpoint_limits is not set)")
+        checked = limits.check(metric, value)
+        tracker = self._trackers.get((group, node))
+        if tracker is None or not tracker.online or not tracker.device_online(device):
+            raise SetpointError(f"device {group}/{node}/{device} is not online; nothing written")
+        datatype = tracker.birth_datatype(device, metric)
+        if datatype is None:
+            raise SetpointError(f"{group}/{node}/{device} has no metric {metric!r} in its DBIRTH; nothing written")
+        wire_value = round(checked) if VALUE_FIELD[datatype] in ("int_value", "long_value") else checked
+        try:
+            wire = to_wire(datatype, wire_value)
+        except SparkplugError as exc:
+            raise SetpointError(f"{metric} = {value!r} does not fit its DBIRTH datatype: {exc}") from None
+        now = _now_ms()
+        payload = encode_payload(
+            [Metric(name=metric, timestamp=now, value=wire, value_field=VALUE_FIELD[datatype])], timestamp=now
+        )
+        key = (group, node, device, metric)
+        self._readback.expect(key, command_id, checked, now, round(self.config.readback_timeout_s * 1000))
+        if not self._link.connected or not self._link.publish(
+            str(Topic(group, MessageType.DCMD, node, device)), payload, qos=0
+        ):
+            self._readback.cancel(key)
+            raise SetpointError(f"the host is not connected to the broker; {metric} of {device} not written")
+        self._counters.setpoint_writes += 1
+        self._queue_wake()
+        logger.info("DCMD %s/%s/%s %s = %r sent (%s)", group, node, device, metric, checked, command_id)
+        return now
+
+    def _queue_wake(self) -> None:
+        """Let the worker recompute its wait so the read-back timeout is watched."""
+        self._enqueue(None)
+
+    def _setpoint_settled(self, outcome: ReadbackOutcome) -> None:
+        if outcome.ok:
+            self._counters.setpoint_confirmed += 1
+        elif outcome.status != "superseded":
+            self._counters.setpoint_failed += 1
+            logger.warning(
+                "setpoint alarm: %s/%s/%s %s written %r, read back %r (%s)",
+                outcome.group,
+                outcome.node,
+                outcome.device,
+                outcome.metric,
+                outcome.expected,
+                outcome.observed,
+                outcome.status,
+            )
+        if self._on_setpoint is not None:
+            try:
+                self._on_setpoint(outcome)
+            except Exception:  # someone else's code; keep ingesting
+                self._counters.sink_errors += 1
+                logger.exception("setpoint outcome handler failed")
 
     def start(self) -> None:
         self._worker = threading.Thread(target=self._work, name=f"sparkplug-host-{self.config.host_id}", daemon=True)
@@ -241,6 +336,9 @@ class SparkplugHost:
         get = self._queue.get
         while True:
             deadline = min((t.deadline_ms for t in self._reordering if t.deadline_ms is not None), default=None)
+            readback = self._readback.next_deadline_ms
+            if readback is not None:
+                deadline = readback if deadline is None else min(deadline, readback)
             try:
                 item = get(timeout=None if deadline is None else max(0.0, (deadline - _now_ms()) / 1000))
             except queue.Empty:
@@ -254,6 +352,7 @@ class SparkplugHost:
                 logger.exception("unexpected error while handling a message")
 
     def _step(self, item: object, deadline: int | None) -> None:
+        self._readback.expire(_now_ms())
         if deadline is not None and _now_ms() >= deadline:
             now = _now_ms()
             for tracker in list(self._reordering):
@@ -333,6 +432,7 @@ class SparkplugHost:
             self._link.publish(self._state_topic, HostState(True, self._state_timestamp).encode(), qos=1, retain=True)
 
     def _emit(self, samples: Sequence[Sample]) -> None:
+        self._readback.observe(samples)
         try:
             self._sink.accept(samples)
         except Exception:  # the sink is someone else's code; keep ingesting

@@ -101,6 +101,11 @@ class EdgeNodeTracker:
     def device_online(self, device: str) -> bool:
         return device in self._devices_online
 
+    def birth_datatype(self, device: str | None, name: str) -> DataType | None:
+        """The datatype the current BIRTH gave metric ``name`` of ``device``; None if it is not in the BIRTH."""
+        info = self._names.get((device, name))
+        return None if info is None else info.datatype
+
     # -- input -----------------------------------------------------------------------------------------------
     def on_message(self, kind: MessageType, device: str | None, payload: bytes, now_ms: int) -> None:
         try:

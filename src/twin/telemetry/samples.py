@@ -102,6 +102,9 @@ class IngestCounters:
     invalid_utf8: int = 0  # metric names or String values that are not valid UTF-8
     state_repaired: int = 0  # own STATE topic held something that is not our JSON STATE; republished online
     internal_errors: int = 0  # an unexpected exception while handling a message (a bug; logged with traceback)
+    setpoint_writes: int = 0  # DCMDs published (twin.telemetry.setpoints)
+    setpoint_confirmed: int = 0  # writes the PLC was read back to hold
+    setpoint_failed: int = 0  # writes read back with another value or not at all in time (an alarm)
 
     def __post_init__(self) -> None:
         # (edge node "group/node", reason) -> count, for malformed, wrong_datatype, invalid_utf8, unknown_alias and
