@@ -1,0 +1,233 @@
+"""Soak: the ingest chain at plant scale, time accelerated (issue 9).
+
+Two potlines of 352 pots (the reference plant) report at 1 Hz of plant time through a private Mosquitto into one
+twin process: :class:`twin.telemetry.SparkplugHost` → ``FanoutSink(LiveTwin, StoreSink)`` → DuckDB, as
+``twin serve`` wires them. A publisher subprocess stands in for the two edge gateways (a real gateway polls
+its PLCs in wall-clock time, so it cannot be accelerated): per potline an NBIRTH, one DBIRTH per pot with the
+gateway's metric names and aliases (``POT_LAYOUT``), then per plant second one alias-only DDATA per pot with what
+report-by-exception sends every second (voltage, current, pseudo-resistance), the feed counter every 90 s and a
+bath-temperature dip every 4 h, at ``SOAK_SPEED`` plant seconds per wall second, QoS 1.
+
+Reported in ``extra_info``: resident memory (RSS) of the twin process at start, middle and end; values
+published, applied by the host, written to the store and counted back from the DuckDB file after it is closed;
+the host's loss counters (queue overflow, seq gaps, sink errors); the achieved rate against raw paho on the
+same stream (baseline: a bare subscriber that counts messages, measured in the same run).
+
+``SOAK_HOURS`` sets the plant time (24 for the issue's day; CI under ``--benchmark-disable`` runs 30 plant
+seconds as a smoke test); ``SOAK_SPEED`` the acceleration (default 10; the publisher never runs ahead of it, the
+twin may fall behind it, and the run then lasts as long as the twin needs).
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from twin.live import LiveConfig, LiveTwin
+from twin.params import load_technology
+from twin.service.store_sink import FanoutSink, StoreSink
+from twin.store import open_store
+from twin.telemetry import HostConfig, SparkplugHost
+from twin_edge.testing import PrivateBroker, unique
+
+ROOT = Path(__file__).resolve().parents[1]
+POTS = 352
+LINES = ("potline1", "potline2")
+
+_PUBLISHER = """
+import sys, time
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from twin_edge.simplc.layout import POT_LAYOUT, device_id
+from twin_edge.sparkplug import BDSEQ_METRIC, REBIRTH_METRIC, DataType, Metric, encode_payload
+port, prefix, pots, seconds, speed, t0 = (int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4]),
+                                         float(sys.argv[5]), int(sys.argv[6]))
+lines = [f"potline{n}" for n in (1, 2)]
+c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=prefix + "-pub")
+c.max_inflight_messages_set(1000)
+c.max_queued_messages_set(0)
+c.connect("127.0.0.1", port)
+c.loop_start()
+slot = {s.name: k for k, s in enumerate(POT_LAYOUT)}
+def alias(p, name):  # unique across all devices of the edge node (Sparkplug B 3.0, tck-id-payloads-alias-uniqueness)
+    return p * len(POT_LAYOUT) + slot[name] + 1
+kind = {"Float": DataType.FLOAT, "UInt32": DataType.UINT32, "Boolean": DataType.BOOLEAN}
+seq = {line: 0 for line in lines}
+published = 0
+def nxt(line):
+    seq[line] = (seq[line] + 1) % 256
+    return seq[line]
+def pot_values(p, k):
+    v = 4.20 + 0.002 * ((p * 7 + k) % 11 - 5)
+    i = 300.0
+    return {"cell_voltage_V": v, "line_current_kA": i, "pseudo_resistance_uohm": (v - 1.65) / i * 1000.0,
+            "feed_count": k // 90, "beam_count": 0, "anode_effect": False, "bath_temp_degC": 958.0 + (p % 5) * 0.5,
+            "metal_height_cm": 22.0}
+for line in lines:
+    c.publish(f"spBv1.0/{line}/NBIRTH/gw01", encode_payload([
+        Metric(name=BDSEQ_METRIC, timestamp=t0, datatype=DataType.INT64, value=0),
+        Metric(name=REBIRTH_METRIC, timestamp=t0, datatype=DataType.BOOLEAN, value=False)], timestamp=t0, seq=0),
+        qos=1)
+    for p in range(pots):
+        vals = pot_values(p, 0)
+        c.publish(f"spBv1.0/{line}/DBIRTH/gw01/{device_id(p)}", encode_payload([
+            Metric(name=s.name, alias=alias(p, s.name), timestamp=t0, datatype=kind[s.datatype], value=vals[s.name])
+            for s in POT_LAYOUT], timestamp=t0, seq=nxt(line)), qos=1)
+        published += len(POT_LAYOUT)
+start = time.perf_counter()
+for k in range(1, seconds + 1):
+    ts = t0 + k * 1000
+    for line in lines:
+        for p in range(pots):
+            vals = pot_values(p, k)
+            names = ["cell_voltage_V", "line_current_kA", "pseudo_resistance_uohm"]
+            if k % 90 == 0:
+                names.append("feed_count")
+            if (k + p * 41) % 14400 == 0:
+                names.append("bath_temp_degC")
+            metrics = [Metric(alias=alias(p, n), timestamp=ts, value=vals[n],
+                              value_field="int_value" if n == "feed_count" else "float_value") for n in names]
+            info = c.publish(f"spBv1.0/{line}/DDATA/gw01/{device_id(p)}",
+                             encode_payload(metrics, timestamp=ts, seq=nxt(line)), qos=1)
+            published += len(metrics)
+    lag = k / speed - (time.perf_counter() - start)
+    if lag > 0:
+        time.sleep(lag)
+info.wait_for_publish(60)
+time.sleep(0.5)
+print(published, flush=True)
+c.disconnect()
+c.loop_stop()
+"""
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 1e6
+
+
+def _plant_seconds(benchmark) -> int:
+    if benchmark.disabled:
+        return 10
+    return int(float(os.environ.get("SOAK_HOURS", "0.25")) * 3600)
+
+
+def _raw_rate(port: int, seconds: int, speed: float) -> float:
+    """Messages per second a bare paho subscriber receives from the same publisher (the baseline)."""
+    prefix = unique("raw")
+    state = {"n": 0, "first": 0.0, "last": 0.0}
+    subscribed = threading.Event()
+
+    def on_message(_c: object, _u: object, _m: mqtt.MQTTMessage) -> None:
+        now = time.perf_counter()
+        if state["n"] == 0:
+            state["first"] = now
+        state["n"] += 1
+        state["last"] = now
+
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=prefix + "-sub")
+    client.on_message = on_message
+    client.on_subscribe = lambda *_: subscribed.set()
+    client.connect("127.0.0.1", port)
+    client.subscribe("spBv1.0/#", qos=1)
+    client.loop_start()
+    assert subscribed.wait(5)
+    t0 = int(time.time() * 1000)
+    subprocess.run([sys.executable, "-c", _PUBLISHER, str(port), prefix, str(POTS), str(seconds), str(speed), str(t0)],
+                   check=True, capture_output=True, timeout=seconds / speed * 4 + 120)
+    time.sleep(1.0)
+    client.disconnect()
+    client.loop_stop()
+    return state["n"] / max(state["last"] - state["first"], 1e-9)
+
+
+@pytest.mark.mqtt
+def test_bench_soak_two_potlines_of_352_pots(benchmark, tmp_path: Path) -> None:
+    seconds = _plant_seconds(benchmark)
+    speed = float(os.environ.get("SOAK_SPEED", "10"))
+    broker = PrivateBroker(extra_config=["max_queued_messages 0", "max_inflight_messages 0"])
+    broker.start()
+    figures: dict[str, float] = {}
+    try:
+        technology = load_technology(ROOT / "models" / "hal275.toml")
+        t0 = int(time.time() * 1000)  # plant time of the first birth; the publisher runs ahead of the wall clock
+        live = LiveTwin(technology, dict.fromkeys(LINES, POTS), LiveConfig(), epoch_ms=t0, speed=1.0)
+        path = tmp_path / "soak.duckdb"
+        store = open_store(f"duckdb:///{path}")
+        sink = StoreSink(store)
+        host = SparkplugHost(HostConfig(host_id=unique("soak"), broker_port=broker.port, group_ids=LINES),
+                             FanoutSink(live, sink))
+        rss = [_rss_mb()]
+
+        def run() -> int:
+            host.start()
+            assert host.wait_online(10)
+            publisher = subprocess.Popen(
+                [sys.executable, "-c", _PUBLISHER, str(broker.port), "soak", str(POTS), str(seconds), str(speed),
+                 str(t0)],
+                stdout=subprocess.PIPE, text=True,
+            )
+            middle = time.monotonic() + seconds / speed / 2
+            while publisher.poll() is None:
+                time.sleep(0.5)
+                if len(rss) == 1 and time.monotonic() >= middle:
+                    rss.append(_rss_mb())
+            out, _ = publisher.communicate()
+            assert publisher.returncode == 0
+            published = int(out.split()[-1])
+            last, still = -1, time.monotonic()
+            while host.counters["applied"] < published and time.monotonic() - still < 30:  # until it stops moving
+                time.sleep(0.2)
+                if host.counters["applied"] != last:
+                    last, still = host.counters["applied"], time.monotonic()
+            host.stop()
+            sink.flush()
+            return published
+
+        started = time.perf_counter()
+        published = benchmark.pedantic(run, rounds=1, iterations=1)
+        elapsed = time.perf_counter() - started
+        if len(rss) == 1:
+            rss.append(_rss_mb())
+        rss.append(_rss_mb())
+        store.close()
+        with duckdb.connect(str(path), read_only=True) as db:
+            stored = db.execute("SELECT count(*) FROM points").fetchone()[0]
+        counters = host.counters
+        figures = {
+            "plant_seconds": seconds,
+            "speed": speed,
+            "wall_s": round(elapsed, 1),
+            "rss_start_MB": round(rss[0], 1),
+            "rss_middle_MB": round(rss[1], 1),
+            "rss_end_MB": round(rss[2], 1),
+            "values_published": published,
+            "values_applied": counters["applied"],
+            "points_written": sink.counters["points_written"],
+            "points_in_duckdb": stored,
+            "queue_overflow": counters["queue_overflow"],
+            "seq_gaps": counters["seq_gaps"],
+            "stale_marked": counters["stale_marked"],
+            "sink_errors": counters["sink_errors"],
+            "twin_values_per_s": round(counters["applied"] / elapsed),
+        }
+        if not benchmark.disabled:
+            figures["raw_paho_messages_per_s"] = round(_raw_rate(broker.port, min(seconds, 120), speed * 4))
+    finally:
+        broker.stop()
+    benchmark.extra_info.update(figures)
+    assert figures["values_applied"] == figures["values_published"], (figures, counters)
+    # the store holds every value once, plus the STALE mark of each metric when the host stopped
+    assert figures["points_in_duckdb"] == figures["points_written"], figures
+    assert figures["points_written"] == figures["values_published"] + figures["stale_marked"], figures
+    assert figures["queue_overflow"] == figures["seq_gaps"] == figures["sink_errors"] == 0, figures
