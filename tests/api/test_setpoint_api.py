@@ -141,6 +141,8 @@ def test_out_of_range_is_refused_at_the_api_and_audited(chain: Chain) -> None:
         {"potline": 1, "cell": 1, "setpoint": "feed_mode", "value": "sideways"},
         {"potline": 1, "cell": 1, "setpoint": "exchanger_duty_kW", "value": 141.0},
         {"potline": 1, "cell": 1, "setpoint": "feed_mode", "value": 1, "extra": True},
+        {"potline": 1, "cell": 1, "setpoint": "feed_mode", "value": True},  # not a code
+        {"potline": 1, "cell": 1, "setpoint": "resistance_target_uohm", "value": "9.0"},  # a number as text
     ):
         assert httpx.post(url, json=body, headers=chain.h()).status_code == 422, body
     assert chain.rig.plcs.accepted_writes == 0

@@ -81,7 +81,7 @@ def chain(tmp_path: Path, broker: tuple[str, int]) -> Any:
         readback_timeout_s=1.5,
     )
     host = SparkplugHost(config, CollectingSink(), on_setpoint=outcomes)
-    dcmds = Recorder(*broker, f"spBv1.0/{group}/DCMD/#")
+    dcmds = Recorder(*broker, f"spBv1.0/{group}/#")  # DCMDs, and the DBIRTHs they refer to
     host.start()
     try:
         assert host.wait_online(5)
@@ -103,12 +103,15 @@ def test_a_write_reaches_the_plc_and_its_read_back_confirms_it(chain: Any) -> No
     assert outcome is not None
     assert (outcome.status, outcome.observed) == ("confirmed", 8.75)
     assert rig.plcs.setpoint(0, "resistance_target_uohm") == 8.75  # the PLC's register, read directly
-    # The DCMD as the spec wants it: device topic, name, timestamp, value in the DBIRTH type's field, no datatype.
-    (msg,) = dcmds.messages()
+    # The DCMD as the spec wants it: device topic; the DBIRTH's alias and no name
+    # (tck-id-payloads-alias-data-cmd-requirement); a timestamp; the value in the DBIRTH type's field; no datatype.
+    (msg,) = dcmds.messages("/DCMD/")
     assert msg.topic == f"spBv1.0/{group}/DCMD/gw/pot_001"
     (metric,) = decode_payload(msg.payload).metrics
-    assert (metric.name, metric.datatype, metric.value_field, metric.value) == (
-        "resistance_target_uohm",
+    birth = decode_payload(dcmds.messages("/DBIRTH/gw/pot_001")[-1].payload).metrics
+    assert (metric.name, metric.alias, metric.datatype, metric.value_field, metric.value) == (
+        None,
+        next(m.alias for m in birth if m.name == "resistance_target_uohm"),
         None,
         "float_value",
         8.75,
@@ -121,7 +124,7 @@ def test_a_write_reaches_the_plc_and_its_read_back_confirms_it(chain: Any) -> No
     assert rig.plcs.setpoint(1, "feed_mode") == 2.0
     assert host.counters["setpoint_confirmed"] == 2
     assert host.counters["setpoint_failed"] == 0
-    assert decode_payload(dcmds.messages()[-1].payload).metrics[0].value_field == "int_value"
+    assert decode_payload(dcmds.messages("/DCMD/")[-1].payload).metrics[0].value_field == "int_value"
 
 
 def test_the_host_refuses_out_of_range_and_publishes_nothing(chain: Any) -> None:
@@ -137,7 +140,7 @@ def test_the_host_refuses_out_of_range_and_publishes_nothing(chain: Any) -> None
     with pytest.raises(SetpointError, match="not online"):
         host.write_setpoint(group, "gw", "pot_009", "feed_mode", 1, command_id="x")
     time.sleep(0.3)  # give a stray DCMD the time to arrive (none must)
-    assert dcmds.messages() == []
+    assert dcmds.messages("/DCMD/") == []
     assert rig.gateway.counters.setpoint_writes == 0
     assert rig.plcs.accepted_writes == 0
 

@@ -8,8 +8,10 @@ them per edge node (:class:`~twin.telemetry.node_tracker.EdgeNodeTracker`) and h
 Setpoints (issue 10 item 7, :meth:`SparkplugHost.write_setpoint`): with ``HostConfig.setpoint_limits`` set, the
 host range-checks a value against the technology's limits (:mod:`twin.telemetry.setpoints`), takes the metric's
 datatype from the device's current DBIRTH and publishes a DCMD on ``spBv1.0/<group>/DCMD/<node>/<device>``
-(QoS 0, not retained; metric name, metric timestamp, value in the field of the DBIRTH datatype and no datatype:
-tck-id-topics-dcmd-*, tck-id-payloads-metric-datatype-not-req, tck-id-payloads-name-cmd-requirement). The
+(QoS 0, not retained, tck-id-topics-dcmd-*): the metric by its DBIRTH alias only, as the spec requires when
+aliases are used (tck-id-payloads-alias-data-cmd-requirement; by name when the DBIRTH gave no alias), a metric
+timestamp (tck-id-payloads-name-cmd-requirement) and the value in the protobuf field of the DBIRTH datatype,
+without the datatype itself (tck-id-payloads-metric-datatype-not-req). The
 gateway's next DDATA settles it (:class:`~twin.telemetry.setpoints.ReadbackVerifier`); a mismatch or no read-back
 within ``readback_timeout_s`` is an alarm: counted (``setpoint_failed``), logged as a warning and handed to
 ``on_setpoint``.
@@ -211,9 +213,15 @@ class SparkplugHost:
         except SparkplugError as exc:
             raise SetpointError(f"{metric} = {value!r} does not fit its DBIRTH datatype: {exc}") from None
         now = _now_ms()
-        payload = encode_payload(
-            [Metric(name=metric, timestamp=now, value=wire, value_field=VALUE_FIELD[datatype])], timestamp=now
+        alias = tracker.birth_alias(device, metric)
+        command = Metric(
+            name=metric if alias is None else None,
+            alias=alias,
+            timestamp=now,
+            value=wire,
+            value_field=VALUE_FIELD[datatype],
         )
+        payload = encode_payload([command], timestamp=now)
         key = (group, node, device, metric)
         self._readback.expect(key, command_id, checked, now, round(self.config.readback_timeout_s * 1000))
         if not self._link.connected or not self._link.publish(

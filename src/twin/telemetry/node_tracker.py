@@ -94,6 +94,7 @@ class EdgeNodeTracker:
         self._rebirth_sent_ms: int | None = None
         self._aliases: dict[int, _MetricInfo] = {}
         self._names: dict[tuple[str | None, str], _MetricInfo] = {}
+        self._alias_of: dict[tuple[str | None, str], int] = {}  # (device, name) -> alias from the current BIRTH
         self._devices_online: set[str] = set()
         self._last: dict[tuple[str | None, str], Value | None] = {}
 
@@ -105,6 +106,10 @@ class EdgeNodeTracker:
         """The datatype the current BIRTH gave metric ``name`` of ``device``; None if it is not in the BIRTH."""
         info = self._names.get((device, name))
         return None if info is None else info.datatype
+
+    def birth_alias(self, device: str | None, name: str) -> int | None:
+        """The alias the current BIRTH gave metric ``name`` of ``device``; None if it gave none."""
+        return self._alias_of.get((device, name))
 
     # -- input -----------------------------------------------------------------------------------------------
     def on_message(self, kind: MessageType, device: str | None, payload: bytes, now_ms: int) -> None:
@@ -157,6 +162,7 @@ class EdgeNodeTracker:
         self._rebirth_sent_ms = None
         self._aliases.clear()
         self._names.clear()
+        self._alias_of.clear()
         self._devices_online.clear()
         self._apply_birth(None, message, now_ms)
 
@@ -315,6 +321,7 @@ class EdgeNodeTracker:
         self._names[(device, name)] = info
         if alias is not None:
             self._aliases[alias] = info
+            self._alias_of[(device, name)] = alias
         return info
 
     def _template(

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
 from twin.api.auth import Principal
 from twin.api.deps import OPEN, require
@@ -33,7 +33,9 @@ class ProposalCreate(BaseModel):
     potline: int = Field(ge=1, le=999, examples=[1])
     cell: int = Field(ge=1, le=999, examples=[17])
     setpoint: str = Field(pattern="^(" + "|".join(SETPOINTS) + ")$", examples=["resistance_target_uohm"])
-    value: float | str = Field(examples=[8.9], description="engineering units; feed_mode: a code or a name")
+    value: StrictFloat | StrictInt | StrictStr = Field(
+        examples=[8.9], description="engineering units; feed_mode: a code or a name (never a boolean)"
+    )
 
 
 class AuditRow(BaseModel):
