@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -169,24 +170,37 @@ def plant_kpis(
 
 
 def grid_service_kpis(
-    services: Sequence[Mapping[str, float]], islands: Sequence[Mapping[str, float]]
+    services: Sequence[Mapping[str, Any]], islands: Sequence[Mapping[str, float]]
 ) -> dict[str, float]:
     """KPIs of the grid services of a run (module docstring), from plain per-service and per-island totals.
 
-    ``services``: ``reserve_MWh``, ``reserve_max_MW``, ``al_lost_kg``, ``first_second_MW`` per line and event;
-    ``islands``: ``lost_MW``, ``nadir_Hz``, ``shed_MW``, ``shed_MWh``, ``hours`` per tie trip.
+    ``services``: ``service`` (``reserve_call`` or ``frequency_response``), ``reserve_MWh``, ``reserve_max_MW``,
+    ``reserve_min_MW``, ``al_lost_kg``, ``first_second_MW`` per line and event; ``islands``: ``lost_MW``,
+    ``nadir_Hz``, ``shed_MW``, ``shed_MWh``, ``hours`` per tie trip. Reserve calls give ``reserve_*``, frequency
+    response ``fcr_*`` (its energy is net: the droop takes power at high frequency and gives it at low).
     """
     out: dict[str, float] = {}
-    if services:
-        reserve = sum(s["reserve_MWh"] for s in services)
-        lost_t = sum(s["al_lost_kg"] for s in services) / 1000.0
+    calls = [s for s in services if s["service"] == "reserve_call"]
+    if calls:
+        reserve = sum(s["reserve_MWh"] for s in calls)
+        lost_t = sum(s["al_lost_kg"] for s in calls) / 1000.0
         out.update(
             {
                 "reserve_MWh": reserve,
-                "reserve_max_MW": sum(s["reserve_max_MW"] for s in services),
-                "reserve_first_second_MW": sum(s["first_second_MW"] for s in services),
+                "reserve_max_MW": sum(s["reserve_max_MW"] for s in calls),
+                "reserve_first_second_MW": sum(s["first_second_MW"] for s in calls),
                 "reserve_al_lost_t": lost_t,
                 "reserve_MWh_per_t_al_lost": reserve / lost_t if lost_t > 0 else 0.0,
+            }
+        )
+    fcr = [s for s in services if s["service"] == "frequency_response"]
+    if fcr:
+        out.update(
+            {
+                "fcr_net_MWh": sum(s["reserve_MWh"] for s in fcr),
+                "fcr_max_down_MW": sum(s["reserve_max_MW"] for s in fcr),
+                "fcr_max_up_MW": -sum(s["reserve_min_MW"] for s in fcr),
+                "fcr_al_lost_t": sum(s["al_lost_kg"] for s in fcr) / 1000.0,
             }
         )
     if islands:

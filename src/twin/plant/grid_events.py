@@ -100,6 +100,7 @@ class ServiceTotal:
     end_s: float = 0.0
     reserve_MWh: float = 0.0  # energy not drawn against the reference
     reserve_max_MW: float = 0.0
+    reserve_min_MW: float = 0.0  # most negative: the largest increase of power (high frequency)
     first_second_MW: float = 0.0  # power shed over the first second of a call
     missing_C: float = 0.0  # charge not passed against the reference current (all cells)
     charge_C: float = 0.0  # charge passed while the service ran
@@ -158,12 +159,14 @@ class GridLog:
                 return owner
         return None
 
-    def summary(self) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
+    def summary(self) -> tuple[list[dict[str, Any]], list[dict[str, float]]]:
         """Plain per-service and per-island totals, as :func:`twin.kpi.plant_kpis.grid_service_kpis` takes them."""
         services = [
             {
+                "service": s.service,
                 "reserve_MWh": s.reserve_MWh,
                 "reserve_max_MW": s.reserve_max_MW,
+                "reserve_min_MW": s.reserve_min_MW,
                 "al_lost_kg": s.al_lost_kg,
                 "first_second_MW": s.first_second_MW,
             }
@@ -369,6 +372,7 @@ def _book(
     log.samples.append(ServiceSample(line.potline.time_s, service, line.name, f, current, ref_kA, ac, ref_MW, span))
     total.reserve_MWh += (ref_MW - ac) * span / HOUR_S
     total.reserve_max_MW = max(total.reserve_max_MW, ref_MW - ac)
+    total.reserve_min_MW = min(total.reserve_min_MW, ref_MW - ac)
     total.missing_C += ref_kA * 1e3 * span * line.potline.n_cells - charge
     total.charge_C += charge
     total.al_kg += al
