@@ -24,6 +24,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     cmd.add_argument("--replay-cells", type=int, default=4, help="cells per potline in the twin replay (default 4)")
     cmd.add_argument("--seed", type=int, default=1, help="seed of the twin replay (default 1)")
     cmd.add_argument("--json", action="store_true", help="print the whole answer as JSON")
+    cmd.add_argument("--schedule-out", help="write the accepted schedule as a scenario (schedule.toml and "
+                                            "schedule.csv) into this directory")
     cmd.set_defaults(func=run)
 
 
@@ -49,6 +51,14 @@ def run(args: argparse.Namespace) -> int:
     outcome = optimise(inputs, horizon_h=args.horizon_h, step_min=args.step_min, total_h=args.total_h,
                        commit_h=args.commit_h, replay_cells=args.replay_cells, seed=args.seed)
     answer = outcome_dict(outcome, inputs)
+    if args.schedule_out and outcome.plan is not None:
+        from pathlib import Path
+
+        from twin.optimise.export import write_schedule_scenario
+
+        s = outcome.plan.schedule
+        write_schedule_scenario(Path(args.schedule_out), inputs.plant, s.dt_h, s.current_kA, s.duty_kW, s.on,
+                                args.seed)
     if args.json:
         json.dump(answer, sys.stdout, default=_plain)
         sys.stdout.write("\n")

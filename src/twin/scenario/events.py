@@ -32,6 +32,7 @@ from twin.plant.control import compensate_resistance, modulate_resistance
 from twin.plant.exchangers import ExchangerControl
 from twin.plant.grid_events import GridLog, run_frequency_response, run_reserve_call
 from twin.plant.island import run_tie_trip
+from twin.plant.schedule import run_schedule
 from twin.scenario.spec import Event
 
 HOUR_S = 3600.0
@@ -58,6 +59,7 @@ def schedule(plant: Plant, event: Event) -> None:
         "frequency_response": _frequency_response,
         "reserve_call": _reserve_call,
         "tie_trip": _tie_trip,
+        "schedule": _schedule,
     }[event.kind]
     if event.kind in ("frequency_response", "reserve_call", "tie_trip"):
         GridLog.of(plant)  # registered now, before the run's recorder hook
@@ -283,3 +285,8 @@ def _reserve_call(plant: Plant, event: Event) -> Generator[Any, Any, None]:
 def _tie_trip(plant: Plant, event: Event) -> Generator[Any, Any, None]:
     """The grid tie opens and the plant runs as an island (twin.plant.island)."""
     yield from run_tie_trip(plant, event.at_h * HOUR_S, event.fields["duration_h"] * HOUR_S)
+
+
+def _schedule(plant: Plant, event: Event) -> Generator[Any, Any, None]:
+    """A dispatch schedule (e.g. the optimiser's) imposed row by row (twin.plant.schedule)."""
+    yield from run_schedule(plant, event.at_h * HOUR_S, event.fields["steps"])

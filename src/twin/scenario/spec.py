@@ -79,6 +79,8 @@ EVENT_FIELDS: dict[str, dict[str, tuple[str, float, float, bool]]] = {
                            "step_s": ("float", 1.0, 60.0, False)},
     "reserve_call": {"potline": POTLINE, "fraction": ("float", 0.01, 1.0, True), "duration_h": DURATION},
     "tie_trip": {"duration_h": DURATION},
+    # a dispatch schedule, e.g. the optimiser's (twin.plant.schedule; docs/optimise.md)
+    "schedule": {"csv": ("str", 0, 0, True)},
 }
 #: events whose fields need exactly one of a group
 ONE_OF: dict[str, tuple[str, ...]] = {"resistance_target": ("voltage_V", "delta_mV"),
@@ -235,6 +237,10 @@ def _event(raw: Any, n: int, origin: str, plant: PlantSpec, horizon_h: float, ba
             ScenarioError, origin, f"{label}.{'/'.join(group)}", given or None,
             f"exactly one of {' or '.join(group)} for a {kind} event",
         )
+    if kind == "schedule":
+        from twin.plant.schedule import load_schedule_csv
+
+        fields["steps"] = load_schedule_csv(_inside(base_dir, fields["csv"], origin, label), plant, f"{label}.csv")
     if kind in GRID_KINDS:
         _check_grid_event(kind, fields, origin, label, plant, base_dir)
         if at_h < GRID_REFERENCE_H:
@@ -276,14 +282,17 @@ def _check_grid_event(
     from twin.plant.grid_events import check_profile, load_profile_csv
 
     if "csv" in fields:
-        csv_path = Path(fields["csv"])
-        if csv_path.is_absolute() or ".." in csv_path.parts:
-            raise field_error(
-                ScenarioError, origin, f"{label}.csv", fields["csv"], "a path inside the scenario's directory"
-            )
-        fields["points"] = load_profile_csv(base_dir / csv_path, f"{label}.csv")
+        fields["points"] = load_profile_csv(_inside(base_dir, fields["csv"], origin, label), f"{label}.csv")
     else:
         fields["points"] = check_profile(fields["points"], f"{origin}: {label}.points")
+
+
+def _inside(base_dir: Path, value: str, origin: str, label: str) -> Path:
+    """A data file an event names: a relative path inside the scenario's directory (no ``..``)."""
+    path = Path(value)
+    if not value or path.is_absolute() or ".." in path.parts:
+        raise field_error(ScenarioError, origin, f"{label}.csv", value, "a path inside the scenario's directory")
+    return base_dir / path
 
 
 def _check_event_value(
