@@ -44,7 +44,7 @@ def test_exported_schedule_runs_and_the_cells_carry_its_currents(tmp_path: Path)
     assert carried[:3] == pytest.approx(current[0, :3], rel=2e-3)
     assert carried[3] < current[0, 3]
     for rec in plant.records:
-        if 0.75 * 3600 <= rec.start_s:
+        if rec.start_s >= 0.75 * 3600:
             assert rec.coal_MW == (0.0,)
     assert duties[2] > duties[1]  # the exchangers were asked for more
 
