@@ -22,9 +22,24 @@ from asyncua.client.ua_client import UaClientState
 from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
 
 from twin_edge.modbus import PlcUnavailable
+from twin_edge.sparkplug import DataType
 
 logger = logging.getLogger(__name__)
 APPLICATION_URI = "urn:smelter-twin:twin-edge"
+# The OPC UA variant a written value travels as, by the tag's Sparkplug datatype.
+_VARIANTS = {
+    DataType.FLOAT: ua.VariantType.Float,
+    DataType.DOUBLE: ua.VariantType.Double,
+    DataType.BOOLEAN: ua.VariantType.Boolean,
+    DataType.INT8: ua.VariantType.SByte,
+    DataType.INT16: ua.VariantType.Int16,
+    DataType.INT32: ua.VariantType.Int32,
+    DataType.INT64: ua.VariantType.Int64,
+    DataType.UINT8: ua.VariantType.Byte,
+    DataType.UINT16: ua.VariantType.UInt16,
+    DataType.UINT32: ua.VariantType.UInt32,
+    DataType.UINT64: ua.VariantType.UInt64,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +121,28 @@ class OpcUaPlc:
                 await self.close()
                 raise PlcUnavailable(f"{self.endpoint}: no value for {', '.join(missing[:5])}")
         return dict(self._values)
+
+    async def write(self, node_id: str, value: float, datatype: DataType) -> Any:
+        """Write ``value`` (raw, the server's units) to ``node_id`` (OPC UA Part 4 §5.10.4 Write) and read it
+        back; raise :class:`PlcUnavailable` when the server refuses (e.g. BadUserAccessDenied) or cannot answer."""
+        variant = _VARIANTS.get(datatype)
+        if variant is None:
+            raise PlcUnavailable(f"{self.endpoint}: cannot write a {datatype.spec_name} over OPC UA")
+        wire: Any = bool(value) if variant is ua.VariantType.Boolean else value
+        if variant not in (ua.VariantType.Float, ua.VariantType.Double, ua.VariantType.Boolean):
+            wire = round(value)
+        client = self._client
+        if client is None or self._lost or client.uaclient.state is not UaClientState.CONNECTED:
+            await self.close()
+            await self._connect()
+            client = self._client
+        assert client is not None  # _connect sets it or raises
+        node = client.get_node(node_id)
+        try:
+            await asyncio.wait_for(node.write_value(ua.DataValue(ua.Variant(wire, variant))), self._timeout_s * 4)
+            return await asyncio.wait_for(node.read_value(), self._timeout_s * 4)
+        except Exception as exc:  # asyncua raises ua.UaStatusCodeError, TimeoutError, ...
+            raise PlcUnavailable(f"{self.endpoint}: writing {node_id}: {type(exc).__name__}: {exc}") from None
 
     async def _all_values(self) -> None:
         while len(self._values) < len(self._tags):

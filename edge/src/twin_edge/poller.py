@@ -109,10 +109,13 @@ class Poller:
     async def write_tag(self, device_id: str, tag: Tag, value: float) -> Value:
         """Write ``value`` (engineering units) into ``tag``'s registers, read them back and return what the PLC
         holds now (engineering units). Raises :class:`PlcUnavailable` if the write or the read-back fails."""
+        raw = (value - tag.offset) / tag.scale if tag.scale else 0.0
+        opc = self._opcua.get(device_id)
+        if opc is not None:
+            return opcua_value(tag, await opc.write(tag.node or "", raw, tag.datatype))
         plc = self._plcs.get(device_id)
         if plc is None:
-            raise PlcUnavailable(f"{device_id} is not a Modbus device; writes are offered on Modbus devices only")
-        raw = (value - tag.offset) / tag.scale if tag.scale else 0.0
+            raise PlcUnavailable(f"{device_id} is not a device of this gateway")
         await plc.write_holding(tag.register, encode_registers(tag.encoding, raw))
         registers = await plc.read_holding(tag.register, tag.encoding.register_count)
         return engineering_value(tag, registers, tag.register)

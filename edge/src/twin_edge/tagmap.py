@@ -47,7 +47,7 @@ class Tag:
     offset: float = 0.0
     deadband: float = 0.0
     node: str | None = None  # OPC UA node id (OPC UA devices only)
-    writable: bool = False  # a setpoint the host may write with a DCMD (Modbus devices only)
+    writable: bool = False  # a setpoint the host may write with a DCMD
     minimum: float | None = None  # a writable tag's range in engineering units: the gateway refuses values outside
     maximum: float | None = None
 
@@ -229,20 +229,18 @@ def _parse_tags(doc: object, source: str, where: str) -> tuple[Tag, ...]:
         writable = t.get("writable", False)
         if not isinstance(writable, bool):
             raise ConfigError.field(source, f"{at}.writable", writable, "true or false")
-        limits = _write_limits(t, writable, node, source, at)
+        limits = _write_limits(t, writable, source, at)
         tags.append(Tag(metric, register, encoding, datatype, **numbers, node=node, writable=writable, **limits))
     return tuple(tags)
 
 
-def _write_limits(t: dict[str, Any], writable: bool, node: object, source: str, at: str) -> dict[str, float]:
+def _write_limits(t: dict[str, Any], writable: bool, source: str, at: str) -> dict[str, float]:
     """``min``/``max`` of a writable tag: both required, finite, ``min <= max``; refused on other tags."""
     if not writable:
         for key in ("min", "max"):
             if key in t:
                 raise ConfigError.field(source, f"{at}.{key}", t[key], "no range on a tag that is not writable")
         return {}
-    if node is not None:
-        raise ConfigError.field(source, f"{at}.writable", True, "false: writes are offered on Modbus devices only")
     out = {}
     for key, name in (("min", "minimum"), ("max", "maximum")):
         value = t.get(key)

@@ -53,6 +53,13 @@ REGISTER_COUNT = max(s.register + s.encoding.register_count for s in POT_LAYOUT 
 _SETPOINTS = {s.name: s for s in SETPOINT_LAYOUT}
 
 
+def _setpoint(name: str) -> Signal:
+    s = _SETPOINTS.get(name)
+    if s is None:
+        raise ValueError(f"setpoint_limits: {name!r} is not a setpoint; known: {', '.join(_SETPOINTS)}")
+    return s
+
+
 def device_id(pot_index: int) -> str:
     """Sparkplug device id of pot ``pot_index`` (0-based): ``pot_001`` for index 0."""
     return f"pot_{pot_index + 1:03d}"
@@ -83,9 +90,7 @@ def tag_map_text(
         for s in POT_LAYOUT
     )
     for name, (low, high) in (setpoint_limits or {}).items():
-        s = _SETPOINTS.get(name)
-        if s is None:
-            raise ValueError(f"setpoint_limits: {name!r} is not a setpoint; known: {', '.join(_SETPOINTS)}")
+        s = _setpoint(name)
         lines.append(
             f'  {{ metric = "{s.name}", register = {s.register}, encoding = "{s.encoding}", '
             f'datatype = "{s.datatype}", writable = true, min = {float(low)!r}, max = {float(high)!r} }},'
@@ -137,6 +142,7 @@ def opcua_tag_map_text(
     password_file: str,
     server_cert: str | None = None,
     deadband_scale: float = 1.0,
+    setpoint_limits: Mapping[str, tuple[float, float]] | None = None,
 ) -> str:
     """A tag map reading ``pots`` simulated pot controllers from their OPC UA server (Basic256Sha256, user login;
     file names relative to the tag map). Values are engineering units there, so no scale."""
@@ -146,6 +152,12 @@ def opcua_tag_map_text(
         f"deadband = {s.deadband * deadband_scale} }},"
         for s in POT_LAYOUT
     ]
+    for name, (low, high) in (setpoint_limits or {}).items():
+        s = _setpoint(name)
+        lines.append(
+            f'  {{ metric = "{s.name}", node = "ns=2;s={{device}}.{s.name}", datatype = "{s.datatype}", '
+            f"writable = true, min = {float(low)!r}, max = {float(high)!r} }},"
+        )
     lines += ["]", ""]
     pin = [f'server_cert = "{server_cert}"'] if server_cert else []
     for i in range(pots):

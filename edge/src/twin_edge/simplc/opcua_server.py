@@ -1,7 +1,10 @@
 """The simulated pot controllers served over OPC UA as well (one server for a bank of PLCs).
 
 Security as a plant would set it: the only endpoint is Basic256Sha256 with SignAndEncrypt, the only login is a
-user name and password (no anonymous sessions), and every variable is read-only for clients. Address space:
+user name and password (no anonymous sessions), and every process variable is read-only for clients (a write
+gets BadUserAccessDenied). The setpoints (``SETPOINT_LAYOUT``) are writable variables backed by the same
+setpoint registers as the Modbus server (:meth:`SimulatedPlcs.write_setpoint`); a PLC that ignores writes
+answers a setpoint write with a bad status. Address space:
 ``Objects/pot_<NNN>/<signal>`` with string node ids ``ns=2;s=pot_<NNN>.<signal>`` (engineering values: the
 same as the Modbus registers after scaling, updated from the bank every ``update_period_s``).
 """
@@ -20,13 +23,18 @@ from asyncua.crypto.permission_rules import SimpleRoleRuleset, User, UserRole
 from asyncua.server.user_managers import UserManager
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from twin_edge.simplc.layout import POT_LAYOUT, device_id
+from twin_edge.simplc.layout import POT_LAYOUT, SETPOINT_LAYOUT, device_id
 from twin_edge.simplc.plcs import SimulatedPlcs
 
 logger = logging.getLogger(__name__)
 NAMESPACE = "urn:smelter-twin:simplc"
 SERVER_URI = "urn:smelter-twin:simplc:server"
-_VARIANT = {"Float": ua.VariantType.Float, "UInt32": ua.VariantType.UInt32, "Boolean": ua.VariantType.Boolean}
+_VARIANT = {
+    "Float": ua.VariantType.Float,
+    "UInt32": ua.VariantType.UInt32,
+    "UInt16": ua.VariantType.UInt16,
+    "Boolean": ua.VariantType.Boolean,
+}
 
 
 def node_id(pot_index: int, signal: str) -> str:
@@ -118,12 +126,39 @@ class SimulatedOpcUaServer:
                     initial,
                     varianttype=variant,
                 )
+            for signal in SETPOINT_LAYOUT:
+                variant = _VARIANT[signal.datatype]
+                node = await obj.add_variable(
+                    ua.NodeId(f"{device_id(i)}.{signal.name}", idx),
+                    f"{idx}:{signal.name}",
+                    self._setpoint_value(i, signal.name, variant),
+                    varianttype=variant,
+                )
+                await node.set_writable()
+                server.set_attribute_value_setter(node.nodeid, self._setter(i, signal.name, variant))
             self._nodes.append(nodes)
         await server.start()
         self._server = server
         await self._update()
         self._task = asyncio.create_task(self._update_loop(), name="simplc-opcua-update")
         logger.info("simulated PLCs on OPC UA at %s", self.endpoint)
+
+    def _setpoint_value(self, i: int, name: str, variant: ua.VariantType) -> Any:
+        value = self.plcs.setpoint(i, name)
+        return value if variant is ua.VariantType.Float else round(value)
+
+    def _setter(self, i: int, name: str, variant: ua.VariantType) -> Any:
+        """The write hook of one setpoint variable: the value goes into the PLC's setpoint register."""
+
+        def setter(node: Any, attr: Any, value: ua.DataValue) -> None:
+            written = value.Value.Value if value.Value is not None else None
+            if isinstance(written, bool) or not isinstance(written, int | float):
+                raise ua.UaStatusCodeError(ua.StatusCodes.BadTypeMismatch)
+            if not self.plcs.write_setpoint(i, name, float(written)):
+                raise ua.UaStatusCodeError(ua.StatusCodes.BadNotWritable)  # in local mode: refused
+            node.attributes[attr].value = ua.DataValue(ua.Variant(self._setpoint_value(i, name, variant), variant))
+
+        return setter
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -198,6 +198,19 @@ class SimulatedPlcs:
         raw = self._devices[pot_index].getValues(_HOLDING, signal.register, signal.encoding.register_count)
         return float(decode_registers(signal.encoding, list(raw))) * signal.scale
 
+    def write_setpoint(self, pot_index: int, name: str, value: float) -> bool:
+        """A client's setpoint write over another protocol (OPC UA): counted like a Modbus write; False (and the
+        register unchanged) when the PLC ignores writes."""
+        signal = next((s for s in SETPOINT_LAYOUT if s.name == name), None)
+        if signal is None:
+            raise ValueError(f"setpoint {name!r} is unknown; known: {', '.join(s.name for s in SETPOINT_LAYOUT)}")
+        device = self._devices[pot_index]
+        self._count_taken()
+        if device.ignore_writes:
+            return False
+        device.setValues(_HOLDING, signal.register, encode_registers(signal.encoding, value / signal.scale))
+        return True
+
     def _count_write(self) -> None:
         self.rejected_writes += 1
 
