@@ -25,6 +25,7 @@ import numpy as np
 
 from twin.cell import layout as L
 from twin.cell import operations as ops
+from twin.cell.kernel import EVENTS_PER_CELL_STEP
 from twin.cell.kernel import advance as advance_kernel
 from twin.cell.pack import initial_state, pack_params, seed_generators
 from twin.cell.slow import refresh_slow_terms
@@ -107,7 +108,9 @@ class Potline:
         self.out = np.zeros((L.N_OUT, n_cells))
         self.stop_mask = _stop_mask(stop_on)
         self.step_count = 0
-        self._events = np.zeros((1024 + 5 * n_cells, L.N_EVENT_COLS))
+        # the kernel gives each cell rows // n_cells − EVENTS_PER_CELL_STEP events before it stops the call: at
+        # least 2 at any size (with 5 rows per cell a line of more than 1024 cells stopped after every step)
+        self._events = np.zeros((1024 + (EVENTS_PER_CELL_STEP + 2) * n_cells, L.N_EVENT_COLS))
         self.feed_losses: dict[str, np.ndarray] = {}  # cause -> per-cell share of the feed lost
         self.dissolution_factors: dict[str, float] = {}  # cause -> factor on the line's k_diss
         self.base_k_diss = float(self.params[L.P_K_DISS])

@@ -15,6 +15,7 @@ auxiliaries = fraction × Σ P_AC; demand = Σ P_AC + auxiliaries.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ import numpy as np
 import simpy
 
 from twin.cell import Potline
+from twin.errors import SimulationError
 from twin.params import PlantSpec, Technology
 from twin.plant.control import Controls, PotroomControl
 from twin.plant.exchangers import ExchangerControl
@@ -33,6 +35,8 @@ from twin.plant.restart import restart, start_restart
 
 HOUR_S = 3600.0
 RESTORE_GAIN = 0.5
+SYNC_S = 60.0  # the sync grid: five syncs per 5-min dispatch interval, one slow-term cadence at slow_every 60
+MAX_THREADS = 64
 
 
 @dataclass
@@ -78,6 +82,9 @@ class Plant:
     hooks: list[Callable[[Plant], None]] = field(default_factory=list)  # called after each interval
     controls: Controls = field(default_factory=Controls)
     exchangers: dict[str, ExchangerControl] = field(default_factory=dict)  # per potline, where installed
+    sync_s: float = 0.0  # > 0: every line is brought up to date on this grid, operations in between use it
+    threads: int = 1  # lines advanced in parallel at a plant sync (the kernel releases the GIL)
+    _pool: ThreadPoolExecutor | None = field(default=None, repr=False)
 
     @classmethod
     def build(
@@ -91,12 +98,29 @@ class Plant:
         technologies: dict[str, Technology] | None = None,
         routine_operations: bool = True,
         controls: Controls | None = None,
+        sync_s: float | None = None,
+        threads: int = 1,
     ) -> Plant:
         """Create the environment, the potlines (seeded from ``seed``) and start the plant processes.
 
         ``controls`` switches the potroom's loops (:mod:`twin.plant.control`, restart, protective actions,
         exchangers); their settings are the plant file's ``[potroom]`` table.
+
+        ``sync_s`` is the sync grid (issue 12 item 3; default ``SYNC_S``, at most ``interval_s``): every
+        ``sync_s`` seconds all lines are advanced together (in ``threads`` parallel threads), and an operation in
+        between acts on its line as of the last grid point instead of advancing it to the operation's instant;
+        ``0`` syncs exactly at every operation.
+        Rounded to whole steps of ``dt_s``; with a multiple of ``slow_every · dt_s`` the chunks are whole
+        slow-term cadences and the cells follow the same path as in one long kernel call.
         """
+        if not isinstance(threads, int) or isinstance(threads, bool) or not 1 <= threads <= MAX_THREADS:
+            raise SimulationError(f"threads = {threads!r} is invalid; expected an integer in [1, {MAX_THREADS}]")
+        sync_s = min(SYNC_S, interval_s) if sync_s is None else sync_s
+        if not 0.0 <= sync_s <= interval_s:
+            raise SimulationError(
+                f"sync_s = {sync_s!r} is invalid; expected seconds in [0, interval_s = {interval_s:g}]"
+            )
+        sync_s = max(round(sync_s / dt_s), 1) * dt_s if sync_s > 0 else 0.0
         controls = controls or Controls()
         env = simpy.Environment()
         seeds = np.random.SeedSequence(seed).spawn(len(spec.potlines))
@@ -121,9 +145,23 @@ class Plant:
                 )
             )
         units = list(spec.coal_units)
-        plant = cls(env, spec, lines, interval_s, [True] * len(units), [0.0] * len(units), controls=controls)
+        plant = cls(
+            env,
+            spec,
+            lines,
+            interval_s,
+            [True] * len(units),
+            [0.0] * len(units),
+            controls=controls,
+            sync_s=sync_s,
+            threads=threads,
+        )
+        for line in lines:
+            line.sync_grid_s = sync_s
         plant.coal_MW = list(plant._initial_dispatch().coal_MW)
         env.process(plant._dispatcher())
+        if sync_s > 0:
+            env.process(plant._syncer())
         control_seeds = np.random.SeedSequence([seed, 2]).spawn(len(lines))
         for line, control_seed in zip(lines, control_seeds, strict=True):
             line.control = PotroomControl(line, spec.potroom, controls, np.random.default_rng(control_seed))
@@ -166,8 +204,29 @@ class Plant:
         self._dispatch_next(self._estimated_demand_MW())
 
     def sync(self) -> None:
-        for line in self.lines:
-            line.sync(self.env.now)
+        """Bring every line up to ``env.now`` exactly; in parallel threads when ``threads`` > 1.
+
+        The cells of each line advance on their own (in a worker thread, GIL released in the kernel); the
+        results are then booked in line order on the calling thread, so a run is the same with any number of
+        threads.
+        """
+        now = self.env.now
+        if self.threads > 1 and len(self.lines) > 1:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="potline")
+            futures = [self._pool.submit(line.advance_cells, now) for line in self.lines[1:]]
+            steps = [self.lines[0].advance_cells(now)]  # the calling thread takes the first line itself
+            steps += [future.result() for future in futures]
+        else:
+            steps = [line.advance_cells(now) for line in self.lines]
+        for line, step in zip(self.lines, steps, strict=True):
+            line.absorb(step)
+
+    def close(self) -> None:
+        """Stop the sync threads (if any); the plant can still run, serially."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
 
     def restore_power(self, lines: list[PotlineSim], outage: Callable[[bool], None]) -> None:
         """End an outage of ``lines``: re-energise them and, if switched on, run the restart procedure
@@ -194,6 +253,11 @@ class Plant:
         self.hooks.insert(0, hx.hook)  # before the recorder: the duty it sets applies to the next interval
 
     # --- the interval loop ------------------------------------------------------------------------
+    def _syncer(self) -> Generator[Any, Any, None]:
+        while True:
+            yield self.env.timeout(self.sync_s)
+            self.sync()
+
     def _dispatcher(self) -> Generator[Any, Any, None]:
         while True:
             yield self.env.timeout(self.interval_s)

@@ -1,0 +1,84 @@
+"""The plant's sync grid and its threads (issue 12 items 3 and 4; twin.plant.plant.Plant.sync).
+
+* Threads change who computes, never what: the reference plant (2 lines) on 2 threads is the same run as on 1.
+* The sync grid advances the cells in whole slow-term cadences: a plant without operations follows the same
+  path as one long kernel call of the bare cells (the kernel's cadence is global, twin.cell.kernel).
+* Operations between grid points do not advance the line; the exact mode (sync_s = 0) still does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from twin.cell import Potline
+from twin.errors import SimulationError
+from twin.params import load_plant
+from twin.plant import Plant
+
+REFERENCE = load_plant("models/plant_reference.toml")
+SMALL = load_plant("models/plant_small.toml")
+HOURS = 2
+
+
+def _run(spec, hours: float, **options) -> Plant:
+    plant = Plant.build(spec, seed=3, slow_every=60, **options)
+    plant.env.run(until=hours * 3600.0)
+    plant.close_interval()
+    plant.close()
+    return plant
+
+
+def test_two_threads_give_the_same_run_as_one():
+    one = _run(REFERENCE, HOURS, threads=1)
+    two = _run(REFERENCE, HOURS, threads=2)
+    assert len(one.records) == len(two.records) == HOURS * 12
+    assert one.records == two.records
+    for a, b in zip(one.lines, two.lines, strict=True):
+        assert a.potline.time_s == b.potline.time_s == HOURS * 3600.0
+        np.testing.assert_array_equal(a.potline.state, b.potline.state)
+        np.testing.assert_array_equal(a.potline.acc, b.potline.acc)
+        assert a.events == b.events
+
+
+def test_grid_sync_follows_one_long_kernel_call():
+    """No operations, constant current: the plant's cells advanced on the 60-s grid (5 syncs per dispatch
+    interval) end where the same cells advanced in one kernel call end, to round-off."""
+    plant = _run(SMALL, 1, sync_s=60.0, routine_operations=False)
+    line = plant.lines[0]
+    assert line.shed_fraction == 0.0
+    assert line.voltage_factor == 1.0
+    seed = int(np.random.SeedSequence(3).spawn(1)[0].generate_state(1)[0])  # as Plant.build seeds line 1
+    bare = Potline(line.potline.technology, line.potline.n_cells, seed=seed, slow_every=60, stop_on=())
+    bare.set_hx_duty(None, line.potline.values("q_hx_W"))
+    bare.advance(3600, line.current_kA())
+    np.testing.assert_allclose(line.potline.state, bare.state, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(line.potline.acc, bare.acc, rtol=1e-9, atol=1e-6)
+
+
+def test_operations_between_grid_points_do_not_advance_the_line():
+    plant = Plant.build(SMALL, seed=3, slow_every=60, sync_s=60.0)
+    line = plant.lines[0]
+    plant.env.run(until=3600.0 + 37.0)
+    line.sync(plant.env.now)  # what an operation does
+    assert line.potline.time_s == 3600.0
+    line.sync(plant.env.now, exact=True)
+    assert line.potline.time_s == 3637.0
+    exact = Plant.build(SMALL, seed=3, slow_every=60, sync_s=0.0)
+    exact.env.run(until=3637.0)
+    exact.lines[0].sync(exact.env.now)
+    assert exact.lines[0].potline.time_s == 3637.0
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"threads": 0}, "threads = 0 is invalid; expected an integer in [1, 64]"),
+        ({"threads": 2.0}, "threads = 2.0 is invalid"),
+        ({"sync_s": -1.0}, "sync_s = -1.0 is invalid; expected seconds in [0, interval_s = 300]"),
+        ({"sync_s": 900.0}, "sync_s = 900.0 is invalid"),
+    ],
+)
+def test_bad_threads_or_sync_grid_is_a_clear_error(options, message):
+    with pytest.raises(SimulationError, match=message.replace("[", r"\[").replace(".", r"\.")):
+        Plant.build(SMALL, seed=1, **options)
