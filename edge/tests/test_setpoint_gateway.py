@@ -15,9 +15,11 @@ from typing import Any
 import pytest
 from pymodbus.client import AsyncModbusTcpClient
 
+from twin_edge.errors import ConfigError
 from twin_edge.registers import Encoding, encode_registers
 from twin_edge.simplc.layout import SETPOINT_LAYOUT
 from twin_edge.sparkplug import DataType, Metric, decode_payload, encode_payload
+from twin_edge.tagmap import load_tag_map
 from twin_edge.testing import Recorder, make_rig, unique
 
 pytestmark = pytest.mark.mqtt
@@ -155,3 +157,24 @@ def test_the_plc_takes_setpoint_writes_only_from_the_gateway_and_never_on_proces
     assert rig.plcs.setpoint(0, "resistance_target_uohm") == 10.0
     assert rig.plcs.rejected_writes >= 3
     assert rig.plcs.accepted_writes == 1
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("writable = true", r"tags\[0\]\.min = None is invalid; expected a finite number"),
+        ("writable = true, min = 5.0, max = 1.0", r"tags\[0\]\.min = 5\.0 is invalid; expected a number <= max \(1\)"),
+        ("writable = true, min = 0.0, max = inf", r"tags\[0\]\.max = inf is invalid"),
+        ("min = 0.0, max = 1.0", r"tags\[0\]\.min = 0\.0 is invalid; expected no range on a tag that is not writable"),
+        ('writable = "yes", min = 0.0, max = 1.0', r"tags\[0\]\.writable = 'yes' is invalid; expected true or false"),
+    ],
+)
+def test_a_bad_writable_tag_is_refused_naming_file_field_and_value(tmp_path: Path, extra: str, message: str) -> None:
+    path = tmp_path / "tags.toml"
+    path.write_text(
+        '[[devices]]\nid = "pot_001"\nhost = "127.0.0.1"\nport = 15020\n'
+        f'tags = [{{ metric = "feed_mode", register = 15, encoding = "uint16", datatype = "UInt16", {extra} }}]\n'
+    )
+    with pytest.raises(ConfigError, match=message) as err:
+        load_tag_map(path)
+    assert str(path) in str(err.value)
