@@ -15,6 +15,8 @@ from twin.scenario.runner import build_plant, run_scenario
 
 from .conftest import DATA, small_scenario_text
 
+MODELS = Path(__file__).resolve().parents[2] / "models"
+
 
 def _run(text: str, base_dir: Path = DATA) -> tuple[object, GridLog]:
     scenario = scenario_from_text(text, "test.toml", base_dir=base_dir)
@@ -146,3 +148,37 @@ def test_bad_grid_events_are_one_line_errors(tmp_path: Path) -> None:
     text = text.replace("../../models/plant_small.toml", plant)
     with pytest.raises(ScenarioError, match="row 3 is invalid"):
         scenario_from_text(text, "bad.toml", base_dir=tmp_path)
+
+
+def test_an_island_that_sheds_the_whole_line_for_an_hour_is_tolerated(tmp_path: Path) -> None:
+    """A first block too small to hold the frequency lets it fall to the second, which takes the whole line off:
+    the line is without current for the hour of the island and restarts when the tie closes (the restart
+    procedure). An hour without current is tolerated (physics.md §1.9: pots freeze after about two hours): no
+    cell at freeze risk, and the bath is back where it was within six hours of the restart."""
+    text = (MODELS / "plant_small.toml").read_text(encoding="utf-8")
+    text = text.replace('technology = "hal275.toml"', f'technology = "{(MODELS / "hal275.toml").as_posix()}"')
+    first = text.index('name = "S1-first"')
+    second = text.index('name = "S1-second"')
+    text = (
+        text[:first]
+        + text[first:second].replace("value = 0.15", "value = 0.01")
+        + text[second:].replace("value = 0.15", "value = 1.0")
+    )
+    (tmp_path / "plant.toml").write_text(text, encoding="utf-8")
+    scenario = f'[scenario]\nname = "t"\nplant = "plant.toml"\nhorizon_h = 12.0\nseed = 3\n{ISLAND}'
+    results = run_scenario(scenario_from_text(scenario, "t.toml", base_dir=tmp_path))
+    k = results.kpis
+    assert k["frequency_nadir_Hz"] < 48.7  # the second block's threshold was crossed
+    assert k["longest_outage_h"] == pytest.approx(1.0, abs=0.01)
+    assert k["cells_freeze_risk"] == 0.0
+    ts = results.timeseries
+    times = ts["time_h"].to_numpy()
+    current = ts["S1_current_kA"].to_numpy()
+    temp = ts["S1_bath_temp_mean_degC"].to_numpy()
+    during = (times > 1.1) & (times <= 2.0)
+    assert np.all(current[during] == 0.0)
+    assert current[-1] == pytest.approx(300.0)
+    before = temp[times <= 1.0][-1]
+    assert temp[during].min() < before - 5.0  # the cells cooled without current
+    # the restart's voltage treatment has the bath back within 6 h of the restart (then above it while it lasts)
+    assert temp[times >= 8.0].min() > before - 3.0
