@@ -106,8 +106,11 @@ def test_the_gateway_refuses_on_its_own_what_the_host_would_have_refused(rig_and
     rec.publish(topic, dcmd("resistance_target_uohm", 9.0, "double_value"), qos=1)  # not its DBIRTH type
     rec.publish(f"spBv1.0/{group}/DCMD/gw/pot_099", dcmd("feed_mode", 1, "int_value"), qos=1)  # unknown device
     rec.publish(topic, dcmd("exchanger_duty_kW", float("nan"), "float_value"), qos=1)
+    other = birth_metrics(rec, "pot_002")["feed_mode"].alias  # pot_002's alias sent to pot_001
+    now = time.time_ns() // 1_000_000
+    rec.publish(topic, encode_payload([Metric(alias=other, value=1, value_field="int_value")], timestamp=now), qos=1)
     assert rig.gateway is not None
-    wait_until(lambda: rig.gateway.counters.setpoint_refused == 7)
+    wait_until(lambda: rig.gateway.counters.setpoint_refused == 8)
     assert rig.gateway.counters.setpoint_writes == 0
     assert rig.plcs.accepted_writes == 0
     assert rig.plcs.setpoint(0, "resistance_target_uohm") == 8.5

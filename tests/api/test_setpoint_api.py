@@ -149,6 +149,19 @@ def test_out_of_range_is_refused_at_the_api_and_audited(chain: Chain) -> None:
     assert chain.rig.gateway.counters.setpoint_writes == 0
 
 
+def test_a_pot_no_gateway_has_online_cannot_be_proposed(chain: Chain) -> None:
+    r = httpx.post(
+        f"{chain.url}/v1/setpoints/proposals",
+        json={"potline": 1, "cell": 9, "setpoint": "feed_mode", "value": 1},
+        headers=chain.h(),
+    )
+    assert r.status_code == 422
+    assert "cell 1-009 (potline1/pot_009) is not online at any gateway" in r.json()["detail"]
+    audit = httpx.get(f"{chain.url}/v1/setpoints/audit?limit=5", headers=chain.h()).json()["rows"]
+    assert audit[0]["event"] == "refused"
+    assert audit[0]["target"] == "potline1/?/pot_009"
+
+
 def test_propose_then_confirm_writes_the_plc_and_the_read_back_confirms_it(chain: Chain) -> None:
     url = f"{chain.url}/v1/setpoints/proposals"
     r = httpx.post(
