@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+from concurrent.futures import ProcessPoolExecutor
 
 import pyarrow.parquet as pq
 import pytest
@@ -277,3 +278,28 @@ def test_the_progress_bar_goes_to_a_terminal_unless_quiet(tmp_path, monkeypatch,
     assert code == 0
     assert "sweep small-grid: 4 of 4 variants" in capsys.readouterr().out
     assert ("4/4" in stderr.getvalue()) == bar
+
+
+class _CountingPool(ProcessPoolExecutor):
+    """A real process pool that records how many of its tasks were unfinished at most when one was submitted."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=1)
+        self.unfinished: list = []
+        self.most = 0
+
+    def submit(self, fn, /, *args, **kwargs):
+        future = super().submit(fn, *args, **kwargs)
+        self.unfinished = [f for f in self.unfinished if not f.done()] + [future]
+        self.most = max(self.most, len(self.unfinished))
+        return future
+
+
+def test_only_a_window_of_tasks_is_handed_to_the_executor(sweep, local_table, monkeypatch):
+    monkeypatch.setattr("twin.scenario.sweep.MIN_IN_FLIGHT", 2)
+    monkeypatch.setattr("twin.scenario.sweep.IN_FLIGHT_PER_SLOT", 1)
+    with _CountingPool() as pool:
+        run = execute_sweep(sweep, pool, batch=1, slots=1)
+    assert run.tasks == 4
+    assert pool.most == 2
+    assert run.table.to_pylist() == local_table.to_pylist()

@@ -5,7 +5,8 @@ them"): local worker processes by default, or a Dask cluster through :mod:`twin.
 driver (this process) is the only writer: it writes each finished task's rows as one Parquet part
 (:mod:`twin.scenario.sweep_store`) in order of completion, so results are on disk as soon as they exist. A task lost
 with its worker is rerun by the cluster (Dask reschedules it); its rows are written once, when a result arrives.
-A resumed sweep skips the variants already in its directory. A variant whose scenario fails costs only itself:
+A resumed sweep skips the variants already in its directory. At most ``max(64, 4 × slots)`` tasks are handed
+to the executor at a time; the rest wait in the driver. A variant whose scenario fails costs only itself:
 it is reported, not written, and a resume tries it again.
 
 The sweep file format is :mod:`twin.scenario.sweep_file`.
@@ -18,7 +19,7 @@ import numbers
 import os
 import socket
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,10 @@ Progress = Callable[[int, int], None]  # (variants finished, including resumed o
 TASKS_PER_SLOT = 16
 MAX_AUTO_BATCH = 32
 MAX_BATCH = 10_000
+#: tasks handed to the executor at a time (per slot, and at least): the rest wait in the driver, so a sweep of
+#: 100 000 variants does not put every scenario document into the executor's queue at once
+IN_FLIGHT_PER_SLOT = 4
+MIN_IN_FLIGHT = 64
 
 
 @dataclass(frozen=True)
@@ -137,29 +142,38 @@ def execute_sweep(
         progress(done, total)
     own = executor is None and bool(batches)
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_single_thread_numba) if own else executor
+    queue = iter(batches)
+    pending: dict[Future[BatchResult], list[Variant]] = {}
     ran: list[int] = []
     failed: dict[int, str] = {}
-    pending: dict[Future[BatchResult], list[Variant]] = {}
-    try:
-        for chunk in batches:
+
+    def submit_next() -> None:
+        chunk = next(queue, None)
+        if chunk is not None:
             items = [(v.index, v.document) for v in chunk]
             pending[pool.submit(run_batch, items, sweep.origin, str(sweep.base_dir))] = chunk
-        for future in as_completed(list(pending)):
-            chunk = pending.pop(future)
-            try:
-                result = future.result()
-            except Exception as exc:
-                failed.update({v.index: f"task lost: {type(exc).__name__}: {exc}" for v in chunk})
-            else:
-                finished = [v for v in chunk if v.index in result.kpis]
-                if finished:
-                    table = _part_table(finished, result.kpis, types)
-                    sink.write(table, {v.index: v.digest for v in finished}, result.ran_by)
-                    ran.extend(v.index for v in finished)
-                failed.update(result.errors)
-            done += len(chunk)
-            if progress is not None:
-                progress(done, total)
+
+    try:
+        for _ in range(max(MIN_IN_FLIGHT, IN_FLIGHT_PER_SLOT * (slots or workers))):
+            submit_next()
+        while pending:
+            for future in wait(list(pending), return_when=FIRST_COMPLETED).done:
+                chunk = pending.pop(future)
+                submit_next()
+                try:
+                    result = future.result()
+                except Exception as exc:
+                    failed.update({v.index: f"task lost: {type(exc).__name__}: {exc}" for v in chunk})
+                else:
+                    finished = [v for v in chunk if v.index in result.kpis]
+                    if finished:
+                        table = _part_table(finished, result.kpis, types)
+                        sink.write(table, {v.index: v.digest for v in finished}, result.ran_by)
+                        ran.extend(v.index for v in finished)
+                    failed.update(result.errors)
+                done += len(chunk)
+                if progress is not None:
+                    progress(done, total)
     finally:
         for future in pending:
             future.cancel()
