@@ -122,6 +122,14 @@ def test_only_an_operate_key_may_touch_setpoints(chain: Chain) -> None:
         assert r.status_code == 403
         assert "operate" in r.json()["detail"]
     assert httpx.get(f"{chain.url}/v1/setpoints/audit", headers=chain.h(chain.read)).status_code == 403
+    # an admin key cannot mint an operate key over HTTP (operate keys come from the command line)
+    minted = httpx.post(
+        f"{chain.url}/v1/admin/keys", json={"name": "sneaky", "scopes": ["operate"]}, headers=chain.h(chain.admin)
+    )
+    assert minted.status_code == 422
+    listed = httpx.get(f"{chain.url}/v1/admin/keys", headers=chain.h(chain.admin))
+    assert listed.status_code == 200  # keys with the operate scope are listed like any other
+    assert ["operate"] in [k["scopes"] for k in listed.json()]
 
 
 def test_out_of_range_is_refused_at_the_api_and_audited(chain: Chain) -> None:

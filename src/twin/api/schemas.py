@@ -7,6 +7,8 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 Scope = Literal["read", "run", "admin"]
+# Scopes a key may hold: also ``operate`` (setpoint writes), which keys get from the command line only.
+KeyScope = Literal["read", "run", "admin", "operate"]
 
 
 class Health(BaseModel):
@@ -214,6 +216,7 @@ class ApiKeyCreate(ApiKeyBase):
 
 
 class ApiKeyPublic(ApiKeyBase):
+    scopes: list[KeyScope] = Field(min_length=1)  # type: ignore[assignment]
     key_id: str
     created: AwareDatetime
     revoked: bool
