@@ -100,6 +100,7 @@ for k in range(1, seconds + 1):
             info = c.publish(f"spBv1.0/{line}/DDATA/gw01/{device_id(p)}",
                              encode_payload(metrics, timestamp=ts, seq=nxt(line)), qos=1)
             published += len(metrics)
+    info.wait_for_publish(120)  # flow control: one round in flight at a time (the broker queues for the twin)
     lag = k / speed - (time.perf_counter() - start)
     if lag > 0:
         time.sleep(lag)
