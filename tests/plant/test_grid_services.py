@@ -175,3 +175,20 @@ def test_reference_plant_island_stays_within_the_published_limits(lost_MW: float
     assert t.nadir_Hz > gs["island_frequency_min_Hz"] == 47.5
     assert abs(t.final_Hz - 50.0) <= gs["island_steady_band_Hz"] == 0.2
     assert [name for name, _ in t.shed] == [b.name for b in plant.load_shed][: len(t.shed)]
+
+
+def test_plant_file_errors_name_the_field(tmp_path: Path) -> None:
+    """A droop whose full activation is inside its dead band, and shedding blocks out of order, are one-line
+    errors naming the file and field."""
+    from twin.errors import ModelError
+
+    text = (MODELS / "plant_reference.toml").read_text(encoding="utf-8")
+    text = text.replace('technology = "hal275.toml"', f'technology = "{(MODELS / "hal275.toml").as_posix()}"')
+    bad = text.replace("fcr_full_activation_Hz = { value = 0.2,", "fcr_full_activation_Hz = { value = 0.01,")
+    (tmp_path / "a.toml").write_text(bad, encoding="utf-8")
+    with pytest.raises(ModelError, match=r"grid_services.fcr_full_activation_Hz = 0.01 is invalid"):
+        load_plant(tmp_path / "a.toml")
+    bad = text.replace("frequency_Hz = { value = 48.8,", "frequency_Hz = { value = 49.5,")
+    (tmp_path / "b.toml").write_text(bad, encoding="utf-8")
+    with pytest.raises(ModelError, match=r"load_shed\[2\].frequency_Hz = 49.5 is invalid; expected at most"):
+        load_plant(tmp_path / "b.toml")

@@ -86,6 +86,14 @@ def load_plant(path: str | Path) -> PlantSpec:
     if "grid_services" in doc:
         values, sources = check_table(doc["grid_services"], "grid_services", schema, origin, "grid_services")
         grid_services = Component("grid_services", MappingProxyType(values), MappingProxyType(sources))
+        if values["fcr_full_activation_Hz"] <= values["fcr_deadband_Hz"]:
+            raise field_error(
+                ModelError,
+                origin,
+                "grid_services.fcr_full_activation_Hz",
+                values["fcr_full_activation_Hz"],
+                f"more than grid_services.fcr_deadband_Hz ({values['fcr_deadband_Hz']:g} Hz)",
+            )
     shed = _load_shed(doc, origin, schema, [p.name for p in potlines], grid_services)
     for n, line in enumerate(potlines, 1):
         design = line.technology.number("thermal.exchanger_design_duty_kW")

@@ -27,6 +27,7 @@ from dataclasses import replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from twin.errors import SimulationError
 from twin.params import Component
 from twin.plant.grid_events import GridLog, IslandTotal, Meter, settings
 from twin.plant.grid_services import ShedBlock, Unit, droop_fraction, island_transient, power_at_share
@@ -68,6 +69,11 @@ def run_tie_trip(plant: Plant, start_s: float, duration_s: float) -> Generator[A
         for i, u in enumerate(plant.spec.coal_units)
         if plant.units_available[i]
     ]
+    if not units:
+        raise SimulationError(
+            f"tie_trip at {start_s / HOUR_S:g} h: no captive unit is running, so the island would be a blackout; "
+            "model it as an outage event instead"
+        )
     renewables = _renewables_MW(plant, plant.env.now)
     lost = load - sum(u.output_MW for u in units) - renewables
     index = {line.name: n for n, line in enumerate(plant.lines)}
