@@ -182,3 +182,12 @@ def test_an_island_that_sheds_the_whole_line_for_an_hour_is_tolerated(tmp_path: 
     assert temp[during].min() < before - 5.0  # the cells cooled without current
     # the restart's voltage treatment has the bath back within 6 h of the restart (then above it while it lasts)
     assert temp[times >= 8.0].min() > before - 3.0
+
+
+def test_tie_trip_without_a_running_unit_is_a_one_line_error() -> None:
+    from twin.errors import SimulationError
+
+    events = '[[event]]\nkind = "unit_trip"\nat_h = 0.5\nduration_h = 2.0\nunit = "G1"\n' + ISLAND
+    with pytest.raises(SimulationError, match="no captive unit is running") as exc:
+        run_scenario(scenario_from_text(small_scenario_text(2.0, events), "t.toml", base_dir=DATA))
+    assert "\n" not in str(exc.value)
