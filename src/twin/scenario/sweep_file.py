@@ -101,6 +101,9 @@ def load_sweep(path: str | Path) -> Sweep:
     for key in head:
         if key not in SWEEP_KEYS:
             raise ScenarioError(f"{origin}: unknown field sweep.{key}; valid: " + ", ".join(SWEEP_KEYS))
+    for key in ("name", "description"):
+        if key in head and not isinstance(head[key], str):
+            raise field_error(ScenarioError, origin, f"sweep.{key}", head[key], "a text")
     if ("grid" in doc) == ("monte_carlo" in doc):
         raise ScenarioError(f"{origin}: give exactly one of [grid] or [monte_carlo]")
     scenario_path = (path.parent / head["scenario"]).resolve()
