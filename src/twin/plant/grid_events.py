@@ -66,7 +66,11 @@ class Meter:
         return pot.time_s, energy, float(pot.values("charge_C").sum()), float(pot.values("al_produced_kg").sum())
 
     def read(self) -> tuple[float, float, float, float]:
-        """(seconds, mean AC MW with auxiliaries, charge C, aluminium kg) since the last read; call after a sync."""
+        """(seconds, mean AC MW with auxiliaries, charge C, aluminium kg) since the last read; call after a sync.
+
+        P_AC = (Σ cell energy + busbar I²·R energy) / Δt / η_rect × (1 + auxiliary fraction), the plant's own
+        power definition (twin.plant.plant module docstring; physics.md §5).
+        """
         now, energy, charge, al = self._read()
         span = now - self.time_s
         ac = (energy - self.energy_J) / max(span, 1e-9) / 1e6 / self.line.spec["rectifier_efficiency"]
