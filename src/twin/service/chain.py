@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from twin.api import create_app
+from twin.api.setpoint_desk import SetpointDesk
 from twin.live import LiveConfig, LiveTwin, PlantSource
 from twin.params import Technology, load_plant, load_technology
 from twin.service.catalogue import Catalogue, CatalogueRunner
@@ -28,6 +29,7 @@ from twin.service.power_view import PowerView
 from twin.service.store_sink import FanoutSink, StoreSink
 from twin.store import Store, open_store
 from twin.telemetry import HostConfig, SparkplugHost
+from twin.telemetry.setpoints import ReadbackOutcome, setpoint_limits
 from twin_edge.mqtt_settings import MqttSettings
 
 log = logging.getLogger(__name__)
@@ -56,7 +58,8 @@ class _PlantSide:
                 first_port = free_port()
             directory = work_dir / group
             directory.mkdir(parents=True, exist_ok=True)
-            write_tag_map(directory / "tagmap.toml", pots=pots, host="127.0.0.1", first_port=first_port)
+            write_tag_map(directory / "tagmap.toml", pots=pots, host="127.0.0.1", first_port=first_port,
+                          setpoint_limits=setpoint_limits(technology).edge_limits())
             (directory / "gateway.toml").write_text(
                 'tag_map = "tagmap.toml"\n'
                 f'[mqtt]\nhost = "{config.broker_host}"\nport = {config.broker_port}\n'
@@ -128,6 +131,7 @@ class ServiceChain:
         self.sink: StoreSink | None = None
         self.provider: LiveWithScenario | None = None
         self.power: PowerView | None = None
+        self.setpoints: SetpointDesk | None = None  # propose/confirm setpoint writes (issue 10 item 7)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -142,11 +146,14 @@ class ServiceChain:
         self.sink = StoreSink(self.store)
         self.provider = LiveWithScenario(self.live, plant=cfg.what_if_plant, horizon_h=cfg.what_if_horizon_h)
         self.power = PowerView(load_plant(resolve(cfg.power_plant))) if cfg.power_plant else None
+        limits = setpoint_limits(self.technology)  # writes need an operate key and a broker ACL that allows DCMD
         self.host = SparkplugHost(
             HostConfig(host_id=cfg.host_id, broker_host=cfg.broker_host, broker_port=cfg.broker_port,
-                       group_ids=tuple(cfg.potlines), **_credentials(cfg.mqtt)),
+                       group_ids=tuple(cfg.potlines), setpoint_limits=limits, **_credentials(cfg.mqtt)),
             FanoutSink(self.live, self.sink),
+            on_setpoint=self._setpoint_settled,
         )
+        self.setpoints = SetpointDesk(self.store, self.host, limits)
         self.host.start()
         if not self.host.wait_online(15):
             log.warning("Sparkplug host not online after 15 s; is the broker at %s:%d up?", cfg.broker_host,
@@ -173,8 +180,14 @@ class ServiceChain:
                 figures.update(self.sink.counters)
             return figures
 
-        return create_app(self.config.api, self.store, live=self.provider, run_scenario=self.runner,
-                          ingest_stats=ingest_stats)
+        app = create_app(self.config.api, self.store, live=self.provider, run_scenario=self.runner,
+                         ingest_stats=ingest_stats)
+        app.state.setpoints = self.setpoints
+        return app
+
+    def _setpoint_settled(self, outcome: ReadbackOutcome) -> None:
+        if self.setpoints is not None:
+            self.setpoints.record_outcome(outcome)
 
     def _spawn(self, target: Any, name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)

@@ -1,0 +1,56 @@
+"""The service wires setpoint writes (issue 10 item 7): `twin serve`'s chain (here with the demo's simulated plant
+side: plant-backed PLCs over Modbus TCP and the edge gateway, on a private Mosquitto) gives the API a setpoint
+desk over its own Sparkplug host, and the demo's gateways offer the writable tags. Propose and confirm with an
+``operate`` key through uvicorn; the simulated PLC's register is checked, not what the API said."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from tests.api.conftest import LiveServer
+
+from twin.api import Settings, create_api_key
+from twin.service.chain import ServiceChain
+from twin.service.config import ChainConfig
+from twin_edge.testing import PrivateBroker, unique
+
+pytestmark = pytest.mark.mqtt
+
+
+def test_the_service_chain_writes_a_confirmed_setpoint_to_the_plc(tmp_path: Path) -> None:
+    broker = PrivateBroker()
+    broker.start()
+    config = ChainConfig(
+        broker_port=broker.port, store_url=f"duckdb:///{tmp_path / 'chain.duckdb'}", potlines={"potline1": 2},
+        host_id=unique("twin"), speed=60.0, simulate_plant=True, api=Settings(), work_dir=tmp_path / "plant",
+    )
+    try:
+        with ServiceChain(config) as chain:
+            assert chain.store is not None
+            assert chain.host is not None
+            assert chain.plant is not None
+            key = create_api_key(chain.store, "shift-a", ["operate"])
+            deadline = time.monotonic() + 60
+            while not chain.host.device_online("potline1", "gw01", "pot_002"):
+                assert time.monotonic() < deadline, "the demo's gateway never came online"
+                time.sleep(0.2)
+            with LiveServer(chain.app()) as server:
+                headers = {"X-API-Key": key}
+                r = httpx.post(f"{server.url}/v1/setpoints/proposals", headers=headers,
+                               json={"potline": 1, "cell": 2, "setpoint": "resistance_target_uohm", "value": 9.3})
+                assert r.status_code == 201, r.text
+                proposal = r.json()
+                r = httpx.post(f"{server.url}{proposal['links']['confirm']}", headers=headers)
+                assert r.status_code == 202, r.text
+                deadline = time.monotonic() + 30
+                while (status := httpx.get(f"{server.url}{proposal['links']['self']}", headers=headers)
+                       .json()["status"]) not in ("verified", "alarm"):
+                    assert time.monotonic() < deadline, status
+                    time.sleep(0.2)
+                assert status == "verified"
+            assert chain.plant.plcs[0].setpoint(1, "resistance_target_uohm") == pytest.approx(9.3, rel=1e-6)
+    finally:
+        broker.stop()
