@@ -216,7 +216,7 @@ def test_dashboard_and_openapi_are_served(client: httpx.Client) -> None:
     page = client.get("/", headers={})
     assert page.status_code == 200
     assert "<html" in page.text.lower()
-    assert client.get("/static/dashboard.js").status_code == 200
+    assert client.get("/static/js/main.js").status_code == 200
     spec = client.get("/openapi.json").json()
     assert "/v1/tags/{tag}/aggregate" in spec["paths"]
     assert spec["components"]["securitySchemes"]["APIKeyHeader"]["name"] == "X-API-Key"
