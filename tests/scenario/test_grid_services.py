@@ -191,3 +191,19 @@ def test_tie_trip_without_a_running_unit_is_a_one_line_error() -> None:
     with pytest.raises(SimulationError, match="no captive unit is running") as exc:
         run_scenario(scenario_from_text(small_scenario_text(2.0, events), "t.toml", base_dir=DATA))
     assert "\n" not in str(exc.value)
+
+
+def test_scenario_jobs_cannot_name_event_files() -> None:
+    """A scenario submitted over the API names no file (twin.service.catalogue): an event's csv is refused, an
+    inline frequency profile is taken."""
+    from twin.service.catalogue import Catalogue, CatalogueRunner
+
+    runner = CatalogueRunner(Catalogue.build())
+    head = '[scenario]\nname = "j"\nplant = "plant_small"\nhorizon_h = 1.0\nseed = 1\n'
+    with pytest.raises(ScenarioError, match=r"event\[1\].csv = 'hal275.toml' is invalid; expected no file"):
+        runner.check(
+            head + '[[event]]\nkind = "frequency_response"\nat_h = 0.5\npotline = "all"\ncsv = "hal275.toml"\n'
+        )
+    runner.check(
+        head + '[[event]]\nkind = "frequency_response"\nat_h = 0.5\npotline = "all"\npoints = [[0, 50], [9, 49.9]]\n'
+    )

@@ -108,6 +108,11 @@ class CatalogueRunner:
         if isinstance(horizon, int | float) and not isinstance(horizon, bool) and not horizon <= self.max_horizon_h:
             raise field_error(ScenarioError, ORIGIN, "scenario.horizon_h", horizon,
                               f"a number of hours in (0, {self.max_horizon_h:g}] (this server's limit for jobs)")
+        events = doc.get("event", [])
+        for n, event in enumerate(events if isinstance(events, list) else [], 1):
+            if isinstance(event, Mapping) and "csv" in event:  # an event's data file (frequency profile, schedule)
+                raise field_error(ScenarioError, ORIGIN, f"event[{n}].csv", event["csv"],
+                                  "no file: jobs cannot name files (give a frequency profile inline as points)")
         path = self.catalogue.plants[plant]
         doc = {**doc, "scenario": {**head, "plant": path.name}}
         try:
