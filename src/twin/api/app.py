@@ -24,6 +24,7 @@ from twin.api.metrics import HttpMetrics, IngestStats, MetricsMiddleware
 from twin.api.operating import PlantInfo
 from twin.api.ratelimit import FailureLimiter
 from twin.api.routes import admin, health, kpis, plant, scenarios, schedules, series, setpoints, stream
+from twin.api.routes import advice as advice_routes
 from twin.api.routes import dashboard as dashboard_info
 from twin.api.settings import Settings
 from twin.api.snapshots import SnapshotCache, SnapshotSource
@@ -128,6 +129,7 @@ def create_app(
     app.include_router(schedules.router)  # dispatch co-optimiser jobs (issue 10, twin.optimise)
     app.include_router(dashboard_info.router)  # fixed operating limits, demo speed (dashboard, issue 11)
     app.include_router(setpoints.router)  # setpoint writes; needs app.state.setpoints (issue 10 item 7)
+    app.include_router(advice_routes.router)  # per-pot advice; needs app.state.advisor (issue 10 items 5-6)
 
     @app.get("/", include_in_schema=False)
     def dashboard() -> FileResponse:
