@@ -60,7 +60,7 @@ export async function renderAlarms(showCleared) {
       `<td>${esc(a.state)}${acked && a.state !== "acknowledged" ? `<div class="machine">acknowledged here ${esc(time(s.ackAt))}</div>` : ""}` +
       `${isShelved ? `<div class="machine">shelved until ${esc(time(s.shelvedUntil))}</div>` : ""}</td>` +
       `<td class="act">${isShelved ? `<button type="button" data-do="unshelve">unshelve</button>` :
-        `${acked ? "" : `<button type="button" data-do="ack">acknowledge</button>`}` +
+        `${acked || a.state === "cleared" ? "" : `<button type="button" data-do="ack">acknowledge</button>`}` +
         `<button type="button" data-do="shelve" data-h="1">shelve 1 h</button><button type="button" data-do="shelve" data-h="8">shelve 8 h</button>`}</td></tr>`;
   };
   $("#alarm-rows").innerHTML = shown.length ? shown.map((a) => row(a, false)).join("")

@@ -97,7 +97,8 @@ async function loadInfo() {
   const speed = Number(page.info.speed) || 1;
   const badge = $("#speed");
   badge.hidden = speed === 1;
-  badge.textContent = `demo runs at ${num(speed, 1)}× speed: 1 s on screen is ${num(speed, 1)} s of plant time`;
+  badge.textContent = `demo runs at ${num(speed, 1)}× speed`;
+  badge.title = `1 s on screen is ${num(speed, 1)} s of plant time`;
   $("#tech").textContent = page.info.technology ? `technology ${page.info.technology}` : "no technology limits configured";
   signalOptions($("#pot-signal"), page.info);
 }

@@ -5,7 +5,7 @@
 "use strict";
 
 import { get, post } from "./api.js";
-import { describe, esc, num, time } from "./fmt.js";
+import { describe, esc, num, scaled, time } from "./fmt.js";
 
 const $ = (s) => document.querySelector(s);
 const CHANGES = {
@@ -97,12 +97,13 @@ export async function renderComparison(jobId, job) {
   out.innerHTML = head + `<table class="compare"><thead><tr><th>KPI</th><th>scenario vs baseline</th><th>scenario</th>` +
     `<th>baseline</th><th>Δ</th><th>Δ %</th></tr></thead><tbody>` + rows.map((r) => {
     const d = describe(r.name, r.unit);
+    const val = scaled(r.name, r.value), ref = scaled(r.name, r.baseline), delta = val != null && ref != null ? val - ref : r.delta;
     const max = Math.max(Math.abs(r.value ?? 0), Math.abs(r.baseline ?? 0)) || 1;
     const cls = r.delta > 0 ? "up" : r.delta < 0 ? "down" : "";
     return `<tr data-kpi="${esc(r.name)}"><td><div>${esc(d.label)}${d.unit ? ` (${esc(d.unit)})` : ""}</div><div class="machine">${esc(r.name)}</div></td>` +
       `<td class="bars"><div class="bar scen" style="width:${(100 * Math.abs(r.value ?? 0)) / max}%"></div>` +
       `<div class="bar base" style="width:${(100 * Math.abs(r.baseline ?? 0)) / max}%"></div></td>` +
-      `<td class="num">${num(r.value, 3)}</td><td class="num">${num(r.baseline, 3)}</td>` +
-      `<td class="num ${cls}">${num(r.delta, 3)}</td><td class="num ${cls}">${num(r.delta_pct, 2)}</td></tr>`;
+      `<td class="num">${num(val, 3)}</td><td class="num">${num(ref, 3)}</td>` +
+      `<td class="num ${cls}">${num(delta, 3)}</td><td class="num ${cls}">${num(r.delta_pct, 2)}</td></tr>`;
   }).join("") + `</tbody></table>`;
 }
