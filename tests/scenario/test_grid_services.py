@@ -138,7 +138,14 @@ def test_bad_grid_events_are_one_line_errors(tmp_path: Path) -> None:
     early = '[[event]]\nkind = "tie_trip"\nat_h = 0.0\nduration_h = 1.0\n'
     assert "at_h" in error(early)
     no_table = '[[event]]\nkind = "reserve_call"\nat_h = 1.0\nduration_h = 0.1\npotline = "all"\nfraction = 0.1\n'
-    assert "[grid_services]" in error(no_table, "plant_small_hx.toml")
+    plain = (MODELS / "plant_small.toml").read_text(encoding="utf-8")
+    plain = plain[: plain.index("[grid_services]")].replace(
+        'technology = "hal275.toml"', f'technology = "{(MODELS / "hal275.toml").as_posix()}"'
+    )
+    (tmp_path / "plain.toml").write_text(plain, encoding="utf-8")
+    text = small_scenario_text(2.0, no_table).replace("../../models/plant_small.toml", "plain.toml")
+    with pytest.raises(ScenarioError, match=r"has no \[grid_services\] table"):
+        scenario_from_text(text, "bad.toml", base_dir=tmp_path)
     csv = tmp_path / "f.csv"
     csv.write_text("time_s,frequency_Hz\n0,50\n10,abc\n")
     plant = (DATA.parents[1] / "models" / "plant_small.toml").as_posix()
