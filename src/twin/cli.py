@@ -52,11 +52,17 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("a", help="baseline: scenario file or results directory")
     compare.add_argument("b", help="variant: scenario file or results directory")
     compare.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    compare.add_argument(
+        "--per-day", action="store_true", help="compare runs of different horizons per day (totals / days)"
+    )
     compare.set_defaults(func=_cmd_compare)
 
     report = sub.add_parser("report", help="HTML report with plots from a results directory")
     report.add_argument("results", help="results directory written by `twin run --out`")
     report.add_argument("--baseline", help="results directory of the baseline to compare with")
+    report.add_argument(
+        "--per-day", action="store_true", help="compare with a baseline of another horizon per day (totals / days)"
+    )
     report.add_argument("-o", "--output", help="HTML file to write (default RESULTS/report.html)")
     report.set_defaults(func=_cmd_report)
 
@@ -151,10 +157,10 @@ def _load_or_run(path: str):  # returns Results (imported lazily to keep `twin -
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from twin.scenario.compare import compare_kpis
+    from twin.scenario.compare import compare_runs
 
     a, b = _load_or_run(args.a), _load_or_run(args.b)
-    deltas = compare_kpis(a.kpis, b.kpis)
+    deltas, label = compare_runs(a, b, per_day_totals=args.per_day)
     if args.json:
         print(
             json.dumps(
@@ -167,6 +173,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         (d.name, _fmt(d.a), _fmt(d.b), _fmt(d.delta, sign=True), "" if d.delta_pct is None else f"{d.delta_pct:+.2f} %")
         for d in deltas
     ]
+    print(f"KPIs compared {label}")
     _print_table(rows, ("KPI", a.scenario, b.scenario, "Δ", "Δ %"))
     return 0
 
@@ -178,7 +185,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     results = Results.load(args.results)
     baseline = Results.load(args.baseline) if args.baseline else None
     output = Path(args.output or Path(args.results) / "report.html")
-    output.write_text(render_report(results, baseline), encoding="utf-8")
+    output.write_text(render_report(results, baseline, per_day=args.per_day), encoding="utf-8")
     print(f"report written to {output}")
     return 0
 

@@ -1,9 +1,37 @@
-"""Side-by-side comparison of two runs' KPIs with absolute and relative deltas."""
+"""Side-by-side comparison of two runs' KPIs with absolute and relative deltas.
+
+Two runs are only compared when the comparison is fair: the same plant (name and cell count) and the same
+horizon. With ``per_day=True`` runs of different horizons are compared per day instead: every accumulated
+total (tonnes, MWh, costs, counts; :func:`is_total`) is divided by the run's days and renamed ``<name>/day``;
+intensive KPIs (efficiencies, specific energies, means) are compared as they are, and horizon-dependent
+extremes (minima, maxima, changes, longest outage) are left out, as no per-day reading of them is fair.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+
+from twin.errors import ScenarioError
+
+# Accumulated over the run: they scale with the horizon.
+_TOTAL_SUFFIXES = ("_t", "_MWh", "_kg")
+_TOTAL_NAMES = frozenset({"anode_effects", "energy_cost", "protective_actions", "taps", "anode_changes"})
+# Extremes and changes over the run: they depend on the horizon but not in proportion to it.
+_EXTREME_NAMES = frozenset(
+    {
+        "max_power_MW",
+        "min_superheat_K",
+        "ledge_change_cm",
+        "min_ledge_cm",
+        "cells_freeze_risk",
+        "cells_undercooled",
+        "longest_outage_h",
+        "hx_max_kW",
+    }
+)
+_TOL_H = 1e-9
 
 
 @dataclass(frozen=True)
@@ -24,5 +52,59 @@ class KpiDelta:
 
 
 def compare_kpis(a: Mapping[str, float], b: Mapping[str, float]) -> list[KpiDelta]:
-    """Every KPI present in both runs, in ``a``'s order."""
+    """Every KPI present in both runs, in ``a``'s order (no fairness check; see :func:`compare_runs`)."""
     return [KpiDelta(name, float(a[name]), float(b[name])) for name in a if name in b]
+
+
+def is_total(name: str) -> bool:
+    """True for a KPI accumulated over the run (it scales with the horizon)."""
+    return name in _TOTAL_NAMES or (name.endswith(_TOTAL_SUFFIXES) and "_per_" not in name)
+
+
+def per_day(kpis: Mapping[str, float], horizon_h: float) -> dict[str, float]:
+    """KPIs per day of run: totals divided by days as ``<name>/day``, intensive KPIs kept, extremes left out."""
+    days = horizon_h / 24.0
+    out: dict[str, float] = {}
+    for name, value in kpis.items():
+        if is_total(name):
+            out[f"{name}/day"] = float(value) / days
+        elif name not in _EXTREME_NAMES:
+            out[name] = float(value)
+    return out
+
+
+def comparability(a: Any, b: Any) -> list[str]:
+    """Why runs ``a`` and ``b`` (``Results``-like: ``scenario``, ``horizon_h``, ``meta``) differ; [] if alike.
+
+    Returns one message per difference: horizon first, then plant name and cell count (when both runs
+    recorded them).
+    """
+    why = []
+    if abs(float(a.horizon_h) - float(b.horizon_h)) > _TOL_H:
+        why.append(f"horizons differ: {a.scenario} ran {a.horizon_h:g} h, {b.scenario} ran {b.horizon_h:g} h")
+    for key, label in (("plant", "plants"), ("cells", "cell counts")):
+        va, vb = a.meta.get(key), b.meta.get(key)
+        if va is not None and vb is not None and va != vb:
+            why.append(f"{label} differ: {a.scenario} has {va}, {b.scenario} has {vb}")
+    return why
+
+
+def compare_runs(a: Any, b: Any, *, per_day_totals: bool = False) -> tuple[list[KpiDelta], str]:
+    """KPI deltas of run ``b`` against baseline ``a``, with a label saying how they were compared.
+
+    Refuses (:class:`ScenarioError`) runs of different plants, and runs of different horizons unless
+    ``per_day_totals`` is set, in which case both are put per day (:func:`per_day`) and the label says so.
+    """
+    why = comparability(a, b)
+    plant_why = [w for w in why if not w.startswith("horizons")]
+    if plant_why:
+        raise ScenarioError(f"cannot compare {a.scenario} with {b.scenario}: {'; '.join(plant_why)}")
+    if why and not per_day_totals:
+        raise ScenarioError(
+            f"cannot compare {a.scenario} with {b.scenario}: {why[0]}; run both for the same horizon, "
+            "or compare per day (--per-day)"
+        )
+    if per_day_totals:
+        label = f"per day (totals divided by {a.horizon_h / 24:g} and {b.horizon_h / 24:g} days)"
+        return compare_kpis(per_day(a.kpis, a.horizon_h), per_day(b.kpis, b.horizon_h)), label
+    return compare_kpis(a.kpis, b.kpis), f"same horizon ({a.horizon_h:g} h)"

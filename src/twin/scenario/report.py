@@ -1,7 +1,10 @@
 """``twin report``: a self-contained HTML report of a run, with plots and KPIs against a baseline.
 
-Plots (matplotlib, Agg backend, embedded as PNG): line current and power; cell-voltage distribution at
-the end of the run; alumina, superheat and ledge over time; the KPI table with deltas to the baseline.
+Plots (matplotlib, Agg backend, embedded as PNG): line current and power; the power supply (captive units,
+renewables, grid import and export) and the cost rate of grid imports; cell-voltage distribution at the end
+of the run; alumina, superheat and ledge over time. With a baseline every time plot draws the baseline's
+curves too (dashed, same colour) and the KPI table gives deltas, compared as
+:func:`twin.scenario.compare.compare_runs` allows (same plant; same horizon, or per day when asked).
 """
 
 from __future__ import annotations
@@ -16,37 +19,61 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from twin.scenario.compare import compare_kpis
+from twin.scenario.compare import compare_runs
 from twin.scenario.results import Results
 
+Columns = dict[str, list[float]]
+# Timeseries columns ending in _MW that are not power units.
+_NOT_UNITS = frozenset({"demand", "auxiliary", "renewables", "import", "export", "shortfall", "excess"})
 
-def render_report(results: Results, baseline: Results | None = None) -> str:
-    """The report as one HTML document (no external resources)."""
+
+def render_report(results: Results, baseline: Results | None = None, *, per_day: bool = False) -> str:
+    """The report as one HTML document (no external resources).
+
+    Raises :class:`twin.errors.ScenarioError` when ``baseline`` is another plant, or ran another horizon
+    and ``per_day`` is not set.
+    """
+    label = ""
+    deltas = []
+    if baseline is not None:
+        deltas, label = compare_runs(baseline, results, per_day_totals=per_day)
     ts = results.timeseries.to_pydict()
+    base = baseline.timeseries.to_pydict() if baseline is not None else {}
     lines = sorted({c.split("_current_kA")[0] for c in ts if c.endswith("_current_kA")})
+    units = sorted(
+        c
+        for c in ts
+        if c.endswith("_MW") and c[:-3] not in _NOT_UNITS and not any(c.startswith(f"{n}_") for n in lines)
+    )
+    supply = {f"{u[:-3]} (MW)": u for u in units} | {
+        "renewables (MW)": "renewables_MW",
+        "grid import (MW)": "import_MW",
+        "grid export (MW)": "export_MW",
+        "plant demand (MW)": "demand_MW",
+    }
     figures = [
         _plot(
-            ts["time_h"],
-            {f"{n} current (kA)": ts[f"{n}_current_kA"] for n in lines} | {"plant demand (MW)": ts["demand_MW"]},
+            ts,
+            base,
+            {f"{n} current (kA)": f"{n}_current_kA" for n in lines} | {"plant demand (MW)": "demand_MW"},
             "Line current and power",
-            "h",
         ),
+        _plot(ts, base, supply, "Power supply"),
+        _cost_plot(ts, base),
         _histogram(results),
+        _plot(ts, base, {f"{n} alumina (wt%)": f"{n}_alumina_mean_wtpct" for n in lines}, "Dissolved alumina"),
         _plot(
-            ts["time_h"], {f"{n} alumina (wt%)": ts[f"{n}_alumina_mean_wtpct"] for n in lines}, "Dissolved alumina", "h"
-        ),
-        _plot(
-            ts["time_h"],
-            {f"{n} superheat mean (K)": ts[f"{n}_superheat_mean_K"] for n in lines}
-            | {f"{n} superheat min (K)": ts[f"{n}_superheat_min_K"] for n in lines},
+            ts,
+            base,
+            {f"{n} superheat mean (K)": f"{n}_superheat_mean_K" for n in lines}
+            | {f"{n} superheat min (K)": f"{n}_superheat_min_K" for n in lines},
             "Superheat",
-            "h",
         ),
-        _plot(ts["time_h"], {f"{n} ledge (cm)": ts[f"{n}_ledge_mean_cm"] for n in lines}, "Side ledge", "h"),
+        _plot(ts, base, {f"{n} ledge (cm)": f"{n}_ledge_mean_cm" for n in lines}, "Side ledge"),
     ]
     rows = []
     if baseline is not None:
-        for d in compare_kpis(baseline.kpis, results.kpis):
+        for d in deltas:
             pct = "" if d.delta_pct is None else f"{d.delta_pct:+.2f} %"
             rows.append(
                 f"<tr><td>{html.escape(d.name)}</td><td>{d.a:.4g}</td><td>{d.b:.4g}</td>"
@@ -63,7 +90,7 @@ def render_report(results: Results, baseline: Results | None = None) -> str:
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>Smelter Twin report: {html.escape(results.scenario)}</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}}td:first-child{{text-align:left}}img{{max-width:48%;margin:4px}}</style></head>
 <body><h1>Scenario {html.escape(results.scenario)}</h1>
-<p>seed {results.seed}, horizon {results.horizon_h:g} h{", baseline " + html.escape(baseline.scenario) if baseline else ""}</p>
+<p>seed {results.seed}, horizon {results.horizon_h:g} h{", baseline " + html.escape(baseline.scenario) + " (dashed in the plots); KPIs compared " + html.escape(label) if baseline else ""}</p>
 <h2>KPIs</h2><table>{head}{"".join(rows)}</table><h2>Plots</h2>{images}</body></html>"""
 
 
@@ -74,15 +101,32 @@ def _png(fig: plt.Figure) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _plot(x: Sequence[float], series: dict[str, Sequence[float]], title: str, xlabel: str) -> tuple[str, str]:
+def _plot(ts: Columns, base: Columns, series: dict[str, str], title: str) -> tuple[str, str]:
+    """Each labelled column of ``ts`` against time; the baseline's same column dashed in the same colour."""
     fig, ax = plt.subplots(figsize=(7, 3.5))
-    for label, y in series.items():
-        ax.plot(x, y, label=label)
-    ax.set_title(title)
-    ax.set_xlabel(xlabel)
+    for label, col in series.items():
+        if col not in ts:
+            continue
+        (line,) = ax.plot(ts["time_h"], ts[col], label=label)
+        if col in base:
+            ax.plot(base["time_h"], base[col], linestyle="--", color=line.get_color(), alpha=0.7)
+    ax.set_title(title + (" (dashed: baseline)" if base else ""))
+    ax.set_xlabel("h")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
     return title, _png(fig)
+
+
+def _cost_plot(ts: Columns, base: Columns) -> tuple[str, str]:
+    """Cost rate of grid imports (import MW × tariff per MWh = cost per hour), run and baseline."""
+
+    def rate(cols: Columns) -> Sequence[float]:
+        return [m * p for m, p in zip(cols["import_MW"], cols["tariff_per_MWh"], strict=True)]
+
+    have = {"import_MW", "tariff_per_MWh"}
+    rated = {"import_cost_per_h": rate(ts)} if have <= ts.keys() else {}
+    base_rated = {"import_cost_per_h": rate(base)} | {"time_h": base["time_h"]} if have <= base.keys() else {}
+    return _plot(ts | rated, base_rated, {"grid import cost (per h)": "import_cost_per_h"}, "Grid import cost rate")
 
 
 def _histogram(results: Results) -> tuple[str, str]:
