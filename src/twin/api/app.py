@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 
 import twin
 from twin.api import docs_pages, problems
+from twin.api.alarm_actions import AlarmActions
 from twin.api.auth import KeyVerifier
 from twin.api.jobs import JobRunner, RunScenario
 from twin.api.limits import BodyLimitMiddleware
@@ -23,7 +24,7 @@ from twin.api.live import LiveProvider, StoreLive
 from twin.api.metrics import HttpMetrics, IngestStats, MetricsMiddleware
 from twin.api.operating import PlantInfo
 from twin.api.ratelimit import FailureLimiter
-from twin.api.routes import admin, health, kpis, plant, scenarios, schedules, series, setpoints, stream
+from twin.api.routes import admin, alarms_ack, health, kpis, plant, scenarios, schedules, series, setpoints, stream
 from twin.api.routes import advice as advice_routes
 from twin.api.routes import dashboard as dashboard_info
 from twin.api.settings import Settings
@@ -117,6 +118,7 @@ def create_app(
     app.state.jobs = jobs
     app.state.ingest_stats = ingest_stats
     app.state.plant_info = plant_info
+    app.state.alarm_actions = AlarmActions()  # operators' acknowledge/shelve, in memory
     app.state.verifier = KeyVerifier(store, settings.auth_cache_s, fail_cache_s=settings.auth_fail_cache_s)
     app.state.auth_limiter = FailureLimiter(settings.auth_failures_per_min, 60.0)
     app.state.http_metrics = HttpMetrics()
@@ -127,6 +129,7 @@ def create_app(
         app.include_router(module.router)
     app.include_router(scenarios.catalogue_router)
     app.include_router(schedules.router)  # dispatch co-optimiser jobs (issue 10, twin.optimise)
+    app.include_router(alarms_ack.router)  # acknowledge and shelve alarms (dashboard, issue 11)
     app.include_router(dashboard_info.router)  # fixed operating limits, demo speed (dashboard, issue 11)
     app.include_router(setpoints.router)  # setpoint writes; needs app.state.setpoints (issue 10 item 7)
     app.include_router(advice_routes.router)  # per-pot advice; needs app.state.advisor (issue 10 items 5-6)

@@ -1,8 +1,8 @@
-"""Response schema of ``GET /v1/dashboard`` (see :mod:`twin.api.operating`)."""
+"""Response schemas of the dashboard routes: `GET /v1/dashboard` (see :mod:`twin.api.operating`) and alarm actions."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 
 class BandPublic(BaseModel):
@@ -21,3 +21,14 @@ class DashboardInfo(BaseModel):
     timezone: str | None = Field(description="the plant's IANA time zone; null: the browser's own")
     technology: str | None = Field(description="cell technology the limits come from; null: none configured")
     limits: dict[str, BandPublic] = Field(description="fixed operating band per signal; empty if no technology")
+
+
+class AlarmAction(BaseModel):
+    acknowledged_at: AwareDatetime | None = None
+    acknowledged_by: str | None = Field(None, description="API key id that acknowledged")
+    shelved_until: AwareDatetime | None = None
+    shelved_by: str | None = None
+
+
+class AlarmActions(BaseModel):
+    actions: dict[str, AlarmAction] = Field(description="by alarm id; alarms nobody acted on are absent")

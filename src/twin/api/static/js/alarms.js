@@ -1,21 +1,50 @@
 // Alarm list: severity, asset, plain-language reason (the detector's own text beneath), time; acknowledge and
-// shelve. The API has no acknowledge/shelve route yet, so both are kept in this browser (localStorage): they
-// hide or mark alarms for this operator only, and say so on the page.
+// shelve through /v1/alarms/{id}/acknowledge and /shelve (shared by every operator). On a server without those
+// routes both are kept in this browser (localStorage) for this operator only, and the page says so.
 "use strict";
 
-import { get } from "./api.js";
+import { ApiError, get, headers, optional, post } from "./api.js";
 import { esc, otherTime, time } from "./fmt.js";
 
 const $ = (s) => document.querySelector(s);
 const KEY = "twin-alarm-actions";
 const SEVERITY = { high: 3, medium: 2, low: 1 };
 
-function actions() {
+let serverSide = null; // null: not yet known; true: the API keeps the actions; false: this browser does
+
+function local() {
   try { return JSON.parse(localStorage.getItem(KEY) || "{}"); } catch (e) { return {}; }
 }
 
-function save(a) {
+// {id: {ackAt, ackBy, shelvedUntil}} in ms, from the server or this browser
+async function actions() {
+  const served = await optional("/v1/alarms/actions");
+  serverSide = served !== null;
+  if (!serverSide) return local();
+  const out = {};
+  for (const [id, a] of Object.entries(served.actions)) {
+    out[id] = { ackAt: a.acknowledged_at ? Date.parse(a.acknowledged_at) : null, ackBy: a.acknowledged_by,
+      shelvedUntil: a.shelved_until ? Date.parse(a.shelved_until) : null };
+  }
+  return out;
+}
+
+async function act(id, what, hours) {
+  const path = `/v1/alarms/${encodeURIComponent(id)}`;
+  if (serverSide) {
+    if (what === "ack") return post(`${path}/acknowledge`, {});
+    if (what === "shelve") return post(`${path}/shelve?hours=${hours}`, {});
+    const r = await fetch(`${path}/shelve`, { method: "DELETE", headers: headers() });
+    if (!r.ok) throw new ApiError(r.status, r.statusText);
+    return r.json();
+  }
+  const a = local();
+  const s = (a[id] = a[id] || {});
+  if (what === "ack") s.ackAt = Date.now();
+  if (what === "shelve") s.shelvedUntil = Date.now() + hours * 3600e3;
+  if (what === "unshelve") delete s.shelvedUntil;
   localStorage.setItem(KEY, JSON.stringify(a));
+  return s;
 }
 
 const PLAIN = [
@@ -36,7 +65,10 @@ export function plain(reason) {
 
 export async function renderAlarms(showCleared) {
   const { alarms } = await get("/v1/alarms");
-  const act = actions();
+  const act = await actions();
+  document.querySelector("#alarm-where").textContent = serverSide
+    ? "Acknowledge and shelve are kept by the server and shared by every operator (they need a key with the run scope)."
+    : "Acknowledge and shelve are kept in this browser only (this server has no acknowledge route).";
   const now = Date.now();
   const shelved = [], shown = [];
   for (const a of alarms) {
@@ -57,7 +89,7 @@ export async function renderAlarms(showCleared) {
       `<td>${assetLink ? `<a href="${assetLink}">${esc(a.asset)}</a>` : esc(a.asset)}</td>` +
       `<td><div class="plain">${esc(plain(a.reason))}</div><div class="machine">${esc(a.reason)}</div></td>` +
       `<td title="${esc(otherTime(a.since))}">${esc(time(a.since))}</td>` +
-      `<td>${esc(a.state)}${acked && a.state !== "acknowledged" ? `<div class="machine">acknowledged here ${esc(time(s.ackAt))}</div>` : ""}` +
+      `<td>${esc(a.state)}${acked && a.state !== "acknowledged" ? `<div class="machine">acknowledged ${s.ackBy ? "by key " + esc(s.ackBy) : "in this browser"} ${esc(time(s.ackAt))}</div>` : ""}` +
       `${isShelved ? `<div class="machine">shelved until ${esc(time(s.shelvedUntil))}</div>` : ""}</td>` +
       `<td class="act">${isShelved ? `<button type="button" data-do="unshelve">unshelve</button>` :
         `${acked || a.state === "cleared" ? "" : `<button type="button" data-do="ack">acknowledge</button>`}` +
@@ -73,17 +105,15 @@ export async function renderAlarms(showCleared) {
   badge.hidden = !active;
 }
 
-export function setupAlarms(rerender) {
-  document.querySelector("#view-alarms").addEventListener("click", (ev) => {
+export function setupAlarms(rerender, report) {
+  document.querySelector("#view-alarms").addEventListener("click", async (ev) => {
     const b = ev.target.closest("button[data-do]");
     if (!b) return;
-    const id = b.closest("tr").dataset.alarm;
-    const act = actions();
-    const s = (act[id] = act[id] || {});
-    if (b.dataset.do === "ack") s.ackAt = Date.now();
-    if (b.dataset.do === "shelve") s.shelvedUntil = Date.now() + Number(b.dataset.h) * 3600e3;
-    if (b.dataset.do === "unshelve") delete s.shelvedUntil;
-    save(act);
+    try {
+      await act(b.closest("tr").dataset.alarm, b.dataset.do, Number(b.dataset.h));
+    } catch (e) {
+      report(e);
+    }
     rerender();
   });
 }

@@ -129,7 +129,7 @@ function start() {
     if (page.view === "cell" && page.arg) renderCell(page.arg, page.info, r).catch(report);
   }, "hour").refresh();
   setupOverview();
-  setupAlarms(() => renderAlarms(page.showCleared).catch(report));
+  setupAlarms(() => renderAlarms(page.showCleared).catch(report), report);
   page.whatIfLive = setupWhatIf(liveCurrent, (id) => { page.selectedJob = id; refresh(false); });
   window.addEventListener("hashchange", route);
   loadInfo().catch(report).finally(route);
