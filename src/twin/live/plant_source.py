@@ -41,6 +41,9 @@ logger = logging.getLogger(__name__)
 
 BACK_EMF_V = 1.65  # the PLC's back-EMF for the pseudo-resistance (twin_edge.simplc.layout.BACK_EMF_V)
 CurrentProfile = float | Callable[[float], float]
+#: plant time (s) -> additive error per pot of the signals it names (``cell_voltage_V``, ``line_current_kA``,
+#: ``bath_temp_degC``, ``metal_height_cm``): sensor bias and drift (twin.live.mismatch)
+SensorError = Callable[[float], dict[str, np.ndarray]]
 
 
 @dataclass
@@ -70,6 +73,9 @@ class PlantSource:
     warmup_s:
         plant seconds run before time zero, so the cells start mid-feed-cycle, not at the model's
         initial state.
+    sensor_error:
+        optional function of plant time giving each pot's additive sensor error per signal (bias, drift;
+        :mod:`twin.live.mismatch`); applied before a sensor fault.
     """
 
     def __init__(
@@ -89,6 +95,7 @@ class PlantSource:
         bath_temp_noise_degC: float = 1.0,
         metal_noise_cm: float = 0.2,
         warmup_s: float = 0.0,
+        sensor_error: SensorError | None = None,
     ) -> None:
         if speed <= 0 or not math.isfinite(speed):
             raise SimulationError(f"speed = {speed!r} is invalid; expected plant seconds per clock second > 0")
@@ -112,6 +119,7 @@ class PlantSource:
         self._temp_slot = np.full(n_cells, -1, dtype=np.int64)
         self._noise_gain = np.full(n_cells, np.nan)  # held noise gain of an anode problem (NaN = none)
         self._sensor: dict[int, _SensorFault] = {}
+        self._sensor_error = sensor_error
         self._offset = 0.0
         if warmup_s > 0:
             self._run_to(warmup_s)
@@ -237,7 +245,8 @@ class PlantSource:
             bad = np.where(~np.isfinite(line.state).all(axis=0))[0]
             raise SimulationError(
                 f"the simulated plant left the model's valid range at t = {self.time_s:.0f} s in pots "
-                f"{bad.tolist()} (e.g. a feeder stuck for hours: repeated anode effects overheat the cell)")
+                f"{bad.tolist()} (e.g. a feeder stuck for hours: repeated anode effects overheat the cell)"
+            )
 
     def _sample_temperatures(self) -> None:
         """A new dip sample per pot every period, staggered across pots."""
@@ -257,10 +266,15 @@ class PlantSource:
         current = line.values("cell_current_A")[i] / 1e3 if line.step_count else self.line_current_kA()
         volts = float(line.values("v_cell")[i]) + (rng.normal(0.0, self._sd_v) if noisy else 0.0)
         amps = float(current) + (rng.normal(0.0, self._sd_i) if noisy else 0.0)
+        err = self._sensor_error(self.time_s) if self._sensor_error is not None else {}
+        volts += float(err["cell_voltage_V"][i]) if "cell_voltage_V" in err else 0.0
+        amps += float(err["line_current_kA"][i]) if "line_current_kA" in err else 0.0
         fault = self._sensor.get(i)
         if fault is not None:
             volts = fault.held_V if fault.mode == "stuck" and fault.held_V is not None else volts + fault.bias_V
         metal = float(line.values("metal_height_cm")[i]) + (rng.normal(0.0, self._sd_metal) if noisy else 0.0)
+        metal += float(err["metal_height_cm"][i]) if "metal_height_cm" in err else 0.0
+        dip = float(self._temp_sample[i]) + (float(err["bath_temp_degC"][i]) if "bath_temp_degC" in err else 0.0)
         return {
             "cell_voltage_V": volts,
             "line_current_kA": amps,
@@ -268,7 +282,7 @@ class PlantSource:
             "feed_count": float(line.values("feed_shots")[i]),
             "beam_count": float(line.values("beam_moves")[i]),
             "anode_effect": float(line.values("ae_active")[i]),
-            "bath_temp_degC": float(self._temp_sample[i]),
+            "bath_temp_degC": dip,
             "metal_height_cm": metal,
         }
 
