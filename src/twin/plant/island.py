@@ -23,12 +23,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Generator
-from dataclasses import replace
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from twin.errors import SimulationError
-from twin.params import Component
 from twin.plant.grid_events import GridLog, IslandTotal, Meter, settings
 from twin.plant.grid_services import ShedBlock, Unit, droop_fraction, island_transient, power_at_share
 from twin.plant.power import heat_rate_GJ_per_MWh
@@ -112,10 +109,6 @@ def run_tie_trip(plant: Plant, start_s: float, duration_s: float) -> Generator[A
         ),
     )
     log.islands.append(total)
-    tie = plant.spec.grid
-    open_tie = Component(
-        tie.name, MappingProxyType({**tie.values, "import_max_MW": 0.0, "export_max_MW": 0.0}), tie.sources
-    )
 
     def islanding() -> None:
         log.islanded = True
@@ -161,10 +154,8 @@ def run_tie_trip(plant: Plant, start_s: float, duration_s: float) -> Generator[A
         reached, and the dispatch runs on with the tie open."""
         for n, line in enumerate(plant.lines):
             line.setpoint_kA -= droop_kA[n]
-        for i, u in enumerate(plant.spec.coal_units):
-            if u.name in outputs:
-                plant.coal_MW[i] = outputs[u.name]
-        plant.spec = replace(plant.spec, grid=open_tie)
+        plant.hold_unit_outputs(outputs)
+        plant.set_tie_open(True)
 
     # no re-dispatch here: the plant's estimate of the demand at the target voltage would overstate the shed
     # lines' load; the next dispatch interval measures it
@@ -174,7 +165,7 @@ def run_tie_trip(plant: Plant, start_s: float, duration_s: float) -> Generator[A
 
     def reconnect() -> None:
         log.islanded = False
-        plant.spec = replace(plant.spec, grid=tie)
+        plant.set_tie_open(False)
 
     plant.change(reconnect)
     # the blocks come back in reverse order, one per dispatch interval, as the units ramp up again
@@ -226,8 +217,7 @@ def book_island_interval(plant: Plant, log: GridLog) -> None:
     excess = max(-need, 0.0)
     units = plant.spec.coal_units
     fuel = sum(heat_rate_GJ_per_MWh(u, p) * p * hours for u, p in zip(units, coal, strict=True))
-    plant.records[-1] = replace(
-        rec,
+    plant.rebook_last_interval(
         coal_MW=tuple(coal),
         import_MW=0.0,
         export_MW=0.0,

@@ -14,9 +14,10 @@ auxiliaries = fraction × Σ P_AC; demand = Σ P_AC + auxiliaries.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,7 @@ import simpy
 
 from twin.cell import Potline
 from twin.errors import SimulationError
-from twin.params import PlantSpec, Technology
+from twin.params import Component, PlantSpec, Technology
 from twin.plant.control import Controls, PotroomControl
 from twin.plant.exchangers import ExchangerControl
 from twin.plant.line import PotlineSim
@@ -85,6 +86,7 @@ class Plant:
     sync_s: float = 0.0  # > 0: every line is brought up to date on this grid, operations in between use it
     threads: int = 1  # lines advanced in parallel at a plant sync (the kernel releases the GIL)
     _pool: ThreadPoolExecutor | None = field(default=None, repr=False)
+    _closed_tie: Component | None = field(default=None, repr=False)  # the tie's own limits while it is open
 
     @classmethod
     def build(
@@ -192,6 +194,33 @@ class Plant:
 
     def unit_index(self, name: str) -> int:
         return [u.name for u in self.spec.coal_units].index(name)
+
+    def set_tie_open(self, is_open: bool) -> None:
+        """Open (island) or close the grid tie: open, its import and export limits are 0 for the dispatch."""
+        if is_open and self._closed_tie is None:
+            self._closed_tie = tie = self.spec.grid
+            values = MappingProxyType({**tie.values, "import_max_MW": 0.0, "export_max_MW": 0.0})
+            self.spec = replace(self.spec, grid=Component(tie.name, values, tie.sources))
+        elif not is_open and self._closed_tie is not None:
+            self.spec = replace(self.spec, grid=self._closed_tie)
+            self._closed_tie = None
+
+    def hold_unit_outputs(self, outputs_MW: Mapping[str, float]) -> None:
+        """Set the named units' outputs (MW) until the next dispatch, e.g. where their governors settled."""
+        for name, mw in outputs_MW.items():
+            self.coal_MW[self.unit_index(name)] = mw
+
+    def set_unit_available(self, name: str, available: bool) -> None:
+        """Commit (``True``) or decommit a unit; a decommitted unit produces nothing from now on."""
+        i = self.unit_index(name)
+        self.units_available[i] = available
+        if not available:
+            self.coal_MW[i] = 0.0
+
+    def rebook_last_interval(self, **fields: Any) -> IntervalRecord:
+        """Replace fields of the interval just closed (e.g. an islanded interval, booked with the tie at zero)."""
+        self.records[-1] = replace(self.records[-1], **fields)
+        return self.records[-1]
 
     def change(self, action: Callable[[], None]) -> None:
         """Close the running interval at ``env.now``, apply ``action``, and re-dispatch.

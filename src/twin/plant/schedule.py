@@ -111,7 +111,6 @@ def _check(value: float, name: str, row: int, label: str, lines: dict[str, Any])
 
 def run_schedule(plant: Plant, start_s: float, steps: ScheduleSteps) -> Generator[Any, Any, None]:
     """Apply each row of ``steps`` at its time after ``start_s`` (module docstring)."""
-    units = [u.name for u in plant.spec.coal_units]
     for k, time_h in enumerate(steps.times_h):
         yield plant.env.timeout(max(start_s + time_h * HOUR_S - plant.env.now, 0.0))
 
@@ -121,9 +120,6 @@ def run_schedule(plant: Plant, start_s: float, steps: ScheduleSteps) -> Generato
                 if line.name in steps.duty_kW:
                     line.potline.set_hx_duty(None, steps.duty_kW[line.name][k] * 1e3)
             for name, on in steps.on.items():
-                i = units.index(name)
-                plant.units_available[i] = on[k]
-                if not on[k]:
-                    plant.coal_MW[i] = 0.0
+                plant.set_unit_available(name, on[k])
 
         plant.change(apply)
