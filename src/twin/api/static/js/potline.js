@@ -22,7 +22,7 @@ export function zoneOf(v, band) {
 
 const ZONE_TEXT = {
   "alarm-low": "below alarm limit", "warn-low": "below operating band", ok: "inside operating band",
-  "warn-high": "above operating band", "alarm-high": "at or above alarm limit", none: "no value", unrated: "no limits known",
+  "warn-high": "above operating band", "alarm-high": "at or above alarm limit", none: "no value or stale", unrated: "no limits known",
 };
 
 export function legend(signal, band) {
@@ -38,7 +38,7 @@ export function legend(signal, band) {
     ["ok", `${f(band.ok_low) ?? "…"} – ${f(band.ok_high) ?? "…"}`],
     ["warn-high", band.ok_high !== null ? `${f(band.ok_high)}${band.alarm_high !== null && band.alarm_high !== band.ok_high ? " – " + f(band.alarm_high) : " +"}` : null],
     ["alarm-high", band.alarm_high !== null ? `≥ ${f(band.alarm_high)}` : null],
-    ["none", "no value / stale"],
+    ["none", ""],
   ].filter(([, t]) => t !== null);
   return `<div class="legend"><b>${esc(d.label)} (${esc(d.unit)})</b> against fixed limits: ` +
     items.map(([z, t]) => `<span class="key"><i class="swatch z-${z}"></i>${ZONE_TEXT[z]} ${t}</span>`).join("") +
@@ -68,6 +68,8 @@ export async function renderPotline(line, signal, info, kpis) {
       `<span class="id">${esc(id.split("-")[1] || id)}</span><span class="v">${Number.isFinite(v) ? v.toFixed(Math.min(d.digits, 2)) : "–"}</span></a>`;
   };
   const [a, b] = layout(ids);
+  // a plant-size line (hundreds of pots): small squares in wrapped rows per side, values in the tooltip
+  $("#potrows").classList.toggle("dense", ids.length > 60);
   $("#potrows").innerHTML =
     `<div class="potrow" data-side="A"><span class="side">side A →</span>${a.map(cell).join("")}</div>` +
     `<div class="potrow" data-side="B"><span class="side">← side B</span>${b.map(cell).join("")}</div>`;
