@@ -7,7 +7,8 @@ re-typed: a :class:`~twin.plant.control.PotroomControl` visits each pot of a for
 state is the live twin's estimate (ensemble mean), as if the estimate were the day's dip:
 
 * **AlF3 dose** (kg today): the rule "AlF3 feedback on temperature" (a hot pot is a basic pot; Entner LM
-  1992/93, Wilson LM 1992). The live twin has no bath analysis, so the composition feedback does not act.
+  1992/93, Wilson LM 1992), and on composition when a bath analysis of excess AlF3 is given (``alf3_wtpct``:
+  the filter itself has no bath-chemistry observation, so a low-AlF3 pot is invisible to it otherwise).
 * **Resistance target** (mV at nominal current): the rule "resistance target from temperature and
   superheat" (mean of the two errors, 5-30 mV steps).
 * **Feed**: when the estimated feeder delivery (``feed_efficiency``, a state of the filter) is clearly short
@@ -15,8 +16,9 @@ state is the live twin's estimate (ensemble mean), as if the estimate were the d
   is kept (no feed mode makes up for alumina that does not reach the bath).
 
 A pot is only visited when its estimated temperature is off its target by more than
-``max(temperature_deadband_K, significance · sd)`` (sd: the ensemble's spread), so a healthy pot whose
-estimate wanders within its uncertainty gets no advice.
+``max(temperature_deadband_K, significance · sd)`` (sd: the ensemble's spread), or its bath analysis is off
+the target by more than ``alf3_deadband_wtpct``, so a healthy pot whose estimate wanders within its
+uncertainty gets no advice.
 
 Forward check
 -------------
@@ -26,14 +28,16 @@ Both start from the ensemble-mean state of the pot (all physical states; control
 pot's measured resistance target (its slow-filtered pseudo-resistance, what its regulator holds), with
 the pot controller's tracking feed on, cell noise off (so the two differ only by the advice) and the
 estimated feeder delivery imposed as a feed-loss cause. ``improves`` is true when the advice brings the
-end-of-horizon temperature closer to its target (thermal advice) and, for feed advice, gives fewer anode
-effects or a higher minimum alumina.
+end-of-horizon temperature closer to its target (advice on a temperature error), the excess AlF3 closer to
+its target (AlF3 advice on a bath analysis) and, for feed advice, gives fewer anode effects or a higher
+minimum alumina.
 """
 
 from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,6 +78,7 @@ NOT_COPIED = frozenset(
     }
 )
 RULE_ALF3 = "potroom rule 'AlF3 feedback on temperature' (twin.plant.control; a hot pot is a basic pot)"
+RULE_ALF3_LAB = "potroom rule 'AlF3 feedback on composition and temperature' (twin.plant.control; Entner LM 1992/93/96)"
 RULE_RESISTANCE = "potroom rule 'resistance target from temperature and superheat' (twin.plant.control)"
 RULE_FEEDER = "the feeder-delivery estimate of the live twin (feed counts against the alumina the voltage shows)"
 
@@ -85,7 +90,8 @@ class AdviceConfig:
     ``horizon_h`` forward check (h, 1..48; the issue asks 12-24 h), ``dt_s`` its step (s, 1..10),
     ``temperature_deadband_K`` (K, 0..20; [R] ~ one dip's repeatability, plant_reference ``temperature_
     measurement_sd_K`` = 2 K, so 3 K), ``significance`` (ensemble sd, 0..5), ``feeder_efficiency_min`` (1,
-    0..1).
+    0..1), ``alf3_deadband_wtpct`` (wt%, 0..5; [R] twice a bath analysis's sd, plant_reference
+    ``alf3_measurement_sd_wtpct`` = 0.4 wt%).
     """
 
     horizon_h: float = 12.0
@@ -93,6 +99,7 @@ class AdviceConfig:
     temperature_deadband_K: float = 3.0
     significance: float = 2.0
     feeder_efficiency_min: float = 0.8
+    alf3_deadband_wtpct: float = 0.8
 
     def __post_init__(self) -> None:
         checks = (
@@ -101,6 +108,7 @@ class AdviceConfig:
             ("temperature_deadband_K", self.temperature_deadband_K, 0.0, 20.0),
             ("significance", self.significance, 0.0, 5.0),
             ("feeder_efficiency_min", self.feeder_efficiency_min, 0.0, 1.0),
+            ("alf3_deadband_wtpct", self.alf3_deadband_wtpct, 0.0, 5.0),
         )
         for name, value, low, high in checks:
             if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
@@ -116,6 +124,7 @@ class PotAdvice:
     cell: int  # 0-based
     estimate: dict[str, float]
     advice: list[dict[str, Any]] = field(default_factory=list)
+    triggers: set[str] = field(default_factory=set)  # what made the pot be visited: temperature, alf3
     forecast: dict[str, Any] = field(default_factory=dict)
 
     def value(self, kind: str) -> Any:
@@ -123,10 +132,24 @@ class PotAdvice:
         return next((a["value"] for a in self.advice if a["kind"] == kind), None)
 
 
-def advise_tracker(tracker: PotlineTracker, potroom: Component, config: AdviceConfig | None = None) -> list[PotAdvice]:
+def advise_tracker(
+    tracker: PotlineTracker,
+    potroom: Component,
+    config: AdviceConfig | None = None,
+    *,
+    alf3_wtpct: np.ndarray | None = None,
+) -> list[PotAdvice]:
     """:func:`advise` for one potline of a live twin: its filter, measured line current and the pots' measured
     slow-filtered pseudo-resistance (what their regulators hold: their resistance targets)."""
-    return advise(tracker.enkf, tracker.current_kA, potroom, config, label=tracker.label, resistance_ohm=tracker.r_slow)
+    return advise(
+        tracker.enkf,
+        tracker.current_kA,
+        potroom,
+        config,
+        label=tracker.label,
+        resistance_ohm=tracker.r_slow,
+        alf3_wtpct=alf3_wtpct,
+    )
 
 
 def advise(
@@ -137,10 +160,14 @@ def advise(
     *,
     label: str = "1",
     resistance_ohm: np.ndarray | None = None,
+    alf3_wtpct: np.ndarray | None = None,
 ) -> list[PotAdvice]:
     """Advice for every pot of the line that ``enkf`` estimates (module docstring); one entry per pot.
 
-    ``resistance_ohm``: each pot's resistance target as measured (NaN or None: the technology's nominal)."""
+    ``resistance_ohm``: each pot's resistance target as measured (NaN or None: the technology's nominal).
+    ``alf3_wtpct``: the latest bath analysis of excess AlF3 per pot (wt%, NaN or None: none), e.g. the potroom's
+    lab results; it replaces the filter's composition (the filter has no bath-chemistry observation) and brings
+    in the rule's feedback on composition."""
     cfg = config or AdviceConfig()
     if not (math.isfinite(current_kA) and current_kA > 0):
         raise SimulationError(f"line current = {current_kA!r} kA is invalid for advice; expected > 0")
@@ -159,6 +186,14 @@ def advise(
         "heat_exchangers": False,
         "measurement_noise": False,
     }
+    lab = np.full(n, np.nan) if alf3_wtpct is None else np.asarray(alf3_wtpct, float)
+    if lab.shape != (n,) or np.any(lab[np.isfinite(lab)] <= 0) or np.any(lab[np.isfinite(lab)] > 30):
+        raise SimulationError(
+            f"alf3_wtpct = {alf3_wtpct!r} is invalid; expected {n} values of excess AlF3 in (0, 30] wt% or NaN"
+        )
+    if np.isfinite(lab).any():  # the analysis is in hand: the rule reads it at once
+        settings = {**potroom.values, "alf3_report_delay_h": 0.0, "alf3_sample_days": 1.0}
+        potroom = Component(potroom.name, settings, potroom.sources)
     control = PotroomControl(line, potroom, Controls(alf3=True, resistance=True, **only), np.random.default_rng(0))
     _load_estimate(fwd, enkf)
     if resistance_ohm is not None:
@@ -166,6 +201,11 @@ def advise(
         r = np.asarray(resistance_ohm, float)
         r = np.clip(np.where(np.isfinite(r), r, fwd.parameter("r_target_ohm")), low, high)
         fwd.set_resistance_target(None, np.concatenate([r, r]))
+    has_lab = np.where(np.isfinite(lab))[0]
+    if has_lab.size:
+        bath = fwd.values("bath_kg")
+        for cells in (has_lab, n + has_lab):
+            fwd.set_cells("alf3_kg", cells, lab[has_lab] / 100.0 * bath[cells])
     fwd.advance(1, current_kA)  # one step, so the outputs the potroom reads (superheat) are computed
     t_target = control.target_temp_degC
     sh_target = control.target_superheat_K
@@ -175,7 +215,11 @@ def advise(
         t_mean, t_sd = est["temperature_degC"][0][c], est["temperature_degC"][1][c]
         off = t_mean - t_target
         if abs(off) > max(cfg.temperature_deadband_K, cfg.significance * t_sd):
-            _thermal_advice(pot, control, fwd, n + c, off, t_target, sh_target)
+            pot.triggers.add("temperature")
+        if np.isfinite(lab[c]) and abs(lab[c] - control.target_alf3_wtpct) > cfg.alf3_deadband_wtpct:
+            pot.triggers.add("alf3")
+        if pot.triggers:
+            _visit_advice(pot, control, fwd, n + c, off, t_target, sh_target, lab[c])
         if eff_mean[c] < cfg.feeder_efficiency_min and eff_mean[c] + 2.0 * eff_sd[c] < 1.0:
             pot.advice.append(
                 {
@@ -195,12 +239,19 @@ def advise(
     outcome = _forward(fwd, current_kA, cfg)
     for c, pot in enumerate(pots):
         if pot.advice:
-            pot.forecast = _compare(outcome, c, n + c, t_target, pot)
+            pot.forecast = _compare(outcome, c, n + c, t_target, control.target_alf3_wtpct, pot)
     return pots
 
 
-def _thermal_advice(
-    pot: PotAdvice, control: PotroomControl, fwd: Potline, cell: int, off: float, t_target: float, sh_target: float
+def _visit_advice(
+    pot: PotAdvice,
+    control: PotroomControl,
+    fwd: Potline,
+    cell: int,
+    off: float,
+    t_target: float,
+    sh_target: float,
+    lab: float,
 ) -> None:
     """Visit the forward line's "with" copy of the pot: the potroom's rules act on it; read what they did."""
     r_before = float(fwd.values("r_target_ohm")[cell])
@@ -214,6 +265,9 @@ def _thermal_advice(
         f"{abs(off):.1f} K {'above' if off > 0 else 'below'} the {t_target:.1f} °C target, superheat "
         f"{sh:.1f} K (target {sh_target:.1f} K)"
     )
+    if math.isfinite(lab):
+        why += f"; bath analysis: excess AlF3 {lab:.2f} wt% (target {control.target_alf3_wtpct:.2f} wt%)"
+    rule_alf3 = RULE_ALF3_LAB if math.isfinite(lab) else RULE_ALF3
     dose = float(control.added_kg[cell]) - added_before
     if dose > 0.05:
         pot.advice.append(
@@ -222,7 +276,7 @@ def _thermal_advice(
                 "value": round(dose, 1),
                 "unit": "kg",
                 "action": f"add {dose:.1f} kg AlF3 today",
-                "reason": f"{why}: {RULE_ALF3}",
+                "reason": f"{why}: {rule_alf3}",
             }
         )
     step_mV = (float(fwd.values("r_target_ohm")[cell]) - r_before) / control.ohm_per_mV()
@@ -271,20 +325,27 @@ def _forward(fwd: Potline, current_kA: float, cfg: AdviceConfig) -> dict[str, np
         "alumina_min_wtpct": alumina_min,
         "anode_effects": fwd.values("ae_count") - ae0,
         "voltage_mean_V": (fwd.values("voltage_seconds") - v0) / (total * cfg.dt_s),
+        "alf3_wtpct": fwd.values("alf3_wtpct"),
     }
 
 
-def _compare(out: dict[str, np.ndarray], without: int, with_: int, t_target: float, pot: PotAdvice) -> dict[str, Any]:
+def _compare(
+    out: dict[str, np.ndarray], without: int, with_: int, t_target: float, alf3_target: float, pot: PotAdvice
+) -> dict[str, Any]:
     sides = {}
     for name, cell in (("without", without), ("with", with_)):
         row = {k: float(v[cell]) for k, v in out.items()}
         row["anode_effects"] = int(row["anode_effects"])
         row["temperature_error_K"] = abs(row["temperature_degC"] - t_target)
+        row["alf3_error_wtpct"] = abs(row["alf3_wtpct"] - alf3_target)
         sides[name] = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()}
     a, b = sides["without"], sides["with"]
     checks = []
-    if pot.value("alf3") is not None or pot.value("resistance_target") is not None:
+    thermal = pot.value("alf3") is not None or pot.value("resistance_target") is not None
+    if thermal and "temperature" in pot.triggers:
         checks.append(b["temperature_error_K"] < a["temperature_error_K"])
+    if pot.value("alf3") is not None and "alf3" in pot.triggers:
+        checks.append(b["alf3_error_wtpct"] < a["alf3_error_wtpct"])
     if pot.value("feed") is not None:
         checks.append(
             b["anode_effects"] < a["anode_effects"]
@@ -309,9 +370,10 @@ class Advisor:
     """Advice and AE risk for every potline of a live twin, as ``GET /v1/advice`` serves it (docs/api.md).
 
     :meth:`report` recomputes at most every ``refresh_s`` model seconds (the forward check takes a moment) and
-    otherwise returns the prepared report. ``groups``: the Sparkplug groups (potlines) to advise on. Reports are
-    made one at a time; the filter's ensemble is read without the twin's lock (a copy per state: a report may
-    mix two consecutive analysis windows, never a torn array).
+    otherwise returns the prepared report. ``bath_analyses(group)`` may give each pot's latest excess-AlF3 analysis
+    (wt%, NaN none; see :func:`advise`). ``groups``: the Sparkplug groups (potlines) to advise on. Reports are
+    made one at a time. The filter's ensemble is read without the twin's lock, so a report made while the twin
+    analyses a window may mix states from before and after that window (the next report is made afresh).
     """
 
     def __init__(
@@ -323,6 +385,7 @@ class Advisor:
         *,
         warning: WarningConfig | None = None,
         refresh_s: float = 900.0,
+        bath_analyses: Callable[[str], np.ndarray | None] | None = None,
         report_probability: float = 0.05,
     ):
         if not (isinstance(refresh_s, int | float) and 0.0 <= refresh_s <= 86400.0):
@@ -333,6 +396,7 @@ class Advisor:
         self.config = config or AdviceConfig()
         self.warning = warning or WarningConfig()
         self.refresh_s = float(refresh_s)
+        self.bath_analyses = bath_analyses
         self.report_probability = float(report_probability)
         self._lock = threading.Lock()
         self._report: dict[str, Any] | None = None
@@ -346,6 +410,9 @@ class Advisor:
                 self._report = self._build(now)
                 self._made_at = now if math.isfinite(now) else -math.inf
             return self._report
+
+    def _analyses(self, group: str) -> np.ndarray | None:
+        return self.bath_analyses(group) if self.bath_analyses is not None else None
 
     def _build(self, now: float) -> dict[str, Any]:
         pots_out: list[dict[str, Any]] = []
@@ -364,7 +431,7 @@ class Advisor:
                     "advice": pot.advice,
                     "forecast": pot.forecast,
                 }
-                for pot in advise_tracker(tracker, self.potroom, self.config)
+                for pot in advise_tracker(tracker, self.potroom, self.config, alf3_wtpct=self._analyses(tracker.group))
                 if pot.advice
             )
             p = ae_probability(tracker.enkf, tracker.current_kA, tracker.anode_effect, self.warning)
