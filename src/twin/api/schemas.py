@@ -224,3 +224,30 @@ class ApiKeyPublic(ApiKeyBase):
 
 class ApiKeyCreated(ApiKeyPublic):
     key: str = Field(description="the full key; shown once, store it now")
+
+
+class HandleData(BaseModel):
+    format: Literal["string"] = "string"
+    value: str
+
+
+class HandleValue(BaseModel):
+    """One Handle value (RFC 3651 data model): index, type, data, TTL (s) and when it was issued."""
+
+    index: int
+    type: str = Field(examples=["URL"])
+    data: HandleData
+    ttl: int
+    timestamp: str
+
+
+class HandleRecord(BaseModel):
+    responseCode: int = Field(description="Handle protocol response code (RFC 3652); 1 = success")
+    handle: str = Field(examples=["88.999.1/cell:1-017"])
+    asset: str = Field(description="URL of the asset on this API")
+    values: list[HandleValue]
+
+
+class HandleList(BaseModel):
+    prefix: str
+    identifiers: list[str]

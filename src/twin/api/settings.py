@@ -45,6 +45,11 @@ class Settings(BaseModel):
     baseline_toml: str | None = Field(None, description="Scenario TOML that results are compared against.")
     auth_cache_s: float = Field(30.0, ge=0, le=3600, description="How long a verified key is trusted.")
     compact_interval_s: float = Field(0.0, ge=0, description="Run store retention this often (0 = never).")
+    handle_prefix: str = Field(
+        "88.999.1",
+        pattern=r"^[0-9]{1,9}(\.[0-9]{1,9}){0,7}$",
+        description="Enterprise prefix of the assets' Handle identifiers (PREFIX/asset-id; GET /v1/id/...).",
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
