@@ -162,7 +162,7 @@ def test_every_view(browser, server: LiveServer, store: Store, keys: Keys, plant
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#trend .uplot"))
     assert "raw samples" in q(By.ID, "trend-note").text
     q(By.CSS_SELECTOR, '#trend-range button[data-range="week"]').click()
-    wait.until(lambda d: "averages over" in d.find_element(By.ID, "trend-note").text)
+    wait.until(lambda d: "bucket averages (one point per ~" in d.find_element(By.ID, "trend-note").text)
     # the 1 h hole in the plant KPI history is a gap (a null) in the drawn series, not a straight line
     gap = "const p = document.querySelector('#trend')._plot; return p && p.data[1].includes(null)"
     assert wait.until(lambda d: d.execute_script(gap)), q(By.ID, "trend-note").text

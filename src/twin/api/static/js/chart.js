@@ -57,6 +57,12 @@ export function withGaps(xs, ys, gapMs) {
   return [ox, oy];
 }
 
+function spacing(xs) {
+  const d = [];
+  for (let i = 1; i < xs.length; i++) d.push(xs[i] - xs[i - 1]);
+  return median(d);
+}
+
 function median(a) {
   if (!a.length) return 0;
   const s = [...a].sort((x, y) => x - y);
@@ -65,9 +71,7 @@ function median(a) {
 
 // Gap threshold: three typical spacings (or the bucket width for averages).
 export function gapFor(xs, bucketMs) {
-  const d = [];
-  for (let i = 1; i < xs.length; i++) d.push(xs[i] - xs[i - 1]);
-  return 3 * Math.max(bucketMs || 0, median(d));
+  return 3 * Math.max(bucketMs || 0, spacing(xs));
 }
 
 // KPI history of one scope: raw for short ranges, else averages into ~width/2 buckets.
@@ -77,7 +81,7 @@ export async function kpiSeries(scope, names, range, width) {
   names.forEach((n) => q.append("names", n));
   if (!raw) q.set("max_points", String(Math.max(50, Math.floor(width / 2))));
   const h = await get(`/v1/kpis/${encodeURIComponent(scope)}/history?${q}`);
-  const bucketMs = raw ? 0 : (range.end - range.start) / Math.max(50, Math.floor(width / 2));
+  let bucketMs = raw ? 0 : (range.end - range.start) / Math.max(50, Math.floor(width / 2));
   const out = {};
   for (const n of names) {
     const s = h.series && h.series[n];
@@ -85,6 +89,8 @@ export async function kpiSeries(scope, names, range, width) {
     // rows of {ts, value} or parallel arrays {ts: [], value: []}
     const rows = Array.isArray(s) ? s : s.ts.map((t, i) => ({ ts: t, value: s.value[i] }));
     out[n] = { xs: rows.map((r) => Date.parse(r.ts ?? r.time)), ys: rows.map((r) => r.value) };
+    // the store rounds the bucket width; the answer's own spacing says what it chose
+    if (!raw) bucketMs = Math.max(bucketMs, spacing(out[n].xs));
   }
   return { series: out, raw, bucketMs };
 }
@@ -117,7 +123,7 @@ function fmtBucket(ms) {
 
 // The note under a chart saying what is drawn.
 export function sourceNote(raw, bucketMs) {
-  return raw ? "raw samples" : `averages over ${fmtBucket(bucketMs)} buckets`;
+  return raw ? "raw samples" : `bucket averages (one point per ~${fmtBucket(bucketMs)})`;
 }
 
 // Draw (or redraw) a time chart. series: [{name, unit, xs, ys, label?, step?}], all in ms; x axis in the page clock.
