@@ -173,6 +173,17 @@ def test_every_view(browser, server: LiveServer, store: Store, keys: Keys, plant
     wait.until(lambda d: d.find_element(By.ID, "status").text.endswith("+08:00"))
     axis = "return document.querySelector('#trend')._plot.axes[0].label"
     wait.until(lambda d: "local, Asia/Shanghai" in d.execute_script(axis))
+    # a custom range typed in plant local time (UTC+8) is that instant, whatever the browser's own zone
+    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=3)
+    typed = [(start + timedelta(hours=8 + h)).strftime("%Y-%m-%dT%H:%M") for h in (0, 2)]
+    q(By.CSS_SELECTOR, '#trend-range button[data-range="custom"]').click()
+    set_value = "document.querySelector(arguments[0]).value = arguments[1]"
+    driver.execute_script(set_value, "#trend-range .from", typed[0])
+    driver.execute_script(set_value, "#trend-range .to", typed[1])
+    q(By.CSS_SELECTOR, "#trend-range .apply").click()
+    x_min = "const p = document.querySelector('#trend')._plot; return p && p.scales.x.min"
+    wait.until(lambda d: d.execute_script(x_min) == start.timestamp())
+    assert "+08:00" in q(By.ID, "trend-note").text
     q(By.CSS_SELECTOR, '#time-mode button[data-mode="utc"]').click()
 
     # potline: two rows of pots laid out as the line, coloured against the technology's fixed limits

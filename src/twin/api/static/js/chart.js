@@ -4,7 +4,7 @@
 "use strict";
 
 import { get } from "./api.js";
-import { clock, describe, esc, time, zone } from "./fmt.js";
+import { describe, esc, parseWall, time, zone } from "./fmt.js";
 
 export const RANGES = { hour: 3600e3, shift: 8 * 3600e3, day: 86400e3, week: 7 * 86400e3 };
 export const RAW_MAX_MS = RANGES.hour; // up to an hour: raw samples; longer: bucket averages
@@ -35,8 +35,8 @@ export function rangePicker(root, onChange, initial = "hour") {
       custom.hidden = current !== "custom";
       fire();
     } else if (b.classList.contains("apply")) {
-      // custom times are read in the clock the page shows (UTC or the browser's local time)
-      const read = (el) => Date.parse(el.value + (clock.mode === "utc" ? "Z" : ""));
+      // custom times are read in the clock the page shows (UTC or the plant's local time)
+      const read = (el) => parseWall(el.value);
       const start = read(custom.querySelector(".from")), end = read(custom.querySelector(".to"));
       if (Number.isFinite(start) && Number.isFinite(end) && end > start) {
         onChange({ start, end, label: `${time(start)} – ${time(end)}` });

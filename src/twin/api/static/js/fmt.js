@@ -31,6 +31,18 @@ export function time(value, mode = clock.mode) {
   return `${p.date}T${p.time}${mode === "utc" ? "Z" : p.off}`;
 }
 
+// A wall-clock time typed in the page's clock ("2026-03-01T13:00:05", as a datetime-local input gives it) → ms.
+export function parseWall(text, mode = clock.mode) {
+  const guess = Date.parse(`${text}Z`);
+  if (!Number.isFinite(guess) || mode === "utc") return guess;
+  const offsetAt = (ms) => {
+    const p = parts(ms, zone());
+    return Date.parse(`${p.date}T${p.time}Z`) - Math.floor(ms / 1000) * 1000;
+  };
+  const first = guess - offsetAt(guess);
+  return guess - offsetAt(first); // twice: right across a daylight-saving change
+}
+
 // The other clock, for tooltips.
 export function otherTime(value) {
   return time(value, clock.mode === "utc" ? "local" : "utc");
