@@ -76,10 +76,11 @@ async function events(id) {
   const ev = await optional(`/v1/events?asset=${encodeURIComponent(asset)}&limit=50`);
   const al = await get(`/v1/alarms?asset=${encodeURIComponent(asset)}`);
   const rows = [];
-  for (const e of (ev && (ev.events || ev.items || ev)) || []) {
+  const listed = ev === null ? [] : Array.isArray(ev) ? ev : ev.events || ev.items || ev.data || [];
+  for (const e of Array.isArray(listed) ? listed : []) {
     if (!e || typeof e !== "object") continue;
     const attrs = Object.entries(e.attributes || {}).map(([k, v]) => `${describe(k).label} ${num(v, 2)} ${describe(k).unit}`).join(", ");
-    rows.push({ start: e.start, end: e.end, what: `${e.kind || "event"}${attrs ? ": " + attrs : ""}` });
+    rows.push({ start: e.start ?? e.time, end: e.end ?? e.timeEnd, what: `${e.kind || e.title || "event"}${attrs ? ": " + attrs : ""}` });
   }
   for (const a of al.alarms) rows.push({ start: a.since, end: null, what: `alarm (${a.severity}, ${a.state}): ${a.reason}` });
   rows.sort((x, y) => Date.parse(y.start) - Date.parse(x.start));
