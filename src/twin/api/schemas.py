@@ -37,12 +37,20 @@ class Series(BaseModel):
     value: list[float]
 
 
+class HistoryRow(BaseModel):
+    time: str = Field(description="ISO-8601 UTC (bucket start when averaged)")
+    value: float
+    quality: Literal["good", "bad", "stale"]
+
+
 class KpiHistory(BaseModel):
     scope: str
     start: AwareDatetime
     end: AwareDatetime
-    max_points: int | None
-    series: dict[str, Series]
+    max_points: int | None = Field(description="buckets asked for, or max_buckets when a long range was capped")
+    units: dict[str, str] = Field(default_factory=dict, description='KPI name → unit ("" dimensionless)')
+    rows: dict[str, list[HistoryRow]] = Field(default_factory=dict, description="KPI name → rows in time order")
+    series: dict[str, Series] = Field(description="the same values as parallel arrays (kept for older clients)")
 
 
 class TagPublic(BaseModel):

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from twin.api import views
 from twin.api.deps import RangeDep, ReadKey, SettingsDep, SnapshotDep, StoreDep
-from twin.api.problems import responses
+from twin.api.problems import Problem, responses
 from twin.api.schemas import KpiHistory, KpiSnapshot, KpiSnapshotAll
 from twin.api.snapshots import cached_view
 
@@ -41,22 +41,85 @@ async def scope_now(
     )
 
 
+# Unit tokens of KPI names (design.md naming: the unit is the name's suffix), in the order they are tried.
+_UNIT_TOKENS = {
+    "kA": "kA", "V": "V", "MW": "MW", "kW": "kW", "MWh": "MWh", "kWh": "kWh", "t": "t", "kg": "kg",
+    "degC": "°C", "K": "K", "cm": "cm", "pct": "%", "wtpct": "wt%", "h": "h", "min": "min", "s": "s",
+    "uohm": "µΩ", "ohm": "Ω",
+}  # fmt: skip
+_COUNTS = frozenset({"effects", "actions", "taps", "changes", "events", "alarms"})
+_PER = {"day": "d", "cell": "cell", "hour": "h", "h": "h", "t": "t", "kg": "kg", "al": "Al"}
+
+
+def kpi_unit(name: str) -> str:
+    """The unit a KPI name carries as its suffix (design.md naming): ``line_current_kA`` → kA,
+    ``specific_energy_kWh_per_t`` → kWh/t, ``anode_effects_per_day`` → 1/d, ``co2e_t_per_t_al`` → t/t Al;
+    "" when the name carries none (a ratio, or a cost whose currency the plant file sets)."""
+    parts = name.split("_")
+    if "per" in parts[1:]:
+        i = parts.index("per", 1)
+        denominator = " ".join(_PER.get(p, p) for p in parts[i + 1 :])
+        numerator = parts[i - 1]
+        if numerator in _UNIT_TOKENS:
+            return f"{_UNIT_TOKENS[numerator]}/{denominator}"
+        return f"1/{denominator}" if numerator in _COUNTS else ""
+    return _UNIT_TOKENS.get(parts[-1], "") if len(parts) > 1 else ""
+
+
 @router.get(
     "/{scope}/history",
     response_model=KpiHistory,
-    responses=responses(400, 401, 403),
-    summary="One scope's KPI history, optionally averaged into at most max_points buckets",
+    responses=responses(400, 401, 403, 404),
+    summary="One scope's KPI history as rows of {time, value, quality} with units; averaged into buckets on request",
 )
 def history(
     scope: ScopePath,
     rng: RangeDep,
     _: ReadKey,
     store: StoreDep,
+    settings: SettingsDep,
+    snap: SnapshotDep,
     names: Annotated[list[str] | None, Query(max_length=100, description="KPI names; default all")] = None,
     max_points: Annotated[int | None, Query(ge=1, le=100_000)] = None,
 ) -> KpiHistory:
+    live = snap.get("kpis", {}).get(scope) if isinstance(snap.get("kpis"), dict) else None
+    known = set(store.kpi_latest(scope).get(scope, {})) | set(live if isinstance(live, dict) else ())
+    if names:
+        unknown = sorted(set(names) - known)
+        if unknown:
+            valid = sorted(known)
+            listed = ", ".join(valid[:60]) + (f" … ({len(valid)} in all)" if len(valid) > 60 else "")
+            raise Problem(
+                404,
+                "Not found",
+                f"names = {unknown[0]!r} is not a KPI of {scope}; valid: {listed or 'none recorded yet'}",
+            )
+    elif not known:
+        raise Problem(
+            404, "Not found", f"scope = {scope!r} is unknown (no live or recorded KPIs); list scopes with GET /v1/kpis"
+        )
+    if max_points is None and (rng.end - rng.start).total_seconds() > settings.max_buckets:
+        max_points = settings.max_buckets  # bounded answer: at most max_buckets averages per KPI
+    if max_points is not None and max_points > settings.max_buckets:
+        raise Problem(
+            400, "Bad request", f"max_points = {max_points} is invalid; expected at most {settings.max_buckets}"
+        )
     hist = store.kpi_history(scope, rng.start, rng.end, names, max_points=max_points)
-    series = {n: {"ts": views.iso(ts), "value": val.tolist()} for n, (ts, val) in hist.items()}
+    series = {}
+    rows = {}
+    for n, (ts, val) in hist.items():
+        times = views.iso(ts)
+        series[n] = {"ts": times, "value": val.tolist()}
+        rows[n] = [{"time": t, "value": x, "quality": "good"} for t, x in zip(times, series[n]["value"], strict=True)]
+    units = {n: kpi_unit(n) for n in (names or sorted(known))}
     return KpiHistory.model_validate(
-        {"scope": scope, "start": rng.start, "end": rng.end, "max_points": max_points, "series": series}
+        {
+            "scope": scope,
+            "start": rng.start,
+            "end": rng.end,
+            "max_points": max_points,
+            "units": units,
+            "rows": rows,
+            "series": series,
+        }
     )
