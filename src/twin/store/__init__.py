@@ -12,9 +12,12 @@ from twin.store.duck import DuckDBStore
 from twin.store.factory import open_store
 from twin.store.model import (
     AGGREGATES,
+    EVENT_KINDS,
     Aggregates,
     ApiKeyRecord,
     CompactionReport,
+    EventFrame,
+    EventFramePage,
     Point,
     RecordedPage,
     RejectedPoint,
@@ -30,10 +33,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AGGREGATES",
+    "EVENT_KINDS",
     "Aggregates",
     "ApiKeyRecord",
     "CompactionReport",
     "DuckDBStore",
+    "EventFrame",
+    "EventFramePage",
     "Point",
     "PostgresStore",
     "RecordedPage",

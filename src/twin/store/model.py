@@ -159,6 +159,41 @@ class SetpointEvent:
     detail: str = ""
 
 
+#: Kinds of event frame (issue 11 item 3): what happened to which asset, from when to when.
+EVENT_KINDS: tuple[str, ...] = (
+    "anode_effect",
+    "tap",
+    "anode_change",
+    "outage",
+    "curtailment",
+    "alarm",
+    "dispatch_window",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EventFrame:
+    """Something that happened to an asset over a time span (an event frame, as historians call it).
+
+    ``frame_id`` is the producer's stable id (writing it again replaces the frame, e.g. to close it);
+    ``end`` is None while the frame is open; ``attributes`` are flat name → number/text/bool
+    (``peak_V``, ``minutes``, ``metal_t``...).
+    """
+
+    frame_id: str
+    kind: str
+    asset: str
+    start: datetime
+    end: datetime | None = None
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class EventFramePage:
+    frames: list[EventFrame]
+    next_cursor: str | None
+
+
 class Store(abc.ABC):
     """The time-series store: raw points, rollups, KPI history, scenario jobs and API keys.
 
@@ -239,6 +274,26 @@ class Store(abc.ABC):
     def setpoint_events(self, proposal_id: str | None = None, *, limit: int = 100) -> list[SetpointEvent]:
         """Rows of one proposal in order, or the newest ``limit`` rows of all proposals (newest first)."""
         raise StoreError(f"store: {type(self).__name__} keeps no setpoint audit trail")
+
+    # -- event frames ----------------------------------------------------------------------------
+    def write_event_frames(self, frames: Sequence[EventFrame]) -> int:
+        """Store frames (one transaction; a frame with a stored ``frame_id`` replaces it); returns how many."""
+        raise StoreError(f"store: {type(self).__name__} keeps no event frames")
+
+    def event_frames(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        kinds: Sequence[str] | None = None,
+        asset: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> EventFramePage:
+        """Frames that overlap ``[start, end)`` (open frames overlap everything after their start), by start
+        time, one page at a time; ``asset`` matches the asset and everything under it (``potline:1``
+        matches ``cell:1-017``)."""
+        raise StoreError(f"store: {type(self).__name__} keeps no event frames")
 
     # -- KPI history -----------------------------------------------------------------------------
     @abc.abstractmethod

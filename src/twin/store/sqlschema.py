@@ -40,6 +40,11 @@ TABLES = (
         proposal_id TEXT NOT NULL, event TEXT NOT NULL, ts BIGINT NOT NULL, actor TEXT NOT NULL,
         target TEXT NOT NULL, setpoint TEXT NOT NULL, value DOUBLE PRECISION, detail TEXT NOT NULL,
         PRIMARY KEY (proposal_id, event))""",
+    # Event frames (issue 11 item 3): anode effects, taps, outages, alarms ... with start, end and attributes.
+    """CREATE TABLE IF NOT EXISTS event_frames (
+        frame_id TEXT PRIMARY KEY, kind TEXT NOT NULL, asset TEXT NOT NULL, start_ts BIGINT NOT NULL,
+        end_ts BIGINT, attributes TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS event_frames_start ON event_frames (start_ts)",
 )
 
 # Minute rollups for the given tags and [lo, hi) minute range, recomputed from raw points. A sample holds

@@ -30,6 +30,7 @@ from twin.store.model import (
     UnknownKeyError,
 )
 from twin.store.sqlaudit import SetpointAuditMixin
+from twin.store.sqlevents import EventFramesMixin
 from twin.store.sqlrecords import RecordsMixin
 from twin.store.sqlrejected import RejectedMixin
 
@@ -40,7 +41,7 @@ JOB_STATES = ("queued", "running", "succeeded", "failed")
 __all__ = ["AGGREGATES", "Exec", "SqlStore"]
 
 
-class SqlStore(RecordsMixin, RejectedMixin, SetpointAuditMixin, Store):
+class SqlStore(RecordsMixin, RejectedMixin, SetpointAuditMixin, EventFramesMixin, Store):
     """Shared implementation; see :class:`twin.store.model.Store` for the contract."""
 
     def __init__(self, retention: timedelta) -> None:
