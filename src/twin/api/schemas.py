@@ -259,3 +259,29 @@ class HandleRecord(BaseModel):
 class HandleList(BaseModel):
     prefix: str
     identifiers: list[str]
+
+
+class EventFramePublic(BaseModel):
+    id: str
+    kind: str = Field(examples=["anode_effect"])
+    asset: str = Field(examples=["cell:1-017"])
+    start: str = Field(description="ISO-8601 UTC")
+    end: str | None = Field(description="ISO-8601 UTC; null while the frame is open")
+    attributes: dict[str, float | int | bool | str] = Field(examples=[{"peak_V": 31.5, "minutes": 2.5}])
+
+
+class EventFrames(BaseModel):
+    start: AwareDatetime
+    end: AwareDatetime
+    events: list[EventFramePublic]
+    next_cursor: str | None
+
+
+class Annotation(BaseModel):
+    """A Grafana region annotation (JSON API / Infinity data sources)."""
+
+    time: int = Field(description="start, epoch milliseconds")
+    timeEnd: int = Field(description="end, epoch milliseconds (= time while the frame is open)")
+    title: str
+    text: str
+    tags: list[str]
