@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 Scope = Literal["read", "run", "admin"]
 # Scopes a key may hold: also ``operate`` (setpoint writes), which keys get from the command line only.
@@ -149,12 +149,31 @@ class ScenarioBase(BaseModel):
     label: str = Field("", max_length=200)
 
 
+ChangeValue = Annotated[str, Field(max_length=200)] | bool | int | Annotated[float, Field(allow_inf_nan=False)]
+
+
 class ScenarioCreate(ScenarioBase):
-    """Exactly one of ``toml`` (the scenario file's text) or ``from_live: true``."""
+    """Exactly one of ``toml`` (the scenario file's text) or ``from_live: true``; with ``change`` the what-if
+    is that scenario plus the change, and the same scenario without it runs alongside as its baseline."""
 
     model_config = ConfigDict(extra="forbid")
     toml: str | None = Field(None, max_length=1_000_000)
     from_live: bool = False
+    change: (
+        list[dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,39}$")], ChangeValue]] | None
+    ) = Field(
+        None,
+        max_length=16,
+        description="scenario events ([[event]] tables, docs/scenarios.md), e.g. "
+        '[{"kind": "outage", "at_h": 1, "potline": "all", "duration_h": 2}]',
+    )
+
+    @model_validator(mode="after")
+    def _changes_are_events(self) -> ScenarioCreate:
+        for i, event in enumerate(self.change or ()):
+            if not isinstance(event.get("kind"), str) or len(event) > 24:
+                raise ValueError(f"change[{i}] needs a 'kind' (text) and at most 24 fields")
+        return self
 
     @model_validator(mode="after")
     def _one_source(self) -> ScenarioCreate:

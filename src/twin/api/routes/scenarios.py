@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -11,15 +12,21 @@ from twin.api.deps import JobsDep, LiveDep, ReadKey, RunKey, StoreDep
 from twin.api.live import LiveScenarioSource
 from twin.api.problems import Problem, responses
 from twin.api.schemas import Catalogue, Comparison, ScenarioCreate, ScenarioList, ScenarioPublic, ScenarioResults
-from twin.store import ScenarioJob
+from twin.store import ScenarioJob, UnknownKeyError
 
 router = APIRouter(prefix="/v1/scenarios", tags=["scenarios"])
 catalogue_router = APIRouter(prefix="/v1/catalogue", tags=["scenarios"])
 JobPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,99}$")]
 
 
-def public(job: ScenarioJob) -> ScenarioPublic:
+BASELINE_SUFFIX = "-baseline"
+
+
+def public(job: ScenarioJob, *, paired: bool = False) -> ScenarioPublic:
     base = f"/v1/scenarios/{job.job_id}"
+    links = {"self": base, "results": base + "/results", "comparison": base + "/comparison"}
+    if paired:
+        links["baseline"] = base + BASELINE_SUFFIX
     return ScenarioPublic(
         job_id=job.job_id,
         status=job.status,
@@ -27,8 +34,25 @@ def public(job: ScenarioJob) -> ScenarioPublic:
         created=job.created,
         finished=job.finished,
         error=job.error,
-        links={"self": base, "results": base + "/results", "comparison": base + "/comparison"},
+        links=links,
     )
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)  # a JSON string is a TOML basic string (same escapes, \uXXXX)
+    return repr(value)
+
+
+def with_change(text: str, change: list[dict[str, object]]) -> str:
+    """The scenario ``text`` plus the ``change`` as ``[[event]]`` tables (appended: arrays of tables may
+    continue at the end of a TOML document)."""
+    tables = [
+        "\n[[event]]\n" + "".join(f"{key} = {_toml_value(val)}\n" for key, val in event.items()) for event in change
+    ]
+    return text.rstrip("\n") + "\n" + "".join(tables)
 
 
 @router.post(
@@ -45,9 +69,17 @@ async def submit(body: ScenarioCreate, response: Response, _: RunKey, jobs: Jobs
             raise Problem(409, "Conflict", "the live provider cannot export its state as a scenario")
         text = await run_in_threadpool(live.scenario_toml)
     assert text is not None
-    job = await run_in_threadpool(jobs.submit, text, body.label or ("from live" if body.from_live else ""))
+    label = body.label or ("from live" if body.from_live else "")
+    if not body.change:
+        job = await run_in_threadpool(jobs.submit, text, label)
+        response.headers["Location"] = f"/v1/scenarios/{job.job_id}"
+        return public(job)
+    # The what-if and its baseline: the same scenario (same plant, same start state, same horizon and seed)
+    # without the change, run alongside; the comparison uses it by default.
+    job = await run_in_threadpool(jobs.submit, with_change(text, body.change), label or "what-if")
+    await run_in_threadpool(jobs.submit, text, f"baseline of {job.job_id}", job.job_id + BASELINE_SUFFIX)
     response.headers["Location"] = f"/v1/scenarios/{job.job_id}"
-    return public(job)
+    return public(job, paired=True)
 
 
 @router.get("", response_model=ScenarioList, responses=responses(401, 403))
@@ -102,10 +134,18 @@ def comparison(
 ) -> Comparison:
     job = _finished(store, job_id)
     if baseline is None:
-        base_job = jobs.baseline() if jobs.available else None
-        if base_job is None:
-            raise Problem(409, "No baseline", "no baseline scenario is configured; pass ?baseline=<job_id>")
-        baseline = base_job.job_id
+        try:  # a what-if with a change has its own baseline: the same scenario without the change
+            baseline = store.get_job(job_id + BASELINE_SUFFIX).job_id
+        except UnknownKeyError:
+            base_job = jobs.baseline() if jobs.available else None
+            if base_job is None:
+                raise Problem(
+                    409,
+                    "No baseline",
+                    "this job was submitted without a change (so no baseline ran alongside) and no baseline "
+                    "scenario is configured; pass ?baseline=<job_id>, or submit the what-if with 'change'",
+                ) from None
+            baseline = base_job.job_id
     base = _finished(store, baseline)
     assert job.kpis is not None
     assert base.kpis is not None
