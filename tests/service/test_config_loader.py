@@ -18,10 +18,13 @@ def load(tmp_path: Path, text: str):
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ('[mqtt]\npasword = "x"\n', "unknown key mqtt.pasword (did you mean mqtt.password?); known: client_id, host, keepalive_s, password,"),
+    ('[mqtt]\npasword = "x"\n', "unknown key mqtt.pasword (did you mean mqtt.password?); known: client_id, host, "
+                                  "keepalive_s, password,"),
     ('[store]\nurl = 5\n', "store.url = 5 is invalid; expected a value of type str"),
     ("[live]\nspeed = -1\n", "live.speed = -1 is invalid; expected a number > 0"),
     ("[live]\nspeed = true\n", "live.speed = True is invalid; expected a number > 0"),
+    ('[live]\ntimezone = "Mars/Olympus"\n', "live.timezone = 'Mars/Olympus' is invalid; expected an IANA time zone"),
+    ('[live]\ntimezone = "../../etc/passwd"\n', "live.timezone = '../../etc/passwd' is invalid; expected an IANA"),
     ("[scenarios]\nmax_horizon_h = 9000\n", "scenarios.max_horizon_h = 9000 is invalid; expected a number of hours"),
     ("[scenarios]\ncatalogue = \"no-such-dir\"\n", "scenarios.catalogue = "),
     ('tls = true\n', "unknown key tls; known: [store], [mqtt], [sparkplug], [live], [scenarios], [api]"),
@@ -45,11 +48,13 @@ def test_every_bad_setting_is_one_line_naming_file_key_and_value(tmp_path: Path,
 def test_a_complete_file_loads(tmp_path: Path) -> None:
     (tmp_path / "site").mkdir()
     _, call = load(tmp_path, '[store]\nurl = "duckdb://:memory:"\n[mqtt]\nhost = "broker"\nport = 8883\n'
-                             '[sparkplug]\nhost_id = "scada"\n[live]\nspeed = 2\npotlines = { potline3 = 40 }\n'
+                             '[sparkplug]\nhost_id = "scada"\n[live]\nspeed = 2\ntimezone = "Asia/Shanghai"\n'
+                             'potlines = { potline3 = 40 }\n'
                              '[scenarios]\ncatalogue = "site"\nmax_horizon_h = 48\n[api]\njob_workers = 3\n')
     config = call()
     assert (config.broker_host, config.broker_port, config.host_id) == ("broker", 8883, "scada")
     assert config.speed == 2.0
+    assert config.timezone == "Asia/Shanghai"
     assert config.potlines == {"potline3": 40}
     assert config.catalogue == str(tmp_path / "site")
     assert config.max_horizon_h == 48.0

@@ -129,6 +129,23 @@ def test_demo_serves_the_dashboard_page(demo):
     assert b"<html" in body.lower()
 
 
+def test_demo_tells_the_dashboard_its_speed_and_the_technologys_limits(demo):
+    """The demo's chain gives the page what it colours by: its own speed (--speed 60) and the voltage band of the
+    technology it runs (models/hal275.toml: target ± deadband, read here from the file)."""
+    import tomllib
+
+    base, _ = demo
+    status, body = _get(base + "/v1/dashboard")
+    assert status == 200, body
+    info = json.loads(body)
+    assert info["speed"] == 60.0
+    control = tomllib.loads((Path(__file__).parents[2] / "models" / "hal275.toml").read_text())["control"]
+    target, deadband = control["target_voltage_V"]["value"], control["deadband_mV"]["value"] / 1000.0
+    voltage = info["limits"]["voltage_V"]
+    assert voltage["ok_low"] == pytest.approx(target - deadband)
+    assert voltage["ok_high"] == pytest.approx(target + deadband)
+
+
 def test_demo_refuses_a_bad_broker_address_with_one_line():
     done = subprocess.run([*TWIN, "demo", "--broker", "nowhere", "--for", "1"], capture_output=True, text=True,
                           timeout=60)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from twin.api import create_app
+from twin.api.operating import PlantInfo
 from twin.api.setpoint_desk import SetpointDesk
 from twin.live import LiveConfig, LiveTwin, PlantSource
 from twin.params import Technology, load_plant, load_technology
@@ -180,8 +181,9 @@ class ServiceChain:
                 figures.update(self.sink.counters)
             return figures
 
+        info = PlantInfo(self.technology, speed=self.config.speed, timezone=self.config.timezone)
         app = create_app(self.config.api, self.store, live=self.provider, run_scenario=self.runner,
-                         ingest_stats=ingest_stats)
+                         ingest_stats=ingest_stats, plant_info=info)
         app.state.setpoints = self.setpoints
         return app
 

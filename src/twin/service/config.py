@@ -17,6 +17,7 @@ host_id = "twin"                          # the primary host id the edge gateway
 [live]
 technology = "models/hal275.toml"
 speed = 1.0                               # model seconds per wall second (1 = real time)
+timezone = "Asia/Shanghai"                # the plant's IANA time zone for the dashboard's local time (optional)
 [live.potlines]                           # Sparkplug group id = number of cells
 potline1 = 352
 
@@ -34,6 +35,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
@@ -59,6 +61,7 @@ class ChainConfig:
     potlines: dict[str, int] = field(default_factory=lambda: {"potline1": 24})
     host_id: str = "twin"
     speed: float = 1.0  # model seconds per wall second (simulated plant and live twin clocks)
+    timezone: str | None = None  # the plant's IANA time zone (dashboard local time); None: the browser's
     api: Settings = field(default_factory=Settings)
     simulate_plant: bool = False  # start plant-backed simulated PLCs and an edge gateway too
     seed: int = 1
@@ -76,6 +79,14 @@ def resolve(path: str) -> Path:
     return p if p.is_absolute() or p.exists() else ROOT / p
 
 
+def _is_timezone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        return False
+    return True
+
+
 GROUP_RE = re.compile(r"^potline[1-9][0-9]{0,2}$")
 TEXT = Key(str)
 POSITIVE = Key((int, float), "a number > 0", lambda v: v > 0)
@@ -84,6 +95,7 @@ SCHEMA: Schema = {
     "mqtt": {name: Key() for name in MQTT_KEYS},  # checked by twin_edge.mqtt_config below
     "sparkplug": {"host_id": TEXT},
     "live": {"technology": TEXT, "speed": POSITIVE,
+             "timezone": Key(str, "an IANA time zone name, e.g. Asia/Shanghai or Europe/Oslo", _is_timezone),
              "potlines": Key(dict, "a table of group id = cells in [1, 1000]",
                              lambda v: bool(v) and all(isinstance(n, int) and not isinstance(n, bool)
                                                        and 1 <= n <= 1000 for n in v.values()))},
@@ -109,6 +121,7 @@ def load_service_config(path: str | Path) -> ChainConfig:
     live = doc["live"]
     config.technology = live.get("technology", config.technology)
     config.speed = float(live.get("speed", config.speed))
+    config.timezone = live.get("timezone", config.timezone)
     potlines = live.get("potlines", config.potlines)
     for group in potlines:
         if not GROUP_RE.match(group):
