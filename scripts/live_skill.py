@@ -4,7 +4,8 @@
 
 For each seed and each plant (``own``: the filter's own model; ``mismatch``: twin.live.mismatch with every part
 on) a live twin follows the plant in process (twin.live.drive, 5 s samples). Every pot has one feeder episode a
-day at a random time (delivery 0-50 % for 1-3 h, then cleared), so that there are anode effects to warn of.
+day at a random time (delivery 0-50 % for 1-3 h, then cleared), so that there are anode effects to warn of;
+``--no-episodes`` leaves the pots healthy (state accuracy in normal operation).
 Errors are taken every 30 s after a spin-up of 2 h: RMSE of dissolved alumina (wt%), superheat (K), bath
 temperature (K) and ACD (cm), over all pots and times. The AE warning (twin.live.ae_warning, horizon 60 s) is
 issued every 30 s and scored against the plant's true AE onsets (score_warnings) at several thresholds.
@@ -30,13 +31,13 @@ GROUP = "potline1"
 THRESHOLDS = (0.2, 0.3, 0.5, 0.7, 0.9)
 
 
-def run(tech, pots: int, hours: float, seed: int, mismatch: Mismatch) -> dict:
+def run(tech, pots: int, hours: float, seed: int, mismatch: Mismatch, episodes: bool = True) -> dict:
     source = mismatched_plant(tech, pots, mismatch, seed=seed, warmup_s=5000.0)
     twin = LiveTwin(tech, {GROUP: pots}, LiveConfig())
     tracker = twin.tracker(GROUP)
     rng = np.random.default_rng([seed, 99])
     episodes = []  # (start, end, pot, efficiency)
-    for day in range(int(np.ceil(hours / 24.0))):
+    for day in range(int(np.ceil(hours / 24.0)) if episodes else 0):
         for c in range(pots):
             start = (day * 24.0 + rng.uniform(2.0, 20.0)) * 3600.0
             episodes.append((start, start + rng.uniform(1.0, 3.0) * 3600.0, c, float(rng.uniform(0.0, 0.5))))
@@ -88,6 +89,7 @@ def main() -> None:
     ap.add_argument("--pots", type=int, default=8)
     ap.add_argument("--hours", type=float, default=24.0)
     ap.add_argument("--seeds", type=int, default=2)
+    ap.add_argument("--no-episodes", action="store_true", help="no feeder episodes (healthy plant: state accuracy)")
     ap.add_argument("--technology", default=str(Path(__file__).resolve().parents[1] / "models" / "hal275.toml"))
     args = ap.parse_args()
     tech = load_technology(args.technology)
@@ -96,7 +98,7 @@ def main() -> None:
         runs = []
         for seed in range(args.seeds):
             t0 = time.perf_counter()
-            r = run(tech, args.pots, args.hours, seed, mm)
+            r = run(tech, args.pots, args.hours, seed, mm, episodes=not args.no_episodes)
             r["wall_s"] = time.perf_counter() - t0
             runs.append(r)
             sys.stderr.write(f"{label} seed {seed}: {json.dumps(r['rmse'])} onsets {r['ae_onsets']}\n")
