@@ -9,8 +9,8 @@ import pytest
 
 from twin.errors import SimulationError
 from twin.live import LiveConfig, LiveTwin, PlantSource, drive
-from twin.live.advice import AdviceConfig, advise_tracker
-from twin.live.estimator import FilterConfig
+from twin.live.advice import AdviceConfig, advise, advise_tracker
+from twin.live.estimator import EnsembleKalmanFilter, FilterConfig
 from twin.params import Technology
 from twin.params.plant import load_plant
 
@@ -100,6 +100,17 @@ def test_advice_applied_to_the_true_plant_improves_the_pot(tech: Technology, adv
     assert pots[HOT].forecast["improves"]
     assert pots[FEEDER].forecast["improves"]
     assert pots[LOW_ALF3].forecast["improves"]
+
+
+def test_bad_bath_analysis_is_refused(tech: Technology, models_dir) -> None:
+    enkf = EnsembleKalmanFilter(tech, 2, FilterConfig(members=4))
+    potroom = load_plant(models_dir / "plant_reference.toml").potroom
+    with pytest.raises(SimulationError, match=r"alf3_wtpct\[1\] = -?inf is invalid; expected excess AlF3 in \(0, 30\]"):
+        advise(enkf, 300.0, potroom, alf3_wtpct=np.array([11.0, np.inf]))
+    with pytest.raises(SimulationError, match=r"alf3_wtpct has shape \(3,\); expected 2 values"):
+        advise(enkf, 300.0, potroom, alf3_wtpct=np.array([11.0, 11.0, 11.0]))
+    with pytest.raises(SimulationError, match="line current = nan kA is invalid"):
+        advise(enkf, float("nan"), potroom)
 
 
 def test_bad_advice_settings_are_refused() -> None:

@@ -187,10 +187,13 @@ def advise(
         "measurement_noise": False,
     }
     lab = np.full(n, np.nan) if alf3_wtpct is None else np.asarray(alf3_wtpct, float)
-    if lab.shape != (n,) or np.any(lab[np.isfinite(lab)] <= 0) or np.any(lab[np.isfinite(lab)] > 30):
-        raise SimulationError(
-            f"alf3_wtpct = {alf3_wtpct!r} is invalid; expected {n} values of excess AlF3 in (0, 30] wt% or NaN"
-        )
+    if lab.shape != (n,):
+        raise SimulationError(f"alf3_wtpct has shape {lab.shape}; expected {n} values, one per pot (NaN: no analysis)")
+    bad = np.where(~np.isnan(lab) & ~((lab > 0) & (lab <= 30)))[0]
+    if bad.size:
+        i = int(bad[0])
+        value = float(lab[i])
+        raise SimulationError(f"alf3_wtpct[{i}] = {value!r} is invalid; expected excess AlF3 in (0, 30] wt% or NaN")
     if np.isfinite(lab).any():  # the analysis is in hand: the rule reads it at once
         settings = {**potroom.values, "alf3_report_delay_h": 0.0, "alf3_sample_days": 1.0}
         potroom = Component(potroom.name, settings, potroom.sources)
