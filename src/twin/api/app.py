@@ -29,6 +29,7 @@ from twin.api.routes import advice as advice_routes
 from twin.api.routes import dashboard as dashboard_info
 from twin.api.routes import events as event_routes
 from twin.api.routes import ids as id_routes
+from twin.api.routes import tags as stream_reads
 from twin.api.settings import Settings
 from twin.api.snapshots import SnapshotCache, SnapshotSource
 from twin.errors import TwinError
@@ -136,6 +137,7 @@ def create_app(
     app.include_router(setpoints.router)  # setpoint writes; needs app.state.setpoints (issue 10 item 7)
     app.include_router(id_routes.router)  # Handle-style asset identifiers (issue 11 item 5)
     app.include_router(event_routes.router)  # event frames and Grafana annotations (issue 11 item 3)
+    app.include_router(stream_reads.router)  # PI-style interpolated, plot and summary reads (issue 11 item 4)
     app.include_router(advice_routes.router)  # per-pot advice; needs app.state.advisor (issue 10 items 5-6)
 
     @app.get("/", include_in_schema=False)

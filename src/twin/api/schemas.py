@@ -39,7 +39,7 @@ class Series(BaseModel):
 
 class HistoryRow(BaseModel):
     time: str = Field(description="ISO-8601 UTC (bucket start when averaged)")
-    value: float
+    value: float | None = Field(description="null when there is no good value to give (quality bad)")
     quality: Literal["good", "bad", "stale"]
 
 
@@ -304,3 +304,52 @@ class Annotation(BaseModel):
     title: str
     text: str
     tags: list[str]
+
+
+class InterpolatedStream(BaseModel):
+    tag: str
+    unit: str
+    rows: list[HistoryRow]
+
+
+class InterpolatedSet(BaseModel):
+    start: AwareDatetime
+    end: AwareDatetime
+    interval_s: float
+    streams: list[InterpolatedStream]
+
+
+class PlotColumn(BaseModel):
+    time: str = Field(description="column (bucket) start, ISO-8601 UTC")
+    min: float
+    max: float
+
+
+class PlotStream(BaseModel):
+    tag: str
+    unit: str
+    bucket_s: float
+    columns: list[PlotColumn]
+
+
+class PlotSet(BaseModel):
+    start: AwareDatetime
+    end: AwareDatetime
+    streams: list[PlotStream]
+
+
+class SummaryStream(BaseModel):
+    tag: str
+    unit: str
+    count: int = Field(description="good samples")
+    min: float | None
+    max: float | None
+    avg: float | None
+    twa: float | None = Field(description="time-weighted average, each good sample held to the next sample")
+    percent_good: float | None = Field(description="share of the covered time held by good samples, %")
+
+
+class SummarySet(BaseModel):
+    start: AwareDatetime
+    end: AwareDatetime
+    streams: list[SummaryStream]

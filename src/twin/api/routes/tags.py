@@ -1,0 +1,194 @@
+"""Historian reads in the style of the PI Web API's stream calls, for several tags in one request:
+interpolated values at a fixed interval, plot values (min and max per pixel column) and summaries with
+percent good. Every answer gives each tag's unit; interpolated values can also be had as CSV.
+
+Semantics (after the PI Web API reference, Stream/StreamSet "GetInterpolated", "GetPlot", "GetSummary"):
+
+- interpolated: at ``start + k·interval`` (k = 0, 1, … while before ``end``), the value on the straight line
+  between the good samples either side, v(t) = v₀ + (v₁ − v₀)(t − t₀)/(t₁ − t₀); a time with no good sample
+  on one side has no value (``null``, quality ``bad``).
+- plot: the range cut into ``intervals`` columns (the store's epoch-aligned buckets, at most that many),
+  each column's minimum and maximum of the good samples, so a line drawn through them shows every spike.
+- summary: over the raw samples in ``[start, end)``, each sample held until the next one (or ``end``):
+  ``percent_good`` = 100 × time held by good samples / time held by all samples; ``twa`` = Σ v·hold / Σ hold
+  over the good samples; ``min``, ``max``, ``avg`` and ``count`` of the good samples.
+
+Reads of raw samples fetch at most ``max_page`` samples per tag; a denser range is a 400 that says so.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from fastapi import APIRouter, Query, Response
+from pydantic import StringConstraints
+
+from twin.api import views
+from twin.api.deps import RangeDep, ReadKey, SettingsDep, StoreDep
+from twin.api.problems import Problem, responses
+from twin.api.schemas import InterpolatedSet, PlotSet, SummarySet
+from twin.api.settings import Settings
+from twin.store import Store
+from twin.store.validate import TAG_RE
+
+router = APIRouter(prefix="/v1/streams", tags=["series"])
+TagName = Annotated[str, StringConstraints(pattern=TAG_RE.pattern)]
+Tags = Annotated[list[TagName], Query(min_length=1, max_length=50, description="tags (repeat), at most 50")]
+MAX_ROWS = 100_000  # interpolated rows in one answer, all tags together
+US = 1_000_000
+
+
+def interpolate(t_us: np.ndarray, v: np.ndarray, good: np.ndarray, at_us: np.ndarray) -> np.ndarray:
+    """Linear interpolation between the good samples either side of each time; NaN where a side is missing."""
+    t, val = t_us[good], v[good]
+    out = np.full(at_us.shape, np.nan)
+    if len(t) == 0:
+        return out
+    inside = (at_us >= t[0]) & (at_us <= t[-1])
+    out[inside] = np.interp(at_us[inside].astype(np.float64), t.astype(np.float64), val)
+    return out
+
+
+def summarise(t_us: np.ndarray, v: np.ndarray, good: np.ndarray, end_us: int) -> dict[str, Any]:
+    """Count, min, max, avg, time-weighted average and percent good of samples held to the next (module doc)."""
+    if len(t_us) == 0:
+        return {"count": 0, "min": None, "max": None, "avg": None, "twa": None, "percent_good": None}
+    hold = np.diff(np.append(t_us, end_us)).astype(np.float64)
+    total = float(hold.sum())
+    g = good
+    n = int(g.sum())
+    good_hold = float(hold[g].sum())
+    return {
+        "count": n,
+        "min": float(v[g].min()) if n else None,
+        "max": float(v[g].max()) if n else None,
+        "avg": float(v[g].mean()) if n else None,
+        "twa": float((v[g] * hold[g]).sum() / good_hold) if good_hold > 0 else None,
+        "percent_good": 100.0 * good_hold / total if total > 0 else (100.0 * n / len(t_us)),
+    }
+
+
+def _raw(store: Store, settings: Settings, tag: str, lo: Any, hi: Any) -> tuple[np.ndarray, ...]:
+    page = store.recorded(tag, lo, hi, limit=settings.max_page)
+    if page.truncated:
+        raise Problem(
+            400,
+            "Bad request",
+            f"tags = {tag!r} has more than max_page = {settings.max_page} samples in the range; "
+            "ask for a shorter range, or use /v1/streams/plot",
+        )
+    t_us = page.ts.astype("datetime64[us]").astype(np.int64)
+    good = np.array([q == "good" for q in page.quality], dtype=bool) & np.isfinite(page.value)
+    return t_us, page.value, good
+
+
+@router.get(
+    "/interpolated",
+    response_model=InterpolatedSet,
+    responses=responses(400, 401, 403, 404),
+    summary="Values of several tags at a fixed interval, linearly interpolated (JSON rows, or CSV)",
+)
+def interpolated(
+    tags: Tags,
+    rng: RangeDep,
+    _: ReadKey,
+    store: StoreDep,
+    settings: SettingsDep,
+    interval_s: Annotated[float, Query(gt=0, le=366 * 86400, description="seconds between values")],
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+) -> Any:
+    lo_us = int(rng.start.timestamp() * US)
+    hi_us = int(rng.end.timestamp() * US)
+    step = int(interval_s * US)
+    if step < 1:
+        raise Problem(400, "Bad request", f"interval_s = {interval_s} is invalid; expected at least 1e-6")
+    count = -(-(hi_us - lo_us) // step)
+    tags = list(dict.fromkeys(tags))
+    if count > settings.max_buckets or count * len(tags) > MAX_ROWS:
+        raise Problem(
+            400,
+            "Bad request",
+            f"interval_s = {interval_s:g} is invalid for this range and {len(tags)} tags: it gives {count} values "
+            f"per tag; expected at most max_buckets = {settings.max_buckets} per tag and {MAX_ROWS} in all",
+        )
+    at = lo_us + step * np.arange(count, dtype=np.int64)
+    times = views.iso(at.astype("datetime64[us]"), "ms")
+    margin = np.timedelta64(step, "us").astype(object)
+    streams = []
+    for tag in tags:
+        unit = store.tag_info(tag).unit
+        t_us, v, good = _raw(store, settings, tag, rng.start - margin, rng.end + margin)
+        vals = interpolate(t_us, v, good, at)
+        rows = [
+            {"time": t, "value": None if np.isnan(x) else float(x), "quality": "bad" if np.isnan(x) else "good"}
+            for t, x in zip(times, vals.tolist(), strict=True)
+        ]
+        streams.append({"tag": tag, "unit": unit, "rows": rows})
+    if format == "csv":
+        buf = io.StringIO()
+        out = csv.writer(buf, lineterminator="\n")
+        out.writerow(["time", "tag", "value", "unit", "quality"])
+        for s in streams:
+            for r in s["rows"]:
+                out.writerow(
+                    [r["time"], s["tag"], "" if r["value"] is None else repr(r["value"]), s["unit"], r["quality"]]
+                )
+        return Response(
+            buf.getvalue(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="interpolated.csv"'},
+        )
+    return InterpolatedSet.model_validate(
+        {"start": rng.start, "end": rng.end, "interval_s": interval_s, "streams": streams}
+    )
+
+
+@router.get(
+    "/plot",
+    response_model=PlotSet,
+    responses=responses(400, 401, 403, 404),
+    summary="Min and max of several tags per pixel column (at most `intervals` columns)",
+)
+def plot(
+    tags: Tags,
+    rng: RangeDep,
+    _: ReadKey,
+    store: StoreDep,
+    settings: SettingsDep,
+    intervals: Annotated[int, Query(ge=1, le=100_000, description="pixel columns, e.g. the chart's width")],
+) -> PlotSet:
+    if intervals > settings.max_buckets:
+        raise Problem(
+            400,
+            "Bad request",
+            f"intervals = {intervals} is invalid; expected at most max_buckets = {settings.max_buckets}",
+        )
+    streams = []
+    for tag in dict.fromkeys(tags):
+        unit = store.tag_info(tag).unit
+        res = store.aggregate(tag, rng.start, rng.end, max_points=intervals)
+        cols = [
+            {"time": t, "min": lo, "max": hi}
+            for t, lo, hi in zip(views.iso(res.ts), res.min.tolist(), res.max.tolist(), strict=True)
+        ]
+        streams.append({"tag": tag, "unit": unit, "bucket_s": res.bucket.total_seconds(), "columns": cols})
+    return PlotSet.model_validate({"start": rng.start, "end": rng.end, "streams": streams})
+
+
+@router.get(
+    "/summary",
+    response_model=SummarySet,
+    responses=responses(400, 401, 403, 404),
+    summary="Count, min, max, avg, time-weighted average and percent good of several tags",
+)
+def summary(tags: Tags, rng: RangeDep, _: ReadKey, store: StoreDep, settings: SettingsDep) -> SummarySet:
+    end_us = int(rng.end.timestamp() * US)
+    streams = []
+    for tag in dict.fromkeys(tags):
+        unit = store.tag_info(tag).unit
+        t_us, v, good = _raw(store, settings, tag, rng.start, rng.end)
+        streams.append({"tag": tag, "unit": unit, **summarise(t_us, v, good, end_us)})
+    return SummarySet.model_validate({"start": rng.start, "end": rng.end, "streams": streams})
