@@ -19,7 +19,11 @@ from twin.store.validate import TAG_RE
 router = APIRouter(prefix="/v1", tags=["series"])
 TagPath = Annotated[
     str,
-    Path(description="tag name, e.g. cell:1-017/voltage_V", examples=["cell:1-017/voltage_V"], pattern=TAG_RE.pattern),
+    Path(
+        description="tag name, e.g. cell:1-017/cell_voltage_V",
+        examples=["cell:1-017/cell_voltage_V"],
+        pattern=TAG_RE.pattern,
+    ),
 ]
 TagName = Annotated[str, StringConstraints(pattern=TAG_RE.pattern)]
 Agg = Literal["avg", "min", "max", "count", "twa"]
