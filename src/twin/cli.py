@@ -46,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="write KPIs and time series (Parquet) into this directory")
     run.add_argument("--format", default="parquet", choices=("parquet", "csv"), help="time-series file format")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--threads", type=int, default=1, help="advance the potlines in this many threads (default 1; same results)"
+    )
     run.set_defaults(func=_cmd_run)
 
     compare = sub.add_parser("compare", help="KPIs of two scenarios or result directories side by side")
@@ -128,10 +131,12 @@ def _load_scenario(path: str, seed: int | None = None):  # returns Scenario (imp
 def _cmd_run(args: argparse.Namespace) -> int:
     from twin.scenario import run_scenario
 
+    if not 1 <= args.threads <= 64:
+        raise TwinError(f"--threads = {args.threads} is invalid; expected an integer in [1, 64]")
     scenario = _load_scenario(args.scenario, seed=args.seed)
     progress, close = _progress_bar(not args.no_progress and scenario.horizon_h >= 24)
     try:
-        results = run_scenario(scenario, progress)
+        results = run_scenario(scenario, progress, threads=args.threads)
     finally:
         close()
     if args.out:

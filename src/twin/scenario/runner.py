@@ -116,8 +116,10 @@ class _Recorder:
                 )
 
 
-def build_plant(scenario: Scenario) -> Plant:
-    """The plant of a scenario, with overrides applied and its events scheduled (not yet run)."""
+def build_plant(scenario: Scenario, *, threads: int = 1) -> Plant:
+    """The plant of a scenario, with overrides applied and its events scheduled (not yet run).
+
+    ``threads`` > 1 advances the potlines in parallel threads at each plant sync; the results are the same."""
     technologies = {
         line.name: line.technology.with_overrides(scenario.overrides, f"{scenario.origin} [overrides]")
         for line in scenario.plant.potlines
@@ -130,22 +132,26 @@ def build_plant(scenario: Scenario) -> Plant:
         interval_s=scenario.interval_s,
         technologies=technologies,
         controls=scenario.controls,
+        threads=threads,
     )
     for event in scenario.events:
         schedule(plant, event)
     return plant
 
 
-def run_scenario(scenario: Scenario, progress: Progress | None = None) -> Results:
-    """Run ``scenario`` to its horizon and return its results."""
-    plant = build_plant(scenario)
+def run_scenario(scenario: Scenario, progress: Progress | None = None, *, threads: int = 1) -> Results:
+    """Run ``scenario`` to its horizon and return its results (``threads``: see :func:`build_plant`)."""
+    plant = build_plant(scenario, threads=threads)
     recorder = _Recorder()
     recorder.initial_ledge = _mean_ledge(plant)
     plant.hooks.append(recorder.after_interval)
     plant.env.process(_hourly(plant, recorder, progress, scenario.horizon_h))
     horizon_s = scenario.horizon_h * HOUR_S
-    plant.env.run(until=horizon_s)
-    plant.close_interval()
+    try:
+        plant.env.run(until=horizon_s)
+        plant.close_interval()
+    finally:
+        plant.close()
     return _results(scenario, plant, recorder)
 
 
