@@ -11,6 +11,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -127,6 +128,15 @@ def create_app(
     app.state.http_metrics = HttpMetrics()
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.http_metrics)  # outermost: counts the 413s too
+    if settings.cors_origins:  # other sites' pages (Grafana, a portal) may read the API; keys still required
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["X-API-Key", "Content-Type", "If-None-Match", "Last-Event-ID"],
+            expose_headers=["ETag", "Location", "Retry-After", "Link"],
+            max_age=600,
+        )
     problems.install(app)
     for module in (health, kpis, series, plant, scenarios, stream, admin):
         app.include_router(module.router)

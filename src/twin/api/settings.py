@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from twin.errors import TwinError
 
 log = logging.getLogger(__name__)
 ENV_PREFIX = "TWIN_API_"
+ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.\-]{1,253}(:[0-9]{1,5})?$")
 
 
 class Settings(BaseModel):
@@ -45,11 +47,29 @@ class Settings(BaseModel):
     baseline_toml: str | None = Field(None, description="Scenario TOML that results are compared against.")
     auth_cache_s: float = Field(30.0, ge=0, le=3600, description="How long a verified key is trusted.")
     compact_interval_s: float = Field(0.0, ge=0, description="Run store retention this often (0 = never).")
+    cors_origins: tuple[str, ...] = Field(
+        (),
+        max_length=32,
+        description="Browser origins allowed to call the API from another site (CORS), e.g. "
+        "https://grafana.plant.local:3000; comma-separated in the environment. Empty = no CORS headers.",
+    )
     handle_prefix: str = Field(
         "88.999.1",
         pattern=r"^[0-9]{1,9}(\.[0-9]{1,9}){0,7}$",
         description="Enterprise prefix of the assets' Handle identifiers (PREFIX/asset-id; GET /v1/id/...).",
     )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        for origin in value if isinstance(value, list | tuple) else ():
+            if not isinstance(origin, str) or not ORIGIN_RE.match(origin):
+                raise ValueError(
+                    f"origin {origin!r} is invalid; expected scheme://host[:port], e.g. https://grafana:3000"
+                )
+        return value
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
