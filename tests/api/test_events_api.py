@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from tests.api.modscope import module_client, module_keys, module_plant, module_store  # noqa: F401
 
 from twin.store import EventFrame, Store
 
@@ -13,7 +14,7 @@ T0 = datetime(2026, 3, 1, tzinfo=UTC)
 DAY = {"start": "2026-03-01T00:00:00Z", "end": "2026-03-02T00:00:00Z"}
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def frames(store: Store) -> None:
     store.write_event_frames(
         [

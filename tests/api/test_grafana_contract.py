@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
+from tests.api.modscope import module_client, module_keys, module_plant, module_store  # noqa: F401
 
 from twin.store import EventFrame, Store, TagInfo
 
@@ -26,7 +27,7 @@ FROM_MS, TO_MS = 1772323200000, 1772326800000  # ${__from}, ${__to}: 2026-03-01 
 FROM_ISO, TO_ISO = "2026-03-01T00:00:00.000Z", "2026-03-01T01:00:00.000Z"  # ${__from:date:iso}
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def plant_history(store: Store) -> None:
     store.register_tags([TagInfo(TAG, "V", "cell voltage")])
     ts = np.datetime64("2026-03-01T00:00:00", "us") + np.arange(0, 3600, 10).astype("timedelta64[s]")

@@ -6,6 +6,7 @@ import json
 
 import httpx
 import pytest
+from tests.api.modscope import module_client, module_keys, module_plant, module_store  # noqa: F401
 
 from twin.api import Settings
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from tests.api.modscope import module_client, module_keys, module_plant, module_store  # noqa: F401
 
 from twin.api.routes.kpis import kpi_unit
 from twin.store import Store
@@ -14,7 +15,7 @@ T0 = datetime(2026, 3, 1, tzinfo=UTC)
 RANGE = {"start": "2026-03-01T00:00:00Z", "end": "2026-03-01T01:00:00Z"}
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def recorded(store: Store) -> None:
     for i in range(6):
         store.write_kpis("potline:1", T0 + timedelta(minutes=10 * i), {"line_current_kA": 400.0 + i})

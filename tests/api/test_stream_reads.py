@@ -8,6 +8,7 @@ import io
 import httpx
 import numpy as np
 import pytest
+from tests.api.modscope import module_client, module_keys, module_plant, module_store  # noqa: F401
 
 from twin.store import Store, TagInfo
 
@@ -17,7 +18,7 @@ T0 = np.datetime64("2026-03-01T10:00:00", "us")
 HOUR = {"start": "2026-03-01T10:00:00Z", "end": "2026-03-01T11:00:00Z"}
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def samples(store: Store) -> None:
     store.register_tags([TagInfo(RAMP, "V", "cell voltage"), TagInfo(SPIKY, "V", "cell voltage")])
     secs = np.arange(0, 3600, 10)
