@@ -38,11 +38,11 @@ def run(tech, pots: int, hours: float, seed: int, mismatch: Mismatch, episodes: 
     twin = LiveTwin(tech, {GROUP: pots}, LiveConfig())
     tracker = twin.tracker(GROUP)
     rng = np.random.default_rng([seed, 99])
-    episodes = []  # (start, end, pot, efficiency)
+    schedule = []  # (start, end, pot, efficiency)
     for day in range(int(np.ceil(hours / 24.0)) if episodes else 0):
         for c in range(pots):
             start = (day * 24.0 + rng.uniform(2.0, 20.0)) * 3600.0
-            episodes.append((start, start + rng.uniform(1.0, 3.0) * 3600.0, c, float(rng.uniform(0.0, 0.5))))
+            schedule.append((start, start + rng.uniform(1.0, 3.0) * 3600.0, c, float(rng.uniform(0.0, 0.5))))
     started, ended = set(), set()
     was = np.zeros(pots, bool)
     onsets: list[tuple[float, int]] = []
@@ -52,7 +52,7 @@ def run(tech, pots: int, hours: float, seed: int, mismatch: Mismatch, episodes: 
     warnings = {h: WarningConfig(horizon_s=h) for h in HORIZONS_S}
 
     def step(t: float) -> None:
-        for k, (a, b, c, eff) in enumerate(episodes):
+        for k, (a, b, c, eff) in enumerate(schedule):
             if a <= t and k not in started:
                 started.add(k)
                 source.stick_feeder(c, eff)
