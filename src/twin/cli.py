@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from twin.errors import TwinError
+from twin.logrepeat import install as install_repeat_limiter
 
 EXIT_USER_ERROR = 2
 
@@ -25,6 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.WARNING if not args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    repeats = install_repeat_limiter()  # a flood of one error prints once, then a count (twin.logrepeat)
     try:
         return int(args.func(args) or 0)
     except TwinError as exc:
@@ -32,6 +34,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         return 130
+    finally:
+        repeats.flush()
 
 
 def _parser() -> argparse.ArgumentParser:
