@@ -110,3 +110,23 @@ def test_dense_raw_range_is_refused_not_read_whole(store: Store, samples: None) 
         r = httpx.get(srv.url + "/v1/streams/summary", params={**HOUR, "tags": [RAMP]})
     assert r.status_code == 400
     assert "more than max_page = 100 samples" in r.json()["detail"]
+
+
+def test_every_signal_is_a_tag_with_unit_and_where_to_read_it(client: httpx.Client, samples: None) -> None:
+    tags = {t["tag"]: t for t in client.get("/v1/tags").json()}
+    assert tags[RAMP] == {
+        "tag": RAMP,
+        "unit": "V",
+        "description": "cell voltage",
+        "source": "stored",
+        "read": f"/v1/tags/{RAMP}",
+    }
+    kpi = tags["kpi:potline:1/line_current_kA"]  # a live KPI of the synthetic plant
+    assert (kpi["unit"], kpi["source"]) == ("kA", "kpi")
+    assert client.get(kpi["read"], params=HOUR).status_code == 200  # the read link works
+    assert tags["live:cell:1-017/alumina_wtpct"]["unit"] == "wt%"  # the twin's estimate, not only telemetry
+    assert tags["live:unit:G1/power_MW"]["unit"] == "MW"
+    assert tags["live:potline:1/power_MW"]["read"] == "/v1/power"
+    only_kpis = client.get("/v1/tags", params={"source": "kpi"}).json()
+    assert only_kpis
+    assert {t["source"] for t in only_kpis} == {"kpi"}

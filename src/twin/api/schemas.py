@@ -57,6 +57,8 @@ class TagPublic(BaseModel):
     tag: str
     unit: str
     description: str
+    source: Literal["stored", "kpi", "live"] = "stored"
+    read: str = Field("", description="where to read it (path on this API)")
 
 
 class PointPublic(BaseModel):

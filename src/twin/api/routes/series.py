@@ -10,8 +10,9 @@ from pydantic import StringConstraints
 
 from twin.api import views
 from twin.api.caching import LIVE_CACHE, cached_json
-from twin.api.deps import RangeDep, ReadKey, SettingsDep, StoreDep
+from twin.api.deps import RangeDep, ReadKey, SettingsDep, SnapshotDep, StoreDep
 from twin.api.problems import Problem, responses
+from twin.api.routes.tags import all_tags
 from twin.api.schemas import AggregateResult, Latest, Recorded, TagPublic
 from twin.store import AGGREGATES
 from twin.store.validate import TAG_RE
@@ -29,9 +30,20 @@ TagName = Annotated[str, StringConstraints(pattern=TAG_RE.pattern)]
 Agg = Literal["avg", "min", "max", "count", "twa"]
 
 
-@router.get("/tags", response_model=list[TagPublic], responses=responses(401, 403))
-def list_tags(_: ReadKey, store: StoreDep) -> list[TagPublic]:
-    return [TagPublic(tag=t.tag, unit=t.unit, description=t.description) for t in store.tags()]
+@router.get(
+    "/tags",
+    response_model=list[TagPublic],
+    responses=responses(401, 403),
+    summary="Every signal as a tag with unit, description, source (stored, kpi, live) and where to read it",
+)
+def list_tags(
+    _: ReadKey,
+    store: StoreDep,
+    snap: SnapshotDep,
+    source: Annotated[list[Literal["stored", "kpi", "live"]] | None, Query(max_length=3)] = None,
+) -> list[TagPublic]:
+    wanted = set(source or ("stored", "kpi", "live"))
+    return [TagPublic.model_validate(t) for t in all_tags(store, snap) if t["source"] in wanted]
 
 
 @router.get(

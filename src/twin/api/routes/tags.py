@@ -29,6 +29,7 @@ from pydantic import StringConstraints
 from twin.api import views
 from twin.api.deps import RangeDep, ReadKey, SettingsDep, StoreDep
 from twin.api.problems import Problem, responses
+from twin.api.routes.kpis import kpi_unit
 from twin.api.schemas import InterpolatedSet, PlotSet, SummarySet
 from twin.api.settings import Settings
 from twin.store import Store
@@ -39,6 +40,68 @@ TagName = Annotated[str, StringConstraints(pattern=TAG_RE.pattern)]
 Tags = Annotated[list[TagName], Query(min_length=1, max_length=50, description="tags (repeat), at most 50")]
 MAX_ROWS = 100_000  # interpolated rows in one answer, all tags together
 US = 1_000_000
+
+
+def all_tags(store: Store, snap: Any) -> list[dict[str, Any]]:
+    """Every signal the twin has, as tags with unit, description, source and where to read it.
+
+    ``stored``: telemetry in the store (``/v1/tags/{tag}/…``); ``kpi``: ``kpi:<scope>/<name>`` for each KPI
+    recorded or live (history at ``/v1/kpis/<scope>/history``); ``live``: the live state's per-cell values
+    (measurements and the twin's estimates, ``live:cell:<id>/<name>``) and the power balance of units,
+    potlines (rectifier DC load) and the grid (``live:unit:<name>/power_MW`` …), read now from
+    ``/v1/potlines/<n>/cells`` and ``/v1/power``.
+    """
+    out = [
+        {"tag": t.tag, "unit": t.unit, "description": t.description, "source": "stored", "read": f"/v1/tags/{t.tag}"}
+        for t in store.tags()
+    ]
+    kpi_names = {scope: set(names) for scope, names in store.kpi_latest().items()}
+    live_kpis = snap.get("kpis") if isinstance(snap.get("kpis"), dict) else {}
+    for scope, names in live_kpis.items():
+        if isinstance(names, dict):
+            kpi_names.setdefault(str(scope), set()).update(str(n) for n in names)
+    out.extend(
+        {
+            "tag": f"kpi:{scope}/{name}",
+            "unit": kpi_unit(name),
+            "description": f"KPI {name} of {scope}",
+            "source": "kpi",
+            "read": f"/v1/kpis/{scope}/history?names={name}",
+        }
+        for scope in sorted(kpi_names)
+        for name in sorted(kpi_names[scope])
+    )
+    cells = snap.get("cells") if isinstance(snap.get("cells"), dict) else {}
+    out.extend(
+        {
+            "tag": f"live:cell:{cell}/{name}",
+            "unit": kpi_unit(name),
+            "description": f"{name} of cell {cell} now (measured or estimated by the live twin)",
+            "source": "live",
+            "read": f"/v1/potlines/{str(cell).split('-', 1)[0]}/cells",
+        }
+        for cell in sorted(cells)
+        if isinstance(cells[cell], dict)
+        for name in sorted(cells[cell])
+    )
+    power = views.power(snap)
+    for kind, key in (("unit", "units_MW"), ("potline", "potlines_MW")):
+        for name in sorted(power[key]):
+            what = "generation of power unit" if kind == "unit" else "DC load (rectifiers) of potline"
+            out.append(
+                {
+                    "tag": f"live:{kind}:{name}/power_MW",
+                    "unit": "MW",
+                    "description": f"{what} {name} now",
+                    "source": "live",
+                    "read": "/v1/power",
+                }
+            )
+    out.append(
+        {"tag": "live:plant/grid_MW", "unit": "MW", "description": "grid import (+) now", "source": "live",
+         "read": "/v1/power"}
+    )  # fmt: skip
+    return out
 
 
 def interpolate(t_us: np.ndarray, v: np.ndarray, good: np.ndarray, at_us: np.ndarray) -> np.ndarray:
