@@ -7,7 +7,7 @@ import pytest
 
 from twin.errors import ScenarioError
 from twin.scenario.compare import compare_runs, per_day
-from twin.scenario.report import render_report
+from twin.scenario.report import event_windows, render_report
 from twin.scenario.results import Results
 
 
@@ -78,3 +78,12 @@ def test_report_draws_the_baseline_and_the_supply() -> None:
     assert "production_t/day" in doc
     with pytest.raises(ScenarioError, match="horizons differ"):
         render_report(_run("outage", 36.0, KPIS_36), _run("base", 48.0, KPIS_48))
+
+
+def test_event_windows_from_the_recorded_series() -> None:
+    ts = {
+        "time_h": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+        "S1_current_kA": [300.0, 0.0, 0.0, 300.0, 300.0, 300.0],  # out during the 2nd and 3rd hour
+        "shortfall_MW": [0.0, 0.0, 0.0, 0.0, 12.0, 12.0],  # short from 4 h to the end
+    }
+    assert event_windows(ts) == [(1.0, 3.0, "S1 out"), (4.0, 6.0, "supply shortfall")]

@@ -2,7 +2,9 @@
 
 Plots (matplotlib, Agg backend, embedded as PNG): line current and power; the power supply (captive units,
 renewables, grid import and export) and the cost rate of grid imports; cell-voltage distribution at the end
-of the run; alumina, superheat and ledge over time. With a baseline every time plot draws the baseline's
+of the run; alumina, superheat and ledge over time. Every time plot shades the run's event windows as the
+recorded series show them (:func:`event_windows`: a potline out, line current under 1 kA; a supply
+shortfall, shortfall over 0.1 MW). With a baseline every time plot draws the baseline's
 curves too (dashed, same colour) and the KPI table gives deltas, compared as
 :func:`twin.scenario.compare.compare_runs` allows (same plant; same horizon, or per day when asked).
 """
@@ -51,25 +53,28 @@ def render_report(results: Results, baseline: Results | None = None, *, per_day:
         "grid export (MW)": "export_MW",
         "plant demand (MW)": "demand_MW",
     }
+    windows = event_windows(ts)
     figures = [
         _plot(
             ts,
             base,
             {f"{n} current (kA)": f"{n}_current_kA" for n in lines} | {"plant demand (MW)": "demand_MW"},
             "Line current and power",
+            windows,
         ),
-        _plot(ts, base, supply, "Power supply"),
-        _cost_plot(ts, base),
+        _plot(ts, base, supply, "Power supply", windows),
+        _cost_plot(ts, base, windows),
         _histogram(results),
-        _plot(ts, base, {f"{n} alumina (wt%)": f"{n}_alumina_mean_wtpct" for n in lines}, "Dissolved alumina"),
+        _plot(ts, base, {f"{n} alumina (wt%)": f"{n}_alumina_mean_wtpct" for n in lines}, "Dissolved alumina", windows),
         _plot(
             ts,
             base,
             {f"{n} superheat mean (K)": f"{n}_superheat_mean_K" for n in lines}
             | {f"{n} superheat min (K)": f"{n}_superheat_min_K" for n in lines},
             "Superheat",
+            windows,
         ),
-        _plot(ts, base, {f"{n} ledge (cm)": f"{n}_ledge_mean_cm" for n in lines}, "Side ledge"),
+        _plot(ts, base, {f"{n} ledge (cm)": f"{n}_ledge_mean_cm" for n in lines}, "Side ledge", windows),
     ]
     rows = []
     if baseline is not None:
@@ -101,9 +106,46 @@ def _png(fig: plt.Figure) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _plot(ts: Columns, base: Columns, series: dict[str, str], title: str) -> tuple[str, str]:
-    """Each labelled column of ``ts`` against time; the baseline's same column dashed in the same colour."""
+def event_windows(ts: Columns, *, off_kA: float = 1.0, short_MW: float = 0.1) -> list[tuple[float, float, str]]:
+    """(start h, end h, label) of the spans where a potline is out (line current under ``off_kA``) or the
+    supply falls short (``shortfall_MW`` over ``short_MW``), from the run's recorded series. Each sample
+    stands for the interval that ends at its time, so a span starts at the previous sample's time."""
+    times = ts.get("time_h", [])
+    masks = {
+        f"{c.removesuffix('_current_kA')} out": [v < off_kA for v in ts[c]] for c in ts if c.endswith("_current_kA")
+    }
+    if "shortfall_MW" in ts:
+        masks["supply shortfall"] = [v > short_MW for v in ts["shortfall_MW"]]
+    windows = []
+    for label, mask in masks.items():
+        start = None
+        for i, on in enumerate(mask):
+            if on and start is None:
+                start = times[i - 1] if i > 0 else 0.0
+            if not on and start is not None:
+                windows.append((start, times[i - 1], label))
+                start = None
+        if start is not None:
+            windows.append((start, times[-1], label))
+    return windows
+
+
+def _plot(
+    ts: Columns, base: Columns, series: dict[str, str], title: str, windows: Sequence[tuple[float, float, str]] = ()
+) -> tuple[str, str]:
+    """Each labelled column of ``ts`` against time; the baseline's same column dashed in the same colour;
+    ``windows`` shaded."""
     fig, ax = plt.subplots(figsize=(7, 3.5))
+    shaded: set[str] = set()
+    for start, end, label in windows:
+        ax.axvspan(
+            start,
+            end,
+            color="tab:red" if "out" in label else "tab:orange",
+            alpha=0.15,
+            label=None if label in shaded else label,
+        )
+        shaded.add(label)
     for label, col in series.items():
         if col not in ts:
             continue
@@ -117,7 +159,7 @@ def _plot(ts: Columns, base: Columns, series: dict[str, str], title: str) -> tup
     return title, _png(fig)
 
 
-def _cost_plot(ts: Columns, base: Columns) -> tuple[str, str]:
+def _cost_plot(ts: Columns, base: Columns, windows: Sequence[tuple[float, float, str]]) -> tuple[str, str]:
     """Cost rate of grid imports (import MW × tariff per MWh = cost per hour), run and baseline."""
 
     def rate(cols: Columns) -> Sequence[float]:
@@ -126,7 +168,8 @@ def _cost_plot(ts: Columns, base: Columns) -> tuple[str, str]:
     have = {"import_MW", "tariff_per_MWh"}
     rated = {"import_cost_per_h": rate(ts)} if have <= ts.keys() else {}
     base_rated = {"import_cost_per_h": rate(base)} | {"time_h": base["time_h"]} if have <= base.keys() else {}
-    return _plot(ts | rated, base_rated, {"grid import cost (per h)": "import_cost_per_h"}, "Grid import cost rate")
+    series = {"grid import cost (per h)": "import_cost_per_h"}
+    return _plot(ts | rated, base_rated, series, "Grid import cost rate", windows)
 
 
 def _histogram(results: Results) -> tuple[str, str]:
