@@ -97,8 +97,11 @@ def _parser() -> argparse.ArgumentParser:
             cmd.add_argument("--pots", type=int, default=24, help="simulated pots (default 24)")
             cmd.add_argument("--speed", type=float, default=30.0, help="plant seconds per second (default 30)")
             cmd.add_argument("--broker", help="use this MQTT broker (HOST:PORT) instead of the embedded one")
-            cmd.add_argument("--store", default="duckdb://.twin/demo.duckdb",
-                             help="store URL: duckdb://relative/path, duckdb:///absolute/path or postgresql://...")
+            cmd.add_argument(
+                "--store",
+                default="duckdb://.twin/demo.duckdb",
+                help="store URL: duckdb://relative/path, duckdb:///absolute/path or postgresql://...",
+            )
         cmd.set_defaults(func=_cmd_service(name))
     from twin.optimise.cli import add_parser as add_optimise
 
@@ -240,13 +243,14 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         print(f"twin: variant {index} failed: {error}", file=sys.stderr)
     if len(run.failed) > 20:
         print(f"twin: ... and {len(run.failed) - 20} more failed variants", file=sys.stderr)
-    columns = run.table.to_pydict()
+    from twin.scenario.compare import sweep_summary
+
+    # grouped by the swept settings (seeds and sampled settings pooled), so each choice shows its own range
     summary = [
-        (k, _fmt(min(v)), _fmt(sum(v) / len(v)), _fmt(max(v)))
-        for k, v in columns.items()
-        if not k.startswith(("set:", "variant")) and v and all(isinstance(x, int | float) for x in v)
+        (group, kpi, str(n), _fmt(lo), _fmt(mean), _fmt(hi))
+        for group, kpi, n, lo, mean, hi in sweep_summary(run.table.to_pydict())
     ]
-    _print_table(summary, ("KPI", "min", "mean", "max"))
+    _print_table(summary, ("settings", "KPI", "n", "min", "mean", "max"))
     if run.failed:
         print(f"twin: {len(run.failed)} variants failed; `--resume` runs them again", file=sys.stderr)
         return 1

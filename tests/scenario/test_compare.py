@@ -6,7 +6,7 @@ import pyarrow as pa
 import pytest
 
 from twin.errors import ScenarioError
-from twin.scenario.compare import compare_runs, per_day
+from twin.scenario.compare import compare_runs, per_day, sweep_summary
 from twin.scenario.report import event_windows, render_report
 from twin.scenario.results import Results
 
@@ -87,3 +87,22 @@ def test_event_windows_from_the_recorded_series() -> None:
         "shortfall_MW": [0.0, 0.0, 0.0, 0.0, 12.0, 12.0],  # short from 4 h to the end
     }
     assert event_windows(ts) == [(1.0, 3.0, "S1 out"), (4.0, 6.0, "supply shortfall")]
+
+
+def test_sweep_summary_groups_by_the_swept_choice_and_pools_seeds() -> None:
+    columns = {
+        "variant": [0, 1, 2, 3, 4, 5],
+        "set:overrides.control.feed_strategy": ["tracking", "fixed"] * 3,
+        "set:scenario.seed": [1, 1, 2, 2, 3, 3],
+        "anode_effects": [12.0, 66.0, 17.0, 79.0, 14.0, 70.0],
+    }
+    rows = sweep_summary(columns)
+    assert rows == [
+        ("overrides.control.feed_strategy = tracking", "anode_effects", 3, 12.0, pytest.approx(43 / 3), 17.0),
+        ("overrides.control.feed_strategy = fixed", "anode_effects", 3, 66.0, pytest.approx(215 / 3), 79.0),
+    ]
+
+
+def test_sampled_settings_are_pooled_not_grouped() -> None:
+    columns = {"set:alumina": [float(i) for i in range(20)], "production_t": [1.0] * 20}
+    assert sweep_summary(columns) == [("all", "production_t", 20, 1.0, 1.0, 1.0)]

@@ -9,7 +9,7 @@ extremes (minima, maxima, changes, longest outage) are left out, as no per-day r
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,3 +108,41 @@ def compare_runs(a: Any, b: Any, *, per_day_totals: bool = False) -> tuple[list[
         label = f"per day (totals divided by {a.horizon_h / 24:g} and {b.horizon_h / 24:g} days)"
         return compare_kpis(per_day(a.kpis, a.horizon_h), per_day(b.kpis, b.horizon_h)), label
     return compare_kpis(a.kpis, b.kpis), f"same horizon ({a.horizon_h:g} h)"
+
+
+MAX_GROUP_VALUES = 12  # a swept setting with more distinct values is a sampled one, not a choice to compare
+
+
+def grouping_settings(columns: Mapping[str, Sequence[Any]]) -> list[str]:
+    """The swept settings (``set:`` columns) a sweep's summary groups by: those with 2 to
+    ``MAX_GROUP_VALUES`` distinct values, except seeds (repeats of one choice, not a choice)."""
+    keys = []
+    for name, values in columns.items():
+        if not name.startswith("set:") or name.rsplit(".", 1)[-1] == "seed" or name.endswith(":seed"):
+            continue
+        distinct = {repr(v) for v in values}
+        if 2 <= len(distinct) <= MAX_GROUP_VALUES:
+            keys.append(name)
+    return keys
+
+
+def sweep_summary(columns: Mapping[str, Sequence[Any]]) -> list[tuple[str, str, int, float, float, float]]:
+    """(group, KPI, variants, min, mean, max) per group of variants that share their swept settings
+    (:func:`grouping_settings`; one group "all" when there is none), groups in order of first appearance."""
+    keys = grouping_settings(columns)
+    rows_n = len(next(iter(columns.values()), []))
+    groups: dict[str, list[int]] = {}
+    for i in range(rows_n):
+        label = ", ".join(f"{k.removeprefix('set:')} = {columns[k][i]}" for k in keys) or "all"
+        groups.setdefault(label, []).append(i)
+    kpis = [
+        k
+        for k, v in columns.items()
+        if not k.startswith(("set:", "variant")) and v and all(isinstance(x, int | float) for x in v)
+    ]
+    out = []
+    for label, idx in groups.items():
+        for k in kpis:
+            vals = [float(columns[k][i]) for i in idx]
+            out.append((label, k, len(vals), min(vals), sum(vals) / len(vals), max(vals)))
+    return out
