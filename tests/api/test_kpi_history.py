@@ -39,6 +39,14 @@ def test_unknown_kpi_name_is_404_with_the_valid_ones(client: httpx.Client, recor
     assert "anode_effects_per_day" in detail
 
 
+def test_some_unknown_names_are_listed_the_known_ones_answered(client: httpx.Client, recorded: None) -> None:
+    params = {**RANGE, "names": ["line_current_kA", "superheat_K"]}  # a client trying two names for one signal
+    body = client.get("/v1/kpis/potline:1/history", params=params).json()
+    assert body["unknown"] == ["superheat_K"]
+    assert len(body["rows"]["line_current_kA"]) == 6
+    assert body["units"] == {"line_current_kA": "kA"}
+
+
 def test_live_kpi_not_yet_recorded_is_an_empty_answer_not_a_404(client: httpx.Client) -> None:
     r = client.get("/v1/kpis/potline:2/history", params={**RANGE, "names": "current_efficiency"})
     assert r.status_code == 200

@@ -50,6 +50,9 @@ class KpiHistory(BaseModel):
     max_points: int | None = Field(description="buckets asked for, or max_buckets when a long range was capped")
     units: dict[str, str] = Field(default_factory=dict, description='KPI name → unit ("" dimensionless)')
     rows: dict[str, list[HistoryRow]] = Field(default_factory=dict, description="KPI name → rows in time order")
+    unknown: list[str] = Field(
+        default_factory=list, description="names asked for that the scope does not have (404 when all are)"
+    )
     series: dict[str, Series] = Field(description="the same values as parallel arrays (kept for older clients)")
 
 

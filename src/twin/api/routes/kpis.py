@@ -84,17 +84,16 @@ def history(
 ) -> KpiHistory:
     live = snap.get("kpis", {}).get(scope) if isinstance(snap.get("kpis"), dict) else None
     known = set(store.kpi_latest(scope).get(scope, {})) | set(live if isinstance(live, dict) else ())
-    if names:
-        unknown = sorted(set(names) - known)
-        if unknown:
-            valid = sorted(known)
-            listed = ", ".join(valid[:60]) + (f" … ({len(valid)} in all)" if len(valid) > 60 else "")
-            raise Problem(
-                404,
-                "Not found",
-                f"names = {unknown[0]!r} is not a KPI of {scope}; valid: {listed or 'none recorded yet'}",
-            )
-    elif not known:
+    unknown: list[str] = sorted(set(names or ()) - known)
+    if names and len(unknown) == len(set(names)):  # nothing asked for exists: say what does
+        valid = sorted(known)
+        listed = ", ".join(valid[:60]) + (f" … ({len(valid)} in all)" if len(valid) > 60 else "")
+        raise Problem(
+            404,
+            "Not found",
+            f"names = {unknown[0]!r} is not a KPI of {scope}; valid: {listed or 'none recorded yet'}",
+        )
+    if not known:
         raise Problem(
             404, "Not found", f"scope = {scope!r} is unknown (no live or recorded KPIs); list scopes with GET /v1/kpis"
         )
@@ -111,7 +110,7 @@ def history(
         times = views.iso(ts)
         series[n] = {"ts": times, "value": val.tolist()}
         rows[n] = [{"time": t, "value": x, "quality": "good"} for t, x in zip(times, series[n]["value"], strict=True)]
-    units = {n: kpi_unit(n) for n in (names or sorted(known))}
+    units = {n: kpi_unit(n) for n in (names or sorted(known)) if n not in unknown}
     return KpiHistory.model_validate(
         {
             "scope": scope,
@@ -119,6 +118,7 @@ def history(
             "end": rng.end,
             "max_points": max_points,
             "units": units,
+            "unknown": unknown,
             "rows": rows,
             "series": series,
         }
