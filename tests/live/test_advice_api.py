@@ -1,5 +1,6 @@
 """GET /v1/advice through a real uvicorn: the advisor's report over a live twin fed by a simulated plant with a
-feeder fault; 503 (one-line problem) without an advisor; a read key is needed."""
+feeder fault; 404 (one-line problem) without an advisor, as GET /v1/catalogue without a catalogue; a read key
+is needed."""
 
 from __future__ import annotations
 
