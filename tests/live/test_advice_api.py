@@ -31,8 +31,8 @@ def test_advice_endpoint_serves_the_advisors_report(tech: Technology, models_dir
         app = create_app(Settings(), store, live=twin)
         with LiveServer(app) as srv, httpx.Client(base_url=srv.url, timeout=30) as http:
             missing = http.get("/v1/advice", headers={"X-API-Key": read})
-            assert missing.status_code == 503
-            assert "advisor" in missing.json()["detail"]
+            assert missing.status_code == 404
+            assert "has no advisor" in missing.json()["detail"]
             assert http.get("/v1/advice").status_code == 401
             app.state.advisor = Advisor(twin, [GROUP], load_plant(models_dir / "plant_reference.toml").potroom)
             answer = http.get("/v1/advice", headers={"X-API-Key": read})
