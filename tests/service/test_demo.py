@@ -146,6 +146,20 @@ def test_demo_tells_the_dashboard_its_speed_and_the_technologys_limits(demo):
     assert voltage["ok_high"] == pytest.approx(target + deadband)
 
 
+def test_demo_serves_per_pot_advice_for_its_live_line(demo):
+    """The demo's chain wires the advisor (issue 10 item 5): GET /v1/advice answers for every pot of its line."""
+    base, _ = demo
+    def checked() -> int:
+        status, body = _get(base + "/v1/advice")
+        return json.loads(body)["pots_checked"] if status == 200 else -1
+
+    # the first report may come before the line's first analysis window (0 pots); it is remade every 15 model-min
+    assert _wait(lambda: checked() == 4, 90)
+    report = json.loads(_get(base + "/v1/advice")[1])
+    assert report["horizon_h"] > 0
+    assert all(p["cell"].startswith("1-") for p in report["pots"])
+
+
 def test_demo_refuses_a_bad_broker_address_with_one_line():
     done = subprocess.run([*TWIN, "demo", "--broker", "nowhere", "--for", "1"], capture_output=True, text=True,
                           timeout=60)

@@ -22,6 +22,7 @@ from twin.api import create_app
 from twin.api.operating import PlantInfo
 from twin.api.setpoint_desk import SetpointDesk
 from twin.live import LiveConfig, LiveTwin, PlantSource
+from twin.live.advice import Advisor
 from twin.params import Technology, load_plant, load_technology
 from twin.service.catalogue import Catalogue, CatalogueRunner
 from twin.service.config import ChainConfig, resolve
@@ -133,6 +134,7 @@ class ServiceChain:
         self.provider: LiveWithScenario | None = None
         self.power: PowerView | None = None
         self.setpoints: SetpointDesk | None = None  # propose/confirm setpoint writes (issue 10 item 7)
+        self.advisor: Advisor | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -146,6 +148,9 @@ class ServiceChain:
         self.live = LiveTwin(self.technology, cfg.potlines, LiveConfig(), epoch_ms=epoch_ms, speed=cfg.speed)
         self.sink = StoreSink(self.store)
         self.provider = LiveWithScenario(self.live, plant=cfg.what_if_plant, horizon_h=cfg.what_if_horizon_h)
+        # per-pot advice by the potroom's own rules (issue 10 items 5, 6), those of the plant the service dispatches
+        potroom = load_plant(resolve(cfg.power_plant or "models/plant_reference.toml")).potroom
+        self.advisor = Advisor(self.live, list(cfg.potlines), potroom)
         self.power = PowerView(load_plant(resolve(cfg.power_plant))) if cfg.power_plant else None
         limits = setpoint_limits(self.technology)  # writes need an operate key and a broker ACL that allows DCMD
         self.host = SparkplugHost(
@@ -185,6 +190,7 @@ class ServiceChain:
         app = create_app(self.config.api, self.store, live=self.provider, run_scenario=self.runner,
                          ingest_stats=ingest_stats, plant_info=info)
         app.state.setpoints = self.setpoints
+        app.state.advisor = self.advisor
         return app
 
     def _setpoint_settled(self, outcome: ReadbackOutcome) -> None:
