@@ -54,6 +54,12 @@ def test_whatif_from_live_compares_with_its_own_baseline(client: httpx.Client, p
     assert rows["metal_t"]["delta"] > 0  # more current, more metal
 
 
+def test_one_change_may_be_an_object(client: httpx.Client) -> None:
+    r = client.post("/v1/scenarios", json={"from_live": True, "change": CHANGE[0]})
+    assert r.status_code == 202, r.text
+    assert "baseline" in r.json()["links"]
+
+
 def test_job_without_change_or_configured_baseline_says_what_to_do(client: httpx.Client) -> None:
     job = client.post("/v1/scenarios", json={"from_live": True}).json()
     wait(client, job["job_id"])

@@ -169,9 +169,16 @@ class ScenarioCreate(ScenarioBase):
     ) = Field(
         None,
         max_length=16,
-        description="scenario events ([[event]] tables, docs/scenarios.md), e.g. "
+        description="scenario events ([[event]] tables, docs/scenarios.md): one object or a list, e.g. "
         '[{"kind": "outage", "at_h": 1, "potline": "all", "duration_h": 2}]',
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_change_is_a_list_of_one(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("change"), dict):
+            return {**data, "change": [data["change"]]}
+        return data
 
     @model_validator(mode="after")
     def _changes_are_events(self) -> ScenarioCreate:
