@@ -43,9 +43,10 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 
-from twin._numba import jit
+from twin._numba import JIT_OPTIONS, jit
 from twin.cell import layout as L
 from twin.cell import physics as ph
 from twin.cell.chemistry import sodium_oxide_reaction
@@ -66,7 +67,9 @@ EVENTS_PER_CELL_STEP = 6  # at most one AE event and five limit events per cell 
 RAN_OUT, STOPPED_AFTER, STOPPED_BEFORE = 0, 1, 2  # how a cell's run ended (_run_cell)
 
 
-@jit
+# inlined into advance (numba IR): a call per cell and call passed its six arrays with a reference-count
+# increment and decrement each, ~13 µs of every kernel call on 400 cells (benchmarks/README.md, Plant)
+@numba.njit(**JIT_OPTIONS, inline="always")
 def _run_cell(
     state: np.ndarray,
     rng: np.ndarray,
@@ -82,12 +85,16 @@ def _run_cell(
     i: int,
     limit: int,
     record: bool,
+    noise_a: float,
+    noise_b: float,
+    gain_decay: float,
 ) -> tuple[int, int, int]:
     """Advance cell ``i`` up to ``limit`` steps; return (steps done, events recorded so far, how it stopped).
 
     How it stopped: ``RAN_OUT`` (all ``limit`` steps), ``STOPPED_AFTER`` (after a step with a stopping anode-effect
     event, or with its share of the event buffer full) or ``STOPPED_BEFORE`` (a stopping limit crossing found at
-    the check opening the next step, which is latched in the state).
+    the check opening the next step, which is latched in the state). ``noise_a``, ``noise_b`` and ``gain_decay``
+    are the per-call noise constants of :func:`noise_constants`, the same for every cell.
     """
     # parameters and per-call constants
     conduct_area = p[L.P_FANNING] * p[L.P_ANODE_AREA_CM2]
@@ -111,9 +118,6 @@ def _run_cell(
     bath_nominal = p[L.P_BATH_NOMINAL_KG]
     metal_cm_per_kg = 100.0 / (p[L.P_METAL_DENSITY] * p[L.P_CAVITY_AREA_M2])
     slow_every = max(int(p[L.P_SLOW_EVERY]), 1)
-    noise_a = math.exp(-dt / p[L.P_NOISE_TAU_S])
-    noise_b = p[L.P_NOISE_OHM] * math.sqrt(3.0 * (1.0 - noise_a * noise_a))
-    gain_decay = math.exp(-dt * slow_every / NOISE_GAIN_DECAY_S)
     alpha_fast = min(dt / p[L.P_SLOPE_FAST_S], 1.0)
     alpha_slow = min(dt / p[L.P_SLOPE_SLOW_S], 1.0)
     slope_span = p[L.P_SLOPE_SLOW_S] - p[L.P_SLOPE_FAST_S]
@@ -249,15 +253,25 @@ def _run_cell(
             alf3_pct = m_alf3 * pct_per_kg
             caf2_pct = state[L.S_CAF2_KG, i] * pct_per_kg
             al2o3_pct = m_diss * pct_per_kg
-            new_flags = limit_flags(
-                T, frozen_fraction, ledge_b, ledge_m, alf3_pct, caf2_pct, al2o3_pct, c_sat, p
-            )
+            new_flags = limit_flags(T, frozen_fraction, ledge_b, ledge_m, alf3_pct, caf2_pct, al2o3_pct, c_sat, p)
             rising = new_flags & ~flags
             flags = new_flags
             if rising != 0:
                 n_events, limit_stop = record_limit_crossings(
-                    events, n_events, rising, k, i, T, frozen_fraction, ledge_b, ledge_m, alf3_pct, caf2_pct,
-                    al2o3_pct, stop_mask, record,
+                    events,
+                    n_events,
+                    rising,
+                    k,
+                    i,
+                    T,
+                    frozen_fraction,
+                    ledge_b,
+                    ledge_m,
+                    alf3_pct,
+                    caf2_pct,
+                    al2o3_pct,
+                    stop_mask,
+                    record,
                 )
                 if limit_stop:
                     how = STOPPED_BEFORE
@@ -509,6 +523,19 @@ def _run_cell(
 
 
 @jit
+def noise_constants(p: np.ndarray, dt: float) -> tuple[float, float, float]:
+    """(a, b, gain decay) of the band-limited noise (physics.md §1.7): the first-order filter
+    n ← a·n + b·u with a = exp(−dt/τ) and b = σ·sqrt(3·(1 − a²)) for u uniform in [−1, 1] (variance 1/3, so the
+    filtered noise has RMS σ), and the decay exp(−dt·slow_every/τ_gain) of the extra noise gain after an anode
+    change per slow-term cadence. Computed once per kernel call, not per cell."""
+    slow_every = max(int(p[L.P_SLOW_EVERY]), 1)
+    noise_a = math.exp(-dt / p[L.P_NOISE_TAU_S])
+    noise_b = p[L.P_NOISE_OHM] * math.sqrt(3.0 * (1.0 - noise_a * noise_a))
+    gain_decay = math.exp(-dt * slow_every / NOISE_GAIN_DECAY_S)
+    return noise_a, noise_b, gain_decay
+
+
+@jit
 def advance(
     state: np.ndarray,
     rng: np.ndarray,
@@ -536,9 +563,26 @@ def advance(
     ran = np.zeros(ncell, dtype=np.int64)
     how = np.zeros(ncell, dtype=np.int64)
     n_events = 0
+    noise_a, noise_b, gain_decay = noise_constants(params, dt)
     for i in range(ncell):
         done, n_events, ended = _run_cell(
-            state, rng, params, line_current_A, dt, step0, stop_mask, events, n_events, acc, out, i, limit, True
+            state,
+            rng,
+            params,
+            line_current_A,
+            dt,
+            step0,
+            stop_mask,
+            events,
+            n_events,
+            acc,
+            out,
+            i,
+            limit,
+            True,
+            noise_a,
+            noise_b,
+            gain_decay,
         )
         ran[i] = done
         how[i] = ended
@@ -563,7 +607,25 @@ def advance(
             rng[i] = saved_rng[i]
             acc[:, i] = saved_acc[:, i]
             out[:, i] = saved_out[:, i]  # a re-run to 0 steps must not leave the discarded run's outputs
-            _run_cell(state, rng, params, line_current_A, dt, step0, 0, events, 0, acc, out, i, limit, False)
+            _run_cell(
+                state,
+                rng,
+                params,
+                line_current_A,
+                dt,
+                step0,
+                0,
+                events,
+                0,
+                acc,
+                out,
+                i,
+                limit,
+                False,
+                noise_a,
+                noise_b,
+                gain_decay,
+            )
     kept = 0
     for e in range(n_events):
         # a limit crossing found at the check opening step `limit` by a cell that was re-run to `limit` steps

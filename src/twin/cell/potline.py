@@ -150,13 +150,14 @@ class Potline:
                 self.acc,
                 self.out,
             )
-            new = sorted(self._event(row, self.step_count) for row in self._events[:n_events])
+            new = sorted(self._event(row, self.step_count) for row in self._events[:n_events]) if n_events else []
             self.step_count += n
             done += n
             events.extend(new)
-            stopper = next((e for e in new if self.stop_mask >> EVENT_CODES[e.kind] & 1), None)
-            if stopper is not None:
-                return AdvanceResult(done, self.time_s, tuple(events), stopper)
+            if new:
+                stopper = next((e for e in new if self.stop_mask >> EVENT_CODES[e.kind] & 1), None)
+                if stopper is not None:
+                    return AdvanceResult(done, self.time_s, tuple(events), stopper)
         return AdvanceResult(done, self.time_s, tuple(events), None)
 
     def advance_to(self, time_s: float, line_current_kA: float) -> AdvanceResult:
@@ -276,6 +277,14 @@ class Potline:
 
     def _current_profile(self, steps: int, line_current_kA: float | np.ndarray) -> np.ndarray:
         limit = 2.0 * self.nominal_current_kA
+        if isinstance(line_current_kA, float | int) and not isinstance(line_current_kA, bool):
+            # the plant's case, once per sync: a constant current checked as one Python float (the same values
+            # and message as the array path below, without its half-dozen numpy calls)
+            amps = float(line_current_kA) * 1e3
+            if steps and not (math.isfinite(amps) and 0.0 <= amps <= limit * 1e3):
+                bad = amps / 1e3
+                raise SimulationError(f"line_current_kA = {bad!r} is invalid; expected a value in [0, {limit:g}] kA")
+            return np.full(steps, amps)
         profile = np.broadcast_to(np.asarray(line_current_kA, dtype=float), (steps,)) * 1e3
         if profile.size and (not np.all(np.isfinite(profile)) or profile.min() < 0 or profile.max() > limit * 1e3):
             bad = float(profile[~np.isfinite(profile) | (profile < 0) | (profile > limit * 1e3)][0] / 1e3)
