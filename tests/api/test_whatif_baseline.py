@@ -81,3 +81,13 @@ def test_bad_change_is_422(client: httpx.Client, change: list, needle: str) -> N
     r = client.post("/v1/scenarios", json={"from_live": True, "change": change})
     assert r.status_code == 422, r.text
     assert needle in r.text
+
+
+def test_jobs_of_other_horizons_are_not_compared(client: httpx.Client) -> None:
+    a = client.post("/v1/scenarios", json={"toml": "[scenario]\nhorizon_h = 36\nhours = 36\n"}).json()
+    b = client.post("/v1/scenarios", json={"toml": "[scenario]\nhorizon_h = 48\nhours = 48\n"}).json()
+    wait(client, a["job_id"])
+    wait(client, b["job_id"])
+    r = client.get(a["links"]["comparison"], params={"baseline": b["job_id"]})
+    assert r.status_code == 409
+    assert "horizon_h differs (48 in" in r.json()["detail"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -147,6 +148,13 @@ def comparison(
                 ) from None
             baseline = base_job.job_id
     base = _finished(store, baseline)
+    differ = _unlike(base, job)
+    if differ:
+        raise Problem(
+            409,
+            "Not comparable",
+            f"job {job_id} cannot be compared with {baseline}: {differ}; compare runs of the same plant and horizon",
+        )
     assert job.kpis is not None
     assert base.kpis is not None
     rows = []
@@ -156,6 +164,25 @@ def comparison(
         pct = None if delta is None or not ref else 100.0 * delta / abs(ref)
         rows.append({"name": name, "value": val, "baseline": ref, "delta": delta, "delta_pct": pct})
     return Comparison.model_validate({"job_id": job_id, "baseline_job_id": baseline, "kpis": rows})
+
+
+def _identity(job: ScenarioJob) -> dict[str, object]:
+    """The plant and horizon a job's scenario names (what its KPIs depend on beyond the change)."""
+    try:
+        doc = tomllib.loads(job.body).get("scenario", {})
+    except tomllib.TOMLDecodeError:
+        return {}
+    return {k: doc[k] for k in ("plant", "horizon_h") if isinstance(doc, dict) and k in doc}
+
+
+def _unlike(a: ScenarioJob, b: ScenarioJob) -> str:
+    """Why the KPIs of two jobs are not comparable ("" if they are): another plant or another horizon."""
+    ia, ib = _identity(a), _identity(b)
+    return "; ".join(
+        f"{key} differs ({ia[key]!r} in {a.job_id}, {ib[key]!r} in {b.job_id})"
+        for key in ("plant", "horizon_h")
+        if key in ia and key in ib and ia[key] != ib[key]
+    )
 
 
 @catalogue_router.get(
