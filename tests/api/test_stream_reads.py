@@ -100,6 +100,12 @@ def test_bad_stream_reads_are_clear_4xx(
     assert needle in r.text
 
 
+def test_unknown_tag_is_404_with_the_closest_known_ones(client: httpx.Client, samples: None) -> None:
+    r = client.get("/v1/streams/summary", params={**HOUR, "tags": "cell:1-001/voltage_v"})
+    assert r.status_code == 404
+    assert f"did you mean {RAMP}" in r.json()["detail"]
+
+
 def test_dense_raw_range_is_refused_not_read_whole(store: Store, samples: None) -> None:
     from tests.api.conftest import LiveServer
 

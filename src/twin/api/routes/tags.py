@@ -19,6 +19,7 @@ Reads of raw samples fetch at most ``max_page`` samples per tag; a denser range 
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 from typing import Annotated, Any, Literal
 
@@ -32,7 +33,7 @@ from twin.api.problems import Problem, responses
 from twin.api.routes.kpis import kpi_unit
 from twin.api.schemas import InterpolatedSet, PlotSet, SummarySet
 from twin.api.settings import Settings
-from twin.store import Store
+from twin.store import Store, UnknownKeyError
 from twin.store.validate import TAG_RE
 
 router = APIRouter(prefix="/v1/streams", tags=["series"])
@@ -134,6 +135,16 @@ def summarise(t_us: np.ndarray, v: np.ndarray, good: np.ndarray, end_us: int) ->
     }
 
 
+def _unit(store: Store, tag: str) -> str:
+    """The tag's unit; an unknown tag is a 404 naming it with the closest known tags."""
+    try:
+        return store.tag_info(tag).unit
+    except UnknownKeyError:
+        close = difflib.get_close_matches(tag, [t.tag for t in store.tags()], n=5, cutoff=0.6)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise Problem(404, "Not found", f"tags = {tag!r} is unknown{hint} (list tags with GET /v1/tags)") from None
+
+
 def _raw(store: Store, settings: Settings, tag: str, lo: Any, hi: Any) -> tuple[np.ndarray, ...]:
     page = store.recorded(tag, lo, hi, limit=settings.max_page)
     if page.truncated:
@@ -182,7 +193,7 @@ def interpolated(
     margin = np.timedelta64(step, "us").astype(object)
     streams = []
     for tag in tags:
-        unit = store.tag_info(tag).unit
+        unit = _unit(store, tag)
         t_us, v, good = _raw(store, settings, tag, rng.start - margin, rng.end + margin)
         vals = interpolate(t_us, v, good, at)
         rows = [
@@ -231,7 +242,7 @@ def plot(
         )
     streams = []
     for tag in dict.fromkeys(tags):
-        unit = store.tag_info(tag).unit
+        unit = _unit(store, tag)
         res = store.aggregate(tag, rng.start, rng.end, max_points=intervals)
         cols = [
             {"time": t, "min": lo, "max": hi}
@@ -251,7 +262,7 @@ def summary(tags: Tags, rng: RangeDep, _: ReadKey, store: StoreDep, settings: Se
     end_us = int(rng.end.timestamp() * US)
     streams = []
     for tag in dict.fromkeys(tags):
-        unit = store.tag_info(tag).unit
+        unit = _unit(store, tag)
         t_us, v, good = _raw(store, settings, tag, rng.start, rng.end)
         streams.append({"tag": tag, "unit": unit, **summarise(t_us, v, good, end_us)})
     return SummarySet.model_validate({"start": rng.start, "end": rng.end, "streams": streams})
