@@ -1,4 +1,5 @@
-// Smelter Twin dashboard: views chosen by the URL hash (#/, #/potline/1, #/cell/1-017, #/alarms, #/whatif);
+// Smelter Twin dashboard: views chosen by the URL hash (#/, #/potline/1, #/cell/1-017, #/alarms, #/whatif,
+// #/advice);
 // KPIs follow the SSE stream, the rest polls every few seconds with If-None-Match (unchanged answers cost a 304).
 "use strict";
 
@@ -10,6 +11,7 @@ import { renderPotline, signalOptions } from "./potline.js";
 import { renderCell } from "./cell.js";
 import { renderAlarms, setupAlarms } from "./alarms.js";
 import { renderJobs, setupWhatIf } from "./whatif.js";
+import { renderAdvice } from "./advice.js";
 
 const $ = (s) => document.querySelector(s);
 const page = { info: { speed: 1, timezone: null, technology: null, limits: {} }, kpis: null, asOf: null, view: "overview",
@@ -27,7 +29,7 @@ function report(e) {
 
 function route() {
   const parts = location.hash.replace(/^#\/?/, "").split("/");
-  const view = { "": "overview", potline: "potline", cell: "cell", alarms: "alarms", whatif: "whatif" }[parts[0]] || "overview";
+  const view = { "": "overview", potline: "potline", cell: "cell", alarms: "alarms", whatif: "whatif", advice: "advice" }[parts[0]] || "overview";
   page.view = view;
   page.arg = parts[1] ? decodeURIComponent(parts[1]) : null;
   document.querySelectorAll(".view").forEach((v) => { v.hidden = v.id !== `view-${view}`; });
@@ -83,6 +85,8 @@ async function refresh(full) {
     } else if (page.view === "whatif") {
       page.whatIfLive();
       await renderJobs(page.selectedJob);
+    } else if (page.view === "advice") {
+      await renderAdvice();
     }
     if (page.view === "alarms" || full) await renderAlarms(page.showCleared);
   } catch (e) {
