@@ -297,9 +297,6 @@ def test_whatif_from_the_page(server: LiveServer, keys: Keys) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
-    create = httpx.get(server.url + "/openapi.json").json()["components"]["schemas"]["ScenarioCreate"]
-    if "change" not in create.get("properties", {}):
-        pytest.skip("POST /v1/scenarios takes no 'change' yet (issue 11 item 2, backend side)")
     driver = _chrome(*SIZES["laptop"])
     try:
         wait = WebDriverWait(driver, 20)

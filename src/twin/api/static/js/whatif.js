@@ -39,11 +39,6 @@ export function setupWhatIf(liveCurrent, onSubmitted) {
   };
   kind.addEventListener("change", fields);
   fields();
-  return () => { // the live current arrives with the KPI stream: fill the default once it is known
-    const now = liveCurrent();
-    if (!now || $("#wi-live").textContent) return;
-    fields();
-  };
   $("#wi-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const change = { kind: kind.value, at_h: 0, potline: "all" };
@@ -63,12 +58,17 @@ export function setupWhatIf(liveCurrent, onSubmitted) {
         : `could not submit: ${e.message}`;
     }
   });
+  return () => { // the live current arrives with the KPI stream: fill the default once it is known
+    const now = liveCurrent();
+    if (!now || $("#wi-live").textContent) return;
+    fields();
+  };
 }
 
 export async function renderJobs(selected) {
   const { jobs } = await get("/v1/scenarios?limit=30");
   const sel = $("#wi-job");
-  const done = jobs.filter((j) => !j.job_id.startsWith("baseline-"));
+  const done = jobs.filter((j) => !j.job_id.startsWith("baseline-") && !j.job_id.endsWith("-baseline"));
   const keep = selected || sel.value;
   sel.innerHTML = done.map((j) => `<option value="${esc(j.job_id)}">${esc(j.label || j.job_id)} · ${esc(j.status)} · ${esc(time(j.created))}</option>`).join("");
   if (keep && done.some((j) => j.job_id === keep)) sel.value = keep;
