@@ -34,10 +34,8 @@ function cellLink(cell) {
 
 function item(a) {
   const [label, about] = KIND[a.kind] || [a.kind, ""];
-  const value = typeof a.value === "number" ? `${a.value > 0 && a.kind !== "alf3" ? "+" : ""}${num(a.value, 1)} ${esc(a.unit || "")}` : "";
-  return `<li data-kind="${esc(a.kind)}"><span class="kind">${esc(label)}</span> ` +
-    `${value ? `<span class="num">${value}</span> ` : ""}<strong class="action">${esc(a.action)}</strong>` +
-    `<div class="reason">why: ${esc(a.reason)}</div>${about ? `<div class="machine">acts on ${esc(about)}</div>` : ""}</li>`;
+  return `<li data-kind="${esc(a.kind)}"><span class="kind">${esc(label)}:</span> <strong class="action">${esc(a.action)}</strong>` +
+    `<div class="reason">why: ${esc(a.reason)}</div>${about ? `<div class="muted">acts on ${esc(about)}</div>` : ""}</li>`;
 }
 
 function forecast(f, horizonH) {
@@ -60,7 +58,7 @@ function forecast(f, horizonH) {
 function pot(p, horizonH) {
   const e = p.estimate || {};
   const now = `estimated now: ${num(e.temperature_degC, 1)} ± ${num(e.temperature_std_degC, 1)} °C, superheat ` +
-    `${num(e.superheat_K, 1)} K, alumina ${num(e.alumina_wtpct, 2)} ± ${num(e.alumina_std_wtpct, 2)} wt%, feeder delivery ` +
+    `${num(e.superheat_K, 1)} K, alumina ${num(e.alumina_wtpct, 2)} ± ${num(e.alumina_std_wtpct, 3)} wt%, feeder delivery ` +
     `${num(100 * e.feed_efficiency, 0)} %`;
   return `<div class="advice-pot" data-cell="${esc(p.cell)}"><h3>${cellLink(p.cell)} <small class="muted">potline ${esc(p.potline)}</small></h3>` +
     `<div class="muted">${esc(now)}</div><ul class="advice-items">${p.advice.map(item).join("")}</ul>` +
@@ -71,7 +69,7 @@ function risk(r) {
   const within = r.horizon_s >= 120 ? `${num(r.horizon_s / 60, 0)} min` : `${num(r.horizon_s, 0)} s`;
   return `<tr data-cell="${esc(r.cell)}"><td>${cellLink(r.cell)}</td><td class="num prob">${num(100 * r.probability, 0)} %</td>` +
     `<td class="num horizon">within ${within}</td>` +
-    `<td class="num">${num(r.alumina_wtpct, 2)} ± ${num(r.alumina_std_wtpct, 2)} wt%</td></tr>`;
+    `<td class="num alumina">${num(r.alumina_wtpct, 2)} ± ${num(r.alumina_std_wtpct, 3)} wt%</td></tr>`;
 }
 
 function message(text) {
