@@ -26,6 +26,7 @@ from twin.live.advice import Advisor
 from twin.params import Technology, load_plant, load_technology
 from twin.service.catalogue import Catalogue, CatalogueRunner
 from twin.service.config import ChainConfig, resolve
+from twin.service.event_frames import EventFrameRecorder
 from twin.service.live_scenario import LiveWithScenario
 from twin.service.power_view import PowerView
 from twin.service.store_sink import FanoutSink, StoreSink
@@ -135,6 +136,7 @@ class ServiceChain:
         self.power: PowerView | None = None
         self.setpoints: SetpointDesk | None = None  # propose/confirm setpoint writes (issue 10 item 7)
         self.advisor: Advisor | None = None
+        self.frames: EventFrameRecorder | None = None  # alarms and anode effects as event frames
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -147,6 +149,7 @@ class ServiceChain:
         epoch_ms = time.time_ns() // 1_000_000
         self.live = LiveTwin(self.technology, cfg.potlines, LiveConfig(), epoch_ms=epoch_ms, speed=cfg.speed)
         self.sink = StoreSink(self.store)
+        self.frames = EventFrameRecorder(self.store)
         self.provider = LiveWithScenario(self.live, plant=cfg.what_if_plant, horizon_h=cfg.what_if_horizon_h)
         # per-pot advice by the potroom's own rules (issue 10 items 5, 6), those of the plant the service dispatches
         potroom = load_plant(resolve(cfg.power_plant or "models/plant_reference.toml")).potroom
@@ -212,6 +215,8 @@ class ServiceChain:
                     self._update_power()
                 if self.sink is not None:
                     self.sink.flush()
+                if self.frames is not None and self.live is not None:
+                    self.frames.record(self.live.snapshot())
                 if time.monotonic() >= next_kpis and self.live is not None and self.store is not None:
                     self._record_kpis()
                     next_kpis = time.monotonic() + self.config.kpi_period_s
