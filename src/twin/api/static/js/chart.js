@@ -80,7 +80,13 @@ export async function kpiSeries(scope, names, range, width) {
   const q = new URLSearchParams({ start: new Date(range.start).toISOString(), end: new Date(range.end).toISOString() });
   names.forEach((n) => q.append("names", n));
   if (!raw) q.set("max_points", String(Math.max(50, Math.floor(width / 2))));
-  const h = await get(`/v1/kpis/${encodeURIComponent(scope)}/history?${q}`);
+  let h;
+  try {
+    h = await get(`/v1/kpis/${encodeURIComponent(scope)}/history?${q}`);
+  } catch (e) { // 404: none of these KPIs exists for this scope (e.g. the ledge of a live-twin cell): no series
+    if (e.status !== 404) throw e;
+    h = { series: {} };
+  }
   let bucketMs = raw ? 0 : (range.end - range.start) / Math.max(50, Math.floor(width / 2));
   const out = {};
   for (const n of names) {
