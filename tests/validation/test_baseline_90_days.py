@@ -40,7 +40,6 @@ FINDINGS = {
     "956 °C (worst 8.5 K)",
     "ledge_cm": "FINDING: the line's mean ledge thins from 6.2 to 4.3-4.4 cm and stays there (88 % of cell-days "
     "more than 1 cm off 6.5 cm, worst 2.8 cm): the loops hold superheat ~4 K, above the ~2 K the cell settles at",
-    "alf3_wtpct": "FINDING: line mean 12.7-13.5 wt %, but 1 % of cell-days more than 1 wt % off 13.5 (worst 1.3)",
     "bath_kg": "FINDING: line mean 5570-5790 kg (up to +5.2 %); 5 % of cell-days more than 5 % off 5500 kg "
     "(worst +593 kg)",
 }

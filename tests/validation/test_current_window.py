@@ -165,7 +165,23 @@ def plant_step(value_kA: float | None) -> Window:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("value_kA", [285.0, 315.0, 317.1], ids=["-5%", "+5%", "+5.7%"])
+@pytest.mark.parametrize(
+    "value_kA",
+    [
+        pytest.param(
+            285.0,
+            id="-5%",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="FINDING: since the plant's 60-s sync grid (8288bb2) the -5 % step's liquidus falls 24.8 K in "
+                "the first day (band < 20 K; 19.8 K with operations synced at each crane job, before 8288bb2); likely "
+                "(not verified) fewer protective actions on the grid, so more cryolite-rich ledge freezes",
+            ),
+        ),
+        pytest.param(315.0, id="+5%"),
+        pytest.param(317.1, id="+5.7%"),
+    ],
+)
 def test_inside_the_window_with_the_potroom_loops(value_kA: float) -> None:
     """The same steps on models/plant_small.toml (24 HAL275 cells, all potroom loops), minus the unstepped run.
 
