@@ -64,7 +64,8 @@ def test_report_is_html_with_plots(results_dir):
     done = _twin("report", str(results_dir), "--baseline", str(results_dir))
     assert done.returncode == 0, done.stderr
     html = (results_dir / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 7  # current, supply, import cost, voltage histogram, alumina, superheat, ledge
+    # current, supply, import cost, voltage histogram, alumina, superheat, ledge
+    assert html.count("data:image/png;base64,") == 7
     assert "production_t" in html
 
 
