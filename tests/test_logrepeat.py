@@ -70,3 +70,31 @@ def test_flush_reports_what_is_still_held_back(setup) -> None:
 def test_window_must_be_positive() -> None:
     with pytest.raises(ValueError, match="window_s = 0"):
         RepeatLimiter(0)
+
+
+def test_every_handler_the_limiter_sits_on_gets_the_same_records() -> None:
+    """One limiter on two handlers (as install() puts it on every root handler): both get the first record and
+    neither gets the repeats (before, the second handler saw every record as a repeat of the first's)."""
+    clock = Clock()
+    limiter = RepeatLimiter(10.0, clock)
+    got: dict[str, list[str]] = {"a": [], "b": []}
+    log = logging.getLogger("test.logrepeat.two")
+    log.handlers[:] = []
+    for name in got:
+        handler = logging.Handler()
+        handler.emit = lambda r, name=name: got[name].append(r.getMessage())  # type: ignore[method-assign]
+        handler.addFilter(limiter)
+        log.addHandler(handler)
+    log.propagate = False
+    for _ in range(3):
+        log.warning("pot %s went offline", "pot_002")
+    assert got == {"a": ["pot pot_002 went offline"], "b": ["pot pot_002 went offline"]}
+
+
+def test_the_twin_command_run_in_process_leaves_no_limiter_behind() -> None:
+    from twin.cli import main
+    from twin.logrepeat import RepeatLimiter
+
+    assert main(["run", "/nonexistent/scenario.toml"]) == 2
+    handlers = logging.getLogger().handlers
+    assert not [f for h in handlers for f in h.filters if isinstance(f, RepeatLimiter)]

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from twin.errors import TwinError
+from twin.logrepeat import RepeatLimiter, uninstall
 from twin.logrepeat import install as install_repeat_limiter
 
 EXIT_USER_ERROR = 2
@@ -26,6 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.WARNING if not args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    ours = not any(isinstance(f, RepeatLimiter) for h in logging.getLogger().handlers for f in h.filters)
     repeats = install_repeat_limiter()  # a flood of one error prints once, then a count (twin.logrepeat)
     try:
         return int(args.func(args) or 0)
@@ -36,6 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     finally:
         repeats.flush()
+        if ours:  # run in-process (tests, embedding): leave the caller's handlers as they were
+            uninstall(repeats)
 
 
 def _parser() -> argparse.ArgumentParser:

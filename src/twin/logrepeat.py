@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+VERDICT = "_twin_repeat_verdict"  # set on a record once judged, so every handler gets the same answer
 MAX_KINDS = 1000  # kinds remembered; beyond, the oldest is forgotten (a flood of distinct messages cannot grow it)
 
 
@@ -38,8 +39,16 @@ class RepeatLimiter(logging.Filter):
         self._lock = threading.Lock()
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """The verdict on ``record``, the same for every handler the limiter sits on (it is judged once)."""
         if record.levelno < logging.WARNING:
             return True
+        verdict = getattr(record, VERDICT, None)
+        if verdict is None:
+            verdict = self._judge(record)
+            setattr(record, VERDICT, verdict)
+        return verdict
+
+    def _judge(self, record: logging.LogRecord) -> bool:
         key = (record.name, record.levelno, str(record.msg))
         now = self._clock()
         with self._lock:
@@ -67,6 +76,7 @@ class RepeatLimiter(logging.Filter):
         for record, count, span in pending:
             if count:
                 _summarise(record, count, span)
+                setattr(record, VERDICT, True)  # the summary passes every handler
                 logging.getLogger(record.name).handle(record)
 
 
@@ -89,3 +99,9 @@ def install(window_s: float = 10.0) -> RepeatLimiter:
     for handler in handlers:
         handler.addFilter(limiter)
     return limiter
+
+
+def uninstall(limiter: RepeatLimiter) -> None:
+    """Take ``limiter`` off every handler of the root logger (a command run in-process leaves nothing behind)."""
+    for handler in logging.getLogger().handlers:
+        handler.removeFilter(limiter)
