@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -115,5 +116,13 @@ class DuckDBStore(SqlStore):
                     with contextlib.suppress(duckdb.Error):
                         cur.close()
                 self._cursors.clear()
-            self._con.close()
+            for attempt in range(50):  # a call still running on the connection (e.g. a thread ending) refuses close
+                try:
+                    self._con.close()
+                    break
+                except duckdb.Error:
+                    if attempt == 49:
+                        raise
+                    self._con.interrupt()
+                    time.sleep(0.02)
         log.info("DuckDB store at %s closed", self.path)
