@@ -272,18 +272,27 @@ def _reference(plant: Plant, lines: Sequence[PotlineSim], start_s: float) -> Gen
     return meters
 
 
-def run_frequency_response(
-    plant: Plant, lines: Sequence[PotlineSim], start_s: float, points: Sequence[tuple[float, float]], step_s: float
-) -> Generator[Any, Any, None]:
-    """The lines follow the frequency ``points`` (s after ``start_s``, Hz) by rectifier droop (module docstring)."""
-    gs = settings(plant, "frequency_response")
+def _start_service(
+    plant: Plant, lines: Sequence[PotlineSim], start_s: float, kind: str
+) -> Generator[Any, Any, tuple[GridLog, list[Meter], list[float], list[float], list[ServiceTotal]]]:
+    """Meter the lines up to ``start_s`` and open one running total per line in the run's grid log; returns
+    (log, meters, reference MW and kA per line, totals)."""
     log = GridLog.of(plant)
     meters = yield from _reference(plant, lines, start_s)
     plant.sync()
     ref_MW = [m.read()[1] for m in meters]
     ref_kA = [line.setpoint_kA for line in lines]
-    totals = [ServiceTotal("frequency_response", line.name, plant.env.now) for line in lines]
+    totals = [ServiceTotal(kind, line.name, plant.env.now) for line in lines]
     log.services.extend(totals)
+    return log, meters, ref_MW, ref_kA, totals
+
+
+def run_frequency_response(
+    plant: Plant, lines: Sequence[PotlineSim], start_s: float, points: Sequence[tuple[float, float]], step_s: float
+) -> Generator[Any, Any, None]:
+    """The lines follow the frequency ``points`` (s after ``start_s``, Hz) by rectifier droop (module docstring)."""
+    gs = settings(plant, "frequency_response")
+    log, meters, ref_MW, ref_kA, totals = yield from _start_service(plant, lines, start_s, "frequency_response")
     applied = [0.0] * len(lines)
     end_s = start_s + points[-1][0]
     f = points[0][1]
@@ -316,13 +325,7 @@ def run_reserve_call(
 ) -> Generator[Any, Any, None]:
     """An interruptible-load call: ``fraction`` of each line's current off for ``duration_s`` (module docstring)."""
     gs = settings(plant, "reserve_call")
-    log = GridLog.of(plant)
-    meters = yield from _reference(plant, lines, start_s)
-    plant.sync()
-    ref_MW = [m.read()[1] for m in meters]
-    ref_kA = [line.setpoint_kA for line in lines]
-    totals = [ServiceTotal("reserve_call", line.name, plant.env.now) for line in lines]
-    log.services.extend(totals)
+    log, meters, ref_MW, ref_kA, totals = yield from _start_service(plant, lines, start_s, "reserve_call")
     shed = [fraction * kA for kA in ref_kA]
     f = gs["nominal_frequency_Hz"]
 
