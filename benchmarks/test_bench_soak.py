@@ -8,7 +8,9 @@ gateway's metric names and aliases (``POT_LAYOUT``), then per plant second one a
 report-by-exception sends every second (voltage, current, pseudo-resistance), the feed counter every 90 s and a
 bath-temperature dip every 4 h, at ``SOAK_SPEED`` plant seconds per wall second, QoS 1.
 
-Reported in ``extra_info``: resident memory (RSS) of the twin process at start, middle and end; values
+Reported in ``extra_info``: resident memory (RSS) of the twin process at start, middle and end, a trace of
+RSS_SAMPLES readings against plant time applied, and the least-squares RSS growth over the run's second half in
+MB per plant hour (the "memory flat" criterion); values
 published, applied by the host, written to the store and counted back from the DuckDB file after it is closed;
 the host's loss counters (queue overflow, seq gaps, sink errors); the achieved rate against raw paho on the
 same stream (baseline: a bare subscriber that counts messages, measured in the same run).
@@ -29,6 +31,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
@@ -42,6 +45,7 @@ from twin_edge.testing import PrivateBroker, unique
 
 ROOT = Path(__file__).resolve().parents[1]
 POTS = 352
+RSS_SAMPLES = 20
 LINES = ("potline1", "potline2")
 
 _PUBLISHER = """
@@ -117,6 +121,16 @@ def _rss_mb() -> float:
         return int(f.read().split()[1]) * resource.getpagesize() / 1e6
 
 
+def _second_half_slope(trace: list[tuple[int, float]]) -> float | None:
+    """Least-squares RSS growth over the second half of the run, MB per plant hour (flat memory: near 0)."""
+    half = [(t, mb) for t, mb in trace[len(trace) // 2:] if t > 0]
+    if len(half) < 3 or half[-1][0] == half[0][0]:
+        return None
+    t = np.array([p[0] for p in half], dtype=float) / 3600.0
+    mb = np.array([p[1] for p in half])
+    return round(float(np.polyfit(t, mb, 1)[0]), 1)
+
+
 def _plant_seconds(benchmark) -> int:
     if benchmark.disabled:
         return 10
@@ -169,6 +183,8 @@ def test_bench_soak_two_potlines_of_352_pots(benchmark, tmp_path: Path) -> None:
         host = SparkplugHost(HostConfig(host_id=unique("soak"), broker_port=broker.port, group_ids=LINES),
                              FanoutSink(live, sink))
         rss = [_rss_mb()]
+        trace: list[tuple[int, float]] = []  # (plant seconds applied, RSS MB) at RSS_SAMPLES points of the run
+        values_per_plant_s = 2 * POTS * 3  # voltage, current, pseudo-resistance per pot and plant second
 
         def run() -> int:
             host.start()
@@ -178,11 +194,11 @@ def test_bench_soak_two_potlines_of_352_pots(benchmark, tmp_path: Path) -> None:
                  str(t0)],
                 stdout=subprocess.PIPE, text=True,
             )
-            middle = time.monotonic() + seconds / speed / 2
+            begun = time.monotonic()
             while publisher.poll() is None:
                 time.sleep(0.5)
-                if len(rss) == 1 and time.monotonic() >= middle:
-                    rss.append(_rss_mb())
+                if time.monotonic() - begun >= len(trace) * seconds / speed / RSS_SAMPLES:
+                    trace.append((round(host.counters["applied"] / values_per_plant_s), round(_rss_mb(), 1)))
             out, _ = publisher.communicate()
             assert publisher.returncode == 0
             published = int(out.split()[-1])
@@ -198,8 +214,7 @@ def test_bench_soak_two_potlines_of_352_pots(benchmark, tmp_path: Path) -> None:
         started = time.perf_counter()
         published = benchmark.pedantic(run, rounds=1, iterations=1)
         elapsed = time.perf_counter() - started
-        if len(rss) == 1:
-            rss.append(_rss_mb())
+        rss.append(trace[len(trace) // 2][1] if trace else _rss_mb())
         rss.append(_rss_mb())
         store.close()
         with duckdb.connect(str(path), read_only=True) as db:
@@ -223,6 +238,8 @@ def test_bench_soak_two_potlines_of_352_pots(benchmark, tmp_path: Path) -> None:
             "twin_values_per_s": round(counters["applied"] / elapsed),
             "messages_received": counters["received"],
             "messages_decoded": counters["decoded"],
+            "rss_trace_plant_s_MB": trace,
+            "rss_growth_second_half_MB_per_plant_h": _second_half_slope(trace),
         }
         if not benchmark.disabled:
             figures["raw_paho_messages_per_s"] = round(_raw_rate(broker.port, min(seconds, 120), speed * 4))

@@ -21,19 +21,28 @@ import numpy as np
 import pyarrow as pa
 
 from twin.store import validate as v
+from twin.store.duck_limits import DEFAULT_DUCKDB_MEMORY_LIMIT, memory_limit_bytes
 from twin.store.sqlstore import Exec, SqlStore, translate
 
 log = logging.getLogger(__name__)
 
 
 class DuckDBStore(SqlStore):
-    """The embedded store. ``path`` is a file (created if missing) or ``":memory:"``."""
+    """The embedded store. ``path`` is a file (created if missing) or ``":memory:"``; ``memory_limit`` bounds
+    DuckDB's buffer manager (see :mod:`twin.store.duck_limits`)."""
 
-    def __init__(self, path: str | Path = ":memory:", *, retention: timedelta = timedelta(days=7)) -> None:
+    def __init__(
+        self,
+        path: str | Path = ":memory:",
+        *,
+        retention: timedelta = timedelta(days=7),
+        memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT,
+    ) -> None:
         super().__init__(retention)
         self.path = str(path)
+        limit_bytes = memory_limit_bytes(memory_limit)
         try:
-            self._con = duckdb.connect(self.path)
+            self._con = duckdb.connect(self.path, config={"memory_limit": f"{int(limit_bytes)}B"})
         except duckdb.Error as exc:
             raise v.error("path", self.path, f"a DuckDB file this process can open for writing ({exc})") from exc
         self._write_lock = threading.Lock()
@@ -42,7 +51,7 @@ class DuckDBStore(SqlStore):
         self._cursors_lock = threading.Lock()
         self._closed = False
         self._create_schema()
-        log.info("DuckDB store opened at %s (retention %s)", self.path, retention)
+        log.info("DuckDB store opened at %s (retention %s, memory limit %s)", self.path, retention, memory_limit)
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         if self._closed:

@@ -6,18 +6,25 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from twin.store import validate as v
+from twin.store.duck_limits import DEFAULT_DUCKDB_MEMORY_LIMIT
 from twin.store.model import Store
 
 
 def open_store(url: str, *, retention: timedelta = timedelta(days=7)) -> Store:
-    """``duckdb:///path/file.duckdb``, ``duckdb://:memory:`` or ``postgresql://user@host/db?schema=twin``."""
+    """``duckdb:///path/file.duckdb[?memory_limit=1GB]``, ``duckdb://:memory:`` or
+    ``postgresql://user@host/db?schema=twin``."""
     if not isinstance(url, str):
         raise v.error("store_url", url, "a string such as duckdb:///var/twin.duckdb")
     if url.startswith("duckdb:"):
         from twin.store.duck import DuckDBStore
 
-        path = url.removeprefix("duckdb:").removeprefix("//")
-        return DuckDBStore(path or ":memory:", retention=retention)
+        path, _, query = url.removeprefix("duckdb:").removeprefix("//").partition("?")
+        options = parse_qs(query, keep_blank_values=True)
+        unknown = sorted(set(options) - {"memory_limit"})
+        if unknown:
+            raise v.error("store_url", unknown[0], "only the option memory_limit (e.g. duckdb:///twin.duckdb?memory_limit=1GB)")
+        limit = options.get("memory_limit", [DEFAULT_DUCKDB_MEMORY_LIMIT])[-1]
+        return DuckDBStore(path or ":memory:", retention=retention, memory_limit=limit)
     if url.startswith(("postgresql:", "postgres:")):
         from twin.store.pg import PostgresStore
 

@@ -1,0 +1,68 @@
+"""The embedded store bounds DuckDB's buffer manager (issue 9, the soak's "memory flat").
+
+DuckDB takes up to 80 % of RAM by default (DuckDB, "Limits", operations manual); the store sets 1 GB unless the
+URL names another. The setting is read back from DuckDB itself, not from the store.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+
+from twin.store import open_store
+from twin.store.validate import StoreError
+
+
+def _duckdb_limit_bytes(store: object) -> float:
+    text = store._con.execute("SELECT current_setting('memory_limit')").fetchone()[0]  # e.g. '953.6 MiB'
+    number, unit = text.split()
+    return float(number) * {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}[unit]
+
+
+def test_default_bound_is_one_gigabyte_not_eighty_percent_of_ram(tmp_path: Path) -> None:
+    store = open_store(f"duckdb:///{tmp_path / 'a.duckdb'}")
+    try:
+        assert _duckdb_limit_bytes(store) == pytest.approx(1e9, rel=1e-3)
+    finally:
+        store.close()
+
+
+def test_url_option_sets_the_bound(tmp_path: Path) -> None:
+    store = open_store(f"duckdb:///{tmp_path / 'a.duckdb'}?memory_limit=2GiB")
+    try:
+        assert _duckdb_limit_bytes(store) == pytest.approx(2**31, rel=1e-3)
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    ("option", "named"),
+    [("memory_limit=5", "'5'"), ("memory_limit=10MB", "'10MB'"), ("memory_limit=2PB", "'2PB'"),
+     ("memory_limit=" + "9" * 40 + "GB", "memory_limit"), ("threads=64", "'threads'")],
+)
+def test_bad_option_is_refused_before_the_file_is_touched(tmp_path: Path, option: str, named: str) -> None:
+    path = tmp_path / "kept.duckdb"
+    with open_store(f"duckdb:///{path}") as store:
+        store.register_tags(["cell:1-001/voltage_V"])
+        store.write_points("cell:1-001/voltage_V", np.array([1_700_000_000_000], dtype="datetime64[ms]"), [4.2])
+    with pytest.raises(StoreError) as err:
+        open_store(f"duckdb:///{path}?{option}")
+    assert named in str(err.value) and "\n" not in str(err.value)
+    with duckdb.connect(str(path), read_only=True) as db:  # nothing already stored is lost
+        assert db.execute("SELECT count(*) FROM points").fetchone()[0] == 1
+
+
+def test_writes_beyond_the_bound_still_land(tmp_path: Path) -> None:
+    """3 M points (~100 MB of columns) through a store bounded at 256 MB: DuckDB evicts, nothing is refused."""
+    path = tmp_path / "small.duckdb"
+    n = 300_000
+    with open_store(f"duckdb:///{path}?memory_limit=256MB") as store:
+        store.register_tags(["cell:1-001/voltage_V"])
+        for k in range(10):
+            ms = 1_700_000_000_000 + (np.arange(n, dtype=np.int64) + k * n) * 1000
+            store.write_points("cell:1-001/voltage_V", ms.astype("datetime64[ms]"), np.full(n, 4.2))
+    with duckdb.connect(str(path), read_only=True) as db:
+        assert db.execute("SELECT count(*) FROM points").fetchone()[0] == 10 * n
