@@ -115,18 +115,19 @@ def current_profile(steps: int) -> np.ndarray:
 
 
 def run_both(tech, slow_every: int, stop_on, seed: int, steps: int = 360, step0: int = 5, dt: float = 1.0,
-             counts: dict[str, int] | None = None):
-    """Kernel and reference from the same random state, call after call until ``steps`` are done; the
-    reference's branch counts are added to ``counts``."""
+             counts: dict[str, int] | None = None, copies: int = 1):
+    """Kernel and reference from the same random state (``copies`` side by side, each cell with its own noise
+    generator), call after call until ``steps`` are done; the reference's branch counts are added to ``counts``."""
     params = pack_params(tech, slow_every)
     params[L.P_AE_KILL_TIME_S] = 45.0  # several kills inside the window
-    state = random_state(tech, params, seed)
-    rng = seed_generators(seed, N_CELLS)
+    state = np.tile(random_state(tech, params, seed), (1, copies))
+    n = state.shape[1]
+    rng = seed_generators(seed, n)
     k_state, k_rng = state.copy(), rng.copy()
     r_state, r_rng = state.copy(), rng.copy()
-    k_acc, r_acc = np.zeros((L.N_ACC, N_CELLS)), np.zeros((L.N_ACC, N_CELLS))
-    k_out, r_out = np.zeros((L.N_OUT, N_CELLS)), np.zeros((L.N_OUT, N_CELLS))
-    events = np.zeros((4096, L.N_EVENT_COLS))
+    k_acc, r_acc = np.zeros((L.N_ACC, n)), np.zeros((L.N_ACC, n))
+    k_out, r_out = np.zeros((L.N_OUT, n)), np.zeros((L.N_OUT, n))
+    events = np.zeros((4096 * copies, L.N_EVENT_COLS))
     amps = current_profile(steps)
     mask = _stop_mask(stop_on)
     model = ref.Model(params, dt)
@@ -224,6 +225,22 @@ def test_kernel_matches_reference_with_stops(hal275, slow_every: int, seed: int,
     codes = {e[1] for call in calls for e in call[2]}
     assert {L.EV_AE_ONSET, L.EV_AE_END} <= codes
     assert codes & {L.EV_LEDGE_THIN, L.EV_LEDGE_THICK, L.EV_FREEZE_RISK, L.EV_BATH_HOT}
+
+
+@pytest.mark.parametrize("stop_on", ["none", "all"])
+@pytest.mark.parametrize("slow_every", [1, 7])
+def test_kernel_matches_reference_across_lane_blocks(hal275, slow_every: int, stop_on: str) -> None:
+    """Six copies of the random cells (72 cells): more than two blocks of ``LANES`` cells, the last one partial, so
+    a stop found in a later block truncates and re-runs the cells of the earlier ones; every cell still agrees
+    with the reference and the events fall at the same steps."""
+    from twin.cell.lane_rows import LANES
+
+    assert 2 * LANES < 6 * N_CELLS < 3 * LANES
+    calls = run_both(hal275, slow_every, STOP_SETS.get(stop_on, ()), seed=4, copies=6)
+    cells = {e[2] for call in calls for e in call[2]}
+    assert max(cells) >= 2 * LANES, "cells of the last block must have events"
+    if stop_on == "all":
+        assert len(calls) > 3, "several calls must have stopped early"
 
 
 def test_no_event_reported_twice(hal275) -> None:

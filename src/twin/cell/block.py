@@ -1,0 +1,228 @@
+"""A block of up to ``LANES`` neighbouring cells advanced together, step-outer and lane-inner.
+
+Per step: the opening (:func:`twin.cell.lane_open.open_step`, scalar) only on the slow cadence, on the first
+step and when the line current changes; then the vectorised fast step of every lane
+(:func:`twin.cell.lane_step.lane_step`); then the anode-effect events the step flagged are recorded, lane by lane.
+The block stops after a step with a stopping event in any lane, or before a step whose opening finds a stopping
+limit crossing (:mod:`twin.cell.kernel` explains how such stops become the result of a step-outer loop).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from twin._numba import jit
+from twin.cell import lane_rows as R
+from twin.cell import layout as L
+from twin.cell.events import record as record_event
+from twin.cell.lane_open import flush_thermal, open_step
+from twin.cell.lane_step import lane_step
+
+EVENTS_PER_CELL_STEP = 6  # at most one AE event and five limit events per cell and step
+RAN_OUT, STOPPED_AFTER, STOPPED_BEFORE = 0, 1, 2  # how a cell's run ended
+
+
+@jit
+def load_block(state: np.ndarray, rng: np.ndarray, p: np.ndarray, b: np.ndarray, xs: np.ndarray, start: int,
+               nb: int) -> None:
+    """Copy cells ``start … start+nb−1`` into the lane buffer; zero the accumulators."""
+    b[:] = 0.0
+    for j in range(nb):
+        i = start + j
+        b[R.M_DISS + j] = state[L.S_ALUMINA_DISSOLVED_KG, i]
+        b[R.M_UNDISS + j] = state[L.S_ALUMINA_UNDISSOLVED_KG, i]
+        b[R.T + j] = state[L.S_TEMP_DEGC, i]
+        b[R.M_BATH + j] = state[L.S_BATH_KG, i]
+        b[R.M_ALF3 + j] = state[L.S_ALF3_KG, i]
+        b[R.M_METAL + j] = state[L.S_METAL_KG, i]
+        b[R.ACD + j] = state[L.S_ACD_CM, i]
+        b[R.AGE + j] = state[L.S_ANODE_AGE_S, i]
+        b[R.AE + j] = state[L.S_AE_ACTIVE, i]
+        b[R.AE_TIME + j] = state[L.S_AE_TIME_S, i]
+        b[R.KILL + j] = state[L.S_AE_KILL_TIMER_S, i]
+        b[R.MODE + j] = state[L.S_FEED_MODE, i]
+        b[R.MODE_TIME + j] = state[L.S_FEED_MODE_TIME_S, i]
+        b[R.DEMAND + j] = state[L.S_FEED_DEMAND_KG, i]
+        b[R.R_FAST + j] = state[L.S_R_FAST_OHM, i]
+        b[R.R_SLOW + j] = state[L.S_R_SLOW_OHM, i]
+        b[R.REG_TIMER + j] = state[L.S_REG_TIMER_S, i]
+        b[R.NOISE + j] = state[L.S_NOISE_OHM, i]
+        b[R.GAIN + j] = state[L.S_NOISE_GAIN, i]
+        b[R.STRATEGY + j] = state[L.S_FEED_STRATEGY, i]
+        b[R.FEED_EFF + j] = state[L.S_FEED_EFFICIENCY, i]
+        b[R.FLAGS + j] = float(int(state[L.S_LIMIT_FLAGS, i]))
+        b[R.R_TARGET + j] = state[L.S_R_TARGET_OHM, i]
+        b[R.IN_LINE + j] = state[L.S_IN_LINE, i]
+        b[R.KAPPA + j] = state[L.S_KAPPA_S_PER_CM, i]
+        b[R.T_LIQ + j] = state[L.S_LIQUIDUS_DEGC, i]
+        b[R.C_SAT + j] = state[L.S_ALUMINA_SAT_WTPCT, i]
+        b[R.RATIO + j] = state[L.S_BATH_RATIO, i]
+        b[R.CE + j] = state[L.S_CE, i]
+        m_bath = state[L.S_BATH_KG, i]
+        m_metal = state[L.S_METAL_KG, i]
+        # the liquids' enthalpy relative to T_REF_DEGC (J)
+        b[R.ENTHALPY + j] = (m_bath * p[L.P_CP_BATH] + m_metal * p[L.P_CP_METAL]) * (
+            state[L.S_TEMP_DEGC, i] - L.T_REF_DEGC
+        )
+        b[R.I_LAST + j] = -1.0
+        xs[j] = rng[i]
+
+
+@jit
+def store_block(state: np.ndarray, rng: np.ndarray, p: np.ndarray, acc: np.ndarray, out: np.ndarray,
+                b: np.ndarray, xs: np.ndarray, j: int, i: int, pending: int, steps: int, dt: float) -> None:
+    """Write lane ``j`` back to cell ``i`` after ``steps`` steps, applying the heat of its ``pending`` steps."""
+    if pending > 0:
+        flush_thermal(b, j, state, i, p, pending, dt, out)
+        b[R.T_LIQ + j] = state[L.S_LIQUIDUS_DEGC, i]
+    else:
+        state[L.S_ALUMINA_DISSOLVED_KG, i] = b[R.M_DISS + j]
+        state[L.S_BATH_KG, i] = b[R.M_BATH + j]
+        state[L.S_ALF3_KG, i] = b[R.M_ALF3 + j]
+        state[L.S_LIQUIDUS_DEGC, i] = b[R.T_LIQ + j]
+    state[L.S_METAL_KG, i] = b[R.M_METAL + j]
+    state[L.S_ALUMINA_UNDISSOLVED_KG, i] = b[R.M_UNDISS + j]
+    state[L.S_ACD_CM, i] = b[R.ACD + j]
+    state[L.S_ANODE_AGE_S, i] = b[R.AGE + j]
+    state[L.S_AE_ACTIVE, i] = b[R.AE + j]
+    state[L.S_AE_TIME_S, i] = b[R.AE_TIME + j]
+    state[L.S_AE_KILL_TIMER_S, i] = b[R.KILL + j]
+    state[L.S_FEED_MODE, i] = b[R.MODE + j]
+    state[L.S_FEED_MODE_TIME_S, i] = b[R.MODE_TIME + j]
+    state[L.S_FEED_DEMAND_KG, i] = b[R.DEMAND + j]
+    state[L.S_R_FAST_OHM, i] = b[R.R_FAST + j]
+    state[L.S_R_SLOW_OHM, i] = b[R.R_SLOW + j]
+    state[L.S_REG_TIMER_S, i] = b[R.REG_TIMER + j]
+    state[L.S_NOISE_OHM, i] = b[R.NOISE + j]
+    state[L.S_NOISE_GAIN, i] = b[R.GAIN + j]
+    state[L.S_LIMIT_FLAGS, i] = b[R.FLAGS + j]
+    state[L.S_KAPPA_S_PER_CM, i] = b[R.KAPPA + j]
+    state[L.S_ALUMINA_SAT_WTPCT, i] = b[R.C_SAT + j]
+    state[L.S_BATH_RATIO, i] = b[R.RATIO + j]
+    state[L.S_CE, i] = b[R.CE + j]
+    rng[i] = xs[j]
+
+    a_al = b[R.A_AL + j]
+    acc[L.A_CHARGE_C, i] += b[R.A_CHARGE + j]
+    acc[L.A_ENERGY_IN_J, i] += b[R.A_E_IN + j]
+    acc[L.A_ENERGY_EXTERNAL_J, i] += b[R.A_E_EXT + j]
+    acc[L.A_ENERGY_REACTION_J, i] += b[R.A_E_RX + j]
+    acc[L.A_ENERGY_FEED_J, i] += b[R.A_E_FEED + j]
+    acc[L.A_LOSS_TOP_J, i] += b[R.A_TOP + j]
+    acc[L.A_LOSS_BOTTOM_J, i] += b[R.A_BOTTOM + j]
+    acc[L.A_LOSS_SIDE_BATH_J, i] += b[R.A_SIDE_B + j]
+    acc[L.A_LOSS_SIDE_METAL_J, i] += b[R.A_SIDE_M + j]
+    acc[L.A_LOSS_OFFGAS_J, i] += b[R.A_GAS + j]
+    acc[L.A_ALF3_NA2O_KG, i] += b[R.A_NA2O_ALF3 + j]
+    acc[L.A_CRYOLITE_NA2O_KG, i] += b[R.A_NA2O_CRYO + j]
+    acc[L.A_HEAT_EXTRACTED_J, i] += b[R.A_HX + j]
+    acc[L.A_AL_PRODUCED_KG, i] += a_al
+    acc[L.A_ALUMINA_FED_KG, i] += b[R.A_FED + j]
+    acc[L.A_ALUMINA_CONSUMED_KG, i] += b[R.A_CONSUMED + j]
+    acc[L.A_ALUMINA_DEFICIT_KG, i] += b[R.A_DEFICIT + j]
+    acc[L.A_AE_COUNT, i] += b[R.A_AE_COUNT + j]
+    acc[L.A_AE_SECONDS, i] += b[R.A_AE_S + j]
+    acc[L.A_FEED_SHOTS, i] += b[R.A_SHOTS + j]
+    acc[L.A_BEAM_MOVES, i] += b[R.A_MOVES + j]
+    acc[L.A_CARBON_KG, i] += p[L.P_CARBON_KG_PER_KG_AL] * a_al
+    acc[L.A_ALF3_LOST_KG, i] += b[R.A_ALF3 + j]
+    acc[L.A_VOLTAGE_SECONDS, i] += b[R.A_VS + j]
+
+    if steps > 0:
+        I = b[R.I_DONE + j]
+        out[L.O_V_CELL, i] = b[R.V_CELL + j]
+        out[L.O_E_REV, i] = b[R.E_REV + j]
+        out[L.O_ETA_ANODE_CONC, i] = b[R.ETA_CONC + j]
+        out[L.O_ETA_ANODE_SURF, i] = b[R.ETA_SURF + j]
+        out[L.O_ETA_CATHODE, i] = b[R.ETA_CATH + j]
+        out[L.O_V_BATH, i] = b[R.V_BATH + j]
+        out[L.O_V_BUBBLE, i] = b[R.V_BUBBLE + j]
+        out[L.O_V_ANODE, i] = I * p[L.P_R_ANODE_OHM]
+        out[L.O_V_CATHODE, i] = I * p[L.P_R_CATHODE_OHM]
+        out[L.O_V_EXTERNAL, i] = I * p[L.P_R_EXTERNAL_OHM]
+        out[L.O_V_CALIBRATION, i] = I * p[L.P_R_CALIBRATION_OHM]
+        out[L.O_V_NOISE, i] = b[R.V_NOISE + j]
+        out[L.O_V_ANODE_EFFECT, i] = b[R.V_AE + j]
+        out[L.O_R_PSEUDO_OHM, i] = b[R.R_PSEUDO + j]
+        out[L.O_LINE_CURRENT_A, i] = I
+    m_bath = state[L.S_BATH_KG, i]
+    out[L.O_SUPERHEAT_K, i] = state[L.S_TEMP_DEGC, i] - state[L.S_LIQUIDUS_DEGC, i]
+    out[L.O_ALUMINA_WTPCT, i] = 100.0 * state[L.S_ALUMINA_DISSOLVED_KG, i] / m_bath
+    out[L.O_ALF3_WTPCT, i] = 100.0 * state[L.S_ALF3_KG, i] / m_bath
+    out[L.O_CAF2_WTPCT, i] = 100.0 * state[L.S_CAF2_KG, i] / m_bath
+    out[L.O_METAL_CM, i] = b[R.M_METAL + j] * (100.0 / (p[L.P_METAL_DENSITY] * p[L.P_CAVITY_AREA_M2]))
+
+
+@jit
+def run_block(
+    state: np.ndarray, rng: np.ndarray, p: np.ndarray, line_current_A: np.ndarray, dt: float, step0: int,
+    stop_mask: int, events: np.ndarray, n_events: int, acc: np.ndarray, out: np.ndarray, start: int, nb: int,
+    limit: int, record: bool, noise_a: float, noise_b: float, gain_decay: float, b: np.ndarray, xs: np.ndarray,
+    ran: np.ndarray, how: np.ndarray,
+) -> tuple[int, int]:
+    """Advance cells ``start … start+nb−1`` up to ``limit`` steps; return (steps done, events recorded so far).
+
+    Per cell, ``ran`` and ``how`` say how far it went and how it ended, as if it had run alone (``RAN_OUT``,
+    ``STOPPED_AFTER`` a step with a stopping event or with its share of the event buffer full,
+    ``STOPPED_BEFORE`` a step whose opening found a stopping limit crossing). Cells opened before the stopping
+    one at that step are reported one step further, so that the caller re-runs them.
+    """
+    load_block(state, rng, p, b, xs, start, nb)
+    how[start:start + nb] = RAN_OUT
+    slow_every = max(int(p[L.P_SLOW_EVERY]), 1)
+    capacity = events.shape[0] // state.shape[1] - EVENTS_PER_CELL_STEP
+    countdown = (slow_every - step0 % slow_every) % slow_every  # steps until the next global multiple
+    pending = 0  # steps whose heat losses are not yet applied (the same for every lane)
+    stopper = -1  # lane whose limit crossing stops the block before step k
+    stopper_cadence = False
+    stop_after = False
+    line_prev = 0.0
+    k = 0
+    while k < limit:
+        line_A = line_current_A[k]
+        n_before = n_events
+        cadence = countdown == 0
+        countdown = slow_every - 1 if cadence else countdown - 1
+        if cadence or k == 0 or line_A != line_prev:
+            n_events, stopper = open_step(
+                b, state, p, out, events, n_events, start, nb, k, line_A, cadence, pending, dt, gain_decay,
+                stop_mask, record,
+            )
+            if stopper >= 0:
+                stopper_cadence = cadence
+                break
+            if cadence:
+                pending = 0
+        line_prev = line_A
+        flagged = lane_step(b, xs, p, nb, line_A, dt, noise_a, noise_b)
+        pending += 1
+        k += 1
+        if flagged > 0:
+            for j in range(nb):
+                code = b[R.EV_CODE + j]
+                if code == 0.0:
+                    continue
+                ev = L.EV_AE_ONSET if code == 1.0 else L.EV_AE_END
+                if record:
+                    n_events = record_event(events, n_events, k, ev, start + j, b[R.EV_VALUE + j])
+                    b[R.EV_COUNT + j] += 1.0
+                if (stop_mask >> ev) & 1 == 1:
+                    how[start + j] = STOPPED_AFTER
+                    stop_after = True
+        if record and n_events != n_before:
+            for j in range(nb):
+                if b[R.EV_COUNT + j] > capacity:
+                    how[start + j] = STOPPED_AFTER
+                    stop_after = True
+        if stop_after:
+            break
+    for j in range(nb):
+        i = start + j
+        opened = stopper >= 0 and j <= stopper  # opened step k before the block stopped
+        if stopper >= 0:
+            ran[i] = k + 1 if j < stopper else k
+            how[i] = STOPPED_BEFORE if j == stopper else RAN_OUT
+        else:
+            ran[i] = k
+        store_block(state, rng, p, acc, out, b, xs, j, i, 0 if (opened and stopper_cadence) else pending, k, dt)
+    return k, n_events
