@@ -16,11 +16,8 @@ Session rules implemented here (spec chapter "Operational Behavior"):
 - A PLC that stops answering gets a DDEATH; when it answers again, a DBIRTH.
 - Whenever the node cannot publish, values go to the on-disk store and are replayed in order as historical DDATA.
 - DCMD (spec "Payloads" / "Operational Behavior", tck-id-topics-dcmd-*): only when the tag map marks tags
-  ``writable``, the node subscribes to ``spBv1.0/<group>/DCMD/<node>/+`` at QoS 1. Each metric of a DCMD is
-  checked on its own (known device that is born, writable tag, value of the tag's DBIRTH datatype, inside the
-  tag's ``min``/``max``): a refused metric is logged with the reason and counted (``setpoint_refused``), the
-  others are written to the PLC (Modbus function code 16) and read back at once; the tag's report-by-exception
-  memory is dropped so the next DDATA carries the read-back value, which the host compares with what it sent.
+  ``writable``, the node subscribes to ``spBv1.0/<group>/DCMD/<node>/+`` at QoS 1; each DCMD is handed to
+  :class:`twin_edge.setpoint_writer.SetpointWriter` (checks, PLC write and read-back) as its own task.
 
 All state lives on the asyncio loop thread; paho callbacks only post events to it.
 """
@@ -30,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import time
 from collections import deque
 from collections.abc import Callable
@@ -48,10 +44,10 @@ from twin_edge.births import (
 from twin_edge.config import GatewayConfig
 from twin_edge.errors import SparkplugError
 from twin_edge.forward_store import ForwardStore, StoredValue
-from twin_edge.modbus import PlcUnavailable
 from twin_edge.mqtt_link import Connected, Disconnected, LinkEvent, MqttLink, Received, Will
 from twin_edge.poller import Poller, Reading
 from twin_edge.report_by_exception import DeadbandFilter
+from twin_edge.setpoint_writer import SetpointWriter
 from twin_edge.sparkplug import (
     REBIRTH_METRIC,
     MessageType,
@@ -62,9 +58,6 @@ from twin_edge.sparkplug import (
     decode_state,
     next_seq,
 )
-from twin_edge.sparkplug.datatypes import VALUE_FIELD, from_wire
-from twin_edge.sparkplug.payload import Metric
-from twin_edge.tagmap import Tag
 
 logger = logging.getLogger(__name__)
 
@@ -131,15 +124,19 @@ class EdgeGateway:
         self._ncmd_topic = str(Topic(g, MessageType.NCMD, e))
         # NCMD at QoS 1 (tck-id-message-flow-edge-node-ncmd-subscribe); DCMD only if the tag map offers writes.
         subscriptions = [(self._ncmd_topic, 1)]
-        self._writable = {(d.device_id, t.metric): t for d in config.tag_map.devices for t in d.tags if t.writable}
-        self._by_alias = {
-            self._aliases.alias(d.device_id, t.metric): (d.device_id, t.metric)
-            for d in config.tag_map.devices
-            for t in d.tags
-        }
         self._dcmd_prefix = f"spBv1.0/{g}/{MessageType.DCMD.value}/{e}/"
         self._writes: set[asyncio.Task[None]] = set()
-        if self._writable:
+        self._poller = Poller(config.tag_map, timeout_s=config.poll_timeout_s, period_s=config.poll_period_s)
+        self._setpoints = SetpointWriter(
+            config.tag_map,
+            self._aliases,
+            self._poller,
+            self._rbe,
+            self.counters,
+            born_devices=lambda: self._session.born_devices,
+            wake=self._wake.set,
+        )
+        if self._setpoints.any_writable:
             subscriptions.append((self._dcmd_prefix + "+", 1))
         if config.primary_host_id is not None:
             subscriptions.append((str(StateTopic(config.primary_host_id)), 1))
@@ -151,7 +148,6 @@ class EdgeGateway:
             on_event=self._post_event,
             will_provider=self._next_will,
         )
-        self._poller = Poller(config.tag_map, timeout_s=config.poll_timeout_s, period_s=config.poll_period_s)
         self._unconfirmed: deque[tuple[float, str, str, int, Value]] = deque()
         self._deadbands = {(d.device_id, t.metric): t.deadband for d in config.tag_map.devices for t in d.tags}
 
@@ -239,8 +235,9 @@ class EdgeGateway:
     def _handle_message(self, event: Received) -> None:
         if event.topic == self._ncmd_topic:
             self._handle_ncmd(event.payload)
-        elif self._writable and event.topic.startswith(self._dcmd_prefix):
-            task = asyncio.ensure_future(self._handle_dcmd(event.topic[len(self._dcmd_prefix) :], event.payload))
+        elif self._setpoints.any_writable and event.topic.startswith(self._dcmd_prefix):
+            device_id = event.topic[len(self._dcmd_prefix) :]
+            task = asyncio.ensure_future(self._setpoints.handle(device_id, event.payload))
             self._writes.add(task)
             task.add_done_callback(self._writes.discard)
         elif self.config.primary_host_id is not None and event.topic == str(StateTopic(self.config.primary_host_id)):
@@ -270,69 +267,6 @@ class EdgeGateway:
             self.counters.rebirths += 1
             self._session.birth_pending = True
             self._wake.set()
-
-    # -- setpoint writes (DCMD) ---------------------------------------------------------------------------------
-    async def _handle_dcmd(self, device_id: str, payload: bytes) -> None:
-        try:
-            metrics = decode_payload(payload).metrics
-        except SparkplugError as exc:
-            self.counters.bad_commands += 1
-            logger.warning("malformed DCMD for %s ignored: %s", device_id, exc)
-            return
-        for metric in metrics:  # one bad metric costs only itself
-            checked = self._check_command(device_id, metric)
-            if isinstance(checked, str):
-                self.counters.setpoint_refused += 1
-                logger.warning("DCMD for %s refused: %s", device_id, checked)
-                continue
-            tag, value = checked
-            try:
-                held = await self._poller.write_tag(device_id, tag, value)
-            except PlcUnavailable as exc:
-                self.counters.setpoint_write_failures += 1
-                logger.warning("DCMD for %s: writing %s = %r failed: %s", device_id, tag.metric, value, exc)
-                continue
-            self.counters.setpoint_writes += 1
-            if not _same(held, value):
-                self.counters.setpoint_readback_mismatch += 1
-                logger.warning("DCMD for %s: wrote %s = %r but the PLC holds %r", device_id, tag.metric, value, held)
-            else:
-                logger.info("DCMD for %s: %s = %r written and read back", device_id, tag.metric, value)
-            self._rbe.forget((device_id, tag.metric))  # the next DDATA reports the read-back value
-            self._wake.set()
-
-    def _check_command(self, device_id: str, metric: Metric) -> tuple[Tag, float] | str:
-        """The tag and value a DCMD metric writes, or why it is refused (one line naming metric and value)."""
-        if device_id not in self._devices:
-            return f"device {device_id!r} is not in the tag map"
-        name = metric.name
-        if name is None and metric.alias is not None:
-            owner, name = self._by_alias.get(metric.alias, (None, None))
-            if owner != device_id:
-                return f"alias {metric.alias} is not a metric of {device_id}"
-        tag = self._writable.get((device_id, name or ""))
-        if tag is None:
-            writable = sorted(m for d, m in self._writable if d == device_id)
-            return f"metric {name!r} is not writable; writable metrics: {', '.join(writable) or 'none'}"
-        if device_id not in self._session.born_devices:
-            return f"{device_id} is not online (no DBIRTH in this session); nothing written"
-        if metric.is_null or metric.value is None:
-            return f"{name} has no value"
-        field = VALUE_FIELD[tag.datatype]
-        if metric.value_field != field:  # the value must travel in the field of the DBIRTH datatype
-            return f"{name} value travels in {metric.value_field}; its datatype {tag.datatype.spec_name} uses {field}"
-        try:
-            value = metric.value if metric.datatype is not None else from_wire(tag.datatype, field, metric.value)
-        except SparkplugError as exc:
-            return f"{name}: {exc}"
-        if isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, int | float) or not math.isfinite(value):
-            return f"{name} = {value!r} is not a finite number"
-        low, high = tag.minimum, tag.maximum
-        if low is None or high is None or not low <= value <= high:  # a writable tag always has both (tagmap)
-            return f"{name} = {value!r} is outside the gateway's range [{low}, {high}]"
-        return tag, float(value)
 
     def _handle_state(self, payload: bytes) -> None:
         try:
@@ -562,13 +496,6 @@ class EdgeGateway:
         if ok:
             self.counters.published += 1
         return ok
-
-
-def _same(held: Value, wanted: float) -> bool:
-    """Read-back equal to what was written, to the float32 register's precision (2^-23 relative)."""
-    if isinstance(held, bool) or not isinstance(held, int | float):
-        return False
-    return abs(float(held) - wanted) <= 2.0**-22 * max(1.0, abs(wanted))
 
 
 def _runs_by_device(rows: list[StoredValue]) -> list[list[StoredValue]]:
