@@ -26,6 +26,7 @@ from tests import reference as ref
 
 from twin.cell import Potline
 from twin.cell import layout as L
+from twin.cell.lane_rows import LANES
 from twin.cell.pack import initial_state, pack_params, seed_generators
 from twin.params import Technology, load_technology
 
@@ -128,6 +129,7 @@ def test_bench_kernel_400_cells(benchmark, hal275, slow_every: int) -> None:
         cells=N_CELLS,
         steps=N_STEPS,
         slow_every=slow_every,
+        lanes=LANES,  # cells per block of the lane-blocked kernel (twin.cell.block)
         cell_steps_per_s=round(rate),
         reference_cell_steps_per_s=round(ref_rate),
         simpy_cell_steps_per_s=round(sim_rate),
