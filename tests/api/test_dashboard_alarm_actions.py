@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
 from tests.api.conftest import Keys, LiveServer
+from tests.api.plantstate import SyntheticPlant
 
+from twin.api import Settings, create_api_key, create_app
 from twin.api.alarm_actions import AlarmActions
 from twin.errors import TwinError
+from twin.store import DuckDBStore
 
 
 def test_acknowledge_and_shelve_round_trip(server: LiveServer, keys: Keys) -> None:
@@ -59,3 +63,30 @@ def test_book_expires_shelving_and_stays_bounded() -> None:
     assert set(book.all(now=t0)) == {"a-3", "a-4", "a-5"}  # the oldest dropped past max_entries
     with pytest.raises(TwinError, match=r"hours = 30 is invalid; expected 0 < hours <= 24"):
         book.shelve("a-3", 30, "k1")
+
+
+def test_actions_survive_an_api_restart(tmp_path: Path, settings: Settings, plant: SyntheticPlant) -> None:
+    """Acknowledge and shelve through one uvicorn server, stop it and close the store; a new process over the
+    same DuckDB file lists them with who and when (issue 11 item 1)."""
+    path = tmp_path / "restart.duckdb"
+    store = DuckDBStore(path)
+    key = create_api_key(store, "shift-a", ["run"])
+    with LiveServer(create_app(settings, store, live=plant)) as server, httpx.Client(
+        base_url=server.url, headers={"X-API-Key": key}, timeout=10
+    ) as c:
+        acked = c.post("/v1/alarms/ae-1-005/acknowledge").json()
+        shelved = c.post("/v1/alarms/ae-1-005/shelve", params={"hours": 4}).json()
+        assert c.post("/v1/alarms/ae-1-005/shelve", params={"hours": 99}).status_code == 422  # costs only itself
+    store.close()
+
+    store = DuckDBStore(path)
+    try:
+        with LiveServer(create_app(settings, store, live=plant)) as server:
+            book = httpx.get(f"{server.url}/v1/alarms/actions", headers={"X-API-Key": key}, timeout=10).json()
+    finally:
+        store.close()
+    kept = book["actions"]["ae-1-005"]
+    assert kept["acknowledged_at"] == acked["acknowledged_at"]
+    assert kept["acknowledged_by"] == kept["shelved_by"] == key.split("_")[1]  # the key id, not the secret
+    assert kept["shelved_until"] == shelved["shelved_until"]
+    assert datetime.fromisoformat(kept["shelved_at"]) <= datetime.fromisoformat(kept["shelved_until"])

@@ -122,7 +122,7 @@ def create_app(
     app.state.jobs = jobs
     app.state.ingest_stats = ingest_stats
     app.state.plant_info = plant_info
-    app.state.alarm_actions = AlarmActions()  # operators' acknowledge/shelve, in memory
+    app.state.alarm_actions = AlarmActions(store)  # operators' acknowledge/shelve, kept in the store
     app.state.verifier = KeyVerifier(store, settings.auth_cache_s, fail_cache_s=settings.auth_fail_cache_s)
     app.state.auth_limiter = FailureLimiter(settings.auth_failures_per_min, 60.0)
     app.state.http_metrics = HttpMetrics()

@@ -26,8 +26,9 @@ class DashboardInfo(BaseModel):
 class AlarmAction(BaseModel):
     acknowledged_at: AwareDatetime | None = None
     acknowledged_by: str | None = Field(None, description="API key id that acknowledged")
+    shelved_at: AwareDatetime | None = Field(None, description="when it was shelved")
     shelved_until: AwareDatetime | None = None
-    shelved_by: str | None = None
+    shelved_by: str | None = Field(None, description="API key id that shelved")
 
 
 class AlarmActions(BaseModel):

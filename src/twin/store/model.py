@@ -159,6 +159,23 @@ class SetpointEvent:
     detail: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class AlarmActionRecord:
+    """What operators did about one alarm (issue 11 item 1): acknowledged and shelved, by whom and when.
+
+    ``alarm_id`` is the live twin's alarm id; ``*_by`` are API key ids; ``shelved_until`` is None when not
+    shelved (it is kept after it ran out; readers compare it with the time); ``updated`` is the last change.
+    """
+
+    alarm_id: str
+    updated: datetime
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    shelved_at: datetime | None = None
+    shelved_until: datetime | None = None
+    shelved_by: str | None = None
+
+
 #: Kinds of event frame (issue 11 item 3): what happened to which asset, from when to when.
 EVENT_KINDS: tuple[str, ...] = (
     "anode_effect",
@@ -265,6 +282,23 @@ class Store(abc.ABC):
     def rejected(self, limit: int = 100) -> list[RejectedPoint]:
         """The most recently rejected points, newest first."""
         raise StoreError(f"store: {type(self).__name__} keeps no rejected points")
+
+    # -- operators' alarm actions (acknowledge, shelve) ----------------------------------------------
+    def acknowledge_alarm(self, alarm_id: str, by: str, at: datetime) -> AlarmActionRecord:
+        """Record that ``by`` acknowledged ``alarm_id`` at ``at``; an earlier acknowledgement is kept."""
+        raise StoreError(f"store: {type(self).__name__} keeps no alarm actions")
+
+    def shelve_alarm(self, alarm_id: str, by: str, at: datetime, until: datetime) -> AlarmActionRecord:
+        """Record that ``by`` shelved ``alarm_id`` at ``at`` until ``until`` (replaces an earlier shelving)."""
+        raise StoreError(f"store: {type(self).__name__} keeps no alarm actions")
+
+    def unshelve_alarm(self, alarm_id: str, at: datetime) -> AlarmActionRecord | None:
+        """End the shelving of ``alarm_id``; None (nothing added) if the store holds no action on it."""
+        raise StoreError(f"store: {type(self).__name__} keeps no alarm actions")
+
+    def alarm_actions(self, limit: int = 10_000) -> list[AlarmActionRecord]:
+        """The ``limit`` most recently changed alarm actions, oldest change first."""
+        raise StoreError(f"store: {type(self).__name__} keeps no alarm actions")
 
     # -- setpoint audit trail ----------------------------------------------------------------------
     def add_setpoint_event(self, event: SetpointEvent) -> bool:

@@ -44,6 +44,10 @@ TABLES = (
     """CREATE TABLE IF NOT EXISTS event_frames (
         frame_id TEXT PRIMARY KEY, kind TEXT NOT NULL, asset TEXT NOT NULL, start_ts BIGINT NOT NULL,
         end_ts BIGINT, attributes TEXT NOT NULL)""",
+    # Operators' alarm actions (issue 11 item 1): one row per alarm acted on; times epoch µs, NULL when not done.
+    """CREATE TABLE IF NOT EXISTS alarm_actions (
+        alarm_id TEXT PRIMARY KEY, updated BIGINT NOT NULL, acknowledged_at BIGINT, acknowledged_by TEXT,
+        shelved_at BIGINT, shelved_until BIGINT, shelved_by TEXT)""",
     "CREATE INDEX IF NOT EXISTS event_frames_start ON event_frames (start_ts)",
 )
 

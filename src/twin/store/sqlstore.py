@@ -29,6 +29,7 @@ from twin.store.model import (
     TagInfo,
     UnknownKeyError,
 )
+from twin.store.sqlalarms import AlarmActionsMixin
 from twin.store.sqlaudit import SetpointAuditMixin
 from twin.store.sqlevents import EventFramesMixin
 from twin.store.sqlrecords import RecordsMixin
@@ -41,7 +42,7 @@ JOB_STATES = ("queued", "running", "succeeded", "failed")
 __all__ = ["AGGREGATES", "Exec", "SqlStore"]
 
 
-class SqlStore(RecordsMixin, RejectedMixin, SetpointAuditMixin, EventFramesMixin, Store):
+class SqlStore(RecordsMixin, RejectedMixin, SetpointAuditMixin, EventFramesMixin, AlarmActionsMixin, Store):
     """Shared implementation; see :class:`twin.store.model.Store` for the contract."""
 
     def __init__(self, retention: timedelta) -> None:
