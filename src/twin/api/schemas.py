@@ -122,12 +122,24 @@ class Alarms(BaseModel):
     alarms: list[Alarm]
 
 
+class LiveValue(BaseModel):
+    value: float
+    unit: str
+    time: AwareDatetime
+    source: str = Field(description="where the value comes from, e.g. 'dispatch model'")
+    tag: str | None = Field(None, description="the tag of this value in GET /v1/tags, if it has one")
+
+
 class Asset(BaseModel):
     id: str = Field(examples=["cell:1-017"])
-    kind: Literal["potline", "cell", "rectifier", "unit"]
+    kind: Literal["potline", "cell", "rectifier", "unit", "grid"]
     name: str = ""
     parent: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+    live: dict[str, LiveValue] | None = Field(
+        None, description="power-side assets: live values by name (null when the service has none; see live_reason)"
+    )
+    live_reason: str | None = Field(None, description="why live is null")
 
 
 class Assets(BaseModel):

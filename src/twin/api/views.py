@@ -11,7 +11,7 @@ import numpy as np
 
 from twin.api.problems import Problem
 
-ASSET_KINDS = {"potline", "cell", "rectifier", "unit"}
+ASSET_KINDS = {"potline", "cell", "rectifier", "unit", "grid"}
 
 
 def as_of(snap: Mapping[str, Any]) -> datetime:
@@ -127,6 +127,8 @@ def assets(snap: Mapping[str, Any], kind: str | None) -> list[dict[str, Any]]:
             for c in _mapping(snap.get("cells"))
             if f"cell:{c}" not in known
         )
+    power_side = _mapping(snap.get("power")).get("assets")  # units, grid tie, rectifiers (twin.service.power_assets)
+    listed.extend(power_side if isinstance(power_side, list) else [])
     return [_asset(a) for a in listed if _valid_asset(a) and (kind is None or a.get("kind") == kind)]
 
 
@@ -136,13 +138,18 @@ def _valid_asset(a: Any) -> bool:
 
 def _asset(a: Mapping[str, Any]) -> dict[str, Any]:
     meta = a.get("metadata")
-    return {
+    out = {
         "id": a["id"],
         "kind": a["kind"],
         "name": str(a.get("name") or ""),
         "parent": a.get("parent") if isinstance(a.get("parent"), str) else None,
         "metadata": dict(meta) if isinstance(meta, Mapping) else {},
     }
+    if "live" in a:  # power-side assets: live values, or None and the reason there are none
+        live = a.get("live")
+        out["live"] = dict(live) if isinstance(live, Mapping) else None
+        out["live_reason"] = a.get("live_reason") if isinstance(a.get("live_reason"), str) else None
+    return out
 
 
 def asset(snap: Mapping[str, Any], asset_id: str) -> dict[str, Any]:

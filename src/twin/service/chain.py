@@ -21,8 +21,10 @@ from typing import Any
 from twin.api import create_app
 from twin.api.operating import PlantInfo
 from twin.api.setpoint_desk import SetpointDesk
+from twin.api.views import as_of
 from twin.live import LiveConfig, LiveTwin, PlantSource
 from twin.live.advice import Advisor
+from twin.live.twin import potline_label
 from twin.params import Technology, load_plant, load_technology
 from twin.service.catalogue import Catalogue, CatalogueRunner
 from twin.service.config import ChainConfig, resolve
@@ -154,7 +156,10 @@ class ServiceChain:
         # per-pot advice by the potroom's own rules (issue 10 items 5, 6), those of the plant the service dispatches
         potroom = load_plant(resolve(cfg.power_plant or "models/plant_reference.toml")).potroom
         self.advisor = Advisor(self.live, list(cfg.potlines), potroom)
-        self.power = PowerView(load_plant(resolve(cfg.power_plant))) if cfg.power_plant else None
+        if cfg.power_plant:  # the supply side and its assets (units, grid tie, rectifiers) from the plant file
+            labels = [potline_label(g) for g in cfg.potlines]
+            self.power = PowerView(load_plant(resolve(cfg.power_plant)), potlines=labels)
+            self.provider.set_power(self.power.idle())
         limits = setpoint_limits(self.technology)  # writes need an operate key and a broker ACL that allows DCMD
         self.host = SparkplugHost(
             HostConfig(host_id=cfg.host_id, broker_host=cfg.broker_host, broker_port=cfg.broker_port,
@@ -226,10 +231,11 @@ class ServiceChain:
     def _update_power(self) -> None:
         if self.power is None or self.provider is None or self.live is None:
             return
-        potlines = (self.live.snapshot().get("power") or {}).get("potlines") or {}
+        snap = self.live.snapshot()
+        potlines = (snap.get("power") or {}).get("potlines") or {}
         numbers = {k: float(v) for k, v in potlines.items() if isinstance(v, int | float) and v == v}
-        if numbers:
-            self.provider.set_power(self.power.update(numbers))
+        if numbers:  # dispatched as of the telemetry the potline power comes from
+            self.provider.set_power(self.power.update(numbers, as_of(snap)))
 
     def _record_kpis(self) -> None:
         assert self.live is not None

@@ -3,10 +3,13 @@
 The identifier follows the Handle System's name syntax (RFC 3651 §2: ``<naming authority> "/" <local name>``):
 the naming authority is the enterprise prefix of the service settings (``handle_prefix``, e.g. ``88.999.1``,
 the form of the industrial-internet identifier nodes that run on the Handle System), the local name is
-the asset id (``cell:1-017``, ``potline:1``, ``unit:G1``...). A resolution answers like a Handle server:
+the asset id (``cell:1-017``, ``potline:1``, ``unit:G1``, ``grid:tie``,
+``rectifier:1-R1``...). A resolution answers like a Handle server:
 a list of handle values, each with index, type, data, TTL and timestamp (RFC 3651, data model), and the
 protocol's response code (RFC 3652; 1 = success), in the JSON shape of the Handle.Net proxy's REST
-interface: value 1 is the asset's URL on this API, value 2 its metadata. Prefixes are compared ASCII
+interface: value 1 is the asset's URL on this API, value 2 its metadata; power-side assets (units, the grid
+tie, rectifier units) add value 3, ``TWIN.LIVE``: their live values with unit and time, or null and the
+reason (TTL 0: not to be cached; timestamp: the live values' time). Prefixes are compared ASCII
 case-insensitively, local names case-sensitively (RFC 3651, namespace).
 
 A handle under another prefix is not guessed at: the answer is a 404 problem that names the prefix, the
@@ -106,6 +109,11 @@ async def resolve(
             "timestamp": now,
         },
     ]
+    if "live" in asset:  # power-side assets: their live values, or null and why (twin.service.power_assets)
+        live = {"live": asset["live"], "live_reason": asset.get("live_reason")}
+        times = [v["time"] for v in (asset["live"] or {}).values() if isinstance(v, dict) and "time" in v]
+        values.append({"index": 3, "type": "TWIN.LIVE", "data": {"format": "string", "value": json.dumps(live)},
+                       "ttl": 0, "timestamp": max(times, default=now)})
     return HandleRecord(
         responseCode=RC_SUCCESS, handle=handle_of(settings.handle_prefix, local), asset=url, values=values
     )

@@ -55,13 +55,13 @@ async def alarms(
     "/assets",
     response_model=Assets,
     responses=responses(401, 403),
-    summary="Potlines, cells, rectifiers and power units with stable identifiers",
+    summary="Potlines, cells, rectifier units, power units and the grid tie with stable identifiers",
 )
 async def assets(
     request: Request,
     _: ReadKey,
     snap: SnapshotDep,
-    kind: Annotated[Literal["potline", "cell", "rectifier", "unit"] | None, Query()] = None,
+    kind: Annotated[Literal["potline", "cell", "rectifier", "unit", "grid"] | None, Query()] = None,
 ) -> Response:
     return cached_view(request, snap, ("assets", kind), lambda s: {"assets": views.assets(s, kind)}, LIVE_CACHE)
 
