@@ -2,11 +2,15 @@
 
 Plots (matplotlib, Agg backend, embedded as PNG): line current and power; the power supply (captive units,
 renewables, grid import and export) and the cost rate of grid imports; cell-voltage distribution at the end
-of the run; alumina, superheat and ledge over time. Every time plot shades the run's event windows as the
-recorded series show them (:func:`event_windows`: a potline out, line current under 1 kA; a supply
-shortfall, shortfall over 0.1 MW). With a baseline every time plot draws the baseline's
-curves too (dashed, same colour) and the KPI table gives deltas, compared as
-:func:`twin.scenario.compare.compare_runs` allows (same plant; same horizon, or per day when asked).
+of the run; alumina, superheat and ledge over time. Every time plot shades the window of each of the
+scenario's own events, labelled by kind, from the list the run recorded (``meta["scenario_events"]``,
+:mod:`twin.scenario.event_log`); a step change (line current, feed strategy, resistance target) is a
+dotted vertical line. The report lists the events in a table. Results written before runs recorded their
+events have only the series: then the windows are inferred from them (:func:`event_windows`: a potline
+out, line current under 1 kA; a supply shortfall, shortfall over 0.1 MW) and the report says so.
+With a baseline every time plot draws the baseline's curves too (dashed, same colour) and the KPI table
+gives deltas, compared as :func:`twin.scenario.compare.compare_runs` allows (same plant; same horizon, or
+per day when asked).
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ from __future__ import annotations
 import base64
 import html
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib
 
@@ -25,6 +30,25 @@ from twin.scenario.compare import compare_runs
 from twin.scenario.results import Results
 
 Columns = dict[str, list[float]]
+Window = tuple[float, float, str]  # start h, end h, label (the label starts with the event's kind)
+# One colour per scenario event kind (twin.scenario.spec.EVENT_FIELDS); an unknown kind is grey.
+KIND_COLOURS = {
+    "outage": "tab:red",
+    "curtailment": "tab:orange",
+    "unit_trip": "tab:purple",
+    "rectifier_trip": "tab:brown",
+    "tie_trip": "tab:pink",
+    "reserve_call": "tab:olive",
+    "frequency_response": "tab:cyan",
+    "alumina_shortfall": "gold",
+    "alumina_quality": "khaki",
+    "cell_cut_out": "tab:gray",
+    "amperage_creep": "tab:green",
+    "schedule": "tab:blue",
+    "line_current": "black",
+    "feed_strategy": "black",
+    "resistance_target": "black",
+}
 # Timeseries columns ending in _MW that are not power units.
 _NOT_UNITS = frozenset({"demand", "auxiliary", "renewables", "import", "export", "shortfall", "excess"})
 
@@ -53,7 +77,7 @@ def render_report(results: Results, baseline: Results | None = None, *, per_day:
         "grid export (MW)": "export_MW",
         "plant demand (MW)": "demand_MW",
     }
-    windows = event_windows(ts)
+    windows, inferred = report_windows(results)
     figures = [
         _plot(
             ts,
@@ -91,12 +115,13 @@ def render_report(results: Results, baseline: Results | None = None, *, per_day:
     else:
         rows = [f"<tr><td>{html.escape(k)}</td><td>{v:.4g}</td></tr>" for k, v in results.kpis.items()]
         head = "<tr><th>KPI</th><th>value</th></tr>"
+    events = _events_table(results, inferred)
     images = "\n".join(f'<img alt="{html.escape(t)}" src="data:image/png;base64,{b}">' for t, b in figures)
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>Smelter Twin report: {html.escape(results.scenario)}</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}}td:first-child{{text-align:left}}img{{max-width:48%;margin:4px}}</style></head>
 <body><h1>Scenario {html.escape(results.scenario)}</h1>
 <p>seed {results.seed}, horizon {results.horizon_h:g} h{", baseline " + html.escape(baseline.scenario) + " (dashed in the plots); KPIs compared " + html.escape(label) if baseline else ""}</p>
-<h2>KPIs</h2><table>{head}{"".join(rows)}</table><h2>Plots</h2>{images}</body></html>"""
+<h2>KPIs</h2><table>{head}{"".join(rows)}</table>{events}<h2>Plots</h2>{images}</body></html>"""
 
 
 def _png(fig: plt.Figure) -> str:
@@ -104,6 +129,54 @@ def _png(fig: plt.Figure) -> str:
     fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
     plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def report_windows(results: Results) -> tuple[list[Window], bool]:
+    """The windows the report shades and whether they were inferred from the series: the scenario's own
+    events as the run recorded them, labelled ``"<kind> <target>"``, or, for results without that record,
+    :func:`event_windows`."""
+    recorded = results.meta.get("scenario_events")
+    if not isinstance(recorded, list):
+        return event_windows(results.timeseries.to_pydict()), True
+    return [_window(e) for e in recorded if isinstance(e, Mapping)], False
+
+
+def _window(event: Mapping[str, Any]) -> Window:
+    target = str(event.get("target", ""))
+    label = str(event["kind"]) + ("" if target in ("", "plant") else f" {target}")
+    return float(event["start_h"]), float(event["end_h"]), label
+
+
+def _events_table(results: Results, inferred: bool) -> str:
+    if inferred:
+        return ("<h2>Events</h2><p>These results do not record the scenario's events (written by an older "
+                "version); the shaded windows are inferred from the series: a potline out (current under "
+                "1 kA) or a supply shortfall.</p>")
+    recorded = [e for e in results.meta.get("scenario_events", []) if isinstance(e, Mapping)]
+    if not recorded:
+        return "<h2>Events</h2><p>The scenario has no events.</p>"
+    rows = "".join(
+        f"<tr><td>{html.escape(str(e['kind']))}</td><td>{float(e['start_h']):g}</td><td>{float(e['end_h']):g}</td>"
+        f"<td>{html.escape(str(e.get('target', '')))}</td><td>{html.escape(str(e.get('detail', '')))}</td></tr>"
+        for e in recorded
+    )
+    return ("<h2>Events</h2><table><tr><th>kind</th><th>start (h)</th><th>end (h)</th><th>target</th>"
+            f"<th>settings</th></tr>{rows}</table>")
+
+
+def shade(ax: Any, windows: Sequence[Window]) -> None:
+    """Shade each window on ``ax`` in its kind's colour (a step change: a dotted vertical line), one legend
+    entry per label."""
+    shaded: set[str] = set()
+    for start, end, label in windows:
+        kind = label.split(" ", 1)[0]
+        colour = KIND_COLOURS.get(kind, "tab:red" if label.endswith(" out") else "tab:gray")
+        legend = None if label in shaded else label
+        if end > start:
+            ax.axvspan(start, end, color=colour, alpha=0.15, label=legend)
+        else:
+            ax.axvline(start, color=colour, linestyle=":", alpha=0.8, label=legend)
+        shaded.add(label)
 
 
 def event_windows(ts: Columns, *, off_kA: float = 1.0, short_MW: float = 0.1) -> list[tuple[float, float, str]]:
@@ -131,21 +204,12 @@ def event_windows(ts: Columns, *, off_kA: float = 1.0, short_MW: float = 0.1) ->
 
 
 def _plot(
-    ts: Columns, base: Columns, series: dict[str, str], title: str, windows: Sequence[tuple[float, float, str]] = ()
+    ts: Columns, base: Columns, series: dict[str, str], title: str, windows: Sequence[Window] = ()
 ) -> tuple[str, str]:
     """Each labelled column of ``ts`` against time; the baseline's same column dashed in the same colour;
     ``windows`` shaded."""
     fig, ax = plt.subplots(figsize=(7, 3.5))
-    shaded: set[str] = set()
-    for start, end, label in windows:
-        ax.axvspan(
-            start,
-            end,
-            color="tab:red" if "out" in label else "tab:orange",
-            alpha=0.15,
-            label=None if label in shaded else label,
-        )
-        shaded.add(label)
+    shade(ax, windows)
     for label, col in series.items():
         if col not in ts:
             continue
@@ -159,7 +223,7 @@ def _plot(
     return title, _png(fig)
 
 
-def _cost_plot(ts: Columns, base: Columns, windows: Sequence[tuple[float, float, str]]) -> tuple[str, str]:
+def _cost_plot(ts: Columns, base: Columns, windows: Sequence[Window]) -> tuple[str, str]:
     """Cost rate of grid imports (import MW × tariff per MWh = cost per hour), run and baseline."""
 
     def rate(cols: Columns) -> Sequence[float]:

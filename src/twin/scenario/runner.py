@@ -16,6 +16,7 @@ from twin.kpi import LineTotals, line_kpis, plant_kpis
 from twin.kpi.plant_kpis import grid_service_kpis
 from twin.plant import Plant, PotlineSim
 from twin.plant.grid_events import GridLog
+from twin.scenario.event_log import scenario_events
 from twin.scenario.events import schedule
 from twin.scenario.results import Results, table_from_rows
 from twin.scenario.spec import Scenario
@@ -270,6 +271,7 @@ def _results(scenario: Scenario, plant: Plant, recorder: _Recorder) -> Results:
         "dt_s": scenario.dt_s,
         "slow_every": scenario.slow_every,
         "events": [e.kind for e in scenario.events],
+        "scenario_events": scenario_events(scenario),  # kind, window, target (twin.scenario.event_log)
     }
     return Results(
         scenario.name,
