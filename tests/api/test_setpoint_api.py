@@ -50,6 +50,8 @@ class Chain:
     operate: str
     read: str
     admin: str
+    run: str
+    store: DuckDBStore
 
     def h(self, key: str | None = None) -> dict[str, str]:
         return {"X-API-Key": key or self.operate}
@@ -71,7 +73,7 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
     broker = PrivateBroker()
     broker.start()
     store = DuckDBStore(tmp / "api.duckdb")
-    keys = {s: create_api_key(store, f"test-{s}", [s]) for s in ("operate", "read", "admin")}
+    keys = {s: create_api_key(store, f"test-{s}", [s]) for s in ("operate", "read", "admin", "run")}
     desk_box: list[SetpointDesk] = []
 
     def record(outcome: ReadbackOutcome) -> None:
@@ -90,7 +92,10 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
     )
     clock = Clock()
     desk_box.append(SetpointDesk(store, host, LIMITS, ttl_s=300, clock=clock))
-    rig = make_rig(tmp, group=GROUP, node="gw01", broker_port=broker.port, pots=3, setpoint_limits=LIMITS.edge_limits())
+    # The gateway's tag map allows feed_mode 0-1 only (the technology allows 0-2): the gateway refuses "none"
+    # that the API and the host accept, as a gateway configured narrower than the twin would.
+    edge_limits = {**LIMITS.edge_limits(), "feed_mode": (0.0, 1.0)}
+    rig = make_rig(tmp, group=GROUP, node="gw01", broker_port=broker.port, pots=3, setpoint_limits=edge_limits)
     app = create_app(Settings(), store)
     app.state.setpoints = desk_box[0]
     host.start()
@@ -99,7 +104,7 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
         rig.start()
         wait_until(lambda: all(host.device_online(GROUP, "gw01", f"pot_00{i}") for i in (1, 2, 3)))
         with LiveServer(app) as server:
-            yield Chain(server.url, rig, host, clock, keys["operate"], keys["read"], keys["admin"])
+            yield Chain(server.url, rig, host, clock, keys["operate"], keys["read"], keys["admin"], keys["run"], store)
     finally:
         host.stop()
         rig.stop()
@@ -208,6 +213,81 @@ def test_a_write_the_plc_ignores_is_alarmed_in_the_audit_trail(chain: Chain) -> 
     assert "the PLC holds 0.0, not 90.0" in final["events"][-1]["detail"]
     assert chain.rig.plcs.setpoint(1, "exchanger_duty_kW") == 0.0
     assert chain.host.counters["setpoint_failed"] >= 1
+    [alarm] = setpoint_alarms(chain, "cell:1-002", "exchanger_duty_kW")  # and in the API's live alarm list
+    assert (alarm["id"], alarm["state"]) == (f"setpoint-{proposal['proposal_id']}", "active")
+
+
+def write(chain: Chain, cell: int, setpoint: str, value: object) -> str:
+    """Propose and confirm; the proposal id once its read-back is in (status verified or alarm)."""
+    r = httpx.post(
+        f"{chain.url}/v1/setpoints/proposals",
+        json={"potline": 1, "cell": cell, "setpoint": setpoint, "value": value},
+        headers=chain.h(),
+    )
+    assert r.status_code == 201, r.text
+    proposal = r.json()
+    assert httpx.post(f"{chain.url}{proposal['links']['confirm']}", headers=chain.h()).status_code == 202
+    wait_until(lambda: "readback" in events(chain, proposal["proposal_id"]), timeout=15)
+    return str(proposal["proposal_id"])
+
+
+def setpoint_alarms(chain: Chain, asset: str, setpoint: str) -> list[dict[str, Any]]:
+    """The API's alarm list, the setpoint alarms of one cell and setpoint."""
+    r = httpx.get(f"{chain.url}/v1/alarms", params={"asset": asset}, headers=chain.h(chain.read))
+    assert r.status_code == 200, r.text
+    return [a for a in r.json()["alarms"] if a.get("kind") == "setpoint_failed" and a.get("setpoint") == setpoint]
+
+
+def test_a_write_the_plc_does_not_take_is_a_live_alarm_until_a_later_write_is_confirmed(chain: Chain) -> None:
+    """The PLC acknowledges the write but keeps its value: the API's alarm list shows it on the cell with what was
+    written and what was read back; it can be acknowledged and shelved, survives a new desk over the same store
+    (a restart), and clears when a later write of that setpoint is read back."""
+    chain.rig.plcs.ignore_setpoint_writes(1)
+    try:
+        first = write(chain, 2, "resistance_target_uohm", 9.25)
+        [alarm] = wait_until(lambda: setpoint_alarms(chain, "cell:1-002", "resistance_target_uohm"))
+        assert (alarm["id"], alarm["state"], alarm["severity"]) == (f"setpoint-{first}", "active", "high")
+        assert "resistance_target_uohm written 9.25 but the PLC holds 8.5" in alarm["reason"]
+        since = datetime.fromisoformat(alarm["since"])
+        assert timedelta(0) <= datetime.now(UTC) - since < timedelta(seconds=30)
+        run = {"X-API-Key": chain.run}
+        acked = httpx.post(f"{chain.url}/v1/alarms/{alarm['id']}/acknowledge", headers=run)
+        assert acked.status_code == 200, acked.text
+        shelved = httpx.post(f"{chain.url}/v1/alarms/{alarm['id']}/shelve", params={"hours": 1}, headers=run)
+        assert shelved.status_code == 200, shelved.text
+        write(chain, 2, "resistance_target_uohm", 9.35)  # fails again: the same alarm, its reason updated
+        [again] = setpoint_alarms(chain, "cell:1-002", "resistance_target_uohm")
+        assert again["id"] == alarm["id"]
+        assert "written 9.35 but the PLC holds 8.5" in again["reason"]
+        restored = SetpointDesk(chain.store, chain.host, LIMITS).alarms.alarms()  # what a restart rebuilds
+        assert [
+            (a["id"], a["state"], a["written"])
+            for a in restored
+            if a["setpoint"] == "resistance_target_uohm" and a["asset"] == "cell:1-002"
+        ] == [(alarm["id"], "active", pytest.approx(9.35))]
+    finally:
+        chain.rig.plcs.ignore_setpoint_writes(1, False)
+    write(chain, 2, "resistance_target_uohm", 9.15)
+    [cleared] = setpoint_alarms(chain, "cell:1-002", "resistance_target_uohm")
+    assert (cleared["id"], cleared["state"]) == (alarm["id"], "cleared")
+    assert chain.rig.plcs.setpoint(1, "resistance_target_uohm") == pytest.approx(9.15, rel=1e-6)
+    actions = httpx.get(f"{chain.url}/v1/alarms/actions", headers=chain.h(chain.read)).json()["actions"]
+    assert actions[alarm["id"]]["acknowledged_by"] == chain.run.split("_")[1]
+
+
+def test_a_write_the_gateway_refuses_is_a_live_alarm(chain: Chain) -> None:
+    """feed_mode "none" (2) is inside the technology's range but outside the gateway's tag map: the gateway
+    refuses the DCMD, nothing reaches the PLC, and the host's read-back times out into an alarm on the cell."""
+    refused_before = chain.rig.gateway.counters.setpoint_refused
+    proposal = write(chain, 3, "feed_mode", "none")
+    assert chain.rig.gateway.counters.setpoint_refused == refused_before + 1
+    assert chain.rig.plcs.setpoint(2, "feed_mode") == 0.0
+    [alarm] = setpoint_alarms(chain, "cell:1-003", "feed_mode")
+    assert (alarm["id"], alarm["state"]) == (f"setpoint-{proposal}", "active")
+    assert "feed_mode written 2 but no read-back" in alarm["reason"]
+    assert "refused or did not answer" in alarm["reason"]
+    write(chain, 3, "feed_mode", "tracking")  # a write the gateway and the PLC take clears it (0, as it was)
+    assert [a["state"] for a in setpoint_alarms(chain, "cell:1-003", "feed_mode")] == ["cleared"]
 
 
 def test_an_expired_proposal_cannot_be_confirmed(chain: Chain) -> None:

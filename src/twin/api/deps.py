@@ -55,8 +55,11 @@ IngestDep = Annotated["IngestStats | None", Depends(get_ingest)]
 async def get_snapshot(request: Request) -> Mapping[str, Any]:
     """The live snapshot: called on the event loop (it must be cheap), or, when the provider declares
     ``snapshot_blocks = True`` (as :class:`twin.api.live.StoreLive` does), fetched on a worker thread at
-    most twice a second for all requests (:class:`twin.api.snapshots.SnapshotSource`)."""
-    return await request.app.state.snapshots.get()
+    most twice a second for all requests (:class:`twin.api.snapshots.SnapshotSource`). Failed setpoint writes
+    (:attr:`twin.api.setpoint_desk.SetpointDesk.alarms`) are merged into its alarm list."""
+    snap = await request.app.state.snapshots.get()
+    desk = getattr(request.app.state, "setpoints", None)
+    return snap if desk is None else desk.alarms.merge(snap)
 
 
 SnapshotDep = Annotated[Mapping[str, Any], Depends(get_snapshot)]

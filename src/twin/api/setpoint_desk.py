@@ -8,7 +8,9 @@ when it expired or was confirmed already (the store keeps one ``confirmed`` row 
 ``confirmed``, and hands the write to the Sparkplug host, which checks again on its own and publishes the DCMD:
 ``written``, or ``refused`` with the host's reason. The read-back outcome arrives from the host
 (:meth:`SetpointDesk.record_outcome`): a ``readback`` row, and an ``alarm`` row when the PLC did not take the
-value (mismatch or timeout).
+value (mismatch or timeout), which is also raised in the live alarm list (:attr:`SetpointDesk.alarms`,
+:mod:`twin.live.setpoint_alarms`; rebuilt from the audit trail when the desk is made, cleared by a later
+confirmed write of the same setpoint).
 
 The store's state is the proposal's only state, so the desk itself holds none beyond its collaborators.
 """
@@ -22,6 +24,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from twin.errors import StoreError
+from twin.live.setpoint_alarms import SetpointAlarms
+from twin.live.setpoint_alarms import detail as readback_detail
 from twin.store import SetpointEvent, Store
 from twin.telemetry.setpoints import ReadbackOutcome, SetpointError, SetpointLimits
 
@@ -79,6 +84,11 @@ class SetpointDesk:
         self.limits = limits
         self._ttl = timedelta(seconds=ttl_s)
         self._clock = clock
+        self.alarms = SetpointAlarms()  # failed writes in the live alarm list
+        try:
+            self.alarms.restore(store.setpoint_events(limit=10_000))
+        except StoreError as exc:  # the desk still works; only alarms from before the start are missing
+            log.warning("setpoint alarms not restored from the audit trail: %s", exc)
 
     def propose(self, actor: str, potline: int, cell: int, setpoint: str, value: object) -> ProposalView:
         proposal_id = new_proposal_id()
@@ -134,13 +144,9 @@ class SetpointDesk:
 
     def record_outcome(self, outcome: ReadbackOutcome) -> None:
         """The host's read-back verdict (called on the host's worker thread)."""
+        self.alarms.outcome(outcome)  # the live alarm list first: it must not wait for (or fail with) the store
         target = f"{outcome.group}/{outcome.node}/{outcome.device}"
-        detail = {
-            "confirmed": "the PLC holds the value written",
-            "mismatch": f"the PLC holds {outcome.observed!r}, not {outcome.expected!r}",
-            "timeout": "no read-back from the gateway in time",
-            "superseded": "a newer write to the same setpoint replaced this one before its read-back",
-        }.get(outcome.status, outcome.status)
+        detail = readback_detail(outcome)
         at = datetime.fromtimestamp(outcome.at_ms / 1000, tz=UTC)
         try:
             self._add(outcome.command_id, "readback", "host", target, outcome.metric, outcome.observed, detail, at=at)
