@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -18,6 +19,27 @@ from twin.service.config import ChainConfig
 from twin_edge.testing import PrivateBroker, unique
 
 pytestmark = pytest.mark.mqtt
+
+
+def write(url: str, headers: dict[str, str], value: float) -> dict[str, Any]:
+    """Propose and confirm resistance_target_uohm of cell 1-002; the proposal once its read-back is in."""
+    r = httpx.post(f"{url}/v1/setpoints/proposals", headers=headers,
+                   json={"potline": 1, "cell": 2, "setpoint": "resistance_target_uohm", "value": value})
+    assert r.status_code == 201, r.text
+    proposal = r.json()
+    assert httpx.post(f"{url}{proposal['links']['confirm']}", headers=headers).status_code == 202
+    deadline = time.monotonic() + 30
+    while (now := httpx.get(f"{url}{proposal['links']['self']}", headers=headers).json())["status"] not in (
+            "verified", "alarm"):
+        assert time.monotonic() < deadline, now["status"]
+        time.sleep(0.2)
+    return dict(now)
+
+
+def alarms(url: str, headers: dict[str, str]) -> list[dict[str, Any]]:
+    r = httpx.get(f"{url}/v1/alarms", headers=headers)
+    assert r.status_code == 200, r.text
+    return list(r.json()["alarms"])
 
 
 def test_the_service_chain_writes_a_confirmed_setpoint_to_the_plc(tmp_path: Path) -> None:
@@ -51,6 +73,19 @@ def test_the_service_chain_writes_a_confirmed_setpoint_to_the_plc(tmp_path: Path
                     assert time.monotonic() < deadline, status
                     time.sleep(0.2)
                 assert status == "verified"
-            assert chain.plant.plcs[0].setpoint(1, "resistance_target_uohm") == pytest.approx(9.3, rel=1e-6)
+                assert chain.plant.plcs[0].setpoint(1, "resistance_target_uohm") == pytest.approx(9.3, rel=1e-6)
+
+                # The PLC of cell 1-002 stops taking writes: the next write is an alarm in the live alarm list,
+                # next to the twin's own alarms, and a later write it takes clears it.
+                chain.plant.plcs[0].ignore_setpoint_writes(1)
+                failed = write(server.url, headers, 9.4)
+                assert failed["status"] == "alarm"
+                alarm = next(a for a in alarms(server.url, headers) if a["id"] == f"setpoint-{failed['proposal_id']}")
+                assert (alarm["asset"], alarm["state"], alarm["severity"]) == ("cell:1-002", "active", "high")
+                assert "resistance_target_uohm written 9.4 but the PLC holds 9.3" in alarm["reason"]
+                chain.plant.plcs[0].ignore_setpoint_writes(1, False)
+                assert write(server.url, headers, 9.2)["status"] == "verified"
+                alarm = next(a for a in alarms(server.url, headers) if a["id"] == f"setpoint-{failed['proposal_id']}")
+                assert alarm["state"] == "cleared"
     finally:
         broker.stop()
