@@ -130,10 +130,10 @@ def _progress_bar(enabled: bool) -> tuple[Callable[[float, float], None] | None,
 
 def _load_scenario(path: str, seed: int | None = None):  # returns Scenario (imported lazily)
     """The scenario file, read safely: a directory, a device such as /dev/zero, a FIFO, a huge or a
-    non-UTF-8 file gives a one-line error naming it (twin.params.validate.read_text), never a hang."""
+    non-UTF-8 file gives a one-line error naming it (twin_edge.configfile.read_text), never a hang."""
     from twin.errors import ScenarioError
-    from twin.params.validate import read_text
     from twin.scenario import scenario_from_text
+    from twin_edge.configfile import read_text
 
     text = read_text(path, ScenarioError)
     return scenario_from_text(text, str(path), base_dir=Path(path).parent, seed=seed)

@@ -1,4 +1,4 @@
-"""One loader for the service's settings files (twin.service.configfile): unknown sections and keys, wrong
+"""One loader for the service's settings files (twin_edge.configfile): unknown sections and keys, wrong
 types and refused values each give one line naming the file, the key, the value and what is valid."""
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def load(tmp_path: Path, text: str):
     ('[mqtt]\nport = 0\n', "mqtt.port = 0 is invalid; expected a TCP port in [1, 65535]"),
     ('[mqtt]\npassword = "x"\n', "mqtt.username = None is invalid; expected a user name when a password is given"),
     ('[mqtt]\ntls = "yes"\n', "mqtt.tls = 'yes' is invalid; expected true, false or a table [mqtt.tls]"),
-    ('[mqtt.tls]\nca = "x"\n', "unknown key mqtt.tls.ca; known keys in [mqtt.tls]: ca_file, cert_file"),
+    ('[mqtt.tls]\nca = "x"\n', "unknown key mqtt.tls.ca; known: ca_file, cert_file"),
     ('[mqtt.tls]\nca_file = "missing.pem"\n', "mqtt.tls.ca_file = 'missing.pem' is invalid; expected an existing"),
     ("[api]\nopen_acess = true\n", "unknown key api.open_acess (did you mean api.open_access?)"),
 ])

@@ -20,10 +20,11 @@ Files are relative to the config file's folder.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from twin_edge.configfile import Table, check_keys, read_text
 from twin_edge.errors import ConfigError
 from twin_edge.mqtt_settings import MqttSettings, TlsSettings, tls_context
 
@@ -46,8 +47,8 @@ TLS_KEYS = frozenset({"ca_file", "cert_file", "key_file", "check_hostname"})
 
 def read_mqtt_settings(table: Mapping[str, Any], source: str, base: Path, section: str = "mqtt") -> MqttSettings:
     """``table`` (the file's ``[mqtt]``) as settings; any unknown or invalid key is a :class:`ConfigError`."""
-    _check_keys(table, MQTT_KEYS, source, section)
-    field = _Fields(table, source, section)
+    check_keys(table, MQTT_KEYS, source, section)
+    field = Table(table, source, section)
     settings = MqttSettings(
         host=field.get("host", str, "127.0.0.1", "a host name or IP address"),
         port=field.get("port", int, 1883, "a TCP port in [1, 65535]", lambda v: 1 <= v <= 65535),
@@ -64,47 +65,18 @@ def read_mqtt_settings(table: Mapping[str, Any], source: str, base: Path, sectio
     return settings
 
 
-def _check_keys(table: Mapping[str, Any], known: frozenset[str], source: str, section: str) -> None:
-    for key in table:
-        if key not in known:
-            raise ConfigError(
-                f"{source}: unknown key {section}.{key!s}; known keys in [{section}]: {', '.join(sorted(known))}"
-            )
-
-
-class _Fields:
-    def __init__(self, table: Mapping[str, Any], source: str, section: str) -> None:
-        self._table, self._source, self._section = table, source, section
-
-    def get(self, key: str, kind: type, default: Any, valid: str, check: Callable[[Any], bool] | None = None) -> Any:
-        value = self._table.get(key)
-        if value is None:
-            return default
-        if not isinstance(value, kind) or isinstance(value, bool) or (check is not None and not check(value)):
-            raise ConfigError.field(self._source, f"{self._section}.{key}", value, valid)
-        return value
-
-    def number(self, key: str, default: float, valid: str, check: Callable[[float], bool]) -> float:
-        value = self._table.get(key)
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, int | float) or not check(value):
-            raise ConfigError.field(self._source, f"{self._section}.{key}", value, valid)
-        return float(value)
-
-
-def _password(field: _Fields, base: Path) -> str | None:
+def _password(field: Table, base: Path) -> str | None:
     password = field.get("password", str, None, "a password string")
     name = field.get("password_file", str, None, "the path of a file holding the password")
     if name is None:
         return password
-    label = f"{field._section}.password_file"
+    label = field.label("password_file")
     if password is not None:
-        raise ConfigError.field(field._source, label, name, f"either {field._section}.password or {label}")
+        raise field.invalid("password_file", name, f"either {field.label('password')} or {label}")
     try:
-        return (base / name).read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError.field(field._source, label, name, f"a readable UTF-8 file ({exc})") from None
+        return read_text(base / name, ConfigError, max_bytes=4096, what="password file").strip()
+    except ConfigError as exc:
+        raise field.invalid("password_file", name, f"a readable UTF-8 file ({exc})") from None
 
 
 def _tls(value: Any, source: str, section: str, base: Path) -> TlsSettings | None:
@@ -115,8 +87,8 @@ def _tls(value: Any, source: str, section: str, base: Path) -> TlsSettings | Non
     label = f"{section}.tls"
     if not isinstance(value, Mapping):
         raise ConfigError.field(source, label, value, f"true, false or a table [{label}]")
-    _check_keys(value, TLS_KEYS, source, label)
-    field = _Fields(value, source, label)
+    check_keys(value, TLS_KEYS, source, label)
+    field = Table(value, source, label)
 
     def file(key: str) -> Path | None:
         name = field.get(key, str, None, "a file path")

@@ -21,11 +21,11 @@ its tags name a ``node`` (``{device}`` in it is replaced by the device id) inste
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from twin_edge.configfile import Table, check_keys, read_toml
 from twin_edge.errors import ConfigError, SparkplugError
 from twin_edge.registers import Encoding
 from twin_edge.sparkplug.datatypes import DataType, datatype_names
@@ -80,14 +80,7 @@ class TagMap:
 
 def load_tag_map(path: Path) -> TagMap:
     """Read and validate a tag-map file; raise :class:`ConfigError` naming file, field, value and what is valid."""
-    source = str(path)
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{source}: cannot read tag map: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
-    return parse_tag_map(doc, source, path.parent)
+    return parse_tag_map(read_toml(path, ConfigError, what="tag map"), str(path), path.parent)
 
 
 _TOP_KEYS = frozenset({"templates", "devices"})
@@ -98,23 +91,15 @@ _TAG_KEYS = frozenset(
 )
 
 
-def _known(doc: dict[str, Any], known: frozenset[str], source: str, where: str) -> None:
-    for key in doc:
-        if key not in known:
-            raise ConfigError(
-                f"{source}: unknown key {where + '.' if where else ''}{key!r}; known keys: {', '.join(sorted(known))}"
-            )
-
-
 def parse_tag_map(doc: dict[str, Any], source: str, base: Path | None = None) -> TagMap:
     """``base``: the folder relative paths (OPC UA certificates) are resolved against."""
-    _known(doc, _TOP_KEYS, source, "")
+    check_keys(doc, _TOP_KEYS, source)
     templates_doc = doc.get("templates", {})
     if not isinstance(templates_doc, dict):
         raise ConfigError.field(source, "templates", templates_doc, "a table of named templates")
     for name, body in templates_doc.items():
         if isinstance(body, dict):
-            _known(body, _TEMPLATE_KEYS, source, f"templates.{name}")
+            check_keys(body, _TEMPLATE_KEYS, source, f"templates.{name}")
     templates = {
         name: _parse_tags(body.get("tags") if isinstance(body, dict) else None, source, f"templates.{name}.tags")
         for name, body in templates_doc.items()
@@ -131,8 +116,9 @@ def parse_tag_map(doc: dict[str, Any], source: str, base: Path | None = None) ->
         protocol = dev.get("protocol", "modbus")
         if protocol not in ("modbus", "opcua"):
             raise ConfigError.field(source, f"{where}.protocol", protocol, "'modbus' or 'opcua'")
-        _known(dev, _DEVICE_KEYS | (OPCUA_DEVICE_KEYS if protocol == "opcua" else frozenset()), source, where)
-        device_id = _req(dev, "id", str, source, where, "a device id string")
+        check_keys(dev, _DEVICE_KEYS | (OPCUA_DEVICE_KEYS if protocol == "opcua" else frozenset()), source, where)
+        fields = Table(dev, source, where)
+        device_id = fields.require("id", str, "a device id string")
         try:
             validate_id("device_id", device_id)
         except SparkplugError:
@@ -147,8 +133,8 @@ def parse_tag_map(doc: dict[str, Any], source: str, base: Path | None = None) ->
         for k, tag in enumerate(tags):
             if tag.node is not None:
                 raise ConfigError.field(source, f"{where}.tags[{k}].node", tag.node, "no node on a Modbus device")
-        host = _req(dev, "host", str, source, where, "a host name or IP address")
-        port = _req(dev, "port", int, source, where, "a TCP port in [1, 65535]")
+        host = fields.require("host", str, "a host name or IP address")
+        port = fields.require("port", int, "a TCP port in [1, 65535]")
         if not 1 <= port <= 65535:
             raise ConfigError.field(source, f"{where}.port", port, "a TCP port in [1, 65535]")
         unit = dev.get("unit", 1)
@@ -169,13 +155,6 @@ def _device_tags(
     return _parse_tags(dev.get("tags"), source, f"{where}.tags")
 
 
-def _req(doc: dict[str, Any], key: str, kind: type, source: str, where: str, valid: str) -> Any:
-    value = doc.get(key)
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise ConfigError.field(source, f"{where}.{key}", value, valid)
-    return value
-
-
 def _parse_tags(doc: object, source: str, where: str) -> tuple[Tag, ...]:
     if not isinstance(doc, list) or not doc:
         raise ConfigError.field(source, where, doc, "a non-empty array of tag tables")
@@ -185,8 +164,9 @@ def _parse_tags(doc: object, source: str, where: str) -> tuple[Tag, ...]:
         at = f"{where}[{i}]"
         if not isinstance(t, dict):
             raise ConfigError.field(source, at, t, "a table")
-        _known(t, _TAG_KEYS, source, at)
-        metric = _req(t, "metric", str, source, at, "a metric name")
+        check_keys(t, _TAG_KEYS, source, at)
+        fields = Table(t, source, at)
+        metric = fields.require("metric", str, "a metric name")
         if not metric or metric.lower() in names:
             raise ConfigError.field(source, f"{at}.metric", metric, "a non-empty name unique per device")
         names.add(metric.lower())
@@ -196,7 +176,7 @@ def _parse_tags(doc: object, source: str, where: str) -> tuple[Tag, ...]:
         register = (
             0
             if node is not None and "register" not in t
-            else _req(t, "register", int, source, at, "a register address in [0, 65535] (or an OPC UA node)")
+            else fields.require("register", int, "a register address in [0, 65535] (or an OPC UA node)")
         )
         if not 0 <= register <= 65535:
             raise ConfigError.field(source, f"{at}.register", register, "a register address in [0, 65535]")

@@ -22,6 +22,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from twin_edge.configfile import read_text
 from twin_edge.errors import ConfigError
 
 OPCUA_DEVICE_KEYS = frozenset(
@@ -76,7 +77,7 @@ def parse_opcua_device(
         if "password_file" in dev:
             path = file("password_file", True)
             assert path is not None
-            password = path.read_text(encoding="utf-8").strip()
+            password = read_text(path, ConfigError, max_bytes=4096, what="password file").strip()
         if password is not None and (not isinstance(password, str) or username is None):
             raise ConfigError.field(source, f"{where}.password", "***", "a string, with a username")
         settings = OpcUaSecurity(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-import tomllib
 import uuid
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -20,16 +19,14 @@ from twin.api.problems import Problem
 from twin.api.worker import JobFailedError, RunScenario, WorkerPool
 from twin.errors import TwinError
 from twin.store import ScenarioJob, Store, UnknownKeyError
+from twin_edge.configfile import parse_toml
 
 log = logging.getLogger(__name__)
 INTERRUPTED = "interrupted: the service stopped before the job finished"
 
 
 def check_toml(text: str) -> None:
-    try:
-        tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise Problem(422, "Invalid scenario", f"toml: {exc}") from exc
+    parse_toml(text, "toml", lambda message: Problem(422, "Invalid scenario", message))
 
 
 class JobRunner:

@@ -21,7 +21,8 @@ from typing import Any
 
 from twin.errors import ModelError, field_error
 from twin.params import Component, ParamSpec, PlantSpec, load_plant
-from twin.params.validate import check_table, read_toml, suggest
+from twin.params.validate import check_table
+from twin_edge.configfile import check_keys, read_toml
 
 SINGLE_SECTIONS = ("tariff", "carbon", "solver")
 NAMED_SECTIONS = ("coal_unit", "potline")
@@ -75,15 +76,13 @@ def load_inputs(plant_path: str | Path, dispatch_path: str | Path | None = None)
 def load_dispatch(path: str | Path, plant: PlantSpec) -> DispatchSpec:
     """Validate a dispatch file against the schema and resolve its named entries against ``plant``."""
     origin = str(path)
-    doc = read_toml(path)
+    doc = read_toml(path, ModelError)
     schema = dispatch_schema()
     meta = doc.get("meta")
     if not isinstance(meta, Mapping) or not isinstance(meta.get("name"), str):
         raise ModelError(f"{origin}: [meta] table with a text 'name' is required")
     known = {"meta", *SINGLE_SECTIONS, *NAMED_SECTIONS}
-    for section in doc:
-        if section not in known:
-            raise ModelError(f"{origin}: unknown section [{section}]; valid: {', '.join(sorted(known))}")
+    check_keys(doc, known, origin, error=ModelError, noun="section")
     singles = {}
     for section in SINGLE_SECTIONS:
         values, sources = check_table(doc.get(section), section, schema, origin, section)
@@ -111,7 +110,7 @@ def _resolve(doc: Mapping[str, Any], section: str, names: list[str], schema: Any
         name = table["name"]
         if name != "default" and name not in names:
             raise field_error(ModelError, origin, f"{label}.name", name,
-                              f"one of the plant's {section} names ({suggest(name, names)}) or 'default'")
+                              f"one of the plant's {section} names ({', '.join(names)}) or 'default'")
         if name in by_name:
             raise field_error(ModelError, origin, f"{label}.name", name, "a name not used before in this file")
         values, sources = check_table(table, section, schema, origin, label, extra_keys=frozenset({"name"}))

@@ -20,7 +20,8 @@ from typing import Any
 from twin.errors import ModelError, field_error
 from twin.params.schema import plant_schema
 from twin.params.technology import Technology, load_technology
-from twin.params.validate import Value, check_table, read_toml
+from twin.params.validate import Value, check_table
+from twin_edge.configfile import check_keys, read_toml
 
 SINGLE_SECTIONS = ("plant", "potroom", "grid", "renewables", "economics")
 OPTIONAL_SECTIONS = ("grid_services",)
@@ -64,16 +65,14 @@ class PlantSpec:
 def load_plant(path: str | Path) -> PlantSpec:
     """Load and validate a plant file and the technology files its potlines name."""
     path = Path(path)
-    doc = read_toml(path)
+    doc = read_toml(path, ModelError)
     origin = str(path)
     schema = plant_schema()
     meta = doc.get("meta")
     if not isinstance(meta, Mapping) or not isinstance(meta.get("name"), str):
         raise ModelError(f"{origin}: [meta] table with a text 'name' is required")
     known = {"meta", "potline", "coal_unit", "load_shed", *SINGLE_SECTIONS, *OPTIONAL_SECTIONS}
-    for section in doc:
-        if section not in known:
-            raise ModelError(f"{origin}: unknown section [{section}]; valid: {', '.join(sorted(known))}")
+    check_keys(doc, known, origin, error=ModelError, noun="section")
     singles = {}
     for section in SINGLE_SECTIONS:
         values, sources = check_table(doc.get(section), section, schema, origin, section)

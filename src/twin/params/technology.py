@@ -15,7 +15,8 @@ from typing import Any
 
 from twin.errors import ModelError
 from twin.params.schema import technology_schema
-from twin.params.validate import Value, check_table, check_value, read_toml, suggest
+from twin.params.validate import Value, check_table, check_value
+from twin_edge.configfile import check_keys, known_hint, read_toml
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class Technology:
         for key, raw in overrides.items():
             spec = schema.get(key)
             if spec is None:
-                raise ModelError(f"{origin}: override {key!r} is not a model parameter; known: {suggest(key, schema)}")
+                raise ModelError(f"{origin}: override {key!r} is not a model parameter{known_hint(key, schema)}")
             values[key] = check_value(spec, raw, origin, key)
             sources[key] = f"override from {origin}"
         return Technology(self.name, self.title, self.origin, MappingProxyType(values), MappingProxyType(sources))
@@ -60,7 +61,7 @@ class Technology:
 
 def load_technology(path: str | Path) -> Technology:
     """Load and validate a model file; every problem is a :class:`ModelError` naming file, key and value."""
-    return technology_from_dict(read_toml(path), str(path))
+    return technology_from_dict(read_toml(path, ModelError), str(path))
 
 
 def technology_from_dict(doc: Mapping[str, Any], origin: str) -> Technology:
@@ -70,9 +71,7 @@ def technology_from_dict(doc: Mapping[str, Any], origin: str) -> Technology:
     if not isinstance(meta, Mapping) or not isinstance(meta.get("name"), str):
         raise ModelError(f"{origin}: [meta] table with a text 'name' is required")
     sections = sorted({spec.section for spec in schema.values()})
-    for section in doc:
-        if section != "meta" and section not in sections:
-            raise ModelError(f"{origin}: unknown section [{section}]; valid sections: {', '.join(sections)}")
+    check_keys(doc, ["meta", *sections], origin, error=ModelError, noun="section")
     values: dict[str, Value] = {}
     sources: dict[str, str] = {}
     for section in sections:

@@ -30,8 +30,8 @@ import numpy as np
 from twin.cell.physics import FARADAY, M_AL
 from twin.errors import ScenarioError
 from twin.params import Component
-from twin.params.validate import read_text
 from twin.plant.grid_services import droop_fraction
+from twin_edge.configfile import read_text
 
 if TYPE_CHECKING:
     from twin.plant import Plant, PotlineSim

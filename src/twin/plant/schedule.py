@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from twin.errors import ScenarioError
 from twin.params import PlantSpec
-from twin.params.validate import read_text
+from twin_edge.configfile import read_text
 
 if TYPE_CHECKING:
     from twin.plant import Plant

@@ -29,7 +29,6 @@ is valid.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,8 +36,8 @@ from typing import Any
 
 from twin.errors import ModelError, ScenarioError, field_error
 from twin.params import PlantSpec, load_plant
-from twin.params.validate import suggest
 from twin.plant.control import Controls
+from twin_edge.configfile import check_keys, known_hint, parse_toml, read_text
 
 Number = int | float
 
@@ -119,19 +118,13 @@ class Scenario:
 def load_scenario(path: str | Path, *, seed: int | None = None) -> Scenario:
     """Load and validate a scenario file (``seed`` overrides the file's seed)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read scenario file ({exc.strerror})") from None
+    text = read_text(path, ScenarioError, what="scenario file")
     return scenario_from_text(text, str(path), base_dir=path.parent, seed=seed)
 
 
 def scenario_from_text(text: str, origin: str, *, base_dir: Path, seed: int | None = None) -> Scenario:
     """Validate a scenario given as TOML text; ``base_dir`` resolves the relative plant path."""
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{origin}: not valid TOML: {exc}") from None
+    doc = parse_toml(text, origin, ScenarioError)
     return scenario_from_dict(doc, origin, base_dir=base_dir, seed=seed, text=text)
 
 
@@ -139,18 +132,13 @@ def scenario_from_dict(
     doc: Mapping[str, Any], origin: str, *, base_dir: Path, seed: int | None = None, text: str = ""
 ) -> Scenario:
     """Validate a parsed scenario document."""
-    for section in doc:
-        if section not in ("scenario", "overrides", "potroom", "event"):
-            raise ScenarioError(
-                f"{origin}: unknown section [{section}]; valid: [scenario], [overrides], [potroom], [[event]]"
-            )
+    check_keys(doc, ("scenario", "overrides", "potroom", "event"), origin, error=ScenarioError, noun="section")
     head = doc.get("scenario")
     if not isinstance(head, Mapping):
         raise ScenarioError(f"{origin}: a [scenario] table is required")
     values = dict(SCENARIO_DEFAULTS)
+    check_keys(head, SCENARIO_FIELDS, origin, "scenario", ScenarioError, noun="field")
     for key, raw in head.items():
-        if key not in SCENARIO_FIELDS:
-            raise ScenarioError(f"{origin}: unknown field scenario.{key}; known: {suggest(key, SCENARIO_FIELDS)}")
         values[key] = _check(raw, *SCENARIO_FIELDS[key], origin, f"scenario.{key}")
     for key in ("name", "plant", "horizon_h", "seed"):
         if key not in values:
@@ -199,9 +187,8 @@ def _controls(raw: Any, origin: str) -> Controls:
         raise field_error(ScenarioError, origin, "potroom", raw, "a table of loop = true|false")
     names = Controls.names()
     values = {}
+    check_keys(raw, names, origin, "potroom", ScenarioError, noun="field")
     for key, value in raw.items():
-        if key not in names:
-            raise ScenarioError(f"{origin}: unknown field potroom.{key}; known: {', '.join(names)}")
         if not isinstance(value, bool):
             raise field_error(ScenarioError, origin, f"potroom.{key}", value, "true or false")
         values[key] = value
@@ -222,9 +209,8 @@ def _event(raw: Any, n: int, origin: str, plant: PlantSpec, horizon_h: float, ba
         if key in ("kind", "at_h"):
             continue
         if key not in spec:
-            raise ScenarioError(
-                f"{origin}: unknown field {label}.{key} for a {kind} event; known: {', '.join(['at_h', *spec])}"
-            )
+            known = known_hint(key, ["kind", "at_h", *spec], label)
+            raise ScenarioError(f"{origin}: unknown field {label}.{key} for a {kind} event{known}")
         kind_, low, high, _ = spec[key]
         fields[key] = _check_event_value(value, kind_, low, high, origin, f"{label}.{key}", plant)
     for key, (_, _, _, required) in spec.items():

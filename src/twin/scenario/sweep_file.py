@@ -47,8 +47,8 @@ from typing import Any
 import numpy as np
 
 from twin.errors import ScenarioError, field_error
-from twin.params.validate import read_toml
 from twin.scenario.spec import scenario_from_dict
+from twin_edge.configfile import check_keys, read_toml
 
 #: distribution -> (required fields, optional fields)
 DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -92,15 +92,11 @@ def load_sweep(path: str | Path) -> Sweep:
     path = Path(path)
     origin = str(path)
     doc = read_toml(path, ScenarioError)
+    check_keys(doc, ("sweep", "grid", "monte_carlo"), origin, error=ScenarioError, noun="section")
     head = doc.get("sweep")
     if not isinstance(head, Mapping) or not isinstance(head.get("scenario"), str):
         raise ScenarioError(f'{origin}: a [sweep] table with scenario = "<path>" is required')
-    for section in doc:
-        if section not in ("sweep", "grid", "monte_carlo"):
-            raise ScenarioError(f"{origin}: unknown section [{section}]; valid: [sweep], [grid], [monte_carlo]")
-    for key in head:
-        if key not in SWEEP_KEYS:
-            raise ScenarioError(f"{origin}: unknown field sweep.{key}; valid: " + ", ".join(SWEEP_KEYS))
+    check_keys(head, SWEEP_KEYS, origin, "sweep", ScenarioError, noun="field")
     for key in ("name", "description"):
         if key in head and not isinstance(head[key], str):
             raise field_error(ScenarioError, origin, f"sweep.{key}", head[key], "a text")
@@ -147,9 +143,7 @@ def _grid(table: Any, origin: str) -> list[dict[str, Any]]:
 def _monte_carlo(table: Any, origin: str) -> list[dict[str, Any]]:
     if not isinstance(table, Mapping):
         raise field_error(ScenarioError, origin, "monte_carlo", table, "a table")
-    for key in table:
-        if key not in ("samples", "seed", "parameters"):
-            raise ScenarioError(f"{origin}: unknown field monte_carlo.{key}; valid: samples, seed, parameters")
+    check_keys(table, ("samples", "seed", "parameters"), origin, "monte_carlo", ScenarioError, noun="field")
     samples = table.get("samples")
     if isinstance(samples, bool) or not isinstance(samples, int) or not 1 <= samples <= MAX_SAMPLES:
         raise field_error(ScenarioError, origin, "monte_carlo.samples", samples, f"an integer in [1, {MAX_SAMPLES}]")

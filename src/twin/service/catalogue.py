@@ -9,7 +9,6 @@ horizon are limited here; its memory and run time by the API's worker processes 
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any, ClassVar
 
 from twin.errors import ModelError, ScenarioError, TwinError, field_error
 from twin.params import load_plant
-from twin.params.validate import read_toml
+from twin_edge.configfile import parse_toml, read_toml
 
 SHIPPED = Path(__file__).resolve().parents[3] / "models"
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
@@ -43,7 +42,7 @@ class Catalogue:
                 ident = path.stem
                 if not ID_RE.match(ident):
                     raise TwinError(f"{path}: the file name is invalid as a catalogue id; expected {ID_RE.pattern}")
-                doc = read_toml(path)
+                doc = read_toml(path, ModelError)
                 kind = plants if "plant" in doc else technologies if "cell" in doc else None
                 if kind is None:
                     continue  # another kind of file (e.g. a dispatch study): not something a job can name
@@ -91,10 +90,7 @@ class CatalogueRunner:
     def scenario(self, text: str) -> Any:
         from twin.scenario.spec import scenario_from_dict
 
-        try:
-            doc = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ScenarioError(f"{ORIGIN}: not valid TOML: {exc}") from None
+        doc = parse_toml(text, ORIGIN, ScenarioError)
         head = doc.get("scenario")
         if not isinstance(head, Mapping):
             raise ScenarioError(f"{ORIGIN}: a [scenario] table is required")

@@ -41,7 +41,7 @@ from pydantic import ValidationError
 
 from twin.api.settings import Settings
 from twin.errors import TwinError, field_error
-from twin.service.configfile import Key, Schema, load_config
+from twin_edge.configfile import Key, Schema, load_config
 from twin_edge.errors import ConfigError
 from twin_edge.mqtt_config import MQTT_KEYS, read_mqtt_settings
 from twin_edge.mqtt_settings import MqttSettings
@@ -109,7 +109,7 @@ def load_service_config(path: str | Path) -> ChainConfig:
     """Read and validate a service settings file; errors name the file, the key and the value."""
     path = Path(path)
     origin = str(path)
-    doc = load_config(path, SCHEMA)
+    doc = load_config(path, SCHEMA, TwinError)
     config = ChainConfig()
     config.store_url = doc["store"].get("url", config.store_url)
     try:

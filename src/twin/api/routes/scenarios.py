@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tomllib
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -14,6 +13,7 @@ from twin.api.live import LiveScenarioSource
 from twin.api.problems import Problem, responses
 from twin.api.schemas import Catalogue, Comparison, ScenarioCreate, ScenarioList, ScenarioPublic, ScenarioResults
 from twin.store import ScenarioJob, UnknownKeyError
+from twin_edge.configfile import parse_toml
 
 router = APIRouter(prefix="/v1/scenarios", tags=["scenarios"])
 catalogue_router = APIRouter(prefix="/v1/catalogue", tags=["scenarios"])
@@ -169,8 +169,8 @@ def comparison(
 def _identity(job: ScenarioJob) -> dict[str, object]:
     """The plant and horizon a job's scenario names (what its KPIs depend on beyond the change)."""
     try:
-        doc = tomllib.loads(job.body).get("scenario", {})
-    except tomllib.TOMLDecodeError:
+        doc = parse_toml(job.body, job.job_id, ValueError).get("scenario", {})
+    except ValueError:
         return {}
     return {k: doc[k] for k in ("plant", "horizon_h") if isinstance(doc, dict) and k in doc}
 
