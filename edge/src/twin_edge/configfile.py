@@ -111,11 +111,10 @@ def known_hint(name: Any, known: Collection[Any], where: str = "", *, section: b
     """`` (did you mean <where>.<closest>?); known: <every known name>`` for a message about an unknown name."""
     names = _names(known)
     close = difflib.get_close_matches(str(name), names, n=1)
+    shown = [f"[{n}]" for n in names] if section else names
     prefix = f"{where}." if where else ""
-    def show(n: str) -> str:
-        return f"[{n}]" if section else n
-    hint = f" (did you mean {show(prefix + close[0])}?)" if close else ""
-    return f"{hint}; known: {', '.join(show(n) for n in names)}"
+    hint = f" (did you mean {'[' if section else ''}{prefix}{close[0]}{']' if section else ''}?)" if close else ""
+    return f"{hint}; known: {', '.join(shown)}"
 
 
 def check_keys(
