@@ -125,6 +125,52 @@ def test_a_plc_that_ignores_the_write_is_caught_by_the_gateways_read_back(rig_an
     wait_until(lambda: rig.gateway.counters.setpoint_readback_mismatch == 1)
     assert rig.plcs.accepted_writes == 1  # acknowledged on the wire ...
     assert rig.plcs.setpoint(0, "exchanger_duty_kW") == 0.0  # ... but not taken
+    # the next DDATA reports what the PLC holds, although it did not change: the host reads back a mismatch
+    alias = birth_metrics(rec, "pot_001")["exchanger_duty_kW"].alias
+    wait_until(lambda: ddata_values(rec, "pot_001", alias)[-1:] == [0.0])
+
+
+def ddata_values(rec: Recorder, device: str, alias: int | None) -> list[Any]:
+    """Every value of the metric with ``alias`` in the DDATA of ``device`` so far, in order."""
+    return [
+        metric.value
+        for m in rec.messages(f"/DDATA/gw/{device}")
+        for metric in decode_payload(m.payload).metrics
+        if metric.alias == alias
+    ]
+
+
+def test_a_write_the_plc_refuses_is_counted_and_never_reported(tmp_path: Path, broker: tuple[str, int]) -> None:
+    """The PLC takes writes only from 127.0.0.2, so it refuses the gateway's (an exception response): the gateway
+    counts a write failure and publishes nothing for the tag, so the host sees no read-back and times out
+    into a setpoint alarm (twin.live.setpoint_alarms)."""
+    group = unique("g")
+    rig = make_rig(
+        tmp_path,
+        group=group,
+        node="gw",
+        broker_port=broker[1],
+        pots=1,
+        setpoint_limits=LIMITS,
+        plc_options={"writers": ["127.0.0.2"]},
+    )
+    rec = Recorder(*broker, f"spBv1.0/{group}/#")
+    rig.start()
+    try:
+        rec.wait_for(lambda ms: any("/DBIRTH/" in m.topic for m in ms))
+        alias = birth_metrics(rec, "pot_001")["exchanger_duty_kW"].alias
+        rec.publish(f"spBv1.0/{group}/DCMD/gw/pot_001", dcmd("exchanger_duty_kW", 60.0, "float_value"), qos=1)
+        assert rig.gateway is not None
+        wait_until(lambda: rig.gateway.counters.setpoint_write_failures == 1)
+        polls = rig.gateway.counters.polls
+        wait_until(lambda: rig.gateway.counters.polls >= polls + 3)  # three polls after the refused write
+        assert (rig.gateway.counters.setpoint_writes, rig.gateway.counters.setpoint_refused) == (0, 0)
+        assert rig.plcs.rejected_writes >= 1
+        assert rig.plcs.setpoint(0, "exchanger_duty_kW") == 0.0
+        assert ddata_values(rec, "pot_001", alias) == []  # no read-back value was ever published
+    finally:
+        rig.stop()
+        rec.close()
 
 
 def test_the_plc_takes_setpoint_writes_only_from_the_gateway_and_never_on_process_values(

@@ -44,6 +44,7 @@ from twin_edge.births import (
 from twin_edge.config import GatewayConfig
 from twin_edge.errors import SparkplugError
 from twin_edge.forward_store import ForwardStore, StoredValue
+from twin_edge.gateway_counters import GatewayCounters
 from twin_edge.mqtt_link import Connected, Disconnected, LinkEvent, MqttLink, Received, Will
 from twin_edge.poller import Poller, Reading
 from twin_edge.report_by_exception import DeadbandFilter
@@ -59,27 +60,11 @@ from twin_edge.sparkplug import (
     next_seq,
 )
 
+__all__ = ["EdgeGateway", "GatewayCounters", "SampleObserver"]
+
 logger = logging.getLogger(__name__)
 
 SampleObserver = Callable[[str, str, int, Value], None]
-
-
-@dataclass
-class GatewayCounters:
-    polls: int = 0
-    published: int = 0
-    stored: int = 0
-    replayed: int = 0
-    births: int = 0
-    rebirths: int = 0
-    device_deaths: int = 0
-    bad_commands: int = 0
-    rebirths_coalesced: int = 0
-    internal_errors: int = 0
-    setpoint_writes: int = 0  # DCMD metrics written to a PLC
-    setpoint_refused: int = 0  # DCMD metrics refused here (unknown, not writable, wrong type, out of range)
-    setpoint_write_failures: int = 0  # the PLC did not answer or refused the write
-    setpoint_readback_mismatch: int = 0  # the PLC answered the write but holds another value
 
 
 @dataclass

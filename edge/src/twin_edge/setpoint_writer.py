@@ -15,10 +15,10 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Collection
-from typing import Protocol
 
 from twin_edge.births import AliasTable
 from twin_edge.errors import SparkplugError
+from twin_edge.gateway_counters import GatewayCounters
 from twin_edge.modbus import PlcUnavailable
 from twin_edge.poller import Poller
 from twin_edge.report_by_exception import DeadbandFilter
@@ -28,16 +28,6 @@ from twin_edge.sparkplug.payload import Metric
 from twin_edge.tagmap import Tag, TagMap
 
 logger = logging.getLogger("twin_edge.gateway")  # the gateway's log, as before the split
-
-
-class WriteCounters(Protocol):
-    """The gateway counters this module advances (:class:`twin_edge.gateway.GatewayCounters`)."""
-
-    bad_commands: int
-    setpoint_writes: int
-    setpoint_refused: int
-    setpoint_write_failures: int
-    setpoint_readback_mismatch: int
 
 
 class SetpointWriter:
@@ -53,7 +43,7 @@ class SetpointWriter:
         aliases: AliasTable,
         poller: Poller,
         rbe: DeadbandFilter,
-        counters: WriteCounters,
+        counters: GatewayCounters,
         *,
         born_devices: Callable[[], Collection[str]],
         wake: Callable[[], None],
