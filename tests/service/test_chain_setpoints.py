@@ -87,5 +87,15 @@ def test_the_service_chain_writes_a_confirmed_setpoint_to_the_plc(tmp_path: Path
                 assert write(server.url, headers, 9.2)["status"] == "verified"
                 alarm = next(a for a in alarms(server.url, headers) if a["id"] == f"setpoint-{failed['proposal_id']}")
                 assert alarm["state"] == "cleared"
+                # and the service's event frames keep it (opened and closed by the housekeeping, once a second)
+                deadline = time.monotonic() + 15
+                while not (frame := [f for f in httpx.get(
+                        f"{server.url}/v1/events", headers=headers,
+                        params={"kind": "alarm", "asset": "cell:1-002", "start": alarm["since"],
+                                "end": alarm["cleared"]}).json()["events"]
+                        if f["id"] == f"alarm:{alarm['id']}" and f["end"] is not None]):
+                    assert time.monotonic() < deadline, "no closed alarm frame for the setpoint alarm"
+                    time.sleep(0.3)
+                assert frame[0]["attributes"]["alarm_kind"] == "setpoint_failed"
     finally:
         broker.stop()

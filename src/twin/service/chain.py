@@ -221,7 +221,10 @@ class ServiceChain:
                 if self.sink is not None:
                     self.sink.flush()
                 if self.frames is not None and self.live is not None:
-                    self.frames.record(self.live.snapshot())
+                    snapshot = self.live.snapshot()
+                    if self.setpoints is not None:  # failed setpoint writes are alarm frames too
+                        snapshot = self.setpoints.alarms.merge(snapshot)
+                    self.frames.record(snapshot)
                 if time.monotonic() >= next_kpis and self.live is not None and self.store is not None:
                     self._record_kpis()
                     next_kpis = time.monotonic() + self.config.kpi_period_s
