@@ -48,6 +48,7 @@ async function act(id, what, hours) {
 }
 
 const PLAIN = [
+  [/PLC holds|no read-back/i, "A setpoint written to the pot controller did not take effect: it kept another value or did not answer"],
   [/anode effect/i, "Anode effect: the cell voltage has jumped because the bath ran short of alumina"],
   [/diverge|NIS/i, "The cell's measurements no longer match what the model expects; check the sensors and the cell"],
   [/stuck|not chang|frozen value/i, "A sensor reading has stopped changing"],
