@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import math
+import secrets
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -119,11 +120,16 @@ class Alarm:
 
 
 class AlarmBook:
-    """Active alarms keyed by (potline, cell, kind), plus a bounded history of cleared ones."""
+    """Active alarms keyed by (potline, cell, kind), plus a bounded history of cleared ones.
 
-    def __init__(self, history: int = 500) -> None:
+    Ids are ``a-<run>-<n>``: ``run`` is random per book, so an alarm raised after a restart never takes the id
+    of one from before (operators' acknowledgements and event frames are kept by id across restarts).
+    """
+
+    def __init__(self, history: int = 500, run: str | None = None) -> None:
         self._active: dict[tuple[str, int | None, AlarmKind], Alarm] = {}
         self._cleared: deque[Alarm] = deque(maxlen=history)
+        self._run = run if run is not None else secrets.token_hex(3)
         self._next = 1
 
     def raise_(self, potline: str, cell: int | None, kind: AlarmKind, reason: str, t_s: float, at: datetime) -> Alarm:
@@ -132,7 +138,7 @@ class AlarmBook:
         if alarm is not None:
             alarm.reason = reason
             return alarm
-        alarm = Alarm(f"a-{self._next}", potline, cell, kind, reason, SEVERITY[kind], t_s, at)
+        alarm = Alarm(f"a-{self._run}-{self._next}", potline, cell, kind, reason, SEVERITY[kind], t_s, at)
         self._next += 1
         self._active[key] = alarm
         logger.info("alarm %s on %s: %s", kind, alarm.asset, reason)
