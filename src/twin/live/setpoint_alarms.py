@@ -67,13 +67,12 @@ def _asset(group: str, device: str) -> tuple[str, int | None, str]:
 
 def _reason(metric: str, status: str, written: float | None, observed: float | None, at: datetime) -> str:
     when = at.strftime("%H:%M:%S UTC")
-    if status == "mismatch":
-        return f"{metric} written {written:g} but the PLC holds {observed:g} (read back at {when}); not taken"
+    wrote = f"{metric} written {written:g}" if written is not None else f"{metric} written"
+    if status == "mismatch" and observed is not None:
+        return f"{wrote} but the PLC holds {observed:g} (read back at {when}); not taken"
     return (
-        f"{metric} written {written:g} but no read-back by {when}: the gateway or PLC refused or did not answer "
-        "the write (see the gateway's setpoint_refused / setpoint_write_failures)"
-        if written is not None
-        else f"{metric}: no read-back by {when}"
+        f"{wrote} but no read-back by {when}: the gateway or PLC refused or did not answer the write "
+        "(see the gateway's setpoint_refused / setpoint_write_failures)"
     )
 
 
