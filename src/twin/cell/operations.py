@@ -47,12 +47,31 @@ DISSOLUTION_FACTOR_RANGE = (0.01, 100.0)
 NOISE_GAIN_RANGE = (1.0, 100.0)
 HX_DUTY_MAX_W = 5.0e6  # far above any exchanger (physics.md §1.6: 0-250 kW for 300 kA); catches unit slips
 
+SMALL = 16  # up to this many cells, checks run on Python lists (the plant's batched jobs: one to a few cells)
+
 Cells = int | slice | Iterable[int] | np.ndarray | str | None
 
 
 def cell_index(potline: Potline, cells: Cells, operation: str) -> np.ndarray:
-    """0-based cell indices from an int, a slice, a sequence, a boolean mask, ``"all"`` or ``None`` (all)."""
+    """0-based cell indices from an int, a slice, a sequence, a boolean mask, ``"all"`` or ``None`` (all).
+
+    An int64 index array (what the plant's batched operations pass) and a plain int take a short path: one
+    bounds check, no copy of the array.
+    """
     n = potline.n_cells
+    if type(cells) is np.ndarray and cells.dtype == np.int64 and cells.ndim == 1:
+        if cells.size <= SMALL:  # a Python min/max is quicker than two reductions on a few cells
+            values = cells.tolist()
+            bad = bool(values) and (min(values) < 0 or max(values) >= n)
+        else:
+            bad = bool(cells.min() < 0 or cells.max() >= n)
+        if bad:
+            raise SimulationError(f"{operation}: cells = {cells!r} is invalid; expected indices in [0, {n - 1}]")
+        return cells
+    if type(cells) is int:
+        if not 0 <= cells < n:
+            raise SimulationError(f"{operation}: cells = {cells!r} is invalid; expected indices in [0, {n - 1}]")
+        return np.array([cells], dtype=np.int64)
     if cells is None or (isinstance(cells, str) and cells == "all"):
         return np.arange(n)
     if isinstance(cells, slice):
@@ -80,9 +99,15 @@ def check_number(operation: str, name: str, value: float, low: float, high: floa
 
 
 def _per_cell(operation: str, name: str, value: float | np.ndarray, n: int, low: float, high: float) -> np.ndarray:
-    arr = np.broadcast_to(np.asarray(value, dtype=float), (n,)).copy()
-    bad = ~np.isfinite(arr) | (arr < low) | (arr > high)
-    if bad.any():
+    """``value`` (one number or one per cell) as ``n`` floats in [low, high], or a SimulationError naming it."""
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        return np.full(n, check_number(operation, name, value, low, high))
+    small = type(value) is np.ndarray and value.dtype == np.float64 and value.shape == (n,) and n <= SMALL
+    if small and all(low <= v <= high for v in value.tolist()):  # NaN fails both comparisons
+        return value.copy()
+    arr = np.array(np.broadcast_to(np.asarray(value, dtype=float), (n,)))
+    if not ((arr >= low) & (arr <= high)).all():  # NaN fails both comparisons
+        bad = ~np.isfinite(arr) | (arr < low) | (arr > high)
         raise SimulationError(
             f"{operation}: {name} = {float(arr[bad][0])!r} is invalid; expected a number in [{low:g}, {high:g}]"
         )
@@ -112,13 +137,18 @@ def tap_metal(potline: Potline, cells: Cells, target_kg: float) -> float:
 
     The anode beam follows the metal, so the ACD is unchanged (physics.md §1.7).
     """
+    return float(tap_metal_each(potline, cells, target_kg).sum())
+
+
+def tap_metal_each(potline: Potline, cells: Cells, target_kg: float) -> np.ndarray:
+    """:func:`tap_metal`, returning the kg tapped from each of ``cells`` (in their order)."""
     op = "tap_metal"
     idx = cell_index(potline, cells, op)
     target = check_number(op, "target_kg", target_kg, 0.0, 1e6)
     s = potline.state
     tapped = np.maximum(s[L.S_METAL_KG, idx] - target, 0.0)
     s[L.S_METAL_KG, idx] -= tapped
-    return float(tapped.sum())
+    return tapped
 
 
 def add_alf3(potline: Potline, cells: Cells, kg: float | np.ndarray) -> float:
@@ -137,6 +167,11 @@ def add_alf3(potline: Potline, cells: Cells, kg: float | np.ndarray) -> float:
 
 def add_bath(potline: Potline, cells: Cells, kg: float | np.ndarray) -> float:
     """Add ``kg`` of crushed bath per cell at the liquid's composition; the liquids pay its heat and latent heat."""
+    return float(add_bath_each(potline, cells, kg).sum())
+
+
+def add_bath_each(potline: Potline, cells: Cells, kg: float | np.ndarray) -> np.ndarray:
+    """:func:`add_bath`, returning the kg added to each of ``cells``."""
     op = "add_bath"
     idx = cell_index(potline, cells, op)
     amount = _per_cell(op, "kg", kg, idx.size, 0.0, 20000.0)
@@ -146,11 +181,16 @@ def add_bath(potline: Potline, cells: Cells, kg: float | np.ndarray) -> float:
     heat = amount * (p[L.P_CP_BATH] * (L.T_REF_DEGC - p[L.P_T_AMBIENT]) + p[L.P_LEDGE_LATENT])
     _take_heat(potline, idx, heat, before)
     _refresh(potline, idx)
-    return float(amount.sum())
+    return amount
 
 
 def tap_bath(potline: Potline, cells: Cells, kg: float | np.ndarray) -> float:
     """Remove up to ``kg`` of liquid bath per cell at its composition (never below a quarter of the nominal bath)."""
+    return float(tap_bath_each(potline, cells, kg).sum())
+
+
+def tap_bath_each(potline: Potline, cells: Cells, kg: float | np.ndarray) -> np.ndarray:
+    """:func:`tap_bath`, returning the kg removed from each of ``cells``."""
     op = "tap_bath"
     idx = cell_index(potline, cells, op)
     amount = _per_cell(op, "kg", kg, idx.size, 0.0, 20000.0)
@@ -159,7 +199,7 @@ def tap_bath(potline: Potline, cells: Cells, kg: float | np.ndarray) -> float:
     amount = np.minimum(amount, room)
     _move_liquid(s, idx, -amount)  # leaves at the liquids' temperature: T unchanged
     _refresh(potline, idx)
-    return float(amount.sum())
+    return amount
 
 
 def _move_liquid(s: np.ndarray, idx: np.ndarray, kg: np.ndarray) -> None:

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from twin.cell import operations as cell_ops
 from twin.cell.physics import FARADAY, M_AL, M_AL2O3, process_energy_per_kg_al
 from twin.errors import SimulationError
 from twin.params import Component
@@ -143,96 +144,135 @@ class PotroomControl:
     # --- the daily visit --------------------------------------------------------------------------------
     def visit(self, cell: int, now_s: float) -> None:
         """Measure pot ``cell`` and act on it (module docstring). The line is synced to ``now_s``."""
-        s = self.settings
-        if not np.isfinite(self.line.potline.values("temperature_degC")[cell]):
-            raise SimulationError(
-                f"potline {self.line.name}: cell {cell + 1} left the model's valid range at t = {now_s:.0f} s "
-                "(non-finite temperature); the potroom cannot measure it"
-            )
-        self.visits[cell] += 1
-        every = max(round(s["temperature_measurement_days"]), 1)
-        pot = self.line.potline
-        if (self.visits[cell] - 1) % every == 0:
-            temp = float(pot.values("temperature_degC")[cell]) + self._noise(s["temperature_measurement_sd_K"])
-            superheat = float(pot.values("superheat_K")[cell]) + self._noise(s["temperature_measurement_sd_K"])
-            self.measured_temp_degC[cell] = temp
-            self.measured_superheat_K[cell] = superheat
-        lost = self._lost()[cell]
-        self._sample(cell, now_s, lost)
-        if self.controls.alf3:
-            self._add_alf3(cell, now_s, lost)
-        self.lost_seen_kg[cell] = lost
-        if self.controls.resistance and now_s >= self.treatment_until_s:
-            self._adjust_resistance(cell)
-        if self.controls.bath_level:
-            self._bath_level(cell)
+        self.visit_many(np.array([cell], dtype=np.int64), [now_s])
 
-    def _sample(self, cell: int, now_s: float, lost: float) -> None:
+    def visit_many(self, cells: np.ndarray, times_s: list[float]) -> None:
+        """Visit pots ``cells`` (distinct, int64) at ``times_s``, one call for all: the same result as visiting
+        them one after the other, measurement noise drawn in that order (module docstring)."""
         s = self.settings
-        every = max(round(s["alf3_sample_days"]), 1)
-        if (self.visits[cell] - 1) % every != 0:
-            return
         pot = self.line.potline
-        measured = float(pot.values("alf3_wtpct")[cell]) + self._noise(s["alf3_measurement_sd_wtpct"])
-        ready = now_s + s["alf3_report_delay_h"] * HOUR_S
-        self.samples[cell].append(_Sample(now_s, ready, measured, float(self.added_kg[cell]), lost))
-        del self.samples[cell][:-4]  # keep the last few
+        temp_now = pot.values("temperature_degC")[cells]
+        bad = ~np.isfinite(temp_now)
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            raise SimulationError(
+                f"potline {self.line.name}: cell {int(cells[k]) + 1} left the model's valid range at "
+                f"t = {times_s[k]:.0f} s (non-finite temperature); the potroom cannot measure it"
+            )
+        self.visits[cells] += 1
+        visits = self.visits[cells] - 1
+        measure = visits % max(round(s["temperature_measurement_days"]), 1) == 0
+        sample = visits % max(round(s["alf3_sample_days"]), 1) == 0
+        noise_t, noise_x = self._noises(measure, sample)
+        m = cells[measure]
+        if m.size:
+            sd = s["temperature_measurement_sd_K"]
+            self.measured_temp_degC[m] = temp_now[measure] + sd * noise_t[measure, 0]
+            self.measured_superheat_K[m] = pot.values("superheat_K")[m] + sd * noise_t[measure, 1]
+        lost = self._lost()[cells]
+        if sample.any():
+            self._sample(cells, times_s, lost, sample, noise_x * s["alf3_measurement_sd_wtpct"])
+        if self.controls.alf3:
+            self._add_alf3(cells, times_s, lost)
+        self.lost_seen_kg[cells] = lost
+        if self.controls.resistance:
+            self._adjust_resistance(cells[np.asarray(times_s) >= self.treatment_until_s])
+        if self.controls.bath_level:
+            self._bath_level(cells)
+
+    def _noises(self, measure: np.ndarray, sample: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Standard normal measurement noise, drawn pot by pot in visit order (temperature, superheat, sample),
+        as the draws of one visit at a time; zero where a loop has no noise."""
+        s = self.settings
+        k = measure.size
+        noise_t, noise_x = np.zeros((k, 2)), np.zeros(k)
+        if not self.controls.measurement_noise:
+            return noise_t, noise_x
+        use_t = measure.tolist() if s["temperature_measurement_sd_K"] > 0 else [False] * k
+        use_x = sample.tolist() if s["alf3_measurement_sd_wtpct"] > 0 else [False] * k
+        total = 2 * sum(use_t) + sum(use_x)
+        if total == 0:
+            return noise_t, noise_x
+        z = self.rng.standard_normal(total).tolist()  # loc + scale·z is how Generator.normal draws
+        j = 0
+        for i in range(k):
+            if use_t[i]:
+                noise_t[i] = z[j], z[j + 1]
+                j += 2
+            if use_x[i]:
+                noise_x[i] = z[j]
+                j += 1
+        return noise_t, noise_x
+
+    def _sample(self, cells: np.ndarray, times_s: list[float], lost: np.ndarray, sample: np.ndarray,
+                noise: np.ndarray) -> None:
+        delay = self.settings["alf3_report_delay_h"] * HOUR_S
+        measured = self.line.potline.values("alf3_wtpct")[cells] + noise
+        for k in np.flatnonzero(sample):
+            cell = int(cells[k])
+            now_s = times_s[k]
+            samples = self.samples[cell]
+            added = float(self.added_kg[cell])
+            samples.append(_Sample(now_s, now_s + delay, float(measured[k]), added, float(lost[k])))
+            del samples[:-4]  # keep the last few
 
     def latest_result(self, cell: int, now_s: float) -> _Sample | None:
         """The newest excess-AlF3 result that has arrived by ``now_s``."""
         ready = [x for x in self.samples[cell] if x.ready_s <= now_s]
         return ready[-1] if ready else None
 
-    def _add_alf3(self, cell: int, now_s: float, lost: float) -> None:
+    def _add_alf3(self, cells: np.ndarray, times_s: list[float], lost: np.ndarray) -> None:
         s = self.settings
         pot = self.line.potline
-        feed_forward = max(lost - self.lost_seen_kg[cell], 0.0)
-        feedback = 0.0
+        feed_forward = np.maximum(lost - self.lost_seen_kg[cells], 0.0)
         bath = pot.parameter("bath_nominal_kg")
-        result = self.latest_result(cell, now_s)
-        if result is not None:
-            estimate = result.alf3_wtpct + 100.0 * (
-                (self.added_kg[cell] - result.added_kg) - (lost - result.lost_kg)
-            ) / bath
-            feedback += s["alf3_feedback_fraction_per_day"] * (self.target_alf3_wtpct - estimate) * bath / 100.0
-        if np.isfinite(self.measured_temp_degC[cell]):
-            feedback += s["alf3_temperature_gain_kg_per_K"] * (self.measured_temp_degC[cell] - self.target_temp_degC)
+        feedback = np.zeros(cells.size)
+        for k, (cell, now_s) in enumerate(zip(cells.tolist(), times_s, strict=True)):
+            result = self.latest_result(cell, now_s)
+            if result is not None:
+                estimate = result.alf3_wtpct + 100.0 * (
+                    (self.added_kg[cell] - result.added_kg) - (lost[k] - result.lost_kg)
+                ) / bath
+                feedback[k] += s["alf3_feedback_fraction_per_day"] * (self.target_alf3_wtpct - estimate) * bath / 100.0
+        temp = self.measured_temp_degC[cells]
+        known = np.isfinite(temp)
+        feedback[known] += s["alf3_temperature_gain_kg_per_K"] * (temp[known] - self.target_temp_degC)
         limit = s["alf3_feedback_max_kg"]
-        add = max(feed_forward + min(max(feedback, -limit), limit), 0.0)
-        if add > 0.0:
-            pot.add_alf3(cell, add)
-            self.added_kg[cell] += add
-            self.line.alf3_added_kg += add
+        add = np.maximum(feed_forward + np.minimum(np.maximum(feedback, -limit), limit), 0.0)
+        dosed = add > 0.0
+        if dosed.any():
+            pot.add_alf3(cells[dosed], add[dosed])
+            self.added_kg[cells[dosed]] += add[dosed]
+            for kg in add[dosed].tolist():  # booked pot by pot, as visits one at a time book it
+                self.line.alf3_added_kg += kg
 
-    def _adjust_resistance(self, cell: int) -> None:
+    def _adjust_resistance(self, cells: np.ndarray) -> None:
         s = self.settings
-        superheat = self.measured_superheat_K[cell]
-        temp = self.measured_temp_degC[cell]
-        if not (np.isfinite(superheat) and np.isfinite(temp)):
-            return
+        superheat = self.measured_superheat_K[cells]
+        temp = self.measured_temp_degC[cells]
         error = 0.5 * (superheat - self.target_superheat_K) + 0.5 * (temp - self.target_temp_degC)
         step = -s["resistance_gain_mV_per_K"] * error
-        if abs(step) < s["resistance_step_min_mV"]:
-            return
-        step = min(max(step, -s["resistance_step_max_mV"]), s["resistance_step_max_mV"])
-        self.move_targets(cell, step)
+        move = np.isfinite(step) & (np.abs(step) >= s["resistance_step_min_mV"])
+        if move.any():
+            limit = s["resistance_step_max_mV"]
+            self.move_targets(cells[move], np.minimum(np.maximum(step[move], -limit), limit))
 
-    def _bath_level(self, cell: int) -> None:
+    def _bath_level(self, cells: np.ndarray) -> None:
         s = self.settings
         pot = self.line.potline
         nominal = pot.parameter("bath_nominal_kg")
-        error = nominal - float(pot.values("bath_kg")[cell])
-        if abs(error) <= s["bath_level_deadband_fraction"] * nominal:
-            return
-        amount = min(s["bath_level_fraction_per_day"] * abs(error), s["bath_level_max_kg_per_day"])
-        if amount <= 0.0:
-            return
-        if error > 0:
-            if self.measured_superheat_K[cell] < 0.5 * self.target_superheat_K:
-                return
-            self.line.bath_added_kg += pot.add_bath(cell, amount)
-        else:
-            self.line.bath_tapped_kg += pot.tap_bath(cell, amount)
+        error = nominal - pot.values("bath_kg")[cells]
+        amount = np.minimum(s["bath_level_fraction_per_day"] * np.abs(error), s["bath_level_max_kg_per_day"])
+        act = (np.abs(error) > s["bath_level_deadband_fraction"] * nominal) & (amount > 0.0)
+        cold = self.measured_superheat_K[cells] < 0.5 * self.target_superheat_K
+        add = act & (error > 0) & ~cold
+        tap = act & (error <= 0)
+        if add.any():
+            for kg in cell_ops.add_bath_each(pot, cells[add], amount[add]).tolist():
+                self.line.bath_added_kg += kg
+        if tap.any():
+            for kg in cell_ops.tap_bath_each(pot, cells[tap], amount[tap]).tolist():
+                self.line.bath_tapped_kg += kg
 
 
 def _process_voltage(line: PotlineSim) -> np.ndarray:

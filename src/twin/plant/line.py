@@ -20,6 +20,7 @@ from twin.params import PotlineSpec
 
 if TYPE_CHECKING:
     from twin.plant.control import PotroomControl
+    from twin.plant.operations import LineOperations
 
 FEEDER_BLOCKAGE = "feeder_blockage"  # the feed-loss cause of a crusted feeder hole
 
@@ -75,6 +76,8 @@ class PotlineSim:
     modulation_reference: tuple[float, np.ndarray, float] | None = None
     listeners: list[Callable[[PotlineSim, CellEvent], None]] = field(default_factory=list)
     sync_grid_s: float = 0.0  # > 0: operations sync to the last multiple of this (see sync)
+    #: the routine crane jobs, applied in batches before the line advances (twin.plant.operations)
+    operations: LineOperations | None = None
 
     blocked_cells: set[int] = field(default_factory=set)
 
@@ -113,9 +116,16 @@ class PotlineSim:
         With a sync grid (``sync_grid_s`` > 0, set by the plant) an operation brings the line only to the last
         grid point at or before ``time_s``, which the plant's own sync already reached: the line is advanced a
         few times per dispatch interval, in whole slow-term cadences, not once per crane job (issue 12 item 3).
-        ``exact`` advances to ``time_s`` itself (interval closes, the end of a run).
+        ``exact`` advances to ``time_s`` itself (interval closes, the end of a run). Routine jobs that ended
+        before ``time_s`` are applied first (:meth:`flush`).
         """
+        self.flush(time_s)
         self.absorb(self.advance_cells(self.sync_target(time_s, exact)))
+
+    def flush(self, time_s: float) -> None:
+        """Apply the routine crane jobs that ended before ``time_s``, each as of its own sync point."""
+        if self.operations is not None:
+            self.operations.flush(time_s)
 
     def sync_target(self, time_s: float, exact: bool = False) -> float:
         """The time a sync at ``time_s`` advances the cells to (the grid point at or before it, or itself)."""

@@ -1,8 +1,15 @@
-"""Routine potline operations as SimPy processes that act on the cell state between kernel chunks.
+"""Routine potline operations: scheduled crane jobs applied to the cell state in batches, between kernel chunks.
 
-Each operation queues for a pot-tending crane, holds it for the operation's duration, brings the line's
-cells up to the present (lazy sync) and then changes their state. Schedules are staggered over the line
-so the crane load is even, as in a real potroom.
+Tapping and anode changes are crane jobs; each queues for one of the line's pot-tending cranes (first come,
+first served, ``cranes`` of them) and acts when its crane time is over. Schedules are staggered over the line
+so the crane load is even, as in a real potroom. The schedule is deterministic, so :class:`LineOperations`
+works the crane queue out itself (a heap of crane free times, the same instants SimPy's ``Resource`` gives)
+instead of running a SimPy process per job: the jobs that finished since the line's last sync are applied
+together, by one named Potline operation per kind taking an index array, just before the line next advances
+(:meth:`twin.plant.line.PotlineSim.sync` and :meth:`twin.plant.plant.Plant.sync` call :meth:`~LineOperations.flush`).
+Each job still acts on the cells as of its own sync point (the grid point at or before its end, or its end
+exactly with ``sync_s = 0``) and in end-time order, so the state is what a process per job gave (issue 12
+item 3).
 
 * Tapping: daily, the metal above the cell's start inventory is siphoned out; the anode beam follows
   the metal so the ACD is unchanged (physics.md §1.7: daily tap ≈ one day's production). At the tap the
@@ -13,21 +20,24 @@ so the crane load is even, as in a real potroom.
   temperature rise (:func:`twin.cell.operations.change_anode`) and the cell is noisier for hours (Dupuis,
   physics.md §1.7).
 * Beam raising: every ``BEAM_RAISE_DAYS`` days per cell the anode beam is re-clamped (Qatalum 17 d);
-  a short voltage disturbance, modelled as raised noise.
+  a short voltage disturbance, modelled as raised noise (no crane).
 * Feeder blockages: point-feeder holes crust over at random (a Poisson process per line at the plant
   file's rate per cell-day); the cell loses a share of its feed for an exponentially distributed time.
   The tracking controller does not know and can only react to the alumina it sees falling; this is
   what produces the occasional anode effect of a modern line (physics.md §1.5). The anode-effect kill
-  sequence breaks the crust and clears the hole (``PotlineSim.sync``).
+  sequence breaks the crust and clears the hole (``PotlineSim.sync``). These stay SimPy processes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+import heapq
+from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import simpy
+
+from twin.cell import operations as cell_ops
 
 if TYPE_CHECKING:
     from twin.plant.line import PotlineSim
@@ -37,59 +47,105 @@ BEAM_RAISE_DAYS = 17.0  # qatalum.com: beam raise every 17 days
 BEAM_RAISE_NOISE_GAIN = 2.0  # [R] a short disturbance, smaller than an anode change
 
 
-def staggered(
-    env: simpy.Environment, line: PotlineSim, period_per_cell_s: float, offset: float,
-    operation: Callable[[simpy.Environment, PotlineSim, int], Any],
-) -> Generator[Any, Any, None]:
-    """Visit cell 1, 2, ... N, 1, ... so each cell gets ``operation`` once per ``period_per_cell_s``.
-
-    The line's work is spread evenly over the period (one cell every period / N), starting ``offset`` of a
-    slot late so different operations do not all land on the same instants. A generator ``operation`` runs
-    as its own process (it may queue for a crane); a plain function runs in place.
-    """
-    n = line.potline.n_cells
-    slot = period_per_cell_s / n
-    yield env.timeout(slot * offset)
-    cell = 0
-    while True:
-        result = operation(env, line, cell)
-        if isinstance(result, Generator):
-            env.process(result)
-        cell = (cell + 1) % n
-        yield env.timeout(slot)
+TAP, ANODE, BEAM = 0, 1, 2  # job kinds; a flush applies the jobs of one kind at one sync point together
 
 
-def tapping(env: simpy.Environment, line: PotlineSim) -> Generator[Any, Any, None]:
-    """Tap every cell once a day, staggered over the day."""
-    return staggered(env, line, DAY_S, 0.5, _tap)
+class _Stagger:
+    """Visits cell 0, 1, ... N−1, 0, ... one every ``period_per_cell_s / N``, starting ``offset`` of a slot late;
+    the instants are summed as SimPy's timeouts sum them (t += slot), so they are the same floats."""
+
+    def __init__(self, n: int, period_per_cell_s: float, offset: float, kind: int) -> None:
+        self.n, self.slot, self.kind = n, period_per_cell_s / n, kind
+        self.time = 0.0 + self.slot * offset
+        self.cell = 0
+
+    def pop(self) -> tuple[float, int]:
+        time, cell = self.time, self.cell
+        self.time += self.slot
+        self.cell = (cell + 1) % self.n
+        return time, cell
 
 
-def _tap(env: simpy.Environment, line: PotlineSim, cell: int) -> Generator[Any, Any, None]:
-    with line.cranes.request() as crane:
-        yield crane
-        yield env.timeout(line.spec["tap_duration_min"] * 60.0)
-        line.sync(env.now)
-        target = line.potline.technology.number("cell.metal_mass_kg")
-        line.metal_tapped_kg += line.potline.tap_metal(cell, target)
-        line.taps += 1
-        if line.control is not None:
-            line.control.visit(cell, env.now)
+class LineOperations:
+    """The routine crane jobs and beam raises of one line, applied in batches at the line's syncs."""
 
+    def __init__(self, line: PotlineSim) -> None:
+        tech = line.potline.technology
+        n = line.potline.n_cells
+        self.line = line
+        anode_s = tech.number("anode.anode_cycle_h") * 3600.0 / tech.number("cell.anode_count")
+        self.requests = [_Stagger(n, DAY_S, 0.5, TAP), _Stagger(n, anode_s, 1.0 / 3.0, ANODE)]
+        spec = line.spec
+        self.duration_s = {TAP: spec["tap_duration_min"] * 60.0, ANODE: spec["anode_change_duration_min"] * 60.0}
+        self.beams = _Stagger(n, BEAM_RAISE_DAYS * DAY_S, 0.5, BEAM)
+        self.cranes_free = [0.0] * int(line.spec["cranes"])  # heap of the instants each crane is free
+        self.done: list[tuple[float, int, int, int]] = []  # heap of (end, order, kind, cell)
+        self.order = 0
+        self.metal_target_kg = tech.number("cell.metal_mass_kg")
 
-def anode_changes(env: simpy.Environment, line: PotlineSim) -> Generator[Any, Any, None]:
-    """Change one anode per cell every anode cycle / anode count, staggered over the line."""
-    tech = line.potline.technology
-    per_cell_s = tech.number("anode.anode_cycle_h") * 3600.0 / tech.number("cell.anode_count")
-    return staggered(env, line, per_cell_s, 1.0 / 3.0, _change_anode)
+    def _due(self, now_s: float) -> list[tuple[float, int, int]]:
+        """Jobs that end before ``now_s``, in end order: (end, kind, cell). A crane goes to the earliest
+        request (first come, first served) as soon as one is free; a job ends its duration after that."""
+        done = self.done
+        while True:
+            first = min(self.requests, key=lambda r: r.time)
+            if first.time >= now_s:  # a job ends after its request: later requests cannot end before now
+                break
+            request, cell = first.pop()
+            start = max(request, heapq.heappop(self.cranes_free))
+            end = start + self.duration_s[first.kind]
+            heapq.heappush(self.cranes_free, end)
+            heapq.heappush(done, (end, self.order, first.kind, cell))
+            self.order += 1
+        while self.beams.time < now_s:
+            time, cell = self.beams.pop()
+            heapq.heappush(done, (time, self.order, BEAM, cell))
+            self.order += 1
+        due = []
+        while done and done[0][0] < now_s:
+            end, _, kind, cell = heapq.heappop(done)
+            due.append((end, kind, cell))
+        return due
 
+    def flush(self, now_s: float) -> None:
+        """Apply every job that ended before ``now_s``: all jobs of one kind at one sync point as one operation.
 
-def _change_anode(env: simpy.Environment, line: PotlineSim, cell: int) -> Generator[Any, Any, None]:
-    with line.cranes.request() as crane:
-        yield crane
-        yield env.timeout(line.spec["anode_change_duration_min"] * 60.0)
-        line.sync(env.now)
-        line.potline.change_anode(cell, line.spec["anode_change_noise_gain"])
-        line.anode_changes += 1
+        Jobs at one sync point act on the same cell state; taps (with the potroom's visit), anode changes and
+        beam raises change disjoint parts of it (metal, bath and targets; anode node and noise; noise, by a
+        maximum), so grouping them by kind keeps the result of acting one after the other in end order.
+        """
+        due = self._due(now_s)
+        line = self.line
+        k = 0
+        while k < len(due):
+            target = line.sync_target(due[k][0])
+            j = k + 1
+            while j < len(due) and line.sync_target(due[j][0]) == target:
+                j += 1
+            if target > line.potline.time_s:  # exact sync (sync_s = 0) or a line not yet on the grid
+                line.absorb(line.advance_cells(target))
+            group = due[k:j]
+            for kind in (TAP, ANODE, BEAM):
+                jobs = [job for job in group if job[1] == kind]
+                if jobs:
+                    cells = np.array([job[2] for job in jobs], dtype=np.int64)
+                    self._apply(kind, cells, [job[0] for job in jobs])
+            k = j
+
+    def _apply(self, kind: int, cells: np.ndarray, ends: list[float]) -> None:
+        line = self.line
+        pot = line.potline
+        if kind == TAP:
+            for kg in cell_ops.tap_metal_each(pot, cells, self.metal_target_kg):
+                line.metal_tapped_kg += kg
+            line.taps += cells.size
+            if line.control is not None:
+                line.control.visit_many(cells, ends)
+        elif kind == ANODE:
+            pot.change_anode(cells, line.spec["anode_change_noise_gain"])
+            line.anode_changes += cells.size
+        else:
+            pot.raise_noise(cells, BEAM_RAISE_NOISE_GAIN)
 
 
 def feeder_blockages(env: simpy.Environment, line: PotlineSim, rng: np.random.Generator) -> Generator[Any, Any, None]:
@@ -112,11 +168,6 @@ def _blocked_feeder(env: simpy.Environment, line: PotlineSim, cell: int, hours: 
     yield env.timeout(hours * 3600.0)
     line.sync(env.now)
     line.clear_feeder(cell)
-
-
-def beam_raising(env: simpy.Environment, line: PotlineSim) -> Generator[Any, Any, None]:
-    """Re-clamp the anode beam of each cell every BEAM_RAISE_DAYS, staggered."""
-    return staggered(env, line, BEAM_RAISE_DAYS * DAY_S, 0.5, _raise_beam)
 
 
 def _raise_beam(env: simpy.Environment, line: PotlineSim, cell: int) -> None:

@@ -29,7 +29,7 @@ from twin.params import Component, PlantSpec, Technology
 from twin.plant.control import Controls, PotroomControl
 from twin.plant.exchangers import ExchangerControl
 from twin.plant.line import PotlineSim
-from twin.plant.operations import anode_changes, beam_raising, feeder_blockages, tapping
+from twin.plant.operations import LineOperations, feeder_blockages
 from twin.plant.power import Dispatch, dispatch
 from twin.plant.protection import protective_action
 from twin.plant.restart import restart, start_restart
@@ -179,9 +179,7 @@ class Plant:
         if routine_operations:
             op_seeds = np.random.SeedSequence([seed, 1]).spawn(len(lines))
             for line, op_seed in zip(lines, op_seeds, strict=True):
-                env.process(tapping(env, line))
-                env.process(anode_changes(env, line))
-                env.process(beam_raising(env, line))
+                line.operations = LineOperations(line)  # taps, anode changes, beam raises: batched jobs
                 env.process(feeder_blockages(env, line, np.random.default_rng(op_seed)))
         return plant
 
@@ -240,6 +238,8 @@ class Plant:
         threads.
         """
         now = self.env.now
+        for line in self.lines:  # routine jobs that ended before now act on the cells first, in this thread
+            line.flush(now)
         if self.threads > 1 and len(self.lines) > 1:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="potline")
