@@ -15,6 +15,7 @@ published, applied by the host, written to the store and counted back from the D
 the host's loss counters (queue overflow, seq gaps, sink errors); the achieved rate against raw paho on the
 same stream (baseline: a bare subscriber that counts messages, measured in the same run).
 
+``SOAK_DUCKDB_MEMORY`` the store's DuckDB memory limit (default 1GB, the store's own default).
 ``SOAK_HOURS`` sets the plant time (24 for the issue's day; CI under ``--benchmark-disable`` runs 30 plant
 seconds as a smoke test); ``SOAK_SPEED`` the acceleration (default 10; the publisher never runs ahead of it, the
 twin may fall behind it, and the run then lasts as long as the twin needs).
@@ -178,7 +179,7 @@ def test_bench_soak_two_potlines_of_352_pots(benchmark, tmp_path: Path) -> None:
         t0 = int(time.time() * 1000)  # plant time of the first birth; the publisher runs ahead of the wall clock
         live = LiveTwin(technology, dict.fromkeys(LINES, POTS), LiveConfig(), epoch_ms=t0, speed=1.0)
         path = tmp_path / "soak.duckdb"
-        store = open_store(f"duckdb:///{path}")
+        store = open_store(f"duckdb:///{path}?memory_limit={os.environ.get('SOAK_DUCKDB_MEMORY', '1GB')}")
         sink = StoreSink(store)
         host = SparkplugHost(HostConfig(host_id=unique("soak"), broker_port=broker.port, group_ids=LINES),
                              FanoutSink(live, sink))

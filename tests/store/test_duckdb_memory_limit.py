@@ -50,7 +50,8 @@ def test_bad_option_is_refused_before_the_file_is_touched(tmp_path: Path, option
         store.write_points("cell:1-001/voltage_V", np.array([1_700_000_000_000], dtype="datetime64[ms]"), [4.2])
     with pytest.raises(StoreError) as err:
         open_store(f"duckdb:///{path}?{option}")
-    assert named in str(err.value) and "\n" not in str(err.value)
+    assert named in str(err.value)
+    assert "\n" not in str(err.value)
     with duckdb.connect(str(path), read_only=True) as db:  # nothing already stored is lost
         assert db.execute("SELECT count(*) FROM points").fetchone()[0] == 1
 
