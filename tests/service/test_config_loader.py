@@ -27,6 +27,9 @@ def load(tmp_path: Path, text: str):
     ('[live]\ntimezone = "../../etc/passwd"\n', "live.timezone = '../../etc/passwd' is invalid; expected an IANA"),
     ("[scenarios]\nmax_horizon_h = 9000\n", "scenarios.max_horizon_h = 9000 is invalid; expected a number of hours"),
     ("[scenarios]\ncatalogue = \"no-such-dir\"\n", "scenarios.catalogue = "),
+    ('[live]\npower_plant = "no-such-plant.toml"\n', "live.power_plant = 'no-such-plant.toml' is invalid; expected a "
+                                                  "plant file"),
+    ('[live]\npower_plant = "."\n', "live.power_plant = '.' is invalid; expected a plant file"),
     ('tls = true\n', "unknown key tls; known: [store], [mqtt], [sparkplug], [live], [scenarios], [api]"),
     ('mqtt = "localhost"\n', "[mqtt] = 'localhost' is invalid; expected a table"),
     ('[mqtt]\nport = 0\n', "mqtt.port = 0 is invalid; expected a TCP port in [1, 65535]"),
@@ -59,3 +62,17 @@ def test_a_complete_file_loads(tmp_path: Path) -> None:
     assert config.catalogue == str(tmp_path / "site")
     assert config.max_horizon_h == 48.0
     assert config.api.job_workers == 3
+
+
+def test_power_plant_is_read_relative_to_the_settings_file_and_loads(tmp_path: Path) -> None:
+    """``twin serve`` lists the power side as assets only when it knows the plant file (issue 11 item 4)."""
+    from twin.params import load_plant
+
+    shipped = Path(__file__).resolve().parents[2] / "models"
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "plant.toml").write_text(
+        (shipped / "plant_small.toml").read_text().replace('technology = "', f'technology = "{shipped}/'))
+    _, call = load(tmp_path, '[live]\npower_plant = "site/plant.toml"\n')
+    config = call()
+    assert config.power_plant == str(tmp_path / "site" / "plant.toml")
+    assert load_plant(config.power_plant).coal_units  # the chain loads it the same way (twin.service.chain)

@@ -18,6 +18,8 @@ host_id = "twin"                          # the primary host id the edge gateway
 technology = "models/hal275.toml"
 speed = 1.0                               # model seconds per wall second (1 = real time)
 timezone = "Asia/Shanghai"                # the plant's IANA time zone for the dashboard's local time (optional)
+power_plant = "plant.toml"                # plant file whose units, grid tie and rectifiers are dispatched for the
+                                          # live load and listed as assets (optional; relative to this file)
 [live.potlines]                           # Sparkplug group id = number of cells
 potline1 = 352
 
@@ -96,6 +98,7 @@ SCHEMA: Schema = {
     "sparkplug": {"host_id": TEXT},
     "live": {"technology": TEXT, "speed": POSITIVE,
              "timezone": Key(str, "an IANA time zone name, e.g. Asia/Shanghai or Europe/Oslo", _is_timezone),
+             "power_plant": TEXT,
              "potlines": Key(dict, "a table of group id = cells in [1, 1000]",
                              lambda v: bool(v) and all(isinstance(n, int) and not isinstance(n, bool)
                                                        and 1 <= n <= 1000 for n in v.values()))},
@@ -122,6 +125,14 @@ def load_service_config(path: str | Path) -> ChainConfig:
     config.technology = live.get("technology", config.technology)
     config.speed = float(live.get("speed", config.speed))
     config.timezone = live.get("timezone", config.timezone)
+    if "power_plant" in live:
+        plant_file = Path(live["power_plant"])
+        plant_file = plant_file if plant_file.is_absolute() else path.parent / plant_file
+        if not plant_file.is_file():
+            raise field_error(TwinError, origin, "live.power_plant", live["power_plant"],
+                              "a plant file (TOML, e.g. models/plant_reference.toml), absolute or relative to this "
+                              "file")
+        config.power_plant = str(plant_file)
     potlines = live.get("potlines", config.potlines)
     for group in potlines:
         if not GROUP_RE.match(group):
