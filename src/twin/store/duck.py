@@ -132,6 +132,9 @@ class DuckDBStore(SqlStore):
                 except duckdb.Error:
                     if attempt == 49:
                         raise
+                try:
                     self._con.interrupt()
-                    time.sleep(0.02)
+                except duckdb.ConnectionException:  # the refused close still closed it (seen under load): done
+                    break
+                time.sleep(0.02)
         log.info("DuckDB store at %s closed", self.path)
