@@ -65,7 +65,7 @@ def test_report_is_html_with_plots(results_dir):
     assert done.returncode == 0, done.stderr
     html = (results_dir / "report.html").read_text()
     # current, supply, import cost, voltage histogram, alumina, superheat, ledge
-    assert html.count("data:image/png;base64,") == 7
+    assert html.count("data:image/png;base64,") == 8  # with the power-side CO2 rate
     assert "production_t" in html
 
 

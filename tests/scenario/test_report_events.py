@@ -59,7 +59,7 @@ def test_report_lists_and_shades_the_shipped_scenarios_events(shipped_run: Path)
         for row in re.findall(r"<tr>(<td>.*?)</tr>", table.group(1))
     ]
     assert [(r[0], float(r[1]), float(r[2]), r[3]) for r in rows] == expected
-    assert doc.count("data:image/png;base64,") == 7
+    assert doc.count("data:image/png;base64,") == 8  # current, supply, cost, CO2, histogram, alumina, superheat, ledge
     windows, inferred = report_windows(Results.load(shipped_run))
     assert not inferred
     assert [(s, e) for s, e, _ in windows] == [(a, b) for _, a, b, _ in expected]

@@ -88,6 +88,7 @@ def render_report(results: Results, baseline: Results | None = None, *, per_day:
         ),
         _plot(ts, base, supply, "Power supply", windows),
         _cost_plot(ts, base, windows),
+        *filter(None, [_co2_plot(ts, base, windows)]),
         _histogram(results),
         _plot(ts, base, {f"{n} alumina (wt%)": f"{n}_alumina_mean_wtpct" for n in lines}, "Dissolved alumina", windows),
         _plot(
@@ -224,7 +225,10 @@ def _plot(
 
 
 def _cost_plot(ts: Columns, base: Columns, windows: Sequence[Window]) -> tuple[str, str]:
-    """Cost rate of grid imports (import MW × tariff per MWh = cost per hour), run and baseline."""
+    """Cost of the supply side per hour (fuel + imports − export revenue), run and baseline; results written
+    before that column existed fall back to the grid import cost (import MW × tariff per MWh)."""
+    if "power_cost_per_h" in ts:
+        return _plot(ts, base, {"power cost (per h)": "power_cost_per_h"}, "Power cost rate", windows)
 
     def rate(cols: Columns) -> Sequence[float]:
         return [m * p for m, p in zip(cols["import_MW"], cols["tariff_per_MWh"], strict=True)]
@@ -234,6 +238,13 @@ def _cost_plot(ts: Columns, base: Columns, windows: Sequence[Window]) -> tuple[s
     base_rated = {"import_cost_per_h": rate(base)} | {"time_h": base["time_h"]} if have <= base.keys() else {}
     series = {"grid import cost (per h)": "import_cost_per_h"}
     return _plot(ts | rated, base_rated, series, "Grid import cost rate", windows)
+
+
+def _co2_plot(ts: Columns, base: Columns, windows: Sequence[Window]) -> tuple[str, str] | None:
+    """CO2 of the supply side per hour (coal units + imported electricity), run and baseline."""
+    if "power_co2_t_per_h" not in ts:
+        return None
+    return _plot(ts, base, {"power CO2 (t/h)": "power_co2_t_per_h"}, "Power-side CO2 rate", windows)
 
 
 def _histogram(results: Results) -> tuple[str, str]:

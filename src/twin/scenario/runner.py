@@ -52,6 +52,9 @@ class _Recorder:
             "shortfall_MW": rec.shortfall_MW,
             "excess_MW": rec.excess_MW,
             "tariff_per_MWh": rec.tariff_per_MWh,
+            # the supply side's money and carbon per hour of this interval (their totals are _power_totals')
+            "power_cost_per_h": (rec.fuel_cost + rec.import_cost - rec.export_revenue) / _hours(rec),
+            "power_co2_t_per_h": (rec.coal_co2_t + _grid_co2_t(plant, rec.import_MW * _hours(rec))) / _hours(rec),
         }
         for unit, mw in zip(plant.spec.coal_units, rec.coal_MW, strict=True):
             row[f"{unit.name}_MW"] = mw
@@ -225,17 +228,25 @@ def _line_totals(line: PotlineSim, plant: Plant, recorder: _Recorder) -> LineTot
     )
 
 
+def _hours(rec: Any) -> float:
+    return max((rec.end_s - rec.start_s) / HOUR_S, 1e-12)
+
+
+def _grid_co2_t(plant: Plant, import_MWh: float) -> float:
+    """CO2 of imported electricity (t): energy × the grid's emission factor from the plant file."""
+    return import_MWh * plant.spec.grid["co2_t_per_MWh"]
+
+
 def _power_totals(plant: Plant) -> dict[str, float]:
     recs = plant.records
     hours = [(r.end_s - r.start_s) / HOUR_S for r in recs]
     total_h = max(sum(hours), 1e-9)
-    grid_factor = plant.spec.grid["co2_t_per_MWh"]
     return {
         "potline_energy_MWh": sum(h * r.demand_MW for h, r in zip(hours, recs, strict=True)),
         "mean_power_MW": sum(h * r.demand_MW for h, r in zip(hours, recs, strict=True)) / total_h,
         "max_power_MW": max((r.demand_MW for r in recs), default=0.0),
         "coal_co2_t": sum(r.coal_co2_t for r in recs),
-        "grid_co2_t": sum(h * r.import_MW for h, r in zip(hours, recs, strict=True)) * grid_factor,
+        "grid_co2_t": _grid_co2_t(plant, sum(h * r.import_MW for h, r in zip(hours, recs, strict=True))),
         "coal_t": sum(r.coal_t for r in recs),
         "import_MWh": sum(h * r.import_MW for h, r in zip(hours, recs, strict=True)),
         "export_MWh": sum(h * r.export_MW for h, r in zip(hours, recs, strict=True)),
