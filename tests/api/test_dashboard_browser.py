@@ -106,6 +106,25 @@ def _text(driver, css: str) -> str | None:
     return driver.execute_script("const e = document.querySelector(arguments[0]); return e ? e.innerText : null", css)
 
 
+def _click(wait, css: str) -> None:
+    """Click the first element matching ``css`` once it exists. The page rebuilds its rows on every refresh, so a
+    row found a moment ago may be gone by the click (Selenium's stale element): then it is found again."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    def attempt(driver) -> bool:
+        try:
+            found = driver.find_elements(By.CSS_SELECTOR, css)
+            if not found:
+                return False
+            found[0].click()
+            return True
+        except StaleElementReferenceException:
+            return False
+
+    wait.until(attempt)
+
+
 def _attrs(driver, css: str, name: str) -> list[str]:
     script = "return [...document.querySelectorAll(arguments[0])].map((e) => e.getAttribute(arguments[1]))"
     return driver.execute_script(script, css, name)
@@ -269,9 +288,9 @@ def test_acknowledge_and_shelve_from_the_page(server: LiveServer, keys: Keys) ->
         driver.get(server.url + "/#/alarms")
         wait.until(lambda d: "kept by the server" in d.find_element(By.ID, "alarm-where").text)
         sel = '#alarm-rows tr[data-alarm="ae-1-005"]'
-        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, sel + ' button[data-do="ack"]'))[0].click()
+        _click(wait, sel + ' button[data-do="ack"]')
         wait.until(lambda d: "acknowledged by key" in (_text(d, sel) or ""))
-        driver.find_element(By.CSS_SELECTOR, sel + ' button[data-do="shelve"][data-h="1"]').click()
+        _click(wait, sel + ' button[data-do="shelve"][data-h="1"]')
         wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, sel))
         assert driver.find_element(By.ID, "alarm-shelved-count").text == "1"
         book = httpx.get(server.url + "/v1/alarms/actions", headers={"X-API-Key": keys.read}).json()["actions"]
@@ -283,9 +302,8 @@ def test_acknowledge_and_shelve_from_the_page(server: LiveServer, keys: Keys) ->
         driver.refresh()
         wait.until(lambda d: d.find_element(By.ID, "alarm-shelved-count").text == "1")
         assert not driver.find_elements(By.CSS_SELECTOR, sel)
-        driver.find_element(By.CSS_SELECTOR, "details summary").click()
-        unshelve = '#alarm-shelved tr[data-alarm="ae-1-005"] button[data-do="unshelve"]'
-        driver.find_element(By.CSS_SELECTOR, unshelve).click()
+        _click(wait, "details summary")
+        _click(wait, '#alarm-shelved tr[data-alarm="ae-1-005"] button[data-do="unshelve"]')
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, sel))
         assert "acknowledged by key" in _text(driver, sel)
     finally:
