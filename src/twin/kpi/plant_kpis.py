@@ -101,6 +101,11 @@ def line_kpis(t: LineTotals, days: float) -> dict[str, float]:
     }
 
 
+def net_energy_cost(fuel_cost: float, import_cost: float, export_revenue: float) -> float:
+    """What the plant pays for its electricity: coal burnt plus grid imports, less what exports earn."""
+    return fuel_cost + import_cost - export_revenue
+
+
 def plant_kpis(
     lines: Mapping[str, Mapping[str, float]],
     power: Mapping[str, float],
@@ -113,7 +118,7 @@ def plant_kpis(
     production = total["production_t"]
     al_kg = production * 1000.0
     co2e = total["anode_co2_t"] + total["pfc_co2e_t"] + power["coal_co2_t"] + power["grid_co2_t"]
-    energy_cost = power["fuel_cost"] + power["import_cost"] - power["export_revenue"]
+    energy_cost = net_energy_cost(power["fuel_cost"], power["import_cost"], power["export_revenue"])
     material_cost = (
         total["alumina_fed_t"] * economics["alumina_price_per_t"]
         + total["anode_carbon_t"] * economics["carbon_price_per_t"]

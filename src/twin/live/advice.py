@@ -42,7 +42,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import simpy
 
 from twin.cell import Potline
 from twin.cell import layout as L
@@ -177,7 +176,7 @@ def advise(
     fwd = Potline(tech, 2 * n, dt=cfg.dt_s, seed=0, stop_on=())
     fwd.silence_noise()
     spec = PotlineSpec(name=label, values={}, sources={}, technology=tech)
-    line = PotlineSim(spec, fwd, simpy.Resource(simpy.Environment(), capacity=1), current_kA, 1)
+    line = PotlineSim(spec, fwd, current_kA, 1)
     # the loops' targets are the technology's start-up point: take them before the estimate is loaded
     only = {
         "bath_level": False,

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-import simpy
 
 from twin.cell import CellEvent, Potline
 from twin.params import PotlineSpec
@@ -50,7 +49,6 @@ class PotlineSim:
 
     spec: PotlineSpec
     potline: Potline
-    cranes: simpy.Resource
     setpoint_kA: float
     units_in_service: int
     outage: bool = False

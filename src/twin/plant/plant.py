@@ -141,7 +141,6 @@ class Plant:
                 PotlineSim(
                     line_spec,
                     potline,
-                    simpy.Resource(env, capacity=line_spec["cranes"]),
                     line_spec["line_current_kA"],
                     line_spec["rectifier_units"],
                 )

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from twin.kpi import LineTotals, line_kpis, plant_kpis
-from twin.kpi.plant_kpis import grid_service_kpis
+from twin.kpi.plant_kpis import grid_service_kpis, net_energy_cost
 from twin.plant import Plant, PotlineSim
 from twin.plant.grid_events import GridLog
 from twin.scenario.event_log import scenario_events
@@ -53,7 +53,7 @@ class _Recorder:
             "excess_MW": rec.excess_MW,
             "tariff_per_MWh": rec.tariff_per_MWh,
             # the supply side's money and carbon per hour of this interval (their totals are _power_totals')
-            "power_cost_per_h": (rec.fuel_cost + rec.import_cost - rec.export_revenue) / _hours(rec),
+            "power_cost_per_h": net_energy_cost(rec.fuel_cost, rec.import_cost, rec.export_revenue) / _hours(rec),
             "power_co2_t_per_h": (rec.coal_co2_t + _grid_co2_t(plant, rec.import_MW * _hours(rec))) / _hours(rec),
         }
         for unit, mw in zip(plant.spec.coal_units, rec.coal_MW, strict=True):
