@@ -114,3 +114,45 @@ def test_only_the_loader_module_imports_a_toml_parser() -> None:
     offenders = sorted(str(p.relative_to(ROOT)) for p in sources if p != loader and _imports(p) & parsers)
     assert offenders == []
     assert "tomllib" in _imports(loader)
+
+
+def _plant_with_meta_key(text: str) -> str:
+    return (ROOT / "models" / "plant_small.toml").read_text(encoding="utf-8").replace("[meta]\n", "[meta]\n" + text, 1)
+
+
+@pytest.mark.parametrize("kind", ["technology", "plant", "dispatch"])
+def test_meta_table_refuses_an_unknown_key(tmp_path: Path, kind: str) -> None:
+    """``[meta]`` is checked like every other table (issue 9: every config file rejects unknown keys): a typo such
+    as ``titel`` is refused with the file, ``meta.titel`` and the known keys, not silently dropped."""
+    from twin.optimise.inputs import load_dispatch
+
+    path = tmp_path / "file.toml"
+    if kind == "technology":
+        path.write_text(HAL275.replace("[meta]\n", '[meta]\ntitel = "x"\n', 1), encoding="utf-8")
+        load = load_technology
+    elif kind == "plant":
+        for name in ("hal275.toml", "hal275_hx.toml", "cellmodel126.toml", "cell500.toml"):
+            (tmp_path / name).write_text((ROOT / "models" / name).read_text(encoding="utf-8"), encoding="utf-8")
+        path.write_text(_plant_with_meta_key('titel = "x"\n'), encoding="utf-8")
+        load = load_plant
+    else:
+        plant = load_plant(ROOT / "models" / "plant_small.toml")
+        text = (ROOT / "models" / "dispatch_small.toml").read_text(encoding="utf-8")
+        path.write_text(text.replace("[meta]\n", '[meta]\ntitel = "x"\n', 1), encoding="utf-8")
+
+        def load(p: Path) -> Any:
+            return load_dispatch(p, plant)
+    with pytest.raises(TwinError) as err:
+        load(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}: "), message
+    assert "unknown key meta.titel" in message, message
+    assert "; known: " in message, message
+    assert "title" in message.split("; known: ", 1)[1], message
+
+
+def test_meta_title_must_be_text(tmp_path: Path) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text(HAL275.replace("[meta]\n", "[meta]\ndescription = 3\n", 1), encoding="utf-8")
+    with pytest.raises(TwinError, match=r"meta\.description = 3 is invalid; expected a text"):
+        load_technology(path)

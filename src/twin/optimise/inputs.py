@@ -21,7 +21,7 @@ from typing import Any
 
 from twin.errors import ModelError, field_error
 from twin.params import Component, ParamSpec, PlantSpec, load_plant
-from twin.params.validate import check_table
+from twin.params.validate import check_meta, check_table
 from twin_edge.configfile import check_keys, read_toml
 
 SINGLE_SECTIONS = ("tariff", "carbon", "solver")
@@ -78,9 +78,7 @@ def load_dispatch(path: str | Path, plant: PlantSpec) -> DispatchSpec:
     origin = str(path)
     doc = read_toml(path, ModelError)
     schema = dispatch_schema()
-    meta = doc.get("meta")
-    if not isinstance(meta, Mapping) or not isinstance(meta.get("name"), str):
-        raise ModelError(f"{origin}: [meta] table with a text 'name' is required")
+    meta = check_meta(doc, origin, extra=("plant",))
     known = {"meta", *SINGLE_SECTIONS, *NAMED_SECTIONS}
     check_keys(doc, known, origin, error=ModelError, noun="section")
     singles = {}

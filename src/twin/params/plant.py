@@ -20,7 +20,7 @@ from typing import Any
 from twin.errors import ModelError, field_error
 from twin.params.schema import plant_schema
 from twin.params.technology import Technology, load_technology
-from twin.params.validate import Value, check_table
+from twin.params.validate import Value, check_meta, check_table
 from twin_edge.configfile import check_keys, read_toml
 
 SINGLE_SECTIONS = ("plant", "potroom", "grid", "renewables", "economics")
@@ -68,9 +68,7 @@ def load_plant(path: str | Path) -> PlantSpec:
     doc = read_toml(path, ModelError)
     origin = str(path)
     schema = plant_schema()
-    meta = doc.get("meta")
-    if not isinstance(meta, Mapping) or not isinstance(meta.get("name"), str):
-        raise ModelError(f"{origin}: [meta] table with a text 'name' is required")
+    meta = check_meta(doc, origin)
     known = {"meta", "potline", "coal_unit", "load_shed", *SINGLE_SECTIONS, *OPTIONAL_SECTIONS}
     check_keys(doc, known, origin, error=ModelError, noun="section")
     singles = {}

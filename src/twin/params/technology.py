@@ -15,7 +15,7 @@ from typing import Any
 
 from twin.errors import ModelError
 from twin.params.schema import technology_schema
-from twin.params.validate import Value, check_table, check_value
+from twin.params.validate import Value, check_meta, check_table, check_value
 from twin_edge.configfile import check_keys, known_hint, read_toml
 
 
@@ -67,9 +67,7 @@ def load_technology(path: str | Path) -> Technology:
 def technology_from_dict(doc: Mapping[str, Any], origin: str) -> Technology:
     """Validate a parsed model document (see module docstring for the layout)."""
     schema = technology_schema()
-    meta = doc.get("meta")
-    if not isinstance(meta, Mapping) or not isinstance(meta.get("name"), str):
-        raise ModelError(f"{origin}: [meta] table with a text 'name' is required")
+    meta = check_meta(doc, origin)
     sections = sorted({spec.section for spec in schema.values()})
     check_keys(doc, ["meta", *sections], origin, error=ModelError, noun="section")
     values: dict[str, Value] = {}

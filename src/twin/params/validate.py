@@ -14,6 +14,24 @@ from twin_edge.configfile import check_keys
 
 Value = float | int | str | tuple[float, ...]
 
+META_KEYS = ("name", "title", "description")
+
+
+def check_meta(doc: Mapping[str, Any], origin: str, extra: tuple[str, ...] = ()) -> Mapping[str, Any]:
+    """Return the file's ``[meta]`` table: text ``name`` required, ``title``/``description`` texts, nothing else.
+
+    ``extra`` names further keys a kind of file allows (a dispatch file's ``plant``); any other key is refused
+    with the file, the key and the known keys, as everywhere else in a model file."""
+    meta = doc.get("meta")
+    if not isinstance(meta, Mapping) or not isinstance(meta.get("name"), str):
+        raise ModelError(f"{origin}: [meta] table with a text 'name' is required")
+    known = (*META_KEYS, *extra)
+    check_keys(meta, known, origin, where="meta", error=ModelError)
+    for key in known:
+        if key in meta and not isinstance(meta[key], str):
+            raise field_error(ModelError, origin, f"meta.{key}", meta[key], "a text")
+    return meta
+
 
 def check_entry(spec: ParamSpec, entry: Any, origin: str, key: str) -> tuple[Value, str]:
     """Validate one parameter entry; return (value, source)."""
