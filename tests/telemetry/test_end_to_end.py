@@ -18,6 +18,8 @@ import pytest
 from twin.telemetry import CollectingSink, HostConfig, Quality, Sample, SparkplugHost
 from twin_edge.testing import GatewayRig, PrivateBroker, make_rig, unique
 
+from .partition import PartitionableRelay
+
 pytestmark = pytest.mark.mqtt
 
 Key = tuple[str, str, int, Any]
@@ -39,15 +41,25 @@ def wait_until(predicate, timeout: float = 15.0) -> None:
 
 class Chain:
     def __init__(
-        self, tmp_path: Path, broker_port: int, *, pots: int, period_s: float = 0.05, reorder_timeout_s: float = 0.5
+        self,
+        tmp_path: Path,
+        broker_port: int,
+        *,
+        pots: int,
+        period_s: float = 0.05,
+        reorder_timeout_s: float = 0.5,
+        host_port: int | None = None,
+        host_keepalive_s: int = 10,
     ) -> None:
+        """``host_port``: where the host connects (default ``broker_port``; e.g. a relay in front of the broker)."""
         self.group, self.host_id = unique("pl"), unique("twin")
         self.sink = CollectingSink()
         self.host = SparkplugHost(
             HostConfig(
                 host_id=self.host_id,
-                broker_port=broker_port,
+                broker_port=broker_port if host_port is None else host_port,
                 group_ids=(self.group,),
+                keepalive_s=host_keepalive_s,
                 reorder_timeout_s=reorder_timeout_s,
                 reconnect_min_s=0.2,
                 reconnect_max_s=1.0,
@@ -196,6 +208,34 @@ def test_broker_outage_loses_nothing(tmp_path: Path, private_broker: PrivateBrok
     (the disk buffer has no time limit; reconnects back off to 1 s). The 30 s run is the slow test below.
     """
     _outage(tmp_path, private_broker, 5.0)
+
+
+def test_primary_host_lost_without_a_disconnect_loses_nothing(tmp_path: Path, private_broker: PrivateBroker) -> None:
+    """The host vanishes from the broker without a DISCONNECT (issue 9: a CI run under load, the host missed its
+    keep-alive): its network link is cut, the broker publishes its Will (STATE offline) 1.5 keep-alives (1 s)
+    later, and the DDATA the gateway published meanwhile reach nobody (Clean Session: the broker keeps nothing for
+    the host). The link is healed and the host reconnects: every value still arrives exactly once, the gap as
+    historical data."""
+    relay = PartitionableRelay(private_broker.port)
+    chain = Chain(tmp_path, private_broker.port, pots=3, period_s=0.1, host_port=relay.port, host_keepalive_s=1).start()
+    try:
+        gateway = chain.rig.gateway
+        assert gateway is not None
+        wait_until(lambda: gateway.counters.published > 30)
+        relay.cut()
+        cut_at = time.time_ns() // 1_000_000
+        wait_until(lambda: gateway.counters.stored > 0)  # the Will arrived: the gateway ended its session
+        relay.heal()
+        wait_until(lambda: gateway.counters.replayed > 0 and gateway.pending_stored == 0, timeout=30)
+        time.sleep(1.0)
+        chain.rig.stop_gateway()
+        time.sleep(0.5)
+        chain.assert_exactly_once_in_order()
+        # the gap since the cut (values published to the cut link, then those stored) arrived as historical data
+        assert any(s.historical and cut_at <= s.timestamp_ms for s in chain.good())
+    finally:
+        chain.stop()
+        relay.close()
 
 
 @pytest.mark.slow

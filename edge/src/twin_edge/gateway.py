@@ -11,8 +11,9 @@ Session rules implemented here (spec chapter "Operational Behavior"):
   into one rebirth at the end of the interval (counted as ``rebirths_coalesced``).
 - bdSeq: the Will of the next CONNECT carries the last *used* bdSeq + 1, and it is persisted only once the broker
   accepted that CONNECT, so a gateway that dies during a broker outage does not skip a value.
-- A clean end of a session (our own NDEATH, at QoS 1, then DISCONNECT) delivered everything published before it;
-  only a lost connection puts the resend window back into the store.
+- A clean end of a session (our own NDEATH, at QoS 1, then DISCONNECT) delivered everything published before it
+  to the broker; a lost connection, or the Primary Host going offline (its Will: it may have missed what the
+  broker routed to it before the keep-alive expired), puts the resend window back into the store.
 - A PLC that stops answering gets a DDEATH; when it answers again, a DBIRTH.
 - Whenever the node cannot publish, values go to the on-disk store and are replayed in order as historical DDATA.
 - DCMD (spec "Payloads" / "Operational Behavior", tck-id-topics-dcmd-*): only when the tag map marks tags
@@ -272,6 +273,11 @@ class EdgeGateway:
         elif not state.online and session.host_online:
             # tck-id-operational-behavior-edge-node-termination-host-offline: NDEATH, then a new session.
             logger.warning("primary host %s went offline; ending this session", self.config.primary_host_id)
+            # The broker got what we sent, the host may not have: a host that lost its connection (Will) missed
+            # everything routed to it since its last packet, up to 1.5 keep-alives before this STATE. Values sent
+            # within the resend window are stored again for it (spec 1.4.1.7: store data until the Primary Host
+            # is back, then flush it as historical); it drops those it had (by metric and timestamp).
+            self._requeue_unconfirmed()
             if not session.birth_pending:
                 self._publish_ndeath()
             session.host_online = False
@@ -449,13 +455,13 @@ class EdgeGateway:
             unconfirmed.popleft()
 
     def _requeue_unconfirmed(self) -> None:
-        """After a connection loss, values sent within the resend window go back to the disk store (at-least-once;
-        the host drops a replayed value it already has, by metric and timestamp)."""
+        """After a connection loss or the Primary Host going offline, values sent within the resend window go back to
+        the disk store (at-least-once; the host drops a replayed value it already has, by metric and timestamp)."""
         if self._unconfirmed:
             rows = [(d, m, ts, v) for _, d, m, ts, v in self._unconfirmed]
             self._unconfirmed.clear()
             self._store.append(rows)
-            logger.info("%d values sent just before the connection loss will be replayed", len(rows))
+            logger.info("%d values sent just before the loss will be replayed", len(rows))
 
     def _forget(self, device_id: str) -> None:
         for tag in self._devices[device_id].tags:
