@@ -97,5 +97,10 @@ def test_the_service_chain_writes_a_confirmed_setpoint_to_the_plc(tmp_path: Path
                     assert time.monotonic() < deadline, "no closed alarm frame for the setpoint alarm"
                     time.sleep(0.3)
                 assert frame[0]["attributes"]["alarm_kind"] == "setpoint_failed"
+                # /metrics shows the embedded store's own memory, so a bounded cache is told from a leak (issue 9)
+                text = httpx.get(f"{server.url}/metrics", headers=headers).text
+                engine = [ln for ln in text.splitlines() if ln.startswith("twin_ingest_store_engine_memory_bytes ")]
+                assert len(engine) == 1, text[-2000:]
+                assert float(engine[0].split()[1]) > 0
     finally:
         broker.stop()

@@ -22,6 +22,7 @@ from twin.api import create_app
 from twin.api.operating import PlantInfo
 from twin.api.setpoint_desk import SetpointDesk
 from twin.api.views import as_of
+from twin.errors import StoreError
 from twin.live import LiveConfig, LiveTwin, PlantSource
 from twin.live.advice import Advisor
 from twin.live.twin import potline_label
@@ -192,6 +193,11 @@ class ServiceChain:
             figures: dict[str, float] = dict(host.counters) if host is not None else {}
             if self.sink is not None:
                 figures.update(self.sink.counters)
+            engine = None
+            with contextlib.suppress(StoreError):  # a store closing under /metrics: leave the figure out
+                engine = self.store.engine_memory_bytes() if self.store is not None else None
+            if engine is not None:
+                figures["store_engine_memory_bytes"] = engine
             return figures
 
         info = PlantInfo(self.technology, speed=self.config.speed, timezone=self.config.timezone)

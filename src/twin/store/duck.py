@@ -115,6 +115,13 @@ class DuckDBStore(SqlStore):
             with contextlib.suppress(duckdb.Error, v.StoreError):
                 self._cursor().unregister("_stage")
 
+    def engine_memory_bytes(self) -> int | None:
+        """DuckDB's own account of its memory (``duckdb_memory()``, DuckDB >= 0.10): the buffer manager's table
+        blocks, indexes, transactions. It grows with the data until ``memory_limit`` (DuckDB "Limits"), then
+        blocks are evicted to the file; everything else the process holds is outside it."""
+        with self._read() as x:
+            return int(x("SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory()")[0][0])
+
     def close(self) -> None:
         if self._closed:
             return

@@ -389,6 +389,12 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None: ...
 
+    def engine_memory_bytes(self) -> int | None:
+        """Memory the store's database engine holds inside this process (an embedded engine's buffer pool, its
+        indexes and open transactions), or None where the engine is a separate server. Reported on ``/metrics``
+        so that an operator can tell the bounded cache from a leak."""
+        return None
+
     def __enter__(self) -> Store:
         return self
 
