@@ -42,6 +42,11 @@ A stop event at step k in one cell truncates every cell to k + 1 steps: cells th
 from a copy and re-run (as a block of one), so the result is the same as a step-outer loop that stops after
 step k.
 
+Without stop events (``stop_mask`` 0) the cells may also be advanced in contiguous ranges of whole blocks,
+one :func:`advance_cells` call per range, in parallel threads (``Potline(threads=k)``): a range stops only to
+drain its event buffer, and the driver re-runs the ranges that went further to the earliest stop, so the
+result is that of one :func:`advance` call bit for bit.
+
 Slow terms (conductivity, liquidus, saturation, bath ratio, CE, and the logarithmic electrochemical
 terms, which move with temperature and alumina on minute scales) are refreshed every ``P_SLOW_EVERY``
 steps on the global step count; with 1 they are exact every step.
@@ -59,7 +64,14 @@ from twin.cell import layout as L
 from twin.cell.block import EVENTS_PER_CELL_STEP, STOPPED_AFTER, STOPPED_BEFORE, run_block
 from twin.cell.lane_step import AL_KG_PER_COULOMB, ALUMINA_KG_PER_COULOMB
 
-__all__ = ["ALUMINA_KG_PER_COULOMB", "AL_KG_PER_COULOMB", "EVENTS_PER_CELL_STEP", "advance", "noise_constants"]
+__all__ = [
+    "ALUMINA_KG_PER_COULOMB",
+    "AL_KG_PER_COULOMB",
+    "EVENTS_PER_CELL_STEP",
+    "advance",
+    "advance_cells",
+    "noise_constants",
+]
 
 NOISE_GAIN_DECAY_S = 4.0 * 3600.0  # extra noise after an anode change decays with this time constant
 
@@ -145,6 +157,74 @@ def advance(
         # a limit crossing found at the check opening step `limit` by a cell that was re-run to `limit` steps
         # is not latched in its state: it is found (and reported) again by the next call, so drop it here
         rerun_limit_check = events[e, 0] == limit and events[e, 1] >= L.EV_FREEZE_RISK and rerun[int(events[e, 2])]
+        if events[e, 0] <= limit and not rerun_limit_check:
+            events[kept, :] = events[e, :]
+            kept += 1
+    return limit, kept
+
+
+@jit
+def advance_cells(
+    state: np.ndarray,
+    rng: np.ndarray,
+    params: np.ndarray,
+    line_current_A: np.ndarray,
+    dt: float,
+    step0: int,
+    limit: int,
+    lo: int,
+    hi: int,
+    events: np.ndarray,
+    acc: np.ndarray,
+    out: np.ndarray,
+    saved_state: np.ndarray,
+    saved_rng: np.ndarray,
+    saved_acc: np.ndarray,
+    saved_out: np.ndarray,
+) -> tuple[int, int]:
+    """:func:`advance` with no stopping event (``stop_mask`` 0) for cells ``lo … hi−1`` only, up to ``limit`` steps.
+
+    For advancing contiguous ranges of one line's cells in parallel threads (each range its own ``events``
+    buffer, of the line buffer's shape so that each cell has the same share of it as in one call; ``lo`` a
+    multiple of ``LANES``). The range's columns are copied into the ``saved_*`` arrays (the line's shape) first,
+    so that a caller can restore them. The only stop is the event-buffer one: a cell whose share is full stops
+    its block, and the range, after that step; cells that ran further are re-run to it. Returns
+    ``(steps_done, n_events)``, events ordered by block, then step, as in :func:`advance`. Ranges that stopped at
+    different steps are made one call by restoring the longer ones and re-running them to the shortest: the
+    result is then that of :func:`advance` over all cells (the stop step is the earliest of any block).
+    """
+    ncell = state.shape[1]
+    saved_state[:, lo:hi] = state[:, lo:hi]
+    saved_rng[lo:hi] = rng[lo:hi]
+    saved_acc[:, lo:hi] = acc[:, lo:hi]
+    saved_out[:, lo:hi] = out[:, lo:hi]
+    ran = np.zeros(ncell, dtype=np.int64)
+    how = np.zeros(ncell, dtype=np.int64)
+    n_events = 0
+    noise_a, noise_b, gain_decay = noise_constants(params, dt)
+    b = np.empty(R.BUFFER_SIZE)
+    xs = np.empty(R.LANES, dtype=rng.dtype)
+    for start in range(lo, hi, R.LANES):
+        done, n_events = run_block(
+            state, rng, params, line_current_A, dt, step0, 0, events, n_events, acc, out, start,
+            min(R.LANES, hi - start), limit, True, noise_a, noise_b, gain_decay, b, xs, ran, how,
+        )
+        limit = min(limit, done)
+    for i in range(lo, hi):
+        if ran[i] > limit:  # as in advance: redo it up to the stop
+            state[:, i] = saved_state[:, i]
+            rng[i] = saved_rng[i]
+            acc[:, i] = saved_acc[:, i]
+            out[:, i] = saved_out[:, i]
+            run_block(
+                state, rng, params, line_current_A, dt, step0, 0, events, 0, acc, out, i, 1, limit, False,
+                noise_a, noise_b, gain_decay, b, xs, ran, how,
+            )
+    kept = 0
+    for e in range(n_events):
+        # as in advance: a crossing found at the opening of step `limit` by a re-run cell is not latched; drop it
+        # (only re-run cells opened step `limit`: the others stopped, or ran out, before its opening)
+        rerun_limit_check = events[e, 0] == limit and events[e, 1] >= L.EV_FREEZE_RISK
         if events[e, 0] <= limit and not rerun_limit_check:
             events[kept, :] = events[e, :]
             kept += 1

@@ -17,15 +17,19 @@ feed strategy, exchanger duty, anode change, noise, cut-out and cut-in, resistan
 
 from __future__ import annotations
 
+import itertools
 import math
+import weakref
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from twin.cell import lane_rows as R
 from twin.cell import layout as L
 from twin.cell import operations as ops
-from twin.cell.kernel import EVENTS_PER_CELL_STEP
+from twin.cell.kernel import EVENTS_PER_CELL_STEP, advance_cells
 from twin.cell.kernel import advance as advance_kernel
 from twin.cell.pack import initial_state, pack_params, seed_generators
 from twin.cell.slow import refresh_slow_terms
@@ -42,6 +46,7 @@ ROWS = {
 }
 DEFAULT_STOP_ON = ("anode_effect_onset", "freeze_risk", "bath_hot", "ledge_thin", "ledge_thick")
 MAX_DT_S = 60.0
+MAX_THREADS = 8
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -81,6 +86,12 @@ class Potline:
     ``slow_every`` refreshes conductivity, liquidus, saturation and CE every that many steps (1 is exact;
     the accuracy cost of larger values is measured in ``benchmarks/README.md``). ``stop_on`` names the
     event kinds that end :meth:`advance` early (see :data:`twin.cell.layout.EVENT_NAMES`).
+
+    ``threads`` > 1 (a line without stop events only, ``stop_on=()``) splits each kernel call into that many
+    contiguous ranges of whole lane blocks, advanced in parallel threads (the kernel releases the GIL) by
+    :func:`twin.cell.kernel.advance_cells`; the result is bit for bit that of one thread. The worker threads
+    (``threads`` − 1; the calling thread takes the first range) start on the first such call and stop at
+    :meth:`close` or when the line is collected.
     """
 
     def __init__(
@@ -92,6 +103,7 @@ class Potline:
         seed: int = 0,
         slow_every: int = 1,
         stop_on: Iterable[str] = DEFAULT_STOP_ON,
+        threads: int = 1,
     ) -> None:
         if isinstance(n_cells, bool) or not isinstance(n_cells, int) or not 1 <= n_cells <= 100_000:
             raise SimulationError(f"n_cells = {n_cells!r} is invalid; expected an integer in [1, 100000]")
@@ -99,6 +111,8 @@ class Potline:
             raise SimulationError(f"dt = {dt!r} is invalid; expected seconds in (0, {MAX_DT_S:g}]")
         if isinstance(slow_every, bool) or not isinstance(slow_every, int) or not 1 <= slow_every <= 3600:
             raise SimulationError(f"slow_every = {slow_every!r} is invalid; expected an integer in [1, 3600]")
+        if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= MAX_THREADS:
+            raise SimulationError(f"threads = {threads!r} is invalid; expected an integer in [1, {MAX_THREADS}]")
         self.technology = technology
         self.dt = float(dt)
         self.params = pack_params(technology, slow_every)
@@ -107,6 +121,9 @@ class Potline:
         self.acc = np.zeros((L.N_ACC, n_cells))
         self.out = np.zeros((L.N_OUT, n_cells))
         self.stop_mask = _stop_mask(stop_on)
+        if threads > 1 and self.stop_mask:
+            raise SimulationError(f"threads = {threads} needs stop_on=(): stops are resolved across all cells")
+        self.threads = threads
         self.step_count = 0
         # the kernel gives each cell rows // n_cells − EVENTS_PER_CELL_STEP events before it stops the call: at
         # least 2 at any size (with 5 rows per cell a line of more than 1024 cells stopped after every step)
@@ -114,6 +131,10 @@ class Potline:
         self.feed_losses: dict[str, np.ndarray] = {}  # cause -> per-cell share of the feed lost
         self.dissolution_factors: dict[str, float] = {}  # cause -> factor on the line's k_diss
         self.base_k_diss = float(self.params[L.P_K_DISS])
+        self._ranges = _block_ranges(n_cells, threads)
+        self._pool: ThreadPoolExecutor | None = None
+        self._range_events: list[np.ndarray] = []  # per range after the first (which uses self._events)
+        self._saved: tuple[np.ndarray, ...] = ()  # state, rng, acc, out as of the start of a parallel call
 
     @property
     def n_cells(self) -> int:
@@ -137,20 +158,25 @@ class Potline:
         current = self._current_profile(int(steps), line_current_kA)
         events: list[CellEvent] = []
         done = 0
+        parallel = len(self._ranges) > 1 and self.stop_mask == 0
         while done < steps:
-            n, n_events = advance_kernel(
-                self.state,
-                self.rng,
-                self.params,
-                current[done:],
-                self.dt,
-                self.step_count,
-                self.stop_mask,
-                self._events,
-                self.acc,
-                self.out,
-            )
-            new = sorted(self._event(row, self.step_count) for row in self._events[:n_events]) if n_events else []
+            if parallel:
+                n, rows = self._advance_ranges(current[done:])
+            else:
+                n, n_events = advance_kernel(
+                    self.state,
+                    self.rng,
+                    self.params,
+                    current[done:],
+                    self.dt,
+                    self.step_count,
+                    self.stop_mask,
+                    self._events,
+                    self.acc,
+                    self.out,
+                )
+                rows = self._events[:n_events]
+            new = sorted(self._event(row, self.step_count) for row in rows) if len(rows) else []
             self.step_count += n
             done += n
             events.extend(new)
@@ -159,6 +185,40 @@ class Potline:
                 if stopper is not None:
                     return AdvanceResult(done, self.time_s, tuple(events), stopper)
         return AdvanceResult(done, self.time_s, tuple(events), None)
+
+    def close(self) -> None:
+        """Stop the worker threads (if any); the line can still advance, and starts them again when it does."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def _advance_ranges(self, current: np.ndarray) -> tuple[int, np.ndarray]:
+        """One kernel call as :func:`advance_cells` on each range in parallel; (steps done, event rows)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(len(self._ranges) - 1, thread_name_prefix="potline-cells")
+            weakref.finalize(self, self._pool.shutdown, wait=False)
+        if not self._saved:
+            self._saved = (np.empty_like(self.state), np.empty_like(self.rng), np.empty_like(self.acc),
+                           np.empty_like(self.out))
+            self._range_events = [np.zeros_like(self._events) for _ in self._ranges[1:]]
+        buffers = [self._events, *self._range_events]
+
+        def run(r: int, limit: int) -> tuple[int, int]:
+            lo, hi = self._ranges[r]
+            return advance_cells(self.state, self.rng, self.params, current, self.dt, self.step_count, limit, lo, hi,
+                                 buffers[r], self.acc, self.out, *self._saved)
+
+        futures = [self._pool.submit(run, r, len(current)) for r in range(1, len(self._ranges))]
+        results = [run(0, len(current))]
+        results += [future.result() for future in futures]
+        limit = min(n for n, _ in results)
+        for r, (n, _) in enumerate(results):
+            if n > limit:  # this range ran past another's event-buffer stop: back to its start, and up to that stop
+                lo, hi = self._ranges[r]
+                for array, saved in zip((self.state, self.rng, self.acc, self.out), self._saved, strict=True):
+                    array[..., lo:hi] = saved[..., lo:hi]
+                results[r] = run(r, limit)
+        return limit, np.concatenate([buffers[r][:n_events] for r, (_, n_events) in enumerate(results)])
 
     def advance_to(self, time_s: float, line_current_kA: float) -> AdvanceResult:
         """Advance until the clock reaches ``time_s`` (rounded down to whole steps)."""
@@ -294,6 +354,14 @@ class Potline:
     def _event(self, row: np.ndarray, step0: int) -> CellEvent:
         time_s = (step0 + int(row[0])) * self.dt
         return CellEvent(time_s, L.EVENT_NAMES[int(row[1])], int(row[2]), float(row[3]))
+
+
+def _block_ranges(n_cells: int, parts: int) -> list[tuple[int, int]]:
+    """``parts`` contiguous cell ranges of whole lane blocks (fewer if there are fewer blocks), in cell order."""
+    blocks = -(-n_cells // R.LANES)
+    parts = min(parts, blocks)
+    edges = [min(n_cells, R.LANES * (blocks * k // parts)) for k in range(parts + 1)]
+    return list(itertools.pairwise(edges))
 
 
 def _stop_mask(stop_on: Iterable[str]) -> int:

@@ -15,6 +15,9 @@ so a forecast of the whole ensemble is one kernel call (style.md practice 5; per
 * **Augmented state** per member: dissolved and undissolved alumina (kg), bath temperature, ACD and the
   feeder's delivery efficiency (a parameter estimated as a state, which makes a stuck feeder visible).
   Process noise: independent random walks with standard deviation ``q·sqrt(Δt / 1 h)`` per forecast.
+* **Threads.** With ``FilterConfig.threads`` > 1 the forecast's kernel call is split into contiguous ranges of
+  columns advanced in parallel threads (:class:`~twin.cell.Potline` ``threads``); the members are independent
+  within a call, so the forecast, and the filter, are bit for bit those of one thread.
 * **Analysis.** The observation of a window is the mean measured cell voltage over it; a member predicts
   it as its own time-mean voltage over the same window (kernel accumulator ``voltage_seconds``). The update
   is the serial square-root EnKF for a scalar observation (Whitaker & Hamill 2002, Mon. Wea. Rev.
@@ -37,6 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from twin.cell import Potline
+from twin.cell.potline import MAX_THREADS
 from twin.errors import SimulationError
 from twin.params import Technology
 
@@ -68,10 +72,14 @@ class FilterConfig:
     sensor_sd_V: float = 0.004
     model_sd_V: float = 0.004
     temperature_sd_degC: float = 1.5
+    threads: int = 1  # the forecast's kernel call split over this many threads (Potline threads; same result)
 
     def __post_init__(self) -> None:
         if not 4 <= self.members <= 1000:
             raise SimulationError(f"FilterConfig.members = {self.members!r} is invalid; expected 4..1000")
+        if isinstance(self.threads, bool) or not isinstance(self.threads, int) or not 1 <= self.threads <= MAX_THREADS:
+            raise SimulationError(f"FilterConfig.threads = {self.threads!r} is invalid; expected an integer in "
+                                  f"[1, {MAX_THREADS}]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +114,7 @@ class EnsembleKalmanFilter:
         self.config = cfg = config or FilterConfig()
         self.n_cells = n_cells
         self.members = m = cfg.members
-        self.model = model = Potline(technology, n_cells * m, dt=cfg.dt, seed=cfg.seed, stop_on=())
+        self.model = model = Potline(technology, n_cells * m, dt=cfg.dt, seed=cfg.seed, stop_on=(), threads=cfg.threads)
         self.rng = np.random.default_rng(cfg.seed)
         self.noise_rms_ohm = model.parameter("noise_ohm")
         self.noise_tau_s = model.parameter("noise_tau_s")
@@ -126,6 +134,10 @@ class EnsembleKalmanFilter:
         self._set_flat("feed_efficiency", 1.0 + cfg.init_feed_efficiency_sd * self.rng.standard_normal(k))
         self._clamp()
         model.refresh()
+
+    def close(self) -> None:
+        """Stop the forecast's worker threads, if any (they start again on the next forecast)."""
+        self.model.close()
 
     # -- views --------------------------------------------------------------------------------------------------
     def cells_view(self, name: str) -> np.ndarray:
