@@ -48,12 +48,14 @@ def test_the_service_chain_writes_a_confirmed_setpoint_to_the_plc(tmp_path: Path
     config = ChainConfig(
         broker_port=broker.port, store_url=f"duckdb:///{tmp_path / 'chain.duckdb'}", potlines={"potline1": 2},
         host_id=unique("twin"), speed=60.0, simulate_plant=True, api=Settings(), work_dir=tmp_path / "plant",
+        filter_threads=2,  # [live] filter_threads: the live twin's forecast on two threads (same result as one)
     )
     try:
         with ServiceChain(config) as chain:
             assert chain.store is not None
             assert chain.host is not None
             assert chain.plant is not None
+            assert chain.live.tracker("potline1").enkf.model.threads == 2  # [live] filter_threads reached it
             key = create_api_key(chain.store, "shift-a", ["operate"])
             deadline = time.monotonic() + 60
             while not chain.host.device_online("potline1", "gw01", "pot_002"):

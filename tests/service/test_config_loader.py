@@ -30,6 +30,9 @@ def load(tmp_path: Path, text: str):
     ('[live]\npower_plant = "no-such-plant.toml"\n', "live.power_plant = 'no-such-plant.toml' is invalid; expected a "
                                                   "plant file"),
     ('[live]\npower_plant = "."\n', "live.power_plant = '.' is invalid; expected a plant file"),
+    ("[live]\nfilter_threads = 0\n", "live.filter_threads = 0 is invalid; expected an integer in [1, 8]"),
+    ("[live]\nfilter_threads = 2.0\n", "live.filter_threads = 2.0 is invalid; expected an integer in [1, 8]"),
+    ("[live]\nfilter_threads = true\n", "live.filter_threads = True is invalid; expected an integer in [1, 8]"),
     ('tls = true\n', "unknown key tls; known: [store], [mqtt], [sparkplug], [live], [scenarios], [api]"),
     ('mqtt = "localhost"\n', "[mqtt] = 'localhost' is invalid; expected a table"),
     ('[mqtt]\nport = 0\n', "mqtt.port = 0 is invalid; expected a TCP port in [1, 65535]"),
@@ -52,13 +55,14 @@ def test_a_complete_file_loads(tmp_path: Path) -> None:
     (tmp_path / "site").mkdir()
     _, call = load(tmp_path, '[store]\nurl = "duckdb://:memory:"\n[mqtt]\nhost = "broker"\nport = 8883\n'
                              '[sparkplug]\nhost_id = "scada"\n[live]\nspeed = 2\ntimezone = "Asia/Shanghai"\n'
-                             'potlines = { potline3 = 40 }\n'
+                             'filter_threads = 2\npotlines = { potline3 = 40 }\n'
                              '[scenarios]\ncatalogue = "site"\nmax_horizon_h = 48\n[api]\njob_workers = 3\n')
     config = call()
     assert (config.broker_host, config.broker_port, config.host_id) == ("broker", 8883, "scada")
     assert config.speed == 2.0
     assert config.timezone == "Asia/Shanghai"
     assert config.potlines == {"potline3": 40}
+    assert config.filter_threads == 2
     assert config.catalogue == str(tmp_path / "site")
     assert config.max_horizon_h == 48.0
     assert config.api.job_workers == 3

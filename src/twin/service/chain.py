@@ -25,6 +25,7 @@ from twin.api.views import as_of
 from twin.errors import StoreError
 from twin.live import LiveConfig, LiveTwin, PlantSource
 from twin.live.advice import Advisor
+from twin.live.estimator import FilterConfig
 from twin.live.twin import potline_label
 from twin.params import Technology, load_plant, load_technology
 from twin.service.catalogue import Catalogue, CatalogueRunner
@@ -150,7 +151,9 @@ class ServiceChain:
             Path(url.removeprefix("duckdb:").removeprefix("//")).parent.mkdir(parents=True, exist_ok=True)
         self.store = open_store(url)
         epoch_ms = time.time_ns() // 1_000_000
-        self.live = LiveTwin(self.technology, cfg.potlines, LiveConfig(), epoch_ms=epoch_ms, speed=cfg.speed)
+        live_config = LiveConfig(filter=FilterConfig(threads=cfg.filter_threads))
+        self.live = LiveTwin(self.technology, cfg.potlines, live_config,
+                             epoch_ms=epoch_ms, speed=cfg.speed)
         self.sink = StoreSink(self.store)
         self.frames = EventFrameRecorder(self.store)
         self.provider = LiveWithScenario(self.live, plant=cfg.what_if_plant, horizon_h=cfg.what_if_horizon_h)

@@ -17,6 +17,7 @@ host_id = "twin"                          # the primary host id the edge gateway
 [live]
 technology = "models/hal275.toml"
 speed = 1.0                               # model seconds per wall second (1 = real time)
+filter_threads = 2                        # threads of the ensemble forecast (1-8; same result; default 1)
 timezone = "Asia/Shanghai"                # the plant's IANA time zone for the dashboard's local time (optional)
 power_plant = "plant.toml"                # plant file whose units, grid tie and rectifiers are dispatched for the
                                           # live load and listed as assets (optional; relative to this file)
@@ -42,6 +43,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import ValidationError
 
 from twin.api.settings import Settings
+from twin.cell.potline import MAX_THREADS
 from twin.errors import TwinError, field_error
 from twin_edge.configfile import Key, Schema, load_config
 from twin_edge.errors import ConfigError
@@ -72,6 +74,7 @@ class ChainConfig:
     what_if_plant: str = "plant_reference"  # catalogue id of the plant of from-live what-ifs
     what_if_horizon_h: float = 24.0
     power_plant: str | None = None  # plant file whose power system is dispatched for the live load
+    filter_threads: int = 1  # threads of the live twin's ensemble forecast (FilterConfig.threads; same result)
     catalogue: str | None = None  # a directory of more plant/technology files for scenario jobs
     max_horizon_h: float = 744.0  # longest scenario job accepted over HTTP
 
@@ -99,6 +102,8 @@ SCHEMA: Schema = {
     "live": {"technology": TEXT, "speed": POSITIVE,
              "timezone": Key(str, "an IANA time zone name, e.g. Asia/Shanghai or Europe/Oslo", _is_timezone),
              "power_plant": TEXT,
+             "filter_threads": Key(int, f"an integer in [1, {MAX_THREADS}]",
+                                   lambda v: not isinstance(v, bool) and 1 <= v <= MAX_THREADS),
              "potlines": Key(dict, "a table of group id = cells in [1, 1000]",
                              lambda v: bool(v) and all(isinstance(n, int) and not isinstance(n, bool)
                                                        and 1 <= n <= 1000 for n in v.values()))},
@@ -125,6 +130,7 @@ def load_service_config(path: str | Path) -> ChainConfig:
     config.technology = live.get("technology", config.technology)
     config.speed = float(live.get("speed", config.speed))
     config.timezone = live.get("timezone", config.timezone)
+    config.filter_threads = live.get("filter_threads", config.filter_threads)
     if "power_plant" in live:
         plant_file = Path(live["power_plant"])
         plant_file = plant_file if plant_file.is_absolute() else path.parent / plant_file
