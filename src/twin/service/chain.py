@@ -189,22 +189,22 @@ class ServiceChain:
 
     def app(self) -> Any:
         """The FastAPI application over this chain's store and live twin."""
-        assert self.store is not None
+        store = self.store
+        assert store is not None
         host = self.host
 
         def ingest_stats() -> dict[str, float]:
             figures: dict[str, float] = dict(host.counters) if host is not None else {}
             if self.sink is not None:
                 figures.update(self.sink.counters)
-            engine = None
             with contextlib.suppress(StoreError):  # a store closing under /metrics: leave the figure out
-                engine = self.store.engine_memory_bytes() if self.store is not None else None
-            if engine is not None:
-                figures["store_engine_memory_bytes"] = engine
+                engine = store.engine_memory_bytes()
+                if engine is not None:
+                    figures["store_engine_memory_bytes"] = engine
             return figures
 
         info = PlantInfo(self.technology, speed=self.config.speed, timezone=self.config.timezone)
-        app = create_app(self.config.api, self.store, live=self.provider, run_scenario=self.runner,
+        app = create_app(self.config.api, store, live=self.provider, run_scenario=self.runner,
                          ingest_stats=ingest_stats, plant_info=info)
         app.state.setpoints = self.setpoints
         app.state.advisor = self.advisor
