@@ -143,24 +143,44 @@ def advance(
     scratch_how = np.zeros(ncell, dtype=np.int64)
     for i in range(ncell):
         rerun[i] = ran[i] > limit or (ran[i] == limit and how[i] == STOPPED_BEFORE and i != keeper)
-        if rerun[i]:  # redo it up to the stop, without the opening check of step `limit`
-            state[:, i] = saved_state[:, i]
-            rng[i] = saved_rng[i]
-            acc[:, i] = saved_acc[:, i]
-            out[:, i] = saved_out[:, i]  # a re-run to 0 steps must not leave the discarded run's outputs
-            run_block(
-                state, rng, params, line_current_A, dt, step0, 0, events, 0, acc, out, i, 1, limit, False,
-                noise_a, noise_b, gain_decay, b, xs, scratch_ran, scratch_how,
-            )
+        if rerun[i]:
+            _rerun_cell(state, rng, params, line_current_A, dt, step0, events, acc, out, i, limit, saved_state,
+                        saved_rng, saved_acc, saved_out, noise_a, noise_b, gain_decay, b, xs, scratch_ran, scratch_how)
+    return limit, _keep_events(events, n_events, limit, rerun)
+
+
+@jit
+def _rerun_cell(
+    state: np.ndarray, rng: np.ndarray, params: np.ndarray, line_current_A: np.ndarray, dt: float, step0: int,
+    events: np.ndarray, acc: np.ndarray, out: np.ndarray, i: int, limit: int, saved_state: np.ndarray,
+    saved_rng: np.ndarray, saved_acc: np.ndarray, saved_out: np.ndarray, noise_a: float, noise_b: float,
+    gain_decay: float, b: np.ndarray, xs: np.ndarray, scratch_ran: np.ndarray, scratch_how: np.ndarray,
+) -> None:
+    """Cell ``i`` back to its saved column and run again, alone and recording nothing, up to ``limit`` steps
+    without the opening check of step ``limit``: a cell that went past the call's stop."""
+    state[:, i] = saved_state[:, i]
+    rng[i] = saved_rng[i]
+    acc[:, i] = saved_acc[:, i]
+    out[:, i] = saved_out[:, i]  # a re-run to 0 steps must not leave the discarded run's outputs
+    run_block(
+        state, rng, params, line_current_A, dt, step0, 0, events, 0, acc, out, i, 1, limit, False,
+        noise_a, noise_b, gain_decay, b, xs, scratch_ran, scratch_how,
+    )
+
+
+@jit
+def _keep_events(events: np.ndarray, n_events: int, limit: int, rerun: np.ndarray) -> int:
+    """Compact the event rows to those of the call's ``limit`` steps; return how many are kept.
+
+    A limit crossing found at the check opening step ``limit`` by a cell that was re-run to ``limit`` steps is
+    not latched in its state: it is found (and reported) again by the next call, so it is dropped here."""
     kept = 0
     for e in range(n_events):
-        # a limit crossing found at the check opening step `limit` by a cell that was re-run to `limit` steps
-        # is not latched in its state: it is found (and reported) again by the next call, so drop it here
         rerun_limit_check = events[e, 0] == limit and events[e, 1] >= L.EV_FREEZE_RISK and rerun[int(events[e, 2])]
         if events[e, 0] <= limit and not rerun_limit_check:
             events[kept, :] = events[e, :]
             kept += 1
-    return limit, kept
+    return kept
 
 
 @jit
@@ -210,22 +230,12 @@ def advance_cells(
             min(R.LANES, hi - start), limit, True, noise_a, noise_b, gain_decay, b, xs, ran, how,
         )
         limit = min(limit, done)
+    rerun = np.zeros(ncell, dtype=np.bool_)
+    scratch_ran = np.zeros(ncell, dtype=np.int64)
+    scratch_how = np.zeros(ncell, dtype=np.int64)
     for i in range(lo, hi):
-        if ran[i] > limit:  # as in advance: redo it up to the stop
-            state[:, i] = saved_state[:, i]
-            rng[i] = saved_rng[i]
-            acc[:, i] = saved_acc[:, i]
-            out[:, i] = saved_out[:, i]
-            run_block(
-                state, rng, params, line_current_A, dt, step0, 0, events, 0, acc, out, i, 1, limit, False,
-                noise_a, noise_b, gain_decay, b, xs, ran, how,
-            )
-    kept = 0
-    for e in range(n_events):
-        # as in advance: a crossing found at the opening of step `limit` by a re-run cell is not latched; drop it
-        # (only re-run cells opened step `limit`: the others stopped, or ran out, before its opening)
-        rerun_limit_check = events[e, 0] == limit and events[e, 1] >= L.EV_FREEZE_RISK
-        if events[e, 0] <= limit and not rerun_limit_check:
-            events[kept, :] = events[e, :]
-            kept += 1
-    return limit, kept
+        rerun[i] = ran[i] > limit  # no stop events, so no cell stopped before a step (STOPPED_BEFORE)
+        if rerun[i]:
+            _rerun_cell(state, rng, params, line_current_A, dt, step0, events, acc, out, i, limit, saved_state,
+                        saved_rng, saved_acc, saved_out, noise_a, noise_b, gain_decay, b, xs, scratch_ran, scratch_how)
+    return limit, _keep_events(events, n_events, limit, rerun)
