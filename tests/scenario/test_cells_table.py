@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-
 from tests.scenario.conftest import run_text, small_scenario_text
 
 
