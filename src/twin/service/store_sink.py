@@ -10,15 +10,27 @@ tag or time the store cannot hold (a tag over 200 characters or with other chara
 1970..2262) goes to the store's ``rejected_points`` table. If the store still refuses a batch, the batch is split
 until the refusing points are isolated; they are rejected and the rest is stored. Each is counted by edge node
 and reason (``counters``; on ``/metrics`` as ``twin_ingest_points_quarantined{node=...,reason=...}``).
+
+Threads: :meth:`StoreSink.accept` (the ingest worker) only checks points and appends them to column buffers; a
+full buffer goes as one batch to the sink's writer thread, which writes batches one at a time in the order they
+were handed over (the database work releases the GIL, so it overlaps the MQTT network thread and the decode). The
+hand-over queue holds at most ``queue_batches`` batches: when the store falls behind, ``accept`` waits for room
+(counted as ``store_queue_waits`` and ``store_queue_wait_ms``), the ingest worker stops taking messages and the
+host's own bounded queue takes the backlog (and counts its overflow); memory never grows without bound.
+:meth:`StoreSink.flush` hands over what is buffered and returns once everything handed over before it is written.
+The writer thread starts with the first batch and ends after ``idle_s`` without one.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import queue
 import threading
+import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
@@ -32,6 +44,8 @@ from twin.telemetry import Quality, Sample, cell_address
 log = logging.getLogger(__name__)
 
 MAX_TS_MS = MAX_TS_US // 1000
+GOOD, BAD = Quality.GOOD.value, Quality.BAD.value
+TAG_CACHE_SIZE = 100_000  # (group, node, device, metric) -> tag entries kept
 
 
 def tag_of(sample: Sample) -> str:
@@ -56,12 +70,25 @@ def _label(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-class StoreSink:
-    """Buffers samples and writes them in batches of ``batch`` points or every ``flush()``."""
+@dataclass(slots=True)
+class _Batch:
+    """Columns of one write, and the points quarantined while it was buffered."""
 
-    def __init__(self, store: Store, *, batch: int = 5000) -> None:
+    tags: list[str] = field(default_factory=list)
+    ts: list[int] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    quality: list[str] = field(default_factory=list)
+    nodes: list[str] = field(default_factory=list)
+    rejected: list[RejectedPoint] = field(default_factory=list)
+
+
+class StoreSink:
+    """Buffers samples and writes them in batches of ``batch`` points or every ``flush()`` (module docstring)."""
+
+    def __init__(self, store: Store, *, batch: int = 5000, queue_batches: int = 4, idle_s: float = 2.0) -> None:
         self.store = store
         self.batch = batch
+        self.idle_s = idle_s
         self.counters: dict[str, int] = {
             "points_written": 0,
             "points_skipped": 0,
@@ -69,28 +96,35 @@ class StoreSink:
             "points_rejected": 0,
             "write_errors": 0,
             "points_lost": 0,
+            "store_queue_waits": 0,
+            "store_queue_wait_ms": 0,
         }
         self.quarantined: Counter[tuple[str, str]] = Counter()  # (edge node, reason) -> points
-        self._known: set[str] = set()
-        self._valid_tags: set[str] = set()  # tags that passed TAG_RE (checked once each)
-        self._tags: list[str] = []
-        self._ts: list[int] = []
-        self._values: list[float] = []
-        self._quality: list[str] = []
-        self._nodes: list[str] = []
-        self._rejected: list[RejectedPoint] = []
-        self._lock = threading.Lock()
+        self._known: set[str] = set()  # tags the store holds (written by the writer thread only)
+        self._tag_cache: dict[tuple[str, str, str | None, str], str | None] = {}  # key -> tag, None if invalid
+        self._buf = _Batch()
+        self._lock = threading.Lock()  # the buffer (accept, flush)
+        self._count_lock = threading.Lock()  # counters, bumped by both threads
+        self._queue: queue.Queue[tuple[int, _Batch]] = queue.Queue(maxsize=max(1, queue_batches))
+        self._done = threading.Condition()  # batches handed over / written, the writer thread
+        self._submitted = 0
+        self._written = 0
+        self._writer: threading.Thread | None = None
 
     def accept(self, samples: Sequence[Sample]) -> None:
         with self._lock:
+            add = self._add
             for s in samples:
-                self._add(s)
-            if len(self._tags) >= self.batch:
-                self._flush_locked()
+                add(s)
+            if len(self._buf.tags) >= self.batch:
+                self._submit_locked()
 
     def flush(self) -> None:
+        """Hand over what is buffered and wait until every batch handed over so far is written."""
         with self._lock:
-            self._flush_locked()
+            ticket = self._submit_locked() if self._buf.tags or self._buf.rejected else self._submitted
+        with self._done:
+            self._done.wait_for(lambda: self._written >= ticket)
 
     # -- per-point checks ----------------------------------------------------------------------------------
     def _add(self, s: Sample) -> None:
@@ -98,15 +132,20 @@ class StoreSink:
         if isinstance(value, bool):
             value = float(value)
         if value is not None and not isinstance(value, int | float):
-            self.counters["points_skipped"] += 1
+            self._bump("points_skipped")
             return
-        tag = tag_of(s)
-        if tag not in self._valid_tags:
-            if not TAG_RE.match(tag):
-                self._reject(s, tag, "bad_tag")
-                return
-            self._valid_tags.add(tag)
-        if not isinstance(s.timestamp_ms, int) or not 0 <= s.timestamp_ms < MAX_TS_MS:
+        key = (s.group, s.node, s.device, s.metric)
+        tag = self._tag_cache.get(key, "")
+        if tag == "":
+            if len(self._tag_cache) >= TAG_CACHE_SIZE:  # names from a fuzzer must not grow it without bound
+                self._tag_cache.clear()
+            tag = tag_of(s)
+            tag = self._tag_cache[key] = tag if TAG_RE.match(tag) else None
+        if tag is None:
+            self._reject(s, tag_of(s), "bad_tag")
+            return
+        ms = s.timestamp_ms
+        if not isinstance(ms, int) or not 0 <= ms < MAX_TS_MS:
             self._reject(s, tag, "bad_timestamp")
             return
         try:
@@ -114,59 +153,112 @@ class StoreSink:
         except OverflowError:  # an integer beyond the float range
             self._reject(s, tag, "value_out_of_range")
             return
-        if quality == Quality.GOOD and not math.isfinite(number):
+        if quality == GOOD and not math.isfinite(number):
             self._count(s.node, "null" if value is None else "not_finite")
-            self.counters["points_marked_bad"] += 1
-            quality = Quality.BAD.value
-        self._tags.append(tag)
-        self._ts.append(s.timestamp_ms)
-        self._values.append(number)
-        self._quality.append(quality)
-        self._nodes.append(s.node)
+            self._bump("points_marked_bad")
+            quality = BAD
+        buf = self._buf
+        buf.tags.append(tag)
+        buf.ts.append(ms)
+        buf.values.append(number)
+        buf.quality.append(quality)
+        buf.nodes.append(s.node)
+
+    def _bump(self, key: str, n: int = 1) -> None:
+        with self._count_lock:
+            self.counters[key] = self.counters.get(key, 0) + n
 
     def _count(self, node: str, reason: str) -> None:
-        self.quarantined[(node, reason)] += 1
-        key = f'points_quarantined{{node="{_label(node)}",reason="{reason}"}}'
-        self.counters[key] = self.counters.get(key, 0) + 1
+        with self._count_lock:
+            self.quarantined[(node, reason)] += 1
+            key = f'points_quarantined{{node="{_label(node)}",reason="{reason}"}}'
+            self.counters[key] = self.counters.get(key, 0) + 1
 
     def _reject(self, s: Sample, tag: str, reason: str) -> None:
         self._count(s.node, reason)
-        self.counters["points_rejected"] += 1
-        self._rejected.append(
+        self._bump("points_rejected")
+        self._buf.rejected.append(
             RejectedPoint(datetime.now(UTC), f"{s.group}/{s.node}", tag, str(s.timestamp_ms), repr(s.value), reason)
         )
 
-    # -- writing --------------------------------------------------------------------------------------------
-    def _flush_locked(self) -> None:
-        tags, ts, values, quality, nodes = self._tags, self._ts, self._values, self._quality, self._nodes
-        self._tags, self._ts, self._values, self._quality, self._nodes = [], [], [], [], []
-        if tags:
-            self._write(tags, ts, values, quality, nodes)
-        if self._rejected:
-            rejected, self._rejected = self._rejected, []
+    # -- hand-over (ingest thread) --------------------------------------------------------------------------
+    def _submit_locked(self) -> int:
+        """Queue the buffer for the writer (waiting for room if the store is behind); its ticket number."""
+        batch, self._buf = self._buf, _Batch()
+        with self._done:
+            self._submitted += 1
+            ticket = self._submitted
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._write_loop, name="store-sink-writer", daemon=True)
+                self._writer.start()
+        try:
+            self._queue.put_nowait((ticket, batch))
+        except queue.Full:  # the store is behind: wait for room (back-pressure on the ingest worker)
+            began = time.perf_counter()
+            self._queue.put((ticket, batch))
+            self._bump("store_queue_waits")
+            self._bump("store_queue_wait_ms", round((time.perf_counter() - began) * 1000))
+        return ticket
+
+    # -- writing (writer thread) ----------------------------------------------------------------------------
+    def _write_loop(self) -> None:
+        while True:
+            try:
+                ticket, batch = self._queue.get(timeout=self.idle_s)
+            except queue.Empty:
+                with self._done:
+                    if self._written == self._submitted:  # nothing handed over and not yet written: end
+                        self._writer = None
+                        return
+                continue
+            try:
+                self._write_batch(batch)
+            except Exception:  # never let the writer die; the batch's points are counted as lost
+                self._bump("write_errors")
+                self._bump("points_lost", len(batch.tags))
+                log.exception("store sink writer failed on a batch of %d points", len(batch.tags))
+            with self._done:
+                self._written = ticket
+                self._done.notify_all()
+
+    def _write_batch(self, batch: _Batch) -> None:
+        rejected = batch.rejected
+        if batch.tags:
+            self._write(batch.tags, batch.ts, batch.values, batch.quality, batch.nodes, rejected)
+        if rejected:
             try:
                 self.store.write_rejected(rejected)
             except Exception:  # the quarantine itself failed: counted, and the points are lost
-                self.counters["write_errors"] += 1
-                self.counters["points_lost"] += len(rejected)
+                self._bump("write_errors")
+                self._bump("points_lost", len(rejected))
                 log.exception("store refused %d rejected points", len(rejected))
 
-    def _write(self, tags: list[str], ts: list[int], values: list[float], quality: list[str], nodes: list[str]) -> None:
+    def _write(
+        self,
+        tags: list[str],
+        ts: list[int],
+        values: list[float],
+        quality: list[str],
+        nodes: list[str],
+        rejected: list[RejectedPoint],
+    ) -> None:
         try:
             new = sorted(set(tags) - self._known)
-            if new:
-                self.store.register_tags([TagInfo(t, unit_of(t), "telemetry") for t in new])
-                self._known.update(new)
-            written = self.store.write_points(
-                np.asarray(tags), np.asarray(ts, dtype="datetime64[ms]"), np.asarray(values), np.asarray(quality)
+            written = self.store.write_points(  # new tags are registered with their first points, atomically
+                np.asarray(tags),
+                np.asarray(ts, dtype="datetime64[ms]"),
+                np.asarray(values),
+                np.asarray(quality),
+                register=[TagInfo(t, unit_of(t), "telemetry") for t in new],
             )
-            self.counters["points_written"] += int(written)
+            self._known.update(new)
+            self._bump("points_written", int(written))
         except TwinError as exc:  # refused whole: split until the refusing points are isolated
-            self.counters["write_errors"] += 1
+            self._bump("write_errors")
             if len(tags) == 1:
                 self._count(nodes[0], "store_refused")
-                self.counters["points_rejected"] += 1
-                self._rejected.append(
+                self._bump("points_rejected")
+                rejected.append(
                     RejectedPoint(
                         datetime.now(UTC), nodes[0], tags[0], str(ts[0]), repr(values[0]), f"store_refused: {exc}"
                     )
@@ -174,11 +266,11 @@ class StoreSink:
                 return
             log.warning("store refused a telemetry batch of %d points (%s); isolating the bad points", len(tags), exc)
             half = len(tags) // 2
-            self._write(tags[:half], ts[:half], values[:half], quality[:half], nodes[:half])
-            self._write(tags[half:], ts[half:], values[half:], quality[half:], nodes[half:])
+            self._write(tags[:half], ts[:half], values[:half], quality[:half], nodes[:half], rejected)
+            self._write(tags[half:], ts[half:], values[half:], quality[half:], nodes[half:], rejected)
         except Exception:  # not about the data (store down, disk full...): counted, logged, lost
-            self.counters["write_errors"] += 1
-            self.counters["points_lost"] += len(tags)
+            self._bump("write_errors")
+            self._bump("points_lost", len(tags))
             log.exception("store write of %d telemetry points failed", len(tags))
 
 

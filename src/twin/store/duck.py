@@ -11,7 +11,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from twin.store import validate as v
 from twin.store.duck_limits import DEFAULT_DUCKDB_MEMORY_LIMIT, memory_limit_bytes
+from twin.store.model import TagInfo
 from twin.store.sqlstore import Exec, SqlStore, translate
 
 log = logging.getLogger(__name__)
@@ -108,9 +109,11 @@ class DuckDBStore(SqlStore):
             )
         x("INSERT INTO points SELECT tag_id, ts, value, quality FROM _stage")
 
-    def write_points(self, tag: Any, ts: Any, value: Any, quality: Any = "good") -> int:
+    def write_points(
+        self, tag: Any, ts: Any, value: Any, quality: Any = "good", *, register: Sequence[TagInfo] = ()
+    ) -> int:
         try:
-            return super().write_points(tag, ts, value, quality)
+            return super().write_points(tag, ts, value, quality, register=register)
         finally:
             with contextlib.suppress(duckdb.Error, v.StoreError):
                 self._cursor().unregister("_stage")

@@ -239,11 +239,15 @@ class Store(abc.ABC):
         ts: Any,
         value: Any,
         quality: Quality | Sequence[str] | np.ndarray = "good",
+        *,
+        register: Sequence[TagInfo] = (),
     ) -> int:
         """Write a batch of points (columnar); returns the number written.
 
         ``tag`` and ``quality`` are one value for the whole batch or one per point; ``ts`` is datetime64,
         datetimes (aware) or a pyarrow timestamp array. A point at an existing (tag, ts) replaces it.
+        ``register`` declares tags (as :meth:`register_tags`) in the same transaction as the points, so a
+        reader never sees a new tag listed without its first points.
         """
 
     @abc.abstractmethod

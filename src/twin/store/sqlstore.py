@@ -81,26 +81,31 @@ class SqlStore(RecordsMixin, RejectedMixin, SetpointAuditMixin, EventFramesMixin
 
     # -- signals ---------------------------------------------------------------------------------
     def register_tags(self, tags: Iterable[str | TagInfo]) -> None:
+        infos = self._check_infos(tags)
+        with self._tx() as x:
+            known = self._register(x, infos)
+        self._tag_ids = known
+
+    @staticmethod
+    def _check_infos(tags: Iterable[str | TagInfo]) -> list[TagInfo]:
         infos = [t if isinstance(t, TagInfo) else TagInfo(t) for t in tags]
         for info in infos:
             v.check_tag(info.tag)
-        with self._tx() as x:
-            known = {tag: tid for tid, tag in x("SELECT tag_id, tag FROM tags")}
-            next_id = max(known.values(), default=0) + 1
-            for info in infos:
-                if info.tag in known:
-                    x(
-                        "UPDATE tags SET unit = ?, description = ? WHERE tag = ?",
-                        (info.unit, info.description, info.tag),
-                    )
-                else:
-                    x(
-                        "INSERT INTO tags VALUES (?, ?, ?, ?)",
-                        (next_id, info.tag, info.unit, info.description),
-                    )
-                    known[info.tag] = next_id
-                    next_id += 1
-        self._tag_ids = dict(known)
+        return infos
+
+    @staticmethod
+    def _register(x: Exec, infos: Sequence[TagInfo]) -> dict[str, int]:
+        """Insert or update ``infos`` inside transaction ``x``; every tag's id after it."""
+        known = {tag: tid for tid, tag in x("SELECT tag_id, tag FROM tags")}
+        next_id = max(known.values(), default=0) + 1
+        for info in infos:
+            if info.tag in known:
+                x("UPDATE tags SET unit = ?, description = ? WHERE tag = ?", (info.unit, info.description, info.tag))
+            else:
+                x("INSERT INTO tags VALUES (?, ?, ?, ?)", (next_id, info.tag, info.unit, info.description))
+                known[info.tag] = next_id
+                next_id += 1
+        return known
 
     def tags(self) -> list[TagInfo]:
         with self._read() as x:
@@ -142,32 +147,39 @@ class SqlStore(RecordsMixin, RejectedMixin, SetpointAuditMixin, EventFramesMixin
             quality,
         )
 
-    def write_points(self, tag: Any, ts: Any, value: Any, quality: Any = "good") -> int:
+    def write_points(
+        self, tag: Any, ts: Any, value: Any, quality: Any = "good", *, register: Sequence[TagInfo] = ()
+    ) -> int:
         val = v.value_array(value)
         n = len(val)
         ts_us = v.ts_array(ts, n)
         qual = v.quality_codes(quality, n)
         tags = v.per_point(tag, n, "tag")
+        infos = self._check_infos(register)
         if isinstance(tags, str):
-            tag_id = np.full(n, self._ids([tags])[tags], dtype=np.int32)
+            names, tag_ix = [tags], np.zeros(n, dtype=np.int32)
         else:
-            uniq, inverse = np.unique(tags.astype(str), return_inverse=True)
-            ids = self._ids(uniq.tolist())
-            tag_id = np.asarray([ids[t] for t in uniq], dtype=np.int32)[inverse]
+            uniq, tag_ix = np.unique(tags.astype(str), return_inverse=True)
+            names = uniq.tolist()
+        declared = {info.tag for info in infos}
+        self._ids([t for t in names if t not in declared])  # unknown and not declared here: refused up front
         if n == 0:
+            if infos:
+                self.register_tags(infos)
             return 0
         bad = ~np.isfinite(val) & (qual == 0)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise v.error(f"value[{i}]", float(val[i]), "a finite number for a good-quality point")
-        order = np.lexsort((ts_us, tag_id))
-        tag_id, ts_us, val, qual = tag_id[order], ts_us[order], val[order], qual[order]
+        order = np.lexsort((ts_us, tag_ix))
+        tag_ix, ts_us, val, qual = tag_ix[order], ts_us[order], val[order], qual[order]
         last = np.ones(n, dtype=bool)  # keep the last of duplicate (tag, ts) in the batch
-        last[:-1] = (tag_id[1:] != tag_id[:-1]) | (ts_us[1:] != ts_us[:-1])
+        last[:-1] = (tag_ix[1:] != tag_ix[:-1]) | (ts_us[1:] != ts_us[:-1])
         if not last.all():
             keep = np.flatnonzero(last)
-            tag_id, ts_us, val, qual = tag_id[keep], ts_us[keep], val[keep], qual[keep]
+            tag_ix, ts_us, val, qual = tag_ix[keep], ts_us[keep], val[keep], qual[keep]
         lo_us, hi_us = int(ts_us.min()), int(ts_us.max())
+        known = None
         with self._tx() as x:
             mark = self._meta(x, WATERMARK)
             if mark is not None and lo_us < mark:
@@ -176,10 +188,15 @@ class SqlStore(RecordsMixin, RejectedMixin, SetpointAuditMixin, EventFramesMixin
                     str(v.from_us(lo_us)),
                     f"a time on or after {v.from_us(mark)} (raw data before it has been compacted into rollups)",
                 )
+            # New tags and their first points commit together: no reader sees one without the other.
+            ids = known = self._register(x, infos) if infos else self._tag_ids
+            tag_id = np.asarray([ids[t] for t in names], dtype=np.int32)[tag_ix]
             self._stage_points(x, tag_id, ts_us, val, qual)
             self._merge_stage(x)
             x(q.LATEST_UPSERT)
             self._refresh_rollups(x, np.unique(tag_id).tolist(), lo_us, hi_us, only_good=not qual.any())
+        if infos:
+            self._tag_ids = known
         return len(ts_us)
 
     def _refresh_rollups(self, x: Exec, tag_ids: list[int], lo_us: int, hi_us: int, *, only_good: bool) -> None:
