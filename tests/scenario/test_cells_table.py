@@ -18,11 +18,12 @@ def test_hourly_cells_agree_with_the_interval_means_of_each_line() -> None:
     table = cells.to_pydict()
     lines = list(results.potline_kpis)
     hours = sorted(set(table["time_h"]))
-    assert hours == [0.0, 1.0, 2.0]  # one snapshot at the start and at each whole hour before the horizon
+    assert hours == [1.0, 2.0, 3.0]  # at the end of each hour, the horizon's included; none at the start
+    assert min(table["voltage_V"]) > 3.0 and min(table["alf3_wtpct"]) > 5.0  # every row a computed state
     assert set(table["potline"]) == set(lines)
     intervals = results.timeseries.to_pydict()
     compared = 0
-    for hour in hours[1:]:
+    for hour in hours:
         row = intervals["time_h"].index(hour)
         for line in lines:
             picked = [i for i, (t, p) in enumerate(zip(table["time_h"], table["potline"], strict=True))
@@ -37,5 +38,5 @@ def test_hourly_cells_agree_with_the_interval_means_of_each_line() -> None:
                 assert np.isclose(mean, intervals[f"{line}_{interval_column}"][row], rtol=1e-12, atol=0.0), (
                     hour, line, column)
                 compared += 1
-    assert compared == 2 * len(lines) * 4
+    assert compared == 3 * len(lines) * 4
     assert cells.num_rows == len(hours) * results.meta["cells"]

@@ -167,6 +167,7 @@ def run_scenario(scenario: Scenario, progress: Progress | None = None, *, thread
     try:
         plant.env.run(until=horizon_s)
         plant.close_interval()
+        recorder.snapshot_cells(plant)  # the cells at the horizon (the hourly process stops just before it)
     finally:
         plant.close()
     return _results(scenario, plant, recorder)
@@ -175,12 +176,14 @@ def run_scenario(scenario: Scenario, progress: Progress | None = None, *, thread
 def _hourly(
     plant: Plant, recorder: _Recorder, progress: Progress | None, horizon_h: float
 ) -> Generator[Any, Any, None]:
+    """The cells at the end of every whole hour before the horizon. None at the start: the outputs (cell
+    voltage, wt %, superheat) exist only after the kernel's first step, and a row of zeros is no measurement."""
     while True:
+        yield plant.env.timeout(HOUR_S)
         plant.sync()
         recorder.snapshot_cells(plant)
         if progress is not None:
             progress(plant.env.now / HOUR_S, horizon_h)
-        yield plant.env.timeout(HOUR_S)
 
 
 def _mean_ledge(plant: Plant) -> float:
