@@ -25,7 +25,10 @@ from twin.scenario.dask_executor import dask_executor
 from twin.scenario.spec import scenario_from_dict
 from twin.scenario.sweep import execute_sweep, load_sweep, run_batch
 
-BATCH = 2  # the same tasks on 1 and 2 workers: only the worker count changes
+#: the same tasks on 1 and 2 workers, only the worker count changes: the automatic (shrinking) batches for 2
+#: slots, or a fixed batch from ``TWIN_BENCH_SWEEP_BATCH`` (2 was the fixed batch before the automatic one)
+BATCH = int(os.environ["TWIN_BENCH_SWEEP_BATCH"]) if os.environ.get("TWIN_BENCH_SWEEP_BATCH") else None
+SLOTS = 2
 
 
 def _cpu() -> str:
@@ -87,6 +90,7 @@ def test_sweep_on_two_dask_workers_against_one(benchmark, cluster, sweep, serial
     cores: dict[int, list[float]] = {1: [], 2: []}  # CPU seconds the workers got per wall second
     busiest: dict[int, list[float]] = {1: [], 2: []}  # CPU seconds of the busiest worker
     tables = []
+    shape: dict[str, int] = {}
     load_before = os.getloadavg()
     with dask_executor(cluster.address, None) as executor:
         executor.client.wait_for_workers(2, timeout=120)
@@ -100,7 +104,10 @@ def test_sweep_on_two_dask_workers_against_one(benchmark, cluster, sweep, serial
         def one_pair() -> None:
             for n in (1, 2):
                 cpu, start = worker_cpu_s(), time.perf_counter()
-                run = execute_sweep(sweep, executors[n], out=tmp_path / f"{n}-{len(times[n])}", batch=BATCH)
+                run = execute_sweep(
+                    sweep, executors[n], out=tmp_path / f"{n}-{len(times[n])}", batch=BATCH, slots=SLOTS
+                )
+                shape.update(batch=run.batch, tasks=run.tasks)
                 times[n].append(time.perf_counter() - start)
                 used = {w: t - cpu[w] for w, t in worker_cpu_s().items()}
                 cores[n].append(sum(used.values()) / times[n][-1])
@@ -117,8 +124,9 @@ def test_sweep_on_two_dask_workers_against_one(benchmark, cluster, sweep, serial
             "variants": len(sweep.variants),
             "horizon_h": sweep.variants[0].document["scenario"]["horizon_h"],
             "cells": 24,
-            "batch": BATCH,
-            "tasks": -(-len(sweep.variants) // BATCH),
+            "batch_fixed": BATCH,
+            "largest_batch": shape["batch"],
+            "tasks": shape["tasks"],
             "serial_in_process_s": serial_s,
             "one_worker_s": times[1],
             "two_workers_s": times[2],

@@ -17,9 +17,12 @@ from twin.errors import ScenarioError
 from twin.scenario import load_scenario, run_scenario
 from twin.scenario.dask_executor import dask_executor
 from twin.scenario.sweep import (
+    MAX_AUTO_BATCH,
     Sweep,
     SweepIncompleteError,
     Variant,
+    auto_batch,
+    auto_batches,
     execute_sweep,
     load_sweep,
     run_batch,
@@ -302,4 +305,20 @@ def test_only_a_window_of_tasks_is_handed_to_the_executor(sweep, local_table, mo
         run = execute_sweep(sweep, pool, batch=1, slots=1)
     assert run.tasks == 4
     assert pool.most == 2
+    assert run.table.to_pylist() == local_table.to_pylist()
+
+
+@pytest.mark.parametrize(("variants", "slots"), [(1, 1), (4, 1), (20, 2), (32, 2), (128, 2), (1000, 2), (3, 8)])
+def test_automatic_batches_cover_the_sweep_and_shrink_to_one_variant(variants, slots):
+    sizes = auto_batches(variants, slots)
+    assert sum(sizes) == variants  # every variant in exactly one task
+    assert all(1 <= size <= MAX_AUTO_BATCH for size in sizes)
+    assert sizes == sorted(sizes, reverse=True)  # large tasks first, so the slots end within one variant
+    assert sizes[-1] == 1
+    assert auto_batch(variants, slots) == sizes[0]
+
+
+def test_automatic_batches_on_the_local_pool_give_the_same_table(sweep, local_table):
+    run = execute_sweep(sweep, workers=1, slots=1)
+    assert run.tasks == len(auto_batches(len(sweep.variants), 1)) > 1
     assert run.table.to_pylist() == local_table.to_pylist()

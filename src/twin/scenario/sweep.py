@@ -14,6 +14,7 @@ The sweep file format is :mod:`twin.scenario.sweep_file`.
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 import os
@@ -38,15 +39,18 @@ __all__ = [
     "SweepRun",
     "Variant",
     "auto_batch",
+    "auto_batches",
     "execute_sweep",
     "load_sweep",
     "run_sweep",
 ]
 
 Progress = Callable[[int, int], None]  # (variants finished, including resumed ones; variants in the sweep)
-#: tasks per worker slot the automatic batch size aims at: enough that the last tasks balance (a slot idles at
-#: most ~1/16 of the sweep at its end), few enough that per-task overhead (~1-10 ms on Dask) is negligible
-TASKS_PER_SLOT = 16
+#: automatic batches shrink as the sweep runs (guided self-scheduling by factoring, Hummel, Schonberg & Flynn,
+#: "Factoring: a method for scheduling parallel loops", CACM 35(8), 1992): each task takes 1/(FACTOR x slots) of
+#: the variants still to hand out, at most MAX_AUTO_BATCH, so the sweep starts with few large tasks (few
+#: round trips) and ends with one-variant tasks (the slots finish within about one variant of each other)
+FACTOR = 2
 MAX_AUTO_BATCH = 32
 MAX_BATCH = 10_000
 #: tasks handed to the executor at a time (per slot, and at least): the rest wait in the driver, so a sweep of
@@ -107,9 +111,21 @@ def _single_thread_numba() -> None:
     os.environ["NUMBA_NUM_THREADS"] = "1"  # one scenario per worker core (performance.md §3.3)
 
 
+def auto_batches(variants: int, slots: int) -> list[int]:
+    """Variants per task, in submission order, when no batch is given: ``ceil(rest / (FACTOR x slots))`` of the
+    variants not yet handed out, between 1 and MAX_AUTO_BATCH; the sizes add up to ``variants``."""
+    sizes: list[int] = []
+    rest = variants
+    while rest > 0:
+        size = max(1, min(MAX_AUTO_BATCH, math.ceil(rest / (FACTOR * max(1, slots)))))
+        sizes.append(size)
+        rest -= size
+    return sizes
+
+
 def auto_batch(variants: int, slots: int) -> int:
-    """Variants per task when none is given: about TASKS_PER_SLOT tasks per slot, at most MAX_AUTO_BATCH."""
-    return max(1, min(MAX_AUTO_BATCH, math.ceil(variants / (TASKS_PER_SLOT * max(1, slots)))))
+    """The largest automatic batch (the first): what :class:`SweepRun` reports as ``batch``."""
+    return max(auto_batches(variants, slots), default=1)
 
 
 def execute_sweep(
@@ -134,8 +150,10 @@ def execute_sweep(
     sink = PartsDirectory(out, sweep.name, resume=resume) if out is not None else MemoryResults()
     resumed = _check_resumed(sweep, sink.finished(), out)
     todo = [v for v in sweep.variants if v.index not in resumed]
-    size = batch or auto_batch(len(todo), slots or workers)
-    batches = [todo[k : k + size] for k in range(0, len(todo), size)]
+    sizes = [batch] * math.ceil(len(todo) / batch) if batch else auto_batches(len(todo), slots or workers)
+    starts = list(itertools.accumulate(sizes, initial=0))
+    batches = [todo[a:b] for a, b in itertools.pairwise(starts)]
+    size = max(sizes, default=batch or 1)
     types = _settings_types(sweep.variants)
     total, done = len(sweep.variants), len(resumed)
     if progress is not None:
