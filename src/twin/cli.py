@@ -86,7 +86,10 @@ def _parser() -> argparse.ArgumentParser:
         "--out", help="results directory of Parquet parts, one per finished task (default runs/sweep-<file name>)"
     )
     sweep.add_argument("--resume", action="store_true", help="continue the sweep in --out: skip finished variants")
-    sweep.add_argument("--batch", type=int, metavar="N", help="variants per task (default: about 16 tasks per worker)")
+    sweep.add_argument(
+        "--batch", type=int, metavar="N",
+        help="variants per task (default: batches that shrink as the sweep runs, at most 32 variants a task)",
+    )
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     sweep.set_defaults(func=_cmd_sweep)
 
