@@ -3,7 +3,9 @@
 A publisher subprocess (its own core) sends NBIRTH + DBIRTH and then DDATA messages of 8 (one pot per message)
 or 50 (a gateway batching several pots) alias-only Double metrics at QoS 0 through a private Mosquitto. The same
 stream is received once by :class:`twin.telemetry.SparkplugHost` (decode, seq ordering, alias resolution, samples
-to a sink) and once by a bare paho client that only counts messages. Both rates go to ``extra_info``.
+to a sink) and once by a bare paho client that only counts messages. Both rates go to ``extra_info``. The host's
+sink either only counts, or also writes every sample through :class:`StoreSink` into DuckDB (the rate then
+runs until the last batch is in the store, and the test counts the stored points back).
 Targets (design.md): >= 200 k metrics/s applied. Under ``--benchmark-disable`` a short stream checks correctness.
 """
 
@@ -14,11 +16,15 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from twin.service.store_sink import StoreSink
+from twin.store import Store, open_store
 from twin.telemetry import HostConfig, Sample, SparkplugHost
 from twin_edge.testing import PrivateBroker, unique
 
@@ -74,10 +80,29 @@ class CountingSink:
             self.done.set()
 
 
-def _host_rate(port: int, messages: int, metrics: int) -> tuple[float, dict[str, int]]:
+class StoringSink(CountingSink):
+    """Counts like :class:`CountingSink` and passes every batch to a :class:`StoreSink`; the stream counts as
+    done once the last batch is written to the store (``flush``), so the rate includes the store's writes."""
+
+    def __init__(self, target: int, store_sink: StoreSink) -> None:
+        super().__init__(target)
+        self.store_sink = store_sink
+
+    def accept(self, samples: Sequence[Sample]) -> None:
+        if self.first is None:
+            self.first = time.perf_counter()
+        self.store_sink.accept(samples)
+        self.count += len(samples)
+        if self.count >= self.target:
+            self.store_sink.flush()
+            self.last = time.perf_counter()
+            self.done.set()
+
+
+def _host_rate(port: int, messages: int, metrics: int, store: Store | None = None) -> tuple[float, dict[str, int]]:
     group = unique("bench")
     target = metrics * (messages + 1)  # DBIRTH + DDATA
-    sink = CountingSink(target)
+    sink = CountingSink(target) if store is None else StoringSink(target, StoreSink(store))
     host = SparkplugHost(
         HostConfig(
             host_id=unique("benchhost"), broker_port=port, group_ids=(group,), queue_size=max(100_000, messages + 10)
@@ -128,23 +153,35 @@ def _raw_paho_rate(port: int, messages: int, metrics: int) -> float:
 
 @pytest.mark.mqtt
 @pytest.mark.parametrize("metrics", [8, 50], ids=["8_metrics_per_message", "50_metrics_per_message"])
-def test_bench_ingest_vs_raw_paho(benchmark, metrics: int) -> None:
+@pytest.mark.parametrize("sink", ["count", "duckdb"], ids=["counting_sink", "duckdb_store_sink"])
+def test_bench_ingest_vs_raw_paho(benchmark, metrics: int, sink: str, tmp_path: Path) -> None:
     # A private Mosquitto with an unbounded per-client queue: the backlog waits in the broker instead of being
     # dropped, so each client drains the same stream at its own pace (mosquitto's default queue is 1000).
     broker = PrivateBroker(extra_config=["max_queued_messages 0", "max_queued_bytes 0"])
     broker.start()
+    store = open_store(f"duckdb:///{tmp_path / 'ingest.duckdb'}") if sink == "duckdb" else None
     try:
-        _bench(benchmark, broker.port, metrics)
+        _bench(benchmark, broker.port, metrics, store)
+        if store is not None:  # every value applied is in the store once
+            n = sum(len(store.recorded(t.tag, *_span(), limit=100_000)) for t in store.tags())
+            assert n == benchmark.extra_info["applied"], (n, benchmark.extra_info)
     finally:
         broker.stop()
+        if store is not None:
+            store.close()
 
 
-def _bench(benchmark, port: int, metrics: int) -> None:
+def _span() -> tuple[datetime, datetime]:
+    now = datetime.now(UTC)
+    return now - timedelta(days=1), now + timedelta(days=1)
+
+
+def _bench(benchmark, port: int, metrics: int, store: Store | None = None) -> None:
     messages = 200 if benchmark.disabled else 400_000 // metrics
     results: dict[str, object] = {}
 
     def run() -> None:
-        rate, counters = _host_rate(port, messages, metrics)
+        rate, counters = _host_rate(port, messages, metrics, store)
         results.update(metrics_per_s=round(rate), counters=counters)
 
     benchmark.pedantic(run, rounds=1, iterations=1)
@@ -163,6 +200,8 @@ def _bench(benchmark, port: int, metrics: int) -> None:
         ratio_to_raw_paho=round(results["metrics_per_s"] / raw, 3),  # type: ignore[operator]
         metrics_per_message=metrics,
         messages=messages,
+        applied=counters["applied"],
+        sink="counting" if store is None else "StoreSink(DuckDB)",
     )
     print(
         f"\ningest ({metrics} metrics/message) {results['metrics_per_s']:,} metrics/s applied; "

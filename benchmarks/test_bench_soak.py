@@ -189,6 +189,7 @@ def test_bench_soak_two_potlines_of_352_pots(benchmark, tmp_path: Path) -> None:
         rss = [_rss_mb()]
         trace: list[tuple[int, float, float]] = []  # (plant s applied, RSS MB, DuckDB MB) at RSS_SAMPLES points
         values_per_plant_s = 2 * POTS * 3  # voltage, current, pseudo-resistance per pot and plant second
+        drain: list[float] = []  # wall s from the publisher's end until everything was applied and stored
 
         def run() -> int:
             host.start()
@@ -207,11 +208,14 @@ def test_bench_soak_two_potlines_of_352_pots(benchmark, tmp_path: Path) -> None:
             out, _ = publisher.communicate()
             assert publisher.returncode == 0
             published = int(out.split()[-1])
+            ended = time.monotonic()
             last, still = -1, time.monotonic()
             while host.counters["applied"] < published and time.monotonic() - still < 120:  # until it stops moving
                 time.sleep(0.2)
                 if host.counters["applied"] != last:
                     last, still = host.counters["applied"], time.monotonic()
+            sink.flush()
+            drain.append(time.monotonic() - ended)
             host.stop()
             sink.flush()
             return published
@@ -241,6 +245,8 @@ def test_bench_soak_two_potlines_of_352_pots(benchmark, tmp_path: Path) -> None:
             "stale_marked": counters["stale_marked"],
             "sink_errors": counters["sink_errors"],
             "twin_values_per_s": round(counters["applied"] / elapsed),
+            # kept up: the twin had applied and stored (nearly) everything when the publisher ended
+            "drain_after_publisher_s": round(drain[0], 1) if drain else None,
             "messages_received": counters["received"],
             "messages_decoded": counters["decoded"],
             "rss_trace_plant_s_MB": trace,

@@ -3,6 +3,8 @@ and nothing already stored lost when a batch is refused (design.md "Rules for in
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -102,3 +104,66 @@ def test_a_failing_sink_does_not_keep_the_batch_from_the_store(store):
     sink.flush()
     assert fanout.errors == [1, 0]
     assert store.latest(["cell:1-004/cell_voltage_V"])["cell:1-004/cell_voltage_V"].value == pytest.approx(4.4)
+
+
+class GatedStore:
+    """A store whose point writes wait until ``gate`` is set (a store that has fallen behind)."""
+
+    def __init__(self, store) -> None:
+        self.store = store
+        self.gate = threading.Event()
+        self.writes = 0
+
+    def write_points(self, *args, **kwargs):
+        self.gate.wait(30)
+        self.writes += 1
+        return self.store.write_points(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+
+def test_a_store_that_falls_behind_blocks_accept_on_a_bounded_queue_and_loses_nothing(store):
+    """The writer thread takes batches off a queue of ``queue_batches``; while the store is stuck, accept waits
+    (counted) instead of buffering without bound, and once the store moves every point is stored, in order."""
+    gated = GatedStore(store)
+    sink = StoreSink(gated, batch=4, queue_batches=2)
+    fed = threading.Event()
+    batches = 12
+
+    def feed() -> None:
+        for k in range(batches):  # the same (tag, ts) in every batch: the last batch written must win
+            sink.accept([_sample(T0, "pot_005", "cell_voltage_V", float(k))]
+                        + [_sample(T0 + 1000 * (4 * k + j + 1), "pot_005", "cell_voltage_V", 4.0) for j in range(3)])
+        fed.set()
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    time.sleep(0.5)
+    assert not fed.is_set()  # accept is held back while the store is stuck...
+    assert sink._queue.qsize() <= 2  # ...and no more than queue_batches wait in memory
+    assert gated.writes == 0
+    gated.gate.set()
+    assert fed.wait(30)
+    sink.flush()
+    assert sink.counters["store_queue_waits"] >= 1
+    assert sink.counters["points_written"] == 4 * batches
+    assert sink.counters["points_lost"] == sink.counters["write_errors"] == 0
+    start = datetime.fromtimestamp(T0 / 1000, tz=UTC)
+    page = store.recorded("cell:1-005/cell_voltage_V", start, start + timedelta(hours=1), limit=1000)
+    assert len(page) == 1 + 3 * batches
+    assert page.value[0] == batches - 1  # written in the order handed over
+
+
+def test_the_writer_thread_ends_when_idle_and_comes_back(store):
+    sink = StoreSink(store, batch=1000, idle_s=0.05)
+    sink.accept([_sample(T0, "pot_006", "cell_voltage_V", 4.0)])
+    sink.flush()
+    deadline = time.monotonic() + 5
+    while sink._writer is not None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sink._writer is None
+    sink.accept([_sample(T0 + 1000, "pot_006", "cell_voltage_V", 4.1)])
+    sink.flush()
+    assert sink.counters["points_written"] == 2
+    assert store.latest(["cell:1-006/cell_voltage_V"])["cell:1-006/cell_voltage_V"].value == pytest.approx(4.1)

@@ -97,7 +97,16 @@ class DuckDBStore(SqlStore):
             cur.unregister("_stage")
         cur.register("_stage", table)
 
-    def _merge_stage(self, x: Exec) -> None:
+    def _stage_rollup(self, x: Exec, rows: dict[str, np.ndarray]) -> None:
+        cur = self._cursor()
+        with contextlib.suppress(duckdb.Error):
+            cur.unregister("_roll")
+        cur.register("_roll", pa.table(rows))
+
+    def _merge_stage(self, x: Exec, *, append: bool = False) -> None:
+        if append:  # nothing to replace
+            x("INSERT INTO points SELECT tag_id, ts, value, quality FROM _stage")
+            return
         lo, hi = x("SELECT min(ts), max(ts) FROM _stage")[0]
         tags = ",".join(str(t) for (t,) in x("SELECT DISTINCT tag_id FROM _stage"))
         overlap = x(f"SELECT count(*) FROM points WHERE tag_id IN ({tags}) AND ts >= ? AND ts <= ?", (lo, hi))
@@ -117,6 +126,8 @@ class DuckDBStore(SqlStore):
         finally:
             with contextlib.suppress(duckdb.Error, v.StoreError):
                 self._cursor().unregister("_stage")
+            with contextlib.suppress(duckdb.Error, v.StoreError):
+                self._cursor().unregister("_roll")
 
     def engine_memory_bytes(self) -> int | None:
         """DuckDB's own account of its memory (``duckdb_memory()``, DuckDB >= 0.10): the buffer manager's table

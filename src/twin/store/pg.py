@@ -20,24 +20,12 @@ import numpy as np
 import psycopg
 
 from twin.store import validate as v
+from twin.store.sqlschema import ROLL_COLUMNS
 from twin.store.sqlstore import Exec, SqlStore, translate
 
 log = logging.getLogger(__name__)
 SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
-_ROW = np.dtype(
-    [
-        ("n", ">i2"),
-        ("l1", ">i4"),
-        ("tag_id", ">i4"),
-        ("l2", ">i4"),
-        ("ts", ">i8"),
-        ("l3", ">i4"),
-        ("value", ">f8"),
-        ("l4", ">i4"),
-        ("quality", ">i2"),
-    ]
-)
 
 
 def _pg_sql(sql: str) -> str:
@@ -45,10 +33,21 @@ def _pg_sql(sql: str) -> str:
 
 
 def copy_buffer(tag_id: np.ndarray, ts: np.ndarray, value: np.ndarray, qual: np.ndarray) -> bytes:
-    """The batch in PostgreSQL's binary COPY format, built without a Python loop per row."""
-    rows = np.empty(len(ts), dtype=_ROW)
-    rows["n"], rows["l1"], rows["l2"], rows["l3"], rows["l4"] = 4, 4, 8, 8, 2
-    rows["tag_id"], rows["ts"], rows["value"], rows["quality"] = tag_id, ts, value, qual
+    """The point batch in PostgreSQL's binary COPY format, built without a Python loop per row."""
+    return copy_columns([(tag_id, ">i4"), (ts, ">i8"), (value, ">f8"), (qual, ">i2")])
+
+
+def copy_columns(columns: list[tuple[np.ndarray, str]]) -> bytes:
+    """Rows of the given columns (array, big-endian numpy type) in PostgreSQL's binary COPY format."""
+    n = len(columns[0][0]) if columns else 0
+    fields: list[tuple[str, str]] = [("n", ">i2")]
+    for k, (_, kind) in enumerate(columns):
+        fields += [(f"l{k}", ">i4"), (f"c{k}", kind)]
+    rows = np.empty(n, dtype=np.dtype(fields))
+    rows["n"] = len(columns)
+    for k, (col, kind) in enumerate(columns):
+        rows[f"l{k}"] = np.dtype(kind).itemsize
+        rows[f"c{k}"] = col
     return _COPY_HEADER + rows.tobytes() + b"\xff\xff"
 
 
@@ -59,7 +58,8 @@ class _PgExec:
         self.conn = conn
 
     def __call__(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[tuple[Any, ...]]:
-        cur = self.conn.execute(_pg_sql(sql), params or None)
+        # without parameters psycopg reads the text as is ("%" unescaped); with them, "?" become "%s"
+        cur = self.conn.execute(_pg_sql(sql), params) if params else self.conn.execute(sql)
         return cur.fetchall() if cur.description else []
 
 
@@ -145,7 +145,19 @@ class PostgresStore(SqlStore):
         with x.conn.cursor().copy("COPY _stage FROM STDIN (FORMAT BINARY)") as copy:
             copy.write(data)
 
-    def _merge_stage(self, x: Exec) -> None:
+    def _stage_rollup(self, x: Exec, rows: dict[str, np.ndarray]) -> None:
+        x(
+            "CREATE TEMP TABLE IF NOT EXISTS _roll (tag_id INTEGER, bucket BIGINT, n BIGINT, total DOUBLE PRECISION, "
+            "vmin DOUBLE PRECISION, vmax DOUBLE PRECISION, integral DOUBLE PRECISION, duration DOUBLE PRECISION) "
+            "ON COMMIT DELETE ROWS"
+        )
+        data = copy_columns([(rows[c], ">i4" if c == "tag_id" else ">f8" if rows[c].dtype.kind == "f" else ">i8")
+                             for c in ROLL_COLUMNS])
+        assert isinstance(x, _PgExec)
+        with x.conn.cursor().copy("COPY _roll FROM STDIN (FORMAT BINARY)") as copy:
+            copy.write(data)
+
+    def _merge_stage(self, x: Exec, *, append: bool = False) -> None:
         x(
             "INSERT INTO points SELECT tag_id, ts, value, quality FROM _stage "
             "ON CONFLICT (tag_id, ts) DO UPDATE SET value = excluded.value, quality = excluded.quality"

@@ -77,6 +77,19 @@ GROUP BY tag_id, bucket - bucket % 3600000000"""
 ROLLUP_UPSERT = """ ON CONFLICT (tag_id, bucket) DO UPDATE SET n = excluded.n, total = excluded.total,
     vmin = excluded.vmin, vmax = excluded.vmax, integral = excluded.integral, duration = excluded.duration"""
 
+# Incremental rollups for a batch appended after each of its tags' latest point: ``_roll`` holds the batch's
+# per-(tag, minute) sums plus the shortened hold of each tag's previous last sample (n = 0); they add to the rows.
+_ROLLUP_ADD = """
+INSERT INTO {table}
+SELECT tag_id, {bucket}, sum(n), sum(total), min(vmin), max(vmax), sum(integral), sum(duration)
+FROM _roll GROUP BY tag_id, {bucket}
+ON CONFLICT (tag_id, bucket) DO UPDATE SET n = {table}.n + excluded.n, total = {table}.total + excluded.total,
+    vmin = least({table}.vmin, excluded.vmin), vmax = greatest({table}.vmax, excluded.vmax),
+    integral = {table}.integral + excluded.integral, duration = {table}.duration + excluded.duration"""
+ROLLUP_1M_ADD = _ROLLUP_ADD.format(table="rollup_1m", bucket="bucket")
+ROLLUP_1H_ADD = _ROLLUP_ADD.format(table="rollup_1h", bucket="bucket - bucket % 3600000000")
+ROLL_COLUMNS = ("tag_id", "bucket", "n", "total", "vmin", "vmax", "integral", "duration")
+
 LATEST_UPSERT = """
 INSERT INTO latest
 SELECT DISTINCT ON (tag_id) tag_id, ts, value, quality FROM _stage ORDER BY tag_id, ts DESC

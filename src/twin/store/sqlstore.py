@@ -29,6 +29,7 @@ from twin.store.model import (
     TagInfo,
     UnknownKeyError,
 )
+from twin.store.rollup_delta import rollup_delta
 from twin.store.sqlalarms import AlarmActionsMixin
 from twin.store.sqlaudit import SetpointAuditMixin
 from twin.store.sqlevents import EventFramesMixin
@@ -64,8 +65,13 @@ class SqlStore(RecordsMixin, RejectedMixin, SetpointAuditMixin, EventFramesMixin
         """Make the batch visible as table ``_stage(tag_id, ts, value, quality)`` inside transaction ``x``."""
 
     @abc.abstractmethod
-    def _merge_stage(self, x: Exec) -> None:
-        """Insert ``_stage`` into ``points``, replacing rows with the same (tag_id, ts)."""
+    def _merge_stage(self, x: Exec, *, append: bool = False) -> None:
+        """Insert ``_stage`` into ``points``, replacing rows with the same (tag_id, ts); ``append``: every staged
+        point is after its tag's latest point, so none can replace a row."""
+
+    @abc.abstractmethod
+    def _stage_rollup(self, x: Exec, rows: dict[str, np.ndarray]) -> None:
+        """Make ``rows`` (columns ``sqlschema.ROLL_COLUMNS``) visible as table ``_roll`` inside transaction ``x``."""
 
     def _create_schema(self) -> None:
         with self._tx() as x:
@@ -191,20 +197,56 @@ class SqlStore(RecordsMixin, RejectedMixin, SetpointAuditMixin, EventFramesMixin
             # New tags and their first points commit together: no reader sees one without the other.
             ids = known = self._register(x, infos) if infos else self._tag_ids
             tag_id = np.asarray([ids[t] for t in names], dtype=np.int32)[tag_ix]
+            first = np.ones(len(tag_ix), dtype=bool)  # each tag's first point of the batch
+            first[1:] = tag_ix[1:] != tag_ix[:-1]
+            prev_ts, prev_val, prev_q = self._latest_rows(x, tag_id[first])
+            append = bool((ts_us[first] > prev_ts).all())  # the common case: live data after what is stored
             self._stage_points(x, tag_id, ts_us, val, qual)
-            self._merge_stage(x)
+            self._merge_stage(x, append=append)
             x(q.LATEST_UPSERT)
-            self._refresh_rollups(x, np.unique(tag_id).tolist(), lo_us, hi_us, only_good=not qual.any())
+            delta = rollup_delta(tag_id, ts_us, val, qual, prev_ts, prev_val, prev_q) if append else None
+            self._refresh_rollups(x, np.unique(tag_id).tolist(), lo_us, hi_us, only_good=not qual.any(), delta=delta)
         if infos:
             self._tag_ids = known
         return len(ts_us)
 
-    def _refresh_rollups(self, x: Exec, tag_ids: list[int], lo_us: int, hi_us: int, *, only_good: bool) -> None:
-        """Recompute the batch's minutes from raw points and its hours from minutes.
+    @staticmethod
+    def _latest_rows(x: Exec, tag_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each tag's latest stored (ts, value, quality), ts -1 for a tag without points."""
+        ids = tag_ids.tolist()
+        rows = x(f"SELECT tag_id, ts, value, quality FROM latest WHERE tag_id IN ({','.join(map(str, ids))})")
+        found = {int(r[0]): r[1:] for r in rows}
+        none = (-1, 0.0, 1)
+        got = [found.get(t, none) for t in ids]
+        return (
+            np.fromiter((g[0] for g in got), dtype=np.int64, count=len(got)),
+            np.fromiter((g[1] for g in got), dtype=np.float64, count=len(got)),
+            np.fromiter((g[2] for g in got), dtype=np.int16, count=len(got)),
+        )
 
-        A batch of good points can only add good samples, so every rollup row it touches survives and an
-        upsert suffices; a batch with bad or stale points may empty a bucket, so its buckets are rebuilt.
+    def _refresh_rollups(
+        self,
+        x: Exec,
+        tag_ids: list[int],
+        lo_us: int,
+        hi_us: int,
+        *,
+        only_good: bool,
+        delta: dict[str, np.ndarray] | None = None,
+    ) -> None:
+        """Bring the rollups of the batch's tags and times up to date.
+
+        ``delta`` (a batch appended after every tag's latest point, :mod:`twin.store.rollup_delta`) is added to
+        the rows. Otherwise the batch's minutes are recomputed from raw points and its hours from minutes: a
+        batch of good points can only add good samples, so every rollup row it touches survives and an upsert
+        suffices; a batch with bad or stale points may empty a bucket, so its buckets are rebuilt.
         """
+        if delta is not None:
+            if len(delta["tag_id"]):
+                self._stage_rollup(x, delta)
+                x(q.ROLLUP_1M_ADD)
+                x(q.ROLLUP_1H_ADD)
+            return
         tags = ",".join(str(int(t)) for t in tag_ids)
         m_lo, m_hi = lo_us - lo_us % v.MINUTE_US, hi_us - hi_us % v.MINUTE_US + v.MINUTE_US
         h_lo, h_hi = lo_us - lo_us % v.HOUR_US, hi_us - hi_us % v.HOUR_US + v.HOUR_US
