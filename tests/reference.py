@@ -156,6 +156,7 @@ def symmetric_uniform(x: int) -> float:
 SIGMA = 5.670374419e-8  # W/(m² K⁴), Stefan–Boltzmann (CODATA 2018)
 M_NA2O = 61.979e-3  # kg/mol
 M_ALF3 = 83.977e-3  # kg/mol
+M_CAO = 56.077e-3  # kg/mol
 SOLHEIM_MAX = {"alf3": 20.0, "caf2": 20.0, "lif": 20.0, "mgf2": 5.0}  # wt %, fitted range of Solheim 1996
 LEDGE_FLOOR_CM = 0.05
 MAX_SUBSTEP_S = 300.0
@@ -214,6 +215,21 @@ def na2o_neutralisation(na2o: float, alf3_available: float) -> tuple[float, floa
     used = alf3_available if limited else wanted
     alumina = used * 3.0 * M_NA2O / (4.0 * M_ALF3) * M_AL2O3 / (3.0 * M_NA2O)
     return used, na2o + used - alumina, alumina, limited
+
+
+def cao_to_caf2(cao: float, alf3_available: float) -> tuple[float, float, float, float, bool]:
+    """3 CaO + 2 AlF3 → 3 CaF2 + Al2O3: (AlF3 used, CaF2 formed, alumina formed, CaO unreacted, limited by AlF3).
+
+    Counted in moles of reaction: each mole takes 3 mol CaO and 2 mol AlF3 and gives 3 mol CaF2 and 1 mol
+    Al2O3; CaO left when the excess AlF3 runs out stays in the solvent. The CaF2 closes the mass balance
+    (CaO reacted + AlF3 used − alumina formed), as the cryolite does for Na2O.
+    """
+    wanted = cao * 2.0 * M_ALF3 / (3.0 * M_CAO)
+    limited = wanted > alf3_available
+    used = alf3_available if limited else wanted
+    extent = used / (2.0 * M_ALF3)
+    reacted, alumina = 3.0 * extent * M_CAO, extent * M_AL2O3
+    return used, reacted + used - alumina, alumina, cao - reacted, limited
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -609,7 +625,17 @@ class Model:
             s["bath_kg"] += cryolite - used  # cryolite joins the solvent, the AlF3 used leaves it
             acc["alf3_neutralised_kg"] += used
             acc["cryolite_formed_kg"] += cryolite
-            alumina = delivered - na2o + alumina_formed
+            # its CaO forms CaF2 with the excess AlF3 left: 3 CaO + 2 AlF3 -> 3 CaF2 + Al2O3
+            cao = p[L.P_CAO_KG_PER_KG_ALUMINA] * delivered
+            used_ca, caf2, alumina_ca, cao_left, limited_ca = cao_to_caf2(cao, s["alf3_kg"])
+            if limited_ca:
+                self.count("cao_limited")
+            s["alf3_kg"] -= used_ca
+            s["caf2_kg"] += caf2
+            s["bath_kg"] += caf2 + cao_left - used_ca  # CaF2 (and any CaO left) join the bath, the AlF3 leaves
+            acc["alf3_to_caf2_kg"] += used_ca
+            acc["caf2_formed_kg"] += caf2
+            alumina = delivered - na2o - cao + alumina_formed + alumina_ca
             r_u = p[L.P_UNDISSOLVED_FRACTION]
             s["alumina_dissolved_kg"] += (1.0 - r_u) * alumina
             s["alumina_undissolved_kg"] += r_u * alumina

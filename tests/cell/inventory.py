@@ -79,10 +79,11 @@ def inventories(tech: Technology, s: State) -> dict[str, np.ndarray]:
 def expected_changes(totals: State) -> dict[str, np.ndarray]:
     """Change of each inventory that the booked sources and sinks imply (kg)."""
     na2o_net = totals["cryolite_formed_kg"] - totals["alf3_neutralised_kg"]  # Na2O mass less the alumina formed
+    cao_net = totals["caf2_formed_kg"] - totals["alf3_to_caf2_kg"]  # CaO mass less the alumina formed
     return {
         "cryolite": totals["cryolite_formed_kg"],
-        "alf3": -totals["alf3_lost_kg"] - totals["alf3_neutralised_kg"],
-        "caf2": 0.0 * totals["alf3_lost_kg"],
-        "alumina": totals["alumina_fed_kg"] - na2o_net - totals["alumina_consumed_kg"],
+        "alf3": -totals["alf3_lost_kg"] - totals["alf3_neutralised_kg"] - totals["alf3_to_caf2_kg"],
+        "caf2": totals["caf2_formed_kg"],
+        "alumina": totals["alumina_fed_kg"] - na2o_net - cao_net - totals["alumina_consumed_kg"],
         "all": totals["alumina_fed_kg"] - totals["alumina_consumed_kg"] - totals["alf3_lost_kg"],
     }

@@ -85,4 +85,6 @@ def test_rectifier_voltage_ceiling_limits_the_line_current(tmp_path):
     assert ts["S1_current_kA"][-1] < 299.0
     # held at the ceiling: within 0.3 % on average, the proportional limiter releasing 1 % per interval
     assert float(np.mean(ts["S1_voltage_V"][-6:])) < 100.3
-    assert max(ts["S1_voltage_V"][-6:]) < 100.6
+    # one release of 1 % raises the line voltage by less than 1 % (d ln V / d ln I = (V - E_back)/V < 1);
+    # the earlier bound of 0.6 % was that sensitivity at nominal with no room for the cells' noise
+    assert max(ts["S1_voltage_V"][-6:]) < 101.0

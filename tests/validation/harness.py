@@ -140,7 +140,7 @@ class Cells:
 
     def _alf3_gone(self) -> np.ndarray:
         totals = self.line.snapshot().totals
-        return totals["alf3_lost_kg"] + totals["alf3_neutralised_kg"]
+        return totals["alf3_lost_kg"] + totals["alf3_neutralised_kg"] + totals["alf3_to_caf2_kg"]
 
     def _routine(self) -> None:
         """The potroom's routine, through the Potline's named operations (they keep the heat and chemistry)."""

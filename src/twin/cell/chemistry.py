@@ -13,7 +13,8 @@ melting neutralises it.
 
 **Na2O** in the alumina neutralises excess AlF3 when a shot is fed: 3 Na2O + 4 AlF3 → 2 Na3AlF6 + Al2O3
 (Grjotheim & Welch, *Aluminium Smelter Technology* 1988, ch. 3; the feed-forward term of the potroom's AlF3
-additions, physics.md §1.6).
+additions, physics.md §1.6). **CaO** in the alumina forms CaF2 the same way: 3 CaO + 2 AlF3 → 3 CaF2 + Al2O3
+(:func:`calcium_oxide_reaction`), the bath's only CaF2 source; tapped bath is its sink.
 """
 
 from __future__ import annotations
@@ -133,3 +134,21 @@ def sodium_oxide_reaction(na2o_kg: float, alf3_available_kg: float) -> tuple[flo
     reacted = alf3 / ph.ALF3_PER_NA2O
     alumina = reacted * ph.ALUMINA_PER_NA2O
     return alf3, na2o_kg + alf3 - alumina, alumina
+
+
+@jit
+def calcium_oxide_reaction(cao_kg: float, alf3_available_kg: float) -> tuple[float, float, float, float]:
+    """(excess AlF3 consumed, CaF2 formed, alumina formed, CaO left unreacted) in kg when ``cao_kg`` of CaO
+    dissolves.
+
+    3 CaO + 2 AlF3 → 3 CaF2 + Al2O3: the CaO impurity of smelter-grade alumina is where the CaF2 of an
+    industrial bath comes from; tapped bath carries it out again, so the bath's CaF2 settles where the two
+    balance (Grjotheim & Kvande 1993 ch. 3; physics.md §1.6). With too little excess AlF3 the reaction stops
+    where it runs out and the rest stays in the solvent (the bath turns basic), as for Na2O. The CaF2 formed is
+    what closes the mass balance (CaO reacted + AlF3 − Al2O3), so the tabulated molar masses' last digits
+    cannot create or destroy mass.
+    """
+    alf3 = min(cao_kg * ph.ALF3_PER_CAO, alf3_available_kg)
+    reacted = alf3 / ph.ALF3_PER_CAO
+    alumina = reacted * ph.ALUMINA_PER_CAO
+    return alf3, reacted + alf3 - alumina, alumina, cao_kg - reacted

@@ -32,6 +32,7 @@ def flush_thermal(
     state[L.S_ALUMINA_DISSOLVED_KG, i] = b[R.M_DISS + j]
     state[L.S_BATH_KG, i] = b[R.M_BATH + j]
     state[L.S_ALF3_KG, i] = b[R.M_ALF3 + j]
+    state[L.S_CAF2_KG, i] = b[R.M_CAF2 + j]
     state[L.S_METAL_KG, i] = b[R.M_METAL + j]
     state[L.S_LIQUIDUS_DEGC, i] = b[R.T_LIQ + j]
     enthalpy, e_top, e_side_b, e_side_m, e_bottom, e_hx = thermal_update(
@@ -42,6 +43,7 @@ def flush_thermal(
     b[R.M_DISS + j] = state[L.S_ALUMINA_DISSOLVED_KG, i]
     b[R.M_BATH + j] = state[L.S_BATH_KG, i]
     b[R.M_ALF3 + j] = state[L.S_ALF3_KG, i]
+    b[R.M_CAF2 + j] = state[L.S_CAF2_KG, i]
     b[R.A_TOP + j] += e_top
     b[R.A_BOTTOM + j] += e_bottom
     b[R.A_SIDE_B + j] += e_side_b
@@ -71,7 +73,7 @@ def open_step(
             if pending > 0:
                 flush_thermal(b, j, state, i, p, pending, dt, out)
             kappa, t_liq, c_sat, ratio, ce = slow_terms(
-                b[R.T + j], b[R.M_BATH + j], b[R.M_DISS + j], b[R.M_ALF3 + j], state[L.S_CAF2_KG, i], p
+                b[R.T + j], b[R.M_BATH + j], b[R.M_DISS + j], b[R.M_ALF3 + j], b[R.M_CAF2 + j], p
             )
             b[R.KAPPA + j] = kappa
             b[R.T_LIQ + j] = t_liq
@@ -99,7 +101,7 @@ def open_step(
         ledge_m = state[L.S_LEDGE_METAL_CM, i]
         frozen_fraction = 1.0 - m_bath / bath_nominal
         alf3_pct = b[R.M_ALF3 + j] * pct_per_kg
-        caf2_pct = state[L.S_CAF2_KG, i] * pct_per_kg
+        caf2_pct = b[R.M_CAF2 + j] * pct_per_kg
         al2o3_pct = m_diss * pct_per_kg
         flags = int(b[R.FLAGS + j])
         new_flags = limit_flags(T, frozen_fraction, ledge_b, ledge_m, alf3_pct, caf2_pct, al2o3_pct, c_sat, p)

@@ -20,7 +20,7 @@ from twin._numba import jit
 from twin.cell import lane_rows as R
 from twin.cell import layout as L
 from twin.cell import physics as ph
-from twin.cell.chemistry import sodium_oxide_reaction
+from twin.cell.chemistry import calcium_oxide_reaction, sodium_oxide_reaction
 from twin.cell.noise import symmetric_uniform, xorshift
 
 AL_KG_PER_COULOMB = ph.M_AL / (3.0 * ph.FARADAY)
@@ -47,6 +47,7 @@ def lane_step(
     diss_step = min(p[L.P_K_DISS] * dt, 1.0)
     e_feed = p[L.P_ALUMINA_HEAT_J_PER_KG]
     na2o_share = p[L.P_NA2O_KG_PER_KG_ALUMINA]
+    cao_share = p[L.P_CAO_KG_PER_KG_ALUMINA]
     ae_to_gas = 1.0 - p[L.P_AE_HEAT_BATH_FRACTION] - p[L.P_AE_HEAT_ANODE_FRACTION]
     ae_to_anode = p[L.P_AE_HEAT_ANODE_FRACTION]
     metal_cm_per_kg = 100.0 / (p[L.P_METAL_DENSITY] * p[L.P_CAVITY_AREA_M2])
@@ -141,12 +142,19 @@ def lane_step(
         fed_shots = shots * shot * b[R.FEED_EFF + j]
         # the Na2O of the alumina neutralises excess AlF3 as it dissolves (twin.cell.chemistry)
         alf3_used, cryolite, alumina_formed = sodium_oxide_reaction(na2o_share * fed_shots, m_alf3)
+        # and its CaO forms CaF2 with excess AlF3 (twin.cell.chemistry): the bath's CaF2 source
+        alf3_to_caf2, caf2_formed, alumina_from_cao, cao_left = calcium_oxide_reaction(
+            cao_share * fed_shots, m_alf3 - alf3_used
+        )
         feeding = fed_shots > 0.0
-        m_alf3 = m_alf3 - alf3_used if feeding else m_alf3
-        m_bath = m_bath + (cryolite - alf3_used) if feeding else m_bath
+        m_alf3 = m_alf3 - alf3_used - alf3_to_caf2 if feeding else m_alf3
+        m_bath = m_bath + (cryolite - alf3_used) + (caf2_formed + cao_left - alf3_to_caf2) if feeding else m_bath
+        b[R.M_CAF2 + j] = b[R.M_CAF2 + j] + caf2_formed if feeding else b[R.M_CAF2 + j]
         b[R.A_NA2O_ALF3 + j] = b[R.A_NA2O_ALF3 + j] + alf3_used if feeding else b[R.A_NA2O_ALF3 + j]
         b[R.A_NA2O_CRYO + j] = b[R.A_NA2O_CRYO + j] + cryolite if feeding else b[R.A_NA2O_CRYO + j]
-        alumina_in = fed_shots * (1.0 - na2o_share) + alumina_formed
+        b[R.A_CAO_ALF3 + j] = b[R.A_CAO_ALF3 + j] + alf3_to_caf2 if feeding else b[R.A_CAO_ALF3 + j]
+        b[R.A_CAO_CAF2 + j] = b[R.A_CAO_CAF2 + j] + caf2_formed if feeding else b[R.A_CAO_CAF2 + j]
+        alumina_in = fed_shots * (1.0 - na2o_share - cao_share) + alumina_formed + alumina_from_cao
         m_diss = m_diss + (1.0 - r_undiss) * alumina_in if feeding else m_diss
         m_undiss = m_undiss + r_undiss * alumina_in if feeding else m_undiss
         fed = fed_shots

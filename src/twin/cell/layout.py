@@ -127,7 +127,9 @@ A_LOSS_SIDE_METAL_J = 20
 A_LOSS_OFFGAS_J = 21  # the off-gas share of the anode-effect energy
 A_ALF3_NA2O_KG = 22  # excess AlF3 neutralised by the Na2O of the alumina
 A_CRYOLITE_NA2O_KG = 23  # cryolite formed from it
-N_ACC = 24
+A_ALF3_CAO_KG = 24  # excess AlF3 consumed by the CaO of the alumina
+A_CAF2_CAO_KG = 25  # CaF2 formed from it
+N_ACC = 26
 
 ACC_NAMES = (
     "charge_C",
@@ -154,6 +156,8 @@ ACC_NAMES = (
     "loss_offgas_J",
     "alf3_neutralised_kg",
     "cryolite_formed_kg",
+    "alf3_to_caf2_kg",
+    "caf2_formed_kg",
 )
 
 # --- outputs (per cell, values at the last step) -------------------------------------------------

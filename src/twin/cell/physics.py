@@ -224,6 +224,12 @@ M_CRYOLITE = 209.941e-3  # kg/mol, Na3AlF6
 ALF3_PER_NA2O = 4.0 * M_ALF3 / (3.0 * M_NA2O)
 CRYOLITE_PER_NA2O = 2.0 * M_CRYOLITE / (3.0 * M_NA2O)
 ALUMINA_PER_NA2O = M_AL2O3 / (3.0 * M_NA2O)
+M_CAO = 56.077e-3  # kg/mol (IUPAC 2013)
+#: kg of excess AlF3 consumed and alumina formed per kg CaO of the alumina (the CaF2 formed closes the balance):
+#: 3 CaO + 2 AlF3 → 3 CaF2 + Al2O3, the CaF2 source of industrial baths (Grjotheim & Kvande 1993 ch. 3;
+#: Kvande, "Impurity materials balance in alumina reduction cells"; physics.md §1.6)
+ALF3_PER_CAO = 2.0 * M_ALF3 / (3.0 * M_CAO)
+ALUMINA_PER_CAO = M_AL2O3 / (3.0 * M_CAO)
 #: fitted range of Solheim's liquidus [Sol96] (physics.md §1.3): AlF3, CaF2, LiF < 20 wt %, MgF2 < 5 wt %
 LIQUIDUS_ALF3_MAX = 20.0
 LIQUIDUS_CAF2_MAX = 20.0

@@ -9,7 +9,8 @@ What a smelter does every day, not what the pot controller does every second (th
   later (Wang et al. 2011: "results are delayed as long as 24 hours").
 * **AlF3 additions** = feed-forward + feedback (Entner LM 1992/93/96; Wilson LM 1992; physics.md §1.6):
   the feed-forward returns what the pot lost since the last addition, read from its running totals
-  (``alf3_lost_kg``: emissions and sodium uptake; ``alf3_neutralised_kg``: Na2O of the alumina) and is
+  (``alf3_lost_kg``: emissions and sodium uptake; ``alf3_neutralised_kg``: Na2O of the alumina;
+  ``alf3_to_caf2_kg``: its CaO) and is
   never capped; the feedback corrects ``alf3_feedback_fraction_per_day`` of the excess-AlF3 deficit
   estimated from the latest result (brought forward by what was added and lost since the sample,
   x̂ = x_sample + 100·(added − lost)/m_bath,nominal) plus ``alf3_temperature_gain_kg_per_K`` per kelvin of
@@ -119,7 +120,7 @@ class PotroomControl:
     # --- helpers ----------------------------------------------------------------------------------------
     def _lost(self) -> np.ndarray:
         pot = self.line.potline
-        return pot.values("alf3_lost_kg") + pot.values("alf3_neutralised_kg")
+        return pot.values("alf3_lost_kg") + pot.values("alf3_neutralised_kg") + pot.values("alf3_to_caf2_kg")
 
     def _noise(self, sd: float) -> float:
         return float(self.rng.normal(0.0, sd)) if self.controls.measurement_noise and sd > 0 else 0.0
