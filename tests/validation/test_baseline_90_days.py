@@ -35,13 +35,15 @@ def baseline():
     return window(run("plant_small", DAYS * 24.0, interval_s=3600.0), SETTLE_DAYS * 24.0, DAYS * 24.0)
 
 
-FINDINGS = {
-    "bath_temp_degC": "FINDING: the line mean holds 954.1-956.9 °C, but 3 % of cell-days are more than 3 K off "
-    "956 °C (worst 8.5 K)",
-    "ledge_cm": "FINDING: the line's mean ledge thins from 6.2 to 4.3-4.4 cm and stays there (88 % of cell-days "
-    "more than 1 cm off 6.5 cm, worst 2.8 cm): the loops hold superheat ~4 K, above the ~2 K the cell settles at",
-    "bath_kg": "FINDING: line mean 5570-5790 kg (up to +5.2 %); 5 % of cell-days more than 5 % off 5500 kg "
-    "(worst +593 kg)",
+FINDINGS = {  # figures of the run since the alumina's CaO became the bath's CaF2 source (4bd07eb)
+    "bath_temp_degC": "FINDING: the line mean holds 954.2-955.7 °C, but 78 of 2 064 cell-days (3.8 %) are more "
+    "than 3 K off 956 °C (worst 6.0 K)",
+    "ledge_cm": "FINDING: the line mean holds 6.2-6.8 cm, but one of 2 064 cell-days is 1.02 cm off 6.5 cm "
+    "(before the CaF2 source the line's ledge thinned to 4.3 cm)",
+    "alf3_wtpct": "FINDING: the line mean holds 13.1-13.4 wt %, but one of 2 064 cell-days is 1.05 wt % off 13.5 "
+    "(cause not analysed)",
+    "bath_kg": "FINDING: line mean 5576-5714 kg (up to +3.9 %); 44 of 2 064 cell-days more than 5 % off 5500 kg "
+    "(worst +419 kg)",
 }
 
 
