@@ -1,4 +1,4 @@
-"""Bath chemistry of one cell: composition, ledge freeze and melt with entrapped bath, Na2O from the alumina.
+"""Bath chemistry of one cell: composition, ledge freeze and melt with entrapped bath, Na2O and CaO from the alumina.
 
 The liquid bath is tracked as masses: ``bath_kg`` (everything liquid but the dissolved alumina: cryolite,
 excess AlF3, CaF2, MgF2, LiF), ``alf3_kg`` (excess AlF3), ``caf2_kg`` and the dissolved alumina. MgF2 and LiF

@@ -18,7 +18,7 @@ Model (each piece cites its source; equations in ``twin.cell.physics``):
   anode-effect energy split between liquids, anode node and off-gas, integrated as the liquids' enthalpy
   H = (m_bath·c_bath + m_metal·c_metal)·(T − 950 °C) so the balance closes to round-off. The losses, the
   three-node network, the two ledge fronts and the superheat floor are :mod:`twin.cell.thermal`; the bath and
-  ledge chemistry (entrapment, Na2O) :mod:`twin.cell.chemistry`.
+  ledge chemistry (entrapment, Na2O, CaO) :mod:`twin.cell.chemistry`.
 * **ACD** — anode consumption (scaled with current) minus metal-pad rise (Yao 2017; physics.md §1.7).
 * **Pot control** — tracking feed control: underfeed until the slope of the pseudo-resistance
   (V − BEMF)/I, estimated as the difference of two first-order filters, exceeds a threshold, then
