@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 
+from twin.errors import TelemetryError
 from twin.telemetry import AsyncSampleStream, CollectingSink, HostConfig, Quality, Sample, SparkplugHost
 from twin_edge.sparkplug import REBIRTH_METRIC, decode_payload
 from twin_edge.testing import PrivateBroker, Recorder, unique
@@ -247,17 +248,50 @@ def test_malformed_unknown_wrong_and_oversized_are_counted_and_ingest_goes_on(
     assert counts(sink) == [0, 7]
 
 
-def test_slow_consumer_never_stalls_the_mqtt_thread(broker: tuple[str, int], ids: tuple[str, str]) -> None:
-    """A blocked sink fills the bounded queue; the network thread keeps receiving and counts the overflow."""
+def test_full_queue_holds_the_backlog_in_the_broker_and_loses_nothing(
+    broker: tuple[str, int], ids: tuple[str, str]
+) -> None:
+    """A sink slower than the stream fills the bounded queue; the network thread waits for room (TCP flow control
+    keeps the rest in the broker's QoS 1 session queue) and every message is applied, none dropped."""
+    group, host_id = ids
+
+    class SlowSink(CollectingSink):
+        def accept(self, samples: Sequence[Sample]) -> None:
+            time.sleep(0.02)
+            super().accept(samples)
+
+    sink = SlowSink()
+    h = SparkplugHost(HostConfig(host_id=host_id, broker_port=broker[1], group_ids=(group,), queue_size=5), sink)
+    edge = Recorder(*broker, f"spBv1.0/{group}/NCMD/#")
+    try:
+        h.start()
+        assert h.wait_online(5)
+        born(edge, group)
+        for i in range(60):
+            edge.publish(f"spBv1.0/{group}/DDATA/gw/pot_001", ddata(0, 2 + i, i + 1))
+        wait_until(lambda: len(counts(sink)) >= 61, timeout=20)
+        assert counts(sink) == list(range(61))  # the birth's 0, then every DDATA in order
+        c = h.counters
+        assert c["queue_waits"] > 0
+        assert c["queue_overflow"] == c["seq_gaps"] == 0
+    finally:
+        edge.close()
+        h.stop()
+
+
+def test_stuck_worker_drops_after_the_wait_and_counts_it(broker: tuple[str, int], ids: tuple[str, str]) -> None:
+    """A sink that never returns: each message waits ``queue_full_wait_s`` for room, then is dropped and counted;
+    the MQTT thread keeps receiving and the host stays connected."""
     group, host_id = ids
     gate = threading.Event()
 
     class BlockedSink:
         def accept(self, samples: Sequence[Sample]) -> None:
-            gate.wait(10)
+            gate.wait(20)
 
     h = SparkplugHost(
-        HostConfig(host_id=host_id, broker_port=broker[1], group_ids=(group,), queue_size=5), BlockedSink()
+        HostConfig(host_id=host_id, broker_port=broker[1], group_ids=(group,), queue_size=5, queue_full_wait_s=0.05),
+        BlockedSink(),
     )
     edge = Recorder(*broker, f"spBv1.0/{group}/NCMD/#")
     try:
@@ -268,10 +302,17 @@ def test_slow_consumer_never_stalls_the_mqtt_thread(broker: tuple[str, int], ids
             edge.publish(f"spBv1.0/{group}/DDATA/gw/pot_001", ddata(0, 2 + i, i))
         wait_until(lambda: h.counters["received"] >= 52)  # + its own STATE
         assert h.counters["queue_overflow"] >= 40
+        assert h.counters["queue_waits"] >= h.counters["queue_overflow"]
+        assert h.wait_online(0)
     finally:
         gate.set()
         edge.close()
         h.stop()
+
+
+def test_queue_wait_must_stay_within_the_keepalive() -> None:
+    with pytest.raises(TelemetryError, match=r"queue_full_wait_s = 10.0; expected 0 <= s < keepalive_s \(10 s\)"):
+        HostConfig(host_id="h", queue_full_wait_s=10.0)
 
 
 def test_async_stream_delivers_batches_to_an_asyncio_consumer(broker: tuple[str, int], ids: tuple[str, str]) -> None:

@@ -74,6 +74,7 @@ class HostConfig:
     rebirth_timeout_s: float = 5.0
     duplicate_window_s: float = 120.0
     queue_size: int = 100_000
+    queue_full_wait_s: float | None = None  # wait for room in a full queue before a drop; None: keepalive_s / 2
     max_payload_bytes: int = 1_048_576
     client_id: str | None = None
     keepalive_s: int = 10
@@ -91,6 +92,12 @@ class HostConfig:
             f"HostConfig(host_id={self.host_id!r}, broker={self.broker_host}:{self.broker_port}, "
             f"group_ids={self.group_ids!r}, username={self.username!r}, password={secret!r}, tls={self.tls!r})"
         )
+
+    @property
+    def full_queue_wait_s(self) -> float:
+        """How long a message waits for room in a full ingest queue (``queue_full_wait_s``, default half the
+        keep-alive: the MQTT thread still answers the broker in time)."""
+        return self.keepalive_s / 2 if self.queue_full_wait_s is None else self.queue_full_wait_s
 
     def mqtt_settings(self) -> MqttSettings:
         return MqttSettings(
@@ -117,6 +124,11 @@ class HostConfig:
             raise TelemetryError(f"HostConfig.readback_timeout_s = {self.readback_timeout_s!r}; expected > 0 s")
         if self.reorder_timeout_s <= 0 or self.queue_size < 1 or self.max_payload_bytes < 1:
             raise TelemetryError("HostConfig: reorder_timeout_s, queue_size and max_payload_bytes must be > 0")
+        if self.queue_full_wait_s is not None and not 0 <= self.queue_full_wait_s < self.keepalive_s:
+            raise TelemetryError(
+                f"HostConfig.queue_full_wait_s = {self.queue_full_wait_s!r}; expected 0 <= s < keepalive_s "
+                f"({self.keepalive_s} s): the MQTT thread must answer the broker within its keep-alive"
+            )
 
 
 _STOP = object()
@@ -170,6 +182,11 @@ class SparkplugHost:
         figures = self._counters.snapshot()
         figures["invalid_utf8"] += self._link.undecodable_topics
         return figures
+
+    @property
+    def queue_depth(self) -> int:
+        """Messages received and not yet handled by the worker (a gauge; the queue holds ``queue_size``)."""
+        return self._queue.qsize()
 
     def wait_online(self, timeout: float) -> bool:
         """Block until the online STATE has been published (True) or ``timeout`` seconds passed (False)."""
@@ -302,7 +319,7 @@ class SparkplugHost:
 
     def _on_message(self, topic: str, payload: bytes) -> None:
         self._counters.received += 1
-        self._enqueue((topic, payload, _now_ms()))
+        self._enqueue((topic, payload, _now_ms()), wait_s=self.config.full_queue_wait_s)
 
     def _on_event(self, event: LinkEvent) -> None:
         if isinstance(event, Received):  # not used: messages come through _on_message
@@ -321,15 +338,24 @@ class SparkplugHost:
                 logger.info("host disconnected on stop; marking all metrics stale")
             else:
                 logger.warning("host lost the broker (%s); marking all metrics stale", event.reason)
-            self._enqueue(_DISCONNECTED)
+            self._enqueue(_DISCONNECTED, wait_s=self.config.full_queue_wait_s)
         elif isinstance(event, Connected):
             logger.info(
                 "host %s connected to %s:%d", self.config.host_id, self.config.broker_host, self.config.broker_port
             )
 
-    def _enqueue(self, item: object) -> None:
+    def _enqueue(self, item: object, wait_s: float = 0.0) -> None:
+        """Queue ``item`` for the worker. When the queue is full, wait up to ``wait_s`` for room: the MQTT thread
+        then stops reading, TCP flow control holds the backlog in the broker's session queue (QoS 1) and nothing
+        is lost while the worker catches up; only a worker stuck for longer drops messages (``queue_overflow``)."""
         try:
             self._queue.put_nowait(item)
+            return
+        except queue.Full:
+            pass
+        self._counters.queue_waits += 1
+        try:
+            self._queue.put(item, timeout=wait_s) if wait_s > 0 else self._queue.put_nowait(item)
         except queue.Full:
             self._counters.queue_overflow += 1
             if self._counters.queue_overflow in (1, 10, 100) or self._counters.queue_overflow % 10_000 == 0:

@@ -81,7 +81,8 @@ class CollectingSink:
 
 @dataclass
 class IngestCounters:
-    """Running totals. ``received`` and ``queue_overflow`` are written by the MQTT thread, the rest by the worker."""
+    """Running totals. ``received``, ``queue_waits`` and ``queue_overflow`` are written by the MQTT thread, the
+    rest by the worker."""
 
     received: int = 0
     decoded: int = 0
@@ -95,6 +96,7 @@ class IngestCounters:
     duplicates: int = 0
     rebirths_requested: int = 0
     queue_overflow: int = 0
+    queue_waits: int = 0  # messages that found the ingest queue full and waited for room (back-pressure)
     sink_errors: int = 0
     decompressed: int = 0  # compressed payloads (uuid SPBV1.0_COMPRESSED) unpacked
     node_deaths: int = 0  # NDEATH of a current session: the edge node went offline (an alarm)
