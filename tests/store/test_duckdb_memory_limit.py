@@ -6,6 +6,8 @@ URL names another. The setting is read back from DuckDB itself, not from the sto
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -101,3 +103,18 @@ def test_a_server_store_reports_no_engine_memory_in_process(store: object) -> No
         assert reported > 0
     else:
         assert reported is None
+
+
+def test_the_first_write_does_not_pay_for_imports(tmp_path: Path) -> None:
+    """DuckDB imports pandas on its first ``register`` (every write registers its batch): over 5 s on a loaded
+    machine, during which ingest stalled (soak, issue 9). Opening the store pays it instead. In a fresh process."""
+    script = f"""
+import sys
+from twin.store import open_store
+before = "pandas" in sys.modules
+store = open_store("duckdb:///{tmp_path / 'w.duckdb'}")
+print(before, "pandas" in sys.modules)
+store.close()
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.split() == ["False", "True"]

@@ -52,7 +52,17 @@ class DuckDBStore(SqlStore):
         self._cursors_lock = threading.Lock()
         self._closed = False
         self._create_schema()
+        self._warm_registration()
         log.info("DuckDB store opened at %s (retention %s, memory limit %s)", self.path, retention, memory_limit)
+
+    def _warm_registration(self) -> None:
+        """Register and drop a one-row Arrow table, as every write does: DuckDB's first ``register`` imports
+        pandas, which took over 5 s on a loaded 2-core machine and stalled ingest behind the first batch (soak,
+        issue 9); here it happens once, at open."""
+        with translate((duckdb.Error,), "open"):
+            cur = self._cursor()
+            cur.register("_warm", pa.table({"x": np.zeros(1)}))
+            cur.unregister("_warm")
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         if self._closed:
