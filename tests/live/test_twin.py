@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -154,3 +157,26 @@ def test_estimates_have_one_value_per_cell(healthy: LiveTwin) -> None:
     mean, sd = est["acd_cm"]
     assert mean.shape == sd.shape == (3,)
     assert np.all(sd > 0)
+
+
+def test_warm_up_compiles_the_window_kernels_and_leaves_the_twin_untouched() -> None:
+    """``warm_up`` (called before telemetry starts) runs one window on a scratch line: the cell kernels are
+    compiled or loaded afterwards, and the twin's own counters, cells and alarms are as they were. In a fresh
+    process, so no other test has compiled the kernels before."""
+    script = """
+import json
+from twin.cell import kernel
+from twin.live import LiveTwin
+from twin.params import load_technology
+twin = LiveTwin(load_technology("models/hal275.toml"), {"potline1": 4})
+compiled = lambda: len(kernel.advance.signatures) + len(kernel.advance_cells.signatures)
+before = (compiled(), dict(twin.counters), twin.snapshot()["cells"], len(twin.alarms.all()))
+twin.warm_up()
+print(json.dumps([before, (compiled(), dict(twin.counters), twin.snapshot()["cells"], len(twin.alarms.all()))]))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=600,
+                         cwd=Path(__file__).resolve().parents[2])
+    before, after = json.loads(out.stdout)
+    assert before[0] == 0
+    assert after[0] > 0
+    assert after[1:] == before[1:]

@@ -58,6 +58,7 @@ class LiveTwin:
         self.epoch_ms = int(epoch_ms)
         self.speed = float(speed)
         self.alarms = AlarmBook()
+        self._technology = technology
         self._lock = threading.Lock()
         self._lines = {
             group: PotlineTracker(group, potline_label(group), technology, int(n), self.config, self.alarms,
@@ -68,6 +69,16 @@ class LiveTwin:
         self._latest_ms = 0
         self._snapshot: dict[str, Any] = {"as_of": datetime.now(UTC).isoformat(), "kpis": {}, "cells": {},
                                           "alarms": [], "assets": []}
+
+    def warm_up(self) -> None:
+        """Compile (or load from the on-disk cache) the kernels one filter window runs, on a scratch one-cell
+        line, so the first window of real telemetry does not hold up ingest: in a fresh environment the compile
+        took over 20 s on a loaded 2-core machine while the host's queue filled (soak, issue 9). Touches none
+        of this twin's state; call it before telemetry starts."""
+        scratch = PotlineTracker("warmup", "warmup", self._technology, 1, self.config, AlarmBook(), self.model_to_utc)
+        scratch.add(0.0, 0, "cell_voltage_V", 4.2, True)
+        scratch.add(0.0, 0, "line_current_kA", 300.0, True)
+        scratch.process_until(scratch.window_s + self.config.lateness_s)
 
     # -- clock ------------------------------------------------------------------------------------------------
     def model_time(self, timestamp_ms: int) -> float:

@@ -172,6 +172,7 @@ class ServiceChain:
             on_setpoint=self._setpoint_settled,
         )
         self.setpoints = SetpointDesk(self.store, self.host, limits)
+        self.live.warm_up()  # kernels compiled before the first telemetry, not while it queues
         self.host.start()
         if not self.host.wait_online(15):
             log.warning("Sparkplug host not online after 15 s; is the broker at %s:%d up?", cfg.broker_host,
