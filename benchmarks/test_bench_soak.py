@@ -6,7 +6,13 @@ twin process: :class:`twin.telemetry.SparkplugHost` → ``FanoutSink(LiveTwin, S
 its PLCs in wall-clock time, so it cannot be accelerated): per potline an NBIRTH, one DBIRTH per pot with the
 gateway's metric names and aliases (``POT_LAYOUT``), then per plant second one alias-only DDATA per pot with what
 report-by-exception sends every second (voltage, current, pseudo-resistance), the feed counter every 90 s and a
-bath-temperature dip every 4 h, at ``SOAK_SPEED`` plant seconds per wall second, QoS 1.
+bath-temperature dip every 4 h, at ``SOAK_SPEED`` plant seconds per wall second, QoS 1. Like a gateway, it
+answers the host's rebirth requests (NCMD) with a new NBIRTH and every DBIRTH (``rebirths_answered``).
+
+Where the chain stalls: beside each RSS reading the trace holds the host's queue depth, the sink's waits for room,
+its slowest write, the messages dropped and the longest gap between ticks of a watchdog thread (a long gap: one
+thread held the GIL); the watchdog dumps every thread's stack to ``SOAK_STALL_DUMPS`` (default a file in the
+test's tmp dir) when the host has messages queued and applies none for 5 s, or when its own tick is held 5 s.
 
 Reported in ``extra_info``: resident memory (RSS) of the twin process at start, middle and end, a trace of
 RSS_SAMPLES readings (plant seconds applied, RSS MB, DuckDB's own memory MB from ``engine_memory_bytes``), and the
@@ -25,6 +31,7 @@ twin may fall behind it, and the run then lasts as long as the twin needs).
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import resource
 import subprocess
@@ -63,7 +70,11 @@ lines = [f"potline{n}" for n in (1, 2)]
 c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=prefix + "-pub")
 c.max_inflight_messages_set(1000)
 c.max_queued_messages_set(0)
+rebirth = set()  # lines whose host asked for a rebirth (NCMD Node Control/Rebirth), answered between rounds
+c.on_message = lambda _c, _u, m: rebirth.add(m.topic.split("/")[1])
 c.connect("127.0.0.1", port)
+for line in lines:
+    c.subscribe(f"spBv1.0/{line}/NCMD/gw01", qos=1)
 c.loop_start()
 slot = {s.name: k for k, s in enumerate(POT_LAYOUT)}
 def alias(p, name):  # unique across all devices of the edge node (Sparkplug B 3.0, tck-id-payloads-alias-uniqueness)
@@ -80,20 +91,30 @@ def pot_values(p, k):
     return {"cell_voltage_V": v, "line_current_kA": i, "pseudo_resistance_uohm": (v - 1.65) / i * 1000.0,
             "feed_count": k // 90, "beam_count": 0, "anode_effect": False, "bath_temp_degC": 958.0 + (p % 5) * 0.5,
             "metal_height_cm": 22.0}
-for line in lines:
+def births(line, k, ts):  # NBIRTH (seq 0, same bdSeq: the session goes on) and every pot's DBIRTH
+    global published
+    seq[line] = 0
     c.publish(f"spBv1.0/{line}/NBIRTH/gw01", encode_payload([
-        Metric(name=BDSEQ_METRIC, timestamp=t0, datatype=DataType.INT64, value=0),
-        Metric(name=REBIRTH_METRIC, timestamp=t0, datatype=DataType.BOOLEAN, value=False)], timestamp=t0, seq=0),
+        Metric(name=BDSEQ_METRIC, timestamp=ts, datatype=DataType.INT64, value=0),
+        Metric(name=REBIRTH_METRIC, timestamp=ts, datatype=DataType.BOOLEAN, value=False)], timestamp=ts, seq=0),
         qos=1)
     for p in range(pots):
-        vals = pot_values(p, 0)
+        vals = pot_values(p, k)
         c.publish(f"spBv1.0/{line}/DBIRTH/gw01/{device_id(p)}", encode_payload([
-            Metric(name=s.name, alias=alias(p, s.name), timestamp=t0, datatype=kind[s.datatype], value=vals[s.name])
-            for s in POT_LAYOUT], timestamp=t0, seq=nxt(line)), qos=1)
+            Metric(name=s.name, alias=alias(p, s.name), timestamp=ts, datatype=kind[s.datatype], value=vals[s.name])
+            for s in POT_LAYOUT], timestamp=ts, seq=nxt(line)), qos=1)
         published += len(POT_LAYOUT)
+for line in lines:
+    births(line, 0, t0)
 start = time.perf_counter()
+rebirths = 0
 for k in range(1, seconds + 1):
     ts = t0 + k * 1000
+    for line in lines:
+        if line in rebirth:
+            rebirth.discard(line)
+            rebirths += 1
+            births(line, k, ts - 1)
     for line in lines:
         for p in range(pots):
             vals = pot_values(p, k)
@@ -113,10 +134,70 @@ for k in range(1, seconds + 1):
         time.sleep(lag)
 info.wait_for_publish(60)
 time.sleep(0.5)
-print(published, flush=True)
+print(rebirths, published, flush=True)
 c.disconnect()
 c.loop_stop()
 """
+
+
+class _Watchdog:
+    """Finds where the chain stalls: a thread that ticks every ``TICK_S`` and records the longest gap between
+    ticks (a gap far over the tick means one thread held the GIL that long), with faulthandler armed to dump every
+    thread's stack to ``path`` when a gap exceeds ``hold_s`` (its C thread needs no GIL) and a dump of its own
+    when the host has messages queued but applies nothing for ``hold_s``."""
+
+    TICK_S = 0.1
+
+    def __init__(self, host: SparkplugHost, path: Path, hold_s: float = 5.0, max_dumps: int = 5) -> None:
+        self.host, self.path, self.hold_s, self.max_dumps = host, path, hold_s, max_dumps
+        self.longest_gap_s = 0.0  # since the last read (``take_gap``)
+        self.dumps = 0
+        self._stop = threading.Event()
+        self._file = open(path, "w")  # noqa: SIM115 - held for faulthandler until stop()
+        self._thread = threading.Thread(target=self._run, name="soak-watchdog", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        faulthandler.cancel_dump_traceback_later()
+        self._file.close()
+
+    def take_gap(self) -> float:
+        gap, self.longest_gap_s = self.longest_gap_s, 0.0
+        return round(gap, 2)
+
+    def _dump(self, why: str) -> None:
+        if self.dumps < self.max_dumps:
+            self.dumps += 1
+            self._file.write(f"\n== {why} at {time.strftime('%H:%M:%S')} ==\n")
+            self._file.flush()
+            faulthandler.dump_traceback(self._file, all_threads=True)
+
+    def _run(self) -> None:
+        last = time.perf_counter()
+        applied, moved = -1, last
+        while not self._stop.wait(self.TICK_S):
+            if self.dumps < self.max_dumps:
+                faulthandler.dump_traceback_later(self.hold_s, file=self._file)  # re-armed every tick
+            now = time.perf_counter()
+            self.longest_gap_s = max(self.longest_gap_s, now - last)
+            last = now
+            counters = self.host.counters
+            if counters["applied"] != applied or self.host.queue_depth == 0:
+                applied, moved = counters["applied"], now
+            elif now - moved > self.hold_s:
+                self._dump(f"nothing applied for {now - moved:.1f} s with {self.host.queue_depth} queued")
+                moved = now
+
+
+def _chain_state(host: SparkplugHost, sink: StoreSink, watchdog: _Watchdog) -> tuple[int, int, int, int, float]:
+    """(host queue depth, the sink's waits for room, its slowest write ms so far, messages dropped, the longest
+    GIL gap in s since the last sample)."""
+    return (host.queue_depth, sink.counters["store_queue_waits"], sink.slowest_write_ms,
+            host.counters["queue_overflow"], watchdog.take_gap())
 
 
 def _rss_mb() -> float:
@@ -181,6 +262,7 @@ def test_bench_soak_two_potlines_of_352_pots(benchmark, tmp_path: Path) -> None:
         technology = load_technology(ROOT / "models" / "hal275.toml")
         t0 = int(time.time() * 1000)  # plant time of the first birth; the publisher runs ahead of the wall clock
         live = LiveTwin(technology, dict.fromkeys(LINES, POTS), LiveConfig(), epoch_ms=t0, speed=1.0)
+        live.warm_up()  # as ServiceChain.start does
         path = tmp_path / "soak.duckdb"
         store = open_store(f"duckdb:///{path}?memory_limit={os.environ.get('SOAK_DUCKDB_MEMORY', '1GB')}")
         sink = StoreSink(store)
@@ -190,10 +272,14 @@ def test_bench_soak_two_potlines_of_352_pots(benchmark, tmp_path: Path) -> None:
         trace: list[tuple[int, float, float]] = []  # (plant s applied, RSS MB, DuckDB MB) at RSS_SAMPLES points
         values_per_plant_s = 2 * POTS * 3  # voltage, current, pseudo-resistance per pot and plant second
         drain: list[float] = []  # wall s from the publisher's end until everything was applied and stored
+        answered: list[int] = []  # rebirths the publisher answered
+        chain: list[tuple[int, int, int, int, float]] = []  # _chain_state() beside each trace point
+        watchdog = _Watchdog(host, Path(os.environ.get("SOAK_STALL_DUMPS", tmp_path / "stalls.txt")))
 
         def run() -> int:
             host.start()
             assert host.wait_online(10)
+            watchdog.start()
             publisher = subprocess.Popen(
                 [sys.executable, "-c", _PUBLISHER, str(broker.port), "soak", str(POTS), str(seconds), str(speed),
                  str(t0)],
@@ -205,9 +291,11 @@ def test_bench_soak_two_potlines_of_352_pots(benchmark, tmp_path: Path) -> None:
                 if time.monotonic() - begun >= len(trace) * seconds / speed / RSS_SAMPLES:
                     trace.append((round(host.counters["applied"] / values_per_plant_s), round(_rss_mb(), 1),
                                   round((store.engine_memory_bytes() or 0) / 1e6, 1)))
+                    chain.append(_chain_state(host, sink, watchdog))
             out, _ = publisher.communicate()
             assert publisher.returncode == 0
-            published = int(out.split()[-1])
+            rebirths, published = (int(word) for word in out.split()[-2:])
+            answered.append(rebirths)
             ended = time.monotonic()
             last, still = -1, time.monotonic()
             while host.counters["applied"] < published and time.monotonic() - still < 120:  # until it stops moving
@@ -216,6 +304,7 @@ def test_bench_soak_two_potlines_of_352_pots(benchmark, tmp_path: Path) -> None:
                     last, still = host.counters["applied"], time.monotonic()
             sink.flush()
             drain.append(time.monotonic() - ended)
+            watchdog.stop()
             host.stop()
             sink.flush()
             return published
@@ -253,6 +342,14 @@ def test_bench_soak_two_potlines_of_352_pots(benchmark, tmp_path: Path) -> None:
             "rss_growth_second_half_MB_per_plant_h": _second_half_slope(trace),
             "rss_less_duckdb_growth_second_half_MB_per_plant_h": _second_half_slope(trace, less_engine=True),
             "duckdb_memory_end_MB": trace[-1][2] if trace else None,
+            "chain_trace_queue_waits_slowest_write_ms_dropped_gil_gap_s": chain,
+            "store_writes": sink.counters["store_writes"],
+            "store_write_ms_mean": round(sink.counters["store_write_ms"] / max(sink.counters["store_writes"], 1), 1),
+            "store_write_ms_max": sink.slowest_write_ms,
+            "store_queue_wait_ms": sink.counters["store_queue_wait_ms"],
+            "stall_dumps": watchdog.dumps,
+            "rebirths_answered": answered[0] if answered else None,
+            "live_twin_windows": live.counters["windows"],
         }
         if not benchmark.disabled:
             figures["raw_paho_messages_per_s"] = round(_raw_rate(broker.port, min(seconds, 120), speed * 4))
