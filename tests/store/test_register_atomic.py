@@ -88,3 +88,21 @@ def test_a_refused_write_registers_nothing(open_store) -> None:
             "b/never_V", np.array([T0], dtype="datetime64[ms]"), np.array([np.nan]), register=[TagInfo("b/never_V")]
         )
     assert "b/never_V" not in [t.tag for t in store.tags()]
+
+
+def test_a_plant_birth_of_tags_registers_in_multi_row_inserts(open_store) -> None:
+    """1 201 new tags (three multi-row INSERTs of at most 500, the last partial) and updates of known ones in the
+    same call: every tag listed once with its own unit and description, ids distinct, and points written to each."""
+    store = open_store()
+    store.register_tags([TagInfo("c/known_V", "V", "old")])
+    infos = [TagInfo(f"c/t{k:04d}_kA", "kA", f"tag {k}") for k in range(1201)] + [TagInfo("c/known_V", "V", "new")]
+    n = store.write_points(
+        np.array([i.tag for i in infos]), np.full(len(infos), T0, dtype="datetime64[ms]"),
+        np.arange(len(infos), dtype=float), register=infos,
+    )
+    assert n == 1202
+    listed = {t.tag: t for t in store.tags() if t.tag.startswith("c/")}
+    assert listed == {i.tag: i for i in infos}
+    latest = store.latest(["c/t0000_kA", "c/t0500_kA", "c/t1200_kA", "c/known_V"])
+    assert [latest[t].value for t in ("c/t0000_kA", "c/t0500_kA", "c/t1200_kA", "c/known_V")] == [0.0, 500.0, 1200.0,
+                                                                                                    1201.0]
