@@ -248,6 +248,18 @@ def test_malformed_unknown_wrong_and_oversized_are_counted_and_ingest_goes_on(
     assert counts(sink) == [0, 7]
 
 
+def _flood(h: SparkplugHost, broker: tuple[str, int], group: str, messages: int, first: int) -> Recorder:
+    """Start ``h``, give it a birth and ``messages`` DDATA (feed counts from ``first``) as fast as the edge can;
+    the edge recorder is returned for the caller to close."""
+    edge = Recorder(*broker, f"spBv1.0/{group}/NCMD/#")
+    h.start()
+    assert h.wait_online(5)
+    born(edge, group)
+    for i in range(messages):
+        edge.publish(f"spBv1.0/{group}/DDATA/gw/pot_001", ddata(0, 2 + i, first + i))
+    return edge
+
+
 def test_full_queue_holds_the_backlog_in_the_broker_and_loses_nothing(
     broker: tuple[str, int], ids: tuple[str, str]
 ) -> None:
@@ -262,13 +274,8 @@ def test_full_queue_holds_the_backlog_in_the_broker_and_loses_nothing(
 
     sink = SlowSink()
     h = SparkplugHost(HostConfig(host_id=host_id, broker_port=broker[1], group_ids=(group,), queue_size=5), sink)
-    edge = Recorder(*broker, f"spBv1.0/{group}/NCMD/#")
+    edge = _flood(h, broker, group, 60, first=1)
     try:
-        h.start()
-        assert h.wait_online(5)
-        born(edge, group)
-        for i in range(60):
-            edge.publish(f"spBv1.0/{group}/DDATA/gw/pot_001", ddata(0, 2 + i, i + 1))
         wait_until(lambda: len(counts(sink)) >= 61, timeout=20)
         assert counts(sink) == list(range(61))  # the birth's 0, then every DDATA in order
         c = h.counters
@@ -293,13 +300,8 @@ def test_stuck_worker_drops_after_the_wait_and_counts_it(broker: tuple[str, int]
         HostConfig(host_id=host_id, broker_port=broker[1], group_ids=(group,), queue_size=5, queue_full_wait_s=0.05),
         BlockedSink(),
     )
-    edge = Recorder(*broker, f"spBv1.0/{group}/NCMD/#")
+    edge = _flood(h, broker, group, 50, first=0)
     try:
-        h.start()
-        assert h.wait_online(5)
-        born(edge, group)
-        for i in range(50):
-            edge.publish(f"spBv1.0/{group}/DDATA/gw/pot_001", ddata(0, 2 + i, i))
         wait_until(lambda: h.counters["received"] >= 52)  # + its own STATE
         assert h.counters["queue_overflow"] >= 40
         assert h.counters["queue_waits"] >= h.counters["queue_overflow"]
