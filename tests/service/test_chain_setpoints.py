@@ -104,5 +104,12 @@ def test_the_service_chain_writes_a_confirmed_setpoint_to_the_plc(tmp_path: Path
                 engine = [ln for ln in text.splitlines() if ln.startswith("twin_ingest_store_engine_memory_bytes ")]
                 assert len(engine) == 1, text[-2000:]
                 assert float(engine[0].split()[1]) > 0
+                # ...and where ingest stands: the worker's backlog and the store's writes (the soak's gauges)
+                gauges = dict(ln.split() for ln in text.splitlines() if ln.startswith(
+                    ("twin_ingest_queue_depth ", "twin_ingest_store_writes ", "twin_ingest_store_slowest_write_ms ")))
+                assert set(gauges) == {"twin_ingest_queue_depth", "twin_ingest_store_writes",
+                                       "twin_ingest_store_slowest_write_ms"}, text[-2000:]
+                assert float(gauges["twin_ingest_store_writes"]) > 0
+                assert float(gauges["twin_ingest_queue_depth"]) >= 0
     finally:
         broker.stop()

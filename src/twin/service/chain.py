@@ -196,8 +196,11 @@ class ServiceChain:
 
         def ingest_stats() -> dict[str, float]:
             figures: dict[str, float] = dict(host.counters) if host is not None else {}
+            if host is not None:
+                figures["queue_depth"] = host.queue_depth  # messages waiting for the ingest worker
             if self.sink is not None:
                 figures.update(self.sink.counters)
+                figures["store_slowest_write_ms"] = self.sink.slowest_write_ms
             with contextlib.suppress(StoreError):  # a store closing under /metrics: leave the figure out
                 engine = store.engine_memory_bytes()
                 if engine is not None:
