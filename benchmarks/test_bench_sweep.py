@@ -4,7 +4,7 @@ in-process serial time of the same variants as the floor. Target: 2 workers >= 1
 
 Untimed (``--benchmark-disable``, CI) it is a smoke test: 6 one-hour variants. Timed (``--benchmark-enable``)
 it runs ``TWIN_BENCH_SWEEP_N`` variants (default 32) of 24 h each from ``sweeps/monte_carlo_1000.toml``, in
-three alternating rounds.
+``TWIN_BENCH_SWEEP_ROUNDS`` alternating rounds (default 3; one round of 1 000 variants takes ~2.5 min on 2 cores).
 ``TWIN_BENCH_SWEEP_1000=1`` adds the whole 1 000-variant sweep on the two workers. Figures go to ``extra_info``
 and benchmarks/README.md; nothing asserts a time.
 """
@@ -59,6 +59,17 @@ def cluster(tmp_path_factory):
         processes.stop()
 
 
+@pytest.fixture(scope="module")
+def rounds(timed) -> int:
+    """Timed rounds from ``TWIN_BENCH_SWEEP_ROUNDS``, checked before any cluster or serial run starts."""
+    if not timed:
+        return 1
+    text = os.environ.get("TWIN_BENCH_SWEEP_ROUNDS", "3")
+    if not text.isdigit() or int(text) < 1:
+        raise pytest.UsageError(f"TWIN_BENCH_SWEEP_ROUNDS={text!r}: a whole number of rounds, 1 or more")
+    return int(text)
+
+
 def _warm(executor, sweep) -> None:
     """Every worker imports twin and loads the compiled kernels before the clock starts."""
     first = sweep.variants[0]
@@ -77,7 +88,7 @@ def serial_s(sweep) -> float:
 
 
 @pytest.mark.benchmark(group="sweep-dask")
-def test_sweep_on_two_dask_workers_against_one(benchmark, cluster, sweep, serial_s, timed, tmp_path):
+def test_sweep_on_two_dask_workers_against_one(benchmark, rounds, cluster, sweep, serial_s, tmp_path):
     """Rounds alternate one worker (the other is told to stay out) and both, so both see the same machine load;
     the ratio of the fastest runs is the scaling, the medians show the spread. The CPU time the workers got per
     wall second (``cores_obtained``) tells a busy machine from an overhead: on a free 2-core machine it is ~1 and
@@ -115,7 +126,7 @@ def test_sweep_on_two_dask_workers_against_one(benchmark, cluster, sweep, serial
                 assert run.failed == {}
                 tables.append(run.table.to_pylist())
 
-        benchmark.pedantic(one_pair, rounds=3 if timed else 1, iterations=1, warmup_rounds=0)
+        benchmark.pedantic(one_pair, rounds=rounds, iterations=1, warmup_rounds=0)
     assert all(table == tables[0] for table in tables)  # the same results whatever the worker count
     assert len(tables[0]) == len(sweep.variants)
     one, two = min(times[1]), min(times[2])
