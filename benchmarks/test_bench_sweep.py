@@ -4,7 +4,8 @@ in-process serial time of the same variants as the floor. Target: 2 workers >= 1
 
 Untimed (``--benchmark-disable``, CI) it is a smoke test: 6 one-hour variants. Timed (``--benchmark-enable``)
 it runs ``TWIN_BENCH_SWEEP_N`` variants (default 32) of 24 h each from ``sweeps/monte_carlo_1000.toml``, in
-``TWIN_BENCH_SWEEP_ROUNDS`` alternating rounds (default 3; one round of 1 000 variants takes ~2.5 min on 2 cores).
+``TWIN_BENCH_SWEEP_ROUNDS`` alternating rounds (default 3; one round of 1 000 variants took 2.8 min on
+2 cores, after the ~100-s serial floor).
 ``TWIN_BENCH_SWEEP_1000=1`` adds the whole 1 000-variant sweep on the two workers. Figures go to ``extra_info``
 and benchmarks/README.md; nothing asserts a time.
 """
@@ -38,6 +39,14 @@ def _cpu() -> str:
     return platform.processor()
 
 
+def _positive_env(name: str, default: str) -> int:
+    """A whole number >= 1 from the environment; anything else stops the run with the variable and its value."""
+    text = os.environ.get(name, default)
+    if not text.isdigit() or int(text) < 1:
+        raise pytest.UsageError(f"{name}={text!r}: a whole number, 1 or more")
+    return int(text)
+
+
 @pytest.fixture(scope="module")
 def timed(request) -> bool:
     options = request.config.option
@@ -46,7 +55,7 @@ def timed(request) -> bool:
 
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory, timed):
-    n, horizon = (int(os.environ.get("TWIN_BENCH_SWEEP_N", "32")), 24.0) if timed else (6, 1.0)
+    n, horizon = (_positive_env("TWIN_BENCH_SWEEP_N", "32"), 24.0) if timed else (6, 1.0)
     return load_sweep(mc_sweep_file(tmp_path_factory.mktemp("bench-sweep"), samples=n, horizon_h=horizon))
 
 
@@ -62,12 +71,7 @@ def cluster(tmp_path_factory):
 @pytest.fixture(scope="module")
 def rounds(timed) -> int:
     """Timed rounds from ``TWIN_BENCH_SWEEP_ROUNDS``, checked before any cluster or serial run starts."""
-    if not timed:
-        return 1
-    text = os.environ.get("TWIN_BENCH_SWEEP_ROUNDS", "3")
-    if not text.isdigit() or int(text) < 1:
-        raise pytest.UsageError(f"TWIN_BENCH_SWEEP_ROUNDS={text!r}: a whole number of rounds, 1 or more")
-    return int(text)
+    return _positive_env("TWIN_BENCH_SWEEP_ROUNDS", "3") if timed else 1
 
 
 def _warm(executor, sweep) -> None:
