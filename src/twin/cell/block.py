@@ -70,91 +70,119 @@ def load_block(state: np.ndarray, rng: np.ndarray, p: np.ndarray, b: np.ndarray,
 
 
 @jit
-def store_block(state: np.ndarray, rng: np.ndarray, p: np.ndarray, acc: np.ndarray, out: np.ndarray,
-                b: np.ndarray, xs: np.ndarray, j: int, i: int, pending: int, steps: int, dt: float) -> None:
-    """Write lane ``j`` back to cell ``i`` after ``steps`` steps, applying the heat of its ``pending`` steps."""
-    if pending > 0:
-        flush_thermal(b, j, state, i, p, pending, dt, out)
-        b[R.T_LIQ + j] = state[L.S_LIQUIDUS_DEGC, i]
-    else:
-        state[L.S_ALUMINA_DISSOLVED_KG, i] = b[R.M_DISS + j]
-        state[L.S_BATH_KG, i] = b[R.M_BATH + j]
-        state[L.S_ALF3_KG, i] = b[R.M_ALF3 + j]
-        state[L.S_CAF2_KG, i] = b[R.M_CAF2 + j]
-        state[L.S_LIQUIDUS_DEGC, i] = b[R.T_LIQ + j]
-    state[L.S_METAL_KG, i] = b[R.M_METAL + j]
-    state[L.S_ALUMINA_UNDISSOLVED_KG, i] = b[R.M_UNDISS + j]
-    state[L.S_ACD_CM, i] = b[R.ACD + j]
-    state[L.S_ANODE_AGE_S, i] = b[R.AGE + j]
-    state[L.S_AE_ACTIVE, i] = b[R.AE + j]
-    state[L.S_AE_TIME_S, i] = b[R.AE_TIME + j]
-    state[L.S_AE_KILL_TIMER_S, i] = b[R.KILL + j]
-    state[L.S_FEED_MODE, i] = b[R.MODE + j]
-    state[L.S_FEED_MODE_TIME_S, i] = b[R.MODE_TIME + j]
-    state[L.S_FEED_DEMAND_KG, i] = b[R.DEMAND + j]
-    state[L.S_R_FAST_OHM, i] = b[R.R_FAST + j]
-    state[L.S_R_SLOW_OHM, i] = b[R.R_SLOW + j]
-    state[L.S_REG_TIMER_S, i] = b[R.REG_TIMER + j]
-    state[L.S_NOISE_OHM, i] = b[R.NOISE + j]
-    state[L.S_NOISE_GAIN, i] = b[R.GAIN + j]
-    state[L.S_LIMIT_FLAGS, i] = b[R.FLAGS + j]
-    state[L.S_KAPPA_S_PER_CM, i] = b[R.KAPPA + j]
-    state[L.S_ALUMINA_SAT_WTPCT, i] = b[R.C_SAT + j]
-    state[L.S_BATH_RATIO, i] = b[R.RATIO + j]
-    state[L.S_CE, i] = b[R.CE + j]
-    rng[i] = xs[j]
+def _put(dst: np.ndarray, row: int, b: np.ndarray, off: int, start: int, nb: int) -> None:
+    """Row ``row`` of ``dst`` for cells ``start … start+nb−1`` from the lane buffer's row at ``off``."""
+    for j in range(nb):
+        dst[row, start + j] = b[off + j]
 
-    a_al = b[R.A_AL + j]
-    acc[L.A_CHARGE_C, i] += b[R.A_CHARGE + j]
-    acc[L.A_ENERGY_IN_J, i] += b[R.A_E_IN + j]
-    acc[L.A_ENERGY_EXTERNAL_J, i] += b[R.A_E_EXT + j]
-    acc[L.A_ENERGY_REACTION_J, i] += b[R.A_E_RX + j]
-    acc[L.A_ENERGY_FEED_J, i] += b[R.A_E_FEED + j]
-    acc[L.A_LOSS_TOP_J, i] += b[R.A_TOP + j]
-    acc[L.A_LOSS_BOTTOM_J, i] += b[R.A_BOTTOM + j]
-    acc[L.A_LOSS_SIDE_BATH_J, i] += b[R.A_SIDE_B + j]
-    acc[L.A_LOSS_SIDE_METAL_J, i] += b[R.A_SIDE_M + j]
-    acc[L.A_LOSS_OFFGAS_J, i] += b[R.A_GAS + j]
-    acc[L.A_ALF3_NA2O_KG, i] += b[R.A_NA2O_ALF3 + j]
-    acc[L.A_CRYOLITE_NA2O_KG, i] += b[R.A_NA2O_CRYO + j]
-    acc[L.A_ALF3_CAO_KG, i] += b[R.A_CAO_ALF3 + j]
-    acc[L.A_CAF2_CAO_KG, i] += b[R.A_CAO_CAF2 + j]
-    acc[L.A_HEAT_EXTRACTED_J, i] += b[R.A_HX + j]
-    acc[L.A_AL_PRODUCED_KG, i] += a_al
-    acc[L.A_ALUMINA_FED_KG, i] += b[R.A_FED + j]
-    acc[L.A_ALUMINA_CONSUMED_KG, i] += b[R.A_CONSUMED + j]
-    acc[L.A_ALUMINA_DEFICIT_KG, i] += b[R.A_DEFICIT + j]
-    acc[L.A_AE_COUNT, i] += b[R.A_AE_COUNT + j]
-    acc[L.A_AE_SECONDS, i] += b[R.A_AE_S + j]
-    acc[L.A_FEED_SHOTS, i] += b[R.A_SHOTS + j]
-    acc[L.A_BEAM_MOVES, i] += b[R.A_MOVES + j]
-    acc[L.A_CARBON_KG, i] += p[L.P_CARBON_KG_PER_KG_AL] * a_al
-    acc[L.A_ALF3_LOST_KG, i] += b[R.A_ALF3 + j]
-    acc[L.A_VOLTAGE_SECONDS, i] += b[R.A_VS + j]
+
+@jit
+def _add(dst: np.ndarray, row: int, b: np.ndarray, off: int, start: int, nb: int) -> None:
+    """Add the lane buffer's row at ``off`` to row ``row`` of ``dst`` for cells ``start … start+nb−1``."""
+    for j in range(nb):
+        dst[row, start + j] += b[off + j]
+
+
+@jit
+def store_block(state: np.ndarray, rng: np.ndarray, p: np.ndarray, acc: np.ndarray, out: np.ndarray,
+                b: np.ndarray, xs: np.ndarray, start: int, nb: int, pending: int, unflushed: int, steps: int,
+                dt: float) -> None:
+    """Write the block's lanes back to cells ``start … start+nb−1`` after ``steps`` steps, applying the heat of
+    their ``pending`` steps, except lanes ``j < unflushed`` (their heat was applied by the opening they stopped
+    in). Row by row (contiguous in both the buffer and the state), except the per-lane thermal flush; every
+    lane gets the same operations in the same order as alone."""
+    for j in range(nb):
+        i = start + j
+        if pending > 0 and j >= unflushed:
+            flush_thermal(b, j, state, i, p, pending, dt, out)
+            b[R.T_LIQ + j] = state[L.S_LIQUIDUS_DEGC, i]
+        else:
+            state[L.S_ALUMINA_DISSOLVED_KG, i] = b[R.M_DISS + j]
+            state[L.S_BATH_KG, i] = b[R.M_BATH + j]
+            state[L.S_ALF3_KG, i] = b[R.M_ALF3 + j]
+            state[L.S_CAF2_KG, i] = b[R.M_CAF2 + j]
+            state[L.S_LIQUIDUS_DEGC, i] = b[R.T_LIQ + j]
+    _put(state, L.S_METAL_KG, b, R.M_METAL, start, nb)
+    _put(state, L.S_ALUMINA_UNDISSOLVED_KG, b, R.M_UNDISS, start, nb)
+    _put(state, L.S_ACD_CM, b, R.ACD, start, nb)
+    _put(state, L.S_ANODE_AGE_S, b, R.AGE, start, nb)
+    _put(state, L.S_AE_ACTIVE, b, R.AE, start, nb)
+    _put(state, L.S_AE_TIME_S, b, R.AE_TIME, start, nb)
+    _put(state, L.S_AE_KILL_TIMER_S, b, R.KILL, start, nb)
+    _put(state, L.S_FEED_MODE, b, R.MODE, start, nb)
+    _put(state, L.S_FEED_MODE_TIME_S, b, R.MODE_TIME, start, nb)
+    _put(state, L.S_FEED_DEMAND_KG, b, R.DEMAND, start, nb)
+    _put(state, L.S_R_FAST_OHM, b, R.R_FAST, start, nb)
+    _put(state, L.S_R_SLOW_OHM, b, R.R_SLOW, start, nb)
+    _put(state, L.S_REG_TIMER_S, b, R.REG_TIMER, start, nb)
+    _put(state, L.S_NOISE_OHM, b, R.NOISE, start, nb)
+    _put(state, L.S_NOISE_GAIN, b, R.GAIN, start, nb)
+    _put(state, L.S_LIMIT_FLAGS, b, R.FLAGS, start, nb)
+    _put(state, L.S_KAPPA_S_PER_CM, b, R.KAPPA, start, nb)
+    _put(state, L.S_ALUMINA_SAT_WTPCT, b, R.C_SAT, start, nb)
+    _put(state, L.S_BATH_RATIO, b, R.RATIO, start, nb)
+    _put(state, L.S_CE, b, R.CE, start, nb)
+    for j in range(nb):
+        rng[start + j] = xs[j]
+
+    _add(acc, L.A_CHARGE_C, b, R.A_CHARGE, start, nb)
+    _add(acc, L.A_ENERGY_IN_J, b, R.A_E_IN, start, nb)
+    _add(acc, L.A_ENERGY_EXTERNAL_J, b, R.A_E_EXT, start, nb)
+    _add(acc, L.A_ENERGY_REACTION_J, b, R.A_E_RX, start, nb)
+    _add(acc, L.A_ENERGY_FEED_J, b, R.A_E_FEED, start, nb)
+    _add(acc, L.A_LOSS_TOP_J, b, R.A_TOP, start, nb)
+    _add(acc, L.A_LOSS_BOTTOM_J, b, R.A_BOTTOM, start, nb)
+    _add(acc, L.A_LOSS_SIDE_BATH_J, b, R.A_SIDE_B, start, nb)
+    _add(acc, L.A_LOSS_SIDE_METAL_J, b, R.A_SIDE_M, start, nb)
+    _add(acc, L.A_LOSS_OFFGAS_J, b, R.A_GAS, start, nb)
+    _add(acc, L.A_ALF3_NA2O_KG, b, R.A_NA2O_ALF3, start, nb)
+    _add(acc, L.A_CRYOLITE_NA2O_KG, b, R.A_NA2O_CRYO, start, nb)
+    _add(acc, L.A_ALF3_CAO_KG, b, R.A_CAO_ALF3, start, nb)
+    _add(acc, L.A_CAF2_CAO_KG, b, R.A_CAO_CAF2, start, nb)
+    _add(acc, L.A_HEAT_EXTRACTED_J, b, R.A_HX, start, nb)
+    _add(acc, L.A_AL_PRODUCED_KG, b, R.A_AL, start, nb)
+    _add(acc, L.A_ALUMINA_FED_KG, b, R.A_FED, start, nb)
+    _add(acc, L.A_ALUMINA_CONSUMED_KG, b, R.A_CONSUMED, start, nb)
+    _add(acc, L.A_ALUMINA_DEFICIT_KG, b, R.A_DEFICIT, start, nb)
+    _add(acc, L.A_AE_COUNT, b, R.A_AE_COUNT, start, nb)
+    _add(acc, L.A_AE_SECONDS, b, R.A_AE_S, start, nb)
+    _add(acc, L.A_FEED_SHOTS, b, R.A_SHOTS, start, nb)
+    _add(acc, L.A_BEAM_MOVES, b, R.A_MOVES, start, nb)
+    carbon = p[L.P_CARBON_KG_PER_KG_AL]
+    for j in range(nb):
+        acc[L.A_CARBON_KG, start + j] += carbon * b[R.A_AL + j]
+    _add(acc, L.A_ALF3_LOST_KG, b, R.A_ALF3, start, nb)
+    _add(acc, L.A_VOLTAGE_SECONDS, b, R.A_VS, start, nb)
 
     if steps > 0:
-        I = b[R.I_DONE + j]
-        out[L.O_V_CELL, i] = b[R.V_CELL + j]
-        out[L.O_E_REV, i] = b[R.E_REV + j]
-        out[L.O_ETA_ANODE_CONC, i] = b[R.ETA_CONC + j]
-        out[L.O_ETA_ANODE_SURF, i] = b[R.ETA_SURF + j]
-        out[L.O_ETA_CATHODE, i] = b[R.ETA_CATH + j]
-        out[L.O_V_BATH, i] = b[R.V_BATH + j]
-        out[L.O_V_BUBBLE, i] = b[R.V_BUBBLE + j]
-        out[L.O_V_ANODE, i] = I * p[L.P_R_ANODE_OHM]
-        out[L.O_V_CATHODE, i] = I * p[L.P_R_CATHODE_OHM]
-        out[L.O_V_EXTERNAL, i] = I * p[L.P_R_EXTERNAL_OHM]
-        out[L.O_V_CALIBRATION, i] = I * p[L.P_R_CALIBRATION_OHM]
-        out[L.O_V_NOISE, i] = b[R.V_NOISE + j]
-        out[L.O_V_ANODE_EFFECT, i] = b[R.V_AE + j]
-        out[L.O_R_PSEUDO_OHM, i] = b[R.R_PSEUDO + j]
-        out[L.O_LINE_CURRENT_A, i] = I
-    m_bath = state[L.S_BATH_KG, i]
-    out[L.O_SUPERHEAT_K, i] = state[L.S_TEMP_DEGC, i] - state[L.S_LIQUIDUS_DEGC, i]
-    out[L.O_ALUMINA_WTPCT, i] = 100.0 * state[L.S_ALUMINA_DISSOLVED_KG, i] / m_bath
-    out[L.O_ALF3_WTPCT, i] = 100.0 * state[L.S_ALF3_KG, i] / m_bath
-    out[L.O_CAF2_WTPCT, i] = 100.0 * state[L.S_CAF2_KG, i] / m_bath
-    out[L.O_METAL_CM, i] = b[R.M_METAL + j] * (100.0 / (p[L.P_METAL_DENSITY] * p[L.P_CAVITY_AREA_M2]))
+        _put(out, L.O_V_CELL, b, R.V_CELL, start, nb)
+        _put(out, L.O_E_REV, b, R.E_REV, start, nb)
+        _put(out, L.O_ETA_ANODE_CONC, b, R.ETA_CONC, start, nb)
+        _put(out, L.O_ETA_ANODE_SURF, b, R.ETA_SURF, start, nb)
+        _put(out, L.O_ETA_CATHODE, b, R.ETA_CATH, start, nb)
+        _put(out, L.O_V_BATH, b, R.V_BATH, start, nb)
+        _put(out, L.O_V_BUBBLE, b, R.V_BUBBLE, start, nb)
+        _put(out, L.O_V_NOISE, b, R.V_NOISE, start, nb)
+        _put(out, L.O_V_ANODE_EFFECT, b, R.V_AE, start, nb)
+        _put(out, L.O_R_PSEUDO_OHM, b, R.R_PSEUDO, start, nb)
+        _put(out, L.O_LINE_CURRENT_A, b, R.I_DONE, start, nb)
+        r_anode, r_cathode = p[L.P_R_ANODE_OHM], p[L.P_R_CATHODE_OHM]
+        r_external, r_calibration = p[L.P_R_EXTERNAL_OHM], p[L.P_R_CALIBRATION_OHM]
+        for j in range(nb):
+            I = b[R.I_DONE + j]
+            out[L.O_V_ANODE, start + j] = I * r_anode
+            out[L.O_V_CATHODE, start + j] = I * r_cathode
+            out[L.O_V_EXTERNAL, start + j] = I * r_external
+            out[L.O_V_CALIBRATION, start + j] = I * r_calibration
+    metal_cm_per_kg = 100.0 / (p[L.P_METAL_DENSITY] * p[L.P_CAVITY_AREA_M2])
+    for j in range(nb):
+        i = start + j
+        m_bath = state[L.S_BATH_KG, i]
+        out[L.O_SUPERHEAT_K, i] = state[L.S_TEMP_DEGC, i] - state[L.S_LIQUIDUS_DEGC, i]
+        out[L.O_ALUMINA_WTPCT, i] = 100.0 * state[L.S_ALUMINA_DISSOLVED_KG, i] / m_bath
+        out[L.O_ALF3_WTPCT, i] = 100.0 * state[L.S_ALF3_KG, i] / m_bath
+        out[L.O_CAF2_WTPCT, i] = 100.0 * state[L.S_CAF2_KG, i] / m_bath
+        out[L.O_METAL_CM, i] = b[R.M_METAL + j] * metal_cm_per_kg
 
 
 @jit
@@ -222,11 +250,12 @@ def run_block(
             break
     for j in range(nb):
         i = start + j
-        opened = stopper >= 0 and j <= stopper  # opened step k before the block stopped
         if stopper >= 0:
             ran[i] = k + 1 if j < stopper else k
             how[i] = STOPPED_BEFORE if j == stopper else RAN_OUT
         else:
             ran[i] = k
-        store_block(state, rng, p, acc, out, b, xs, j, i, 0 if (opened and stopper_cadence) else pending, k, dt)
+    # lanes up to the stopper opened step k before the block stopped: on a cadence that opening applied their heat
+    unflushed = stopper + 1 if (stopper >= 0 and stopper_cadence) else 0
+    store_block(state, rng, p, acc, out, b, xs, start, nb, pending, unflushed, k, dt)
     return k, n_events
