@@ -181,3 +181,48 @@ def test_every_cell_value_has_one_name():
     from twin.cell.potline import ROWS
 
     assert len(ROWS) == len(L.STATE_NAMES) + len(L.OUT_NAMES) + len(L.ACC_NAMES)
+
+
+def test_value_reads_one_cell_of_every_named_row(line):
+    """Potline.value (the potroom's per-pot read) is the cell's entry of Potline.values, for every name."""
+    from twin.cell.potline import ROWS
+
+    line.advance(120, 300.0)  # outputs and totals non-zero
+    for name in ROWS:
+        for cell in range(line.n_cells):
+            assert line.value(name, cell) == line.values(name)[cell], name
+    with pytest.raises(SimulationError, match="unknown cell value 'nope'"):
+        line.value("nope", 0)
+    for bad in (3, -1, 1.0, True):
+        with pytest.raises(SimulationError, match=r"cell = .* is invalid; expected an integer in \[0, 2\]"):
+            line.value("bath_kg", bad)
+
+
+def _apply_everything(pot: Potline, cells, alf3, bath, tapped_bath) -> None:
+    pot.add_alf3(cells, alf3)
+    pot.add_bath(cells, bath)
+    pot.tap_bath(cells, tapped_bath)
+    pot.change_anode(cells, 2.5)
+    pot.tap_metal(cells, 8000.0)
+
+
+def test_an_operation_on_several_cells_is_the_operation_on_each_in_turn(technology):
+    """The compiled operations (twin.cell.op_kernels) on a batch of cells change each cell exactly as the same
+    operation on that cell alone, and leave the other cells untouched; a cell given twice gets both changes."""
+    lines = [Potline(technology, n_cells=3, seed=1, slow_every=60, stop_on=()) for _ in range(3)]
+    for pot in lines:
+        pot.advance(3600, 300.0)
+    batch, alone, twice = lines
+    untouched = batch.state[:, 1].copy()
+    _apply_everything(batch, [0, 2], np.array([30.0, 45.0]), np.array([120.0, 80.0]), np.array([60.0, 90.0]))
+    for cell, alf3, bath, tapped in ((0, 30.0, 120.0, 60.0), (2, 45.0, 80.0, 90.0)):
+        _apply_everything(alone, cell, alf3, bath, tapped)
+    np.testing.assert_array_equal(batch.state, alone.state)
+    np.testing.assert_array_equal(batch.state[:, 1], untouched)
+    reference = Potline(technology, n_cells=3, seed=1, slow_every=60, stop_on=())
+    reference.advance(3600, 300.0)
+    twice.add_alf3([1, 1], np.array([20.0, 30.0]))
+    reference.add_alf3(1, 20.0)
+    reference.add_alf3(1, 30.0)
+    np.testing.assert_array_equal(twice.state, reference.state)
+    assert twice.values("alf3_kg")[1] > batch.values("alf3_kg")[1] + 49.0

@@ -2,8 +2,9 @@
 
 Each function takes the :class:`~twin.cell.Potline`, a cell selection and validated values, changes the
 state columns of those cells and refreshes their slow terms (conductivity, liquidus, saturation, CE) so
-the next kernel step sees the new composition. A bad value raises :class:`~twin.errors.SimulationError`
-naming the operation, the value and the valid range.
+the next kernel step sees the new composition. The changes of tapping, AlF3, crushed bath and anodes are
+compiled loops over the cells (:mod:`twin.cell.op_kernels`), applied one cell after the other.
+A bad value raises :class:`~twin.errors.SimulationError` naming the operation, the value and the valid range.
 
 Heat bookkeeping follows the kernel (:mod:`twin.cell.kernel`, :mod:`twin.cell.thermal`): the liquids'
 enthalpy is H = C_liq·(T − T_ref) with C_liq = m_bath·c_bath + m_metal·c_metal, and mass that joins the
@@ -33,7 +34,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from twin.cell import layout as L
-from twin.cell.slow import refresh_slow_terms
+from twin.cell import op_kernels as kernels
 from twin.errors import SimulationError
 
 if TYPE_CHECKING:
@@ -114,23 +115,6 @@ def _per_cell(operation: str, name: str, value: float | np.ndarray, n: int, low:
     return arr
 
 
-def _refresh(potline: Potline, idx: np.ndarray) -> None:
-    for i in idx:
-        refresh_slow_terms(potline.state, potline.params, int(i))
-
-
-def _liquids_capacity(potline: Potline, idx: np.ndarray) -> np.ndarray:
-    s, p = potline.state, potline.params
-    return s[L.S_BATH_KG, idx] * p[L.P_CP_BATH] + s[L.S_METAL_KG, idx] * p[L.P_CP_METAL]
-
-
-def _take_heat(potline: Potline, idx: np.ndarray, heat_J: np.ndarray, capacity_before: np.ndarray) -> None:
-    """Liquids' enthalpy H = C·(T − T_ref) less ``heat_J`` at the new masses (module docstring)."""
-    s = potline.state
-    enthalpy = capacity_before * (s[L.S_TEMP_DEGC, idx] - L.T_REF_DEGC) - heat_J
-    s[L.S_TEMP_DEGC, idx] = L.T_REF_DEGC + enthalpy / _liquids_capacity(potline, idx)
-
-
 # --- metal and bath ---------------------------------------------------------------------------------------
 def tap_metal(potline: Potline, cells: Cells, target_kg: float) -> float:
     """Siphon the metal above ``target_kg`` out of each cell; return the kg tapped (all cells).
@@ -145,9 +129,8 @@ def tap_metal_each(potline: Potline, cells: Cells, target_kg: float) -> np.ndarr
     op = "tap_metal"
     idx = cell_index(potline, cells, op)
     target = check_number(op, "target_kg", target_kg, 0.0, 1e6)
-    s = potline.state
-    tapped = np.maximum(s[L.S_METAL_KG, idx] - target, 0.0)
-    s[L.S_METAL_KG, idx] -= tapped
+    tapped = np.empty(idx.size)
+    kernels.tap_metal_cells(potline.state, idx, target, tapped)
     return tapped
 
 
@@ -156,12 +139,7 @@ def add_alf3(potline: Potline, cells: Cells, kg: float | np.ndarray) -> float:
     op = "add_alf3"
     idx = cell_index(potline, cells, op)
     amount = _per_cell(op, "kg", kg, idx.size, 0.0, 2000.0)
-    s = potline.state
-    before = _liquids_capacity(potline, idx)
-    s[L.S_ALF3_KG, idx] += amount
-    s[L.S_BATH_KG, idx] += amount
-    _take_heat(potline, idx, amount * ALF3_HEAT_J_PER_KG, before)
-    _refresh(potline, idx)
+    kernels.add_alf3_cells(potline.state, potline.params, idx, amount, ALF3_HEAT_J_PER_KG)
     return float(amount.sum())
 
 
@@ -175,12 +153,7 @@ def add_bath_each(potline: Potline, cells: Cells, kg: float | np.ndarray) -> np.
     op = "add_bath"
     idx = cell_index(potline, cells, op)
     amount = _per_cell(op, "kg", kg, idx.size, 0.0, 20000.0)
-    s, p = potline.state, potline.params
-    before = _liquids_capacity(potline, idx)
-    _move_liquid(s, idx, amount)
-    heat = amount * (p[L.P_CP_BATH] * (L.T_REF_DEGC - p[L.P_T_AMBIENT]) + p[L.P_LEDGE_LATENT])
-    _take_heat(potline, idx, heat, before)
-    _refresh(potline, idx)
+    kernels.add_bath_cells(potline.state, potline.params, idx, amount)
     return amount
 
 
@@ -194,23 +167,8 @@ def tap_bath_each(potline: Potline, cells: Cells, kg: float | np.ndarray) -> np.
     op = "tap_bath"
     idx = cell_index(potline, cells, op)
     amount = _per_cell(op, "kg", kg, idx.size, 0.0, 20000.0)
-    s, p = potline.state, potline.params
-    room = np.maximum(s[L.S_BATH_KG, idx] - 0.25 * p[L.P_BATH_NOMINAL_KG], 0.0)
-    amount = np.minimum(amount, room)
-    _move_liquid(s, idx, -amount)  # leaves at the liquids' temperature: T unchanged
-    _refresh(potline, idx)
+    kernels.tap_bath_cells(potline.state, potline.params, idx, amount)  # leaves at the liquids' temperature
     return amount
-
-
-def _move_liquid(s: np.ndarray, idx: np.ndarray, kg: np.ndarray) -> None:
-    """Add (kg > 0) or remove (kg < 0) liquid bath at the liquid's composition, dissolved alumina included."""
-    liquid = s[L.S_BATH_KG, idx] + s[L.S_ALUMINA_DISSOLVED_KG, idx]
-    share = kg / liquid
-    alumina = share * s[L.S_ALUMINA_DISSOLVED_KG, idx]
-    s[L.S_ALF3_KG, idx] += share * s[L.S_ALF3_KG, idx]
-    s[L.S_CAF2_KG, idx] += share * s[L.S_CAF2_KG, idx]
-    s[L.S_ALUMINA_DISSOLVED_KG, idx] += alumina
-    s[L.S_BATH_KG, idx] += kg - alumina
 
 
 # --- feeding and dissolution ------------------------------------------------------------------------------
@@ -281,12 +239,8 @@ def change_anode(potline: Potline, cells: Cells, noise_gain: float) -> None:
     op = "change_anode"
     idx = cell_index(potline, cells, op)
     gain = check_number(op, "noise_gain", noise_gain, *NOISE_GAIN_RANGE)
-    s, p = potline.state, potline.params
-    t_a = s[L.S_ANODE_TEMP_DEGC, idx]
-    s[L.S_ANODE_TEMP_DEGC, idx] = t_a - p[L.P_NEW_ANODE_J_PER_K] * (t_a - p[L.P_T_AMBIENT]) / p[L.P_C_ANODE_J_PER_K]
-    s[L.S_NOISE_GAIN, idx] = np.maximum(s[L.S_NOISE_GAIN, idx], gain)
     anodes = float(potline.technology.number("cell.anode_count"))
-    s[L.S_ANODE_AGE_S, idx] *= (anodes - 1.0) / anodes
+    kernels.change_anode_cells(potline.state, potline.params, idx, gain, anodes)
 
 
 def raise_noise(potline: Potline, cells: Cells, gain: float) -> None:

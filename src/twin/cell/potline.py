@@ -266,6 +266,17 @@ class Potline:
             raise SimulationError(f"unknown cell value {name!r}; known: {', '.join(ROWS)}") from None
         return getattr(self, table)[row].copy()
 
+    def value(self, name: str, cell: int) -> float:
+        """One cell's value by name (as :meth:`values`, 0-based ``cell``): the potroom's per-pot reads, without
+        copying the row."""
+        try:
+            table, row = ROWS[name]
+        except KeyError:
+            raise SimulationError(f"unknown cell value {name!r}; known: {', '.join(ROWS)}") from None
+        if type(cell) is not int or not 0 <= cell < self.n_cells:
+            raise SimulationError(f"cell = {cell!r} is invalid; expected an integer in [0, {self.n_cells - 1}]")
+        return float(getattr(self, table)[row, cell])
+
     def parameter(self, name: str) -> float:
         """One kernel parameter by name (in the kernel's units: ``P_K_DISS`` is ``"k_diss"`` in 1/s)."""
         try:

@@ -136,11 +136,15 @@ class PotroomControl:
         return np.clip(ohm, centre - band, centre + band)
 
     def move_targets(self, cells: np.ndarray | int, mV: float | np.ndarray) -> None:
-        """Move resistance targets by ``mV`` (at nominal current), kept in the band."""
+        """Move resistance targets by ``mV`` (at nominal current), kept in the band; ``cells`` one pot (an int)
+        or an index array."""
         pot = self.line.potline
-        idx = np.atleast_1d(np.asarray(cells, dtype=np.int64))
-        new = self.clamp_target(pot.values("r_target_ohm")[idx] + np.asarray(mV) * self.ohm_per_mV())
-        pot.set_resistance_target(idx, new)
+        if type(cells) is int:  # the daily visit: one pot, no copy of the row
+            ohm: float | np.ndarray = pot.value("r_target_ohm", cells)
+        else:
+            cells = np.atleast_1d(np.asarray(cells, dtype=np.int64))
+            ohm = pot.values("r_target_ohm")[cells]
+        pot.set_resistance_target(cells, self.clamp_target(ohm + np.asarray(mV) * self.ohm_per_mV()))
 
     # --- the daily visit --------------------------------------------------------------------------------
     def visit(self, cell: int, now_s: float) -> None:
@@ -148,132 +152,127 @@ class PotroomControl:
         self.visit_many(np.array([cell], dtype=np.int64), [now_s])
 
     def visit_many(self, cells: np.ndarray, times_s: list[float]) -> None:
-        """Visit pots ``cells`` (distinct, int64) at ``times_s``, one call for all: the same result as visiting
-        them one after the other, measurement noise drawn in that order (module docstring)."""
-        s = self.settings
+        """Visit pots ``cells`` (distinct, int64) at ``times_s``, one after the other (measurement noise drawn in
+        that order). Each visit changes only its own pot, so the order matters only for the noise and for the
+        order in which the line's totals are summed.
+
+        A visit is a few dozen numbers for one pot: it runs on Python floats and the cells' per-pot reads
+        (:meth:`~twin.cell.Potline.value`) and named operations, not on one-element arrays (issue 12 item 3)."""
         pot = self.line.potline
-        temp_now = pot.values("temperature_degC")[cells]
-        bad = ~np.isfinite(temp_now)
-        if bad.any():
-            k = int(np.flatnonzero(bad)[0])
-            raise SimulationError(
-                f"potline {self.line.name}: cell {int(cells[k]) + 1} left the model's valid range at "
-                f"t = {times_s[k]:.0f} s (non-finite temperature); the potroom cannot measure it"
-            )
-        self.visits[cells] += 1
-        visits = self.visits[cells] - 1
+        pots = cells.tolist()
+        for k, cell in enumerate(pots):
+            if not np.isfinite(pot.value("temperature_degC", cell)):
+                raise SimulationError(
+                    f"potline {self.line.name}: cell {cell + 1} left the model's valid range at "
+                    f"t = {times_s[k]:.0f} s (non-finite temperature); the potroom cannot measure it"
+                )
+        for cell, now_s in zip(pots, times_s, strict=True):
+            self._visit_one(cell, now_s)
+
+    def _visit_one(self, cell: int, now_s: float) -> None:
+        s = self.settings.values
+        pot = self.line.potline
+        temp_now = pot.value("temperature_degC", cell)
+        visits = int(self.visits[cell])
+        self.visits[cell] = visits + 1
         measure = visits % max(round(s["temperature_measurement_days"]), 1) == 0
         sample = visits % max(round(s["alf3_sample_days"]), 1) == 0
-        noise_t, noise_x = self._noises(measure, sample)
-        m = cells[measure]
-        if m.size:
+        noise_temp, noise_superheat, noise_sample = self._noises(measure, sample)
+        if measure:
             sd = s["temperature_measurement_sd_K"]
-            self.measured_temp_degC[m] = temp_now[measure] + sd * noise_t[measure, 0]
-            self.measured_superheat_K[m] = pot.values("superheat_K")[m] + sd * noise_t[measure, 1]
-        lost = self._lost()[cells]
-        if sample.any():
-            self._sample(cells, times_s, lost, sample, noise_x * s["alf3_measurement_sd_wtpct"])
+            self.measured_temp_degC[cell] = temp_now + sd * noise_temp
+            self.measured_superheat_K[cell] = pot.value("superheat_K", cell) + sd * noise_superheat
+        lost = self._lost_of(cell)
+        if sample:
+            self._sample(cell, now_s, lost, noise_sample * s["alf3_measurement_sd_wtpct"])
         if self.controls.alf3:
-            self._add_alf3(cells, times_s, lost)
-        self.lost_seen_kg[cells] = lost
-        if self.controls.resistance:
-            self._adjust_resistance(cells[np.asarray(times_s) >= self.treatment_until_s])
+            self._add_alf3(cell, now_s, lost)
+        self.lost_seen_kg[cell] = lost
+        if self.controls.resistance and now_s >= self.treatment_until_s:
+            self._adjust_resistance(cell)
         if self.controls.bath_level:
-            self._bath_level(cells)
+            self._bath_level(cell)
 
-    def _noises(self, measure: np.ndarray, sample: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Standard normal measurement noise, drawn pot by pot in visit order (temperature, superheat, sample),
-        as the draws of one visit at a time; zero where a loop has no noise."""
-        s = self.settings
-        k = measure.size
-        noise_t, noise_x = np.zeros((k, 2)), np.zeros(k)
+    def _lost_of(self, cell: int) -> float:
+        """AlF3 one pot lost so far (the sum :meth:`_lost` forms for every pot, in the same order)."""
+        pot = self.line.potline
+        return (pot.value("alf3_lost_kg", cell) + pot.value("alf3_neutralised_kg", cell)) + pot.value(
+            "alf3_to_caf2_kg", cell
+        )
+
+    def _noises(self, measure: bool, sample: bool) -> tuple[float, float, float]:
+        """Standard normal measurement noise of one visit (temperature, superheat, sample), drawn in that order;
+        zero where a loop has no noise."""
+        s = self.settings.values
         if not self.controls.measurement_noise:
-            return noise_t, noise_x
-        use_t = measure.tolist() if s["temperature_measurement_sd_K"] > 0 else [False] * k
-        use_x = sample.tolist() if s["alf3_measurement_sd_wtpct"] > 0 else [False] * k
-        total = 2 * sum(use_t) + sum(use_x)
+            return 0.0, 0.0, 0.0
+        use_t = measure and s["temperature_measurement_sd_K"] > 0
+        use_x = sample and s["alf3_measurement_sd_wtpct"] > 0
+        total = 2 * use_t + use_x
         if total == 0:
-            return noise_t, noise_x
+            return 0.0, 0.0, 0.0
         z = self.rng.standard_normal(total).tolist()  # loc + scale·z is how Generator.normal draws
-        j = 0
-        for i in range(k):
-            if use_t[i]:
-                noise_t[i] = z[j], z[j + 1]
-                j += 2
-            if use_x[i]:
-                noise_x[i] = z[j]
-                j += 1
-        return noise_t, noise_x
+        if use_t:
+            return z[0], z[1], z[2] if use_x else 0.0
+        return 0.0, 0.0, z[0]
 
-    def _sample(self, cells: np.ndarray, times_s: list[float], lost: np.ndarray, sample: np.ndarray,
-                noise: np.ndarray) -> None:
+    def _sample(self, cell: int, now_s: float, lost: float, noise: float) -> None:
         delay = self.settings["alf3_report_delay_h"] * HOUR_S
-        measured = self.line.potline.values("alf3_wtpct")[cells] + noise
-        for k in np.flatnonzero(sample):
-            cell = int(cells[k])
-            now_s = times_s[k]
-            samples = self.samples[cell]
-            added = float(self.added_kg[cell])
-            samples.append(_Sample(now_s, now_s + delay, float(measured[k]), added, float(lost[k])))
-            del samples[:-4]  # keep the last few
+        measured = self.line.potline.value("alf3_wtpct", cell) + noise
+        samples = self.samples[cell]
+        samples.append(_Sample(now_s, now_s + delay, measured, float(self.added_kg[cell]), lost))
+        del samples[:-4]  # keep the last few
 
     def latest_result(self, cell: int, now_s: float) -> _Sample | None:
         """The newest excess-AlF3 result that has arrived by ``now_s``."""
         ready = [x for x in self.samples[cell] if x.ready_s <= now_s]
         return ready[-1] if ready else None
 
-    def _add_alf3(self, cells: np.ndarray, times_s: list[float], lost: np.ndarray) -> None:
-        s = self.settings
+    def _add_alf3(self, cell: int, now_s: float, lost: float) -> None:
+        s = self.settings.values
         pot = self.line.potline
-        feed_forward = np.maximum(lost - self.lost_seen_kg[cells], 0.0)
+        feed_forward = max(lost - float(self.lost_seen_kg[cell]), 0.0)
         bath = pot.parameter("bath_nominal_kg")
-        feedback = np.zeros(cells.size)
-        for k, (cell, now_s) in enumerate(zip(cells.tolist(), times_s, strict=True)):
-            result = self.latest_result(cell, now_s)
-            if result is not None:
-                estimate = result.alf3_wtpct + 100.0 * (
-                    (self.added_kg[cell] - result.added_kg) - (lost[k] - result.lost_kg)
-                ) / bath
-                feedback[k] += s["alf3_feedback_fraction_per_day"] * (self.target_alf3_wtpct - estimate) * bath / 100.0
-        temp = self.measured_temp_degC[cells]
-        known = np.isfinite(temp)
-        feedback[known] += s["alf3_temperature_gain_kg_per_K"] * (temp[known] - self.target_temp_degC)
+        feedback = 0.0
+        result = self.latest_result(cell, now_s)
+        if result is not None:
+            estimate = result.alf3_wtpct + 100.0 * (
+                (float(self.added_kg[cell]) - result.added_kg) - (lost - result.lost_kg)
+            ) / bath
+            feedback += s["alf3_feedback_fraction_per_day"] * (self.target_alf3_wtpct - estimate) * bath / 100.0
+        temp = float(self.measured_temp_degC[cell])
+        if np.isfinite(temp):
+            feedback += s["alf3_temperature_gain_kg_per_K"] * (temp - self.target_temp_degC)
         limit = s["alf3_feedback_max_kg"]
-        add = np.maximum(feed_forward + np.minimum(np.maximum(feedback, -limit), limit), 0.0)
-        dosed = add > 0.0
-        if dosed.any():
-            pot.add_alf3(cells[dosed], add[dosed])
-            self.added_kg[cells[dosed]] += add[dosed]
-            for kg in add[dosed].tolist():  # booked pot by pot, as visits one at a time book it
-                self.line.alf3_added_kg += kg
+        add = max(feed_forward + min(max(feedback, -limit), limit), 0.0)
+        if add > 0.0:
+            pot.add_alf3(cell, add)
+            self.added_kg[cell] += add
+            self.line.alf3_added_kg += add
 
-    def _adjust_resistance(self, cells: np.ndarray) -> None:
-        s = self.settings
-        superheat = self.measured_superheat_K[cells]
-        temp = self.measured_temp_degC[cells]
+    def _adjust_resistance(self, cell: int) -> None:
+        s = self.settings.values
+        superheat = float(self.measured_superheat_K[cell])
+        temp = float(self.measured_temp_degC[cell])
         error = 0.5 * (superheat - self.target_superheat_K) + 0.5 * (temp - self.target_temp_degC)
         step = -s["resistance_gain_mV_per_K"] * error
-        move = np.isfinite(step) & (np.abs(step) >= s["resistance_step_min_mV"])
-        if move.any():
+        if np.isfinite(step) and abs(step) >= s["resistance_step_min_mV"]:
             limit = s["resistance_step_max_mV"]
-            self.move_targets(cells[move], np.minimum(np.maximum(step[move], -limit), limit))
+            self.move_targets(cell, min(max(step, -limit), limit))
 
-    def _bath_level(self, cells: np.ndarray) -> None:
-        s = self.settings
+    def _bath_level(self, cell: int) -> None:
+        s = self.settings.values
         pot = self.line.potline
         nominal = pot.parameter("bath_nominal_kg")
-        error = nominal - pot.values("bath_kg")[cells]
-        amount = np.minimum(s["bath_level_fraction_per_day"] * np.abs(error), s["bath_level_max_kg_per_day"])
-        act = (np.abs(error) > s["bath_level_deadband_fraction"] * nominal) & (amount > 0.0)
-        cold = self.measured_superheat_K[cells] < 0.5 * self.target_superheat_K
-        add = act & (error > 0) & ~cold
-        tap = act & (error <= 0)
-        if add.any():
-            for kg in cell_ops.add_bath_each(pot, cells[add], amount[add]).tolist():
-                self.line.bath_added_kg += kg
-        if tap.any():
-            for kg in cell_ops.tap_bath_each(pot, cells[tap], amount[tap]).tolist():
-                self.line.bath_tapped_kg += kg
+        error = nominal - pot.value("bath_kg", cell)
+        amount = min(s["bath_level_fraction_per_day"] * abs(error), s["bath_level_max_kg_per_day"])
+        if not (abs(error) > s["bath_level_deadband_fraction"] * nominal and amount > 0.0):
+            return
+        cold = self.measured_superheat_K[cell] < 0.5 * self.target_superheat_K
+        if error > 0 and not cold:
+            self.line.bath_added_kg += float(cell_ops.add_bath_each(pot, cell, amount)[0])
+        elif error <= 0:
+            self.line.bath_tapped_kg += float(cell_ops.tap_bath_each(pot, cell, amount)[0])
 
 
 def _process_voltage(line: PotlineSim) -> np.ndarray:
