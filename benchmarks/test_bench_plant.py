@@ -9,6 +9,7 @@ time: the only assertions check that the runs did their work.
 
 from __future__ import annotations
 
+import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -96,7 +97,9 @@ def test_potline_day_with_plant_events(benchmark):
         plant_day("plant_grid", 60.0)
         plant_day("plant_grid_300", 300.0)
 
-    benchmark.pedantic(one_round, rounds=1 if benchmark.disabled else 2, iterations=1, warmup_rounds=0)
+    # five interleaved rounds, best of each: on the shared VM one slow spell in the bare kernel's run (the
+    # denominator) made two rounds read 5-23 % for the same code
+    benchmark.pedantic(one_round, rounds=1 if benchmark.disabled else 5, iterations=1, warmup_rounds=0)
     for plant in plants.values():
         line = plant.lines[0]
         assert line.potline.time_s == pytest.approx(horizon, abs=1)
@@ -110,6 +113,10 @@ def test_potline_day_with_plant_events(benchmark):
     for name in ("kernel_60s_calls", "plant_exact", "plant_grid", "plant_grid_300"):
         for kind, k in (("wall", 0), ("cpu", 1)):
             info[f"{name}_overhead_pct_{kind}"] = 100.0 * (best[name][k] - best["kernel"][k]) / best["kernel"][k]
+        # each round's variant over the same round's bare kernel, the median over the rounds: steadier than the
+        # ratio of two bests when the shared machine slows down between the runs
+        paired = [cpu / kernel_cpu for (_, cpu), (_, kernel_cpu) in zip(times[name], times["kernel"], strict=True)]
+        info[f"{name}_overhead_pct_cpu_median"] = 100.0 * (statistics.median(paired) - 1.0)
     info["real_time_factor_grid_wall"] = horizon / best["plant_grid"][0]
     info["plant_events"] = plants["plant_grid"].lines[0].taps + plants["plant_grid"].lines[0].anode_changes
     benchmark.extra_info.update(info)
