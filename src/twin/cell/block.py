@@ -18,7 +18,9 @@ from twin.cell.events import record as record_event
 from twin.cell.lane_open import flush_thermal, open_step
 from twin.cell.lane_step import lane_step
 
-EVENTS_PER_CELL_STEP = 6  # at most one AE event and five limit events per cell and step
+AE_EVENTS_PER_STEP = 1  # an onset or an end, recorded after the step
+LIMIT_EVENTS_PER_OPENING = 5  # one per limit (twin.cell.events), recorded when a step's opening checks them
+EVENTS_PER_CELL_STEP = AE_EVENTS_PER_STEP + LIMIT_EVENTS_PER_OPENING  # at most, per cell and step
 RAN_OUT, STOPPED_AFTER, STOPPED_BEFORE = 0, 1, 2  # how a cell's run ended
 
 
@@ -190,6 +192,21 @@ def store_block(state: np.ndarray, rng: np.ndarray, p: np.ndarray, acc: np.ndarr
         out[L.O_ALF3_WTPCT, i] = 100.0 * state[L.S_ALF3_KG, i] / m_bath
         out[L.O_CAF2_WTPCT, i] = 100.0 * state[L.S_CAF2_KG, i] / m_bath
         out[L.O_METAL_CM, i] = b[R.M_METAL + j] * metal_cm_per_kg
+
+
+@jit
+def events_bound(p: np.ndarray, line_current_A: np.ndarray, step0: int) -> int:
+    """The most events one cell can record in a call over ``line_current_A`` from global step ``step0``: one AE
+    event per step and one per limit at each opening, which :func:`run_block` does on the slow cadence, at the
+    first step and when the line current changes. A call whose event buffer gives every cell this many rows
+    cannot stop early for a full buffer."""
+    slow_every = max(int(p[L.P_SLOW_EVERY]), 1)
+    limit = line_current_A.shape[0]
+    openings = 0
+    for k in range(limit):
+        if (step0 + k) % slow_every == 0 or k == 0 or line_current_A[k] != line_current_A[k - 1]:
+            openings += 1
+    return limit * AE_EVENTS_PER_STEP + openings * LIMIT_EVENTS_PER_OPENING
 
 
 @jit

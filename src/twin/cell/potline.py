@@ -29,7 +29,7 @@ import numpy as np
 from twin.cell import lane_rows as R
 from twin.cell import layout as L
 from twin.cell import operations as ops
-from twin.cell.kernel import EVENTS_PER_CELL_STEP, advance_cells
+from twin.cell.kernel import EVENTS_PER_CELL_STEP, advance_cells, events_bound
 from twin.cell.kernel import advance as advance_kernel
 from twin.cell.pack import initial_state, pack_params, seed_generators
 from twin.cell.slow import refresh_slow_terms
@@ -47,6 +47,8 @@ ROWS = {
 DEFAULT_STOP_ON = ("anode_effect_onset", "freeze_risk", "bath_hot", "ledge_thin", "ledge_thick")
 MAX_DT_S = 60.0
 MAX_THREADS = 8
+#: the event buffer grows to spare the kernel its restore copies only up to this size (bytes; _fit_event_buffer)
+EVENT_BUFFER_MAX_BYTES = 8 * 2**20
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -156,6 +158,7 @@ class Potline:
         if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
             raise SimulationError(f"steps = {steps!r} is invalid; expected a whole number >= 0")
         current = self._current_profile(int(steps), line_current_kA)
+        self._fit_event_buffer(current)
         events: list[CellEvent] = []
         done = 0
         parallel = len(self._ranges) > 1 and self.stop_mask == 0
@@ -186,6 +189,17 @@ class Potline:
                     return AdvanceResult(done, self.time_s, tuple(events), stopper)
         return AdvanceResult(done, self.time_s, tuple(events), None)
 
+    def _fit_event_buffer(self, current: np.ndarray) -> None:
+        """Grow the event buffer so that a call over ``current`` cannot stop early for a full buffer, when that
+        takes at most ``EVENT_BUFFER_MAX_BYTES``: the kernel then makes no restore copies (twin.cell.kernel). The
+        plant's 60-step calls on 400 cells need ~1 MB; a day in one call does not fit and keeps the stops."""
+        if self.stop_mask:
+            return
+        rows = (events_bound(self.params, current, self.step_count) + EVENTS_PER_CELL_STEP) * self.n_cells
+        if rows > self._events.shape[0] and rows * L.N_EVENT_COLS * 8 <= EVENT_BUFFER_MAX_BYTES:
+            self._events = np.zeros((rows, L.N_EVENT_COLS))
+            self._range_events = []  # the ranges' buffers take the line buffer's shape again (_advance_ranges)
+
     def close(self) -> None:
         """Stop the worker threads (if any); the line can still advance, and starts them again when it does."""
         if self._pool is not None:
@@ -200,6 +214,7 @@ class Potline:
         if not self._saved:
             self._saved = (np.empty_like(self.state), np.empty_like(self.rng), np.empty_like(self.acc),
                            np.empty_like(self.out))
+        if len(self._range_events) != len(self._ranges) - 1:
             self._range_events = [np.zeros_like(self._events) for _ in self._ranges[1:]]
         buffers = [self._events, *self._range_events]
 
