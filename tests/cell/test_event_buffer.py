@@ -44,15 +44,8 @@ def test_no_cell_records_more_events_in_a_call_than_the_bound(hal275, slow_every
     assert busiest >= 2  # the cells did record events: the check above had something to bound
 
 
-def test_a_line_whose_calls_cannot_stop_ends_where_the_copying_line_ends(hal275, monkeypatch) -> None:
-    calls: list[int] = []
-    kernel = driver.advance_kernel
-
-    def counted(*args):
-        calls.append(1)
-        return kernel(*args)
-
-    monkeypatch.setattr(driver, "advance_kernel", counted)
+def test_a_line_whose_calls_cannot_stop_ends_where_the_copying_line_ends(hal275, monkeypatch, kernel_calls) -> None:
+    calls = kernel_calls
     fitted = random_line(hal275, 1, 5, 10)
     small = random_line(hal275, 1, 5, 10)
     rows = small._events.shape[0]
