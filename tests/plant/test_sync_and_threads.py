@@ -4,16 +4,20 @@
 * The sync grid advances the cells in whole slow-term cadences: a plant without operations follows the same
   path as one long kernel call of the bare cells (the kernel's cadence is global, twin.cell.kernel).
 * Operations between grid points do not advance the line; the exact mode (sync_s = 0) still does.
+* More lines than threads (three lines on 1, 2 and 3 threads): the same run.
 """
 
 from __future__ import annotations
+
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from twin.cell import Potline
 from twin.errors import SimulationError
-from twin.params import load_plant
+from twin.params import PlantSpec, load_plant
 from twin.plant import Plant
 
 REFERENCE = load_plant("models/plant_reference.toml")
@@ -82,3 +86,24 @@ def test_operations_between_grid_points_do_not_advance_the_line():
 def test_bad_threads_or_sync_grid_is_a_clear_error(options, message):
     with pytest.raises(SimulationError, match=message.replace("[", r"\[").replace(".", r"\.")):
         Plant.build(SMALL, seed=1, **options)
+
+
+def _three_lines(tmp_path: Path) -> PlantSpec:
+    """The reference plant with a third potline (a copy of P2 named P3), 96 cells a line to keep it quick."""
+    text = Path("models/plant_reference.toml").read_text()
+    p2 = text[text.index('[[potline]]\nname = "P2"'):text.index("[[coal_unit]]")]
+    text = text.replace(p2, p2 + p2.replace('name = "P2"', 'name = "P3"'), 1).replace("value = 352,", "value = 96,")
+    (tmp_path / "plant.toml").write_text(text)
+    shutil.copy("models/hal275.toml", tmp_path / "hal275.toml")
+    return load_plant(tmp_path / "plant.toml")
+
+
+def test_more_lines_than_threads_give_the_same_run(tmp_path):
+    """Three lines on 1, 2 and 3 threads (on 2 the pool's one worker takes two lines in turn): one run."""
+    spec = _three_lines(tmp_path)
+    runs = [_run(spec, 1, threads=threads) for threads in (1, 2, 3)]
+    for run in runs[1:]:
+        assert run.records == runs[0].records
+        for a, b in zip(runs[0].lines, run.lines, strict=True):
+            np.testing.assert_array_equal(a.potline.state, b.potline.state)
+            assert a.events == b.events
