@@ -118,12 +118,14 @@ class PotroomControl:
         self.measured_superheat_K = np.full(n, np.nan)
 
     # --- helpers ----------------------------------------------------------------------------------------
-    def _lost(self) -> np.ndarray:
+    def _lost(self, cell: int | None = None) -> np.ndarray | float:
+        """AlF3 lost so far (emissions and sodium uptake, Na2O and CaO of the alumina): every pot's, or one pot's."""
         pot = self.line.potline
-        return pot.values("alf3_lost_kg") + pot.values("alf3_neutralised_kg") + pot.values("alf3_to_caf2_kg")
 
-    def _noise(self, sd: float) -> float:
-        return float(self.rng.normal(0.0, sd)) if self.controls.measurement_noise and sd > 0 else 0.0
+        def total(name: str) -> np.ndarray | float:
+            return pot.values(name) if cell is None else pot.value(name, cell)
+
+        return total("alf3_lost_kg") + total("alf3_neutralised_kg") + total("alf3_to_caf2_kg")
 
     def ohm_per_mV(self) -> float:
         """Resistance-target change of 1 mV at nominal current."""
@@ -182,7 +184,7 @@ class PotroomControl:
             sd = s["temperature_measurement_sd_K"]
             self.measured_temp_degC[cell] = temp_now + sd * noise_temp
             self.measured_superheat_K[cell] = pot.value("superheat_K", cell) + sd * noise_superheat
-        lost = self._lost_of(cell)
+        lost = float(self._lost(cell))
         if sample:
             self._sample(cell, now_s, lost, noise_sample * s["alf3_measurement_sd_wtpct"])
         if self.controls.alf3:
@@ -192,13 +194,6 @@ class PotroomControl:
             self._adjust_resistance(cell)
         if self.controls.bath_level:
             self._bath_level(cell)
-
-    def _lost_of(self, cell: int) -> float:
-        """AlF3 one pot lost so far (the sum :meth:`_lost` forms for every pot, in the same order)."""
-        pot = self.line.potline
-        return (pot.value("alf3_lost_kg", cell) + pot.value("alf3_neutralised_kg", cell)) + pot.value(
-            "alf3_to_caf2_kg", cell
-        )
 
     def _noises(self, measure: bool, sample: bool) -> tuple[float, float, float]:
         """Standard normal measurement noise of one visit (temperature, superheat, sample), drawn in that order;
