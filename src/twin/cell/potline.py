@@ -275,22 +275,23 @@ class Potline:
     def values(self, name: str) -> np.ndarray:
         """A copy of one per-cell row by name: a state (:data:`~twin.cell.layout.STATE_NAMES`), an output
         (``OUT_NAMES``) or a running total (``ACC_NAMES``)."""
-        try:
-            table, row = ROWS[name]
-        except KeyError:
-            raise SimulationError(f"unknown cell value {name!r}; known: {', '.join(ROWS)}") from None
-        return getattr(self, table)[row].copy()
+        return self._named_row(name).copy()
 
     def value(self, name: str, cell: int) -> float:
         """One cell's value by name (as :meth:`values`, 0-based ``cell``): the potroom's per-pot reads, without
         copying the row."""
+        row = self._named_row(name)
+        if type(cell) is not int or not 0 <= cell < self.n_cells:
+            raise SimulationError(f"cell = {cell!r} is invalid; expected an integer in [0, {self.n_cells - 1}]")
+        return float(row[cell])
+
+    def _named_row(self, name: str) -> np.ndarray:
+        """The row (a view) of a state, output or running total by name."""
         try:
             table, row = ROWS[name]
         except KeyError:
             raise SimulationError(f"unknown cell value {name!r}; known: {', '.join(ROWS)}") from None
-        if type(cell) is not int or not 0 <= cell < self.n_cells:
-            raise SimulationError(f"cell = {cell!r} is invalid; expected an integer in [0, {self.n_cells - 1}]")
-        return float(getattr(self, table)[row, cell])
+        return getattr(self, table)[row]
 
     def parameter(self, name: str) -> float:
         """One kernel parameter by name (in the kernel's units: ``P_K_DISS`` is ``"k_diss"`` in 1/s)."""
