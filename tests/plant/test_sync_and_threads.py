@@ -5,6 +5,8 @@
   path as one long kernel call of the bare cells (the kernel's cadence is global, twin.cell.kernel).
 * Operations between grid points do not advance the line; the exact mode (sync_s = 0) still does.
 * More lines than threads (three lines on 1, 2 and 3 threads): the same run.
+* The default grid (twin.plant.plant.default_sync_s): every crane job acts while its crane is at the pot and every
+  kernel call is whole slow-term cadences; a grid longer than the shortest job lets a tap act before its crane came.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from twin.cell import Potline
 from twin.errors import SimulationError
 from twin.params import PlantSpec, load_plant
 from twin.plant import Plant
+from twin.plant.operations import job_durations_s
+from twin.plant.plant import default_sync_s
 
 REFERENCE = load_plant("models/plant_reference.toml")
 SMALL = load_plant("models/plant_small.toml")
@@ -72,6 +76,64 @@ def test_operations_between_grid_points_do_not_advance_the_line():
     exact.env.run(until=3637.0)
     exact.lines[0].sync(exact.env.now)
     assert exact.lines[0].potline.time_s == 3637.0
+
+
+@pytest.mark.parametrize(
+    ("interval_s", "cadence_s", "shortest_job_s", "grid_s"),
+    [
+        (300.0, 60.0, 240.0, 240.0),  # the shipped plants: four cadences fit in a 4-min tap
+        (300.0, 60.0, 299.0, 240.0),  # whole cadences only
+        (300.0, 60.0, 600.0, 300.0),  # never longer than the dispatch interval
+        (300.0, 60.0, 30.0, 30.0),  # a job shorter than a cadence: the job itself
+        (300.0, 3600.0, 240.0, 240.0),  # a cadence longer than the job
+        (10.0, 60.0, 240.0, 10.0),  # a 10-s interval
+        (3600.0, 30.0, 240.0, 240.0),  # the optimiser's hourly intervals at slow_every 30
+    ],
+)
+def test_default_grid_is_the_most_whole_cadences_within_the_shortest_job(interval_s, cadence_s, shortest_job_s, grid_s):
+    assert default_sync_s(interval_s, cadence_s, shortest_job_s) == grid_s
+
+
+def _applied_jobs(plant: Plant, hours: float) -> tuple[list[tuple[float, float, float]], list[tuple[int, int]]]:
+    """Run ``plant``; return each applied crane job as (its line's clock when applied, end, crane time) and each
+    kernel call of line 1 as (step count before it, steps asked)."""
+    line = plant.lines[0]
+    durations = job_durations_s(line.spec)
+    jobs: list[tuple[float, float, float]] = []
+    calls: list[tuple[int, int]] = []
+    apply, advance = line.operations._apply, line.potline.advance
+
+    def recording_apply(kind: int, cells: np.ndarray, ends: list[float]) -> None:
+        jobs.extend((line.potline.time_s, end, durations[kind]) for end in ends if kind in durations)
+        apply(kind, cells, ends)
+
+    def recording_advance(steps: int, current: float) -> object:
+        calls.append((line.potline.step_count, steps))
+        return advance(steps, current)
+
+    line.operations._apply = recording_apply
+    line.potline.advance = recording_advance
+    plant.env.run(until=hours * 3600.0)
+    plant.close_interval()
+    return jobs, calls
+
+
+def test_default_grid_acts_within_each_crane_job_in_whole_cadences():
+    plant = Plant.build(SMALL, seed=3, slow_every=60)
+    assert plant.sync_s == 240.0  # plant_small.toml: 4-min taps, 5-min anode changes, 5-min interval
+    jobs, calls = _applied_jobs(plant, 30)
+    assert len(jobs) > 50  # 24 taps a day, an anode change per cell every 600 h / 30 anodes = 20 h
+    for clock, end, crane_s in jobs:
+        assert end - crane_s < clock <= end
+    assert calls
+    assert all(start % 60 == 0 and steps % 60 == 0 for start, steps in calls)
+
+
+def test_a_grid_longer_than_the_shortest_job_acts_before_some_cranes_came():
+    """The contrast that shows the check above can fail: on a 300-s grid a 4-min tap may act up to a minute before
+    its crane reached the pot."""
+    jobs, _ = _applied_jobs(Plant.build(SMALL, seed=3, slow_every=60, sync_s=300.0), 30)
+    assert any(clock <= end - crane_s for clock, end, crane_s in jobs)
 
 
 @pytest.mark.parametrize(

@@ -173,9 +173,9 @@ def plant_step(value_kA: float | None) -> Window:
             id="-5%",
             marks=pytest.mark.xfail(
                 strict=True,
-                reason="FINDING: since the plant's 60-s sync grid (8288bb2) the -5 % step's liquidus falls 24.8 K in "
-                "the first day (band < 20 K; 19.8 K with operations synced at each crane job, before 8288bb2); likely "
-                "(not verified) fewer protective actions on the grid, so more cryolite-rich ledge freezes",
+                reason="FINDING: the -5 % step's liquidus falls 21.5 K in the first day on the 240-s default sync "
+                "grid (band < 20 K; 24.4 K on the 60-s grid of 8288bb2, 19.8 K with operations synced at each crane "
+                "job before it): the ledge's cryolite-rich freezing acidifies a 5.5-t bath (docs/validation.md 4e)",
             ),
         ),
         pytest.param(315.0, id="+5%"),

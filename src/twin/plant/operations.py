@@ -50,6 +50,11 @@ BEAM_RAISE_NOISE_GAIN = 2.0  # [R] a short disturbance, smaller than an anode ch
 TAP, ANODE, BEAM = 0, 1, 2  # job kinds; a flush applies the jobs of one kind at one sync point together
 
 
+def job_durations_s(spec: Any) -> dict[int, float]:
+    """A tap's and an anode change's crane time (s), from the potline's plant-file entries."""
+    return {TAP: spec["tap_duration_min"] * 60.0, ANODE: spec["anode_change_duration_min"] * 60.0}
+
+
 class _Stagger:
     """Visits cell 0, 1, ... N−1, 0, ... one every ``period_per_cell_s / N``, starting ``offset`` of a slot late;
     the instants are summed as SimPy's timeouts sum them (t += slot), so they are the same floats."""
@@ -75,8 +80,7 @@ class LineOperations:
         self.line = line
         anode_s = tech.number("anode.anode_cycle_h") * 3600.0 / tech.number("cell.anode_count")
         self.requests = [_Stagger(n, DAY_S, 0.5, TAP), _Stagger(n, anode_s, 1.0 / 3.0, ANODE)]
-        spec = line.spec
-        self.duration_s = {TAP: spec["tap_duration_min"] * 60.0, ANODE: spec["anode_change_duration_min"] * 60.0}
+        self.duration_s = job_durations_s(line.spec)
         self.beams = _Stagger(n, BEAM_RAISE_DAYS * DAY_S, 0.5, BEAM)
         self.cranes_free = [0.0] * int(line.spec["cranes"])  # heap of the instants each crane is free
         self.done: list[tuple[float, int, int, int]] = []  # heap of (end, order, kind, cell)

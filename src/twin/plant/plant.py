@@ -14,6 +14,7 @@ auxiliaries = fraction × Σ P_AC; demand = Σ P_AC + auxiliaries.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Generator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -29,15 +30,31 @@ from twin.params import Component, PlantSpec, Technology
 from twin.plant.control import Controls, PotroomControl
 from twin.plant.exchangers import ExchangerControl
 from twin.plant.line import PotlineSim
-from twin.plant.operations import LineOperations, feeder_blockages
+from twin.plant.operations import LineOperations, feeder_blockages, job_durations_s
 from twin.plant.power import Dispatch, dispatch
 from twin.plant.protection import protective_action
 from twin.plant.restart import restart, start_restart
 
 HOUR_S = 3600.0
 RESTORE_GAIN = 0.5
-SYNC_S = 60.0  # the sync grid: five syncs per 5-min dispatch interval, one slow-term cadence at slow_every 60
 MAX_THREADS = 64
+
+
+def default_sync_s(interval_s: float, cadence_s: float, shortest_job_s: float) -> float:
+    """The default sync grid (s): the most whole slow-term cadences that fit in the shortest crane job and the
+    dispatch interval (one ``cadence_s`` = ``slow_every`` steps), or that span itself if one cadence is longer.
+
+    Why these bounds (issue 12 item 3): an operation acts on its line as of the last grid point at or before
+    the end of its crane job, so a grid no longer than the shortest job makes every job act while its crane is
+    at the pot, never before the crane came; whole cadences make every kernel call split where the slow terms
+    are refreshed anyway, so the cells follow the path of one long call. The interval closes sync exactly, so
+    a grid up to the interval gives at least one sync per dispatch interval. Shipped plants: 4-min taps, 5-min
+    anode changes, 5-min interval, slow_every 60 at 1 s: 240 s, 576 kernel calls a line-day (1 440 at 60 s).
+    """
+    span = min(shortest_job_s, interval_s)
+    if cadence_s >= span:
+        return span
+    return cadence_s * math.floor(span / cadence_s + 1e-9)
 
 
 @dataclass
@@ -108,16 +125,18 @@ class Plant:
         ``controls`` switches the potroom's loops (:mod:`twin.plant.control`, restart, protective actions,
         exchangers); their settings are the plant file's ``[potroom]`` table.
 
-        ``sync_s`` is the sync grid (issue 12 item 3; default ``SYNC_S``, at most ``interval_s``): every
-        ``sync_s`` seconds all lines are advanced together (in ``threads`` parallel threads), and an operation in
-        between acts on its line as of the last grid point instead of advancing it to the operation's instant;
-        ``0`` syncs exactly at every operation.
-        Rounded to whole steps of ``dt_s``; with a multiple of ``slow_every · dt_s`` the chunks are whole
-        slow-term cadences and the cells follow the same path as in one long kernel call.
+        ``sync_s`` is the sync grid (issue 12 item 3; at most ``interval_s``): every ``sync_s`` seconds all lines
+        are advanced together (in ``threads`` parallel threads), and an operation in between acts on its line as
+        of the last grid point instead of advancing it to the operation's instant; ``0`` syncs exactly at every
+        operation. The default is :func:`default_sync_s` (240 s for the shipped plants). Rounded to whole steps
+        of ``dt_s``; with a multiple of ``slow_every · dt_s`` the chunks are whole slow-term cadences and the
+        cells follow the path of one long kernel call to round-off.
         """
         if not isinstance(threads, int) or isinstance(threads, bool) or not 1 <= threads <= MAX_THREADS:
             raise SimulationError(f"threads = {threads!r} is invalid; expected an integer in [1, {MAX_THREADS}]")
-        sync_s = min(SYNC_S, interval_s) if sync_s is None else sync_s
+        if sync_s is None:
+            shortest_job_s = min(min(job_durations_s(line).values()) for line in spec.potlines)
+            sync_s = default_sync_s(interval_s, slow_every * dt_s, shortest_job_s)
         if not 0.0 <= sync_s <= interval_s:
             raise SimulationError(
                 f"sync_s = {sync_s!r} is invalid; expected seconds in [0, interval_s = {interval_s:g}]"
