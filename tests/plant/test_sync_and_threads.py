@@ -7,11 +7,16 @@
 * More lines than threads (three lines on 1, 2 and 3 threads): the same run.
 * The default grid (twin.plant.plant.default_sync_s): every crane job acts while its crane is at the pot and every
   kernel call is whole slow-term cadences; a grid longer than the shortest job lets a tap act before its crane came.
+* Grid points are marked, not synced: the lines meet (a barrier of the threads) only at the interval closes, still
+  advancing through every grid point; deferring a grid point gives the path of a sync at it, bit for bit, with a
+  current change between grid points; each line's sync (its Python too) runs in its own thread; an error in one
+  line is raised after every line finished its sync.
 """
 
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -169,3 +174,108 @@ def test_more_lines_than_threads_give_the_same_run(tmp_path):
         for a, b in zip(runs[0].lines, run.lines, strict=True):
             np.testing.assert_array_equal(a.potline.state, b.potline.state)
             assert a.events == b.events
+
+
+def test_lines_meet_only_at_the_interval_closes():
+    """The grid points are marked, not synced: the plant brings all lines together (a barrier of its threads) only
+    where it needs all of them, at each interval close, while every line still advances on the grid."""
+    plant = Plant.build(REFERENCE, seed=3, slow_every=60, threads=2)
+    syncs = []
+    plant_sync = plant.sync
+    plant.sync = lambda: (syncs.append(plant.env.now), plant_sync())[1]
+    calls = []
+    advance = plant.lines[1].potline.advance
+    plant.lines[1].potline.advance = lambda steps, current: (calls.append(steps), advance(steps, current))[1]
+    plant.env.run(until=HOURS * 3600.0 + 1.0)  # the close at the horizon itself runs
+    plant.close()
+    assert syncs == [300.0 * k for k in range(1, HOURS * 12 + 1)]
+    assert len(plant.records) == len(syncs)
+    # yet the line went through every 240-s grid point: calls end on the grid and on the closes (the union)
+    ends = np.cumsum(calls)
+    points = sorted({240.0 * k for k in range(1, HOURS * 15 + 1)} | set(syncs))
+    assert list(ends) == points
+
+
+def _unsynced_setpoint_changes(plant: Plant):
+    """Lower the line current between grid points and raise it again, without syncing the line first (a change
+    acts as of the last grid point)."""
+    line = plant.lines[0]
+    yield plant.env.timeout(1007.0)
+    line.setpoint_kA *= 0.97
+    yield plant.env.timeout(1500.0)
+    line.setpoint_kA /= 0.97
+
+
+def _sync_at_each_grid_point(plant: Plant):
+    while True:
+        yield plant.env.timeout(plant.sync_s)
+        for line in plant.lines:
+            line.sync(plant.env.now)
+
+
+def test_deferred_grid_points_follow_the_path_of_a_sync_at_each_point():
+    """A line that goes through its grid points at the next interval close ends where the same line synced at
+    each grid point as the clock passed it ends, bit for bit, with a current change between grid points: each span
+    runs at the current the line held when the clock reached its end, not at the current of the later sync."""
+    runs = []
+    for eager in (False, True):
+        plant = Plant.build(SMALL, seed=3, slow_every=60)
+        plant.env.process(_unsynced_setpoint_changes(plant))
+        if eager:
+            plant.env.process(_sync_at_each_grid_point(plant))
+        plant.env.run(until=HOURS * 3600.0)
+        plant.close_interval()
+        runs.append(plant)
+    lazy, eager = runs
+    assert lazy.records == eager.records
+    assert lazy.lines[0].events == eager.lines[0].events
+    np.testing.assert_array_equal(lazy.lines[0].potline.state, eager.lines[0].potline.state)
+    np.testing.assert_array_equal(lazy.lines[0].potline.acc, eager.lines[0].potline.acc)
+    # the change did act: the run without it ends elsewhere
+    plain = _run(SMALL, HOURS)
+    assert not np.array_equal(plain.lines[0].potline.state, lazy.lines[0].potline.state)
+
+
+def _record_threads(line) -> list[str]:
+    names: list[str] = []
+    apply = line.operations._apply
+
+    def recording_apply(kind: int, cells: np.ndarray, ends: list[float]) -> None:
+        names.append(threading.current_thread().name)
+        apply(kind, cells, ends)
+
+    line.operations._apply = recording_apply
+    return names
+
+
+def test_each_line_syncs_in_its_own_thread():
+    """On 2 threads the second line's crane jobs (Python: the potroom's visits, the named operations) run in the
+    pool's worker, beside the first line's, not in the calling thread."""
+    plant = Plant.build(REFERENCE, seed=3, slow_every=60, threads=2)
+    first, second = (_record_threads(line) for line in plant.lines)
+    plant.env.run(until=HOURS * 3600.0)
+    plant.close_interval()
+    plant.close()
+    assert first
+    assert second
+    assert set(first) == {threading.main_thread().name}
+    workers = [name for name in second if name.startswith("potline")]
+    assert len(workers) > 0.9 * len(second)  # the rest: a feeder blockage synced the line in the calling thread
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("failing", [0, 1])
+def test_an_error_in_one_line_is_raised_after_every_line_synced(threads, failing):
+    plant = Plant.build(REFERENCE, seed=3, slow_every=60, threads=threads)
+    line = plant.lines[failing]
+
+    def failing_apply(kind: int, cells: np.ndarray, ends: list[float]) -> None:
+        raise SimulationError(f"potline {line.name}: cannot apply a job")
+
+    line.operations._apply = failing_apply
+    with pytest.raises(SimulationError, match=f"potline {line.name}: cannot apply a job"):
+        plant.env.run(until=HOURS * 3600.0)
+    plant.close()
+    other = plant.lines[1 - failing]
+    if threads == 2:  # the other line finished its sync before the error was raised: no thread is left running
+        assert other.potline.time_s == plant.env.now

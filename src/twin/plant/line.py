@@ -8,6 +8,7 @@ to zero during an outage. Every cell in series carries it (physics.md §6 point 
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -74,6 +75,9 @@ class PotlineSim:
     modulation_reference: tuple[float, np.ndarray, float] | None = None
     listeners: list[Callable[[PotlineSim, CellEvent], None]] = field(default_factory=list)
     sync_grid_s: float = 0.0  # > 0: operations sync to the last multiple of this (see sync)
+    #: grid points the plant's clock passed that the cells have not yet been advanced through: (time s, line
+    #: current kA held up to it), oldest first (:meth:`pass_grid_point`, :meth:`catch_up`)
+    pending_grid: deque[tuple[float, float]] = field(default_factory=deque)
     #: the routine crane jobs, applied in batches before the line advances (twin.plant.operations)
     operations: LineOperations | None = None
 
@@ -112,13 +116,39 @@ class PotlineSim:
         """Bring the cells up to ``time_s`` under the present line current (lazy sync, performance.md §1.3).
 
         With a sync grid (``sync_grid_s`` > 0, set by the plant) an operation brings the line only to the last
-        grid point at or before ``time_s``, which the plant's own sync already reached: the line is advanced a
-        few times per dispatch interval, in whole slow-term cadences, not once per crane job (issue 12 item 3).
-        ``exact`` advances to ``time_s`` itself (interval closes, the end of a run). Routine jobs that ended
-        before ``time_s`` are applied first (:meth:`flush`).
+        grid point at or before ``time_s``: the line is advanced a few times per dispatch interval, in whole
+        slow-term cadences, not once per crane job (issue 12 item 3). The grid points already passed are caught
+        up first (:meth:`catch_up`). ``exact`` advances to ``time_s`` itself (interval closes, the end of a run).
+        Routine jobs that ended before ``time_s`` are applied first (:meth:`flush`).
+
+        Touches nothing but this line (its cells, crane jobs, potroom loops and listeners), so the plant may
+        sync several lines at once in parallel threads (:meth:`twin.plant.plant.Plant.sync`).
         """
+        self.catch_up(time_s)
         self.flush(time_s)
         self.absorb(self.advance_cells(self.sync_target(time_s, exact)))
+
+    def pass_grid_point(self, time_s: float) -> None:
+        """The plant's clock reached grid point ``time_s``: note the line current the cells ran at since the
+        previous one. The cells go through the point at the line's next sync (:meth:`catch_up`)."""
+        self.pending_grid.append((time_s, self.current_kA()))
+
+    def catch_up(self, time_s: float) -> None:
+        """Advance through every noted grid point up to ``time_s``, one at a time, as a sync at each point when
+        the clock passed it would have: the jobs that ended before the point, then the cells to it at the line
+        current noted then, then their events and the potroom's reactions. So the path is the same whether the
+        plant advances a line at each grid point or later, at its next interval close, in a worker thread.
+
+        Why the current is noted rather than read now: a change made between two grid points acts as of the
+        last one (the cells were there), never earlier; the noted current of each span is what the line held
+        when the span ended. Everything else the cells see changes only after a sync (the sync convention of
+        this module), which catches up first.
+        """
+        pending = self.pending_grid
+        while pending and pending[0][0] <= time_s:
+            point, current_kA = pending.popleft()
+            self.flush(point)
+            self.absorb(self.advance_cells(point, current_kA))
 
     def flush(self, time_s: float) -> None:
         """Apply the routine crane jobs that ended before ``time_s``, each as of its own sync point."""
@@ -132,10 +162,10 @@ class PotlineSim:
             return time_s
         return math.floor(time_s / grid + 1e-9) * grid
 
-    def advance_cells(self, time_s: float) -> LineAdvance:
-        """Advance the cells to ``time_s``; touches nothing but this line's cells, so lines may run it in
-        parallel threads (the kernel releases the GIL). :meth:`absorb` then books the result."""
-        current = self.current_kA()
+    def advance_cells(self, time_s: float, current_kA: float | None = None) -> LineAdvance:
+        """Advance the cells to ``time_s`` at ``current_kA`` (default: the line current now); touches nothing but
+        this line's cells. :meth:`absorb` then books the result."""
+        current = self.current_kA() if current_kA is None else current_kA
         start = self.potline.time_s
         if time_s <= start:
             return LineAdvance(current, 0.0, ())

@@ -6,7 +6,8 @@ so the crane load is even, as in a real potroom. The schedule is deterministic, 
 works the crane queue out itself (a heap of crane free times, the same instants SimPy's ``Resource`` gives)
 instead of running a SimPy process per job: the jobs that finished since the line's last sync are applied
 together, by one named Potline operation per kind taking an index array, just before the line next advances
-(:meth:`twin.plant.line.PotlineSim.sync` and :meth:`twin.plant.plant.Plant.sync` call :meth:`~LineOperations.flush`).
+(:meth:`twin.plant.line.PotlineSim.sync`, which :meth:`twin.plant.plant.Plant.sync` runs for every line, calls
+:meth:`~LineOperations.flush`).
 Each job still acts on the cells as of its own sync point (the grid point at or before its end, or its end
 exactly with ``sync_s = 0``) and in end-time order, so the state is what a process per job gave (issue 12
 item 3).

@@ -125,10 +125,12 @@ class Plant:
         ``controls`` switches the potroom's loops (:mod:`twin.plant.control`, restart, protective actions,
         exchangers); their settings are the plant file's ``[potroom]`` table.
 
-        ``sync_s`` is the sync grid (issue 12 item 3; at most ``interval_s``): every ``sync_s`` seconds all lines
-        are advanced together (in ``threads`` parallel threads), and an operation in between acts on its line as
-        of the last grid point instead of advancing it to the operation's instant; ``0`` syncs exactly at every
-        operation. The default is :func:`default_sync_s` (240 s for the shipped plants). Rounded to whole steps
+        ``sync_s`` is the sync grid (issue 12 item 3; at most ``interval_s``): the cells advance in spans that end
+        on it, and an operation in between acts on its line as of the last grid point instead of advancing it to
+        the operation's instant; ``0`` syncs exactly at every operation. A grid point is marked on each line and
+        gone through at the line's next sync (:meth:`PotlineSim.catch_up`): the lines meet only at the interval
+        closes, where each runs its sync in one of ``threads`` parallel threads (issue 12 item 4). The default is
+        :func:`default_sync_s` (240 s for the shipped plants). Rounded to whole steps
         of ``dt_s``; with a multiple of ``slow_every · dt_s`` the chunks are whole slow-term cadences and the
         cells follow the path of one long kernel call to round-off.
         """
@@ -251,23 +253,31 @@ class Plant:
     def sync(self) -> None:
         """Bring every line up to ``env.now`` exactly; in parallel threads when ``threads`` > 1.
 
-        The cells of each line advance on their own (in a worker thread, GIL released in the kernel); the
-        results are then booked in line order on the calling thread, so a run is the same with any number of
-        threads.
+        Each line's whole sync (the grid points passed since its last one, its crane jobs, cells, events and the
+        potroom's reactions: :meth:`PotlineSim.sync`) touches only that line, so the lines run it side by side:
+        the first in the calling thread, the others in the pool's worker threads (the kernel releases the GIL;
+        the lines' Python interleaves with the other lines' kernels). A run is the same with any number of
+        threads; an error is raised for the first line that had one, after every line finished.
         """
         now = self.env.now
-        for line in self.lines:  # routine jobs that ended before now act on the cells first, in this thread
-            line.flush(now)
         if self.threads > 1 and len(self.lines) > 1:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="potline")
-            futures = [self._pool.submit(line.advance_cells, now) for line in self.lines[1:]]
-            steps = [self.lines[0].advance_cells(now)]  # the calling thread takes the first line itself
-            steps += [future.result() for future in futures]
+            futures = [self._pool.submit(line.sync, now, exact=True) for line in self.lines[1:]]
+            errors: list[BaseException] = []
+            try:
+                self.lines[0].sync(now, exact=True)  # the calling thread takes the first line itself
+            except BaseException as error:  # re-raised below, once the workers are done
+                errors.append(error)
+            for future in futures:
+                error = future.exception()
+                if error is not None:
+                    errors.append(error)
+            if errors:
+                raise errors[0]
         else:
-            steps = [line.advance_cells(now) for line in self.lines]
-        for line, step in zip(self.lines, steps, strict=True):
-            line.absorb(step)
+            for line in self.lines:
+                line.sync(now, exact=True)
 
     def close(self) -> None:
         """Stop the sync threads (if any); the plant can still run, serially."""
@@ -301,9 +311,12 @@ class Plant:
 
     # --- the interval loop ------------------------------------------------------------------------
     def _syncer(self) -> Generator[Any, Any, None]:
+        """Mark each grid point on every line; the cells go through it at the line's next sync (the interval
+        close, or an operation on the line), so the lines meet only where the plant needs all of them."""
         while True:
             yield self.env.timeout(self.sync_s)
-            self.sync()
+            for line in self.lines:
+                line.pass_grid_point(self.env.now)
 
     def _dispatcher(self) -> Generator[Any, Any, None]:
         while True:
