@@ -100,7 +100,7 @@ class Plant:
     hooks: list[Callable[[Plant], None]] = field(default_factory=list)  # called after each interval
     controls: Controls = field(default_factory=Controls)
     exchangers: dict[str, ExchangerControl] = field(default_factory=dict)  # per potline, where installed
-    sync_s: float = 0.0  # > 0: every line is brought up to date on this grid, operations in between use it
+    sync_s: float = 0.0  # > 0: the cells advance in spans that end on this grid, operations in between use it
     threads: int = 1  # lines advanced in parallel at a plant sync (the kernel releases the GIL)
     _pool: ThreadPoolExecutor | None = field(default=None, repr=False)
     _closed_tie: Component | None = field(default=None, repr=False)  # the tie's own limits while it is open
