@@ -1,7 +1,8 @@
 """The ``twin`` command line: run, compare, report and sweep scenarios; serve the API; run the demo.
 
 User errors (bad files, bad values) print one line naming the file, field, value and what is valid,
-and exit with status 2; they never show a traceback.
+and exit with status 2; they never show a traceback. Output piped into a reader that stops early
+(``twin run ... | head``) ends the command quietly with status 141, as a command killed by SIGPIPE reports.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,6 +20,7 @@ from twin.logrepeat import RepeatLimiter, uninstall
 from twin.logrepeat import install as install_repeat_limiter
 
 EXIT_USER_ERROR = 2
+EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a command ended by SIGPIPE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -30,12 +33,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     ours = not any(isinstance(f, RepeatLimiter) for h in logging.getLogger().handlers for f in h.filters)
     repeats = install_repeat_limiter()  # a flood of one error prints once, then a count (twin.logrepeat)
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a reader that closed the pipe shows here, not in the interpreter's flush at exit
+        return code
     except TwinError as exc:
         print(f"twin: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader closed the pipe: nothing more can be shown. Point stdout at devnull so that the interpreter's
+        # own flush at exit does not raise again (Python docs, signal module, "Note on SIGPIPE").
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_BROKEN_PIPE
     finally:
         repeats.flush()
         if ours:  # run in-process (tests, embedding): leave the caller's handlers as they were

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -141,3 +142,25 @@ def test_run_on_two_threads_gives_the_same_kpis_as_on_one(tmp_path):
     assert bad.returncode != 0
     assert "--threads = 0 is invalid; expected an integer in [1, 64]" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("unbuffered", ["", "1"])
+def test_a_reader_that_stops_early_ends_the_command_quietly(unbuffered):
+    """`twin run ... | head -1` where head has gone before the KPIs are printed: no traceback, SIGPIPE's status, with
+    stdout block-buffered (the error then comes at the final flush) and unbuffered (at the first print)."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = unbuffered
+    run = subprocess.Popen(
+        [*TWIN, "run", str(DATA / "small_base.toml"), "--no-progress"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert run.stdout is not None
+    run.stdout.close()  # the reader is gone long before the run (imports, compile cache, 6 h) prints anything
+    stderr = run.stderr.read() if run.stderr is not None else ""
+    assert run.wait(timeout=300) == 141, stderr
+    assert "Traceback" not in stderr
+    assert "BrokenPipeError" not in stderr
