@@ -5,9 +5,15 @@
   reference is SimPy itself, with fewer cranes than the line has so that jobs do queue.
 * The potroom's daily visits of several pots in one vectorised call leave the cells, the controller and the
   line's totals exactly as visits one pot at a time (measurement noise on: its draws keep their order).
+* Feeder blockages as queued jobs give the run of a SimPy process per line that draws them and a process per
+  blockage that syncs its line, blocks the hole and clears it after its time (the reference), bit for bit, on a
+  line where holes are often blocked again while still blocked.
 """
 
 from __future__ import annotations
+
+import shutil
+from pathlib import Path
 
 import numpy as np
 import simpy
@@ -87,3 +93,61 @@ def test_batched_visits_equal_visits_one_at_a_time():
         assert getattr(one, name) == getattr(batch, name)
     assert one.alf3_added_kg > 0.0
     assert one.control.rng.bit_generator.state == batch.control.rng.bit_generator.state
+
+
+def _often_blocked(tmp_path: Path):
+    """plant_small with feeder holes crusting over at the schema's highest rate, 2 per cell-day (48 a day on 24
+    cells, each 2 h on average): a hole is often blocked again while it is still blocked."""
+    text = Path("models/plant_small.toml").read_text()
+    old = "feeder_blockage_per_cell_day = { value = 0.03,"
+    assert old in text
+    (tmp_path / "plant.toml").write_text(text.replace(old, "feeder_blockage_per_cell_day = { value = 2.0,"))
+    shutil.copy("models/hal275.toml", tmp_path / "hal275.toml")
+    return load_plant(tmp_path / "plant.toml")
+
+
+def _reference_blockages(plant: Plant, rng: np.random.Generator, refused: list[int]):
+    """The reference: a SimPy process draws each blockage (interval, cell, hours) and starts one that syncs the
+    line, blocks the hole (nothing if it is blocked already) and, if it did, clears it after its time."""
+    env, line = plant.env, plant.lines[0]
+    n = line.potline.n_cells
+    rate_per_s = line.spec["feeder_blockage_per_cell_day"] * n / DAY_S
+
+    def blockage(cell: int, hours: float):
+        line.sync(env.now)
+        if not line.block_feeder(cell):
+            refused.append(cell)
+            return
+        yield env.timeout(hours * 3600.0)
+        line.sync(env.now)
+        line.clear_feeder(cell)
+
+    while True:
+        yield env.timeout(float(rng.exponential(1.0 / rate_per_s)))
+        cell = int(rng.integers(n))
+        hours = float(rng.exponential(line.spec["feeder_blockage_hours"]))
+        env.process(blockage(cell, hours))
+
+
+def test_queued_feeder_blockages_equal_a_process_per_blockage(tmp_path):
+    spec = _often_blocked(tmp_path)
+    seed, hours = 5, 30.0
+    queued = Plant.build(spec, seed=seed, slow_every=60)
+    reference = Plant.build(spec, seed=seed, slow_every=60)
+    line = reference.lines[0]
+    line.operations = LineOperations(line)  # the crane jobs alone: the blockages come from the reference
+    blockage_seed = np.random.SeedSequence([seed, 1]).spawn(1)[0]  # as Plant.build seeds line 1's operations
+    refused: list[int] = []
+    reference.env.process(_reference_blockages(reference, np.random.default_rng(blockage_seed), refused))
+    for plant in (queued, reference):
+        plant.env.run(until=hours * 3600.0)
+        plant.close_interval()
+    a, b = queued.lines[0], reference.lines[0]
+    assert b.feeder_blockages > 40  # 48 a day
+    assert refused  # some holes were blocked again while blocked: those blockages never clear anything
+    assert a.feeder_blockages == b.feeder_blockages
+    assert a.blocked_cells == b.blocked_cells
+    assert a.events == b.events
+    assert queued.records == reference.records
+    np.testing.assert_array_equal(a.potline.state, b.potline.state)
+    np.testing.assert_array_equal(a.potline.acc, b.potline.acc)

@@ -259,8 +259,8 @@ def test_each_line_syncs_in_its_own_thread():
     assert first
     assert second
     assert set(first) == {threading.main_thread().name}
-    workers = [name for name in second if name.startswith("potline")]
-    assert len(workers) > 0.9 * len(second)  # the rest: a feeder blockage synced the line in the calling thread
+    # nothing else brings the line up to date between closes (feeder blockages are queued jobs too)
+    assert all(name.startswith("potline") for name in second)
 
 
 @pytest.mark.parametrize("threads", [1, 2])

@@ -26,13 +26,16 @@ item 3).
   file's rate per cell-day); the cell loses a share of its feed for an exponentially distributed time.
   The tracking controller does not know and can only react to the alumina it sees falling; this is
   what produces the occasional anode effect of a modern line (physics.md §1.5). The anode-effect kill
-  sequence breaks the crust and clears the hole (``PotlineSim.sync``). These stay SimPy processes.
+  sequence breaks the crust and clears the hole (``PotlineSim.absorb``). A blockage and its clearing are jobs
+  of the same queue (no crane): drawn in the order a SimPy process per line drew them (interval, cell,
+  duration) and applied as of their sync point, so a blockage no longer brings its line up to date in the
+  calling thread between interval closes (issue 12 item 4).
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Generator
+import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -49,6 +52,7 @@ BEAM_RAISE_NOISE_GAIN = 2.0  # [R] a short disturbance, smaller than an anode ch
 
 
 TAP, ANODE, BEAM = 0, 1, 2  # job kinds; a flush applies the jobs of one kind at one sync point together
+BLOCK, CLEAR = 3, 4  # a feeder blockage and its clearing; applied one by one, in time order, after those
 
 
 def job_durations_s(spec: Any) -> dict[int, float]:
@@ -72,10 +76,31 @@ class _Stagger:
         return time, cell
 
 
-class LineOperations:
-    """The routine crane jobs and beam raises of one line, applied in batches at the line's syncs."""
+class _Blockages:
+    """A line's feeder blockages, a Poisson process at ``rate_per_s``: each draws its interval, its cell and its
+    duration in that order, and its instant is summed as SimPy's timeouts sum it (t += interval)."""
 
-    def __init__(self, line: PotlineSim) -> None:
+    def __init__(self, rng: np.random.Generator | None, n: int, rate_per_s: float, mean_hours: float) -> None:
+        self.rng, self.n, self.rate_per_s, self.mean_hours = rng, n, rate_per_s, mean_hours
+        self.time = 0.0 + float(rng.exponential(1.0 / rate_per_s)) if rate_per_s > 0.0 else math.inf
+        self.count = 0
+
+    def pop(self) -> tuple[float, int, float, int]:
+        """(time s, cell, duration s, number) of the next blockage; the one after it is drawn."""
+        time, number = self.time, self.count
+        assert self.rng is not None  # a finite time needs a positive rate, which needs a generator
+        cell = int(self.rng.integers(self.n))
+        duration_s = float(self.rng.exponential(self.mean_hours)) * 3600.0
+        self.time = time + float(self.rng.exponential(1.0 / self.rate_per_s))
+        self.count += 1
+        return time, cell, duration_s, number
+
+
+class LineOperations:
+    """The routine crane jobs, beam raises and feeder blockages of one line, applied in batches at the line's
+    syncs. Without ``blockage_rng`` the line has no random feeder blockages."""
+
+    def __init__(self, line: PotlineSim, blockage_rng: np.random.Generator | None = None) -> None:
         tech = line.potline.technology
         n = line.potline.n_cells
         self.line = line
@@ -84,11 +109,14 @@ class LineOperations:
         self.duration_s = job_durations_s(line.spec)
         self.beams = _Stagger(n, BEAM_RAISE_DAYS * DAY_S, 0.5, BEAM)
         self.cranes_free = [0.0] * int(line.spec["cranes"])  # heap of the instants each crane is free
-        self.done: list[tuple[float, int, int, int]] = []  # heap of (end, order, kind, cell)
+        self.done: list[tuple[float, int, int, Any]] = []  # heap of (end, order, kind, cell or (cell, blockage))
         self.order = 0
         self.metal_target_kg = tech.number("cell.metal_mass_kg")
+        rate_per_s = line.spec["feeder_blockage_per_cell_day"] * n / DAY_S if blockage_rng is not None else 0.0
+        self.blockages = _Blockages(blockage_rng, n, rate_per_s, line.spec["feeder_blockage_hours"])
+        self.blocked_by: set[int] = set()  # the blockages that took effect (a hole already blocked: none)
 
-    def _due(self, now_s: float) -> list[tuple[float, int, int]]:
+    def _due(self, now_s: float) -> list[tuple[float, int, Any]]:
         """Jobs that end before ``now_s``, in end order: (end, kind, cell). A crane goes to the earliest
         request (first come, first served) as soon as one is free; a job ends its duration after that."""
         done = self.done
@@ -106,6 +134,11 @@ class LineOperations:
             time, cell = self.beams.pop()
             heapq.heappush(done, (time, self.order, BEAM, cell))
             self.order += 1
+        while self.blockages.time < now_s:
+            time, cell, duration_s, number = self.blockages.pop()
+            heapq.heappush(done, (time, self.order, BLOCK, (cell, number)))
+            heapq.heappush(done, (time + duration_s, self.order + 1, CLEAR, (cell, number)))
+            self.order += 2
         due = []
         while done and done[0][0] < now_s:
             end, _, kind, cell = heapq.heappop(done)
@@ -115,9 +148,11 @@ class LineOperations:
     def flush(self, now_s: float) -> None:
         """Apply every job that ended before ``now_s``: all jobs of one kind at one sync point as one operation.
 
-        Jobs at one sync point act on the same cell state; taps (with the potroom's visit), anode changes and
-        beam raises change disjoint parts of it (metal, bath and targets; anode node and noise; noise, by a
-        maximum), so grouping them by kind keeps the result of acting one after the other in end order.
+        Jobs at one sync point act on the same cell state; taps (with the potroom's visit), anode changes, beam
+        raises and feeder blockages change disjoint parts of it (metal, bath and targets; anode node and noise;
+        noise, by a maximum; a hole's feed loss), so grouping them by kind keeps the result of acting one after
+        the other in end order. Blockages and clearings of one hole do not commute: they go one by one, in
+        time order (tested against a SimPy process per blockage, tests/plant/test_batched_operations.py).
         """
         due = self._due(now_s)
         line = self.line
@@ -135,7 +170,19 @@ class LineOperations:
                 if jobs:
                     cells = np.array([job[2] for job in jobs], dtype=np.int64)
                     self._apply(kind, cells, [job[0] for job in jobs])
+            for _, kind, (cell, number) in (job for job in group if job[1] >= BLOCK):
+                self._feeder(kind, cell, number)
             k = j
+
+    def _feeder(self, kind: int, cell: int, number: int) -> None:
+        """Blockage ``number`` crusts ``cell``'s feeder hole (nothing if the hole is already blocked) or, if it did,
+        its time is over and the hole clears (if an anode-effect kill has not cleared it already)."""
+        if kind == BLOCK:
+            if self.line.block_feeder(cell):
+                self.blocked_by.add(number)
+        elif number in self.blocked_by:
+            self.blocked_by.discard(number)
+            self.line.clear_feeder(cell)
 
     def _apply(self, kind: int, cells: np.ndarray, ends: list[float]) -> None:
         line = self.line
@@ -151,28 +198,6 @@ class LineOperations:
             line.anode_changes += cells.size
         else:
             pot.raise_noise(cells, BEAM_RAISE_NOISE_GAIN)
-
-
-def feeder_blockages(env: simpy.Environment, line: PotlineSim, rng: np.random.Generator) -> Generator[Any, Any, None]:
-    """Block a random cell's feeder at random times; each blockage clears after a random time."""
-    n = line.potline.n_cells
-    rate_per_s = line.spec["feeder_blockage_per_cell_day"] * n / DAY_S
-    if rate_per_s <= 0.0:
-        return
-    while True:
-        yield env.timeout(float(rng.exponential(1.0 / rate_per_s)))
-        cell = int(rng.integers(n))
-        hours = float(rng.exponential(line.spec["feeder_blockage_hours"]))
-        env.process(_blocked_feeder(env, line, cell, hours))
-
-
-def _blocked_feeder(env: simpy.Environment, line: PotlineSim, cell: int, hours: float) -> Generator[Any, Any, None]:
-    line.sync(env.now)
-    if not line.block_feeder(cell):
-        return  # already blocked
-    yield env.timeout(hours * 3600.0)
-    line.sync(env.now)
-    line.clear_feeder(cell)
 
 
 def _raise_beam(env: simpy.Environment, line: PotlineSim, cell: int) -> None:

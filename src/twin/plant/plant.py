@@ -30,7 +30,7 @@ from twin.params import Component, PlantSpec, Technology
 from twin.plant.control import Controls, PotroomControl
 from twin.plant.exchangers import ExchangerControl
 from twin.plant.line import PotlineSim
-from twin.plant.operations import LineOperations, feeder_blockages, job_durations_s
+from twin.plant.operations import LineOperations, job_durations_s
 from twin.plant.power import Dispatch, dispatch
 from twin.plant.protection import protective_action
 from twin.plant.restart import restart, start_restart
@@ -199,8 +199,8 @@ class Plant:
         if routine_operations:
             op_seeds = np.random.SeedSequence([seed, 1]).spawn(len(lines))
             for line, op_seed in zip(lines, op_seeds, strict=True):
-                line.operations = LineOperations(line)  # taps, anode changes, beam raises: batched jobs
-                env.process(feeder_blockages(env, line, np.random.default_rng(op_seed)))
+                # taps, anode changes, beam raises and feeder blockages: batched jobs
+                line.operations = LineOperations(line, np.random.default_rng(op_seed))
         return plant
 
     # --- state changes the scenario events use -----------------------------------------------------
