@@ -80,7 +80,7 @@ class _Blockages:
     """A line's feeder blockages, a Poisson process at ``rate_per_s``: each draws its interval, its cell and its
     duration in that order, and its instant is summed as SimPy's timeouts sum it (t += interval)."""
 
-    def __init__(self, rng: np.random.Generator | None, n: int, rate_per_s: float, mean_hours: float) -> None:
+    def __init__(self, rng: np.random.Generator, n: int, rate_per_s: float, mean_hours: float) -> None:
         self.rng, self.n, self.rate_per_s, self.mean_hours = rng, n, rate_per_s, mean_hours
         self.time = 0.0 + float(rng.exponential(1.0 / rate_per_s)) if rate_per_s > 0.0 else math.inf
         self.count = 0
@@ -88,7 +88,6 @@ class _Blockages:
     def pop(self) -> tuple[float, int, float, int]:
         """(time s, cell, duration s, number) of the next blockage; the one after it is drawn."""
         time, number = self.time, self.count
-        assert self.rng is not None  # a finite time needs a positive rate, which needs a generator
         cell = int(self.rng.integers(self.n))
         duration_s = float(self.rng.exponential(self.mean_hours)) * 3600.0
         self.time = time + float(self.rng.exponential(1.0 / self.rate_per_s))
@@ -112,8 +111,9 @@ class LineOperations:
         self.done: list[tuple[float, int, int, Any]] = []  # heap of (end, order, kind, cell or (cell, blockage))
         self.order = 0
         self.metal_target_kg = tech.number("cell.metal_mass_kg")
-        rate_per_s = line.spec["feeder_blockage_per_cell_day"] * n / DAY_S if blockage_rng is not None else 0.0
-        self.blockages = _Blockages(blockage_rng, n, rate_per_s, line.spec["feeder_blockage_hours"])
+        rate_per_s = line.spec["feeder_blockage_per_cell_day"] * n / DAY_S
+        hours = line.spec["feeder_blockage_hours"]
+        self.blockages = _Blockages(blockage_rng, n, rate_per_s, hours) if blockage_rng is not None else None
         self.blocked_by: set[int] = set()  # the blockages that took effect (a hole already blocked: none)
 
     def _due(self, now_s: float) -> list[tuple[float, int, Any]]:
@@ -134,8 +134,9 @@ class LineOperations:
             time, cell = self.beams.pop()
             heapq.heappush(done, (time, self.order, BEAM, cell))
             self.order += 1
-        while self.blockages.time < now_s:
-            time, cell, duration_s, number = self.blockages.pop()
+        blockages = self.blockages
+        while blockages is not None and blockages.time < now_s:
+            time, cell, duration_s, number = blockages.pop()
             heapq.heappush(done, (time, self.order, BLOCK, (cell, number)))
             heapq.heappush(done, (time + duration_s, self.order + 1, CLEAR, (cell, number)))
             self.order += 2

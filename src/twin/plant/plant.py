@@ -130,9 +130,9 @@ class Plant:
         the operation's instant; ``0`` syncs exactly at every operation. A grid point is marked on each line and
         gone through at the line's next sync (:meth:`PotlineSim.catch_up`): the lines meet only at the interval
         closes, where each runs its sync in one of ``threads`` parallel threads (issue 12 item 4). The default is
-        :func:`default_sync_s` (240 s for the shipped plants). Rounded to whole steps
-        of ``dt_s``; with a multiple of ``slow_every · dt_s`` the chunks are whole slow-term cadences and the
-        cells follow the path of one long kernel call to round-off.
+        :func:`default_sync_s` (240 s for the shipped plants). Rounded to whole steps of ``dt_s``; with a multiple
+        of ``slow_every · dt_s`` the chunks are whole slow-term cadences and the cells follow the path of one long
+        kernel call to round-off.
         """
         if not isinstance(threads, int) or isinstance(threads, bool) or not 1 <= threads <= MAX_THREADS:
             raise SimulationError(f"threads = {threads!r} is invalid; expected an integer in [1, {MAX_THREADS}]")
