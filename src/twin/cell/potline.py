@@ -32,7 +32,7 @@ from twin.cell import operations as ops
 from twin.cell.kernel import EVENTS_PER_CELL_STEP, advance_cells, events_bound
 from twin.cell.kernel import advance as advance_kernel
 from twin.cell.pack import initial_state, pack_params, seed_generators
-from twin.cell.slow import refresh_slow_terms
+from twin.cell.slow import refresh_slow_terms_of
 from twin.errors import SimulationError
 from twin.params import Technology
 
@@ -268,8 +268,7 @@ class Potline:
 
     def refresh(self, cells: ops.Cells = None) -> None:
         """Recompute the slow terms (conductivity, liquidus, saturation, ratio, CE) of ``cells`` from their state."""
-        for i in ops.cell_index(self, cells, "refresh"):
-            refresh_slow_terms(self.state, self.params, int(i))
+        refresh_slow_terms_of(self.state, self.params, np.asarray(ops.cell_index(self, cells, "refresh"), np.int64))
 
     # --- named reads -------------------------------------------------------------------------------------
     def values(self, name: str) -> np.ndarray:
