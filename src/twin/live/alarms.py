@@ -36,6 +36,7 @@ import logging
 import math
 import secrets
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -229,7 +230,8 @@ class CellMonitor:
                 self.readings.append((t_s, value))
 
     def seen(self, t_s: float) -> None:
-        self.last_seen_s = max(self.last_seen_s, t_s)
+        if t_s > self.last_seen_s:  # every sample of the cell: a comparison, not a max() call
+            self.last_seen_s = t_s
 
     def stuck_for_s(self) -> float:
         return self.last_seen_s - self.last_change_s if self.last_value is not None else 0.0
@@ -279,25 +281,46 @@ class CellMonitor:
         self._recent.clear()
 
     def noise_ratio(self, noise_rms_V: float, tau_s: float, sensor_sd_V: float) -> float:
-        """Robust variance of second differences of the readings over what the model and sensor noise give.
+        """Robust variance of second differences of the readings over what the model and sensor noise give
+        (:func:`noise_ratios`, for this cell alone); NaN until the readings are full."""
+        return float(noise_ratios([self], noise_rms_V, tau_s, sensor_sd_V)[0])
 
-        Second differences remove a level and a linear trend (a feed cycle's slope, the rise before an anode
-        effect). Values beyond 4 robust σ (1.4826·MAD, Hampel 1974) are dropped (beam-move steps) and the
-        variance of the rest is taken, which keeps most of the efficiency of the plain variance. For
-        first-order noise of correlation ρ = exp(-Δ/τ) between readings Δ apart,
-        Var(x₊ - 2x + x₋) = σ²(6 - 8ρ + 2ρ²), plus 6σ_s² of white sensor noise.
-        """
-        if len(self.readings) < (self.readings.maxlen or 10):
-            return math.nan
-        t = np.fromiter((r[0] for r in self.readings), float)
-        v = np.fromiter((r[1] for r in self.readings), float)
-        d2 = v[2:] - 2.0 * v[1:-1] + v[:-2]
-        step = float(np.median(np.diff(t)))
-        if not step > 0:
-            return math.nan
-        centre = float(np.median(d2))
-        sigma = 1.4826 * float(np.median(np.abs(d2 - centre)))
-        inliers = d2[np.abs(d2 - centre) <= 4.0 * sigma] if sigma > 0 else d2
-        rho = math.exp(-step / tau_s)
-        expected = noise_rms_V**2 * (6.0 - 8.0 * rho + 2.0 * rho**2) + 6.0 * sensor_sd_V**2
-        return float(np.mean((inliers - centre) ** 2)) / expected
+
+def noise_ratios(monitors: Sequence[CellMonitor], noise_rms_V: float, tau_s: float, sensor_sd_V: float) -> np.ndarray:
+    """Per cell of ``monitors``: the robust variance of second differences of its voltage readings over what
+    the model and sensor noise give.
+
+    Second differences remove a level and a linear trend (a feed cycle's slope, the rise before an anode
+    effect). Values beyond 4 robust σ (1.4826·MAD, Hampel 1974) are dropped (beam-move steps) and the
+    variance of the rest is taken, which keeps most of the efficiency of the plain variance. For
+    first-order noise of correlation ρ = exp(-Δ/τ) between readings Δ apart,
+    Var(x₊ - 2x + x₋) = σ²(6 - 8ρ + 2ρ²), plus 6σ_s² of white sensor noise.
+
+    NaN for a cell until its readings are full (or when their median spacing is not positive). The order
+    statistics run over all full cells at once (the live twin asks for every cell each window); the inlier
+    mean and the scalars stay per cell, so each value is the one the per-cell arithmetic gives, bit for bit.
+    """
+    ratios = np.full(len(monitors), np.nan)
+    by_length: dict[int, list[int]] = {}
+    for k, monitor in enumerate(monitors):
+        n = len(monitor.readings)
+        if n >= (monitor.readings.maxlen or 10):
+            by_length.setdefault(n, []).append(k)
+    var_expected = 6.0 * sensor_sd_V**2
+    for cells in by_length.values():
+        readings = np.array([monitors[k].readings for k in cells], dtype=float)  # (cells, n, [t, v])
+        t, v = readings[:, :, 0], readings[:, :, 1]
+        d2 = v[:, 2:] - 2.0 * v[:, 1:-1] + v[:, :-2]
+        steps = np.median(np.diff(t, axis=1), axis=1)
+        centres = np.median(d2, axis=1)
+        deviations = np.abs(d2 - centres[:, None])
+        sigmas = 1.4826 * np.median(deviations, axis=1)
+        for row, k in enumerate(cells):
+            step, centre, sigma = float(steps[row]), float(centres[row]), float(sigmas[row])
+            if not step > 0:
+                continue
+            inliers = d2[row][deviations[row] <= 4.0 * sigma] if sigma > 0 else d2[row]
+            rho = math.exp(-step / tau_s)
+            expected = noise_rms_V**2 * (6.0 - 8.0 * rho + 2.0 * rho**2) + var_expected
+            ratios[k] = float(np.mean((inliers - centre) ** 2)) / expected
+    return ratios

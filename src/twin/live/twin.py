@@ -27,7 +27,7 @@ from twin.errors import TelemetryError
 from twin.live.alarms import AlarmBook
 from twin.live.line import SIGNALS, LiveConfig, PotlineTracker
 from twin.params import Technology
-from twin.telemetry import Quality, Sample, cell_address
+from twin.telemetry import Quality, Sample
 
 logger = logging.getLogger(__name__)
 
@@ -92,27 +92,35 @@ class LiveTwin:
         """Take a batch of samples (called by the ingest's worker thread); processes every complete window."""
         with self._lock:
             touched: dict[str, float] = {}
-            for s in samples:
-                line = self._lines.get(s.group)
-                addr = cell_address(s.group, s.device, s.metric)
-                if line is None or addr.cell is None or not 1 <= addr.cell <= line.n_cells or s.metric not in SIGNALS:
-                    self.counters["ignored"] += 1
-                    continue
-                good = s.quality is Quality.GOOD and s.value is not None
-                if not good:
-                    self.counters["stale"] += 1
-                    line.add(self.model_time(s.timestamp_ms), addr.cell - 1, s.metric, math.nan, False)
-                    continue
-                try:
-                    value = float(s.value)  # type: ignore[arg-type]
-                except (TypeError, ValueError):
-                    self.counters["ignored"] += 1
-                    continue
-                t = self.model_time(s.timestamp_ms)
-                line.add(t, addr.cell - 1, s.metric, value, True)
-                self.counters["accepted"] += 1
-                touched[s.group] = max(touched.get(s.group, -math.inf), t)
-                self._latest_ms = max(self._latest_ms, s.timestamp_ms)
+            counts = {"accepted": 0, "ignored": 0, "stale": 0}
+            lines, model_time, latest_ms = self._lines, self.model_time, self._latest_ms
+            try:
+                for s in samples:
+                    line = lines.get(s.group)
+                    cell = line.cell_of(s.device) if line is not None else None
+                    if cell is None or s.metric not in SIGNALS:
+                        counts["ignored"] += 1
+                        continue
+                    if s.quality is not Quality.GOOD or s.value is None:
+                        counts["stale"] += 1
+                        line.add(model_time(s.timestamp_ms), cell, s.metric, math.nan, False)
+                        continue
+                    try:
+                        value = float(s.value)  # type: ignore[arg-type]
+                    except (TypeError, ValueError):
+                        counts["ignored"] += 1
+                        continue
+                    t = model_time(s.timestamp_ms)
+                    line.add(t, cell, s.metric, value, True)
+                    counts["accepted"] += 1
+                    if t > touched.get(s.group, -math.inf):
+                        touched[s.group] = t
+                    if s.timestamp_ms > latest_ms:
+                        latest_ms = s.timestamp_ms
+            finally:  # what was taken before an error stays counted
+                self._latest_ms = latest_ms
+                for name, n in counts.items():
+                    self.counters[name] += n
             processed = sum(self._lines[g].process_until(t) for g, t in touched.items())
             if processed or not samples:
                 self.counters["windows"] += processed
