@@ -164,9 +164,10 @@ class LiveTwin:
             current = line.current_kA
             assets.append({"id": f"potline:{line.label}", "kind": "potline", "name": f"Potline {line.label}",
                            "metadata": {"group": line.group, "cells": line.n_cells}})
+            columns = _cell_columns(line, est)
             for c in range(line.n_cells):
                 cid = f"{line.label}-{c + 1:03d}"
-                row = _cell_row(line, c, est)
+                row = _cell_row(line, c, columns)
                 cells[cid] = row
                 kpis[f"cell:{cid}"] = {k: v for k, v in row.items() if isinstance(v, float)}
                 assets.append({"id": f"cell:{cid}", "kind": "cell", "name": f"Cell {cid}",
@@ -205,11 +206,31 @@ def _f(x: float) -> float | None:
     return float(x) if isinstance(x, int | float) and math.isfinite(x) else None
 
 
-def _cell_row(line: PotlineTracker, c: int, est: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:
+_ESTIMATES = {"alumina_wtpct": "alumina", "acd_cm": "acd", "temperature_degC": "temperature",
+              "superheat_K": "superheat", "feed_efficiency": "feed_efficiency"}
+
+
+def _cell_columns(line: PotlineTracker, est: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, list[Any]]:
+    """The per-cell arrays a snapshot row reads, as Python lists: read once per line, not once per cell (each
+    snapshot reads 704 cells of the reference plant)."""
+    columns: dict[str, list[Any]] = {
+        "voltage_model_V": line.model_voltage.tolist(),
+        "nis": line.last_nis.tolist(),
+        "anode_effect": line.anode_effect.tolist(),
+        "stale": line.stale.tolist(),
+    }
+    for key, short in _ESTIMATES.items():
+        mean, sd = est[key]
+        columns[key] = mean.tolist()
+        columns[f"{short}_std" + key[len(short):]] = sd.tolist()
+    return columns
+
+
+def _cell_row(line: PotlineTracker, c: int, columns: Mapping[str, list[Any]]) -> dict[str, Any]:
     lat = line.latest[c]
     row: dict[str, Any] = {
         "voltage_V": _f(lat.get("cell_voltage_V", math.nan)),
-        "voltage_model_V": _f(float(line.model_voltage[c])),
+        "voltage_model_V": _f(columns["voltage_model_V"][c]),
         "line_current_kA": _f(lat.get("line_current_kA", math.nan)),
         "pseudo_resistance_uohm": _f(lat.get("pseudo_resistance_uohm", math.nan)),
         "resistance_slope_nohm_per_min": _f(line.resistance_slope_nohm_per_min(c)),
@@ -217,15 +238,13 @@ def _cell_row(line: PotlineTracker, c: int, est: Mapping[str, tuple[np.ndarray, 
         "metal_height_cm": _f(lat.get("metal_height_cm", math.nan)),
         "feed_count": _f(lat.get("feed_count", math.nan)),
         "beam_count": _f(lat.get("beam_count", math.nan)),
-        "nis": _f(float(line.last_nis[c])),
-        "anode_effect": bool(line.anode_effect[c]),
-        "stale": bool(line.stale[c]),
+        "nis": _f(columns["nis"][c]),
+        "anode_effect": bool(columns["anode_effect"][c]),
+        "stale": bool(columns["stale"][c]),
     }
-    names = {"alumina_wtpct": "alumina", "acd_cm": "acd", "temperature_degC": "temperature",
-             "superheat_K": "superheat", "feed_efficiency": "feed_efficiency"}
-    for key, short in names.items():
-        mean, sd = est[key]
-        row[key] = _f(float(mean[c]))
-        row[f"{short}_std" + key[len(short):]] = _f(float(sd[c]))
+    for key, short in _ESTIMATES.items():
+        std = f"{short}_std" + key[len(short):]
+        row[key] = _f(columns[key][c])
+        row[std] = _f(columns[std][c])
     row["superheat_degC"] = row["superheat_K"]  # the dashboard's name (a temperature difference: K = °C)
     return row
