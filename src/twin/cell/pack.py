@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from twin.cell import layout as L
-from twin.cell.slow import refresh_slow_terms
+from twin.cell.slow import refresh_slow_terms_of
 from twin.cell.thermal import ledge_mass_kg
 from twin.params import Technology
 
@@ -72,8 +72,7 @@ def initial_state(tech: Technology, params: np.ndarray, n_cells: int) -> np.ndar
     s[L.S_IN_LINE] = 1.0
     # anode ages spread evenly over the anode cycle, as in a line at steady state
     s[L.S_ANODE_AGE_S] = (np.arange(n_cells) % 30) / 30.0 * n("anode.anode_cycle_h") * 3600.0
-    for i in range(n_cells):
-        refresh_slow_terms(s, params, i)
+    refresh_slow_terms_of(s, params, np.arange(n_cells, dtype=np.int64))
     return s
 
 
