@@ -4,7 +4,10 @@ valid, costs only itself, and never reaches the parser, the store or the CPU unc
 from __future__ import annotations
 
 import httpx
+import numpy as np
 import pytest
+
+from twin.store import Store
 
 
 def problem(r: httpx.Response, status: int) -> str:
@@ -41,3 +44,40 @@ def test_brackets_and_dots_inside_strings_and_comments_are_not_counted(client: h
         "hours = 2\n"
     )
     assert client.post("/v1/scenarios", json={"toml": toml}).status_code == 202
+
+
+TAG = "cell:1-017/voltage_V"
+
+
+@pytest.fixture
+def one_tag(store: Store) -> str:
+    store.register_tags([TAG])
+    store.write_points(TAG, np.array(["1970-01-01T00:30:00"], dtype="datetime64[us]"), [4.2])
+    return TAG
+
+
+def test_time_bounds_are_checked_as_instants_not_local_years(client: httpx.Client, one_tag: str) -> None:
+    """1970-01-01T00:00+01:00 is 1969 in UTC: it reached the store, whose error named a Python repr."""
+    params = {"start": "1970-01-01T00:00:00+01:00", "end": "1970-01-01T05:00:00+01:00"}
+    detail = problem(client.get(f"/v1/tags/{one_tag}/recorded", params=params), 400)
+    assert detail == (
+        "start = 1970-01-01T00:00:00+01:00 is invalid; expected a time from 1970-01-01 up to (not including) "
+        "2262-01-01 UTC"
+    )
+    late = {"start": "2262-01-01T00:00:00+01:00", "end": "2262-01-01T00:30:00+01:00"}  # 23:00Z to 23:30Z
+    assert client.get(f"/v1/tags/{one_tag}/recorded", params=late).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [("1970-01-01T00:00:00Z", "1970-01-01T01:00:00Z"), ("2261-12-31T23:00:00Z", "2261-12-31T23:59:00Z")],
+)
+def test_interpolated_at_the_edges_of_the_time_span_is_200(
+    client: httpx.Client, one_tag: str, start: str, end: str
+) -> None:
+    """The read widened by one interval either side went past 1970 or 2262 and the store refused a time the
+    client never sent."""
+    params = {"tags": one_tag, "start": start, "end": end, "interval_s": 600}
+    r = client.get("/v1/streams/interpolated", params=params)
+    assert r.status_code == 200, r.text
+    assert len(r.json()["streams"][0]["rows"]) == 6

@@ -23,6 +23,8 @@ from twin.store import Store
 
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="twin_<id>_<secret>")
 OPEN = Principal("open-access", frozenset(SCOPES))
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # the store's times: from EARLIEST up to, not including, LATEST
+LATEST = datetime(2262, 1, 1, tzinfo=UTC)
 
 
 def get_settings(request: Request) -> Settings:
@@ -133,11 +135,12 @@ def time_range(
     end: Annotated[AwareDatetime | None, Query(description="ISO-8601 with offset (exclusive); default now")] = None,
 ) -> TimeRange:
     for name, value in (("start", start), ("end", end)):
-        if value is not None and not 1970 <= value.year < 2262:
+        if value is not None and not EARLIEST <= value < LATEST:  # compared as instants, whatever the offset
             raise Problem(
                 400,
                 "Bad request",
-                f"{name} = {value.isoformat()} is invalid; expected a time between 1970 and 2262 UTC",
+                f"{name} = {value.isoformat()} is invalid; expected a time from 1970-01-01 up to (not including) "
+                "2262-01-01 UTC",
             )
     try:
         end_ = (end or datetime.now(UTC)).astimezone(UTC)

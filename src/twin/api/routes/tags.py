@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -28,7 +29,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import StringConstraints
 
 from twin.api import views
-from twin.api.deps import RangeDep, ReadKey, SettingsDep, StoreDep
+from twin.api.deps import EARLIEST, LATEST, RangeDep, ReadKey, SettingsDep, StoreDep
 from twin.api.problems import Problem, responses
 from twin.api.routes.kpis import kpi_unit
 from twin.api.schemas import InterpolatedSet, PlotSet, SummarySet
@@ -194,7 +195,8 @@ def interpolated(
     streams = []
     for tag in tags:
         unit = _unit(store, tag)
-        t_us, v, good = _raw(store, settings, tag, rng.start - margin, rng.end + margin)
+        lo, hi = max(rng.start - margin, EARLIEST), min(rng.end + margin, LATEST - timedelta(microseconds=1))
+        t_us, v, good = _raw(store, settings, tag, lo, hi)
         vals = interpolate(t_us, v, good, at)
         rows = [
             {"time": t, "value": None if np.isnan(x) else float(x), "quality": "bad" if np.isnan(x) else "good"}
