@@ -81,3 +81,14 @@ def test_interpolated_at_the_edges_of_the_time_span_is_200(
     r = client.get("/v1/streams/interpolated", params=params)
     assert r.status_code == 200, r.text
     assert len(r.json()["streams"][0]["rows"]) == 6
+
+
+def test_plot_columns_are_bounded_for_all_tags_together(client: httpx.Client, store: Store) -> None:
+    """Each tag could have max_buckets columns: 50 tags × 10 000 made a 30 MB answer and 380 MB of memory."""
+    tags = [f"cell:1-{i:03d}/voltage_V" for i in range(1, 12)]
+    store.register_tags(tags)
+    params = {"tags": tags, "intervals": 10_000, "start": "2026-03-01T00:00:00Z", "end": "2026-03-02T00:00:00Z"}
+    detail = problem(client.get("/v1/streams/plot", params=params), 400)
+    assert detail.startswith("intervals = 10000 is invalid for 11 tags")
+    assert "100000 columns in all (intervals × tags)" in detail
+    assert client.get("/v1/streams/plot", params={**params, "intervals": 9090}).status_code == 200

@@ -40,7 +40,7 @@ from twin.store.validate import TAG_RE
 router = APIRouter(prefix="/v1/streams", tags=["series"])
 TagName = Annotated[str, StringConstraints(pattern=TAG_RE.pattern)]
 Tags = Annotated[list[TagName], Query(min_length=1, max_length=50, description="tags (repeat), at most 50")]
-MAX_ROWS = 100_000  # interpolated rows in one answer, all tags together
+MAX_ROWS = 100_000  # interpolated rows or plot columns in one answer, all tags together
 US = 1_000_000
 
 
@@ -236,14 +236,16 @@ def plot(
     settings: SettingsDep,
     intervals: Annotated[int, Query(ge=1, le=100_000, description="pixel columns, e.g. the chart's width")],
 ) -> PlotSet:
-    if intervals > settings.max_buckets:
+    tags = list(dict.fromkeys(tags))
+    if intervals > settings.max_buckets or intervals * len(tags) > MAX_ROWS:
         raise Problem(
             400,
             "Bad request",
-            f"intervals = {intervals} is invalid; expected at most max_buckets = {settings.max_buckets}",
+            f"intervals = {intervals} is invalid for {len(tags)} tags; expected at most max_buckets = "
+            f"{settings.max_buckets} per tag and {MAX_ROWS} columns in all (intervals × tags)",
         )
     streams = []
-    for tag in dict.fromkeys(tags):
+    for tag in tags:
         unit = _unit(store, tag)
         res = store.aggregate(tag, rng.start, rng.end, max_points=intervals)
         cols = [
