@@ -92,3 +92,18 @@ def test_plot_columns_are_bounded_for_all_tags_together(client: httpx.Client, st
     assert detail.startswith("intervals = 10000 is invalid for 11 tags")
     assert "100000 columns in all (intervals × tags)" in detail
     assert client.get("/v1/streams/plot", params={**params, "intervals": 9090}).status_code == 200
+
+
+def test_validation_errors_name_the_field_and_echo_the_value_cut_short(client: httpx.Client) -> None:
+    """422s said "query.limit: Input should be greater than or equal to 1" without the value that was sent."""
+    r = client.get("/v1/scenarios", params={"limit": "-1"})
+    assert problem(r, 422) == "query.limit = '-1' is invalid: Input should be greater than or equal to 1"
+    assert r.json()["errors"][0]["value"] == "'-1'"
+    huge = client.post("/v1/admin/keys", json={"name": "x" * 500_000, "scopes": ["read"]})
+    detail = problem(huge, 422)
+    assert detail.startswith("body.name = 'xxx")
+    assert "..." in detail
+    assert detail.endswith("is invalid: String should have at most 100 characters")
+    assert len(huge.content) < 2_000
+    missing = client.post("/v1/admin/keys", json={"scopes": ["read"]})
+    assert problem(missing, 422) == "body.name: Field required"

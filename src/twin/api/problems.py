@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import reprlib
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -16,6 +17,9 @@ from twin.store import UnknownKeyError
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
+_SHOWN = reprlib.Repr()
+_SHOWN.maxstring = _SHOWN.maxother = 80
+_SHOWN.maxlist = _SHOWN.maxdict = 5
 
 
 class ProblemDetail(BaseModel):
@@ -56,8 +60,25 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     out = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ())]
-        out.append({"field": ".".join(loc), "message": err.get("msg", ""), "type": err.get("type", "")})
+        entry = {"field": ".".join(loc), "message": err.get("msg", ""), "type": err.get("type", "")}
+        if err.get("type") != "missing" and "input" in err:
+            entry["value"] = shown(err["input"])
+        out.append(entry)
     return out
+
+
+def shown(value: Any) -> str:
+    """A client's value as it may be echoed in an error: its repr, cut short (a 1 MB string, a long list)."""
+    try:
+        return _SHOWN.repr(value)
+    except ValueError:  # an integer too long to print
+        return "an integer of more than 4300 digits"
+
+
+def _detail(error: dict[str, Any]) -> str:
+    if "value" in error:
+        return f"{error['field']} = {error['value']} is invalid: {error['message']}"
+    return f"{error['field']}: {error['message']}"
 
 
 def install(app: FastAPI) -> None:
@@ -70,7 +91,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = _field_errors(exc)
-        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+        detail = "; ".join(_detail(e) for e in errors[:5])
         return problem_response(request, 422, "Invalid request", detail, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
