@@ -76,6 +76,7 @@ class HostConfig:
     queue_size: int = 100_000
     queue_full_wait_s: float | None = None  # wait for room in a full queue before a drop; None: keepalive_s / 2
     max_payload_bytes: int = 1_048_576
+    max_future_s: float = 60.0  # a metric stamped further ahead of the host's clock is dropped (bad_timestamp)
     client_id: str | None = None
     keepalive_s: int = 10
     reconnect_min_s: float = 0.5
@@ -122,8 +123,10 @@ class HostConfig:
                 ) from None
         if self.readback_timeout_s <= 0:
             raise TelemetryError(f"HostConfig.readback_timeout_s = {self.readback_timeout_s!r}; expected > 0 s")
-        if self.reorder_timeout_s <= 0 or self.queue_size < 1 or self.max_payload_bytes < 1:
-            raise TelemetryError("HostConfig: reorder_timeout_s, queue_size and max_payload_bytes must be > 0")
+        if self.reorder_timeout_s <= 0 or self.queue_size < 1 or self.max_payload_bytes < 1 or self.max_future_s <= 0:
+            raise TelemetryError(
+                "HostConfig: reorder_timeout_s, queue_size, max_payload_bytes and max_future_s must be > 0"
+            )
         if self.queue_full_wait_s is not None and not 0 <= self.queue_full_wait_s < self.keepalive_s:
             raise TelemetryError(
                 f"HostConfig.queue_full_wait_s = {self.queue_full_wait_s!r}; expected 0 <= s < keepalive_s "
@@ -436,6 +439,7 @@ class SparkplugHost:
                 rebirth_timeout_ms=round(self.config.rebirth_timeout_s * 1000),
                 duplicate_window_ms=round(self.config.duplicate_window_s * 1000),
                 max_payload_bytes=self.config.max_payload_bytes,
+                max_future_ms=round(self.config.max_future_s * 1000),
                 counters=self._counters,
                 emit=self._emit,
                 request_rebirth=self._send_rebirth,

@@ -10,6 +10,9 @@ with samples in *seq* order and ``request_rebirth`` when the spec says to. Spec 
 - NDEATH with the session's bdSeq marks the node and every device metric STALE at the host's receipt time;
   an NDEATH with another bdSeq is a late Will of an older session and is ignored.
 - DDEATH marks that device's metrics STALE; a DATA message for an unknown node/device/alias triggers a rebirth.
+- A metric stamped more than ``max_future_ms`` ahead of the host's receipt time is dropped (``bad_timestamp``):
+  clocks are kept in sync (spec "Timestamps in Sparkplug"), and a year-9999 stamp would otherwise drive the
+  consumers' clocks (the live twin would compute every window up to it) and pin the duplicate window.
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ class EdgeNodeTracker:
         rebirth_timeout_ms: int,
         duplicate_window_ms: int = 120_000,
         max_payload_bytes: int = 1_048_576,
+        max_future_ms: int = 60_000,
         counters: IngestCounters,
         emit: Callable[[list[Sample]], None],
         request_rebirth: Callable[[str, str], None],
@@ -82,6 +86,7 @@ class EdgeNodeTracker:
         self._rebirth_timeout_ms = rebirth_timeout_ms
         self._duplicate_window_ms = duplicate_window_ms
         self._max_payload_bytes = max_payload_bytes
+        self._max_future_ms = max_future_ms
         self._delivered: dict[tuple[str | None, str], _Delivered] = {}
         self._counters = counters
         self._emit = emit
@@ -264,7 +269,8 @@ class EdgeNodeTracker:
                 logger.warning(
                     "%s/%s: device %s went offline (DDEATH); its metrics are STALE", self.group, self.node, device
                 )
-                self._stale(device, message.timestamp if message.HasField("timestamp") else now_ms)
+                stamp = message.timestamp if message.HasField("timestamp") else now_ms
+                self._stale(device, stamp if stamp <= now_ms + self._max_future_ms else now_ms)
                 self._devices_online.discard(device)  # type: ignore[arg-type]
         elif kind is MessageType.DDATA and device not in self._devices_online:
             self._rebirth(now_ms, f"DDATA for unknown device {device}")
@@ -295,7 +301,7 @@ class EdgeNodeTracker:
                     self._template(device, name, m, default_ts, samples, now_ms, birth=True)
                 continue
             info = self._register(device, name, datatype, m.alias if m.HasField("alias") else None)
-            sample = self._sample(info, m, default_ts)
+            sample = self._sample(info, m, default_ts, now_ms)
             if sample is not None:
                 samples.append(sample)
         if device is not None:
@@ -359,7 +365,7 @@ class EdgeNodeTracker:
                     self._rebirth(now_ms, f"unknown template member {flat}")
                     continue
                 info = found
-            sample = self._sample(info, member, ts)
+            sample = self._sample(info, member, ts, now_ms)
             if sample is not None:
                 samples.append(sample)
 
@@ -383,12 +389,26 @@ class EdgeNodeTracker:
             if info.template:
                 self._template(device, info.name, m, default_ts, samples, now_ms, birth=False)
                 continue
-            sample = self._sample(info, m, default_ts)
+            sample = self._sample(info, m, default_ts, now_ms)
             if sample is not None:
                 samples.append(sample)
         self._deliver(samples)
 
-    def _sample(self, info: _MetricInfo, m: pb.Payload.Metric, default_ts: int) -> Sample | None:
+    def _sample(self, info: _MetricInfo, m: pb.Payload.Metric, default_ts: int, now_ms: int) -> Sample | None:
+        ts = m.timestamp if m.HasField("timestamp") else default_ts
+        if ts > now_ms + self._max_future_ms:
+            self._drop("bad_timestamp")
+            logger.warning(
+                "%s/%s %s: %s timestamp %d ms is %.0f s ahead of the host's clock (limit %.0f s); metric dropped",
+                self.group,
+                self.node,
+                info.device,
+                info.name,
+                ts,
+                (ts - now_ms) / 1000,
+                self._max_future_ms / 1000,
+            )
+            return None
         field = m.WhichOneof("value")
         if field is None or m.is_null:
             value: Value | None = None
@@ -427,7 +447,6 @@ class EdgeNodeTracker:
                 )
                 return None
         historical = m.is_historical
-        ts = m.timestamp if m.HasField("timestamp") else default_ts
         delivered = info.delivered
         if ts in delivered.stamps:
             # The edge replays values it sent just before a connection loss (at-least-once); keep exactly-once.

@@ -102,6 +102,7 @@ class IngestCounters:
     node_deaths: int = 0  # NDEATH of a current session: the edge node went offline (an alarm)
     device_deaths: int = 0  # DDEATH of a device that was online: its PLC went away (an alarm)
     invalid_utf8: int = 0  # metric names or String values that are not valid UTF-8
+    bad_timestamp: int = 0  # metrics stamped further ahead of the host's clock than HostConfig.max_future_s
     state_repaired: int = 0  # own STATE topic held something that is not our JSON STATE; republished online
     internal_errors: int = 0  # an unexpected exception while handling a message (a bug; logged with traceback)
     setpoint_writes: int = 0  # DCMDs published (twin.telemetry.setpoints)
@@ -109,8 +110,8 @@ class IngestCounters:
     setpoint_failed: int = 0  # writes read back with another value or not at all in time (an alarm)
 
     def __post_init__(self) -> None:
-        # (edge node "group/node", reason) -> count, for malformed, wrong_datatype, invalid_utf8, unknown_alias and
-        # seq_gaps; not a dataclass field, so the totals above stay plain integers.
+        # (edge node "group/node", reason) -> count, for malformed, wrong_datatype, invalid_utf8, unknown_alias,
+        # bad_timestamp and seq_gaps; not a dataclass field, so the totals above stay plain integers.
         self.by_node: Counter[tuple[str, str]] = Counter()
 
     def snapshot(self) -> dict[str, int]:
