@@ -28,9 +28,10 @@ def problem(r: httpx.Response, status: int) -> str:
 def test_scenario_toml_too_deep_or_too_dotted_is_422_before_parsing(
     client: httpx.Client, toml: str, shown: str, valid: str
 ) -> None:
-    """Deep nesting made the TOML parser recurse into a 500; a long dotted key cost it quadratic time."""
+    """Deep nesting made the TOML parser recurse into a 500; a long dotted key cost it quadratic time. The check
+    is the one every TOML file goes through (twin_edge.configfile.parse_toml), so the detail names ``toml``."""
     detail = problem(client.post("/v1/scenarios", json={"toml": toml}), 422)
-    assert detail.startswith(f"toml = {shown}")
+    assert detail.startswith(f"toml: {shown}")
     assert detail.endswith(f"is invalid; expected at most {valid}")
     assert client.get("/v1/health").status_code == 200
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import stat
 import tomllib
 from collections.abc import Callable, Collection, Mapping
@@ -31,6 +32,11 @@ from twin_edge.errors import ConfigError
 
 #: the largest config, model, scenario or tag-map file read (a real one is a few kB)
 MAX_FILE_BYTES = 4 * 1024 * 1024
+#: arrays and inline tables inside one another (tomllib recurses once per level; ~500 levels raise RecursionError)
+MAX_TOML_DEPTH = 32
+#: dots in one key (tomllib's time grows with their square: a 64 kB dotted key took ~20 s of CPU)
+MAX_TOML_DOTS = 32
+_TOML_TOKEN = re.compile(r'"""|' + r"'''" + r"""|["'#\n\[\]{}=,.]""")
 
 ErrorType = Callable[[str], Exception]
 
@@ -76,11 +82,72 @@ def _kind(mode: int) -> str:
 
 
 def parse_toml(text: str, origin: str, error: ErrorType = ConfigError) -> dict[str, Any]:
-    """``text`` parsed as TOML; a syntax error raises ``error`` with the parser's message (line and column)."""
+    """``text`` parsed as TOML; a syntax error raises ``error`` with the parser's message (line and column).
+
+    The text's shape is checked first (:func:`check_toml_shape`), so no file or request body, however made, can
+    make the parser recurse until it fails or spend seconds of CPU."""
+    check_toml_shape(text, origin, error)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise error(f"{origin}: not valid TOML: {exc}") from None
+    except RecursionError:  # not reachable past the shape check; kept so no input can escape as a traceback
+        raise error(f"{origin}: not valid TOML: nested too deeply") from None
+
+
+def check_toml_shape(text: str, origin: str, error: ErrorType = ConfigError) -> None:
+    """Refuse, before parsing, TOML nested deeper than :data:`MAX_TOML_DEPTH` arrays or inline tables or with a
+    key of more than :data:`MAX_TOML_DOTS` dots. One pass over the text; strings and comments are skipped.
+
+    Why: tomllib (CPython 3.11) parses nested arrays and inline tables by recursion, one level per bracket, and
+    re-walks a dotted key's parents for every dot, so ``x = [[[…]]]`` of a few hundred levels raises
+    RecursionError and a 64 kB key ``a.a.a…`` costs it ~20 s (measured 2026-12-06)."""
+    depth = dots = pos = 0
+    while (token := _TOML_TOKEN.search(text, pos)) is not None:
+        kind, pos = token.group(), token.end()
+        if kind[0] in "\"'":
+            pos = _string_end(text, pos, kind)
+        elif kind == "#":
+            newline = text.find("\n", pos)
+            pos = len(text) if newline < 0 else newline
+        elif kind == ".":
+            dots += 1
+        else:  # a new key or value starts
+            depth = depth + 1 if kind in "[{" else max(depth - 1, 0) if kind in "]}" else depth
+            dots = 0
+        if depth > MAX_TOML_DEPTH or dots > MAX_TOML_DOTS:
+            line = text.count("\n", 0, pos) + 1
+            if depth > MAX_TOML_DEPTH:
+                shown, valid = f"{depth} nested arrays or inline tables", f"at most {MAX_TOML_DEPTH}"
+            else:
+                shown, valid = f"a key with {dots} dots", f"at most {MAX_TOML_DOTS} dots in a key"
+            raise error(f"{origin}: {shown} at line {line} is invalid; expected {valid}")
+
+
+def _string_end(text: str, pos: int, quote: str) -> int:
+    """Where the string opened by ``quote`` just before ``pos`` ends; a one-line string also ends at a newline."""
+    while True:
+        end = text.find(quote, pos)
+        newline = text.find("\n", pos) if len(quote) == 1 else -1
+        if newline >= 0 and (end < 0 or newline < end):
+            return newline
+        if end < 0:
+            return len(text)
+        if quote[0] == '"' and _escaped(text, end):
+            pos = end + 1
+            continue
+        end += len(quote)
+        for _ in range(2 if len(quote) == 3 else 0):  # a multi-line string may close with up to 2 more quotes
+            end += text.startswith(quote[0], end)
+        return end
+
+
+def _escaped(text: str, at: int) -> bool:
+    """Whether the character at ``at`` follows an odd number of backslashes."""
+    start = at
+    while start > 0 and text[start - 1] == "\\":
+        start -= 1
+    return (at - start) % 2 == 1
 
 
 def read_toml(path: str | Path, error: ErrorType = ConfigError, what: str = "file") -> dict[str, Any]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import threading
 import uuid
 from collections.abc import Mapping
@@ -24,66 +23,10 @@ from twin_edge.configfile import parse_toml
 
 log = logging.getLogger(__name__)
 INTERRUPTED = "interrupted: the service stopped before the job finished"
-MAX_TOML_DEPTH = 32  # arrays and inline tables inside one another (the parser recurses once per level)
-MAX_TOML_DOTS = 32  # dots in one key (the parser's time grows with their square: 30 000 dots take ~20 s)
-_TOML_TOKEN = re.compile(r'"""|' + r"'''" + r"""|["'#\n\[\]{}=,.]""")
 
 
 def check_toml(text: str) -> None:
-    check_toml_shape(text)
     parse_toml(text, "toml", lambda message: Problem(422, "Invalid scenario", message))
-
-
-def check_toml_shape(text: str) -> None:
-    """Refuse, before parsing, TOML nested deeper than ``MAX_TOML_DEPTH`` arrays or inline tables or with a
-    key of more than ``MAX_TOML_DOTS`` dots: the parser would recurse until it fails (a 500) or spend seconds
-    of CPU on a few kilobytes. One pass over the text; strings and comments are skipped."""
-    depth = dots = pos = 0
-    while (token := _TOML_TOKEN.search(text, pos)) is not None:
-        kind, pos = token.group(), token.end()
-        if kind[0] in "\"'":
-            pos = _string_end(text, pos, kind)
-        elif kind == "#":
-            newline = text.find("\n", pos)
-            pos = len(text) if newline < 0 else newline
-        elif kind == ".":
-            dots += 1
-        else:  # a new key or value starts
-            depth = depth + 1 if kind in "[{" else max(depth - 1, 0) if kind in "]}" else depth
-            dots = 0
-        if depth > MAX_TOML_DEPTH or dots > MAX_TOML_DOTS:
-            line = text.count("\n", 0, pos) + 1
-            if depth > MAX_TOML_DEPTH:
-                shown, valid = f"{depth} nested arrays or inline tables", f"at most {MAX_TOML_DEPTH}"
-            else:
-                shown, valid = f"a key with {dots} dots", f"at most {MAX_TOML_DOTS} dots in a key"
-            raise Problem(422, "Invalid scenario", f"toml = {shown} at line {line} is invalid; expected {valid}")
-
-
-def _string_end(text: str, pos: int, quote: str) -> int:
-    """Where the string opened by ``quote`` just before ``pos`` ends; a one-line string also ends at a newline."""
-    while True:
-        end = text.find(quote, pos)
-        newline = text.find("\n", pos) if len(quote) == 1 else -1
-        if newline >= 0 and (end < 0 or newline < end):
-            return newline
-        if end < 0:
-            return len(text)
-        if quote[0] == '"' and _escaped(text, end):
-            pos = end + 1
-            continue
-        end += len(quote)
-        for _ in range(2 if len(quote) == 3 else 0):  # a multi-line string may close with up to 2 more quotes
-            end += text.startswith(quote[0], end)
-        return end
-
-
-def _escaped(text: str, at: int) -> bool:
-    """Whether the character at ``at`` follows an odd number of backslashes."""
-    start = at
-    while start > 0 and text[start - 1] == "\\":
-        start -= 1
-    return (at - start) % 2 == 1
 
 
 class JobRunner:
