@@ -77,6 +77,7 @@ class HostConfig:
     queue_full_wait_s: float | None = None  # wait for room in a full queue before a drop; None: keepalive_s / 2
     max_payload_bytes: int = 1_048_576
     max_future_s: float = 60.0  # a metric stamped further ahead of the host's clock is dropped (bad_timestamp)
+    max_edge_nodes: int = 1_000  # edge nodes tracked at once; beyond, the longest unborn is forgotten
     client_id: str | None = None
     keepalive_s: int = 10
     reconnect_min_s: float = 0.5
@@ -123,9 +124,16 @@ class HostConfig:
                 ) from None
         if self.readback_timeout_s <= 0:
             raise TelemetryError(f"HostConfig.readback_timeout_s = {self.readback_timeout_s!r}; expected > 0 s")
-        if self.reorder_timeout_s <= 0 or self.queue_size < 1 or self.max_payload_bytes < 1 or self.max_future_s <= 0:
+        if (
+            self.reorder_timeout_s <= 0
+            or self.queue_size < 1
+            or self.max_payload_bytes < 1
+            or self.max_future_s <= 0
+            or self.max_edge_nodes < 1
+        ):
             raise TelemetryError(
-                "HostConfig: reorder_timeout_s, queue_size, max_payload_bytes and max_future_s must be > 0"
+                "HostConfig: reorder_timeout_s, queue_size, max_payload_bytes, max_future_s and max_edge_nodes "
+                "must be > 0"
             )
         if self.queue_full_wait_s is not None and not 0 <= self.queue_full_wait_s < self.keepalive_s:
             raise TelemetryError(
@@ -185,6 +193,11 @@ class SparkplugHost:
         figures = self._counters.snapshot()
         figures["invalid_utf8"] += self._link.undecodable_topics
         return figures
+
+    @property
+    def edge_nodes(self) -> int:
+        """Edge nodes the host holds state for (a gauge; at most ``HostConfig.max_edge_nodes``)."""
+        return len(self._trackers)
 
     @property
     def queue_depth(self) -> int:
@@ -432,6 +445,8 @@ class SparkplugHost:
         key = (topic.group_id, topic.edge_node_id)
         tracker = self._trackers.get(key)
         if tracker is None:
+            if len(self._trackers) >= self.config.max_edge_nodes:
+                self._forget_oldest(receipt_ms)
             tracker = EdgeNodeTracker(
                 topic.group_id,
                 topic.edge_node_id,
@@ -445,11 +460,32 @@ class SparkplugHost:
                 request_rebirth=self._send_rebirth,
             )
             self._trackers[key] = tracker
+        if topic.message_type is MessageType.NBIRTH:  # most recently born last: the last to be forgotten
+            self._trackers[key] = self._trackers.pop(key)
         tracker.on_message(topic.message_type, topic.device_id, payload, receipt_ms)
         if tracker.deadline_ms is not None:
             self._reordering.add(tracker)  # a Reorder Timeout is running for this node
         else:
             self._reordering.discard(tracker)
+
+    def _forget_oldest(self, now_ms: int) -> None:
+        """Make room for one more edge node: forget the one born longest ago (or never born). Made-up node names
+        cannot grow memory without bound; a real node forgotten this way has its metrics marked STALE, and its
+        next message asks it for a rebirth."""
+        key, tracker = next(iter(self._trackers.items()))
+        del self._trackers[key]
+        self._reordering.discard(tracker)
+        tracker.mark_all_stale(now_ms)
+        self._counters.nodes_forgotten += 1
+        n = self._counters.nodes_forgotten
+        if n in (1, 10, 100) or n % 10_000 == 0:
+            logger.warning(
+                "more than %d edge nodes seen: forgot %s/%s, the longest unborn (%d forgotten so far)",
+                self.config.max_edge_nodes,
+                key[0],
+                key[1],
+                n,
+            )
 
     def _handle_state(self, topic: StateTopic, payload: bytes) -> None:
         if topic.host_id != self.config.host_id:

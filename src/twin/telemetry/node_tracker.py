@@ -169,7 +169,17 @@ class EdgeNodeTracker:
         self._names.clear()
         self._alias_of.clear()
         self._devices_online.clear()
+        self._forget_old(now_ms)
         self._apply_birth(None, message, now_ms)
+
+    def _forget_old(self, now_ms: int) -> None:
+        """A new session: forget the delivered timestamps and last values of metrics not delivered within the
+        duplicate window (devices or metrics of earlier sessions, e.g. made-up device names, would otherwise be
+        kept for ever); what a replay could still repeat is kept."""
+        horizon = now_ms - self._duplicate_window_ms
+        for key in [k for k, d in self._delivered.items() if d.newest < horizon]:
+            del self._delivered[key]
+            self._last.pop(key, None)
 
     def _on_ndeath(self, message: pb.Payload, now_ms: int) -> None:
         bdseq = None
@@ -468,7 +478,7 @@ class EdgeNodeTracker:
         """Count a dropped message or metric, in total and for this edge node (``/metrics`` labels)."""
         counters = self._counters
         setattr(counters, reason, getattr(counters, reason) + 1)
-        counters.by_node[(f"{self.group}/{self.node}", reason)] += 1
+        counters.count_drop(f"{self.group}/{self.node}", reason)
 
     def _invalid_name(self, device: str | None, raw: object) -> None:
         """A metric name that is not valid UTF-8 (spec: names are UTF-8 strings): counted, never a tag."""

@@ -79,6 +79,10 @@ class CollectingSink:
             return list(self._samples)
 
 
+MAX_NODE_LABELS = 1_000  # (node, reason) pairs counted by name in IngestCounters.by_node
+OTHER_NODES = "(other)"
+
+
 @dataclass
 class IngestCounters:
     """Running totals. ``received``, ``queue_waits`` and ``queue_overflow`` are written by the MQTT thread, the
@@ -103,6 +107,7 @@ class IngestCounters:
     device_deaths: int = 0  # DDEATH of a device that was online: its PLC went away (an alarm)
     invalid_utf8: int = 0  # metric names or String values that are not valid UTF-8
     bad_timestamp: int = 0  # metrics stamped further ahead of the host's clock than HostConfig.max_future_s
+    nodes_forgotten: int = 0  # edge nodes whose state was dropped to stay within HostConfig.max_edge_nodes
     state_repaired: int = 0  # own STATE topic held something that is not our JSON STATE; republished online
     internal_errors: int = 0  # an unexpected exception while handling a message (a bug; logged with traceback)
     setpoint_writes: int = 0  # DCMDs published (twin.telemetry.setpoints)
@@ -113,6 +118,14 @@ class IngestCounters:
         # (edge node "group/node", reason) -> count, for malformed, wrong_datatype, invalid_utf8, unknown_alias,
         # bad_timestamp and seq_gaps; not a dataclass field, so the totals above stay plain integers.
         self.by_node: Counter[tuple[str, str]] = Counter()
+
+    def count_drop(self, node: str, reason: str) -> None:
+        """Count a drop for ``node`` ("group/node"). At most ``MAX_NODE_LABELS`` nodes get a label of their own
+        (made-up node names must not grow memory or ``/metrics`` without bound); the rest share ``(other)``."""
+        key = (node, reason)
+        if key not in self.by_node and len(self.by_node) >= MAX_NODE_LABELS:
+            key = (OTHER_NODES, reason)
+        self.by_node[key] += 1
 
     def snapshot(self) -> dict[str, int]:
         """The totals, plus ``dropped{node="group/node",reason="..."}`` per edge node (labels for ``/metrics``)."""
