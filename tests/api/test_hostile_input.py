@@ -3,6 +3,8 @@ valid, costs only itself, and never reaches the parser, the store or the CPU unc
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import httpx
 import numpy as np
 import pytest
@@ -108,3 +110,37 @@ def test_validation_errors_name_the_field_and_echo_the_value_cut_short(client: h
     assert len(huge.content) < 2_000
     missing = client.post("/v1/admin/keys", json={"scopes": ["read"]})
     assert problem(missing, 422) == "body.name: Field required"
+
+
+@pytest.fixture
+def many_kpis(store: Store) -> list[str]:
+    """101 KPI names of one scope, each recorded twice, a week apart."""
+    names = [f"kpi_{i:03d}_kA" for i in range(101)]
+    for day in (1, 7):
+        store.write_kpis("potline:7", datetime(2026, 3, day, tzinfo=UTC), dict.fromkeys(names, 1.0))
+    return names
+
+
+WEEK = {"start": "2026-03-01T00:00:00Z", "end": "2026-03-08T00:00:00Z"}
+
+
+def test_kpi_history_rows_are_bounded_for_all_names_together(client: httpx.Client, many_kpis: list[str]) -> None:
+    """Each KPI name could have max_buckets rows: 100 names × 2000 points made a 20 MB answer."""
+    per_name = 100_000 // len(many_kpis)
+    asked = client.get("/v1/kpis/potline:7/history", params={**WEEK, "max_points": per_name + 1})
+    detail = problem(asked, 400)
+    assert detail.startswith(f"max_points = {per_name + 1} is invalid for {len(many_kpis)} KPI names")
+    assert "100000 rows in all (max_points × names)" in detail
+    assert client.get("/v1/kpis/potline:7/history", params={**WEEK, "max_points": per_name}).status_code == 200
+    few = {**WEEK, "max_points": 5000, "names": many_kpis[:20]}
+    assert client.get("/v1/kpis/potline:7/history", params=few).status_code == 200
+
+
+def test_kpi_history_without_max_points_is_averaged_within_the_total_cap(
+    client: httpx.Client, many_kpis: list[str]
+) -> None:
+    body = client.get("/v1/kpis/potline:7/history", params=WEEK).json()
+    assert body["max_points"] == 100_000 // len(many_kpis)
+    assert sorted(body["rows"]) == many_kpis
+    one = client.get("/v1/kpis/potline:7/history", params={**WEEK, "names": many_kpis[0]}).json()
+    assert one["max_points"] == 10_000  # one name: max_buckets, as before

@@ -25,6 +25,7 @@ api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="t
 OPEN = Principal("open-access", frozenset(SCOPES))
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # the store's times: from EARLIEST up to, not including, LATEST
 LATEST = datetime(2262, 1, 1, tzinfo=UTC)
+MAX_ROWS = 100_000  # rows (values, columns, buckets) in one multi-series answer, all series together
 
 
 def get_settings(request: Request) -> Settings:

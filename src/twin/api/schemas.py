@@ -47,7 +47,10 @@ class KpiHistory(BaseModel):
     scope: str
     start: AwareDatetime
     end: AwareDatetime
-    max_points: int | None = Field(description="buckets asked for, or max_buckets when a long range was capped")
+    max_points: int | None = Field(
+        description="buckets per name asked for, or the cap min(max_buckets, 100000 / names) when a long "
+        "range was averaged without asking; null: raw values"
+    )
     units: dict[str, str] = Field(default_factory=dict, description='KPI name → unit ("" dimensionless)')
     rows: dict[str, list[HistoryRow]] = Field(default_factory=dict, description="KPI name → rows in time order")
     unknown: list[str] = Field(

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from twin.api import views
-from twin.api.deps import RangeDep, ReadKey, SettingsDep, SnapshotDep, StoreDep
+from twin.api.deps import MAX_ROWS, RangeDep, ReadKey, SettingsDep, SnapshotDep, StoreDep
 from twin.api.problems import Problem, responses
 from twin.api.schemas import KpiHistory, KpiSnapshot, KpiSnapshotAll
 from twin.api.snapshots import cached_view
@@ -66,6 +66,26 @@ def kpi_unit(name: str) -> str:
     return _UNIT_TOKENS.get(parts[-1], "") if len(parts) > 1 else ""
 
 
+def bounded_points(max_points: int | None, span_s: float, names: int, max_buckets: int) -> int | None:
+    """The buckets per KPI name of a history answer, so that it holds at most ``MAX_ROWS`` rows in all.
+
+    Each name may have ``min(max_buckets, MAX_ROWS // names)`` rows. Without ``max_points`` a range longer
+    than that many seconds is averaged into that many buckets (KPIs are recorded at most once a second), a
+    shorter one is raw (None); a ``max_points`` above it is refused with a 400 naming both limits.
+    """
+    per_name = max(1, min(max_buckets, MAX_ROWS // max(names, 1)))
+    if max_points is None:
+        return per_name if span_s > per_name else None
+    if max_points > per_name:
+        raise Problem(
+            400,
+            "Bad request",
+            f"max_points = {max_points} is invalid for {names} KPI names; expected at most max_buckets = "
+            f"{max_buckets} per name and {MAX_ROWS} rows in all (max_points × names), here {per_name}",
+        )
+    return max_points
+
+
 @router.get(
     "/{scope}/history",
     response_model=KpiHistory,
@@ -97,12 +117,8 @@ def history(
         raise Problem(
             404, "Not found", f"scope = {scope!r} is unknown (no live or recorded KPIs); list scopes with GET /v1/kpis"
         )
-    if max_points is None and (rng.end - rng.start).total_seconds() > settings.max_buckets:
-        max_points = settings.max_buckets  # bounded answer: at most max_buckets averages per KPI
-    if max_points is not None and max_points > settings.max_buckets:
-        raise Problem(
-            400, "Bad request", f"max_points = {max_points} is invalid; expected at most {settings.max_buckets}"
-        )
+    answered = len(set(names) - set(unknown)) if names else len(known)
+    max_points = bounded_points(max_points, (rng.end - rng.start).total_seconds(), answered, settings.max_buckets)
     hist = store.kpi_history(scope, rng.start, rng.end, names, max_points=max_points)
     series = {}
     rows = {}

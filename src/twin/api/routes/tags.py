@@ -29,7 +29,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import StringConstraints
 
 from twin.api import views
-from twin.api.deps import EARLIEST, LATEST, RangeDep, ReadKey, SettingsDep, StoreDep
+from twin.api.deps import EARLIEST, LATEST, MAX_ROWS, RangeDep, ReadKey, SettingsDep, StoreDep
 from twin.api.problems import Problem, responses
 from twin.api.routes.kpis import kpi_unit
 from twin.api.schemas import InterpolatedSet, PlotSet, SummarySet
@@ -40,7 +40,6 @@ from twin.store.validate import TAG_RE
 router = APIRouter(prefix="/v1/streams", tags=["series"])
 TagName = Annotated[str, StringConstraints(pattern=TAG_RE.pattern)]
 Tags = Annotated[list[TagName], Query(min_length=1, max_length=50, description="tags (repeat), at most 50")]
-MAX_ROWS = 100_000  # interpolated rows or plot columns in one answer, all tags together
 US = 1_000_000
 
 
