@@ -41,6 +41,10 @@ class LiveConfig:
     # a bath-temperature reading is a new dip sample only if it moved this much: a PLC that re-noises a held
     # lab value on every scan must not make the twin assimilate the same (aging) dip again and again
     temperature_change_degC: float = 0.5
+    # the most model time one catch-up forecasts (PotlineTracker.process_until): further behind, the filter jumps,
+    # so a long telemetry outage, sparse old timestamps or a first sample stamped 1970 cannot hold the twin's
+    # lock for hours of CPU (the reference plant's filter runs ~60x real time on one core: 900 s cost ~15 s)
+    max_catch_up_s: float = 900.0
     assimilate: bool = True
     filter: FilterConfig = field(default_factory=FilterConfig)
     alarms: AlarmConfig = field(default_factory=AlarmConfig)
@@ -90,6 +94,8 @@ class PotlineTracker:
         self.windows = 0
         self.analyses = 0
         self.late = 0
+        self.catch_ups_skipped = 0
+        self.skipped_s = 0.0
         self._cells_by_device: dict[str, int] = {}  # this line's valid pot devices only (see cell_of)
 
     # -- input ------------------------------------------------------------------------------------------------
@@ -127,12 +133,41 @@ class PotlineTracker:
         self._pending.append((t, cell, metric, value))
 
     def process_until(self, t_now: float) -> int:
-        """Process every window that ended at least ``lateness_s`` before ``t_now``; return how many."""
+        """Process every window that ended at least ``lateness_s`` before ``t_now``; return how many.
+
+        The open window is never more than ``max_catch_up_s`` behind the last window due: if it is (a telemetry
+        outage, a batch of old or sparse timestamps, a first sample whose clock is far off), the filter's clock
+        jumps to that bound first, the ensemble keeps its state from before the jump (the next analyses pull it
+        back to the measurements), the samples left behind count as late, and the jump is counted
+        (``catch_ups_skipped``, ``skipped_s``) and logged. So one call forecasts at most ``max_catch_up_s`` of
+        model time, whatever the timestamps it was sent."""
+        if self.t0 is None:
+            return 0
+        self._skip_to(t_now - self.config.lateness_s - self.window_s - self.config.max_catch_up_s)
         done = 0
-        while self.t0 is not None and self.window_start + self.window_s + self.config.lateness_s <= t_now:
+        while self.window_start + self.window_s + self.config.lateness_s <= t_now:
             self._process_window()
             done += 1
         return done
+
+    def _skip_to(self, earliest: float) -> None:
+        """Move the open window to the one holding ``earliest`` if it is further back (see :meth:`process_until`)."""
+        start = math.floor(earliest / self.window_s) * self.window_s
+        if start <= self.window_start:
+            return
+        left = [s for s in self._pending if s[0] < start]
+        if left:
+            self._pending = [s for s in self._pending if s[0] >= start]
+            self.late += len(left)
+        self.catch_ups_skipped += 1
+        self.skipped_s += start - self.window_start
+        logger.warning(
+            "potline %s: the filter is %.0f s of model time behind the telemetry (its window at t = %.0f s), more "
+            "than max_catch_up_s = %.0f s: it jumps to t = %.0f s without forecasting the time between (samples "
+            "left behind, counted as late: %d)",
+            self.label, start - self.window_start, self.window_start, self.config.max_catch_up_s, start, len(left),
+        )
+        self.window_start = start
 
     # -- one window -------------------------------------------------------------------------------------------
     def _process_window(self) -> None:
