@@ -144,3 +144,36 @@ def test_kpi_history_without_max_points_is_averaged_within_the_total_cap(
     assert sorted(body["rows"]) == many_kpis
     one = client.get("/v1/kpis/potline:7/history", params={**WEEK, "names": many_kpis[0]}).json()
     assert one["max_points"] == 10_000  # one name: max_buckets, as before
+
+
+JSON = {"content-type": "application/json"}
+
+
+@pytest.mark.parametrize(
+    ("body", "wrong"),
+    [
+        (b'{"name": "ab\xff", "scopes": ["read"]}', "invalid UTF-8 at byte offset 12 (0xff); expected JSON in UTF-8"),
+        (b"[" * 100_000 + b"]" * 100_000, "JSON nested deeper than 32 arrays or objects; expected at most 32"),
+        (b'{"a":' * 33 + b"1" + b"}" * 33, "JSON nested deeper than 32 arrays or objects; expected at most 32"),
+        (b'{"n": ' + b"9" * 4301 + b"}", "a number of more than 4300 digits; expected at most 4300 digits"),
+        (b'{"name": ', "invalid JSON at character 9: Expecting value"),
+    ],
+)
+def test_body_parse_errors_are_422_saying_what_was_wrong(client: httpx.Client, body: bytes, wrong: str) -> None:
+    """FastAPI's parser answered a bare 400 "There was an error parsing the body" to bad UTF-8, deep nesting
+    and over-long integers; the detail now says which, without echoing the body."""
+    r = client.post("/v1/admin/keys", content=body, headers=JSON)
+    assert problem(r, 422) == f"body: {wrong}"
+    assert r.json()["errors"] == [{"field": "body", "message": wrong, "type": "json_invalid"}]
+    assert len(r.content) < 1_000
+    assert client.get("/v1/health").status_code == 200
+
+
+def test_json_nesting_and_digits_at_the_limit_or_inside_strings_are_parsed(client: httpx.Client) -> None:
+    deep = {"content": b'{"a":' * 32 + b"1" + b"}" * 32, "headers": JSON}
+    assert problem(client.post("/v1/admin/keys", **deep), 422).startswith("body.name: Field required")
+    name = "[{" * 40 + "9" * 5000  # brackets and digits inside a string are text
+    r = client.post("/v1/admin/keys", json={"name": name[:100], "scopes": ["read"], "n": 10**4299})
+    assert problem(r, 422).startswith("body.n = ")  # past the body check: an unknown field
+    r = client.post("/v1/admin/keys", json={"name": "k", "scopes": ["read"], "note": name})
+    assert problem(r, 422).startswith("body.note = ")

@@ -20,7 +20,7 @@ from twin.api import docs_pages, problems
 from twin.api.alarm_actions import AlarmActions
 from twin.api.auth import KeyVerifier
 from twin.api.jobs import JobRunner, RunScenario
-from twin.api.limits import BodyLimitMiddleware
+from twin.api.limits import BodyLimitMiddleware, JsonBodyMiddleware
 from twin.api.live import LiveProvider, StoreLive
 from twin.api.metrics import HttpMetrics, IngestStats, MetricsMiddleware
 from twin.api.operating import PlantInfo
@@ -126,6 +126,7 @@ def create_app(
     app.state.verifier = KeyVerifier(store, settings.auth_cache_s, fail_cache_s=settings.auth_fail_cache_s)
     app.state.auth_limiter = FailureLimiter(settings.auth_failures_per_min, 60.0)
     app.state.http_metrics = HttpMetrics()
+    app.add_middleware(JsonBodyMiddleware)  # inside the body limit: checks at most max_body_bytes
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.http_metrics)  # outermost: counts the 413s too
     if settings.cors_origins:  # other sites' pages (Grafana, a portal) may read the API; keys still required

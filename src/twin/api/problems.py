@@ -59,12 +59,24 @@ def problem_response(
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     out = []
     for err in exc.errors():
+        if err.get("type") == "json_invalid":  # FastAPI's: loc (body, position), the parser's message in ctx
+            out.append(_json_error(err))
+            continue
         loc = [str(p) for p in err.get("loc", ())]
         entry = {"field": ".".join(loc), "message": err.get("msg", ""), "type": err.get("type", "")}
         if err.get("type") != "missing" and "input" in err:
             entry["value"] = shown(err["input"])
         out.append(entry)
     return out
+
+
+def _json_error(err: dict[str, Any]) -> dict[str, Any]:
+    """A body that is not JSON, named by position and the parser's reason (never echoed): it read
+    "body.9 = {} is invalid: JSON decode error"."""
+    loc = err.get("loc", ())
+    where = f" at character {loc[1]}" if len(loc) > 1 else ""
+    reason = str((err.get("ctx") or {}).get("error", "JSON decode error"))
+    return {"field": "body", "message": f"invalid JSON{where}: {reason}", "type": "json_invalid"}
 
 
 def shown(value: Any) -> str:
