@@ -177,3 +177,36 @@ def test_json_nesting_and_digits_at_the_limit_or_inside_strings_are_parsed(clien
     assert problem(r, 422).startswith("body.n = ")  # past the body check: an unknown field
     r = client.post("/v1/admin/keys", json={"name": "k", "scopes": ["read"], "note": name})
     assert problem(r, 422).startswith("body.note = ")
+
+
+RANGE = {"start": "2026-03-01T00:00:00Z", "end": "2026-03-01T01:00:00Z"}
+
+
+@pytest.mark.parametrize("sent", ["NaN", "nan", "inf", "-Infinity", "1e400"])
+@pytest.mark.parametrize(
+    ("method", "path", "params", "name", "valid"),
+    [
+        ("GET", "/v1/streams/interpolated", {"tags": TAG, **RANGE}, "interval_s", f"(0, {366 * 86400}]"),
+        ("POST", "/v1/alarms/a-1/shelve", {}, "hours", "(0, 24]"),
+    ],
+)
+def test_non_finite_query_floats_are_refused_naming_the_valid_interval(
+    client: httpx.Client, method: str, path: str, params: dict[str, str], name: str, valid: str, sent: str
+) -> None:
+    """interval_s=NaN was refused with "less than or equal to 31622400", as if NaN were too large."""
+    r = client.request(method, path, params={**params, name: sent})
+    assert problem(r, 422) == f"query.{name} = {sent!r} is invalid: Input should be a finite number in {valid}"
+
+
+@pytest.mark.parametrize("sent", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_non_finite_body_floats_are_refused_naming_what_is_valid(client: httpx.Client, sent: str) -> None:
+    shown = {"NaN": "nan", "Infinity": "inf", "-Infinity": "-inf", "1e999": "inf"}[sent]
+    body = f'{{"plant": "plant_small", "horizon_h": {sent}}}'.encode()
+    r = client.post("/v1/schedules", content=body, headers=JSON)
+    assert problem(r, 422) == f"body.horizon_h = {shown} is invalid: Input should be a finite number in [1, 72]"
+    body = f'{{"from_live": true, "change": {{"kind": "outage", "at_h": {sent}}}}}'.encode()
+    r = client.post("/v1/scenarios", content=body, headers=JSON)
+    assert problem(r, 422) == (
+        f"body.change.0.at_h = {shown} is invalid: "
+        "Input should be a finite number, true or false, or text of at most 200 characters"
+    )

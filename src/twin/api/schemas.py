@@ -6,6 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from twin.api.validators import one_message
+
 Scope = Literal["read", "run", "admin"]
 # Scopes a key may hold: also ``operate`` (setpoint writes), which keys get from the command line only.
 KeyScope = Literal["read", "run", "admin", "operate"]
@@ -169,7 +171,10 @@ class ScenarioBase(BaseModel):
     label: str = Field("", max_length=200)
 
 
-ChangeValue = Annotated[str, Field(max_length=200)] | bool | int | Annotated[float, Field(allow_inf_nan=False)]
+ChangeValue = Annotated[
+    Annotated[str, Field(max_length=200)] | bool | int | Annotated[float, Field(allow_inf_nan=False)],
+    one_message("change_value", "Input should be a finite number, true or false, or text of at most 200 characters"),
+]
 
 
 class ScenarioCreate(ScenarioBase):

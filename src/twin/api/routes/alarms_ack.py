@@ -10,9 +10,11 @@ from twin.api import views
 from twin.api.deps import ReadKey, RunKey, SnapshotDep
 from twin.api.problems import Problem, responses
 from twin.api.schemas_dashboard import AlarmAction, AlarmActions
+from twin.api.validators import finite_float
 
 router = APIRouter(prefix="/v1/alarms", tags=["plant"])
 AlarmPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,99}$", examples=["a-17"])]
+ShelveHours = finite_float(Query, gt=0, le=24, description="how long, hours (at most 24)")
 
 
 def _known(snap: SnapshotDep, alarm_id: str) -> None:
@@ -51,7 +53,7 @@ def shelve(
     alarm_id: AlarmPath,
     who: RunKey,
     snap: SnapshotDep,
-    hours: Annotated[float, Query(gt=0, le=24, description="how long, hours (at most 24)")],
+    hours: ShelveHours,
 ) -> AlarmAction:
     _known(snap, alarm_id)
     return AlarmAction.model_validate(request.app.state.alarm_actions.shelve(alarm_id, hours, who.key_id))

@@ -19,11 +19,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from twin.api.deps import ReadKey, RunKey
 from twin.api.problems import Problem, responses
+from twin.api.validators import finite_float
 from twin.errors import TwinError
 
 router = APIRouter(prefix="/v1/schedules", tags=["schedules"])
 JobPath = Annotated[str, Path(pattern=r"^sched-[a-f0-9]{16}$")]
 KEEP = 50
+HorizonH = finite_float(ge=1.0, le=72.0)
+TotalH = finite_float(ge=1.0, le=168.0, description="span on a rolling horizon")
 
 
 class ScheduleCreate(BaseModel):
@@ -31,9 +34,9 @@ class ScheduleCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     plant: str = Field(pattern=r"^plant_[a-z0-9_\-]{1,60}$", examples=["plant_small"])
-    horizon_h: float = Field(48.0, ge=1.0, le=72.0)
+    horizon_h: HorizonH = 48.0
     step_min: Literal[15, 30, 60] = 15
-    total_h: float | None = Field(None, ge=1.0, le=168.0, description="span on a rolling horizon")
+    total_h: TotalH | None = None
     replay_cells: int = Field(4, ge=1, le=16)
     seed: int = Field(1, ge=0, le=2**31 - 1)
 

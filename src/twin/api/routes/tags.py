@@ -34,6 +34,7 @@ from twin.api.problems import Problem, responses
 from twin.api.routes.kpis import kpi_unit
 from twin.api.schemas import InterpolatedSet, PlotSet, SummarySet
 from twin.api.settings import Settings
+from twin.api.validators import finite_float
 from twin.store import Store, UnknownKeyError
 from twin.store.validate import TAG_RE
 
@@ -41,6 +42,7 @@ router = APIRouter(prefix="/v1/streams", tags=["series"])
 TagName = Annotated[str, StringConstraints(pattern=TAG_RE.pattern)]
 Tags = Annotated[list[TagName], Query(min_length=1, max_length=50, description="tags (repeat), at most 50")]
 US = 1_000_000
+IntervalS = finite_float(Query, gt=0, le=366 * 86400, description="seconds between values")
 
 
 def all_tags(store: Store, snap: Any) -> list[dict[str, Any]]:
@@ -171,7 +173,7 @@ def interpolated(
     _: ReadKey,
     store: StoreDep,
     settings: SettingsDep,
-    interval_s: Annotated[float, Query(gt=0, le=366 * 86400, description="seconds between values")],
+    interval_s: IntervalS,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> Any:
     lo_us = int(rng.start.timestamp() * US)
