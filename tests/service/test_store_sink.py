@@ -3,6 +3,7 @@ and nothing already stored lost when a batch is refused (design.md "Rules for in
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -85,6 +86,31 @@ def test_a_point_the_store_refuses_is_isolated_and_the_rest_of_its_batch_stored(
         assert rejected.tag == "cell:1-003/cell_voltage_V"
         assert rejected.ts == str(T0 + 1000)
         assert rejected.reason.startswith("store_refused")
+    finally:
+        store.close()
+
+
+def test_a_batch_the_store_refuses_point_by_point_logs_one_warning(tmp_path, caplog):
+    """64 points all before the compaction watermark (an edge replaying data older than the store keeps): each
+    is isolated and rejected, but the batch logs one warning with the count and the first few, not one per
+    split of the batch (63 before)."""
+    store = DuckDBStore(tmp_path / "w.duckdb", retention=timedelta(hours=1))
+    try:
+        sink = StoreSink(store, batch=1000)
+        sink.accept([_sample(T0, "pot_003", "cell_voltage_V", 4.2)])
+        sink.flush()
+        store.compact(now=datetime.fromtimestamp(T0 / 1000 + 3 * 3600, tz=UTC))
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="twin.service.store_sink"):
+            sink.accept([_sample(T0 + 1000 + k, f"pot_{k:03d}", "cell_voltage_V", 4.0) for k in range(1, 65)])
+            sink.flush()
+        assert sink.counters["points_rejected"] == 64
+        assert len(store.rejected(limit=100)) == 64
+        warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+        assert len(warnings) == 1, warnings[:3]
+        assert "batch of 64 points" in warnings[0]
+        assert "64 refusing points isolated and rejected (first: cell:1-001/cell_voltage_V at" in warnings[0]
+        assert len(warnings[0]) < 1_000
     finally:
         store.close()
 

@@ -3,15 +3,17 @@ without bound, and the real edge nodes keep working beside it."""
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 
 import pytest
 
 from twin.telemetry import CollectingSink, HostConfig, Quality, SparkplugHost, samples
+from twin_edge.sparkplug.proto import sparkplug_b_pb2 as pb
 from twin_edge.testing import Recorder, unique
 
-from .messages import dbirth, ddata, nbirth
+from .messages import alias_of, dbirth, ddata, nbirth
 
 pytestmark = pytest.mark.mqtt
 
@@ -68,6 +70,62 @@ def test_made_up_edge_node_names_stay_within_max_edge_nodes(
         edge.publish(f"spBv1.0/{group}/DDATA/gw/pot_001", ddata(0, 2, 6), qos=1)
         wait_until(lambda: any(s.node == "gw" and s.metric == "feed_count" and s.value == 6 for s in sink.samples()))
         assert counters["internal_errors"] == 0
+    finally:
+        edge.close()
+        host.stop()
+
+
+def _flood(seq: int, wrong: int, future: int, unknown: int) -> bytes:
+    """A DDATA for ``dbirth(0, ...)``'s pot: ``wrong`` Float metrics carried in ``int_value``, ``future``
+    feed_counts stamped in year 9999, ``unknown`` aliases no BIRTH gave, one metric by a 200 000-character name
+    no BIRTH gave, and one good feed_count = 42 at 5 000 ms."""
+    data = pb.Payload(timestamp=5_000, seq=seq)
+    for i in range(wrong):
+        data.metrics.add(alias=alias_of(0, 0), timestamp=3_000 + i, int_value=i)
+    for i in range(future):
+        data.metrics.add(alias=alias_of(0, 1), timestamp=253_402_300_799_000 + i, int_value=i)
+    data.metrics.add(name="n" * 200_000, timestamp=3_000, int_value=1)
+    for i in range(unknown):
+        data.metrics.add(alias=100_000 + i, timestamp=3_000, int_value=i)
+    data.metrics.add(alias=alias_of(0, 1), timestamp=5_000, int_value=42)
+    return data.SerializeToString()
+
+
+def test_a_payload_of_bad_metrics_logs_one_warning_and_counts_each(
+    broker: tuple[str, int], caplog: pytest.LogCaptureFixture
+) -> None:
+    """One ~0.5 MB DDATA with 20 000 wrong-datatype metrics, 20 000 year-9999 stamps, 3 000 unknown aliases and an
+    unknown 200 000-character name beside one good metric: the good one is delivered, every bad one is counted,
+    and the message writes one warning (not 43 001) that gives the counts by reason, names the first offenders
+    (the unknown alias by its value, the long name cut short) and stays short itself."""
+    group = unique("g")
+    sink = CollectingSink()
+    host = SparkplugHost(HostConfig(host_id=unique("host"), broker_port=broker[1], group_ids=(group,)), sink)
+    edge = Recorder(*broker, f"spBv1.0/{group}/NCMD/gw")
+    host.start()
+    try:
+        assert host.wait_online(5)
+        edge.publish(f"spBv1.0/{group}/NBIRTH/gw", nbirth(0), qos=1)
+        edge.publish(f"spBv1.0/{group}/DBIRTH/gw/pot_001", dbirth(0, 1), qos=1)
+        wait_until(lambda: host.device_online(group, "gw", "pot_001"))
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="twin.telemetry"):
+            edge.publish(f"spBv1.0/{group}/DDATA/gw/pot_001", _flood(2, 20_000, 20_000, 3_000), qos=1)
+            wait_until(lambda: any(s.value == 42 for s in sink.samples()))
+        counters = host.counters
+        assert counters["wrong_datatype"] == 20_000
+        assert counters["bad_timestamp"] == 20_000
+        assert counters["unknown_alias"] == 3_000 + 1
+        assert counters[f'dropped{{node="{group}/gw",reason="wrong_datatype"}}'] == 20_000
+        assert counters["internal_errors"] == 0
+        warnings = [r for r in caplog.records if r.name.startswith("twin.telemetry") and r.levelno >= logging.WARNING]
+        assert len(warnings) == 1, [r.getMessage()[:200] for r in warnings[:5]]
+        text = warnings[0].getMessage()
+        assert len(text) < 2_000
+        assert "43001 metric(s) dropped" in text
+        assert "wrong_datatype 20000 ('cell_voltage_V' carries int_value" in text
+        assert "bad_timestamp 20000 ('feed_count' at 253402300799000 ms" in text
+        assert f"unknown_alias 3001 ('{'n' * 60}'..., alias 100000, alias 100001, ...)" in text
     finally:
         edge.close()
         host.stop()

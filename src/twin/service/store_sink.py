@@ -280,6 +280,32 @@ class StoreSink:
         nodes: list[str],
         rejected: list[RejectedPoint],
     ) -> None:
+        """Write one batch; if the store refuses it, isolate the refusing points (:meth:`_write_or_split`) and log
+        that once for the batch, however many points it took (one warning line per batch, not per split)."""
+        before = len(rejected)
+        refusal = self._write_or_split(tags, ts, values, quality, nodes, rejected)
+        if refusal is not None:
+            isolated = rejected[before:]
+            first = ", ".join(f"{r.tag[:80]} at {r.ts}" for r in isolated[:3])
+            log.warning(
+                "store refused a telemetry batch of %d points (%s); %d refusing points isolated and rejected%s",
+                len(tags),
+                refusal[:200],
+                len(isolated),
+                f" (first: {first}{', ...' if len(isolated) > 3 else ''})" if isolated else "",
+            )
+
+    def _write_or_split(
+        self,
+        tags: list[str],
+        ts: list[int],
+        values: list[float],
+        quality: list[str],
+        nodes: list[str],
+        rejected: list[RejectedPoint],
+    ) -> str | None:
+        """Write the points; a batch the store refuses whole is split until the refusing points are isolated,
+        which go to ``rejected``. Returns the first refusal's message, or None when nothing was refused."""
         try:
             new = sorted(set(tags) - self._known)
             written = self.store.write_points(  # new tags are registered with their first points, atomically
@@ -291,6 +317,7 @@ class StoreSink:
             )
             self._known.update(new)
             self._bump("points_written", int(written))
+            return None
         except TwinError as exc:  # refused whole: split until the refusing points are isolated
             self._bump("write_errors")
             if len(tags) == 1:
@@ -301,15 +328,16 @@ class StoreSink:
                         datetime.now(UTC), nodes[0], tags[0], str(ts[0]), repr(values[0]), f"store_refused: {exc}"
                     )
                 )
-                return
-            log.warning("store refused a telemetry batch of %d points (%s); isolating the bad points", len(tags), exc)
+                return str(exc)
             half = len(tags) // 2
-            self._write(tags[:half], ts[:half], values[:half], quality[:half], nodes[:half], rejected)
-            self._write(tags[half:], ts[half:], values[half:], quality[half:], nodes[half:], rejected)
+            self._write_or_split(tags[:half], ts[:half], values[:half], quality[:half], nodes[:half], rejected)
+            self._write_or_split(tags[half:], ts[half:], values[half:], quality[half:], nodes[half:], rejected)
+            return str(exc)
         except Exception:  # not about the data (store down, disk full...): counted, logged, lost
             self._bump("write_errors")
             self._bump("points_lost", len(tags))
             log.exception("store write of %d telemetry points failed", len(tags))
+            return None
 
 
 class FanoutSink:

@@ -13,6 +13,9 @@ with samples in *seq* order and ``request_rebirth`` when the spec says to. Spec 
 - A metric stamped more than ``max_future_ms`` ahead of the host's receipt time is dropped (``bad_timestamp``):
   clocks are kept in sync (spec "Timestamps in Sparkplug"), and a year-9999 stamp would otherwise drive the
   consumers' clocks (the live twin would compute every window up to it) and pin the duplicate window.
+- Metrics dropped on their own (wrong datatype, bad timestamp, unknown alias, invalid name...) are counted one by
+  one but logged once per message (:class:`_Drops`): a 1 MB payload of bad metrics writes one warning line, not
+  100 000.
 """
 
 from __future__ import annotations
@@ -34,6 +37,48 @@ from twin_edge.sparkplug.proto import sparkplug_b_pb2 as pb
 logger = logging.getLogger(__name__)
 
 _MAX_BUFFERED = 128
+_EXAMPLES = 3  # offending metrics named per reason in a message's drop summary
+_EXAMPLE_CHARS = 60  # each name or value there cut to this many characters
+
+
+def _short(value: object, limit: int = _EXAMPLE_CHARS) -> str:
+    """``repr(value)`` of at most about ``limit`` characters; a str or bytes is cut before its repr is made
+    (a client's name can be as long as its payload)."""
+    if isinstance(value, str | bytes):
+        cut = value[:limit]
+        return repr(cut) + ("..." if len(value) > limit else "")
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+@dataclass(slots=True)
+class _Drops:
+    """The metrics one message lost, by reason: each is counted exactly (``IngestCounters``), but the message
+    gets one warning summarising the counts with the first few offenders (see :meth:`summary`)."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    examples: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, reason: str, name: object, detail: str = "") -> None:
+        """One metric dropped for ``reason``; its ``name`` (None: it came by alias, named in ``detail``) and
+        ``detail`` are only formatted for the first ``_EXAMPLES`` of each reason."""
+        n = self.counts[reason] = self.counts.get(reason, 0) + 1
+        if n <= _EXAMPLES:
+            text = detail if name is None else f"{_short(name)} {detail}".rstrip()
+            self.examples.setdefault(reason, []).append(text)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def summary(self) -> str:
+        """``reason n (first, second, third, ...)`` for each reason, in the order first seen."""
+        parts = []
+        for reason, n in self.counts.items():
+            shown = self.examples.get(reason, [])
+            more = ", ..." if n > len(shown) else ""
+            parts.append(f"{reason} {n} ({', '.join(shown)}{more})")
+        return "; ".join(parts)
 
 
 @dataclass(slots=True)
@@ -290,32 +335,34 @@ class EdgeNodeTracker:
     def _apply_birth(self, device: str | None, message: pb.Payload, now_ms: int) -> None:
         default_ts = message.timestamp if message.HasField("timestamp") else now_ms
         samples: list[Sample] = []
+        drops = _Drops()
         for m in message.metrics:
             name = m.name
             if not isinstance(name, str):  # upb returns bytes for a name that is not valid UTF-8
-                self._invalid_name(device, name)
+                self._invalid_name(drops, name)
                 continue
             if device is None and (name == BDSEQ_METRIC or name.startswith("Node Control/")):
                 continue
             if not name or not m.HasField("datatype"):
-                self._drop("malformed")
+                self._drop_metric(drops, "malformed", name, "has no name or no datatype")
                 continue
             try:
                 datatype = DataType(m.datatype)
             except ValueError:
-                self._drop("wrong_datatype")
+                self._drop_metric(drops, "wrong_datatype", name, f"datatype {m.datatype}")
                 continue
             if datatype is DataType.TEMPLATE:
                 if not m.template_value.is_definition:  # definitions (NBIRTH) are types, not values
                     self._register(device, name, datatype, m.alias if m.HasField("alias") else None)
-                    self._template(device, name, m, default_ts, samples, now_ms, birth=True)
+                    self._template(device, name, m, default_ts, samples, now_ms, drops, birth=True)
                 continue
             info = self._register(device, name, datatype, m.alias if m.HasField("alias") else None)
-            sample = self._sample(info, m, default_ts, now_ms)
+            sample = self._sample(info, m, default_ts, now_ms, drops)
             if sample is not None:
                 samples.append(sample)
         if device is not None:
             self._devices_online.add(device)
+        self._log_drops("NBIRTH" if device is None else "DBIRTH", device, drops)
         self._deliver(samples)
 
     def _register(self, device: str | None, name: str, datatype: DataType, alias: int | None) -> _MetricInfo:
@@ -348,6 +395,7 @@ class EdgeNodeTracker:
         default_ts: int,
         samples: list[Sample],
         now_ms: int,
+        drops: _Drops,
         *,
         birth: bool,
     ) -> None:
@@ -355,27 +403,26 @@ class EdgeNodeTracker:
         try:
             members = list(flatten_template(prefix, m, default_ts))
         except SparkplugError as exc:
-            self._drop("malformed")
-            logger.warning("%s/%s %s: %s", self.group, self.node, device, exc)
+            self._drop_metric(drops, "malformed", prefix, _short(str(exc), 120))
             return
         for flat, member, ts in members:
             if flat is None:
-                self._invalid_name(device, member.name)
+                self._invalid_name(drops, member.name)
                 continue
             if birth:
                 try:
                     info = self._register(device, flat, DataType(member.datatype), None)
                 except ValueError:
-                    self._drop("wrong_datatype")
+                    self._drop_metric(drops, "wrong_datatype", flat, f"datatype {member.datatype}")
                     continue
             else:
                 found = self._names.get((device, flat))
                 if found is None:
-                    self._drop("unknown_alias")
-                    self._rebirth(now_ms, f"unknown template member {flat}")
+                    self._drop_metric(drops, "unknown_alias", flat, "(template member not in the BIRTH)")
+                    self._rebirth(now_ms, "unknown template member")
                     continue
                 info = found
-            sample = self._sample(info, member, ts, now_ms)
+            sample = self._sample(info, member, ts, now_ms, drops)
             if sample is not None:
                 samples.append(sample)
 
@@ -383,78 +430,61 @@ class EdgeNodeTracker:
         default_ts = message.timestamp if message.HasField("timestamp") else now_ms
         aliases, names = self._aliases, self._names
         samples: list[Sample] = []
+        drops = _Drops()
         for m in message.metrics:
             if m.HasField("alias"):
                 info = aliases.get(m.alias)
             else:
                 name = m.name
                 if not isinstance(name, str):
-                    self._invalid_name(device, name)
+                    self._invalid_name(drops, name)
                     continue
                 info = names.get((device, name))
             if info is None or info.device != device:
-                self._drop("unknown_alias")
+                if m.HasField("alias"):
+                    self._drop_metric(drops, "unknown_alias", None, f"alias {m.alias}")
+                else:
+                    self._drop_metric(drops, "unknown_alias", m.name)
                 self._rebirth(now_ms, "unknown metric alias")
                 continue
             if info.template:
-                self._template(device, info.name, m, default_ts, samples, now_ms, birth=False)
+                self._template(device, info.name, m, default_ts, samples, now_ms, drops, birth=False)
                 continue
-            sample = self._sample(info, m, default_ts, now_ms)
+            sample = self._sample(info, m, default_ts, now_ms, drops)
             if sample is not None:
                 samples.append(sample)
+        self._log_drops("NDATA" if device is None else "DDATA", device, drops)
         self._deliver(samples)
 
-    def _sample(self, info: _MetricInfo, m: pb.Payload.Metric, default_ts: int, now_ms: int) -> Sample | None:
+    def _sample(
+        self, info: _MetricInfo, m: pb.Payload.Metric, default_ts: int, now_ms: int, drops: _Drops
+    ) -> Sample | None:
         ts = m.timestamp if m.HasField("timestamp") else default_ts
         if ts > now_ms + self._max_future_ms:
-            self._drop("bad_timestamp")
-            logger.warning(
-                "%s/%s %s: %s timestamp %d ms is %.0f s ahead of the host's clock (limit %.0f s); metric dropped",
-                self.group,
-                self.node,
-                info.device,
-                info.name,
-                ts,
-                (ts - now_ms) / 1000,
-                self._max_future_ms / 1000,
-            )
+            self._drop_metric(drops, "bad_timestamp", info.name, f"at {ts} ms, {(ts - now_ms) / 1000:.0f} s ahead")
             return None
         field = m.WhichOneof("value")
         if field is None or m.is_null:
             value: Value | None = None
         elif field != info.field:
-            self._drop("wrong_datatype")
-            logger.warning(
-                "%s/%s %s: %s carries %s, BIRTH declared %s",
-                self.group,
-                self.node,
-                info.device,
-                info.name,
-                field,
-                info.datatype.spec_name,
-            )
+            self._drop_metric(drops, "wrong_datatype", info.name, f"carries {field}, BIRTH {info.datatype.spec_name}")
             return None
         else:
             value = getattr(m, field)
             if info.bits and value >= 1 << (info.bits - 1):  # type: ignore[operator]
                 try:
                     value = signed_from_wire(value, info.bits)  # type: ignore[arg-type]
-                except SparkplugError as exc:
-                    self._drop("wrong_datatype")
-                    logger.warning("%s/%s %s: %s: %s", self.group, self.node, info.device, info.name, exc)
+                except SparkplugError:
+                    self._drop_metric(drops, "wrong_datatype", info.name, f"{value} does not fit {info.bits} bits")
                     return None
             elif info.dataset:
                 try:
                     value = decode_dataset(value)  # type: ignore[arg-type]
                 except SparkplugError as exc:
-                    self._drop("wrong_datatype")
-                    logger.warning("%s/%s %s: %s: %s", self.group, self.node, info.device, info.name, exc)
+                    self._drop_metric(drops, "wrong_datatype", info.name, _short(str(exc), 120))
                     return None
             elif info.text and not isinstance(value, str):
-                self._drop("invalid_utf8")
-                logger.warning(
-                    "%s/%s %s: %s: String value is not valid UTF-8", self.group, self.node, info.device, info.name
-                )
+                self._drop_metric(drops, "invalid_utf8", info.name, "(String value not UTF-8)")
                 return None
         historical = m.is_historical
         delivered = info.delivered
@@ -480,12 +510,27 @@ class EdgeNodeTracker:
         setattr(counters, reason, getattr(counters, reason) + 1)
         counters.count_drop(f"{self.group}/{self.node}", reason)
 
-    def _invalid_name(self, device: str | None, raw: object) -> None:
+    def _drop_metric(self, drops: _Drops, reason: str, name: object, detail: str = "") -> None:
+        """Count one metric of the message at hand dropped for ``reason`` and note it for its summary."""
+        self._drop(reason)
+        drops.add(reason, name, detail)
+
+    def _invalid_name(self, drops: _Drops, raw: object) -> None:
         """A metric name that is not valid UTF-8 (spec: names are UTF-8 strings): counted, never a tag."""
-        self._drop("invalid_utf8")
-        logger.warning(
-            "%s/%s %s: metric name %.40r is not valid UTF-8; metric dropped", self.group, self.node, device, raw
-        )
+        self._drop_metric(drops, "invalid_utf8", raw, "(name not UTF-8)")
+
+    def _log_drops(self, kind: str, device: str | None, drops: _Drops) -> None:
+        """One warning for everything a message lost (counts by reason, the first few offenders, cut short)."""
+        if drops.counts:
+            logger.warning(
+                "%s/%s %s %s: %d metric(s) dropped: %s",
+                self.group,
+                self.node,
+                kind,
+                _short(device),
+                drops.total,
+                drops.summary(),
+            )
 
     def _stale(self, device: str | None, now_ms: int, *, whole_node: bool = False) -> None:
         samples = [
