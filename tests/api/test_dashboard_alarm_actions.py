@@ -31,8 +31,32 @@ def test_acknowledge_and_shelve_round_trip(server: LiveServer, keys: Keys) -> No
         assert book["ae-1-005"]["acknowledged_by"] != keys.run  # the key id, never the secret
         assert c.delete("/v1/alarms/ae-1-005/shelve").json()["shelved_until"] is None
         assert c.get("/v1/alarms/actions").json()["actions"]["ae-1-005"]["shelved_until"] is None
-        assert c.delete("/v1/alarms/never-raised/shelve").json()["acknowledged_at"] is None
+        assert c.delete("/v1/alarms/never-raised/shelve").status_code == 404
         assert set(c.get("/v1/alarms/actions").json()["actions"]) == {"ae-1-005"}  # unshelving adds nothing
+
+
+@pytest.fixture
+def shelved_then_gone(store: DuckDBStore) -> str:
+    """An alarm shelved before the API started, no longer among the live twin's alarms."""
+    now = datetime.now(UTC)
+    store.shelve_alarm("gone-7", "k1", now, now + timedelta(hours=1))
+    return "gone-7"
+
+
+def test_unshelving_an_unknown_alarm_is_a_404_naming_it(shelved_then_gone: str, server: LiveServer, keys: Keys) -> None:
+    """It answered 200 with empty fields, as if there were something to unshelve; acknowledge and shelve 404."""
+    with httpx.Client(base_url=server.url, headers={"X-API-Key": keys.run}, timeout=10) as c:
+        for action in ("acknowledge", "shelve?hours=1"):
+            assert c.post(f"/v1/alarms/never-raised/{action}").status_code == 404
+        r = c.delete("/v1/alarms/never-raised/shelve")
+        assert r.status_code == 404
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert r.json()["detail"].startswith("alarm_id = 'never-raised' is neither a current alarm nor one acted on")
+        assert "never-raised" not in c.get("/v1/alarms/actions").json()["actions"]
+        gone = c.delete(f"/v1/alarms/{shelved_then_gone}/shelve")  # cleared since it was shelved: still undone
+        assert gone.status_code == 200
+        assert shelved_then_gone not in c.get("/v1/alarms/actions").json()["actions"]
+        assert c.delete("/v1/alarms/ae-1-005/shelve").json()["shelved_until"] is None  # current, never shelved
 
 
 def test_refusals(server: LiveServer, keys: Keys) -> None:

@@ -72,15 +72,15 @@ class AlarmActions:
             entry.update(shelved_at=at, shelved_until=until, shelved_by=by)
             return self._put(alarm_id, entry)
 
-    def unshelve(self, alarm_id: str, now: datetime | None = None) -> dict[str, Any]:
-        """Show ``alarm_id`` again (an id the book does not hold is not added)."""
+    def unshelve(self, alarm_id: str, now: datetime | None = None) -> dict[str, Any] | None:
+        """Show ``alarm_id`` again; None (and nothing added) when the book holds no action on it."""
         with self._lock:
             if self._store is not None:
                 record = self._store.unshelve_alarm(alarm_id, now or datetime.now(UTC))
-                return {} if record is None else self._put(alarm_id, _entry_of(record))
+                return None if record is None else self._put(alarm_id, _entry_of(record))
             entry = self._book.get(alarm_id)
             if entry is None:
-                return {}
+                return None
             for f in ("shelved_at", "shelved_until", "shelved_by"):
                 entry.pop(f, None)
             return dict(entry)

@@ -18,10 +18,15 @@ ShelveHours = finite_float(Query, gt=0, le=24, description="how long, hours (at 
 
 
 def _known(snap: SnapshotDep, alarm_id: str) -> None:
-    if not any(a.get("id") == alarm_id for a in views.alarms(snap, None, None)):
+    """404 naming ``alarm_id`` unless it is one of the live twin's current alarms."""
+    if not _current(snap, alarm_id):
         raise Problem(
             404, "Not found", f"alarm_id = {alarm_id!r} is not a current alarm; list them with GET /v1/alarms"
         )
+
+
+def _current(snap: SnapshotDep, alarm_id: str) -> bool:
+    return any(a.get("id") == alarm_id for a in views.alarms(snap, None, None))
 
 
 @router.get(
@@ -59,6 +64,19 @@ def shelve(
     return AlarmAction.model_validate(request.app.state.alarm_actions.shelve(alarm_id, hours, who.key_id))
 
 
-@router.delete("/{alarm_id}/shelve", response_model=AlarmAction, responses=responses(401, 403), summary="Unshelve")
-def unshelve(request: Request, alarm_id: AlarmPath, _: RunKey) -> AlarmAction:
-    return AlarmAction.model_validate(request.app.state.alarm_actions.unshelve(alarm_id))
+@router.delete(
+    "/{alarm_id}/shelve", response_model=AlarmAction, responses=responses(401, 403, 404), summary="Unshelve"
+)
+def unshelve(request: Request, alarm_id: AlarmPath, _: RunKey, snap: SnapshotDep) -> AlarmAction:
+    """Show the alarm again: one the book holds an action on (even if it has cleared since), or a current one
+    (nothing to undo); any other id is a 404 naming it, as for acknowledge and shelve (it answered 200 and empty
+    fields)."""
+    entry = request.app.state.alarm_actions.unshelve(alarm_id)
+    if entry is None and not _current(snap, alarm_id):
+        raise Problem(
+            404,
+            "Not found",
+            f"alarm_id = {alarm_id!r} is neither a current alarm nor one acted on; list them with GET /v1/alarms "
+            "and GET /v1/alarms/actions",
+        )
+    return AlarmAction.model_validate(entry or {})
