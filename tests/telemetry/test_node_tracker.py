@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -11,7 +12,7 @@ from twin.telemetry.node_tracker import EdgeNodeTracker
 from twin.telemetry.samples import IngestCounters, Quality, Sample
 from twin_edge.sparkplug import DataType, MessageType, Metric, encode_payload
 
-from .messages import dbirth, ddata, ddeath, nbirth, ndeath
+from .messages import SIGNALS, dbirth, ddata, ddeath, nbirth, ndeath
 
 
 class Harness:
@@ -192,3 +193,38 @@ def test_any_reordering_within_the_window_is_applied_in_seq_order(n: int, rnd: r
     assert h.counts() == list(range(1, n + 1))
     assert h.rebirths == []
     assert h.counters.seq_gaps == 0
+
+
+@pytest.mark.parametrize(("second_nbirth_ms", "forgotten"), [(1_000 + 120_000 + 1, True), (1_000 + 120_000, False)])
+def test_nbirth_forgets_timestamps_and_last_values_not_delivered_within_the_duplicate_window(
+    second_nbirth_ms: int, forgotten: bool
+) -> None:
+    """At an NBIRTH the node forgets the delivered timestamps and last values of metrics last delivered before
+    the duplicate window (120 s here; 40 made-up devices of an earlier session would otherwise be kept for ever),
+    and keeps what a replay could still repeat. Seen from outside: a DBIRTH replaying a stamp of the earlier
+    session is delivered again once forgotten (a duplicate while kept), and a device whose new birth values are
+    all dropped goes STALE with no last value once forgotten (its old one while kept)."""
+    h = Harness()
+    h.send(MessageType.NBIRTH, nbirth(1, seq=0), now=10_000)
+    for i in range(40):
+        h.send(MessageType.DBIRTH, dbirth(i, 1 + i, ts=1_000), f"fake_{i}", now=10_000)
+    assert h.counters.applied == 40 * 3
+    h.samples.clear()
+
+    h.send(MessageType.NBIRTH, nbirth(2, seq=0), now=second_nbirth_ms)
+    h.send(MessageType.DBIRTH, dbirth(0, 1, ts=1_000), "fake_0", now=second_nbirth_ms)
+    future = second_nbirth_ms + 60_000 + 1  # beyond max_future_ms: every birth value of fake_1 is dropped
+    h.send(MessageType.DBIRTH, dbirth(1, 2, ts=future), "fake_1", now=second_nbirth_ms)
+    h.send(MessageType.DDEATH, ddeath(3, ts=second_nbirth_ms), "fake_1", now=second_nbirth_ms)
+
+    replayed = [s for s in h.samples if s.device == "fake_0" and s.quality is Quality.GOOD]
+    stale = {s.metric: s.value for s in h.samples if s.device == "fake_1" and s.quality is Quality.STALE}
+    assert h.counters.bad_timestamp == 3
+    if forgotten:
+        assert {(s.metric, s.timestamp_ms) for s in replayed} == {(name, 1_000) for name, _ in SIGNALS}
+        assert h.counters.duplicates == 0
+        assert stale == {name: None for name, _ in SIGNALS}
+    else:
+        assert replayed == []
+        assert h.counters.duplicates == 3
+        assert stale == {"cell_voltage_V": pytest.approx(4.0), "feed_count": 0, "offset": -1}
