@@ -10,6 +10,7 @@ import time
 import pytest
 
 from twin.telemetry import CollectingSink, HostConfig, Quality, SparkplugHost, samples
+from twin_edge.sparkplug import BDSEQ_METRIC, REBIRTH_METRIC, DataType
 from twin_edge.sparkplug.proto import sparkplug_b_pb2 as pb
 from twin_edge.testing import Recorder, unique
 
@@ -122,10 +123,84 @@ def test_a_payload_of_bad_metrics_logs_one_warning_and_counts_each(
         assert len(warnings) == 1, [r.getMessage()[:200] for r in warnings[:5]]
         text = warnings[0].getMessage()
         assert len(text) < 2_000
-        assert "43001 metric(s) dropped" in text
+        assert "43001 bad metric(s)" in text
         assert "wrong_datatype 20000 ('cell_voltage_V' carries int_value" in text
         assert "bad_timestamp 20000 ('feed_count' at 253402300799000 ms" in text
         assert f"unknown_alias 3001 ('{'n' * 60}'..., alias 100000, alias 100001, ...)" in text
+    finally:
+        edge.close()
+        host.stop()
+
+
+def _conflicting_births() -> tuple[bytes, bytes]:
+    """An NBIRTH whose node metric line_current_kA has alias 1, and a DBIRTH that gives alias 1 again
+    (cell_voltage_V, taken by the node) and alias 2 twice (feed_count, then offset); bath_temp_degC has alias 3."""
+    nbirth_ = pb.Payload(timestamp=1_000, seq=0)
+    nbirth_.metrics.add(name=BDSEQ_METRIC, timestamp=1_000, datatype=DataType.INT64, long_value=0)
+    nbirth_.metrics.add(name=REBIRTH_METRIC, timestamp=1_000, datatype=DataType.BOOLEAN, boolean_value=False)
+    nbirth_.metrics.add(name="line_current_kA", alias=1, timestamp=1_000, datatype=DataType.FLOAT, float_value=300)
+    dbirth_ = pb.Payload(timestamp=1_000, seq=1)
+    dbirth_.metrics.add(name="cell_voltage_V", alias=1, timestamp=1_000, datatype=DataType.FLOAT, float_value=4)
+    dbirth_.metrics.add(name="feed_count", alias=2, timestamp=1_000, datatype=DataType.UINT32, int_value=0)
+    dbirth_.metrics.add(name="offset", alias=2, timestamp=1_000, datatype=DataType.INT32, int_value=7)
+    dbirth_.metrics.add(name="bath_temp_degC", alias=3, timestamp=1_000, datatype=DataType.FLOAT, float_value=960)
+    return nbirth_.SerializeToString(), dbirth_.SerializeToString()
+
+
+def test_a_birth_reusing_an_alias_of_the_node_keeps_the_first_holder_and_the_rest_of_the_birth(
+    broker: tuple[str, int], caplog: pytest.LogCaptureFixture
+) -> None:
+    """tck-id-payloads-alias-uniqueness: an alias is unique across the edge node's metrics, devices included. A
+    DBIRTH that reuses the node's alias 1 and gives alias 2 twice has those two aliases refused (counted as
+    ``duplicate_alias``, one warning naming both), its metrics kept by name with their birth values; the node's
+    NDATA on alias 1 still reaches line_current_kA (it used to count as an unknown alias, the DBIRTH having taken
+    the alias over), alias 2 stays feed_count's, and DDATA on the refused alias 1 is an unknown alias that asks for
+    no rebirth (which would only repeat the conflict)."""
+    group = unique("g")
+    sink = CollectingSink()
+    host = SparkplugHost(HostConfig(host_id=unique("host"), broker_port=broker[1], group_ids=(group,)), sink)
+    edge = Recorder(*broker, f"spBv1.0/{group}/NCMD/gw")
+    nbirth_, dbirth_ = _conflicting_births()
+    host.start()
+    try:
+        assert host.wait_online(5)
+        with caplog.at_level(logging.WARNING, logger="twin.telemetry"):
+            edge.publish(f"spBv1.0/{group}/NBIRTH/gw", nbirth_, qos=1)
+            edge.publish(f"spBv1.0/{group}/DBIRTH/gw/pot_001", dbirth_, qos=1)
+            wait_until(lambda: host.device_online(group, "gw", "pot_001"))
+        births = {(s.device, s.metric): s.value for s in sink.samples()}
+        assert births == {
+            (None, "line_current_kA"): 300,
+            ("pot_001", "cell_voltage_V"): 4,
+            ("pot_001", "feed_count"): 0,
+            ("pot_001", "offset"): 7,
+            ("pot_001", "bath_temp_degC"): 960,
+        }
+        assert host.counters["duplicate_alias"] == 2
+        assert host.counters[f'dropped{{node="{group}/gw",reason="duplicate_alias"}}'] == 2
+        (warning,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+        assert "duplicate_alias 2 ('cell_voltage_V' alias 1 held by 'line_current_kA' of the node" in warning
+        assert "'offset' alias 2 held by 'feed_count' of 'pot_001'; kept by name)" in warning
+
+        ndata = pb.Payload(timestamp=2_000, seq=2)
+        ndata.metrics.add(alias=1, timestamp=2_000, float_value=301)
+        edge.publish(f"spBv1.0/{group}/NDATA/gw", ndata.SerializeToString(), qos=1)
+        ddata_ = pb.Payload(timestamp=2_000, seq=3)
+        ddata_.metrics.add(alias=2, timestamp=2_000, int_value=5)
+        ddata_.metrics.add(alias=3, timestamp=2_000, float_value=961)
+        ddata_.metrics.add(alias=1, timestamp=2_000, float_value=4.5)
+        edge.publish(f"spBv1.0/{group}/DDATA/gw/pot_001", ddata_.SerializeToString(), qos=1)
+        wait_until(lambda: host.counters["applied"] == 5 + 3)
+        data = {(s.device, s.metric): s.value for s in sink.samples() if s.timestamp_ms == 2_000}
+        assert data == {
+            (None, "line_current_kA"): 301,
+            ("pot_001", "feed_count"): 5,
+            ("pot_001", "bath_temp_degC"): 961,
+        }
+        counters = host.counters
+        assert counters["unknown_alias"] == 1
+        assert counters["rebirths_requested"] == 0
+        assert counters["internal_errors"] == 0
     finally:
         edge.close()
         host.stop()

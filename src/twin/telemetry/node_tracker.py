@@ -13,6 +13,12 @@ with samples in *seq* order and ``request_rebirth`` when the spec says to. Spec 
 - A metric stamped more than ``max_future_ms`` ahead of the host's receipt time is dropped (``bad_timestamp``):
   clocks are kept in sync (spec "Timestamps in Sparkplug"), and a year-9999 stamp would otherwise drive the
   consumers' clocks (the live twin would compute every window up to it) and pin the duplicate window.
+- Aliases are unique across the edge node, its devices included (tck-id-payloads-alias-uniqueness: "If supplied
+  in an NBIRTH or DBIRTH it MUST be a unique number across this Edge Node's entire set of metrics"). A BIRTH
+  metric whose alias another metric of the node already holds (in this birth, the NBIRTH or another device's
+  DBIRTH) is kept by name, its alias refused (``duplicate_alias``): the first holder keeps its alias and its
+  DATA, and DATA of the refused alias for another device is an unknown alias that asks for no rebirth (a rebirth
+  would repeat the conflict). A DBIRTH replaces what its device's earlier DBIRTH registered.
 - Metrics dropped on their own (wrong datatype, bad timestamp, unknown alias, invalid name...) are counted one by
   one but logged once per message (:class:`_Drops`): a 1 MB payload of bad metrics writes one warning line, not
   100 000.
@@ -53,8 +59,9 @@ def _short(value: object, limit: int = _EXAMPLE_CHARS) -> str:
 
 @dataclass(slots=True)
 class _Drops:
-    """The metrics one message lost, by reason: each is counted exactly (``IngestCounters``), but the message
-    gets one warning summarising the counts with the first few offenders (see :meth:`summary`)."""
+    """The metrics one message lost (or whose alias it refused), by reason: each is counted exactly
+    (``IngestCounters``), but the message gets one warning summarising the counts with the first few offenders
+    (see :meth:`summary`)."""
 
     counts: dict[str, int] = field(default_factory=dict)
     examples: dict[str, list[str]] = field(default_factory=dict)
@@ -101,6 +108,7 @@ class _MetricInfo:
     text: bool = False  # a string_value metric (upb gives bytes for invalid UTF-8)
     dataset: bool = False  # a DataSet: delivered as a twin_edge DataSetValue
     template: bool = False  # a Template instance: delivered as its leaf members <name>/<member>
+    alias: int | None = None  # the alias its BIRTH gave it (None: none, or refused as a duplicate)
 
 
 @dataclass(slots=True)
@@ -144,7 +152,8 @@ class EdgeNodeTracker:
         self._rebirth_sent_ms: int | None = None
         self._aliases: dict[int, _MetricInfo] = {}
         self._names: dict[tuple[str | None, str], _MetricInfo] = {}
-        self._alias_of: dict[tuple[str | None, str], int] = {}  # (device, name) -> alias from the current BIRTH
+        self._registered: dict[str | None, list[_MetricInfo]] = {}  # device (None: node) -> its BIRTH's metrics
+        self._refused_aliases: set[tuple[str | None, int]] = set()  # (device, alias) refused as duplicates
         self._devices_online: set[str] = set()
         self._last: dict[tuple[str | None, str], Value | None] = {}
 
@@ -159,7 +168,8 @@ class EdgeNodeTracker:
 
     def birth_alias(self, device: str | None, name: str) -> int | None:
         """The alias the current BIRTH gave metric ``name`` of ``device``; None if it gave none."""
-        return self._alias_of.get((device, name))
+        info = self._names.get((device, name))
+        return None if info is None else info.alias
 
     # -- input -----------------------------------------------------------------------------------------------
     def on_message(self, kind: MessageType, device: str | None, payload: bytes, now_ms: int) -> None:
@@ -212,7 +222,8 @@ class EdgeNodeTracker:
         self._rebirth_sent_ms = None
         self._aliases.clear()
         self._names.clear()
-        self._alias_of.clear()
+        self._registered.clear()
+        self._refused_aliases.clear()
         self._devices_online.clear()
         self._forget_old(now_ms)
         self._apply_birth(None, message, now_ms)
@@ -336,6 +347,8 @@ class EdgeNodeTracker:
         default_ts = message.timestamp if message.HasField("timestamp") else now_ms
         samples: list[Sample] = []
         drops = _Drops()
+        if device is not None:
+            self._release(device)
         for m in message.metrics:
             name = m.name
             if not isinstance(name, str):  # upb returns bytes for a name that is not valid UTF-8
@@ -353,10 +366,10 @@ class EdgeNodeTracker:
                 continue
             if datatype is DataType.TEMPLATE:
                 if not m.template_value.is_definition:  # definitions (NBIRTH) are types, not values
-                    self._register(device, name, datatype, m.alias if m.HasField("alias") else None)
+                    self._register(device, name, datatype, m.alias if m.HasField("alias") else None, drops)
                     self._template(device, name, m, default_ts, samples, now_ms, drops, birth=True)
                 continue
-            info = self._register(device, name, datatype, m.alias if m.HasField("alias") else None)
+            info = self._register(device, name, datatype, m.alias if m.HasField("alias") else None, drops)
             sample = self._sample(info, m, default_ts, now_ms, drops)
             if sample is not None:
                 samples.append(sample)
@@ -365,7 +378,30 @@ class EdgeNodeTracker:
         self._log_drops("NBIRTH" if device is None else "DBIRTH", device, drops)
         self._deliver(samples)
 
-    def _register(self, device: str | None, name: str, datatype: DataType, alias: int | None) -> _MetricInfo:
+    def _release(self, device: str) -> None:
+        """A new DBIRTH of ``device``: forget the metrics and aliases its earlier DBIRTH registered."""
+        for info in self._registered.pop(device, ()):
+            self._names.pop((device, info.name), None)
+            if info.alias is not None and self._aliases.get(info.alias) is info:
+                del self._aliases[info.alias]
+        if self._refused_aliases:
+            self._refused_aliases = {key for key in self._refused_aliases if key[0] != device}
+
+    def _register(
+        self, device: str | None, name: str, datatype: DataType, alias: int | None, drops: _Drops
+    ) -> _MetricInfo:
+        if alias is not None:
+            holder = self._aliases.get(alias)
+            if holder is not None and (holder.device, holder.name) != (device, name):
+                self._drop_metric(
+                    drops,
+                    "duplicate_alias",
+                    name,
+                    f"alias {alias} held by {_short(holder.name)} of "
+                    f"{'the node' if holder.device is None else _short(holder.device)}; kept by name",
+                )
+                self._refused_aliases.add((device, alias))
+                alias = None
         delivered = self._delivered.get((device, name))
         if delivered is None:
             delivered = self._delivered[(device, name)] = _Delivered()
@@ -380,11 +416,12 @@ class EdgeNodeTracker:
             field == "string_value",
             datatype is DataType.DATASET,
             datatype is DataType.TEMPLATE,
+            alias,
         )
         self._names[(device, name)] = info
+        self._registered.setdefault(device, []).append(info)
         if alias is not None:
             self._aliases[alias] = info
-            self._alias_of[(device, name)] = alias
         return info
 
     def _template(
@@ -411,7 +448,7 @@ class EdgeNodeTracker:
                 continue
             if birth:
                 try:
-                    info = self._register(device, flat, DataType(member.datatype), None)
+                    info = self._register(device, flat, DataType(member.datatype), None, drops)
                 except ValueError:
                     self._drop_metric(drops, "wrong_datatype", flat, f"datatype {member.datatype}")
                     continue
@@ -441,10 +478,13 @@ class EdgeNodeTracker:
                     continue
                 info = names.get((device, name))
             if info is None or info.device != device:
-                if m.HasField("alias"):
-                    self._drop_metric(drops, "unknown_alias", None, f"alias {m.alias}")
-                else:
+                if not m.HasField("alias"):
                     self._drop_metric(drops, "unknown_alias", m.name)
+                elif (device, m.alias) in self._refused_aliases:  # a rebirth would repeat the conflict
+                    self._drop_metric(drops, "unknown_alias", None, f"alias {m.alias} (refused as a duplicate)")
+                    continue
+                else:
+                    self._drop_metric(drops, "unknown_alias", None, f"alias {m.alias}")
                 self._rebirth(now_ms, "unknown metric alias")
                 continue
             if info.template:
@@ -523,7 +563,7 @@ class EdgeNodeTracker:
         """One warning for everything a message lost (counts by reason, the first few offenders, cut short)."""
         if drops.counts:
             logger.warning(
-                "%s/%s %s %s: %d metric(s) dropped: %s",
+                "%s/%s %s %s: %d bad metric(s): %s",
                 self.group,
                 self.node,
                 kind,

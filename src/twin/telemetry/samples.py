@@ -94,6 +94,7 @@ class IngestCounters:
     stale_marked: int = 0
     malformed: int = 0
     unknown_alias: int = 0
+    duplicate_alias: int = 0  # BIRTH metrics whose alias another metric of the edge node held: kept by name only
     wrong_datatype: int = 0
     oversized: int = 0
     seq_gaps: int = 0
@@ -116,7 +117,7 @@ class IngestCounters:
 
     def __post_init__(self) -> None:
         # (edge node "group/node", reason) -> count, for malformed, wrong_datatype, invalid_utf8, unknown_alias,
-        # bad_timestamp and seq_gaps; not a dataclass field, so the totals above stay plain integers.
+        # duplicate_alias, bad_timestamp and seq_gaps; not a dataclass field, so the totals above stay plain integers.
         self.by_node: Counter[tuple[str, str]] = Counter()
 
     def count_drop(self, node: str, reason: str) -> None:
