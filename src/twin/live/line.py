@@ -27,8 +27,34 @@ from twin.telemetry.naming import cell_address
 logger = logging.getLogger(__name__)
 
 NOMINAL_CE = 0.95  # for the feed ratio only (commanded alumina over consumption); the filter uses its own CE
+# the most a pot's feed counter can advance, as a multiple of its alumina consumption at nominal current (at
+# 100 % CE) over the time since its last reading, plus two shots: [C] five times the potroom's overfeed of 140 %
+# (GéniSim CIM 2011 [S], models/hal275.toml). More is a counter glitch (a PLC restarting from another value, a
+# corrupt read): it re-baselines and feeds nothing, as a reset does; one jump of 10^6 made a cell's ensemble NaN.
+FEED_COUNT_MARGIN = 5.0
 SIGNALS = frozenset(("cell_voltage_V", "line_current_kA", "pseudo_resistance_uohm", "feed_count", "beam_count",
                      "anode_effect", "bath_temp_degC", "metal_height_cm"))
+#: the range a reading of each signal can physically have in a working potline; a reading outside it (or not
+#: finite) is a broken sensor or a corrupt value and is refused (PotlineTracker.add), never assimilated: one
+#: cell voltage of 1e300 made that cell's ensemble non-finite for good. Bounds [C], chosen wide around [S]:
+PLAUSIBLE = {
+    # anode-effect voltages 20-40 V (physics.md §1.5 [S2]), ΔV 25-35 V (§1.6); a cut-out pot reads ~0 V
+    "cell_voltage_V": (-1.0, 60.0),
+    # rectiformers deliver 105-420 kA per tank (physics.md §5 [S]); unidirectional, so below zero only by a
+    # sensor's offset at zero current
+    "line_current_kA": (-10.0, 1000.0),
+    # (V - E)/I: ~8.5 µΩ in normal operation, ~95 µΩ in an anode effect at 300 kA (physics.md §1.6 [C])
+    "pseudo_resistance_uohm": (-50.0, 500.0),
+    # bath 940-980 °C in operation (physics.md §1.6 [S]): a dip below 800 °C did not reach liquid bath, none
+    # of a working cell reads above 1100 °C
+    "bath_temp_degC": (800.0, 1100.0),
+    # metal pad ~20 cm (Qatalum 300 kA, physics.md §1.7 [S])
+    "metal_height_cm": (0.0, 100.0),
+    # PLC counters and flags: whole, non-negative numbers within a float's exact integers
+    "feed_count": (0.0, 2.0**53),
+    "beam_count": (0.0, 2.0**53),
+    "anode_effect": (0.0, 1.0),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +98,8 @@ class PotlineTracker:
         self._latest_t: list[dict[str, float]] = [{} for _ in range(n_cells)]
         self.stale = np.zeros(n_cells, bool)
         self._count_used = {"feed_count": np.full(n_cells, np.nan), "beam_count": np.full(n_cells, np.nan)}
+        self._feed_count_s = np.full(n_cells, np.nan)  # model time of each pot's last feed count used
+        self.counter_glitches = 0
         self._ae = np.zeros(n_cells, bool)
         self._current_kA = math.nan
         model = self.enkf.model
@@ -87,6 +115,8 @@ class PotlineTracker:
         self._alumina_hist: list[deque[float]] = [deque(maxlen=20) for _ in range(n_cells)]
         self._shots: list[deque[float]] = [deque(maxlen=20) for _ in range(n_cells)]
         self._shot_kg = model.parameter("shot_kg")
+        self._max_shots_per_s = (FEED_COUNT_MARGIN * ALUMINA_KG_PER_COULOMB * model.nominal_current_kA * 1e3
+                                 / self._shot_kg)
         self._slope_alarm = model.parameter("slope_threshold_ohm_per_s") * 60.0 * 1e9  # the controller's, in nΩ/min
         self.model_voltage = np.full(n_cells, np.nan)
         self._peak_V = np.full(n_cells, np.nan)
@@ -96,6 +126,9 @@ class PotlineTracker:
         self.late = 0
         self.catch_ups_skipped = 0
         self.skipped_s = 0.0
+        self.implausible = 0  # readings refused as outside PLAUSIBLE
+        self._implausible_logged = 0
+        self._implausible_example: tuple[int, str, float] | None = None
         self._cells_by_device: dict[str, int] = {}  # this line's valid pot devices only (see cell_of)
 
     # -- input ------------------------------------------------------------------------------------------------
@@ -114,13 +147,20 @@ class PotlineTracker:
             cell = self._cells_by_device[device] = number - 1
         return cell
 
-    def add(self, t: float, cell: int, metric: str, value: float, good: bool) -> None:
+    def add(self, t: float, cell: int, metric: str, value: float, good: bool) -> bool:
+        """Take one reading; False if it was refused as outside its plausible range (:data:`PLAUSIBLE`)."""
+        if good:
+            low, high = PLAUSIBLE[metric]
+            if not low <= value <= high:  # NaN and ±inf fail too
+                self.implausible += 1
+                self._implausible_example = (cell, metric, value)
+                return False
         if self.t0 is None:
             self.t0 = math.floor(t / self.window_s) * self.window_s
             self.window_start = self.t0
         if not good:  # a death marks the pot's values stale; its next good voltage (rebirth) clears it
             self.stale[cell] = True
-            return
+            return True
         if metric == "cell_voltage_V":
             self.stale[cell] = False
         self.monitors[cell].seen(t)
@@ -129,8 +169,9 @@ class PotlineTracker:
             self._latest_t[cell][metric] = t
         if t < self.window_start:
             self.late += 1
-            return
+            return True
         self._pending.append((t, cell, metric, value))
+        return True
 
     def process_until(self, t_now: float) -> int:
         """Process every window that ended at least ``lateness_s`` before ``t_now``; return how many.
@@ -149,6 +190,34 @@ class PotlineTracker:
             self._process_window()
             done += 1
         return done
+
+    def _drop_feed_glitches(self, shots: np.ndarray, t: float) -> np.ndarray:
+        """``shots`` with each pot's count increment beyond what its feeders can deliver since its last reading
+        (:data:`FEED_COUNT_MARGIN`) set to zero: a glitch re-baselines the counter and feeds nothing."""
+        elapsed = np.where(np.isfinite(self._feed_count_s), t - self._feed_count_s, 0.0)
+        limit = self._max_shots_per_s * elapsed + 2.0
+        glitch = shots > limit
+        if not glitch.any():
+            return shots
+        self.counter_glitches += int(glitch.sum())
+        cell = int(np.flatnonzero(glitch)[0])
+        logger.warning(
+            "potline %s: feed_count of %d pots jumped by more than their feeders can deliver, e.g. pot %d by %.6g "
+            "shots in %.0f s (at most %.1f): taken as a counter glitch, re-baselined, nothing fed",
+            self.label, int(glitch.sum()), cell + 1, shots[cell], elapsed[cell], limit[cell],
+        )
+        return np.where(glitch, 0.0, shots)
+
+    def _log_implausible(self) -> None:
+        """One warning per window for the readings refused since the previous one, with one example."""
+        cell, metric, value = self._implausible_example or (0, "", math.nan)
+        low, high = PLAUSIBLE.get(metric, (math.nan, math.nan))
+        logger.warning(
+            "potline %s: %d readings refused as outside their plausible range since the last window, e.g. pot %d "
+            "%s = %.6g (expected %g to %g)",
+            self.label, self.implausible - self._implausible_logged, cell + 1, metric, value, low, high,
+        )
+        self._implausible_logged = self.implausible
 
     def _skip_to(self, earliest: float) -> None:
         """Move the open window to the one holding ``earliest`` if it is further back (see :meth:`process_until`)."""
@@ -171,6 +240,8 @@ class PotlineTracker:
 
     # -- one window -------------------------------------------------------------------------------------------
     def _process_window(self) -> None:
+        if self.implausible > self._implausible_logged:
+            self._log_implausible()
         cfg = self.config
         we = self.window_start + self.window_s
         inside = sorted((s for s in self._pending if s[0] < we), key=itemgetter(0))
@@ -213,6 +284,9 @@ class PotlineTracker:
             used = self._count_used[name]
             fresh = np.isfinite(latest)
             d = np.where(fresh & np.isfinite(used), latest - used, 0.0)
+            if name == "feed_count":
+                d = self._drop_feed_glitches(d, we)
+                self._feed_count_s[fresh] = we
             delta[name] = np.maximum(d, 0.0)  # a counter reset (PLC restart) re-baselines, never feeds back
             used[fresh] = latest[fresh]
         self._update_resistance(resist, volts)

@@ -65,7 +65,7 @@ class LiveTwin:
                                   self.model_to_utc)
             for group, n in potlines.items()
         }
-        self.counters = {"accepted": 0, "ignored": 0, "stale": 0, "windows": 0}
+        self.counters = {"accepted": 0, "ignored": 0, "stale": 0, "implausible": 0, "windows": 0}
         self._latest_ms = 0
         self._snapshot: dict[str, Any] = {"as_of": datetime.now(UTC).isoformat(), "kpis": {}, "cells": {},
                                           "alarms": [], "assets": []}
@@ -92,7 +92,7 @@ class LiveTwin:
         """Take a batch of samples (called by the ingest's worker thread); processes every complete window."""
         with self._lock:
             touched: dict[str, float] = {}
-            counts = {"accepted": 0, "ignored": 0, "stale": 0}
+            counts = {"accepted": 0, "ignored": 0, "stale": 0, "implausible": 0}
             lines, model_time, latest_ms = self._lines, self.model_time, self._latest_ms
             try:
                 for s in samples:
@@ -111,7 +111,9 @@ class LiveTwin:
                         counts["ignored"] += 1
                         continue
                     t = model_time(s.timestamp_ms)
-                    line.add(t, cell, s.metric, value, True)
+                    if not line.add(t, cell, s.metric, value, True):
+                        counts["implausible"] += 1
+                        continue
                     counts["accepted"] += 1
                     if t > touched.get(s.group, -math.inf):
                         touched[s.group] = t
