@@ -123,3 +123,14 @@ def test_a_simulated_plant_trips_neither_check(tech: Technology) -> None:
     assert run.twin.counters["implausible"] == 0
     assert run.twin.tracker(GROUP).counter_glitches == 0
     assert run.twin.counters["accepted"] > 0
+
+
+@pytest.mark.parametrize("value", [10**400, "4.2 V", b"\x00", None, [4.2]])
+def test_a_value_that_is_not_a_number_costs_only_itself(tech: Technology, value: object) -> None:
+    """An integer beyond a float (OverflowError), text, bytes, a list: ignored; the good reading beside it taken."""
+    twin = LiveTwin(tech, {GROUP: 1})
+    bad = Sample(1_000, GROUP, "gw01", "pot_001", "cell_voltage_V", value, Quality.GOOD, False)  # type: ignore[arg-type]
+    twin.accept([bad, _sample(1_000, "cell_voltage_V", 4.2)])
+    assert twin.counters["accepted"] == 1
+    assert twin.counters["ignored"] + twin.counters["stale"] == 1
+    assert twin.tracker(GROUP).latest[0]["cell_voltage_V"] == 4.2

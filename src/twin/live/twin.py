@@ -107,7 +107,7 @@ class LiveTwin:
                         continue
                     try:
                         value = float(s.value)  # type: ignore[arg-type]
-                    except (TypeError, ValueError):
+                    except (TypeError, ValueError, OverflowError):  # OverflowError: an int beyond a float
                         counts["ignored"] += 1
                         continue
                     t = model_time(s.timestamp_ms)
