@@ -14,7 +14,7 @@ from twin_edge.sparkplug import BDSEQ_METRIC, REBIRTH_METRIC, DataType
 from twin_edge.sparkplug.proto import sparkplug_b_pb2 as pb
 from twin_edge.testing import Recorder, unique
 
-from .messages import alias_of, dbirth, ddata, nbirth
+from .messages import SIGNALS, alias_of, dbirth, ddata, nbirth
 
 pytestmark = pytest.mark.mqtt
 
@@ -201,6 +201,78 @@ def test_a_birth_reusing_an_alias_of_the_node_keeps_the_first_holder_and_the_res
         assert counters["unknown_alias"] == 1
         assert counters["rebirths_requested"] == 0
         assert counters["internal_errors"] == 0
+    finally:
+        edge.close()
+        host.stop()
+
+
+def _big_dbirth(seq: int, extra: int) -> bytes:
+    """``dbirth(2, seq)``'s metrics and ``extra`` more (m0, m1, ... Float, aliases from 1 000)."""
+    birth = pb.Payload()
+    birth.ParseFromString(dbirth(2, seq))
+    for i in range(extra):
+        birth.metrics.add(name=f"m{i}", alias=1_000 + i, timestamp=1_000, datatype=DataType.FLOAT, float_value=i)
+    return birth.SerializeToString()
+
+
+def test_devices_and_metrics_beyond_the_per_node_caps_are_refused_and_the_rest_kept(
+    broker: tuple[str, int], caplog: pytest.LogCaptureFixture
+) -> None:
+    """With max_devices_per_node = 3 and max_metrics_per_node = 100: the DBIRTHs of a 4th and 5th device are
+    refused (``devices_refused``, one warning for the session), a re-birth of the 3rd device with 5 000 extra
+    definitions keeps the first 100 of the node and refuses the rest (``metrics_refused``, one warning); the
+    devices within the caps keep delivering, and data for what was refused (an unknown alias, logged in its own
+    message's warning) asks for no rebirth."""
+    group = unique("g")
+    sink = CollectingSink()
+    config = HostConfig(
+        host_id=unique("host"),
+        broker_port=broker[1],
+        group_ids=(group,),
+        max_devices_per_node=3,
+        max_metrics_per_node=100,
+    )
+    host = SparkplugHost(config, sink)
+    edge = Recorder(*broker, f"spBv1.0/{group}/NCMD/gw")
+    extra = 5_000
+    host.start()
+    try:
+        assert host.wait_online(5)
+        with caplog.at_level(logging.WARNING, logger="twin.telemetry"):
+            edge.publish(f"spBv1.0/{group}/NBIRTH/gw", nbirth(0), qos=1)
+            for i in range(5):
+                edge.publish(f"spBv1.0/{group}/DBIRTH/gw/pot_{i:03d}", dbirth(i, 1 + i), qos=1)
+            edge.publish(f"spBv1.0/{group}/DBIRTH/gw/pot_002", _big_dbirth(6, extra), qos=1)
+            edge.publish(f"spBv1.0/{group}/DDATA/gw/pot_000", ddata(0, 7, 11), qos=1)
+            edge.publish(f"spBv1.0/{group}/DDATA/gw/pot_003", ddata(3, 8, 12), qos=1)
+            wait_until(lambda: any(s.device == "pot_000" and s.value == 11 for s in sink.samples()))
+            born = {(s.device, s.metric) for s in sink.samples() if s.timestamp_ms == 1_000}
+            kept_extra = config.max_metrics_per_node - 3 * len(SIGNALS)  # pot_000, pot_001 and pot_002's signals
+            late = pb.Payload(timestamp=2_000, seq=9)
+            late.metrics.add(alias=1_000 + kept_extra - 1, timestamp=2_000, float_value=-1)  # the last one kept
+            late.metrics.add(alias=1_000 + kept_extra, timestamp=2_000, float_value=-2)  # the first one refused
+            edge.publish(f"spBv1.0/{group}/DDATA/gw/pot_002", late.SerializeToString(), qos=1)
+            wait_until(lambda: host.counters["unknown_alias"] == 1)
+        assert not host.device_online(group, "gw", "pot_003")
+        assert not host.device_online(group, "gw", "pot_004")
+        assert {d for d, _ in born} == {"pot_000", "pot_001", "pot_002"}
+        assert len(born) == config.max_metrics_per_node
+        assert ("pot_002", f"m{kept_extra - 1}") in born
+        assert ("pot_002", f"m{kept_extra}") not in born
+        assert [s.value for s in sink.samples() if s.timestamp_ms == 2_000] == [-1]
+        counters = host.counters
+        assert counters["devices_refused"] == 2
+        assert counters["metrics_refused"] == len(SIGNALS) + extra - (kept_extra + len(SIGNALS))
+        assert counters[f'dropped{{node="{group}/gw",reason="devices_refused"}}'] == 2
+        assert counters["rebirths_requested"] == 0
+        assert counters["internal_errors"] == 0
+        warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+        assert len(warnings) == 3, [w[:200] for w in warnings]
+        assert "DBIRTH of device 'pot_003' refused: the node already has 3 devices" in warnings[0]
+        assert f"metrics_refused {counters['metrics_refused']} ('m{kept_extra}' (node at max_metrics_per_node" in (
+            warnings[1]
+        )
+        assert f"unknown_alias 1 (alias {1_000 + kept_extra})" in warnings[2]  # the DDATA's own warning
     finally:
         edge.close()
         host.stop()

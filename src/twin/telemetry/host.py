@@ -64,7 +64,17 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class HostConfig:
-    """Settings of one host application. ``group_ids`` empty = every Sparkplug group (``spBv1.0/#``)."""
+    """Settings of one host application. ``group_ids`` empty = every Sparkplug group (``spBv1.0/#``).
+
+    ``max_devices_per_node`` and ``max_metrics_per_node`` bound what one edge node can make the host hold in a
+    session (a DBIRTH beyond the first is refused whole, a metric definition beyond the second on its own; both
+    counted). A potline gateway serves a few hundred pots (the longest lines have 300-400 cells) with a few dozen
+    metrics each (8 from our simulated pot controllers, up to ~50 from a real one): at most ~400 devices and
+    ~20 000 metrics, so 2 000 devices and 100 000 metrics leave a five-fold margin. A metric costs the host
+    ~1.6 kB (more with the timestamps of its duplicate window), so one node stays within ~160 MB; without the caps
+    one node could DBIRTH 100 000 devices or send a birth with a million definitions and grow memory without
+    bound. The host as a whole holds at most ``max_edge_nodes`` times that.
+    """
 
     host_id: str
     broker_host: str = "127.0.0.1"
@@ -78,6 +88,8 @@ class HostConfig:
     max_payload_bytes: int = 1_048_576
     max_future_s: float = 60.0  # a metric stamped further ahead of the host's clock is dropped (bad_timestamp)
     max_edge_nodes: int = 1_000  # edge nodes tracked at once; beyond, the longest unborn is forgotten
+    max_devices_per_node: int = 2_000  # devices with a DBIRTH per edge node and session (docstring)
+    max_metrics_per_node: int = 100_000  # metric definitions per edge node and session (docstring)
     client_id: str | None = None
     keepalive_s: int = 10
     reconnect_min_s: float = 0.5
@@ -130,10 +142,12 @@ class HostConfig:
             or self.max_payload_bytes < 1
             or self.max_future_s <= 0
             or self.max_edge_nodes < 1
+            or self.max_devices_per_node < 1
+            or self.max_metrics_per_node < 1
         ):
             raise TelemetryError(
-                "HostConfig: reorder_timeout_s, queue_size, max_payload_bytes, max_future_s and max_edge_nodes "
-                "must be > 0"
+                "HostConfig: reorder_timeout_s, queue_size, max_payload_bytes, max_future_s, max_edge_nodes, "
+                "max_devices_per_node and max_metrics_per_node must be > 0"
             )
         if self.queue_full_wait_s is not None and not 0 <= self.queue_full_wait_s < self.keepalive_s:
             raise TelemetryError(
@@ -455,6 +469,8 @@ class SparkplugHost:
                 duplicate_window_ms=round(self.config.duplicate_window_s * 1000),
                 max_payload_bytes=self.config.max_payload_bytes,
                 max_future_ms=round(self.config.max_future_s * 1000),
+                max_devices=self.config.max_devices_per_node,
+                max_metrics=self.config.max_metrics_per_node,
                 counters=self._counters,
                 emit=self._emit,
                 request_rebirth=self._send_rebirth,

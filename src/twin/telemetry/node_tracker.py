@@ -19,6 +19,12 @@ with samples in *seq* order and ``request_rebirth`` when the spec says to. Spec 
   DBIRTH) is kept by name, its alias refused (``duplicate_alias``): the first holder keeps its alias and its
   DATA, and DATA of the refused alias for another device is an unknown alias that asks for no rebirth (a rebirth
   would repeat the conflict). A DBIRTH replaces what its device's earlier DBIRTH registered.
+- At most ``max_devices`` devices and ``max_metrics`` metric definitions (template members included) per edge
+  node and session: a DBIRTH of a device beyond the first is refused whole (``devices_refused``, one warning per
+  session), a metric definition beyond the second is refused on its own (``metrics_refused``, in its birth's
+  warning) and the rest of the birth kept. Data for what was refused asks for no rebirth (it would be refused
+  again). Timestamps and last values of metrics no longer registered are forgotten when they reach twice
+  ``max_metrics`` (a device re-born under ever new metric names), so none of it grows without bound.
 - Metrics dropped on their own (wrong datatype, bad timestamp, unknown alias, invalid name...) are counted one by
   one but logged once per message (:class:`_Drops`): a 1 MB payload of bad metrics writes one warning line, not
   100 000.
@@ -130,6 +136,8 @@ class EdgeNodeTracker:
         duplicate_window_ms: int = 120_000,
         max_payload_bytes: int = 1_048_576,
         max_future_ms: int = 60_000,
+        max_devices: int = 2_000,
+        max_metrics: int = 100_000,
         counters: IngestCounters,
         emit: Callable[[list[Sample]], None],
         request_rebirth: Callable[[str, str], None],
@@ -140,6 +148,9 @@ class EdgeNodeTracker:
         self._duplicate_window_ms = duplicate_window_ms
         self._max_payload_bytes = max_payload_bytes
         self._max_future_ms = max_future_ms
+        self._max_devices = max_devices
+        self._max_metrics = max_metrics
+        self._capped = False  # this session refused a device or a metric for the caps: no rebirth would help
         self._delivered: dict[tuple[str | None, str], _Delivered] = {}
         self._counters = counters
         self._emit = emit
@@ -224,6 +235,7 @@ class EdgeNodeTracker:
         self._names.clear()
         self._registered.clear()
         self._refused_aliases.clear()
+        self._capped = False
         self._devices_online.clear()
         self._forget_old(now_ms)
         self._apply_birth(None, message, now_ms)
@@ -234,6 +246,14 @@ class EdgeNodeTracker:
         kept for ever); what a replay could still repeat is kept."""
         horizon = now_ms - self._duplicate_window_ms
         for key in [k for k, d in self._delivered.items() if d.newest < horizon]:
+            del self._delivered[key]
+            self._last.pop(key, None)
+
+    def _forget_unregistered(self) -> None:
+        """Forget the delivered timestamps and last values of metrics no current BIRTH registers (a device re-born
+        under ever new names would otherwise grow them within one session)."""
+        names = self._names
+        for key in [k for k in self._delivered if k not in names]:
             del self._delivered[key]
             self._last.pop(key, None)
 
@@ -339,7 +359,8 @@ class EdgeNodeTracker:
                 self._stale(device, stamp if stamp <= now_ms + self._max_future_ms else now_ms)
                 self._devices_online.discard(device)  # type: ignore[arg-type]
         elif kind is MessageType.DDATA and device not in self._devices_online:
-            self._rebirth(now_ms, f"DDATA for unknown device {device}")
+            if not self._capped:  # a device refused for max_devices would be refused again
+                self._rebirth(now_ms, "DDATA for unknown device")
         else:
             self._apply_data(device, message, now_ms)
 
@@ -348,7 +369,11 @@ class EdgeNodeTracker:
         samples: list[Sample] = []
         drops = _Drops()
         if device is not None:
+            if device not in self._registered and self._device_count() >= self._max_devices:
+                self._refuse_device(device)
+                return
             self._release(device)
+            self._registered[device] = []  # counted among the node's devices even if it defines no metric
         for m in message.metrics:
             name = m.name
             if not isinstance(name, str):  # upb returns bytes for a name that is not valid UTF-8
@@ -365,11 +390,14 @@ class EdgeNodeTracker:
                 self._drop_metric(drops, "wrong_datatype", name, f"datatype {m.datatype}")
                 continue
             if datatype is DataType.TEMPLATE:
-                if not m.template_value.is_definition:  # definitions (NBIRTH) are types, not values
-                    self._register(device, name, datatype, m.alias if m.HasField("alias") else None, drops)
+                alias = m.alias if m.HasField("alias") else None
+                # definitions (NBIRTH) are types, not values
+                if not m.template_value.is_definition and self._register(device, name, datatype, alias, drops):
                     self._template(device, name, m, default_ts, samples, now_ms, drops, birth=True)
                 continue
             info = self._register(device, name, datatype, m.alias if m.HasField("alias") else None, drops)
+            if info is None:
+                continue
             sample = self._sample(info, m, default_ts, now_ms, drops)
             if sample is not None:
                 samples.append(sample)
@@ -387,9 +415,33 @@ class EdgeNodeTracker:
         if self._refused_aliases:
             self._refused_aliases = {key for key in self._refused_aliases if key[0] != device}
 
+    def _device_count(self) -> int:
+        """Devices with a DBIRTH in this session (those gone with a DDEATH included: their metrics are kept)."""
+        return len(self._registered) - (None in self._registered)
+
+    def _refuse_device(self, device: str) -> None:
+        """A DBIRTH of one device more than ``max_devices``: refused whole, counted, one warning a session."""
+        self._drop("devices_refused")
+        if not self._capped:
+            logger.warning(
+                "%s/%s: DBIRTH of device %s refused: the node already has %d devices (HostConfig."
+                "max_devices_per_node); further refusals of this session are only counted (devices_refused)",
+                self.group,
+                self.node,
+                _short(device),
+                self._max_devices,
+            )
+        self._capped = True
+
     def _register(
         self, device: str | None, name: str, datatype: DataType, alias: int | None, drops: _Drops
-    ) -> _MetricInfo:
+    ) -> _MetricInfo | None:
+        """Register a BIRTH's metric definition; None if it is refused (``max_metrics`` reached)."""
+        names = self._names
+        if (device, name) not in names and len(names) >= self._max_metrics:
+            self._drop_metric(drops, "metrics_refused", name, f"(node at max_metrics_per_node = {self._max_metrics})")
+            self._capped = True
+            return None
         if alias is not None:
             holder = self._aliases.get(alias)
             if holder is not None and (holder.device, holder.name) != (device, name):
@@ -404,6 +456,8 @@ class EdgeNodeTracker:
                 alias = None
         delivered = self._delivered.get((device, name))
         if delivered is None:
+            if len(self._delivered) >= 2 * self._max_metrics:
+                self._forget_unregistered()
             delivered = self._delivered[(device, name)] = _Delivered()
         field = VALUE_FIELD[datatype]
         info = _MetricInfo(
@@ -448,10 +502,13 @@ class EdgeNodeTracker:
                 continue
             if birth:
                 try:
-                    info = self._register(device, flat, DataType(member.datatype), None, drops)
+                    registered = self._register(device, flat, DataType(member.datatype), None, drops)
                 except ValueError:
                     self._drop_metric(drops, "wrong_datatype", flat, f"datatype {member.datatype}")
                     continue
+                if registered is None:
+                    continue
+                info = registered
             else:
                 found = self._names.get((device, flat))
                 if found is None:
@@ -485,7 +542,8 @@ class EdgeNodeTracker:
                     continue
                 else:
                     self._drop_metric(drops, "unknown_alias", None, f"alias {m.alias}")
-                self._rebirth(now_ms, "unknown metric alias")
+                if not self._capped:  # a metric refused for max_metrics would be refused again
+                    self._rebirth(now_ms, "unknown metric alias")
                 continue
             if info.template:
                 self._template(device, info.name, m, default_ts, samples, now_ms, drops, birth=False)

@@ -95,6 +95,8 @@ class IngestCounters:
     malformed: int = 0
     unknown_alias: int = 0
     duplicate_alias: int = 0  # BIRTH metrics whose alias another metric of the edge node held: kept by name only
+    devices_refused: int = 0  # DBIRTHs refused: their node already had HostConfig.max_devices_per_node devices
+    metrics_refused: int = 0  # BIRTH metrics refused: their node already had HostConfig.max_metrics_per_node
     wrong_datatype: int = 0
     oversized: int = 0
     seq_gaps: int = 0
@@ -117,7 +119,8 @@ class IngestCounters:
 
     def __post_init__(self) -> None:
         # (edge node "group/node", reason) -> count, for malformed, wrong_datatype, invalid_utf8, unknown_alias,
-        # duplicate_alias, bad_timestamp and seq_gaps; not a dataclass field, so the totals above stay plain integers.
+        # duplicate_alias, devices_refused, metrics_refused, bad_timestamp and seq_gaps; not a dataclass field, so
+        # the totals above stay plain integers.
         self.by_node: Counter[tuple[str, str]] = Counter()
 
     def count_drop(self, node: str, reason: str) -> None:
