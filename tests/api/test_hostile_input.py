@@ -3,6 +3,8 @@ valid, costs only itself, and never reaches the parser, the store or the CPU unc
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import httpx
@@ -210,3 +212,85 @@ def test_non_finite_body_floats_are_refused_naming_what_is_valid(client: httpx.C
         f"body.change.0.at_h = {shown} is invalid: "
         "Input should be a finite number, true or false, or text of at most 200 characters"
     )
+
+
+NOT_TEXT = ["\x00", "\r", "\n", "\t", "\x1b", "\x85", "\u2028", "\u200f", "\u202e", "\u2066"]
+TEXT_RULE = "Input should be text without control, line-break or bidirectional-control characters"
+
+
+def key_body(text: str) -> dict[str, object]:
+    return {"name": text, "scopes": ["read"]}
+
+
+def label_body(text: str) -> dict[str, object]:
+    return {"toml": "[scenario]\nhours = 2\n", "label": text}
+
+
+def change_body(text: str) -> dict[str, object]:
+    return {"from_live": True, "change": {"kind": "outage", "potline": text}}
+
+
+@pytest.mark.parametrize("char", NOT_TEXT)
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/v1/admin/keys", key_body, "name"),
+        ("/v1/scenarios", label_body, "label"),
+        ("/v1/scenarios", change_body, "change.0.potline"),
+    ],
+)
+def test_control_and_bidi_characters_in_names_are_422_naming_the_code_point(
+    client: httpx.Client, path: str, body: Callable[[str], dict[str, object]], field: str, char: str
+) -> None:
+    """They were kept: CR/LF and U+202E in a key name or a scenario label, and a NUL made PostgreSQL fail the
+    write (a 400 naming "store: write")."""
+    text = f"shift {char}A"
+    r = client.post(path, json=body(text))
+    detail = problem(r, 422)
+    assert detail == f"body.{field} = {text!r} is invalid: {TEXT_RULE}; found U+{ord(char):04X} at position 6"
+    assert char not in r.text  # echoed escaped, never as the character itself
+    assert all(k["name"] != text for k in client.get("/v1/admin/keys").json())
+    assert client.get("/v1/scenarios").json()["jobs"] == []
+
+
+def test_plain_text_names_in_any_script_are_kept(client: httpx.Client) -> None:
+    r = client.post("/v1/admin/keys", json={"name": "Équipe de nuit — خط 2 — 夜班", "scopes": ["read"]})
+    assert r.status_code == 201, r.text
+    assert r.json()["name"] == "Équipe de nuit — خط 2 — 夜班"
+
+
+def test_a_nul_in_a_key_name_never_reaches_postgresql() -> None:
+    """On PostgreSQL the NUL reached the INSERT, and the answer named the store instead of the field."""
+    psycopg = pytest.importorskip("psycopg")
+    conninfo = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
+    try:
+        psycopg.connect(conninfo).close()
+    except psycopg.Error as exc:
+        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 not reachable ({exc})")
+    from tests.api.conftest import LiveServer
+
+    from twin.api import Settings, create_api_key, create_app
+    from twin.store.pg import PostgresStore
+
+    schema = "t_" + uuid.uuid4().hex[:12]
+    store = PostgresStore(conninfo, schema=schema)
+    try:
+        key = create_api_key(store, "test-admin", ["admin"])
+        with LiveServer(create_app(Settings(), store)) as srv:
+            r = httpx.post(
+                f"{srv.url}/v1/admin/keys",
+                json={"name": "a\x00b", "scopes": ["read"]},
+                headers={"X-API-Key": key},
+                timeout=10,
+            )
+        assert problem(r, 422).startswith("body.name = 'a\\x00b' is invalid: Input should be text")
+        assert [k.name for k in store.list_api_keys()] == ["test-admin"]
+    finally:
+        store.close()
+        PostgresStore(conninfo, schema=schema).drop_schema()
+
+
+def test_kpi_names_are_checked_like_tags_before_the_store(client: httpx.Client, many_kpis: list[str]) -> None:
+    """A name the store refuses (a NUL) reached it next to a known one, and the 400 named the store."""
+    r = client.get("/v1/kpis/potline:7/history", params={**WEEK, "names": [many_kpis[0], "a\x00b"]})
+    assert problem(r, 422).startswith("query.names.1 = 'a\\x00b' is invalid: String should match pattern")

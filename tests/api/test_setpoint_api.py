@@ -162,6 +162,35 @@ def test_out_of_range_is_refused_at_the_api_and_audited(chain: Chain) -> None:
     assert chain.rig.gateway.counters.setpoint_writes == 0
 
 
+@pytest.mark.parametrize(
+    ("value", "wrong"),
+    [
+        (
+            "fixed\u202e",
+            "Input should be text without control, line-break or bidirectional-control characters; "
+            "found U+202E at position 5",
+        ),
+        (
+            "none\x00",
+            "Input should be text without control, line-break or bidirectional-control characters; "
+            "found U+0000 at position 4",
+        ),
+        ("x" * 100_000, "String should have at most 40 characters"),
+    ],
+)
+def test_setpoint_text_is_checked_before_the_desk_sees_or_audits_it(chain: Chain, value: str, wrong: str) -> None:
+    """A text value went to the desk unbounded and unchecked: echoed whole in the 422 and kept in the audit
+    trail (where PostgreSQL refuses a NUL)."""
+    before = httpx.get(f"{chain.url}/v1/setpoints/audit", headers=chain.h()).json()["rows"]
+    body = {"potline": 1, "cell": 1, "setpoint": "feed_mode", "value": value}
+    r = httpx.post(f"{chain.url}/v1/setpoints/proposals", json=body, headers=chain.h())
+    assert r.status_code == 422
+    assert r.json()["detail"].endswith(f"is invalid: {wrong}")
+    assert r.json()["detail"].startswith("body.value = ")
+    assert len(r.content) < 2_000
+    assert httpx.get(f"{chain.url}/v1/setpoints/audit", headers=chain.h()).json()["rows"] == before
+
+
 def test_a_pot_no_gateway_has_online_cannot_be_proposed(chain: Chain) -> None:
     r = httpx.post(
         f"{chain.url}/v1/setpoints/proposals",

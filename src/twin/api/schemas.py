@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from twin.api.validators import one_message
+from twin.api.validators import free_text, one_message, text_if_str
 
 Scope = Literal["read", "run", "admin"]
 # Scopes a key may hold: also ``operate`` (setpoint writes), which keys get from the command line only.
@@ -174,7 +174,10 @@ class ScenarioBase(BaseModel):
 ChangeValue = Annotated[
     Annotated[str, Field(max_length=200)] | bool | int | Annotated[float, Field(allow_inf_nan=False)],
     one_message("change_value", "Input should be a finite number, true or false, or text of at most 200 characters"),
+    text_if_str(200),
 ]
+KeyName = free_text(100, min_length=1)
+Label = free_text(200)
 
 
 class ScenarioCreate(ScenarioBase):
@@ -182,6 +185,7 @@ class ScenarioCreate(ScenarioBase):
     is that scenario plus the change, and the same scenario without it runs alongside as its baseline."""
 
     model_config = ConfigDict(extra="forbid")
+    label: Label = ""  # checked as text here only: labels stored earlier are still listed
     toml: str | None = Field(None, max_length=1_000_000)
     from_live: bool = False
     change: (
@@ -272,6 +276,7 @@ class ApiKeyBase(BaseModel):
 
 class ApiKeyCreate(ApiKeyBase):
     model_config = ConfigDict(extra="forbid")
+    name: KeyName  # checked as text here only: names stored earlier are still listed
 
 
 class ApiKeyPublic(ApiKeyBase):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, WrapValidator
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, ValidationError, WrapValidator
 from pydantic_core import PydanticCustomError
 
 
@@ -48,3 +49,43 @@ def one_message(kind: str, message: str) -> WrapValidator:
             raise PydanticCustomError(kind, message) from None
 
     return WrapValidator(check)
+
+
+# Control characters (C0, DEL, C1), line and paragraph separators, bidirectional marks, embeddings, overrides and
+# isolates (U+202E makes "gpj.exe" read "exe.jpg"), and lone surrogates: none belongs in a name or a label.
+_NOT_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def check_text(value: str, max_length: int | None = None) -> str:
+    """``value`` if it is plain text (of at most ``max_length`` characters); else a validation error naming the
+    first character that is not, by code point and position: a NUL made PostgreSQL refuse the write (a 400
+    naming the store), CR/LF forge log and audit lines, U+202E reverses what an operator reads."""
+    if max_length is not None and len(value) > max_length:
+        raise PydanticCustomError(
+            "string_too_long", "String should have at most {max_length} characters", {"max_length": max_length}
+        )
+    bad = _NOT_TEXT.search(value)
+    if bad is not None:
+        raise PydanticCustomError(
+            "text_character",
+            "Input should be text without control, line-break or bidirectional-control characters; "
+            "found U+{code} at position {position}",
+            {"code": f"{ord(bad.group()):04X}", "position": bad.start()},
+        )
+    return value
+
+
+def free_text(max_length: int, *, min_length: int = 0) -> Any:
+    """A client's free-text ``str`` field (a name, a label): at most ``max_length`` characters, checked by
+    :func:`check_text` after the length (so never more than ``max_length`` characters are scanned)."""
+    return Annotated[str, StringConstraints(min_length=min_length, max_length=max_length), AfterValidator(check_text)]
+
+
+def text_if_str(max_length: int) -> BeforeValidator:
+    """:func:`check_text` for the text member of a union (a setpoint value, a scenario change value), before the
+    union is tried: its error names the character instead of being one of the members' errors."""
+
+    def check(value: Any) -> Any:
+        return check_text(value, max_length) if isinstance(value, str) else value
+
+    return BeforeValidator(check)

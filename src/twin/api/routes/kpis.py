@@ -5,14 +5,17 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import StringConstraints
 
 from twin.api import views
 from twin.api.deps import MAX_ROWS, RangeDep, ReadKey, SettingsDep, SnapshotDep, StoreDep
 from twin.api.problems import Problem, responses
 from twin.api.schemas import KpiHistory, KpiSnapshot, KpiSnapshotAll
 from twin.api.snapshots import cached_view
+from twin.store.validate import TAG_RE
 
 router = APIRouter(prefix="/v1/kpis", tags=["kpis"])
+KpiName = Annotated[str, StringConstraints(pattern=TAG_RE.pattern)]  # as the store checks them
 ScopePath = Annotated[
     str,
     Path(
@@ -99,7 +102,7 @@ def history(
     store: StoreDep,
     settings: SettingsDep,
     snap: SnapshotDep,
-    names: Annotated[list[str] | None, Query(max_length=100, description="KPI names; default all")] = None,
+    names: Annotated[list[KpiName] | None, Query(max_length=100, description="KPI names; default all")] = None,
     max_points: Annotated[int | None, Query(ge=1, le=100_000)] = None,
 ) -> KpiHistory:
     live = snap.get("kpis", {}).get(scope) if isinstance(snap.get("kpis"), dict) else None

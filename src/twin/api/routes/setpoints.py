@@ -18,12 +18,14 @@ from twin.api.auth import Principal
 from twin.api.deps import OPEN, require
 from twin.api.problems import Problem, responses
 from twin.api.setpoint_desk import ProposalError, ProposalView, SetpointDesk
+from twin.api.validators import text_if_str
 from twin.store import SetpointEvent
 from twin.telemetry.setpoints import SETPOINTS, SetpointError
 
 router = APIRouter(prefix="/v1/setpoints", tags=["setpoints"])
 OperateKey = Annotated[Principal, Depends(require("operate"))]
 ProposalPath = Annotated[str, Path(pattern=r"^sp-[a-f0-9]{16}$")]
+SetpointValue = Annotated[StrictFloat | StrictInt | StrictStr, text_if_str(40)]  # feed_mode names are short
 
 
 class ProposalCreate(BaseModel):
@@ -33,7 +35,7 @@ class ProposalCreate(BaseModel):
     potline: int = Field(ge=1, le=999, examples=[1])
     cell: int = Field(ge=1, le=999, examples=[17])
     setpoint: str = Field(pattern="^(" + "|".join(SETPOINTS) + ")$", examples=["resistance_target_uohm"])
-    value: StrictFloat | StrictInt | StrictStr = Field(
+    value: SetpointValue = Field(
         examples=[8.9], description="engineering units; feed_mode: a code or a name (never a boolean)"
     )
 
