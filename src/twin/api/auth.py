@@ -112,7 +112,7 @@ class KeyVerifier:
             if hit[1] is None:
                 self._count("failures_from_cache")
             return hit[1]
-        m = KEY_RE.match(key)
+        m = KEY_RE.fullmatch(key)
         if not m:
             self._count("failures")
             return None  # malformed: no id to look up, nothing to learn from the timing

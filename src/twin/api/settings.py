@@ -65,7 +65,7 @@ class Settings(BaseModel):
         if isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]
         for origin in value if isinstance(value, list | tuple) else ():
-            if not isinstance(origin, str) or not ORIGIN_RE.match(origin):
+            if not isinstance(origin, str) or not ORIGIN_RE.fullmatch(origin):
                 raise ValueError(
                     f"origin {origin!r} is invalid; expected scheme://host[:port], e.g. https://grafana:3000"
                 )

@@ -58,7 +58,7 @@ def _potline(group: str) -> str:
 def _asset(group: str, device: str) -> tuple[str, int | None, str]:
     """(potline label, cell number or None, asset id) of a Sparkplug device: ``potline1``/``pot_017`` → cell:1-017."""
     label = _potline(group)
-    m = _POT.match(device)
+    m = _POT.fullmatch(device)
     if m is None or not label.isdigit():
         return label, None, f"potline:{label}"
     cell = int(m.group(1))

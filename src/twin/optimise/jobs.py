@@ -25,7 +25,7 @@ STEPS_MIN = (15.0, 30.0, 60.0)
 
 def plant_ids() -> list[str]:
     """The plant ids a request may name."""
-    return sorted(p.stem for p in MODELS.glob("plant_*.toml") if ID_RE.match(p.stem))
+    return sorted(p.stem for p in MODELS.glob("plant_*.toml") if ID_RE.fullmatch(p.stem))
 
 
 def check_request(req: dict[str, Any]) -> dict[str, Any]:

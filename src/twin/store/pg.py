@@ -75,7 +75,7 @@ class PostgresStore(SqlStore):
         pool_size: int = 8,
     ) -> None:
         super().__init__(retention)
-        if not isinstance(schema, str) or not SCHEMA_RE.match(schema):
+        if not isinstance(schema, str) or not SCHEMA_RE.fullmatch(schema):
             raise v.error("schema", schema, "a lower-case SQL identifier ([a-z_][a-z0-9_]*, at most 63 chars)")
         self.schema = schema
         self._conninfo = conninfo

@@ -22,7 +22,7 @@ _COLS = "alarm_id, updated, acknowledged_at, acknowledged_by, shelved_at, shelve
 
 
 def _alarm_id(alarm_id: object) -> str:
-    if not isinstance(alarm_id, str) or not _ID_RE.match(alarm_id):
+    if not isinstance(alarm_id, str) or not _ID_RE.fullmatch(alarm_id):
         raise v.error("alarm_id", alarm_id, "1-100 characters from A-Z a-z 0-9 _ . : - (starting with a letter/digit)")
     return alarm_id
 

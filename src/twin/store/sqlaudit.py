@@ -40,7 +40,7 @@ class SetpointAuditMixin:
     def add_setpoint_event(self, event: SetpointEvent) -> bool:
         if not isinstance(event, SetpointEvent):
             raise v.error("event", type(event).__name__, "a SetpointEvent")
-        if not isinstance(event.proposal_id, str) or not _ID_RE.match(event.proposal_id):
+        if not isinstance(event.proposal_id, str) or not _ID_RE.fullmatch(event.proposal_id):
             raise v.error("proposal_id", event.proposal_id, "1-64 characters from A-Z a-z 0-9 _ -")
         if event.event not in SETPOINT_EVENTS:
             raise v.error("event", event.event, f"one of {', '.join(SETPOINT_EVENTS)}")
@@ -72,7 +72,7 @@ class SetpointAuditMixin:
             if proposal_id is None:
                 rows = x(f"SELECT {_COLUMNS} FROM setpoint_audit ORDER BY ts DESC, event DESC LIMIT ?", (n,))
             else:
-                if not isinstance(proposal_id, str) or not _ID_RE.match(proposal_id):
+                if not isinstance(proposal_id, str) or not _ID_RE.fullmatch(proposal_id):
                     raise v.error("proposal_id", proposal_id, "1-64 characters from A-Z a-z 0-9 _ -")
                 rows = x(
                     f"SELECT {_COLUMNS} FROM setpoint_audit WHERE proposal_id = ? ORDER BY ts, event LIMIT ?",

@@ -33,11 +33,11 @@ _COLS = "frame_id, kind, asset, start_ts, end_ts, attributes"
 def _check(frame: object, i: int) -> tuple[Any, ...]:
     if not isinstance(frame, EventFrame):
         raise v.error(f"frames[{i}]", type(frame).__name__, "an EventFrame")
-    if not isinstance(frame.frame_id, str) or not _ID_RE.match(frame.frame_id):
+    if not isinstance(frame.frame_id, str) or not _ID_RE.fullmatch(frame.frame_id):
         raise v.error(f"frames[{i}].frame_id", frame.frame_id, "1-128 characters from A-Z a-z 0-9 _ . : -")
     if frame.kind not in EVENT_KINDS:
         raise v.error(f"frames[{i}].kind", frame.kind, "one of " + ", ".join(EVENT_KINDS))
-    if not isinstance(frame.asset, str) or not _ASSET_RE.match(frame.asset):
+    if not isinstance(frame.asset, str) or not _ASSET_RE.fullmatch(frame.asset):
         raise v.error(f"frames[{i}].asset", frame.asset, "plant, potline:N, cell:N-NNN, unit:NAME or rectifier:NAME")
     start = v.to_us(frame.start, f"frames[{i}].start")
     end = None if frame.end is None else v.to_us(frame.end, f"frames[{i}].end")
@@ -48,7 +48,7 @@ def _check(frame: object, i: int) -> tuple[Any, ...]:
         raise v.error(f"frames[{i}].attributes", attrs, f"a dict of at most {MAX_ATTRIBUTES} entries")
     for name, val in attrs.items():
         field = f"frames[{i}].attributes[{name!r}]"
-        if not isinstance(name, str) or not _ATTR_RE.match(name):
+        if not isinstance(name, str) or not _ATTR_RE.fullmatch(name):
             raise v.error(field, name, "a name of letters, digits and _ (1-64, starting with a letter)")
         if isinstance(val, float) and not math.isfinite(val):
             raise v.error(field, val, "a finite number")
@@ -129,7 +129,7 @@ class EventFramesMixin:
             where += " AND kind IN (" + ",".join("?" * len(set(kinds))) + ")"
             args += tuple(sorted(set(kinds)))
         if asset is not None:
-            if not isinstance(asset, str) or not _ASSET_RE.match(asset):
+            if not isinstance(asset, str) or not _ASSET_RE.fullmatch(asset):
                 raise v.error("asset", asset, "plant, potline:N, cell:N-NNN, unit:NAME or rectifier:NAME")
             extra, extra_args = _asset_filter(asset)
             where += extra

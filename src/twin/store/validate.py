@@ -37,7 +37,7 @@ def error(field: str, value: object, valid: str) -> StoreError:
 
 
 def check_tag(tag: object, field: str = "tag") -> str:
-    if not isinstance(tag, str) or not TAG_RE.match(tag):
+    if not isinstance(tag, str) or not TAG_RE.fullmatch(tag):
         raise error(
             field,
             tag,
@@ -48,7 +48,7 @@ def check_tag(tag: object, field: str = "tag") -> str:
 
 
 def check_scope(scope: object) -> str:
-    if not isinstance(scope, str) or not SCOPE_RE.match(scope):
+    if not isinstance(scope, str) or not SCOPE_RE.fullmatch(scope):
         raise error("scope", scope, "'plant', 'potline:<n>', 'cell:<line>-<n>' or 'unit:<id>'")
     return scope
 
