@@ -6,9 +6,12 @@ did) fails with a clear reason, while the API keeps answering and the next job r
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 
 import httpx
+import pytest
 from tests.api.conftest import Keys, LiveServer
 from tests.api.plantstate import SyntheticPlant, memory_hog, run_scenario, stalling_runner, vm_size_mb
 from tests.api.test_scenarios import CREEP, wait
@@ -59,3 +62,33 @@ def test_scenario_text_over_the_size_limit_is_422(store: Store, keys: Keys, plan
         assert r.status_code == 422, r.text
         assert r.json()["detail"] == f"toml = {len(CREEP) + 3000} bytes is invalid; expected at most 2048 bytes"
         assert c.post("/v1/scenarios", json={"toml": CREEP}).status_code == 202
+
+
+def test_a_job_running_at_shutdown_is_marked_interrupted_at_the_next_start(
+    store: Store, keys: Keys, plant: SyntheticPlant, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The service stopping kills its job workers: that is not the job failing. It used to record a failure on
+    the store it was closing (a traceback in the log when the store was already closed); now the next start
+    marks the job interrupted, as for a crash."""
+    app = create_app(Settings(job_workers=1), store, live=plant, run_scenario=stalling_runner)
+    with (
+        caplog.at_level(logging.INFO, logger="twin.api.jobs"),
+        LiveServer(app) as srv,
+        httpx.Client(base_url=srv.url, headers={"X-API-Key": keys.run}) as c,
+    ):
+        job_id = c.post("/v1/scenarios", json={"toml": CREEP}).json()["job_id"]
+        deadline = time.monotonic() + 20
+        while c.get(f"/v1/scenarios/{job_id}").json()["status"] != "running" and time.monotonic() < deadline:
+            time.sleep(0.02)
+    deadline = time.monotonic() + 10  # until the job's thread has seen its worker killed
+    while time.monotonic() < deadline and store.get_job(job_id).status == "running" and "by the shutdown" not in (
+        caplog.text
+    ):
+        time.sleep(0.02)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert store.get_job(job_id).status == "running"  # nothing written while the service stopped
+    again = create_app(Settings(), store, live=plant, run_scenario=run_scenario)
+    with LiveServer(again) as srv:
+        job = httpx.get(f"{srv.url}/v1/scenarios/{job_id}", headers={"X-API-Key": keys.read}).json()
+    assert job["status"] == "failed"
+    assert "interrupted" in job["error"]

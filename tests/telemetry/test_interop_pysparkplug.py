@@ -14,6 +14,7 @@ separate process on a real Mosquitto.
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import time
 from pathlib import Path
@@ -134,3 +135,43 @@ def test_the_twins_gateway_to_a_pysparkplug_host(third_party: Path, broker: tupl
             assert value == pytest.approx(sent, rel=1e-6), (device, name)  # Float metrics travel as float32
         else:
             assert value == sent, (device, name)
+
+
+def test_odd_values_pysparkplug_allows_cost_only_themselves(third_party: Path, broker: tuple[str, int]) -> None:
+    """pysparkplug lets an edge node give one alias to two metrics (the node's and a device's, two devices'),
+    publish UInt64 2**64-1, NaN, +inf, 1e308, a 5 000-character String with a newline and a metric stamped
+    2**64-1 ms (interop/pysparkplug_hostile_edge.py). The host refuses the two duplicate aliases
+    (``duplicate_alias``) and keeps those metrics by name, drops only the far-future metric (``bad_timestamp``)
+    and delivers every other value as it was sent, with no internal error."""
+    group, node = unique("g"), unique("pyspb")
+    sink = CollectingSink()
+    host = SparkplugHost(HostConfig(host_id=unique("h"), broker_port=broker[1], group_ids=(group,)), sink)
+    host.start()
+    try:
+        assert host.wait_online(10)
+        run = subprocess.run(
+            [str(third_party), str(SCRIPTS / "pysparkplug_hostile_edge.py"), str(broker[1]), group, node],
+            capture_output=True, text=True, timeout=60,
+        )
+        assert run.returncode == 0, run.stderr
+        assert "sent" in run.stdout
+        wait_until(lambda: any(s.device is None and s.value == 301.5 for s in sink.samples()), 15)
+    finally:
+        host.stop()
+    good = [s for s in sink.samples() if s.quality is Quality.GOOD]
+    values: dict[tuple[str | None, str], list[object]] = {}
+    for s in good:
+        values.setdefault((s.device, s.metric), []).append(s.value)
+    assert values[(None, "line_current_kA")] == [300.0, 301.5]
+    assert values[("pot001", "feed_count")] == [0, 2**64 - 1]
+    voltages = values[("pot001", "cell_voltage_V")]
+    assert voltages[0] == 4.0
+    assert math.isnan(voltages[1])  # type: ignore[arg-type]
+    assert voltages[2] == math.inf
+    assert values[("pot001", "note")] == ["ok", "x" * 4_999 + "\n"]
+    assert values[("pot002", "bath_temp_degC")] == [955.0, 1e308]
+    assert all(s.timestamp_ms < 2**63 for s in sink.samples())
+    counters = host.counters
+    assert counters["duplicate_alias"] == 2
+    assert counters["bad_timestamp"] == 1
+    assert counters["internal_errors"] == counters["sink_errors"] == counters["malformed"] == 0

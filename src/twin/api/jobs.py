@@ -52,6 +52,7 @@ class JobRunner:
         self._memory_mb = memory_mb
         self._max_bytes = max_bytes
         self._pending = 0
+        self._stopping = False
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="twin-scenario")
         self._workers: WorkerPool | None = None
@@ -122,6 +123,9 @@ class JobRunner:
             self._store.update_job(job_id, "succeeded", kpis=kpis)
             log.info("scenario job %s succeeded (%d KPIs)", job_id, len(kpis))
         except Exception as exc:
+            if self._stopping:  # the service stopped it (and may have closed the store): recover() marks it
+                log.info("scenario job %s interrupted by the shutdown; marked interrupted at the next start", job_id)
+                return
             message = str(exc) if isinstance(exc, JobFailedError) else f"{type(exc).__name__}: {exc}"
             log.warning("scenario job %s failed: %s", job_id, message)
             try:
@@ -146,6 +150,7 @@ class JobRunner:
         return job
 
     def shutdown(self) -> None:
+        self._stopping = True
         self._pool.shutdown(wait=False, cancel_futures=True)
         if self._workers is not None:
             self._workers.stop()
