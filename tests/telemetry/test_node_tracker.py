@@ -16,7 +16,8 @@ from .messages import SIGNALS, dbirth, ddata, ddeath, nbirth, ndeath
 
 
 class Harness:
-    def __init__(self, reorder_ms: int = 1000) -> None:
+    def __init__(self, reorder_ms: int = 1000, **limits: int) -> None:
+        """``limits``: the tracker's ``max_devices`` / ``max_metrics`` (its defaults when not given)."""
         self.counters = IngestCounters()
         self.samples: list[Sample] = []
         self.rebirths: list[tuple[str, str]] = []
@@ -28,6 +29,7 @@ class Harness:
             counters=self.counters,
             emit=self.samples.extend,
             request_rebirth=lambda g, n: self.rebirths.append((g, n)),
+            **limits,
         )
 
     def send(self, kind: MessageType, payload: bytes, device: str | None = None, now: int = 10_000) -> None:
@@ -228,3 +230,33 @@ def test_nbirth_forgets_timestamps_and_last_values_not_delivered_within_the_dupl
         assert replayed == []
         assert h.counters.duplicates == 3
         assert stale == {"cell_voltage_V": pytest.approx(4.0), "feed_count": 0, "offset": -1}
+
+
+def _named_dbirth(seq: int, names: list[str]) -> bytes:
+    """A DBIRTH of Float metrics ``names`` (no aliases), each 1.0 stamped 1 000 ms."""
+    metrics = [Metric(name=n, timestamp=1_000, datatype=DataType.FLOAT, value=1.0) for n in names]
+    return encode_payload(metrics, timestamp=1_000, seq=seq)
+
+
+@pytest.mark.parametrize(("rebirths_under_new_names", "forgotten"), [(0, False), (10, True)])
+def test_a_device_reborn_under_new_names_is_bounded_by_max_metrics(
+    rebirths_under_new_names: int, forgotten: bool
+) -> None:
+    """A DBIRTH replaces its device's metrics; the timestamps of metrics no BIRTH registers any more are forgotten
+    once they reach twice ``max_metrics`` (10 here), so a device re-born under ever new names cannot grow them
+    within a session. Seen from outside: a re-birth of the first names replaying their stamp is a duplicate
+    without the churn and delivered again after it (those stamps were forgotten)."""
+    h = Harness(max_metrics=10)
+    first = [f"a{j}" for j in range(5)]
+    h.send(MessageType.NBIRTH, nbirth(1, seq=0))
+    h.send(MessageType.DBIRTH, _named_dbirth(1, first), "pot_001")
+    for k in range(rebirths_under_new_names):
+        h.send(MessageType.DBIRTH, _named_dbirth(2 + k, [f"b{k}_{j}" for j in range(5)]), "pot_001")
+    h.samples.clear()
+    h.send(MessageType.DBIRTH, _named_dbirth(2 + rebirths_under_new_names, first), "pot_001")
+    replayed = sorted(s.metric for s in h.samples if s.quality is Quality.GOOD)
+    assert replayed == (first if forgotten else [])
+    assert h.counters.duplicates == (0 if forgotten else len(first))
+    assert h.counters.metrics_refused == 0
+    assert h.tracker.birth_datatype("pot_001", "a0") is DataType.FLOAT
+    assert h.tracker.birth_datatype("pot_001", "b0_0") is None  # replaced by the last DBIRTH
