@@ -63,49 +63,98 @@ def test_non_numeric_values_are_counted_and_skipped_without_losing_the_rest(stor
     assert latest == {"cell:1-002/cell_voltage_V": pytest.approx(4.1), "cell:1-002/anode_effect": 1.0}
 
 
-def test_a_point_the_store_refuses_is_isolated_and_the_rest_of_its_batch_stored(tmp_path):
-    """Issue 9 item 1: a batch the store refuses (here one point before the compaction watermark) is split until
-    the refusing point is isolated; it goes to rejected_points and everything else of the batch is stored."""
-    store = DuckDBStore(tmp_path / "w.duckdb", retention=timedelta(hours=1))
+class _WatermarkUnseen(DuckDBStore):
+    """A real store whose compaction the sink does not see before it writes (another process compacted between
+    the sink's check and its write): the store itself refuses the old point, the sink isolates it by splitting."""
+
+    def raw_kept_from(self):
+        return None
+
+
+def _compacted_store(tmp_path, cls=DuckDBStore) -> tuple[DuckDBStore, StoreSink]:
+    store = cls(tmp_path / "w.duckdb", retention=timedelta(hours=1))
+    sink = StoreSink(store, batch=1000)
+    sink.accept([_sample(T0, "pot_003", "cell_voltage_V", 4.2)])
+    sink.flush()
+    store.compact(now=datetime.fromtimestamp(T0 / 1000 + 3 * 3600, tz=UTC))  # raw before ~T0+2h is gone
+    return store, sink
+
+
+def _mixed_batch() -> list:
+    late = T0 + 3 * 3_600_000
+    return (
+        [_sample(late + k, f"pot_{k:03d}", "cell_voltage_V", 4.0 + k) for k in range(1, 8)]
+        + [_sample(T0 + 1000, "pot_003", "cell_voltage_V", 4.3)]
+        + [_sample(late + k, f"pot_{k:03d}", "bath_temp_degC", 960.0) for k in range(1, 8)]
+    )
+
+
+def test_a_point_before_the_compacted_raw_data_is_rejected_alone_without_a_refused_write(tmp_path):
+    """Issue 9 item 1: one point before the compaction watermark goes to rejected_points and everything else of
+    its batch is stored, and the sink checks it against the store's watermark before writing: no write is
+    refused (it used to split the batch, ~2 write attempts per such point)."""
+    store, sink = _compacted_store(tmp_path)
     try:
-        sink = StoreSink(store, batch=1000)
-        sink.accept([_sample(T0, "pot_003", "cell_voltage_V", 4.2)])
+        sink.accept(_mixed_batch())
         sink.flush()
-        store.compact(now=datetime.fromtimestamp(T0 / 1000 + 3 * 3600, tz=UTC))  # raw before ~T0+2h is gone
-        late = T0 + 3 * 3_600_000
-        sink.accept(
-            [_sample(late + k, f"pot_{k:03d}", "cell_voltage_V", 4.0 + k) for k in range(1, 8)]
-            + [_sample(T0 + 1000, "pot_003", "cell_voltage_V", 4.3)]
-            + [_sample(late + k, f"pot_{k:03d}", "bath_temp_degC", 960.0) for k in range(1, 8)]
-        )
+        assert sink.counters["points_written"] == 1 + 14
+        assert sink.counters["points_rejected"] == 1
+        assert sink.counters.get("write_errors", 0) == 0
+        assert sink.quarantined == {("gw01", "compacted"): 1}
+        (rejected,) = store.rejected()
+        assert rejected.tag == "cell:1-003/cell_voltage_V"
+        assert rejected.ts == str(T0 + 1000)
+        assert rejected.reason.startswith("compacted: before ")
+    finally:
+        store.close()
+
+
+def test_a_point_the_store_refuses_is_isolated_and_the_rest_of_its_batch_stored(tmp_path):
+    """When the store refuses a batch the sink's checks passed (here: a compaction the sink did not see), the
+    batch is split until the refusing point is isolated; it goes to rejected_points, the rest is stored."""
+    store, sink = _compacted_store(tmp_path, _WatermarkUnseen)
+    try:
+        sink.accept(_mixed_batch())
         sink.flush()
         assert sink.counters["points_written"] == 1 + 14
         assert sink.counters["points_rejected"] == 1
         assert sink.quarantined == {("gw01", "store_refused"): 1}
         (rejected,) = store.rejected()
         assert rejected.tag == "cell:1-003/cell_voltage_V"
-        assert rejected.ts == str(T0 + 1000)
         assert rejected.reason.startswith("store_refused")
     finally:
         store.close()
 
 
-def test_a_batch_the_store_refuses_point_by_point_logs_one_warning(tmp_path, caplog):
+def test_a_batch_of_points_before_the_compacted_raw_data_logs_one_warning(tmp_path, caplog):
     """64 points all before the compaction watermark (an edge replaying data older than the store keeps): each
-    is isolated and rejected, but the batch logs one warning with the count and the first few, not one per
-    split of the batch (63 before)."""
-    store = DuckDBStore(tmp_path / "w.duckdb", retention=timedelta(hours=1))
+    is rejected, with one warning for the batch (63 before, one per split) and no refused write."""
+    store, sink = _compacted_store(tmp_path)
     try:
-        sink = StoreSink(store, batch=1000)
-        sink.accept([_sample(T0, "pot_003", "cell_voltage_V", 4.2)])
-        sink.flush()
-        store.compact(now=datetime.fromtimestamp(T0 / 1000 + 3 * 3600, tz=UTC))
         caplog.clear()
         with caplog.at_level(logging.WARNING, logger="twin.service.store_sink"):
             sink.accept([_sample(T0 + 1000 + k, f"pot_{k:03d}", "cell_voltage_V", 4.0) for k in range(1, 65)])
             sink.flush()
         assert sink.counters["points_rejected"] == 64
+        assert sink.counters.get("write_errors", 0) == 0
         assert len(store.rejected(limit=100)) == 64
+        warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+        assert len(warnings) == 1, warnings[:3]
+        assert warnings[0].startswith("64 telemetry points before ")
+        assert "first: cell:1-001/cell_voltage_V at" in warnings[0]
+    finally:
+        store.close()
+
+
+def test_a_batch_the_store_refuses_point_by_point_logs_one_warning(tmp_path, caplog):
+    """The same 64 points when the sink did not see the compaction: isolated by splitting, one warning."""
+    store, sink = _compacted_store(tmp_path, _WatermarkUnseen)
+    try:
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="twin.service.store_sink"):
+            sink.accept([_sample(T0 + 1000 + k, f"pot_{k:03d}", "cell_voltage_V", 4.0) for k in range(1, 65)])
+            sink.flush()
+        assert sink.counters["points_rejected"] == 64
         warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
         assert len(warnings) == 1, warnings[:3]
         assert "batch of 64 points" in warnings[0]

@@ -278,6 +278,11 @@ class Store(abc.ABC):
     def compact(self, now: datetime | None = None) -> CompactionReport:
         """Delete raw points older than ``now - retention`` (rollups are kept)."""
 
+    def raw_kept_from(self) -> datetime | None:
+        """The time before which raw points were compacted into rollups (a write of a point before it is
+        refused), or None if nothing was compacted. Writers check their points against it one by one."""
+        return None
+
     # -- quarantine -------------------------------------------------------------------------------
     def write_rejected(self, points: Sequence[RejectedPoint]) -> int:
         """Keep points that were refused one by one (the rest of their batch was stored)."""

@@ -283,6 +283,11 @@ class SqlStore(RecordsMixin, RejectedMixin, SetpointAuditMixin, EventFramesMixin
         log.info("store compaction: %d raw points before %s deleted", deleted, v.from_us(horizon))
         return CompactionReport(raw_deleted=int(deleted), raw_kept_from=v.from_us(mark))
 
+    def raw_kept_from(self) -> datetime | None:
+        with self._read() as x:
+            mark = self._meta(x, WATERMARK)
+        return None if mark is None else v.from_us(mark)
+
     # -- reads -----------------------------------------------------------------------------------
     def latest(self, tags: Sequence[str] | None = None) -> dict[str, Point]:
         if tags is not None:
