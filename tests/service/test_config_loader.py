@@ -31,6 +31,8 @@ def load(tmp_path: Path, text: str):
                                                   "plant file"),
     ('[live]\npower_plant = "."\n', "live.power_plant = '.' is invalid; expected a plant file"),
     ("[live]\nfilter_threads = 0\n", "live.filter_threads = 0 is invalid; expected an integer in [1, 8]"),
+    ('[live.potlines]\n"potline1\\n" = 24\n',
+     "live.potlines.'potline1\\n' = 'potline1\\n' is invalid; expected a Sparkplug"),
     ("[live]\nfilter_threads = 2.0\n", "live.filter_threads = 2.0 is invalid; expected an integer in [1, 8]"),
     ("[live]\nfilter_threads = true\n", "live.filter_threads = True is invalid; expected an integer in [1, 8]"),
     ('tls = true\n', "unknown key tls; known: [store], [mqtt], [sparkplug], [live], [scenarios], [api]"),

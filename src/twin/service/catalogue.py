@@ -40,7 +40,7 @@ class Catalogue:
                 raise TwinError(f"scenarios.catalogue = {str(folder)!r} is invalid; expected a directory of models")
             for path in sorted(folder.glob("*.toml")):
                 ident = path.stem
-                if not ID_RE.match(ident):
+                if not ID_RE.fullmatch(ident):
                     raise TwinError(f"{path}: the file name is invalid as a catalogue id; expected {ID_RE.pattern}")
                 doc = read_toml(path, ModelError)
                 kind = plants if "plant" in doc else technologies if "cell" in doc else None

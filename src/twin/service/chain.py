@@ -22,7 +22,7 @@ from twin.api import create_app
 from twin.api.operating import PlantInfo
 from twin.api.setpoint_desk import SetpointDesk
 from twin.api.views import as_of
-from twin.errors import StoreError
+from twin.errors import StoreError, TwinError
 from twin.live import LiveConfig, LiveTwin, PlantSource
 from twin.live.advice import Advisor
 from twin.live.estimator import FilterConfig
@@ -123,10 +123,21 @@ def _port_free(port: int) -> bool:
     return True
 
 
+#: how often the chain records the KPIs (s): the API's KPI history returns short ranges raw, so at most one
+#: record a second keeps its answers within their row cap (twin.api.routes.kpis)
+KPI_PERIOD_RANGE_S = (1.0, 3600.0)
+
+
 class ServiceChain:
     """Ingest, live twin, store, API (and the simulated plant side for the demo)."""
 
     def __init__(self, config: ChainConfig) -> None:
+        if not KPI_PERIOD_RANGE_S[0] <= config.kpi_period_s <= KPI_PERIOD_RANGE_S[1]:  # NaN fails too
+            raise TwinError(
+                f"ChainConfig.kpi_period_s = {config.kpi_period_s!r} is invalid; expected seconds in "
+                f"[{KPI_PERIOD_RANGE_S[0]:g}, {KPI_PERIOD_RANGE_S[1]:g}] (KPI history reads assume at most one "
+                "record a second)"
+            )
         self.config = config
         self.technology = load_technology(resolve(config.technology))
         self.runner = CatalogueRunner(Catalogue.build(config.catalogue), config.max_horizon_h)

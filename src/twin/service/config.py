@@ -141,8 +141,9 @@ def load_service_config(path: str | Path) -> ChainConfig:
         config.power_plant = str(plant_file)
     potlines = live.get("potlines", config.potlines)
     for group in potlines:
-        if not GROUP_RE.match(group):
-            raise field_error(TwinError, origin, f"live.potlines.{group}", group,
+        if not GROUP_RE.fullmatch(group):
+            shown = group if group.isprintable() else repr(group)  # the message stays on one line
+            raise field_error(TwinError, origin, f"live.potlines.{shown}", group,
                               "a Sparkplug group id potline<N> with N in [1, 999], e.g. potline1 (the API names "
                               "the potline by N: potline:1, cell:1-017)")
     config.potlines = dict(potlines)

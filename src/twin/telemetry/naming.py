@@ -27,5 +27,5 @@ class CellAddress:
 
 def cell_address(group: str, device: str | None, metric: str) -> CellAddress:
     """Map (group_id, device_id, metric) to potline, cell number and signal name."""
-    match = _POT.match(device) if device is not None else None
+    match = _POT.fullmatch(device) if device is not None else None
     return CellAddress(potline=group, cell=int(match.group(1)) if match else None, signal=metric)
