@@ -15,20 +15,11 @@ from twin.service.store_sink import FanoutSink
 from twin.telemetry import CollectingSink, HostConfig, Quality, SparkplugHost
 from twin_edge.sparkplug import BDSEQ_METRIC, REBIRTH_METRIC, DataType
 from twin_edge.sparkplug.proto import sparkplug_b_pb2 as pb
-from twin_edge.testing import PrivateBroker, Recorder, unique
+from twin_edge.testing import PrivateBroker, Recorder, unique, wait_until
 
 pytestmark = pytest.mark.mqtt
 
 YEAR_9999_MS = 253_402_300_799_000
-
-
-def wait_until(predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 def _now_ms() -> int:

@@ -11,7 +11,6 @@ and points the store cannot hold are in ``rejected_points``.
 from __future__ import annotations
 
 import math
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -22,21 +21,12 @@ from twin.store import open_store
 from twin.telemetry import HostConfig, SparkplugHost
 from twin_edge.sparkplug import BDSEQ_METRIC, REBIRTH_METRIC, DataType
 from twin_edge.sparkplug.proto import sparkplug_b_pb2 as pb
-from twin_edge.testing import Recorder, ensure_shared_broker, unique
+from twin_edge.testing import Recorder, ensure_shared_broker, unique, wait_until
 
 pytestmark = pytest.mark.mqtt
 
 T = 1_790_000_000_000
 LONG = "x" * 250
-
-
-def wait_until(predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 def _messages() -> tuple[bytes, bytes, bytes]:

@@ -5,27 +5,17 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 
 import pytest
 
 from twin.telemetry import CollectingSink, HostConfig, Quality, SparkplugHost, samples
 from twin_edge.sparkplug import BDSEQ_METRIC, REBIRTH_METRIC, DataType
 from twin_edge.sparkplug.proto import sparkplug_b_pb2 as pb
-from twin_edge.testing import Recorder, unique
+from twin_edge.testing import Recorder, unique, wait_until
 
 from .messages import SIGNALS, alias_of, dbirth, ddata, nbirth
 
 pytestmark = pytest.mark.mqtt
-
-
-def wait_until(predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 def test_made_up_edge_node_names_stay_within_max_edge_nodes(

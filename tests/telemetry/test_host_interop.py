@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import time
 import zlib
 from collections.abc import Iterator
 
@@ -15,20 +14,11 @@ from twin_edge.sparkplug import BDSEQ_METRIC, REBIRTH_METRIC, DataType
 from twin_edge.sparkplug.complex_types import DataSetValue
 from twin_edge.sparkplug.compression import COMPRESSED_UUID, compress_payload
 from twin_edge.sparkplug.proto import sparkplug_b_pb2 as pb
-from twin_edge.testing import Recorder, unique
+from twin_edge.testing import Recorder, unique, wait_until
 
 pytestmark = pytest.mark.mqtt
 
 T = 1_790_000_000_000
-
-
-def wait_until(predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.fixture

@@ -17,20 +17,11 @@ import pytest
 from twin.errors import TelemetryError
 from twin.telemetry import AsyncSampleStream, CollectingSink, HostConfig, Quality, Sample, SparkplugHost
 from twin_edge.sparkplug import REBIRTH_METRIC, decode_payload
-from twin_edge.testing import PrivateBroker, Recorder, unique
+from twin_edge.testing import PrivateBroker, Recorder, unique, wait_until
 
 from .messages import dbirth, ddata, nbirth, ndeath
 
 pytestmark = pytest.mark.mqtt
-
-
-def wait_until(predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.fixture

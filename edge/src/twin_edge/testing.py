@@ -28,6 +28,18 @@ from twin_edge.config import GatewayConfig, load_config
 from twin_edge.gateway import EdgeGateway
 from twin_edge.simplc import SimulatedPlcs, SyntheticSource, write_tag_map
 
+
+def wait_until(predicate: Callable[[], object], timeout: float = 10.0) -> None:
+    """Poll ``predicate`` every 20 ms until it is true; AssertionError after ``timeout`` seconds (a test waiting for
+    a message or a counter over a real broker, not timing anything)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
 SHARED_BROKER = ("127.0.0.1", 1883)
 
 
