@@ -20,20 +20,11 @@ from twin_edge.registers import Encoding, encode_registers
 from twin_edge.simplc.layout import SETPOINT_LAYOUT
 from twin_edge.sparkplug import DataType, Metric, decode_payload, encode_payload
 from twin_edge.tagmap import load_tag_map
-from twin_edge.testing import Recorder, make_rig, unique
+from twin_edge.testing import Recorder, make_rig, unique, wait_until
 
 pytestmark = pytest.mark.mqtt
 
 LIMITS = {"resistance_target_uohm": (7.0, 11.0), "feed_mode": (0.0, 2.0), "exchanger_duty_kW": (0.0, 140.0)}
-
-
-def wait_until(predicate: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 def dcmd(name: str, value: Any, field: str) -> bytes:

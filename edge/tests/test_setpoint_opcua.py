@@ -18,19 +18,16 @@ from twin_edge.simplc.layout import opcua_tag_map_text
 from twin_edge.simplc.opcua_server import SERVER_URI, SimulatedOpcUaServer, make_certificate, node_id
 from twin_edge.sparkplug import DataType, Metric, decode_payload, encode_payload
 from twin_edge.testing import GatewayRig, Recorder, free_port, free_port_range, unique
+from twin_edge.testing import wait_until as poll_until
 
 pytestmark = pytest.mark.mqtt
 USERS = {"gw01": "opc-pw"}
 LIMITS = {"resistance_target_uohm": (7.0, 11.0), "feed_mode": (0.0, 2.0), "exchanger_duty_kW": (0.0, 140.0)}
 
 
-def wait_until(predicate: Any, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
+def wait_until(predicate, timeout: float = 20.0) -> None:
+    """The shared poll (twin_edge.testing.wait_until) with this module's longer default."""
+    poll_until(predicate, timeout)
 
 
 def dcmd(name: str, value: Any, field: str) -> bytes:

@@ -4,24 +4,20 @@ host marks the device's metrics STALE *and* raises the alarm: ``device_deaths`` 
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 
 from twin.telemetry import CollectingSink, HostConfig, Quality, SparkplugHost
 from twin_edge.testing import make_rig, unique
+from twin_edge.testing import wait_until as poll_until
 
 pytestmark = pytest.mark.mqtt
 
 
 def wait_until(predicate, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
+    """The shared poll (twin_edge.testing.wait_until) with this module's longer default."""
+    poll_until(predicate, timeout)
 
 
 def test_a_plc_that_goes_away_is_stale_and_counted_as_a_device_death(

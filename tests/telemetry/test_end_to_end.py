@@ -17,6 +17,7 @@ import pytest
 
 from twin.telemetry import CollectingSink, HostConfig, Quality, Sample, SparkplugHost
 from twin_edge.testing import GatewayRig, PrivateBroker, make_rig, unique
+from twin_edge.testing import wait_until as poll_until
 
 from .partition import PartitionableRelay
 
@@ -31,12 +32,8 @@ def as_sent(value: Any) -> Any:
 
 
 def wait_until(predicate, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
+    """The shared poll (twin_edge.testing.wait_until) with this module's longer default."""
+    poll_until(predicate, timeout)
 
 
 class Chain:

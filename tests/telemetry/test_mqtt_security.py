@@ -26,6 +26,7 @@ from twin.service.embedded_broker import free_port
 from twin.telemetry import CollectingSink, HostConfig, Quality, SparkplugHost
 from twin_edge.mqtt_settings import TlsSettings, tls_context
 from twin_edge.testing import PrivateBroker, Recorder, make_rig, unique
+from twin_edge.testing import wait_until as poll_until
 from twin_edge.testing_pki import Pki, make_pki
 
 pytestmark = pytest.mark.mqtt
@@ -92,12 +93,8 @@ def _connack(port: int, username: str, password: str) -> object:
 
 
 def wait_until(predicate, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
+    """The shared poll (twin_edge.testing.wait_until) with this module's longer default."""
+    poll_until(predicate, timeout)
 
 
 def _voltages(sink: CollectingSink, node: str) -> list[object]:

@@ -17,20 +17,11 @@ from twin.params.technology import load_technology
 from twin.telemetry import CollectingSink, HostConfig, SparkplugHost
 from twin.telemetry.setpoints import ReadbackOutcome, SetpointError, setpoint_limits
 from twin_edge.sparkplug import decode_payload
-from twin_edge.testing import Recorder, make_rig, unique
+from twin_edge.testing import Recorder, make_rig, unique, wait_until
 
 pytestmark = pytest.mark.mqtt
 ROOT = Path(__file__).resolve().parents[2]
 LIMITS = setpoint_limits(load_technology(ROOT / "models" / "hal275_hx.toml"))
-
-
-def wait_until(predicate: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 def test_limits_follow_the_technology_file_and_schema() -> None:
