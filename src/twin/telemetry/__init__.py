@@ -9,7 +9,8 @@ Start it with a sink that receives typed samples::
 The Sparkplug codec comes from the ``twin-edge`` package (``twin_edge.sparkplug``).
 """
 
-from twin.telemetry.host import HostConfig, SparkplugHost
+from twin.telemetry.host import SparkplugHost
+from twin.telemetry.host_config import HostConfig
 from twin.telemetry.naming import CellAddress, cell_address
 from twin.telemetry.samples import CallbackSink, CollectingSink, IngestCounters, Quality, Sample, SampleSink
 from twin.telemetry.stream import AsyncSampleStream

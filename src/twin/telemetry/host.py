@@ -35,15 +35,13 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
-from twin.errors import TelemetryError
+from twin.telemetry.host_config import HostConfig
 from twin.telemetry.node_tracker import EdgeNodeTracker
 from twin.telemetry.samples import IngestCounters, Sample, SampleSink
-from twin.telemetry.setpoints import ReadbackOutcome, ReadbackVerifier, SetpointError, SetpointLimits
+from twin.telemetry.setpoints import ReadbackOutcome, ReadbackVerifier, SetpointError
 from twin_edge.errors import SparkplugError
 from twin_edge.mqtt_link import Connected, Disconnected, LinkEvent, MqttLink, Received, Subscribed, Will
-from twin_edge.mqtt_settings import MqttSettings, TlsSettings
 from twin_edge.sparkplug import (
     REBIRTH_METRIC,
     DataType,
@@ -55,105 +53,10 @@ from twin_edge.sparkplug import (
     decode_state,
     encode_payload,
     parse_topic,
-    validate_id,
 )
 from twin_edge.sparkplug.datatypes import VALUE_FIELD, to_wire
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class HostConfig:
-    """Settings of one host application. ``group_ids`` empty = every Sparkplug group (``spBv1.0/#``).
-
-    ``max_devices_per_node`` and ``max_metrics_per_node`` bound what one edge node can make the host hold in a
-    session (a DBIRTH beyond the first is refused whole, a metric definition beyond the second on its own; both
-    counted). A potline gateway serves a few hundred pots (the longest lines have 300-400 cells) with a few dozen
-    metrics each (8 from our simulated pot controllers, up to ~50 from a real one): at most ~400 devices and
-    ~20 000 metrics, so 2 000 devices and 100 000 metrics leave a five-fold margin. A metric costs the host
-    ~1.6 kB (more with the timestamps of its duplicate window), so one node stays within ~160 MB; without the caps
-    one node could DBIRTH 100 000 devices or send a birth with a million definitions and grow memory without
-    bound. The host as a whole holds at most ``max_edge_nodes`` times that.
-    """
-
-    host_id: str
-    broker_host: str = "127.0.0.1"
-    broker_port: int = 1883
-    group_ids: tuple[str, ...] = ()
-    reorder_timeout_s: float = 2.0
-    rebirth_timeout_s: float = 5.0
-    duplicate_window_s: float = 120.0
-    queue_size: int = 100_000
-    queue_full_wait_s: float | None = None  # wait for room in a full queue before a drop; None: keepalive_s / 2
-    max_payload_bytes: int = 1_048_576
-    max_future_s: float = 60.0  # a metric stamped further ahead of the host's clock is dropped (bad_timestamp)
-    max_edge_nodes: int = 1_000  # edge nodes tracked at once; beyond, the longest unborn is forgotten
-    max_devices_per_node: int = 2_000  # devices with a DBIRTH per edge node and session (docstring)
-    max_metrics_per_node: int = 100_000  # metric definitions per edge node and session (docstring)
-    client_id: str | None = None
-    keepalive_s: int = 10
-    reconnect_min_s: float = 0.5
-    reconnect_max_s: float = 5.0
-    username: str | None = None
-    password: str | None = None
-    tls: TlsSettings | None = None  # None: plain TCP
-    setpoint_limits: SetpointLimits | None = None  # None: this host writes no setpoints
-    readback_timeout_s: float = 10.0  # a write not read back within this is an alarm
-
-    def __repr__(self) -> str:  # never print a password into a log
-        secret = None if self.password is None else "***"
-        return (
-            f"HostConfig(host_id={self.host_id!r}, broker={self.broker_host}:{self.broker_port}, "
-            f"group_ids={self.group_ids!r}, username={self.username!r}, password={secret!r}, tls={self.tls!r})"
-        )
-
-    @property
-    def full_queue_wait_s(self) -> float:
-        """How long a message waits for room in a full ingest queue (``queue_full_wait_s``, default half the
-        keep-alive: the MQTT thread still answers the broker in time)."""
-        return self.keepalive_s / 2 if self.queue_full_wait_s is None else self.queue_full_wait_s
-
-    def mqtt_settings(self) -> MqttSettings:
-        return MqttSettings(
-            host=self.broker_host,
-            port=self.broker_port,
-            client_id=self.client_id,
-            keepalive_s=self.keepalive_s,
-            reconnect_min_s=self.reconnect_min_s,
-            reconnect_max_s=self.reconnect_max_s,
-            username=self.username,
-            password=self.password,
-            tls=self.tls,
-        )
-
-    def __post_init__(self) -> None:
-        for name, value in [("host_id", self.host_id), *(("group_ids", g) for g in self.group_ids)]:
-            try:
-                validate_id(name, value)
-            except SparkplugError:
-                raise TelemetryError(
-                    f"HostConfig.{name} = {value!r} is invalid; expected a non-empty string without '/', '+', '#'"
-                ) from None
-        if self.readback_timeout_s <= 0:
-            raise TelemetryError(f"HostConfig.readback_timeout_s = {self.readback_timeout_s!r}; expected > 0 s")
-        if (
-            self.reorder_timeout_s <= 0
-            or self.queue_size < 1
-            or self.max_payload_bytes < 1
-            or self.max_future_s <= 0
-            or self.max_edge_nodes < 1
-            or self.max_devices_per_node < 1
-            or self.max_metrics_per_node < 1
-        ):
-            raise TelemetryError(
-                "HostConfig: reorder_timeout_s, queue_size, max_payload_bytes, max_future_s, max_edge_nodes, "
-                "max_devices_per_node and max_metrics_per_node must be > 0"
-            )
-        if self.queue_full_wait_s is not None and not 0 <= self.queue_full_wait_s < self.keepalive_s:
-            raise TelemetryError(
-                f"HostConfig.queue_full_wait_s = {self.queue_full_wait_s!r}; expected 0 <= s < keepalive_s "
-                f"({self.keepalive_s} s): the MQTT thread must answer the broker within its keep-alive"
-            )
 
 
 _STOP = object()

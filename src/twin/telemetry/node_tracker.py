@@ -26,17 +26,17 @@ with samples in *seq* order and ``request_rebirth`` when the spec says to. Spec 
   again). Timestamps and last values of metrics no longer registered are forgotten when they reach twice
   ``max_metrics`` (a device re-born under ever new metric names), so none of it grows without bound.
 - Metrics dropped on their own (wrong datatype, bad timestamp, unknown alias, invalid name...) are counted one by
-  one but logged once per message (:class:`_Drops`): a 1 MB payload of bad metrics writes one warning line, not
-  100 000.
+  one but logged once per message (:class:`~twin.telemetry.metric_state.MessageDrops`): a 1 MB payload of bad
+  metrics writes one warning line, not 100 000.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from twin.telemetry.metric_state import Delivered, MessageDrops, MetricInfo, short
 from twin.telemetry.samples import IngestCounters, Quality, Sample
 from twin_edge.errors import MalformedPayloadError, SparkplugError
 from twin_edge.sparkplug import BDSEQ_METRIC, DataType, MessageType, Value, next_seq, seq_distance
@@ -49,74 +49,6 @@ from twin_edge.sparkplug.proto import sparkplug_b_pb2 as pb
 logger = logging.getLogger(__name__)
 
 _MAX_BUFFERED = 128
-_EXAMPLES = 3  # offending metrics named per reason in a message's drop summary
-_EXAMPLE_CHARS = 60  # each name or value there cut to this many characters
-
-
-def _short(value: object, limit: int = _EXAMPLE_CHARS) -> str:
-    """``repr(value)`` of at most about ``limit`` characters; a str or bytes is cut before its repr is made
-    (a client's name can be as long as its payload)."""
-    if isinstance(value, str | bytes):
-        cut = value[:limit]
-        return repr(cut) + ("..." if len(value) > limit else "")
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
-@dataclass(slots=True)
-class _Drops:
-    """The metrics one message lost (or whose alias it refused), by reason: each is counted exactly
-    (``IngestCounters``), but the message gets one warning summarising the counts with the first few offenders
-    (see :meth:`summary`)."""
-
-    counts: dict[str, int] = field(default_factory=dict)
-    examples: dict[str, list[str]] = field(default_factory=dict)
-
-    def add(self, reason: str, name: object, detail: str = "") -> None:
-        """One metric dropped for ``reason``; its ``name`` (None: it came by alias, named in ``detail``) and
-        ``detail`` are only formatted for the first ``_EXAMPLES`` of each reason."""
-        n = self.counts[reason] = self.counts.get(reason, 0) + 1
-        if n <= _EXAMPLES:
-            text = detail if name is None else f"{_short(name)} {detail}".rstrip()
-            self.examples.setdefault(reason, []).append(text)
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-    def summary(self) -> str:
-        """``reason n (first, second, third, ...)`` for each reason, in the order first seen."""
-        parts = []
-        for reason, n in self.counts.items():
-            shown = self.examples.get(reason, [])
-            more = ", ..." if n > len(shown) else ""
-            parts.append(f"{reason} {n} ({', '.join(shown)}{more})")
-        return "; ".join(parts)
-
-
-@dataclass(slots=True)
-class _Delivered:
-    """Timestamps of one metric delivered within the duplicate window (survives rebirths)."""
-
-    stamps: set[int] = field(default_factory=set)
-    order: deque[int] = field(default_factory=deque)
-    newest: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class _MetricInfo:
-    device: str | None
-    name: str
-    datatype: DataType
-    field: str
-    bits: int  # 0 unless a signed integer: its width (two's complement at that width on the wire, as Tahu)
-    delivered: _Delivered
-    text: bool = False  # a string_value metric (upb gives bytes for invalid UTF-8)
-    dataset: bool = False  # a DataSet: delivered as a twin_edge DataSetValue
-    template: bool = False  # a Template instance: delivered as its leaf members <name>/<member>
-    alias: int | None = None  # the alias its BIRTH gave it (None: none, or refused as a duplicate)
-
-
 @dataclass(slots=True)
 class _Pending:
     kind: MessageType
@@ -151,7 +83,7 @@ class EdgeNodeTracker:
         self._max_devices = max_devices
         self._max_metrics = max_metrics
         self._capped = False  # this session refused a device or a metric for the caps: no rebirth would help
-        self._delivered: dict[tuple[str | None, str], _Delivered] = {}
+        self._delivered: dict[tuple[str | None, str], Delivered] = {}
         self._counters = counters
         self._emit = emit
         self._request_rebirth = request_rebirth
@@ -161,9 +93,9 @@ class EdgeNodeTracker:
         self._buffer: dict[int, _Pending] = {}
         self.deadline_ms: int | None = None
         self._rebirth_sent_ms: int | None = None
-        self._aliases: dict[int, _MetricInfo] = {}
-        self._names: dict[tuple[str | None, str], _MetricInfo] = {}
-        self._registered: dict[str | None, list[_MetricInfo]] = {}  # device (None: node) -> its BIRTH's metrics
+        self._aliases: dict[int, MetricInfo] = {}
+        self._names: dict[tuple[str | None, str], MetricInfo] = {}
+        self._registered: dict[str | None, list[MetricInfo]] = {}  # device (None: node) -> its BIRTH's metrics
         self._refused_aliases: set[tuple[str | None, int]] = set()  # (device, alias) refused as duplicates
         self._devices_online: set[str] = set()
         self._last: dict[tuple[str | None, str], Value | None] = {}
@@ -367,7 +299,7 @@ class EdgeNodeTracker:
     def _apply_birth(self, device: str | None, message: pb.Payload, now_ms: int) -> None:
         default_ts = message.timestamp if message.HasField("timestamp") else now_ms
         samples: list[Sample] = []
-        drops = _Drops()
+        drops = MessageDrops()
         if device is not None:
             if device not in self._registered and self._device_count() >= self._max_devices:
                 self._refuse_device(device)
@@ -428,14 +360,14 @@ class EdgeNodeTracker:
                 "max_devices_per_node); further refusals of this session are only counted (devices_refused)",
                 self.group,
                 self.node,
-                _short(device),
+                short(device),
                 self._max_devices,
             )
         self._capped = True
 
     def _register(
-        self, device: str | None, name: str, datatype: DataType, alias: int | None, drops: _Drops
-    ) -> _MetricInfo | None:
+        self, device: str | None, name: str, datatype: DataType, alias: int | None, drops: MessageDrops
+    ) -> MetricInfo | None:
         """Register a BIRTH's metric definition; None if it is refused (``max_metrics`` reached)."""
         names = self._names
         if (device, name) not in names and len(names) >= self._max_metrics:
@@ -449,8 +381,8 @@ class EdgeNodeTracker:
                     drops,
                     "duplicate_alias",
                     name,
-                    f"alias {alias} held by {_short(holder.name)} of "
-                    f"{'the node' if holder.device is None else _short(holder.device)}; kept by name",
+                    f"alias {alias} held by {short(holder.name)} of "
+                    f"{'the node' if holder.device is None else short(holder.device)}; kept by name",
                 )
                 self._refused_aliases.add((device, alias))
                 alias = None
@@ -458,9 +390,9 @@ class EdgeNodeTracker:
         if delivered is None:
             if len(self._delivered) >= 2 * self._max_metrics:
                 self._forget_unregistered()
-            delivered = self._delivered[(device, name)] = _Delivered()
+            delivered = self._delivered[(device, name)] = Delivered()
         field = VALUE_FIELD[datatype]
-        info = _MetricInfo(
+        info = MetricInfo(
             device,
             name,
             datatype,
@@ -486,7 +418,7 @@ class EdgeNodeTracker:
         default_ts: int,
         samples: list[Sample],
         now_ms: int,
-        drops: _Drops,
+        drops: MessageDrops,
         *,
         birth: bool,
     ) -> None:
@@ -494,7 +426,7 @@ class EdgeNodeTracker:
         try:
             members = list(flatten_template(prefix, m, default_ts))
         except SparkplugError as exc:
-            self._drop_metric(drops, "malformed", prefix, _short(str(exc), 120))
+            self._drop_metric(drops, "malformed", prefix, short(str(exc), 120))
             return
         for flat, member, ts in members:
             if flat is None:
@@ -524,7 +456,7 @@ class EdgeNodeTracker:
         default_ts = message.timestamp if message.HasField("timestamp") else now_ms
         aliases, names = self._aliases, self._names
         samples: list[Sample] = []
-        drops = _Drops()
+        drops = MessageDrops()
         for m in message.metrics:
             if m.HasField("alias"):
                 info = aliases.get(m.alias)
@@ -555,7 +487,7 @@ class EdgeNodeTracker:
         self._deliver(samples)
 
     def _sample(
-        self, info: _MetricInfo, m: pb.Payload.Metric, default_ts: int, now_ms: int, drops: _Drops
+        self, info: MetricInfo, m: pb.Payload.Metric, default_ts: int, now_ms: int, drops: MessageDrops
     ) -> Sample | None:
         ts = m.timestamp if m.HasField("timestamp") else default_ts
         if ts > now_ms + self._max_future_ms:
@@ -579,25 +511,16 @@ class EdgeNodeTracker:
                 try:
                     value = decode_dataset(value)  # type: ignore[arg-type]
                 except SparkplugError as exc:
-                    self._drop_metric(drops, "wrong_datatype", info.name, _short(str(exc), 120))
+                    self._drop_metric(drops, "wrong_datatype", info.name, short(str(exc), 120))
                     return None
             elif info.text and not isinstance(value, str):
                 self._drop_metric(drops, "invalid_utf8", info.name, "(String value not UTF-8)")
                 return None
         historical = m.is_historical
-        delivered = info.delivered
-        if ts in delivered.stamps:
+        if not info.delivered.first(ts, self._duplicate_window_ms):
             # The edge replays values it sent just before a connection loss (at-least-once); keep exactly-once.
             self._counters.duplicates += 1
             return None
-        delivered.stamps.add(ts)
-        delivered.order.append(ts)
-        if ts > delivered.newest:
-            delivered.newest = ts
-            horizon = ts - self._duplicate_window_ms
-            order = delivered.order
-            while order[0] < horizon:
-                delivered.stamps.discard(order.popleft())
         if not historical:
             self._last[(info.device, info.name)] = value
         return Sample(ts, self.group, self.node, info.device, info.name, value, Quality.GOOD, historical)
@@ -608,16 +531,16 @@ class EdgeNodeTracker:
         setattr(counters, reason, getattr(counters, reason) + 1)
         counters.count_drop(f"{self.group}/{self.node}", reason)
 
-    def _drop_metric(self, drops: _Drops, reason: str, name: object, detail: str = "") -> None:
+    def _drop_metric(self, drops: MessageDrops, reason: str, name: object, detail: str = "") -> None:
         """Count one metric of the message at hand dropped for ``reason`` and note it for its summary."""
         self._drop(reason)
         drops.add(reason, name, detail)
 
-    def _invalid_name(self, drops: _Drops, raw: object) -> None:
+    def _invalid_name(self, drops: MessageDrops, raw: object) -> None:
         """A metric name that is not valid UTF-8 (spec: names are UTF-8 strings): counted, never a tag."""
         self._drop_metric(drops, "invalid_utf8", raw, "(name not UTF-8)")
 
-    def _log_drops(self, kind: str, device: str | None, drops: _Drops) -> None:
+    def _log_drops(self, kind: str, device: str | None, drops: MessageDrops) -> None:
         """One warning for everything a message lost (counts by reason, the first few offenders, cut short)."""
         if drops.counts:
             logger.warning(
@@ -625,7 +548,7 @@ class EdgeNodeTracker:
                 self.group,
                 self.node,
                 kind,
-                _short(device),
+                short(device),
                 drops.total,
                 drops.summary(),
             )
