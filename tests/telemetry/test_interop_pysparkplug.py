@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from twin.telemetry import CollectingSink, HostConfig, Quality, SparkplugHost
-from twin_edge.testing import make_rig, unique
+from twin_edge.testing import make_rig, unique, wait_until
 
 pytestmark = pytest.mark.mqtt
 
@@ -50,15 +50,6 @@ def _expected(round_: int) -> dict[str, object]:
         "feed_count": 2**40 + round_,
         "anode_effect": round_ % 2 == 1,
     }
-
-
-def wait_until(predicate, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def test_pysparkplug_edge_node_to_the_twins_host(third_party: Path, broker: tuple[str, int]) -> None:
