@@ -164,6 +164,28 @@ MIN_LIQUID_BATH_FRACTION = 0.02  # the superheat floor leaves at least 2 % of th
 FLOOR_CHECK_MARGIN_K = 1.0  # the floor is checked against a fresh liquidus when T is within this of the held one
 
 
+# graphite c_p, cal/(g K), T in K (Butland & Maddison 1973 via the NIST WebBook; twin.cell.physics integrates it
+# in closed form, this reference by 12-point Gauss-Legendre quadrature on each 100-K piece)
+CP_GRAPHITE = (0.538657, 9.11129e-6, -90.2725, -43449.3, 1.59309e7, -1.43688e9)
+CARBON_KG_PER_KG_AL = 3 * 12.011e-3 / (4 * M_AL)
+_GAUSS_X, _GAUSS_W = np.polynomial.legendre.leggauss(12)
+
+
+def carbon_heat(t_from_c: float, t_to_c: float) -> float:
+    """J/kg to take graphite from ``t_from_c`` to ``t_to_c`` (°C; both clamped to the fit's 250-3000 K)."""
+    lo, hi = (min(max(t, 250.0 - KELVIN), 3000.0 - KELVIN) + KELVIN for t in (t_from_c, t_to_c))
+    pieces = max(math.ceil(abs(hi - lo) / 100.0), 1)
+    total = 0.0
+    for n in range(pieces):
+        a = lo + (hi - lo) * n / pieces
+        b = lo + (hi - lo) * (n + 1) / pieces
+        for x, wgt in zip(_GAUSS_X, _GAUSS_W, strict=True):
+            t = 0.5 * (a + b) + 0.5 * (b - a) * x
+            cp = sum(c * t**e for c, e in zip(CP_GRAPHITE, (0, 1, -1, -2, -3, -4), strict=True))
+            total += 0.5 * (b - a) * wgt * cp
+    return total * 4184.0
+
+
 def liquidus_in_range(alf3: float, al2o3: float, caf2: float, lif: float, mgf2: float, al2o3_sat: float) -> float:
     """Solheim's liquidus with AlF3, CaF2, LiF and MgF2 clamped into the range it was fitted on (wt %) and the
     alumina clamped to [0, saturation] ("Al2O3 up to saturation", physics.md §1.3)."""
@@ -691,7 +713,9 @@ class Model:
             e_process = al_made * (p[L.P_REACTION_J_PER_KG_AL] / ce
                                    - p[L.P_BACK_REACTION_J_PER_KG_AL] * (1.0 / ce - 1.0))
         e_feed = fed * p[L.P_ALUMINA_HEAT_J_PER_KG]
-        w["H"] += (p_in - p_ext) * dt - to_anode - to_gas - e_process - e_feed
+        # the consumed carbon from the anode node's temperature to the bath's (held, like CE, between refreshes)
+        e_carbon = al_made * CARBON_KG_PER_KG_AL / ce * carbon_heat(s["anode_temp_degC"], s["temperature_degC"])
+        w["H"] += (p_in - p_ext) * dt - to_anode - to_gas - e_process - e_feed - e_carbon
         w["ae_anode_J"] += to_anode
         w["I_sum"] += I
         lost = min(p[L.P_ALF3_LOSS_KG_PER_KG_AL] * al_made, s["alf3_kg"])
@@ -707,6 +731,7 @@ class Model:
         acc["energy_external_J"] += p_ext * dt
         acc["energy_reaction_J"] += e_process
         acc["energy_feed_J"] += e_feed
+        acc["energy_carbon_J"] += e_carbon
         acc["loss_offgas_J"] += to_gas
         acc["al_produced_kg"] += al_made
         acc["alumina_fed_kg"] += fed

@@ -58,7 +58,7 @@ def energy_terms(totals: State) -> dict[str, np.ndarray]:
     """Energy released in the cell and where the accumulators say it went (J)."""
     return {
         "in": totals["energy_in_J"] - totals["energy_external_J"],
-        "process": totals["energy_reaction_J"] + totals["energy_feed_J"],
+        "process": totals["energy_reaction_J"] + totals["energy_feed_J"] + totals["energy_carbon_J"],
         "losses": sum(totals[name] for name in LOSS_TOTALS),
     }
 

@@ -156,6 +156,32 @@ def test_process_energy_against_entner() -> None:
 
 
 @SETTINGS
+@given(st.floats(0.85, 1.0), st.floats(900.0, 1000.0), st.floats(100.0, 950.0))
+def test_carbon_heating_against_the_quadrature_of_the_same_fit(ce, bath, anode) -> None:
+    """The closed-form enthalpy against the reference's Gauss-Legendre quadrature of Butland & Maddison's c_p."""
+    expected = ref.CARBON_KG_PER_KG_AL / ce * ref.carbon_heat(anode, bath)
+    assert ph.carbon_heating_per_kg_al(ce, bath, anode) == pytest.approx(expected, rel=1e-10, abs=1e-6)
+    assert ph.carbon_heating_per_kg_al(ce, bath, bath) == 0.0
+    assert ph.carbon_heating_per_kg_al(ce, anode, bath) == pytest.approx(-expected, rel=1e-10, abs=1e-6)
+
+
+def test_carbon_heat_capacity_at_25_degc_is_codata() -> None:
+    """dh/dT at 298.15 K against graphite's c_p° = 8.517 J/(mol K) (CODATA Key Values, Cox, Wagman & Medvedev
+    1989, as listed in the NIST Chemistry WebBook), within the fit's stated 0.5 %."""
+    step = 0.01
+    cp = (ph.carbon_enthalpy_J_per_kg(25.0 + step) - ph.carbon_enthalpy_J_per_kg(25.0 - step)) / (2 * step)
+    assert cp * ph.M_C == pytest.approx(8.517, rel=0.005)
+
+
+def test_carbon_heating_from_the_potroom_against_entner() -> None:
+    """Consumed carbon from 25 °C to 960 °C at CE 95 %: Entner's 200 kA balance books "heating anodes" 9 kW at
+    63.76 kg Al/h = 0.141 kWh/kg Al (test_energy_balance.py); the stoichiometric carbon (0.351 kg/kg Al at
+    CE 95 %) takes 0.138."""
+    per_kg_al = ph.carbon_heating_per_kg_al(0.95, 960.0, 25.0) / 3.6e6
+    assert per_kg_al == pytest.approx(9.0 / (0.33557 * 200 * 0.95), rel=0.05)
+
+
+@SETTINGS
 @given(st.floats(0.0, 0.1), st.floats(0.0, 2.0))
 def test_sodium_oxide_reaction(na2o, alf3_available) -> None:
     """3 Na2O + 4 AlF3 → 2 Na3AlF6 + Al2O3, stopping when the excess AlF3 runs out; mass is conserved."""

@@ -139,6 +139,7 @@ def store_block(state: np.ndarray, rng: np.ndarray, p: np.ndarray, acc: np.ndarr
     _add(acc, L.A_ENERGY_EXTERNAL_J, b, R.A_E_EXT, start, nb)
     _add(acc, L.A_ENERGY_REACTION_J, b, R.A_E_RX, start, nb)
     _add(acc, L.A_ENERGY_FEED_J, b, R.A_E_FEED, start, nb)
+    _add(acc, L.A_ENERGY_CARBON_J, b, R.A_E_C, start, nb)
     _add(acc, L.A_LOSS_TOP_J, b, R.A_TOP, start, nb)
     _add(acc, L.A_LOSS_BOTTOM_J, b, R.A_BOTTOM, start, nb)
     _add(acc, L.A_LOSS_SIDE_BATH_J, b, R.A_SIDE_B, start, nb)

@@ -134,4 +134,5 @@ def open_step(
         b[R.E_PROC + j] = ph.process_energy_per_kg_al(
             b[R.CE + j], p[L.P_REACTION_J_PER_KG_AL], p[L.P_BACK_REACTION_J_PER_KG_AL]
         )  # CE moves on the slow cadence only
+        b[R.E_CARBON + j] = ph.carbon_heating_per_kg_al(b[R.CE + j], T, state[L.S_ANODE_TEMP_DEGC, i])
     return n_events, -1

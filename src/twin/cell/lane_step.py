@@ -202,8 +202,11 @@ def lane_step(
         p_in = I * v_cell
         p_ext = I * I * r_ext
         e_reaction = al_made * b[R.E_PROC + j]
+        e_carbon = al_made * b[R.E_CARBON + j]
         p_ae = I * v_ae  # anode-effect energy, split between liquids, anode node and off-gas
-        b[R.ENTHALPY + j] += (p_in - p_ext - (ae_to_gas + ae_to_anode) * p_ae) * dt - e_reaction - fed * e_feed
+        b[R.ENTHALPY + j] += (
+            (p_in - p_ext - (ae_to_gas + ae_to_anode) * p_ae) * dt - e_reaction - e_carbon - fed * e_feed
+        )
         b[R.AE_ANODE + j] += ae_to_anode * p_ae * dt
         b[R.A_GAS + j] += ae_to_gas * p_ae * dt
         b[R.I_THERMAL + j] += I
@@ -227,6 +230,7 @@ def lane_step(
         b[R.A_E_EXT + j] += p_ext * dt
         b[R.A_E_RX + j] += e_reaction
         b[R.A_E_FEED + j] += fed * e_feed
+        b[R.A_E_C + j] += e_carbon
         b[R.A_AL + j] += al_made
         b[R.A_FED + j] += fed
         b[R.A_CONSUMED + j] += consumed - deficit

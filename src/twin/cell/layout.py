@@ -129,7 +129,8 @@ A_ALF3_NA2O_KG = 22  # excess AlF3 neutralised by the Na2O of the alumina
 A_CRYOLITE_NA2O_KG = 23  # cryolite formed from it
 A_ALF3_CAO_KG = 24  # excess AlF3 consumed by the CaO of the alumina
 A_CAF2_CAO_KG = 25  # CaF2 formed from it
-N_ACC = 26
+A_ENERGY_CARBON_J = 26  # the liquids' heat that brings consumed anode carbon to bath temperature
+N_ACC = 27
 
 ACC_NAMES = (
     "charge_C",
@@ -158,6 +159,7 @@ ACC_NAMES = (
     "cryolite_formed_kg",
     "alf3_to_caf2_kg",
     "caf2_formed_kg",
+    "energy_carbon_J",
 )
 
 # --- outputs (per cell, values at the last step) -------------------------------------------------

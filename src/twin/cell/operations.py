@@ -17,8 +17,9 @@ dissolved takes that heat from H, and the new temperature is T_ref + H/C_liq(new
   potroom at the technology's bath heat capacity, plus the ledge's latent heat of fusion), at the liquid's
   composition (physics.md §1.6 bath mass balance).
 * **New anode** (:func:`change_anode`): a cold anode of heat capacity C_new (mass × carbon c_p) takes
-  C_new·(T_a − T_air) from the anode-and-cover node: T_a −= C_new·(T_a − T_air)/C_a (physics.md §1.6:
-  heating carbon ≈ 0.16 kWh/kg Al is supplied by the anode changes; the kernel has no carbon-heating term).
+  C_new·(T_a − T_air) from the anode-and-cover node: T_a −= C_new·(T_a − T_air)/C_a. That is the carbon's
+  heating from the potroom to the node's temperature; the kernel takes the carbon it consumes on from there to
+  the bath's (:func:`twin.cell.physics.carbon_heating_per_kg_al`; physics.md §1.6).
 
 Feed-loss causes compose: the delivered share of each commanded shot is Π_causes (1 − fraction_cause),
 so a feeder blockage overlapping an alumina shortfall gives 0.5 × 0.9 = 0.45 and either ending restores

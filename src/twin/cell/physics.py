@@ -270,6 +270,54 @@ def process_energy_per_kg_al(ce: float, reaction_J_per_kg: float, back_reaction_
     return reaction_J_per_kg / ce - back_reaction_J_per_kg * (1.0 / ce - 1.0)
 
 
+#: kg of anode carbon the electrolysis consumes per kg of Al electrolysed: 2 Al2O3 + 3 C → 4 Al + 3 CO2
+#: (physics.md §1.6; CO2 is the primary anode product, the back reaction's CO takes no further carbon)
+CARBON_PER_AL = 3.0 * M_C / (4.0 * M_AL)
+#: Butland & Maddison's fit of graphite's heat capacity, cal/(g K) with T in K, 250–3000 K:
+#: c_p = a + b·T + c/T + d/T² + e/T³ + f/T⁴ (J. Nucl. Mater. 49 (1973) 45–56, as listed in the NIST Chemistry
+#: WebBook's condensed-phase data for graphite, Domalski & Hearing compilation). It gives 0.71 kJ/(kg K) at 298 K
+#: and 1.79 at 1000 K (JANAF: 0.71 and 1.80).
+_CP_GRAPHITE = (0.538657, 9.11129e-6, -90.2725, -43449.3, 1.59309e7, -1.43688e9)
+_CAL_PER_G_TO_J_PER_KG = 4184.0
+CARBON_FIT_MIN_DEGC = 250.0 - KELVIN
+CARBON_FIT_MAX_DEGC = 3000.0 - KELVIN
+
+
+@jit
+def carbon_enthalpy_J_per_kg(t_degC: float) -> float:
+    """Enthalpy of graphite up to an additive constant (J/kg; only differences mean anything), integrated from
+    Butland & Maddison's c_p fit (``_CP_GRAPHITE``, clamped to its 250–3000 K range):
+
+        h(T) = a·T + b·T²/2 + c·ln T − d/T − e/(2T²) − f/(3T³)   [cal/g, T in K]
+
+    From 25 to 960 °C it gives 1.41 MJ/kg (17.0 kJ/mol), the heat that brings consumed anode carbon to bath
+    temperature (physics.md §1.6).
+    """
+    t = min(max(t_degC, CARBON_FIT_MIN_DEGC), CARBON_FIT_MAX_DEGC) + KELVIN
+    a, b, c, d, e, f = _CP_GRAPHITE
+    h = a * t + 0.5 * b * t * t + c * math.log(t) - d / t - e / (2.0 * t * t) - f / (3.0 * t * t * t)
+    return h * _CAL_PER_G_TO_J_PER_KG
+
+
+@jit
+def carbon_heating_per_kg_al(ce: float, bath_degC: float, anode_degC: float) -> float:
+    """Heat the liquids give the anode carbon the electrolysis consumes, per kg of net Al (J/kg):
+
+        e_C = (3 M_C / 4 M_Al) / CE · (h_C(T_bath) − h_C(T_anode))
+
+    Per kg of net Al, 1/CE kg is electrolysed and takes 3 M_C/(4 M_Al) kg of carbon (``CARBON_PER_AL``), which
+    reacts at the anode's bottom face at bath temperature. The reaction enthalpy e_rx counts reactants at bath
+    temperature, so the carbon's heating is a separate consumption term (Entner's 200 kA balance: "heating
+    anodes" 9 kW of 409 kW; physics.md §1.6: ≈ 0.16 kWh/kg Al from 25 °C). The twin books it in two parts: a new
+    anode takes its heat up to the anode-and-cover node's temperature from that node when it is set
+    (:func:`twin.cell.operations.change_anode`), and the carbon consumed takes the rest, from the node's
+    temperature to the bath's, from the liquids here. Over an anode cycle the two together are the carbon's
+    heating from the potroom to the bath, plus the heat that leaves with the butts. Signed: an anode node hotter
+    than the bath gives the difference back.
+    """
+    return CARBON_PER_AL / ce * (carbon_enthalpy_J_per_kg(bath_degC) - carbon_enthalpy_J_per_kg(anode_degC))
+
+
 @jit
 def stirring_factor(current_A: float, nominal_A: float, still_fraction: float, exponent: float) -> float:
     """Film coefficients relative to nominal: still + (1 − still)·(I/I_nom)^n, (I/I_nom) capped at 2.

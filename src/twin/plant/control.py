@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from twin.cell import operations as cell_ops
-from twin.cell.physics import FARADAY, M_AL, M_AL2O3, process_energy_per_kg_al
+from twin.cell.physics import FARADAY, M_AL, M_AL2O3, carbon_heating_per_kg_al, process_energy_per_kg_al
 from twin.errors import SimulationError
 from twin.params import Component
 
@@ -271,13 +271,16 @@ class PotroomControl:
 
 
 def _process_voltage(line: PotlineSim) -> np.ndarray:
-    """Voltage equivalent of the process energy per cell: CE·(e_proc(CE) + alumina heating) per coulomb of Al."""
+    """Voltage equivalent of the process energy per cell: CE·(e_proc(CE) + carbon heating + alumina heating) per
+    coulomb of Al (the kernel's terms, twin.cell.physics)."""
     pot = line.potline
     ce = pot.values("current_efficiency")
     e_rx, e_back = pot.parameter("reaction_j_per_kg_al"), pot.parameter("back_reaction_j_per_kg_al")
     e_proc = process_energy_per_kg_al(ce, e_rx, e_back)
+    bath, anode = pot.values("temperature_degC"), pot.values("anode_temp_degC")
+    e_carbon = np.array([carbon_heating_per_kg_al(c, t, a) for c, t, a in zip(ce, bath, anode, strict=True)])
     e_feed = pot.parameter("alumina_heat_j_per_kg") * M_AL2O3 / (2.0 * M_AL)  # per kg Al
-    return ce * M_AL / (3.0 * FARADAY) * (e_proc + e_feed)
+    return ce * M_AL / (3.0 * FARADAY) * (e_proc + e_carbon + e_feed)
 
 
 def _heat_holding_target(
@@ -287,7 +290,7 @@ def _heat_holding_target(
     Q0 at ``i0`` with targets ``r0``; the natural heat at ``i1`` with ``r0`` is kept when it lies inside.
 
     Heat released inside the cell ≈ I·(V − V_proc), V = BEMF + R·I, V_proc the voltage equivalent of the process
-    energy (physics.md §1.6; e_proc(CE) from twin.cell.physics plus alumina heating). Solving for R:
+    energy (physics.md §1.6; e_proc(CE) and carbon heating from twin.cell.physics, plus alumina heating). Solving for R:
     R1 = (Q1/I1 − BEMF + V_proc)/I1.
     """
     bemf = line.potline.parameter("bemf_v")

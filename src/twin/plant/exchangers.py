@@ -10,8 +10,8 @@ near its operating point: after measuring the cell's internal heat surplus S_ref
 
 so a curtailment (S falls) throttles the exchanger down and an increase of line current (S rises) opens
 it up; the ledge then stays near its pre-event thickness as long as D stays inside [0, D_max]. The
-surplus is S = I·V − I²·R_ext − process energy − alumina heating (the kernel's totals; alumina heating on
-the alumina consumed, which is smooth, rather than on the shots fed: one 3.6 kg shot is ~3.8 MJ).
+surplus is S = I·V − I²·R_ext − process energy − carbon heating − alumina heating (the kernel's totals; alumina
+heating on the alumina consumed, which is smooth, rather than on the shots fed: one 3.6 kg shot is ~3.8 MJ).
 """
 
 from __future__ import annotations
@@ -32,7 +32,10 @@ def heat_surplus_J(line: PotlineSim) -> tuple[np.ndarray, float]:
     """Per-cell internal heat surplus so far (J) and the line's clock (module docstring)."""
     pot = line.potline
     feed_heat = pot.values("alumina_consumed_kg") * pot.parameter("alumina_heat_j_per_kg")
-    surplus = pot.values("energy_in_J") - pot.values("energy_external_J") - pot.values("energy_reaction_J")
+    surplus = (
+        pot.values("energy_in_J") - pot.values("energy_external_J") - pot.values("energy_reaction_J")
+        - pot.values("energy_carbon_J")
+    )
     return surplus - feed_heat, pot.time_s
 
 
