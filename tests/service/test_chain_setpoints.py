@@ -106,10 +106,14 @@ def test_the_service_chain_writes_a_confirmed_setpoint_to_the_plc(tmp_path: Path
                 assert float(engine[0].split()[1]) > 0
                 # ...and where ingest stands: the worker's backlog and the store's writes (the soak's gauges)
                 gauges = dict(ln.split() for ln in text.splitlines() if ln.startswith(
-                    ("twin_ingest_queue_depth ", "twin_ingest_store_writes ", "twin_ingest_store_slowest_write_ms ")))
+                    ("twin_ingest_queue_depth ", "twin_ingest_store_writes ", "twin_ingest_store_slowest_write_ms ",
+                     "twin_ingest_queued_bytes ", "twin_ingest_reorder_bytes ")))
                 assert set(gauges) == {"twin_ingest_queue_depth", "twin_ingest_store_writes",
-                                       "twin_ingest_store_slowest_write_ms"}, text[-2000:]
+                                       "twin_ingest_store_slowest_write_ms", "twin_ingest_queued_bytes",
+                                       "twin_ingest_reorder_bytes"}, text[-2000:]
                 assert float(gauges["twin_ingest_store_writes"]) > 0
                 assert float(gauges["twin_ingest_queue_depth"]) >= 0
+                assert 0 <= float(gauges["twin_ingest_queued_bytes"]) <= 256 * 2**20  # HostConfig's default budgets
+                assert 0 <= float(gauges["twin_ingest_reorder_bytes"]) <= 64 * 2**20
     finally:
         broker.stop()

@@ -303,6 +303,71 @@ def test_stuck_worker_drops_after_the_wait_and_counts_it(broker: tuple[str, int]
         h.stop()
 
 
+def test_queued_payload_bytes_stay_within_their_budget(broker: tuple[str, int], ids: tuple[str, str]) -> None:
+    """The ingest queue is bounded in bytes as well as in messages: behind a stuck worker, large payloads queue
+    only up to ``max_queued_bytes`` (the rest wait, then are dropped and counted), and the worker gives every
+    byte back as it handles them. An oversized payload is dropped on arrival, never queued."""
+    group, host_id = ids
+    gate = threading.Event()
+
+    class BlockedSink:
+        def accept(self, samples: Sequence[Sample]) -> None:
+            gate.wait(20)
+
+    size, budget = 250_000, 1_000_000
+    h = SparkplugHost(
+        HostConfig(
+            host_id=host_id, broker_port=broker[1], group_ids=(group,), queue_size=100, queue_full_wait_s=0.05,
+            max_payload_bytes=300_000, max_queued_bytes=budget,
+        ),
+        BlockedSink(),
+    )
+    edge = Recorder(*broker, f"spBv1.0/{group}/NCMD/#")
+    peak = 0
+    try:
+        h.start()
+        assert h.wait_online(5)
+        born(edge, group)  # its samples block the worker in the sink
+        wait_until(lambda: h.queue_depth == 0 and h.counters["decoded"] >= 2)
+        topic = f"spBv1.0/{group}/DDATA/gw/pot_001"
+        edge.publish(topic, b"\x00" * 400_000)  # over max_payload_bytes
+        for _ in range(10):
+            edge.publish(topic, b"\x00" * size)
+
+        def all_received() -> bool:
+            nonlocal peak
+            peak = max(peak, h.queued_bytes)
+            return h.counters["received"] >= 1 + 2 + 11  # its own STATE, the births, ours
+
+        wait_until(all_received)
+        # each of ours is either queued (the births queued beside them are far smaller) or dropped after its wait
+        wait_until(lambda: all_received() and h.counters["queue_overflow"] + h.queued_bytes // size == 10)
+        queued = 10 - h.counters["queue_overflow"]
+        assert peak <= budget
+        assert queued * size <= h.queued_bytes <= budget < h.queued_bytes + size  # what fitted, and no more
+        assert queued >= 3
+        assert h.counters["oversized"] == 1
+        gate.set()
+        wait_until(lambda: h.queued_bytes == 0 and h.queue_depth == 0)
+        wait_until(lambda: h.counters["malformed"] == queued)  # the queued ones were handled (zeros are no payload)
+    finally:
+        gate.set()
+        edge.close()
+        h.stop()
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"max_queued_bytes": 1000}, r"max_queued_bytes = 1000 is invalid; expected at least max_payload_bytes"),
+        ({"max_reorder_bytes": 0}, r"max_reorder_bytes = 0 is invalid; expected a number > 0"),
+    ],
+)
+def test_byte_budgets_are_checked(settings: dict[str, int], message: str) -> None:
+    with pytest.raises(TelemetryError, match=message):
+        HostConfig(host_id="h", **settings)
+
+
 def test_queue_wait_must_stay_within_the_keepalive() -> None:
     with pytest.raises(TelemetryError, match=r"queue_full_wait_s = 10.0; expected 0 <= s < keepalive_s \(10 s\)"):
         HostConfig(host_id="h", queue_full_wait_s=10.0)

@@ -260,3 +260,48 @@ def test_a_device_reborn_under_new_names_is_bounded_by_max_metrics(
     assert h.counters.metrics_refused == 0
     assert h.tracker.birth_datatype("pot_001", "a0") is DataType.FLOAT
     assert h.tracker.birth_datatype("pot_001", "b0_0") is None  # replaced by the last DBIRTH
+
+
+def test_out_of_order_bytes_beyond_the_hosts_budget_end_the_wait_at_once() -> None:
+    """The reorder buffer is bounded in bytes across the host's edge nodes, not only in messages: when the budget
+    is full the node stops waiting for the missing message (a seq gap and a rebirth, as after a Reorder Timeout),
+    applies what it holds in seq order and gives every byte back."""
+    from twin.telemetry.byte_budget import ByteBudget
+
+    size = len(ddata(0, 3, 2))
+    budget = ByteBudget(3 * size + size // 2)  # room for three held messages, not four
+    h = Harness(reorder_ms=60_000)
+    h.tracker = EdgeNodeTracker(
+        "potline1", "gw", reorder_timeout_ms=60_000, rebirth_timeout_ms=5000, counters=h.counters,
+        emit=h.samples.extend, request_rebirth=lambda g, n: h.rebirths.append((g, n)), reorder_budget=budget,
+    )
+    h.born()
+    for seq, count in ((3, 2), (4, 3), (5, 4)):  # seq 2 is missing
+        h.send(MessageType.DDATA, ddata(0, seq, count), "pot_001")
+    assert h.counts() == []
+    assert budget.used == 3 * size
+    assert h.rebirths == []
+    h.send(MessageType.DDATA, ddata(0, 6, 5), "pot_001")  # the fourth does not fit
+    assert h.counts() == [2, 3, 4, 5]
+    assert h.counters.seq_gaps == 1
+    assert h.rebirths == [("potline1", "gw")]
+    assert budget.used == 0
+    assert h.tracker.deadline_ms is None
+    h.send(MessageType.DDATA, ddata(0, 7, 6), "pot_001")  # in order again: applied at once
+    assert h.counts() == [2, 3, 4, 5, 6]
+
+
+def test_a_forgotten_session_gives_its_held_bytes_back() -> None:
+    from twin.telemetry.byte_budget import ByteBudget
+
+    budget = ByteBudget(1_000_000)
+    h = Harness()
+    h.tracker = EdgeNodeTracker(
+        "potline1", "gw", reorder_timeout_ms=60_000, rebirth_timeout_ms=5000, counters=h.counters,
+        emit=h.samples.extend, request_rebirth=lambda g, n: h.rebirths.append((g, n)), reorder_budget=budget,
+    )
+    h.born()
+    h.send(MessageType.DDATA, ddata(0, 4, 3), "pot_001")
+    assert budget.used > 0
+    h.tracker.mark_all_stale(20_000)  # the broker was lost: the session and what it held are gone
+    assert budget.used == 0

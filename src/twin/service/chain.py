@@ -209,6 +209,8 @@ class ServiceChain:
             figures: dict[str, float] = dict(host.counters) if host is not None else {}
             if host is not None:
                 figures["queue_depth"] = host.queue_depth  # messages waiting for the ingest worker
+                figures["queued_bytes"] = host.queued_bytes  # their payload bytes (HostConfig.max_queued_bytes)
+                figures["reorder_bytes"] = host.reorder_bytes  # payload bytes held out of order
             if self.sink is not None:
                 figures.update(self.sink.counters)
                 figures["store_slowest_write_ms"] = self.sink.slowest_write_ms

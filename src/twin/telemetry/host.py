@@ -36,6 +36,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
+from twin.telemetry.byte_budget import ByteBudget
 from twin.telemetry.host_config import HostConfig
 from twin.telemetry.node_tracker import EdgeNodeTracker
 from twin.telemetry.samples import IngestCounters, Sample, SampleSink
@@ -85,6 +86,8 @@ class SparkplugHost:
         self._readback = ReadbackVerifier(self._setpoint_settled)
         self._counters = IngestCounters()
         self._queue: queue.Queue[object] = queue.Queue(maxsize=config.queue_size)
+        self._queued_bytes = ByteBudget(config.max_queued_bytes)  # payload bytes in the queue (taken on the MQTT
+        self._reorder_bytes = ByteBudget(config.max_reorder_bytes)  # thread, given back by the worker)
         self._trackers: dict[tuple[str, str], EdgeNodeTracker] = {}
         self._topics: dict[str, Topic | StateTopic] = {}
         self._reordering: set[EdgeNodeTracker] = set()  # nodes with a Reorder Timeout running
@@ -115,6 +118,16 @@ class SparkplugHost:
     def edge_nodes(self) -> int:
         """Edge nodes the host holds state for (a gauge; at most ``HostConfig.max_edge_nodes``)."""
         return len(self._trackers)
+
+    @property
+    def queued_bytes(self) -> int:
+        """Payload bytes received and not yet handled by the worker (a gauge; at most ``max_queued_bytes``)."""
+        return self._queued_bytes.used
+
+    @property
+    def reorder_bytes(self) -> int:
+        """Payload bytes held out of order by all edge nodes (a gauge; at most ``max_reorder_bytes``)."""
+        return self._reorder_bytes.used
 
     @property
     def queue_depth(self) -> int:
@@ -252,7 +265,18 @@ class SparkplugHost:
 
     def _on_message(self, topic: str, payload: bytes) -> None:
         self._counters.received += 1
-        self._enqueue((topic, payload, _now_ms()), wait_s=self.config.full_queue_wait_s)
+        size = len(payload)
+        if size > self.config.max_payload_bytes:  # dropped here, before it is queued (its memory is freed now)
+            self._counters.oversized += 1
+            logger.warning("%s: %d-byte payload exceeds %d bytes; dropped", topic, size, self.config.max_payload_bytes)
+            return
+        wait_s = self.config.full_queue_wait_s
+        if not self._queued_bytes.take(size, wait_s):
+            self._counters.queue_waits += 1
+            self._overflow(f"ingest queue holds {self._queued_bytes.used} payload bytes (max_queued_bytes)")
+            return
+        if not self._enqueue((topic, payload, _now_ms()), wait_s=wait_s):
+            self._queued_bytes.give(size)
 
     def _on_event(self, event: LinkEvent) -> None:
         if isinstance(event, Received):  # not used: messages come through _on_message
@@ -277,26 +301,29 @@ class SparkplugHost:
                 "host %s connected to %s:%d", self.config.host_id, self.config.broker_host, self.config.broker_port
             )
 
-    def _enqueue(self, item: object, wait_s: float = 0.0) -> None:
+    def _enqueue(self, item: object, wait_s: float = 0.0) -> bool:
         """Queue ``item`` for the worker. When the queue is full, wait up to ``wait_s`` for room: the MQTT thread
         then stops reading, TCP flow control holds the backlog in the broker's session queue (QoS 1) and nothing
-        is lost while the worker catches up; only a worker stuck for longer drops messages (``queue_overflow``)."""
+        is lost while the worker catches up; only a worker stuck for longer drops messages (``queue_overflow``).
+        Whether ``item`` was queued."""
         try:
             self._queue.put_nowait(item)
-            return
+            return True
         except queue.Full:
             pass
         self._counters.queue_waits += 1
         try:
             self._queue.put(item, timeout=wait_s) if wait_s > 0 else self._queue.put_nowait(item)
+            return True
         except queue.Full:
-            self._counters.queue_overflow += 1
-            if self._counters.queue_overflow in (1, 10, 100) or self._counters.queue_overflow % 10_000 == 0:
-                logger.error(
-                    "ingest queue full (%d): %d messages dropped so far",
-                    self.config.queue_size,
-                    self._counters.queue_overflow,
-                )
+            self._overflow(f"ingest queue full ({self.config.queue_size} messages)")
+            return False
+
+    def _overflow(self, why: str) -> None:
+        self._counters.queue_overflow += 1
+        n = self._counters.queue_overflow
+        if n in (1, 10, 100) or n % 10_000 == 0:
+            logger.error("%s: %d messages dropped so far", why, n)
 
     # -- worker thread ---------------------------------------------------------------------------------------
     def _work(self) -> None:
@@ -333,18 +360,13 @@ class SparkplugHost:
             for tracker in self._trackers.values():
                 tracker.mark_all_stale(now)
             return
-        self._handle(*item)  # type: ignore[misc]
+        topic_text, payload, receipt_ms = item  # type: ignore[misc]
+        try:
+            self._handle(topic_text, payload, receipt_ms)
+        finally:
+            self._queued_bytes.give(len(payload))
 
     def _handle(self, topic_text: str, payload: bytes, receipt_ms: int) -> None:
-        if len(payload) > self.config.max_payload_bytes:
-            self._counters.oversized += 1
-            logger.warning(
-                "%s: %d-byte payload exceeds %d bytes; dropped",
-                topic_text,
-                len(payload),
-                self.config.max_payload_bytes,
-            )
-            return
         topic = self._topics.get(topic_text)
         if topic is None:
             try:
@@ -377,6 +399,7 @@ class SparkplugHost:
                 counters=self._counters,
                 emit=self._emit,
                 request_rebirth=self._send_rebirth,
+                reorder_budget=self._reorder_bytes,
             )
             self._trackers[key] = tracker
         if topic.message_type is MessageType.NBIRTH:  # most recently born last: the last to be forgotten
@@ -395,6 +418,7 @@ class SparkplugHost:
         del self._trackers[key]
         self._reordering.discard(tracker)
         tracker.mark_all_stale(now_ms)
+        tracker.forget_buffered()
         self._counters.nodes_forgotten += 1
         n = self._counters.nodes_forgotten
         if n in (1, 10, 100) or n % 10_000 == 0:

@@ -23,6 +23,15 @@ class HostConfig:
     ~1.6 kB (more with the timestamps of its duplicate window), so one node stays within ~160 MB; without the caps
     one node could DBIRTH 100 000 devices or send a birth with a million definitions and grow memory without
     bound. The host as a whole holds at most ``max_edge_nodes`` times that.
+
+    ``max_queued_bytes`` and ``max_reorder_bytes`` bound the payload bytes the host holds at once in its ingest
+    queue and in all edge nodes' reorder buffers (:class:`~twin.telemetry.byte_budget.ByteBudget`); the counts
+    alone (``queue_size`` messages, 127 out-of-order messages per edge node) would let payloads of up to
+    ``max_payload_bytes`` fill 100 GB. A payload that finds the queue's bytes full waits like one that finds the
+    queue full (back-pressure, then ``queue_overflow``); one that finds the reorder bytes full ends its node's
+    wait for the missing message at once (``seq_gaps`` and a rebirth, as a Reorder Timeout does). Sizing: a
+    400-pot gateway's DDATA at 1 Hz is a few kB a pot, so 256 MiB hold well over a minute of a plant's stream and
+    64 MiB of out-of-order messages several seconds of it (the Reorder Timeout is 2 s).
     """
 
     host_id: str
@@ -35,6 +44,8 @@ class HostConfig:
     queue_size: int = 100_000
     queue_full_wait_s: float | None = None  # wait for room in a full queue before a drop; None: keepalive_s / 2
     max_payload_bytes: int = 1_048_576
+    max_queued_bytes: int = 256 * 1_048_576  # payload bytes in the ingest queue at once (docstring)
+    max_reorder_bytes: int = 64 * 1_048_576  # payload bytes held out of order, all edge nodes together (docstring)
     max_future_s: float = 60.0  # a metric stamped further ahead of the host's clock is dropped (bad_timestamp)
     max_edge_nodes: int = 1_000  # edge nodes tracked at once; beyond, the longest unborn is forgotten
     max_devices_per_node: int = 2_000  # devices with a DBIRTH per edge node and session (docstring)
@@ -86,10 +97,15 @@ class HostConfig:
         if self.readback_timeout_s <= 0:
             raise TelemetryError(f"HostConfig.readback_timeout_s = {self.readback_timeout_s!r}; expected > 0 s")
         for name in ("reorder_timeout_s", "queue_size", "max_payload_bytes", "max_future_s", "max_edge_nodes",
-                     "max_devices_per_node", "max_metrics_per_node"):
+                     "max_devices_per_node", "max_metrics_per_node", "max_reorder_bytes"):
             value = getattr(self, name)
             if not value > 0:  # NaN fails too
                 raise TelemetryError(f"HostConfig.{name} = {value!r} is invalid; expected a number > 0")
+        if not self.max_queued_bytes >= self.max_payload_bytes:
+            raise TelemetryError(
+                f"HostConfig.max_queued_bytes = {self.max_queued_bytes!r} is invalid; expected at least "
+                f"max_payload_bytes ({self.max_payload_bytes}), or a payload of that size could never be queued"
+            )
         if self.queue_full_wait_s is not None and not 0 <= self.queue_full_wait_s < self.keepalive_s:
             raise TelemetryError(
                 f"HostConfig.queue_full_wait_s = {self.queue_full_wait_s!r}; expected 0 <= s < keepalive_s "

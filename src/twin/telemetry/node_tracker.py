@@ -36,6 +36,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from twin.telemetry.byte_budget import ByteBudget
 from twin.telemetry.metric_state import Delivered, MessageDrops, MetricInfo, short
 from twin.telemetry.samples import IngestCounters, Quality, Sample
 from twin_edge.errors import MalformedPayloadError, SparkplugError
@@ -55,6 +56,7 @@ class _Pending:
     device: str | None
     message: pb.Payload
     receipt_ms: int
+    size: int  # bytes taken from the host's reorder budget
 
 
 class EdgeNodeTracker:
@@ -73,7 +75,10 @@ class EdgeNodeTracker:
         counters: IngestCounters,
         emit: Callable[[list[Sample]], None],
         request_rebirth: Callable[[str, str], None],
+        reorder_budget: ByteBudget | None = None,
     ) -> None:
+        """``reorder_budget``: the host's ceiling on payload bytes held out of order, shared by its edge nodes
+        (None: this node's own, ``max_payload_bytes`` x the 127 messages a seq gap may hold)."""
         self.group, self.node = group, node
         self._reorder_timeout_ms = reorder_timeout_ms
         self._rebirth_timeout_ms = rebirth_timeout_ms
@@ -91,6 +96,7 @@ class EdgeNodeTracker:
         self.bdseq: int | None = None
         self._expected_seq = 0
         self._buffer: dict[int, _Pending] = {}
+        self._budget = reorder_budget or ByteBudget(max_payload_bytes * _MAX_BUFFERED)
         self.deadline_ms: int | None = None
         self._rebirth_sent_ms: int | None = None
         self._aliases: dict[int, MetricInfo] = {}
@@ -145,7 +151,7 @@ class EdgeNodeTracker:
         if self.online:
             self._stale(None, now_ms, whole_node=True)
         self.online = False
-        self._buffer.clear()
+        self.forget_buffered()
         self.deadline_ms = None
 
     # -- session ------------------------------------------------------------------------------------------------
@@ -160,7 +166,7 @@ class EdgeNodeTracker:
         self.bdseq = bdseq
         self.online = True
         self._expected_seq = next_seq(message.seq % 256)
-        self._buffer.clear()
+        self.forget_buffered()
         self.deadline_ms = None
         self._rebirth_sent_ms = None
         self._aliases.clear()
@@ -209,7 +215,7 @@ class EdgeNodeTracker:
         )
         self._stale(None, now_ms, whole_node=True)
         self.online = False
-        self._buffer.clear()
+        self.forget_buffered()
         self.deadline_ms = None
 
     def _on_sequenced(self, kind: MessageType, device: str | None, message: pb.Payload, now_ms: int) -> None:
@@ -226,10 +232,23 @@ class EdgeNodeTracker:
             self._expected_seq = next_seq(seq)
             self._drain(now_ms)
         elif distance < 128:
-            self._buffer[seq] = _Pending(kind, device, message, now_ms)
+            size = message.ByteSize()
+            fits = self._budget.take(size)
+            self._buffer[seq] = _Pending(kind, device, message, now_ms, size if fits else 0)
             if self.deadline_ms is None:
                 self.deadline_ms = now_ms + self._reorder_timeout_ms
-            if len(self._buffer) > _MAX_BUFFERED:
+            if not fits:
+                logger.warning(
+                    "%s/%s: %d bytes held out of order reach the host's max_reorder_bytes (%d); not waiting for "
+                    "seq %d",
+                    self.group,
+                    self.node,
+                    self._budget.used,
+                    self._budget.limit,
+                    self._expected_seq,
+                )
+                self._give_up_gap(now_ms)
+            elif len(self._buffer) > _MAX_BUFFERED:
                 self._give_up_gap(now_ms)
         else:
             logger.warning(
@@ -244,10 +263,16 @@ class EdgeNodeTracker:
     def _drain(self, now_ms: int) -> None:
         while self._expected_seq in self._buffer:
             pending = self._buffer.pop(self._expected_seq)
+            self._budget.give(pending.size)
             self._apply(pending.kind, pending.device, pending.message, now_ms)
             self._expected_seq = next_seq(self._expected_seq)
         if not self._buffer:
             self.deadline_ms = None
+
+    def forget_buffered(self) -> None:
+        """Drop the messages held out of order and give their bytes back to the host's budget."""
+        self._budget.give(sum(p.size for p in self._buffer.values()))
+        self._buffer.clear()
 
     def _give_up_gap(self, now_ms: int) -> None:
         """The gap was not filled within the Reorder Timeout: count it, ask for a rebirth, apply what we have."""

@@ -85,8 +85,8 @@ OTHER_NODES = "(other)"
 
 @dataclass
 class IngestCounters:
-    """Running totals. ``received``, ``queue_waits`` and ``queue_overflow`` are written by the MQTT thread, the
-    rest by the worker."""
+    """Running totals. ``received``, ``oversized``, ``queue_waits`` and ``queue_overflow`` are written by the MQTT
+    thread, the rest by the worker."""
 
     received: int = 0
     decoded: int = 0
