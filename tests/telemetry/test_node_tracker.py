@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from twin.telemetry.byte_budget import ByteBudget
 from twin.telemetry.node_tracker import EdgeNodeTracker
 from twin.telemetry.samples import IngestCounters, Quality, Sample
 from twin_edge.sparkplug import DataType, MessageType, Metric, encode_payload
@@ -16,7 +17,7 @@ from .messages import SIGNALS, dbirth, ddata, ddeath, nbirth, ndeath
 
 
 class Harness:
-    def __init__(self, reorder_ms: int = 1000, **limits: int) -> None:
+    def __init__(self, reorder_ms: int = 1000, reorder_budget: ByteBudget | None = None, **limits: int) -> None:
         """``limits``: the tracker's ``max_devices`` / ``max_metrics`` (its defaults when not given)."""
         self.counters = IngestCounters()
         self.samples: list[Sample] = []
@@ -29,6 +30,7 @@ class Harness:
             counters=self.counters,
             emit=self.samples.extend,
             request_rebirth=lambda g, n: self.rebirths.append((g, n)),
+            reorder_budget=reorder_budget,
             **limits,
         )
 
@@ -266,16 +268,9 @@ def test_out_of_order_bytes_beyond_the_hosts_budget_end_the_wait_at_once() -> No
     """The reorder buffer is bounded in bytes across the host's edge nodes, not only in messages: when the budget
     is full the node stops waiting for the missing message (a seq gap and a rebirth, as after a Reorder Timeout),
     applies what it holds in seq order and gives every byte back."""
-    from twin.telemetry.byte_budget import ByteBudget
-
     size = len(ddata(0, 3, 2))
     budget = ByteBudget(3 * size + size // 2)  # room for three held messages, not four
-    h = Harness(reorder_ms=60_000)
-    h.tracker = EdgeNodeTracker(
-        "potline1", "gw", reorder_timeout_ms=60_000, rebirth_timeout_ms=5000, counters=h.counters,
-        emit=h.samples.extend, request_rebirth=lambda g, n: h.rebirths.append((g, n)), reorder_budget=budget,
-    )
-    h.born()
+    h = Harness(reorder_ms=60_000, reorder_budget=budget).born()
     for seq, count in ((3, 2), (4, 3), (5, 4)):  # seq 2 is missing
         h.send(MessageType.DDATA, ddata(0, seq, count), "pot_001")
     assert h.counts() == []
@@ -292,15 +287,8 @@ def test_out_of_order_bytes_beyond_the_hosts_budget_end_the_wait_at_once() -> No
 
 
 def test_a_forgotten_session_gives_its_held_bytes_back() -> None:
-    from twin.telemetry.byte_budget import ByteBudget
-
     budget = ByteBudget(1_000_000)
-    h = Harness()
-    h.tracker = EdgeNodeTracker(
-        "potline1", "gw", reorder_timeout_ms=60_000, rebirth_timeout_ms=5000, counters=h.counters,
-        emit=h.samples.extend, request_rebirth=lambda g, n: h.rebirths.append((g, n)), reorder_budget=budget,
-    )
-    h.born()
+    h = Harness(reorder_ms=60_000, reorder_budget=budget).born()
     h.send(MessageType.DDATA, ddata(0, 4, 3), "pot_001")
     assert budget.used > 0
     h.tracker.mark_all_stale(20_000)  # the broker was lost: the session and what it held are gone
