@@ -33,6 +33,11 @@ class StoreError(TwinError):
     """The time-series store rejected a request."""
 
 
+class StoreUnavailableError(StoreError):
+    """The store could not be reached: its server is down, restarting or cut off. Nothing was wrong with the
+    request; the same request may succeed later (the API answers 503, the telemetry sink holds and retries)."""
+
+
 def field_error(cls: type[TwinError], source: str, field: str, value: object, valid: str) -> TwinError:
     """Build an error that names where the bad value came from and what would be valid.
 

@@ -12,11 +12,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from twin.errors import StoreError, TwinError
+from twin.errors import StoreError, StoreUnavailableError, TwinError
 from twin.store import UnknownKeyError
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
+STORE_RETRY_AFTER_S = 5  # [C] a PostgreSQL restart takes seconds; the telemetry sink retries at most every 5 s
 _SHOWN = reprlib.Repr()
 _SHOWN.maxstring = _SHOWN.maxother = 80
 _SHOWN.maxlist = _SHOWN.maxdict = 5
@@ -114,6 +115,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(UnknownKeyError)
     async def _unknown(request: Request, exc: UnknownKeyError) -> JSONResponse:
         return problem_response(request, 404, "Not found", str(exc))
+
+    @app.exception_handler(StoreUnavailableError)
+    async def _store_down(request: Request, exc: StoreUnavailableError) -> JSONResponse:
+        log.warning("%s %s: %s", request.method, request.url.path, exc)
+        return problem_response(
+            request, 503, "Service unavailable", str(exc), headers={"Retry-After": str(STORE_RETRY_AFTER_S)}
+        )
 
     @app.exception_handler(StoreError)
     async def _store(request: Request, exc: StoreError) -> JSONResponse:

@@ -22,7 +22,7 @@ from twin.api import create_app
 from twin.api.operating import PlantInfo
 from twin.api.setpoint_desk import SetpointDesk
 from twin.api.views import as_of
-from twin.errors import StoreError, TwinError
+from twin.errors import StoreError, StoreUnavailableError, TwinError
 from twin.live import LiveConfig, LiveTwin, PlantSource
 from twin.live.advice import Advisor
 from twin.live.estimator import FilterConfig
@@ -40,6 +40,8 @@ from twin.telemetry.setpoints import ReadbackOutcome, setpoint_limits
 from twin_edge.mqtt_settings import MqttSettings
 
 log = logging.getLogger(__name__)
+FLUSH_WAIT_S = 0.5  # the once-a-second flush waits at most this for the store (an outage must not stop the rest)
+CLOSE_WAIT_S = 10.0  # at stop, what the sink holds gets this long to reach the store before it counts as lost
 
 
 class _PlantSide:
@@ -239,13 +241,14 @@ class ServiceChain:
     def _housekeeping(self) -> None:
         """Advance the live twin's windows, flush telemetry to the store, record KPI history."""
         next_kpis = 0.0
+        store_down = False
         while not self._stop.wait(1.0):
             try:
                 if self.live is not None:
                     self.live.tick()
                     self._update_power()
-                if self.sink is not None:
-                    self.sink.flush()
+                if self.sink is not None:  # bounded: a store outage must not stop the live twin's windows
+                    self.sink.flush(timeout=FLUSH_WAIT_S)
                 if self.frames is not None and self.live is not None:
                     snapshot = self.live.snapshot()
                     if self.setpoints is not None:  # failed setpoint writes are alarm frames too
@@ -254,6 +257,13 @@ class ServiceChain:
                 if time.monotonic() >= next_kpis and self.live is not None and self.store is not None:
                     self._record_kpis()
                     next_kpis = time.monotonic() + self.config.kpi_period_s
+                if store_down:
+                    log.warning("store reachable again: event frames and KPI history are recorded again")
+                    store_down = False
+            except StoreUnavailableError as exc:  # an outage: said once, not a traceback every second
+                if not store_down:
+                    log.warning("store unreachable (%s): event frames and KPI history wait for it", exc)
+                    store_down = True
             except Exception:  # keep the service up; the failure is logged with its traceback
                 log.exception("housekeeping step failed")
 
@@ -285,7 +295,7 @@ class ServiceChain:
         if self.host is not None:
             self.host.stop()
         if self.sink is not None:
-            self.sink.flush()
+            self.sink.close(timeout=CLOSE_WAIT_S)
         if self.store is not None:
             self.store.close()
         if self._tmp is not None:

@@ -22,6 +22,16 @@ The writer thread starts with the first batch and ends after ``idle_s`` without 
 ``store_write_ms`` count the batch writes and their total time, ``slowest_write_ms`` is the longest so far.
 When the store falls behind, the batches queued during a write are merged into the next (group commit,
 ``store_merged_batches``; :meth:`StoreSink._merge_queued`).
+
+A store that cannot be reached (:class:`~twin.errors.StoreUnavailableError`: its server restarting, down or cut
+off) refuses nothing: the writer holds the batch and retries the same call, 0.2 s after the first failure and
+then at doubling intervals up to 5 s (``store_unavailable_retries``; one warning when the outage starts, one when
+it ends, with its length). Batches handed over meanwhile queue behind it, then ``accept`` waits (the back-pressure
+above), so the host's queue and then the broker's session queue hold the rest and nothing is lost for as long as
+they have room. :meth:`StoreSink.flush` takes a ``timeout`` (the service's once-a-second flush must not stall the
+live twin during an outage) and :meth:`StoreSink.close` stops the retries after its timeout, counting what it
+still held as ``points_lost``. The points' upsert is idempotent, so a write retried after a connection lost at
+its commit does not duplicate them.
 """
 
 from __future__ import annotations
@@ -32,23 +42,27 @@ import queue
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import numpy as np
 
-from twin.errors import TwinError
+from twin.errors import StoreUnavailableError, TwinError
 from twin.live import potline_label
 from twin.store import RejectedPoint, Store, TagInfo
 from twin.store.validate import MAX_TS_US, TAG_RE
 from twin.telemetry import Quality, Sample, cell_address
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_TS_MS = MAX_TS_US // 1000
 GOOD, BAD = Quality.GOOD.value, Quality.BAD.value
 TAG_CACHE_SIZE = 100_000  # (group, node, device, metric) -> tag entries kept
+RETRY_FIRST_S = 0.2  # a store that cannot be reached is asked again after this, then at doubling intervals
+RETRY_MAX_S = 5.0  # up to this (a PostgreSQL restart takes seconds; a longer outage is asked every 5 s)
 
 
 def tag_of(sample: Sample) -> str:
@@ -113,6 +127,7 @@ class StoreSink:
             "store_writes": 0,
             "store_write_ms": 0,
             "store_merged_batches": 0,
+            "store_unavailable_retries": 0,
         }
         self.slowest_write_ms = 0  # the longest single batch write so far (a gauge)
         self.quarantined: Counter[tuple[str, str]] = Counter()  # (edge node, reason) -> points
@@ -126,6 +141,7 @@ class StoreSink:
         self._submitted = 0
         self._written = 0
         self._writer: threading.Thread | None = None
+        self._closing = threading.Event()  # close() gave up waiting: the writer stops retrying
 
     def accept(self, samples: Sequence[Sample]) -> None:
         with self._lock:
@@ -135,12 +151,35 @@ class StoreSink:
             if len(self._buf.tags) >= self.batch:
                 self._submit_locked()
 
-    def flush(self) -> None:
-        """Hand over what is buffered and wait until every batch handed over so far is written."""
+    def flush(self, timeout: float | None = None) -> bool:
+        """Hand over what is buffered and wait until every batch handed over so far is written, or at most
+        ``timeout`` seconds (None: for as long as it takes). Whether everything was written."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
-            ticket = self._submit_locked() if self._buf.tags or self._buf.rejected else self._submitted
+            ticket = self._submitted
+            if self._buf.tags or self._buf.rejected:
+                handed = self._submit_locked(timeout)
+                if handed is None:  # the hand-over queue stayed full: the buffer is kept for the next try
+                    return False
+                ticket = handed
+        left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
         with self._done:
-            self._done.wait_for(lambda: self._written >= ticket)
+            return self._done.wait_for(lambda: self._written >= ticket, left)
+
+    def close(self, timeout: float = 10.0) -> bool:
+        """Write what is buffered, waiting at most ``timeout`` seconds; then stop retrying a store that cannot be
+        reached, counting the points still held as ``points_lost``. Whether everything was written."""
+        if self.flush(timeout):
+            return True
+        self._closing.set()
+        with self._lock:
+            held = len(self._buf.tags) + len(self._buf.rejected)
+            if held:
+                self._bump("points_lost", held)
+                self._buf = _Batch()
+        self.flush(RETRY_MAX_S + 1.0)  # the writer now fails fast through what is queued
+        log.error("store sink closed with the store unreachable; its held points are counted as lost")
+        return False
 
     # -- per-point checks ----------------------------------------------------------------------------------
     def _add(self, s: Sample) -> None:
@@ -198,22 +237,28 @@ class StoreSink:
         )
 
     # -- hand-over (ingest thread) --------------------------------------------------------------------------
-    def _submit_locked(self) -> int:
-        """Queue the buffer for the writer (waiting for room if the store is behind); its ticket number."""
-        batch, self._buf = self._buf, _Batch()
-        with self._done:
-            self._submitted += 1
-            ticket = self._submitted
-            if self._writer is None:
-                self._writer = threading.Thread(target=self._write_loop, name="store-sink-writer", daemon=True)
-                self._writer.start()
+    def _submit_locked(self, timeout: float | None = None) -> int | None:
+        """Queue the buffer for the writer (waiting for room if the store is behind, at most ``timeout`` seconds
+        when given); its ticket number, or None when the queue stayed full (the buffer is then kept)."""
+        batch = self._buf
+        ticket = self._submitted + 1  # only a holder of self._lock submits
         try:
             self._queue.put_nowait((ticket, batch))
         except queue.Full:  # the store is behind: wait for room (back-pressure on the ingest worker)
             began = time.perf_counter()
-            self._queue.put((ticket, batch))
-            self._bump("store_queue_waits")
-            self._bump("store_queue_wait_ms", round((time.perf_counter() - began) * 1000))
+            try:
+                self._queue.put((ticket, batch), timeout=timeout)
+            except queue.Full:
+                return None
+            finally:
+                self._bump("store_queue_waits")
+                self._bump("store_queue_wait_ms", round((time.perf_counter() - began) * 1000))
+        self._buf = _Batch()
+        with self._done:
+            self._submitted = ticket
+            if self._writer is None:  # (a writer that went idle before this put leaves the batch to the next)
+                self._writer = threading.Thread(target=self._write_loop, name="store-sink-writer", daemon=True)
+                self._writer.start()
         return ticket
 
     # -- writing (writer thread) ----------------------------------------------------------------------------
@@ -231,6 +276,10 @@ class StoreSink:
             began = time.perf_counter()
             try:
                 self._write_batch(batch)
+            except StoreUnavailableError as exc:  # only once close() stopped the retries
+                self._bump("write_errors")
+                self._bump("points_lost", len(batch.tags) + len(batch.rejected))
+                log.error("store unreachable at close: a batch of %d points lost (%s)", len(batch.tags), exc)
             except Exception:  # never let the writer die; the batch's points are counted as lost
                 self._bump("write_errors")
                 self._bump("points_lost", len(batch.tags))
@@ -267,11 +316,36 @@ class StoreSink:
             self._write(batch.tags, batch.ts, batch.values, batch.quality, batch.nodes, rejected)
         if rejected:
             try:
-                self.store.write_rejected(rejected)
+                self._store_call("the rejected points", lambda: self.store.write_rejected(rejected))
+            except StoreUnavailableError:
+                raise
             except Exception:  # the quarantine itself failed: counted, and the points are lost
                 self._bump("write_errors")
                 self._bump("points_lost", len(rejected))
                 log.exception("store refused %d rejected points", len(rejected))
+
+    def _store_call(self, what: str, call: Callable[[], T]) -> T:
+        """``call()``; while the store cannot be reached, the same call again after 0.2 s, then at doubling
+        intervals up to ``RETRY_MAX_S`` (module docstring), until it answers or :meth:`close` stops the retries
+        (the StoreUnavailableError is then raised)."""
+        delay, began = RETRY_FIRST_S, None
+        while True:
+            try:
+                result = call()
+            except StoreUnavailableError as exc:
+                if self._closing.is_set():
+                    raise
+                if began is None:
+                    began = time.monotonic()
+                    log.warning("store unreachable while writing %s (%s); holding it and retrying", what, exc)
+                self._bump("store_unavailable_retries")
+                self._closing.wait(delay)
+                delay = min(2.0 * delay, RETRY_MAX_S)
+                continue
+            if began is not None:
+                log.warning("store reachable again after %.1f s: the held %s is written", time.monotonic() - began,
+                            what)
+            return result
 
     def _quarantine_compacted(self, batch: _Batch) -> None:
         """Move the points older than the store's compacted raw data (:meth:`Store.raw_kept_from`) to the
@@ -343,16 +417,21 @@ class StoreSink:
         which go to ``rejected``. Returns the first refusal's message, or None when nothing was refused."""
         try:
             new = sorted(set(tags) - self._known)
-            written = self.store.write_points(  # new tags are registered with their first points, atomically
-                np.asarray(tags),
-                np.asarray(ts, dtype="datetime64[ms]"),
-                np.asarray(values),
-                np.asarray(quality),
-                register=[TagInfo(t, unit_of(t), "telemetry") for t in new],
+            written = self._store_call(
+                "telemetry",
+                lambda: self.store.write_points(  # new tags are registered with their first points, atomically
+                    np.asarray(tags),
+                    np.asarray(ts, dtype="datetime64[ms]"),
+                    np.asarray(values),
+                    np.asarray(quality),
+                    register=[TagInfo(t, unit_of(t), "telemetry") for t in new],
+                ),
             )
             self._known.update(new)
             self._bump("points_written", int(written))
             return None
+        except StoreUnavailableError:  # not a refusal: close() stopped the retries
+            raise
         except TwinError as exc:  # refused whole: split until the refusing points are isolated
             self._bump("write_errors")
             if len(tags) == 1:

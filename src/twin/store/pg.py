@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 
 from twin.store import validate as v
 from twin.store.sqlschema import ROLL_COLUMNS
@@ -25,6 +26,23 @@ from twin.store.sqlstore import Exec, SqlStore, translate
 
 log = logging.getLogger(__name__)
 SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+CONNECT_TIMEOUT_S = 10  # [C] a blackholed server must not hold a writer or a request for libpq's default (none)
+#: SQLSTATE classes of a server that cannot serve now, whatever the request (PostgreSQL manual, Appendix A):
+#: 08 connection exception, 53 insufficient resources (disk full, out of memory), 57P admin or crash shutdown,
+#: "cannot connect now" (a server starting up), 58 system error (I/O)
+_UNAVAILABLE_SQLSTATES = ("08", "53", "57P", "58")
+
+
+def _lost(exc: BaseException) -> bool:
+    """Whether a driver error means the server could not be reached or serve (retry later), not that it refused
+    this request: a connection psycopg knows is closed, a connection lost without a server answer (no
+    SQLSTATE), or one of ``_UNAVAILABLE_SQLSTATES``."""
+    if isinstance(exc, psycopg.InterfaceError):
+        return True
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    state = exc.sqlstate
+    return state is None or state.startswith(_UNAVAILABLE_SQLSTATES)
 _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 
 
@@ -79,19 +97,27 @@ class PostgresStore(SqlStore):
             raise v.error("schema", schema, "a lower-case SQL identifier ([a-z_][a-z0-9_]*, at most 63 chars)")
         self.schema = schema
         self._conninfo = conninfo
+        self._opened = False  # a connection failure while opening is a bad conninfo; afterwards, an outage
         self._pool: queue.LifoQueue[psycopg.Connection[Any]] = queue.LifoQueue()
         self._slots = threading.BoundedSemaphore(v.check_limit(pool_size, "pool_size", 64))
         self._closed = False
         with self._connection() as conn:
             conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         self._create_schema()
+        self._opened = True
         log.info("PostgreSQL store opened (schema %s, retention %s)", schema, retention)
 
     def _connect(self) -> psycopg.Connection[Any]:
+        given = conninfo_to_dict(self._conninfo)
+        timeout = {} if "connect_timeout" in given else {"connect_timeout": CONNECT_TIMEOUT_S}
         try:
-            return psycopg.connect(self._conninfo, autocommit=True, options=f"-c search_path={self.schema}")
+            return psycopg.connect(
+                self._conninfo, autocommit=True, options=f"-c search_path={self.schema}", **timeout
+            )
         except psycopg.Error as exc:
             # The message of a failed connection never contains the password; the conninfo is not logged.
+            if self._opened:  # it worked before: the server is down, restarting or cut off
+                raise v.unavailable("connection", exc) from exc
             raise v.error("conninfo", "<hidden>", f"a reachable PostgreSQL server ({exc})") from exc
 
     @contextlib.contextmanager
@@ -121,13 +147,13 @@ class PostgresStore(SqlStore):
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[Exec]:
-        with self._connection() as conn, translate((psycopg.Error,), "write"), conn.transaction():
+        with self._connection() as conn, translate((psycopg.Error,), "write", _lost), conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema()))")
             yield self._executor(conn)
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[Exec]:
-        with self._connection() as conn, translate((psycopg.Error,), "query"):
+        with self._connection() as conn, translate((psycopg.Error,), "query", _lost):
             yield self._executor(conn)
 
     def _points_suffix(self) -> str:

@@ -387,9 +387,15 @@ _INSERT_ROWS = 500  # rows per multi-row INSERT (2 000 parameters, within every 
 
 
 @contextlib.contextmanager
-def translate(errors: tuple[type[BaseException], ...], what: str) -> Iterator[None]:
-    """Turn driver errors into StoreError, keeping the driver's message (never parameters or secrets)."""
+def translate(
+    errors: tuple[type[BaseException], ...], what: str, lost: Callable[[BaseException], bool] | None = None
+) -> Iterator[None]:
+    """Turn driver errors into StoreError, keeping the driver's message (never parameters or secrets); those that
+    ``lost`` says mean the server could not be reached (a failed or lost connection) into
+    :class:`~twin.errors.StoreUnavailableError`."""
     try:
         yield
     except errors as exc:
+        if lost is not None and lost(exc):
+            raise v.unavailable(what, exc) from exc
         raise v.error(what, type(exc).__name__, f"a successful database operation ({exc})") from exc

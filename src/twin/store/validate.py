@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from twin.errors import StoreError, field_error
+from twin.errors import StoreError, StoreUnavailableError, field_error
 from twin.store.model import QUALITY_CODES, Quality
 
 SRC = "store"
@@ -34,6 +34,12 @@ def error(field: str, value: object, valid: str) -> StoreError:
     err = field_error(StoreError, SRC, field, value, valid)
     assert isinstance(err, StoreError)
     return err
+
+
+def unavailable(what: str, exc: BaseException) -> StoreUnavailableError:
+    """The database could not be reached for ``what`` (the driver's message says why; it never holds secrets)."""
+    reason = " ".join(str(exc).split())[:300]
+    return StoreUnavailableError(f"{SRC}: the database could not be reached for the {what} ({reason}); retry later")
 
 
 def check_tag(tag: object, field: str = "tag") -> str:
