@@ -1,4 +1,5 @@
-"""Per-edge-node state of the host application: session, seq ordering, alias cache, stale marking.
+"""Per-edge-node state of the host application: session, alias cache, stale marking; messages in seq order
+through :class:`~twin.telemetry.seq_order.SeqOrder`.
 
 No MQTT here: the host feeds parsed topics and raw payloads in arrival order, and the tracker calls ``emit``
 with samples in *seq* order and ``request_rebirth`` when the spec says to. Spec (Operational Behavior):
@@ -34,13 +35,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from twin.telemetry.byte_budget import ByteBudget
 from twin.telemetry.metric_state import Delivered, MessageDrops, MetricInfo, short
 from twin.telemetry.samples import IngestCounters, Quality, Sample
+from twin.telemetry.seq_order import MAX_HELD, Offer, SeqOrder
 from twin_edge.errors import MalformedPayloadError, SparkplugError
-from twin_edge.sparkplug import BDSEQ_METRIC, DataType, MessageType, Value, next_seq, seq_distance
+from twin_edge.sparkplug import BDSEQ_METRIC, DataType, MessageType, Value
 from twin_edge.sparkplug.complex_types import decode_dataset, flatten_template
 from twin_edge.sparkplug.compression import decompress, is_compressed
 from twin_edge.sparkplug.datatypes import SIGNED_BITS, VALUE_FIELD, signed_from_wire
@@ -49,14 +50,7 @@ from twin_edge.sparkplug.proto import sparkplug_b_pb2 as pb
 
 logger = logging.getLogger(__name__)
 
-_MAX_BUFFERED = 128
-@dataclass(slots=True)
-class _Pending:
-    kind: MessageType
-    device: str | None
-    message: pb.Payload
-    receipt_ms: int
-    size: int  # bytes taken from the host's reorder budget
+_Sequenced = tuple[MessageType, str | None, pb.Payload]  # a message held for seq order: kind, device, payload
 
 
 class EdgeNodeTracker:
@@ -94,10 +88,9 @@ class EdgeNodeTracker:
         self._request_rebirth = request_rebirth
         self.online = False
         self.bdseq: int | None = None
-        self._expected_seq = 0
-        self._buffer: dict[int, _Pending] = {}
-        self._budget = reorder_budget or ByteBudget(max_payload_bytes * _MAX_BUFFERED)
-        self.deadline_ms: int | None = None
+        self._order: SeqOrder[_Sequenced] = SeqOrder(
+            reorder_timeout_ms, reorder_budget or ByteBudget(max_payload_bytes * MAX_HELD)
+        )
         self._rebirth_sent_ms: int | None = None
         self._aliases: dict[int, MetricInfo] = {}
         self._names: dict[tuple[str | None, str], MetricInfo] = {}
@@ -107,6 +100,11 @@ class EdgeNodeTracker:
         self._last: dict[tuple[str | None, str], Value | None] = {}
 
     # -- queries -------------------------------------------------------------------------------------------
+    @property
+    def deadline_ms(self) -> int | None:
+        """When this node's Reorder Timeout ends (None: no seq gap open)."""
+        return self._order.deadline_ms
+
     def device_online(self, device: str) -> bool:
         return device in self._devices_online
 
@@ -144,7 +142,7 @@ class EdgeNodeTracker:
     def on_tick(self, now_ms: int) -> None:
         """Apply the Reorder Timeout: called by the host when ``deadline_ms`` has passed."""
         if self.deadline_ms is not None and now_ms >= self.deadline_ms:
-            self._give_up_gap(now_ms)
+            self._give_up_gap(now_ms, "missing after the Reorder Timeout")
 
     def mark_all_stale(self, now_ms: int) -> None:
         """Broker connection lost: every metric of this node goes STALE and the session is forgotten."""
@@ -152,7 +150,6 @@ class EdgeNodeTracker:
             self._stale(None, now_ms, whole_node=True)
         self.online = False
         self.forget_buffered()
-        self.deadline_ms = None
 
     # -- session ------------------------------------------------------------------------------------------------
     def _on_nbirth(self, message: pb.Payload, now_ms: int) -> None:
@@ -165,9 +162,7 @@ class EdgeNodeTracker:
                 bdseq = m.long_value if m.WhichOneof("value") == "long_value" else m.int_value
         self.bdseq = bdseq
         self.online = True
-        self._expected_seq = next_seq(message.seq % 256)
-        self.forget_buffered()
-        self.deadline_ms = None
+        self._order.restart(message.seq)
         self._rebirth_sent_ms = None
         self._aliases.clear()
         self._names.clear()
@@ -216,7 +211,6 @@ class EdgeNodeTracker:
         self._stale(None, now_ms, whole_node=True)
         self.online = False
         self.forget_buffered()
-        self.deadline_ms = None
 
     def _on_sequenced(self, kind: MessageType, device: str | None, message: pb.Payload, now_ms: int) -> None:
         if not message.HasField("seq"):
@@ -225,70 +219,39 @@ class EdgeNodeTracker:
         if not self.online:
             self._rebirth(now_ms, f"{kind} before NBIRTH")
             return
-        seq = message.seq % 256
-        distance = seq_distance(self._expected_seq, seq)
-        if distance == 0:
-            self._apply(kind, device, message, now_ms)
-            self._expected_seq = next_seq(seq)
-            self._drain(now_ms)
-        elif distance < 128:
-            size = message.ByteSize()
-            fits = self._budget.take(size)
-            self._buffer[seq] = _Pending(kind, device, message, now_ms, size if fits else 0)
-            if self.deadline_ms is None:
-                self.deadline_ms = now_ms + self._reorder_timeout_ms
-            if not fits:
-                logger.warning(
-                    "%s/%s: %d bytes held out of order reach the host's max_reorder_bytes (%d); not waiting for "
-                    "seq %d",
-                    self.group,
-                    self.node,
-                    self._budget.used,
-                    self._budget.limit,
-                    self._expected_seq,
-                )
-                self._give_up_gap(now_ms)
-            elif len(self._buffer) > _MAX_BUFFERED:
-                self._give_up_gap(now_ms)
-        else:
+        outcome, ready = self._order.offer(message.seq, (kind, device, message), message.ByteSize, now_ms)
+        if outcome is Offer.LATE:
             logger.warning(
                 "%s/%s: late or duplicate seq %d (expected %d) dropped",
                 self.group,
                 self.node,
-                seq,
-                self._expected_seq,
+                message.seq % 256,
+                self._order.expected,
             )
             self._drop("seq_gaps")
-
-    def _drain(self, now_ms: int) -> None:
-        while self._expected_seq in self._buffer:
-            pending = self._buffer.pop(self._expected_seq)
-            self._budget.give(pending.size)
-            self._apply(pending.kind, pending.device, pending.message, now_ms)
-            self._expected_seq = next_seq(self._expected_seq)
-        if not self._buffer:
-            self.deadline_ms = None
+            return
+        for ready_kind, ready_device, ready_message in ready:
+            self._apply(ready_kind, ready_device, ready_message, now_ms)
+        if outcome is Offer.FULL:
+            budget = self._order.budget
+            self._give_up_gap(
+                now_ms, f"not waited for: {budget.used} bytes held out of order reach the host's "
+                f"max_reorder_bytes ({budget.limit})"
+            )
 
     def forget_buffered(self) -> None:
-        """Drop the messages held out of order and give their bytes back to the host's budget."""
-        self._budget.give(sum(p.size for p in self._buffer.values()))
-        self._buffer.clear()
+        """Drop the messages held out of order (their bytes go back to the host's budget)."""
+        self._order.forget()
 
-    def _give_up_gap(self, now_ms: int) -> None:
-        """The gap was not filled within the Reorder Timeout: count it, ask for a rebirth, apply what we have."""
+    def _give_up_gap(self, now_ms: int, why: str) -> None:
+        """Stop waiting for the missing seq: count the gap, ask for a rebirth, apply what is held in seq order."""
         self._drop("seq_gaps")
         logger.warning(
-            "%s/%s: seq %d missing after reorder timeout; requesting rebirth",
-            self.group,
-            self.node,
-            self._expected_seq,
+            "%s/%s: seq %d %s; requesting rebirth", self.group, self.node, self._order.expected, why
         )
         self._rebirth(now_ms, "seq gap")
-        while self._buffer:
-            nearest = min(self._buffer, key=lambda s: seq_distance(self._expected_seq, s))
-            self._expected_seq = nearest
-            self._drain(now_ms)
-        self.deadline_ms = None
+        for kind, device, message in self._order.give_up():
+            self._apply(kind, device, message, now_ms)
 
     def _rebirth(self, now_ms: int, reason: str) -> None:
         """At most one pending rebirth per node; a pending one expires after the rebirth timeout."""
