@@ -39,7 +39,7 @@ c.max_queued_messages_set(0)
 c.connect("127.0.0.1", port)
 c.loop_start()
 base = f"spBv1.0/{group}"
-ts = int(time.time() * 1000)
+ts = int(time.time() * 1000) - n - 1000  # one ms per message, all in the past: the STALE marks of the host's stop
 c.publish(f"{base}/NBIRTH/gw", encode_payload([
     Metric(name=BDSEQ_METRIC, timestamp=ts, datatype=DataType.INT64, value=0),
     Metric(name=REBIRTH_METRIC, timestamp=ts, datatype=DataType.BOOLEAN, value=False)], timestamp=ts, seq=0))
