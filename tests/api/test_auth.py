@@ -138,3 +138,26 @@ def test_app_from_env(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
         assert httpx.get(srv.url + "/v1/kpis").status_code == 401
     assert app.state.settings.kpi_max_age_s == 7
     app.state.store.close()
+
+
+BAD_BODIES = [
+    b'{"toml": ',  # not JSON
+    b"[" * 100 + b"]" * 100,  # nested deeper than the API takes
+    b'{"toml": "' + b"\xff\xfe" + b'"}',  # not UTF-8
+    b'{"hours": ' + b"9" * 5000 + b"}",  # a number longer than the API takes
+]
+
+
+@pytest.mark.parametrize("body", BAD_BODIES, ids=["truncated", "deep", "not_utf8", "long_number"])
+@pytest.mark.parametrize("key", [None, "nonsense", "twin_000000000000_" + "x" * 43], ids=["no_key", "bad", "unknown"])
+def test_a_body_is_not_looked_at_before_the_key(server: LiveServer, keys: Keys, body: bytes, key: str | None) -> None:
+    """Without a valid key a request with a body is a 401, whatever its body: the body checks (which answer 422
+    describing the body) run only for authenticated callers. With a valid key the same body is the 422."""
+    headers = {"Content-Type": "application/json", **({"X-API-Key": key} if key else {})}
+    for path in ("/v1/scenarios", "/v1/admin/keys", "/v1/setpoints/proposals"):
+        r = httpx.post(server.url + path, content=body, headers=headers)
+        assert _is_problem(r, 401)["detail"]
+        assert r.headers["www-authenticate"] == "ApiKey"
+        assert "body" not in r.json()["detail"]
+    r = httpx.post(server.url + "/v1/scenarios", content=body, headers={**headers, "X-API-Key": keys.run})
+    _is_problem(r, 422)

@@ -20,6 +20,7 @@ from twin.api import docs_pages, problems
 from twin.api.alarm_actions import AlarmActions
 from twin.api.auth import KeyVerifier
 from twin.api.jobs import JobRunner, RunScenario
+from twin.api.key_gate import KeyGateMiddleware
 from twin.api.limits import BodyLimitMiddleware, JsonBodyMiddleware
 from twin.api.live import LiveProvider, StoreLive
 from twin.api.metrics import HttpMetrics, IngestStats, MetricsMiddleware
@@ -127,6 +128,7 @@ def create_app(
     app.state.auth_limiter = FailureLimiter(settings.auth_failures_per_min, 60.0)
     app.state.http_metrics = HttpMetrics()
     app.add_middleware(JsonBodyMiddleware)  # inside the body limit: checks at most max_body_bytes
+    app.add_middleware(KeyGateMiddleware)  # outside the body checks: no key, no look at the body
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.http_metrics)  # outermost: counts the 413s too
     if settings.cors_origins:  # other sites' pages (Grafana, a portal) may read the API; keys still required

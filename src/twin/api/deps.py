@@ -68,47 +68,55 @@ async def get_snapshot(request: Request) -> Mapping[str, Any]:
 SnapshotDep = Annotated[Mapping[str, Any], Depends(get_snapshot)]
 
 
+async def authenticate(request: Request, key: str | None) -> Principal:
+    """Who sends ``request`` with the API key ``key``: everyone under open access, else the key's principal.
+    Raises a 401 :class:`Problem` without a key or with one that is unknown, malformed or revoked, and a 429
+    once a client has sent too many bad keys (:class:`~twin.api.ratelimit.FailureLimiter`)."""
+    settings: Settings = request.app.state.settings
+    if settings.open_access:
+        return OPEN
+    if not key:
+        raise Problem(
+            401,
+            "Unauthorized",
+            "send an API key in the X-API-Key header",
+            headers={"WWW-Authenticate": "ApiKey"},
+        )
+    verifier: KeyVerifier = request.app.state.verifier
+    principal = verifier.cached(key)
+    if principal is None:
+        limiter: FailureLimiter = request.app.state.auth_limiter
+        client = request.client.host if request.client else "unknown"
+        wait = limiter.retry_after(client)
+        if wait is not None:
+            raise Problem(
+                429,
+                "Too many failed authentications",
+                f"{limiter.max_failures} failed API keys from {client} within {limiter.window_s:g} s; "
+                f"retry in {wait} s",
+                headers={"Retry-After": str(wait)},
+            )
+        if verifier.cached_failure(key):
+            principal = verifier.verify(key)  # a remembered failure: a dictionary look-up, no thread hop
+        else:
+            principal = await run_in_threadpool(verifier.verify, key)
+        if principal is None:
+            limiter.record(client)
+    if principal is None:
+        raise Problem(
+            401,
+            "Unauthorized",
+            "the API key is unknown, malformed or revoked",
+            headers={"WWW-Authenticate": "ApiKey"},
+        )
+    return principal
+
+
 def require(scope: str):
     """A dependency that admits callers whose key carries ``scope`` (401 without a key, 403 without scope)."""
 
     async def dependency(request: Request, key: Annotated[str | None, Security(api_key_header)]) -> Principal:
-        settings: Settings = request.app.state.settings
-        if settings.open_access:
-            return OPEN
-        if not key:
-            raise Problem(
-                401,
-                "Unauthorized",
-                "send an API key in the X-API-Key header",
-                headers={"WWW-Authenticate": "ApiKey"},
-            )
-        verifier: KeyVerifier = request.app.state.verifier
-        principal = verifier.cached(key)
-        if principal is None:
-            limiter: FailureLimiter = request.app.state.auth_limiter
-            client = request.client.host if request.client else "unknown"
-            wait = limiter.retry_after(client)
-            if wait is not None:
-                raise Problem(
-                    429,
-                    "Too many failed authentications",
-                    f"{limiter.max_failures} failed API keys from {client} within {limiter.window_s:g} s; "
-                    f"retry in {wait} s",
-                    headers={"Retry-After": str(wait)},
-                )
-            if verifier.cached_failure(key):
-                principal = verifier.verify(key)  # a remembered failure: a dictionary look-up, no thread hop
-            else:
-                principal = await run_in_threadpool(verifier.verify, key)
-            if principal is None:
-                limiter.record(client)
-        if principal is None:
-            raise Problem(
-                401,
-                "Unauthorized",
-                "the API key is unknown, malformed or revoked",
-                headers={"WWW-Authenticate": "ApiKey"},
-            )
+        principal = await authenticate(request, key)
         if scope not in principal.scopes:
             raise Problem(403, "Forbidden", f"this API key lacks the '{scope}' scope")
         return principal

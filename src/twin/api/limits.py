@@ -73,7 +73,7 @@ class BodyLimitMiddleware:
 
 async def send_problem(
     scope: Scope, send: Send, status: int, title: str, detail: str, *, errors: list[dict[str, str]] | None = None,
-    close: bool = False,
+    close: bool = False, headers: dict[str, str] | None = None,
 ) -> None:
     """Answer with a problem document from a middleware (outside the app's exception handlers)."""
     problem = {"type": "about:blank", "title": title, "status": status, "detail": detail,
@@ -81,10 +81,11 @@ async def send_problem(
     if errors is not None:
         problem["errors"] = errors
     body = json.dumps(problem).encode()
-    headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
+    raw = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
+    raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
     if close:
-        headers.append((b"connection", b"close"))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+        raw.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
 
 
