@@ -1,5 +1,6 @@
-"""Per-edge-node state of the host application: session, alias cache, stale marking; messages in seq order
-through :class:`~twin.telemetry.seq_order.SeqOrder`.
+"""Per-edge-node state of the host application: session, stale marking, decoding metrics into samples; messages
+in seq order through :class:`~twin.telemetry.seq_order.SeqOrder`, the BIRTHs' definitions (aliases, names, devices,
+duplicate windows, last values) in :class:`~twin.telemetry.metric_registry.MetricRegistry`.
 
 No MQTT here: the host feeds parsed topics and raw payloads in arrival order, and the tracker calls ``emit``
 with samples in *seq* order and ``request_rebirth`` when the spec says to. Spec (Operational Behavior):
@@ -37,14 +38,15 @@ import logging
 from collections.abc import Callable
 
 from twin.telemetry.byte_budget import ByteBudget
-from twin.telemetry.metric_state import Delivered, MessageDrops, MetricInfo, short
+from twin.telemetry.metric_registry import MetricRegistry
+from twin.telemetry.metric_state import MessageDrops, MetricInfo, short
 from twin.telemetry.samples import IngestCounters, Quality, Sample
 from twin.telemetry.seq_order import MAX_HELD, Offer, SeqOrder
 from twin_edge.errors import MalformedPayloadError, SparkplugError
 from twin_edge.sparkplug import BDSEQ_METRIC, DataType, MessageType, Value
 from twin_edge.sparkplug.complex_types import decode_dataset, flatten_template
 from twin_edge.sparkplug.compression import decompress, is_compressed
-from twin_edge.sparkplug.datatypes import SIGNED_BITS, VALUE_FIELD, signed_from_wire
+from twin_edge.sparkplug.datatypes import signed_from_wire
 from twin_edge.sparkplug.payload import parse_protobuf
 from twin_edge.sparkplug.proto import sparkplug_b_pb2 as pb
 
@@ -80,9 +82,8 @@ class EdgeNodeTracker:
         self._max_payload_bytes = max_payload_bytes
         self._max_future_ms = max_future_ms
         self._max_devices = max_devices
-        self._max_metrics = max_metrics
         self._capped = False  # this session refused a device or a metric for the caps: no rebirth would help
-        self._delivered: dict[tuple[str | None, str], Delivered] = {}
+        self._metrics = MetricRegistry(max_devices=max_devices, max_metrics=max_metrics)
         self._counters = counters
         self._emit = emit
         self._request_rebirth = request_rebirth
@@ -92,12 +93,7 @@ class EdgeNodeTracker:
             reorder_timeout_ms, reorder_budget or ByteBudget(max_payload_bytes * MAX_HELD)
         )
         self._rebirth_sent_ms: int | None = None
-        self._aliases: dict[int, MetricInfo] = {}
-        self._names: dict[tuple[str | None, str], MetricInfo] = {}
-        self._registered: dict[str | None, list[MetricInfo]] = {}  # device (None: node) -> its BIRTH's metrics
-        self._refused_aliases: set[tuple[str | None, int]] = set()  # (device, alias) refused as duplicates
         self._devices_online: set[str] = set()
-        self._last: dict[tuple[str | None, str], Value | None] = {}
 
     # -- queries -------------------------------------------------------------------------------------------
     @property
@@ -110,12 +106,12 @@ class EdgeNodeTracker:
 
     def birth_datatype(self, device: str | None, name: str) -> DataType | None:
         """The datatype the current BIRTH gave metric ``name`` of ``device``; None if it is not in the BIRTH."""
-        info = self._names.get((device, name))
+        info = self._metrics.by_name(device, name)
         return None if info is None else info.datatype
 
     def birth_alias(self, device: str | None, name: str) -> int | None:
         """The alias the current BIRTH gave metric ``name`` of ``device``; None if it gave none."""
-        info = self._names.get((device, name))
+        info = self._metrics.by_name(device, name)
         return None if info is None else info.alias
 
     # -- input -----------------------------------------------------------------------------------------------
@@ -164,31 +160,10 @@ class EdgeNodeTracker:
         self.online = True
         self._order.restart(message.seq)
         self._rebirth_sent_ms = None
-        self._aliases.clear()
-        self._names.clear()
-        self._registered.clear()
-        self._refused_aliases.clear()
         self._capped = False
         self._devices_online.clear()
-        self._forget_old(now_ms)
+        self._metrics.new_session(now_ms, self._duplicate_window_ms)
         self._apply_birth(None, message, now_ms)
-
-    def _forget_old(self, now_ms: int) -> None:
-        """A new session: forget the delivered timestamps and last values of metrics not delivered within the
-        duplicate window (devices or metrics of earlier sessions, e.g. made-up device names, would otherwise be
-        kept for ever); what a replay could still repeat is kept."""
-        horizon = now_ms - self._duplicate_window_ms
-        for key in [k for k, d in self._delivered.items() if d.newest < horizon]:
-            del self._delivered[key]
-            self._last.pop(key, None)
-
-    def _forget_unregistered(self) -> None:
-        """Forget the delivered timestamps and last values of metrics no current BIRTH registers (a device re-born
-        under ever new names would otherwise grow them within one session)."""
-        names = self._names
-        for key in [k for k in self._delivered if k not in names]:
-            del self._delivered[key]
-            self._last.pop(key, None)
 
     def _on_ndeath(self, message: pb.Payload, now_ms: int) -> None:
         bdseq = None
@@ -235,8 +210,9 @@ class EdgeNodeTracker:
         if outcome is Offer.FULL:
             budget = self._order.budget
             self._give_up_gap(
-                now_ms, f"not waited for: {budget.used} bytes held out of order reach the host's "
-                f"max_reorder_bytes ({budget.limit})"
+                now_ms,
+                f"not waited for: {budget.used} bytes held out of order reach the host's "
+                f"max_reorder_bytes ({budget.limit})",
             )
 
     def forget_buffered(self) -> None:
@@ -246,9 +222,7 @@ class EdgeNodeTracker:
     def _give_up_gap(self, now_ms: int, why: str) -> None:
         """Stop waiting for the missing seq: count the gap, ask for a rebirth, apply what is held in seq order."""
         self._drop("seq_gaps")
-        logger.warning(
-            "%s/%s: seq %d %s; requesting rebirth", self.group, self.node, self._order.expected, why
-        )
+        logger.warning("%s/%s: seq %d %s; requesting rebirth", self.group, self.node, self._order.expected, why)
         self._rebirth(now_ms, "seq gap")
         for kind, device, message in self._order.give_up():
             self._apply(kind, device, message, now_ms)
@@ -288,12 +262,9 @@ class EdgeNodeTracker:
         default_ts = message.timestamp if message.HasField("timestamp") else now_ms
         samples: list[Sample] = []
         drops = MessageDrops()
-        if device is not None:
-            if device not in self._registered and self._device_count() >= self._max_devices:
-                self._refuse_device(device)
-                return
-            self._release(device)
-            self._registered[device] = []  # counted among the node's devices even if it defines no metric
+        if device is not None and not self._metrics.open_device(device):
+            self._refuse_device(device)
+            return
         for m in message.metrics:
             name = m.name
             if not isinstance(name, str):  # upb returns bytes for a name that is not valid UTF-8
@@ -326,19 +297,6 @@ class EdgeNodeTracker:
         self._log_drops("NBIRTH" if device is None else "DBIRTH", device, drops)
         self._deliver(samples)
 
-    def _release(self, device: str) -> None:
-        """A new DBIRTH of ``device``: forget the metrics and aliases its earlier DBIRTH registered."""
-        for info in self._registered.pop(device, ()):
-            self._names.pop((device, info.name), None)
-            if info.alias is not None and self._aliases.get(info.alias) is info:
-                del self._aliases[info.alias]
-        if self._refused_aliases:
-            self._refused_aliases = {key for key in self._refused_aliases if key[0] != device}
-
-    def _device_count(self) -> int:
-        """Devices with a DBIRTH in this session (those gone with a DDEATH included: their metrics are kept)."""
-        return len(self._registered) - (None in self._registered)
-
     def _refuse_device(self, device: str) -> None:
         """A DBIRTH of one device more than ``max_devices``: refused whole, counted, one warning a session."""
         self._drop("devices_refused")
@@ -356,46 +314,12 @@ class EdgeNodeTracker:
     def _register(
         self, device: str | None, name: str, datatype: DataType, alias: int | None, drops: MessageDrops
     ) -> MetricInfo | None:
-        """Register a BIRTH's metric definition; None if it is refused (``max_metrics`` reached)."""
-        names = self._names
-        if (device, name) not in names and len(names) >= self._max_metrics:
-            self._drop_metric(drops, "metrics_refused", name, f"(node at max_metrics_per_node = {self._max_metrics})")
-            self._capped = True
-            return None
-        if alias is not None:
-            holder = self._aliases.get(alias)
-            if holder is not None and (holder.device, holder.name) != (device, name):
-                self._drop_metric(
-                    drops,
-                    "duplicate_alias",
-                    name,
-                    f"alias {alias} held by {short(holder.name)} of "
-                    f"{'the node' if holder.device is None else short(holder.device)}; kept by name",
-                )
-                self._refused_aliases.add((device, alias))
-                alias = None
-        delivered = self._delivered.get((device, name))
-        if delivered is None:
-            if len(self._delivered) >= 2 * self._max_metrics:
-                self._forget_unregistered()
-            delivered = self._delivered[(device, name)] = Delivered()
-        field = VALUE_FIELD[datatype]
-        info = MetricInfo(
-            device,
-            name,
-            datatype,
-            field,
-            SIGNED_BITS.get(datatype, 0),
-            delivered,
-            field == "string_value",
-            datatype is DataType.DATASET,
-            datatype is DataType.TEMPLATE,
-            alias,
-        )
-        self._names[(device, name)] = info
-        self._registered.setdefault(device, []).append(info)
-        if alias is not None:
-            self._aliases[alias] = info
+        """Register a BIRTH's metric definition (:meth:`MetricRegistry.register`), counting what it refused; None
+        if the definition was refused (``max_metrics`` reached: no rebirth would help this session)."""
+        info, refusal = self._metrics.register(device, name, datatype, alias)
+        if refusal is not None:
+            self._drop_metric(drops, refusal.reason, name, refusal.detail)
+            self._capped = self._capped or info is None
         return info
 
     def _template(
@@ -430,7 +354,7 @@ class EdgeNodeTracker:
                     continue
                 info = registered
             else:
-                found = self._names.get((device, flat))
+                found = self._metrics.by_name(device, flat)
                 if found is None:
                     self._drop_metric(drops, "unknown_alias", flat, "(template member not in the BIRTH)")
                     self._rebirth(now_ms, "unknown template member")
@@ -442,22 +366,22 @@ class EdgeNodeTracker:
 
     def _apply_data(self, device: str | None, message: pb.Payload, now_ms: int) -> None:
         default_ts = message.timestamp if message.HasField("timestamp") else now_ms
-        aliases, names = self._aliases, self._names
+        metrics = self._metrics
         samples: list[Sample] = []
         drops = MessageDrops()
         for m in message.metrics:
             if m.HasField("alias"):
-                info = aliases.get(m.alias)
+                info = metrics.by_alias(m.alias)
             else:
                 name = m.name
                 if not isinstance(name, str):
                     self._invalid_name(drops, name)
                     continue
-                info = names.get((device, name))
+                info = metrics.by_name(device, name)
             if info is None or info.device != device:
                 if not m.HasField("alias"):
                     self._drop_metric(drops, "unknown_alias", m.name)
-                elif (device, m.alias) in self._refused_aliases:  # a rebirth would repeat the conflict
+                elif metrics.alias_refused(device, m.alias):  # a rebirth would repeat the conflict
                     self._drop_metric(drops, "unknown_alias", None, f"alias {m.alias} (refused as a duplicate)")
                     continue
                 else:
@@ -510,7 +434,7 @@ class EdgeNodeTracker:
             self._counters.duplicates += 1
             return None
         if not historical:
-            self._last[(info.device, info.name)] = value
+            self._metrics.note_last(info, value)
         return Sample(ts, self.group, self.node, info.device, info.name, value, Quality.GOOD, historical)
 
     def _drop(self, reason: str) -> None:
@@ -543,9 +467,8 @@ class EdgeNodeTracker:
 
     def _stale(self, device: str | None, now_ms: int, *, whole_node: bool = False) -> None:
         samples = [
-            Sample(now_ms, self.group, self.node, dev, name, self._last.get((dev, name)), Quality.STALE, False)
-            for (dev, name), info in self._names.items()
-            if (whole_node or dev == device) and not info.template
+            Sample(now_ms, self.group, self.node, dev, name, last, Quality.STALE, False)
+            for dev, name, last in self._metrics.stale_values(device, whole_node=whole_node)
         ]
         self._counters.stale_marked += len(samples)
         self._deliver(samples, applied=False)
