@@ -6,6 +6,9 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import uuid
+from collections.abc import Iterator
+from typing import Any
 
 
 class TcpProxy:
@@ -71,3 +74,22 @@ class TcpProxy:
             for s in (src, dst):
                 with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
+
+
+@contextlib.contextmanager
+def postgres_behind_proxy() -> Iterator[tuple[Any, TcpProxy]]:
+    """A PostgresStore (its own schema, dropped at the end) that reaches the server at 127.0.0.1:5432 through a
+    :class:`TcpProxy`, so a test can cut the database away and bring it back."""
+    from twin.store.pg import PostgresStore
+
+    proxy = TcpProxy(("127.0.0.1", 5432))
+    store = PostgresStore(
+        f"host=127.0.0.1 port={proxy.port} user=postgres dbname=test connect_timeout=3",
+        schema="t_" + uuid.uuid4().hex[:12],
+    )
+    try:
+        yield store, proxy
+    finally:
+        proxy.restore()
+        store.drop_schema()
+        proxy.close()

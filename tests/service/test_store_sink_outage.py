@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from tests.api.conftest import LiveServer
-from tests.faults import TcpProxy
+from tests.faults import TcpProxy, postgres_behind_proxy
 
 from twin.service.store_sink import StoreSink
 from twin.telemetry import Quality, Sample
@@ -40,17 +39,8 @@ def cut_store() -> Iterator[tuple[object, TcpProxy]]:
         psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3").close()
     except Exception as exc:  # no server to test against
         pytest.skip(f"PostgreSQL at 127.0.0.1:5432 not reachable ({exc}); start it with scripts/services")
-    from twin.store.pg import PostgresStore
-
-    proxy = TcpProxy(("127.0.0.1", 5432))
-    store = PostgresStore(
-        f"host=127.0.0.1 port={proxy.port} user=postgres dbname=test connect_timeout=3",
-        schema="t_" + uuid.uuid4().hex[:12],
-    )
-    yield store, proxy
-    proxy.restore()
-    store.drop_schema()
-    proxy.close()
+    with postgres_behind_proxy() as (store, proxy):
+        yield store, proxy
 
 
 def _stored(store) -> int:

@@ -3,13 +3,12 @@ TCP proxy in front of the real server (tests/faults.py) that resets every connec
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
-from tests.faults import TcpProxy
+from tests.faults import TcpProxy, postgres_behind_proxy
 
 from twin.errors import StoreError, StoreUnavailableError
 
@@ -24,17 +23,8 @@ TS = np.datetime64("2026-09-22T00:00:00", "ms") + np.arange(10).astype("timedelt
 def cut_store(pg_unavailable: str | None) -> Iterator[tuple[object, TcpProxy]]:
     if pg_unavailable:
         pytest.skip(pg_unavailable)
-    from twin.store.pg import PostgresStore
-
-    proxy = TcpProxy(("127.0.0.1", 5432))
-    store = PostgresStore(
-        f"host=127.0.0.1 port={proxy.port} user=postgres dbname=test connect_timeout=3",
-        schema="t_" + uuid.uuid4().hex[:12],
-    )
-    yield store, proxy
-    proxy.restore()
-    store.drop_schema()
-    proxy.close()
+    with postgres_behind_proxy() as (store, proxy):
+        yield store, proxy
 
 
 def test_an_unreachable_server_is_unavailable_not_a_bad_request(cut_store) -> None:
