@@ -628,8 +628,9 @@ class Model:
                 rate = p[L.P_OVERFEED] * nominal
                 if s["feed_mode_time_s"] >= p[L.P_OVERFEED_S]:
                     s["feed_mode"], s["feed_mode_time_s"] = 0.0, 0.0
-        elif s["feed_strategy"] == L.FEED_FIXED:
-            rate = nominal
+        else:  # fixed or none: no overfeed mode, so nothing blocks the regulation for one
+            s["feed_mode"] = 0.0
+            rate = nominal if s["feed_strategy"] == L.FEED_FIXED else 0.0
         if s["ae_active"] == 0.0:
             s["feed_demand_kg"] += rate * dt
         shot = p[L.P_SHOT_KG]
@@ -681,7 +682,8 @@ class Model:
                 fed += p[L.P_AE_KILL_DOSE_KG]
                 s["ae_kill_timer_s"] = 0.0
                 if s["alumina_dissolved_kg"] * pct >= c_ae or I <= 0.0:
-                    s.update(ae_active=0.0, feed_mode=1.0, feed_mode_time_s=0.0)
+                    tracking = s["feed_strategy"] == L.FEED_TRACKING  # tracking control overfeeds after a kill
+                    s.update(ae_active=0.0, feed_mode=1.0 if tracking else 0.0, feed_mode_time_s=0.0)
                     c.events.append((k + 1, L.EV_AE_END, -1, s["ae_time_s"]))
                     stop = bool(stop_mask >> L.EV_AE_END & 1)
 

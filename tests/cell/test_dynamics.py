@@ -92,6 +92,41 @@ def test_anode_effect_voltage_kill_and_duration(hal275) -> None:
     assert line.snapshot().totals["ae_seconds"][0] == pytest.approx(kill)
 
 
+def test_on_fixed_feeding_the_beams_regulate_again_after_an_anode_effect(hal275) -> None:
+    """The overfeed after a kill is tracking control's (physics.md §1.5: the regulator holds still while it
+    overfeeds); a pot fed at one rate, or not fed, has no overfeed to wait for, so after an anode effect its beam
+    follows a raised resistance target at once. (Until 2026-12-06 every pot was left in overfeed mode after its first
+    anode effect, and under fixed or no feeding nothing ever ended it: the beam never moved again.)"""
+    line = Potline(hal275, 1, seed=2, stop_on=("anode_effect_end",))
+    line.set_cells("feed_strategy", 0, L.FEED_NONE)
+    end = line.advance(int(DAY), 300.0).stopped_on
+    assert end is not None
+    line.set_cells("feed_strategy", 0, L.FEED_FIXED)
+    line.set_cells("alumina_dissolved_kg", 0, 0.025 * line.state[L.S_BATH_KG, 0])  # fed again (2.5 wt %)
+    line.advance(600, 300.0)  # settle the filters after the effect
+    v0 = line.snapshot().outputs["v_cell"][0]
+    moves0 = line.snapshot().totals["beam_moves"][0]
+    raise_mV = 100.0
+    line.set_resistance_target(0, line.state[L.S_R_TARGET_OHM, 0] + raise_mV * 1e-3 / 300e3)
+    line.advance(3600, 300.0)
+    assert line.snapshot().totals["beam_moves"][0] > moves0
+    # the regulator follows within the hour (move limit and interval: hal275.toml [control]); noise ± tens of mV
+    assert line.snapshot().outputs["v_cell"][0] - v0 > 0.5 * raise_mV * 1e-3
+
+
+@pytest.mark.parametrize(("strategy", "overfeed"), [(L.FEED_TRACKING, 1.0), (L.FEED_FIXED, 0.0), (L.FEED_NONE, 0.0)])
+def test_only_tracking_control_overfeeds_after_a_kill(hal275, strategy, overfeed) -> None:
+    """The feed mode right after an anode effect ends: overfeed under tracking control, none under the others."""
+    line = Potline(hal275, 1, seed=2, stop_on=("anode_effect_onset", "anode_effect_end"))
+    line.set_cells("feed_strategy", 0, L.FEED_NONE)
+    assert line.advance(int(DAY), 300.0).stopped_on is not None  # the onset
+    line.set_cells("feed_strategy", 0, strategy)
+    end = line.advance(600, 300.0).stopped_on
+    assert end is not None
+    assert end.kind == "anode_effect_end"
+    assert line.state[L.S_FEED_MODE, 0] == overfeed
+
+
 @functools.cache
 def step_response(name: str):
     """Four cells on fixed (nominal) feeding, settled 2 days at nominal current, then held there (baseline) or

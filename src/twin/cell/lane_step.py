@@ -134,7 +134,9 @@ def lane_step(
         switch = tracking and (to_over or to_under)
         track_rate = underfeed * nominal_rate if under else overfeed * nominal_rate
         rate = track_rate if tracking else (nominal_rate if strategy == L.FEED_FIXED else 0.0)
-        mode = (1.0 if under else 0.0) if switch else mode
+        # the overfeed mode belongs to tracking control: any other strategy feeds (or not) at one rate, so its
+        # regulation is never blocked for an overfeed (a pot switched from tracking mid-overfeed included)
+        mode = ((1.0 if under else 0.0) if switch else mode) if tracking else 0.0
         mode_time = 0.0 if switch else mode_time
         demand = b[R.DEMAND + j] + rate * dt * (1.0 - ae)
         shots = math.floor(demand * inv_shot)
@@ -177,7 +179,7 @@ def lane_step(
         flagged += 1 if (onset or ends) else 0
         b[R.EV_VALUE + j] = al2o3 if onset else ae_time
         ae = 1.0 if onset else (0.0 if ends else ae)
-        mode = 1.0 if ends else mode
+        mode = 1.0 if ends and tracking else mode  # tracking control overfeeds after a kill
         mode_time = 0.0 if ends else mode_time
         ae_time = 0.0 if onset else ae_time
         kill_timer = 0.0 if onset else kill_timer
