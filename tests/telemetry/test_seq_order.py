@@ -57,3 +57,23 @@ def test_the_seq_space_bounds_the_count_and_the_budget_the_bytes() -> None:
     assert small.offer(3, 3, lambda: 10, now_ms=0)[0] is Offer.FULL  # 20 bytes > 15
     assert small.give_up() == [2, 3]
     assert small.budget.used == 0
+
+
+def test_a_second_copy_of_a_held_message_is_dropped_and_its_bytes_are_not_taken() -> None:
+    """A QoS 1 resend (or a hostile client) repeats a message that is held ahead of a gap: the first copy is kept,
+    the copies are late, and once the gap is filled the host's budget is back where it was. (The copies used to
+    replace the held one without giving its bytes back: the shared budget leaked for the life of the process.)"""
+    budget = ByteBudget(10**9)
+    order: SeqOrder[str] = SeqOrder(2000, budget)
+    order.restart(0)  # expects 1
+    assert order.offer(3, "first", lambda: 600, now_ms=0) == (Offer.HELD, [])
+    for copy in range(2):
+        assert order.offer(3, f"copy{copy}", lambda: 600, now_ms=10) == (Offer.LATE, [])
+    assert budget.used == 600
+    assert order.offer(2, "m2", lambda: 600, now_ms=20) == (Offer.HELD, [])
+    assert order.offer(1, "m1", lambda: 600, now_ms=30) == (Offer.READY, ["m1", "m2", "first"])
+    assert budget.used == 0
+    order.offer(6, "held", lambda: 600, now_ms=40)
+    order.offer(6, "again", lambda: 600, now_ms=40)
+    order.forget()
+    assert budget.used == 0

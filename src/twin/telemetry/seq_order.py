@@ -4,7 +4,8 @@ Spec, Operational Behavior: after an NBIRTH with seq s the host expects s + 1 (m
 expected seq is held and the *Reorder Timeout* starts; when the missing message comes, it and the held ones that
 follow it come out in order; when the timeout passes first, the host gives up on the gap (counts it and asks for
 a rebirth, :class:`~twin.telemetry.node_tracker.EdgeNodeTracker`) and what is held comes out in seq order. A
-message more than half the seq space behind is late or a duplicate.
+message more than half the seq space behind, or with the seq of one already held, is late or a duplicate (the
+first copy is kept: its bytes stay counted once).
 
 What is held is bounded twice: the seq space allows at most ``MAX_HELD`` (127) messages ahead of the expected one,
 and their bytes are taken from the host's :class:`~twin.telemetry.byte_budget.ByteBudget`, shared by all edge
@@ -31,7 +32,7 @@ class Offer(Enum):
     READY = "ready"  # in order: it (and any held ones that follow it) came out
     HELD = "held"  # ahead of the expected seq: held, the Reorder Timeout runs
     FULL = "full"  # held, but the byte budget is full: give up on the gap now
-    LATE = "late"  # behind the expected seq (late or duplicate): dropped
+    LATE = "late"  # behind the expected seq, or a copy of one held (late or duplicate): dropped
 
 
 @dataclass(slots=True)
@@ -73,7 +74,7 @@ class SeqOrder(Generic[T]):
         if distance == 0:
             self.expected = next_seq(seq)
             return Offer.READY, [item, *self._drain()]
-        if distance >= 128:
+        if distance >= 128 or seq in self._held:  # behind, or a second copy of one held (a QoS 1 resend)
             return Offer.LATE, []
         n = size()
         fits = self._budget.take(n)
