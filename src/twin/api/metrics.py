@@ -55,9 +55,9 @@ class HttpMetrics:
             for le, n in zip((*BUCKETS, math.inf), h[: len(BUCKETS) + 1], strict=True):
                 cum += n
                 le_s = "+Inf" if le == math.inf else repr(le)
-                lines.append(f'http_request_duration_seconds_bucket{{{labels},le="{le_s}"}} {cum:g}')
+                lines.append(f'http_request_duration_seconds_bucket{{{labels},le="{le_s}"}} {_number(cum)}')
             lines.append(f"http_request_duration_seconds_sum{{{labels}}} {h[-2]:.6f}")
-            lines.append(f"http_request_duration_seconds_count{{{labels}}} {h[-1]:g}")
+            lines.append(f"http_request_duration_seconds_count{{{labels}}} {_number(h[-1])}")
         typed: set[str] = set()
         for name, value in sorted((ingest or {}).items()):
             base, brace, labels = name.partition("{")  # 'name{label="v",...}': labels are passed through
@@ -65,8 +65,22 @@ class HttpMetrics:
             if metric not in typed:
                 typed.add(metric)
                 lines.append(f"# TYPE {metric} gauge")
-            lines.append(f"{metric}{brace}{labels} {float(value):g}")
+            lines.append(f"{metric}{brace}{labels} {_number(value)}")
         return "\n".join(lines) + "\n"
+
+
+def _number(value: float) -> str:
+    """A sample value in the text format, exact: a whole number as its digits (``:g`` kept 6 significant digits, so
+    66 662 143 bytes read ``6.66621e+07`` and a count over a million moved in steps), anything else as the shortest
+    repr that reads back the same float (``NaN``, ``+Inf`` and ``-Inf`` as the format spells them)."""
+    number = float(value)
+    if math.isnan(number):
+        return "NaN"
+    if math.isinf(number):
+        return "+Inf" if number > 0 else "-Inf"
+    if isinstance(value, int) or (number.is_integer() and abs(number) < 2**53):
+        return str(int(value))
+    return repr(number)
 
 
 def _esc(s: str) -> str:
