@@ -248,3 +248,21 @@ def test_the_writer_thread_ends_when_idle_and_comes_back(store):
     sink.flush()
     assert sink.counters["points_written"] == 2
     assert store.latest(["cell:1-006/cell_voltage_V"])["cell:1-006/cell_voltage_V"].value == pytest.approx(4.1)
+
+
+def test_quarantine_counters_of_made_up_nodes_are_bounded(store, monkeypatch):
+    """A client inventing a node name per message (each with a NaN) must not grow the sink's per-node counters or
+    /metrics without bound: beyond MAX_NODE_LABELS (node, reason) pairs the rest are counted under "(other)", and
+    the total stays exact."""
+    from twin.service import store_sink
+
+    monkeypatch.setattr(store_sink, "MAX_NODE_LABELS", 5)
+    sink = StoreSink(store, batch=1000)
+    nodes = [f"made-up-{k}" for k in range(50)]
+    sink.accept([Sample(T0, "potline1", node, "pot_001", "cell_voltage_V", float("nan"), Quality.GOOD, False)
+                 for node in nodes])
+    sink.flush()
+    assert len(sink.quarantined) == 6
+    assert sink.quarantined[("(other)", "not_finite")] == 45
+    assert sum(sink.quarantined.values()) == 50
+    assert sum(1 for key in sink.counters if key.startswith("points_quarantined")) == 6

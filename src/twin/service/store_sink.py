@@ -54,6 +54,7 @@ from twin.live import potline_label
 from twin.store import RejectedPoint, Store, TagInfo
 from twin.store.validate import MAX_TS_US, TAG_RE
 from twin.telemetry import Quality, Sample, cell_address
+from twin.telemetry.samples import MAX_NODE_LABELS, OTHER_NODES
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -224,7 +225,12 @@ class StoreSink:
             self.counters[key] = self.counters.get(key, 0) + n
 
     def _count(self, node: str, reason: str) -> None:
+        """Count a quarantined point of ``node`` for ``reason``. At most ``MAX_NODE_LABELS`` (node, reason) pairs
+        are counted by name, as the host's drop counters: made-up node names must not grow memory or ``/metrics``
+        without bound; the rest share the node ``(other)``."""
         with self._count_lock:
+            if (node, reason) not in self.quarantined and len(self.quarantined) >= MAX_NODE_LABELS:
+                node = OTHER_NODES
             self.quarantined[(node, reason)] += 1
             key = f'points_quarantined{{node="{_label(node)}",reason="{reason}"}}'
             self.counters[key] = self.counters.get(key, 0) + 1
