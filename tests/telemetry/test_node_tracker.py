@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 
 import pytest
@@ -142,6 +143,35 @@ def test_tck_id_operational_behavior_edge_node_termination_host_action_ndeath_no
     assert {s.metric for s in h.samples} == {"cell_voltage_V", "feed_count", "offset"}
     assert all(s.quality is Quality.STALE and s.timestamp_ms == 20_000 for s in h.samples)
     assert next(s.value for s in h.samples if s.metric == "feed_count") == 5  # last known value
+
+
+def test_an_ndeath_without_bdseq_does_not_end_a_session_that_has_one() -> None:
+    """tck-id-payloads-ndeath-bdseq: an NDEATH MUST carry its NBIRTH's bdSeq. One without cannot be told from an
+    older session's late Will, so it does not end a session whose NBIRTH had a bdSeq (it used to: any client could
+    mark the whole node STALE with an empty NDEATH); a node whose NBIRTH had none is ended by one without."""
+    h = Harness().born(bdseq=3)
+    h.send(MessageType.DDATA, ddata(0, 2, 5), "pot_001")
+    h.samples.clear()
+    h.send(MessageType.NDEATH, encode_payload([], timestamp=None), now=20_000)
+    assert h.tracker.online
+    assert h.samples == []
+    without = Harness()
+    without.send(MessageType.NBIRTH, encode_payload([], timestamp=1_000, seq=0))
+    without.send(MessageType.DBIRTH, dbirth(0, 1), "pot_001")
+    without.send(MessageType.NDEATH, encode_payload([], timestamp=None), now=20_000)
+    assert not without.tracker.online
+
+
+def test_a_message_without_seq_is_dropped_counted_and_logged(caplog) -> None:
+    h = Harness().born()
+    with caplog.at_level(logging.WARNING, logger="twin.telemetry.node_tracker"):
+        h.send(MessageType.DDATA, b"", "pot_001")  # an empty payload decodes as a message with no seq
+        h.send(MessageType.NBIRTH, encode_payload([], timestamp=1_000))
+    assert h.counters.malformed == 2
+    assert h.samples == []
+    assert [r.getMessage().count("no seq") for r in caplog.records] == [1, 1]
+    assert "DDATA" in caplog.records[0].getMessage()
+    assert "pot_001" in caplog.records[0].getMessage()
 
 
 def test_tck_id_operational_behavior_edge_node_termination_host_action_ddeath_devices_tags_stale() -> None:

@@ -10,7 +10,8 @@ with samples in *seq* order and ``request_rebirth`` when the spec says to. Spec 
   *Reorder Timeout* starts; if the gap is not filled in time, the gap is counted, a rebirth is requested and
   the buffered messages are applied (their data is real; only the missing message is lost).
 - NDEATH with the session's bdSeq marks the node and every device metric STALE at the host's receipt time;
-  an NDEATH with another bdSeq is a late Will of an older session and is ignored.
+  an NDEATH with another bdSeq is a late Will of an older session and is ignored, as is one with none when the
+  NBIRTH had one (it cannot be told from a late Will). A message without the seq it must carry is malformed.
 - DDEATH marks that device's metrics STALE; a DATA message for an unknown node/device/alias triggers a rebirth.
 - A metric stamped more than ``max_future_ms`` ahead of the host's receipt time is dropped (``bad_timestamp``):
   clocks are kept in sync (spec "Timestamps in Sparkplug"), and a year-9999 stamp would otherwise drive the
@@ -150,7 +151,7 @@ class EdgeNodeTracker:
     # -- session ------------------------------------------------------------------------------------------------
     def _on_nbirth(self, message: pb.Payload, now_ms: int) -> None:
         if not message.HasField("seq"):
-            self._drop("malformed")
+            self._no_seq(MessageType.NBIRTH)
             return
         bdseq = None
         for m in message.metrics:
@@ -170,7 +171,9 @@ class EdgeNodeTracker:
         for m in message.metrics:
             if m.name == BDSEQ_METRIC:
                 bdseq = m.long_value if m.WhichOneof("value") == "long_value" else m.int_value
-        if not self.online or (bdseq is not None and self.bdseq is not None and bdseq != self.bdseq):
+        if not self.online or (self.bdseq is not None and bdseq != self.bdseq):
+            # one without a bdSeq cannot be told from an older session's (tck-id-payloads-ndeath-bdseq: it MUST
+            # carry the NBIRTH's); only a node whose NBIRTH had none either is ended by one without
             logger.info(
                 "%s/%s: NDEATH bdSeq %s does not end the current session (bdSeq %s); ignored",
                 self.group,
@@ -189,7 +192,7 @@ class EdgeNodeTracker:
 
     def _on_sequenced(self, kind: MessageType, device: str | None, message: pb.Payload, now_ms: int) -> None:
         if not message.HasField("seq"):
-            self._drop("malformed")
+            self._no_seq(kind, device)
             return
         if not self.online:
             self._rebirth(now_ms, f"{kind} before NBIRTH")
@@ -436,6 +439,17 @@ class EdgeNodeTracker:
         if not historical:
             self._metrics.note_last(info, value)
         return Sample(ts, self.group, self.node, info.device, info.name, value, Quality.GOOD, historical)
+
+    def _no_seq(self, kind: MessageType, device: str | None = None) -> None:
+        """A message that must carry a seq has none (an empty payload decodes so): malformed, dropped whole."""
+        self._drop("malformed")
+        logger.warning(
+            "%s/%s %s %s: no seq (every NBIRTH and DATA message carries one); dropped",
+            self.group,
+            self.node,
+            kind,
+            short(device),
+        )
 
     def _drop(self, reason: str) -> None:
         """Count a dropped message or metric, in total and for this edge node (``/metrics`` labels)."""
