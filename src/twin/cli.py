@@ -156,10 +156,13 @@ def _load_scenario(path: str, seed: int | None = None):  # returns Scenario (imp
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from twin.scenario import run_scenario
+    from twin.scenario.results import prepare_directory
 
     if not 1 <= args.threads <= 64:
         raise TwinError(f"--threads = {args.threads} is invalid; expected an integer in [1, 64]")
     scenario = _load_scenario(args.scenario, seed=args.seed)
+    if args.out:
+        prepare_directory(args.out)  # a bad --out is an error before the run, not a traceback after it
     progress, close = _progress_bar(not args.no_progress and scenario.horizon_h >= 24)
     try:
         results = run_scenario(scenario, progress, threads=args.threads)

@@ -80,6 +80,19 @@ def test_user_error_is_one_line_without_traceback(tmp_path):
     assert str(bad) in done.stderr
 
 
+def test_an_out_path_that_is_a_file_is_one_line_before_the_run(tmp_path):
+    """`--out` naming an existing file used to end a finished run with a FileExistsError traceback: the whole
+    simulation was lost. It is now a user error before the run, and the file is left alone."""
+    existing = tmp_path / "afile"
+    existing.write_text("keep me")
+    done = _twin("run", str(DATA / "small_base.toml"), "--out", str(existing), "--no-progress")
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert f"--out = {str(existing)!r} is a file" in done.stderr
+    assert "production_t" not in done.stdout  # refused before the run
+    assert existing.read_text() == "keep me"
+
+
 def test_missing_results_directory_is_a_user_error(tmp_path):
     done = _twin("report", str(tmp_path / "none"))
     assert done.returncode == 2

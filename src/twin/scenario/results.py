@@ -21,6 +21,21 @@ from twin.errors import ScenarioError
 TABLES = ("timeseries", "cells", "events")
 
 
+def prepare_directory(directory: str | Path) -> Path:
+    """The results directory ``directory``, created if needed; a :class:`ScenarioError` naming it when it is a file
+    or cannot be created (``twin run --out`` calls it before the run, so a bad path costs no simulation)."""
+    out = Path(directory)
+    if out.exists() and not out.is_dir():
+        raise ScenarioError(f"--out = {str(directory)!r} is a file; expected a directory (new or existing)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ScenarioError(
+            f"--out = {str(directory)!r} cannot be created ({exc.strerror or exc}); expected a writable directory"
+        ) from None
+    return out
+
+
 @dataclass
 class Results:
     """Everything a run produced. Same scenario + seed → identical results."""
@@ -39,8 +54,7 @@ class Results:
         """Write the results into ``directory`` (created if needed); ``fmt`` is parquet or csv."""
         if fmt not in ("parquet", "csv"):
             raise ScenarioError(f"--format = {fmt!r} is invalid; expected 'parquet' or 'csv'")
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
+        out = prepare_directory(directory)
         doc = {
             "scenario": self.scenario,
             "seed": self.seed,
