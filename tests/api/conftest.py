@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from tests.api.plantstate import SyntheticPlant, run_scenario
 
 from twin.api import Settings, create_api_key, create_app
+from twin.api.http_server import server_config
 from twin.store import DuckDBStore, Store
 
 CREEP_TOML = "[scenario]\nname = 'creep'\nline_current_kA = 404\nhours = 48\n"
@@ -37,8 +38,10 @@ class LiveServer:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", timeout_graceful_shutdown=2
+        config = server_config(  # as the service serves it (twin.service._serve_http): the connection guard too
+            app, "127.0.0.1", self.port, getattr(app.state, "settings", None) or Settings(), log_level="warning",
+            lifespan="on",
+            timeout_graceful_shutdown=2,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)

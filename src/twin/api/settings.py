@@ -39,6 +39,15 @@ class Settings(BaseModel):
     max_body_bytes: int = Field(
         1_048_576, ge=1024, le=1_073_741_824, description="Largest request body on any route (413 above)."
     )
+    max_connections: int = Field(
+        500, ge=1, le=100_000, description="Open HTTP connections; one more is closed as it opens."
+    )
+    request_head_timeout_s: float = Field(
+        10.0, gt=0, le=600, description="Seconds a connection has to send a request's head (slowloris guard)."
+    )
+    request_body_timeout_s: float = Field(
+        60.0, gt=0, le=3600, description="Seconds a request has to send its body after its head."
+    )
     auth_failures_per_min: int = Field(
         10, ge=1, le=100_000, description="Failed authentications per client address and minute before 429."
     )

@@ -111,12 +111,15 @@ class _StopSignals:
 def _serve_http(chain: object, host: str, port: int, duration: float | None, stop: _StopSignals) -> None:
     import uvicorn
 
+    from twin.api.http_server import server_config
+
     class Server(uvicorn.Server):
         @contextlib.contextmanager
         def capture_signals(self) -> Iterator[None]:
             yield  # the service's _StopSignals own SIGTERM and SIGINT
 
-    server = Server(uvicorn.Config(chain.app(), host=host, port=port, log_level="warning"))  # type: ignore[attr-defined]
+    app = chain.app()  # type: ignore[attr-defined]
+    server = Server(server_config(app, host, port, app.state.settings, log_level="warning"))
     stop.server = server
     if stop.stopping:  # a signal came while the chain was starting
         return
