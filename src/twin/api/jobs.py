@@ -11,7 +11,7 @@ import hashlib
 import logging
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -23,6 +23,11 @@ from twin_edge.configfile import parse_toml
 
 log = logging.getLogger(__name__)
 INTERRUPTED = "interrupted: the service stopped before the job finished"
+
+
+def new_job_id() -> str:
+    """A fresh job id; the API makes it before queueing when another job's id derives from it (a baseline)."""
+    return "job-" + uuid.uuid4().hex[:16]
 
 
 def check_toml(text: str) -> None:
@@ -79,8 +84,61 @@ class JobRunner:
         return n
 
     def submit(self, body: str, label: str = "", job_id: str | None = None) -> ScenarioJob:
+        """Validate and queue one job (see :meth:`submit_together`)."""
+        return self.submit_together([(body, label, job_id)])[0]
+
+    def submit_together(self, requests: Sequence[tuple[str, str, str | None]]) -> list[ScenarioJob]:
+        """Validate and queue jobs ``(body, label, job_id or None)`` all or none.
+
+        A what-if submitted with a change runs with its baseline; queueing them one by one let the queue
+        refuse the second after the first was created, so the client got a 429 while an orphan job (whose id
+        it never saw) ran, and every retry added another. So every body is validated first, then the queue
+        places for all of them are reserved at once under the lock, and only then is any job created.
+        """
         if self._run_scenario is None:
             raise Problem(503, "Scenario runner unavailable", "this service was started without a runner")
+        for body, _, _ in requests:
+            self._validate(body)
+        n = len(requests)
+        if n > self._max_pending:  # never satisfiable: a 429 would have the client retry for ever
+            raise Problem(
+                503,
+                "Scenario queue too small",
+                f"this request queues {n} jobs together (a what-if with 'change' runs with its baseline) but "
+                f"this server lets at most max_pending_jobs = {self._max_pending} wait; submit without 'change'",
+            )
+        with self._lock:
+            if self._pending + n > self._max_pending:
+                need = f" and this request needs {n} places (at most {self._max_pending})" if n > 1 else ""
+                raise Problem(
+                    429,
+                    "Too many scenario jobs",
+                    f"{self._pending} jobs are waiting{need}; retry later",
+                    headers={"Retry-After": "5"},
+                )
+            self._pending += n
+        jobs: list[ScenarioJob] = []
+        try:
+            for body, label, job_id in requests:
+                jobs.append(self._store.create_job(job_id or new_job_id(), body, label=label))
+        except BaseException:
+            with self._lock:
+                self._pending -= n
+            self._abandon(jobs, "not run: a job submitted with it could not be recorded")
+            raise
+        for k, (job, (body, _, _)) in enumerate(zip(jobs, requests, strict=True)):
+            try:
+                self._pool.submit(self._run, job.job_id, body)
+            except BaseException:  # the pool is shut down: the rest never run (those queued are cancelled too)
+                with self._lock:
+                    self._pending -= n - k
+                self._abandon(jobs[k:], INTERRUPTED)
+                raise
+            log.info("scenario job %s queued (%s)", job.job_id, job.label or "no label")
+        return jobs
+
+    def _validate(self, body: str) -> None:
+        """The size limit, the TOML syntax and the runner's own ``check``: a 422 before anything is queued."""
         size = len(body.encode("utf-8", "surrogatepass"))
         if size > self._max_bytes:
             raise Problem(
@@ -93,24 +151,14 @@ class JobRunner:
                 check(body)
             except TwinError as exc:
                 raise Problem(422, "Invalid scenario", str(exc)) from None
-        with self._lock:
-            if self._pending >= self._max_pending:
-                raise Problem(
-                    429,
-                    "Too many scenario jobs",
-                    f"{self._pending} jobs are waiting; retry later",
-                    headers={"Retry-After": "5"},
-                )
-            self._pending += 1
-        try:
-            job = self._store.create_job(job_id or "job-" + uuid.uuid4().hex[:16], body, label=label)
-            self._pool.submit(self._run, job.job_id, body)
-        except BaseException:
-            with self._lock:
-                self._pending -= 1
-            raise
-        log.info("scenario job %s queued (%s)", job.job_id, label or "no label")
-        return job
+
+    def _abandon(self, jobs: Sequence[ScenarioJob], reason: str) -> None:
+        """Mark jobs that were recorded but will never run as failed, so that none stays queued for ever."""
+        for job in jobs:
+            try:
+                self._store.update_job(job.job_id, "failed", error=reason)
+            except Exception:
+                log.exception("could not mark job %s failed", job.job_id)
 
     def _run(self, job_id: str, body: str) -> None:
         assert self._run_scenario is not None

@@ -2,8 +2,9 @@
 
 Scenario jobs submitted over HTTP name their plant by **id** (``plant = "plant_small"``), never by path:
 ids come from the shipped ``models/`` plus an optional configured directory, every file is read and
-validated once when the service starts, and a client's text never reaches the filesystem. A job's size and
-horizon are limited here; its memory and run time by the API's worker processes (:mod:`twin.api.worker`).
+validated once when the service starts, and a client's text never reaches the filesystem. A job's size,
+horizon and steps (horizon over step) are limited here; its memory and run time by the API's worker processes
+(:mod:`twin.api.worker`).
 """
 
 from __future__ import annotations
@@ -112,6 +113,33 @@ class CatalogueRunner:
         path = self.catalogue.plants[plant]
         doc = {**doc, "scenario": {**head, "plant": path.name}}
         try:
-            return scenario_from_dict(doc, ORIGIN, base_dir=path.parent, text=text)
+            scenario = scenario_from_dict(doc, ORIGIN, base_dir=path.parent, text=text)
         except ModelError as exc:
             raise ScenarioError(str(exc)) from None
+        self._check_steps(scenario.horizon_h, scenario.dt_s)
+        return scenario
+
+    def _check_steps(self, horizon_h: float, dt_s: float) -> None:
+        """Refuse a job whose kernel steps exceed what ``max_horizon_h`` allows at the default ``dt_s``.
+
+        A job's work is its plant's cells × its steps (horizon_h·3600/dt_s), so the horizon limit alone let a
+        small ``dt_s`` through: horizon_h = 744 at dt_s = 0.001 is 2.7e9 steps, which only the job's time
+        limit stopped, after holding a worker for it (16 of them blocked both workers for 80 min). The work
+        this server already accepts is its longest horizon at the default step, for the same plant; the
+        cells are the same on both sides, so the bound is on the steps, derived from the existing setting
+        (no new number): horizon_h / dt_s at most max_horizon_h / the default dt_s.
+        """
+        from twin.scenario.spec import SCENARIO_DEFAULTS
+
+        default_dt_s = float(SCENARIO_DEFAULTS["dt_s"])
+        max_steps = self.max_horizon_h * 3600.0 / default_dt_s
+        steps = horizon_h * 3600.0 / dt_s
+        if steps <= max_steps * (1.0 + 1e-9):  # tolerance: 34.968 h at 0.047 s is 744 h at 1 s
+            return
+        raise ScenarioError(
+            f"{ORIGIN}: scenario.horizon_h = {horizon_h:g} with scenario.dt_s = {dt_s:g} is invalid: {steps:.3g} "
+            f"steps of the kernel, more than the {max_steps:.6g} this server's limit for jobs allows "
+            f"(max_horizon_h = {self.max_horizon_h:g} at the default dt_s = {default_dt_s:g}); expected "
+            f"horizon_h at most {self.max_horizon_h * dt_s / default_dt_s:.6g} at dt_s = {dt_s:g}, "
+            f"or dt_s at least {horizon_h * default_dt_s / self.max_horizon_h:.6g} at horizon_h = {horizon_h:g}"
+        )

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from twin.api.deps import JobsDep, LiveDep, ReadKey, RunKey, StoreDep
+from twin.api.jobs import new_job_id
 from twin.api.live import LiveScenarioSource
 from twin.api.problems import Problem, responses
 from twin.api.schemas import Catalogue, Comparison, ScenarioCreate, ScenarioList, ScenarioPublic, ScenarioResults
@@ -76,9 +77,16 @@ async def submit(body: ScenarioCreate, response: Response, _: RunKey, jobs: Jobs
         response.headers["Location"] = f"/v1/scenarios/{job.job_id}"
         return public(job)
     # The what-if and its baseline: the same scenario (same plant, same start state, same horizon and seed)
-    # without the change, run alongside; the comparison uses it by default.
-    job = await run_in_threadpool(jobs.submit, with_change(text, body.change), label or "what-if")
-    await run_in_threadpool(jobs.submit, text, f"baseline of {job.job_id}", job.job_id + BASELINE_SUFFIX)
+    # without the change, run alongside; the comparison uses it by default. Queued together, both or
+    # neither: a what-if whose baseline the queue refused used to run as an orphan the client never heard of.
+    job_id = new_job_id()
+    job, _ = await run_in_threadpool(
+        jobs.submit_together,
+        [
+            (with_change(text, body.change), label or "what-if", job_id),
+            (text, f"baseline of {job_id}", job_id + BASELINE_SUFFIX),
+        ],
+    )
     response.headers["Location"] = f"/v1/scenarios/{job.job_id}"
     return public(job, paired=True)
 
