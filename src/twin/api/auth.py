@@ -3,16 +3,25 @@
 A key looks like ``twin_<key_id>_<secret>``: the id finds the record, the secret is checked against its
 argon2 hash. Verified keys are remembered (by SHA-256 of the key) for ``auth_cache_s`` so polling dashboards
 do not pay for argon2 on every request; revocation takes effect within that time.
+
+The API checks keys with :meth:`KeyVerifier.verify_async` (``twin.api.deps.authenticate``): argon2 runs on the
+verifier's own two threads, never on the thread pool that every sync route and dependency shares, each client
+address may have only so many checks in flight or failed per minute, and concurrent requests with the same
+key share one check.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import hashlib
 import logging
+import math
 import re
 import secrets
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,6 +42,7 @@ IMPLIED = {
     "read": {"read"},
     "operate": {"operate", "read"},
 }
+ARGON2_S = 0.3  # [C] the slowest argon2 check seen (0.1-0.3 s of CPU): estimates Retry-After when busy
 KEY_RE = re.compile(r"^twin_([0-9a-f]{12})_([A-Za-z0-9_\-]{20,100})$")
 _hasher = PasswordHasher()
 
@@ -66,6 +76,65 @@ def create_api_key(store: Store, name: str, scopes: Iterable[str]) -> str:
     return f"twin_{key_id}_{secret}"
 
 
+class CheckRefused(Exception):  # noqa: N818 - a refusal, answered as a problem, not a fault
+    """An argon2 check that was not started; ``retry_after`` is a whole number of seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
+class ChecksSpent(CheckRefused):
+    """The client address has ``max_checks`` checks in flight or failed within the window (answered 429)."""
+
+
+class VerifierBusy(CheckRefused):
+    """Every argon2 thread is busy and the wait queue is full (answered 503)."""
+
+
+class CheckBudget:
+    """Argon2 checks charged to each client address within a sliding window.
+
+    A check is charged when it starts, not when it fails, so a burst of keys sent at once cannot get past the
+    limit while the first ones are still being checked; the charge is given back when the key turns out valid,
+    so a legitimate client's new key costs it nothing. Called with the verifier's lock held.
+    """
+
+    def __init__(self, max_clients: int = 100_000) -> None:
+        self.max_clients = max_clients
+        self._charges: dict[str, deque[float]] = {}
+
+    def retry_after(self, client: str, max_checks: int, window_s: float, now: float) -> int | None:
+        """Seconds until ``client`` may start another check, or None if it may start one now."""
+        times = self._charges.get(client)
+        if times is None:
+            return None
+        while times and times[0] <= now - window_s:
+            times.popleft()
+        if not times:
+            del self._charges[client]
+            return None
+        if len(times) < max_checks:
+            return None
+        return max(1, math.ceil(times[0] + window_s - now))
+
+    def charge(self, client: str, now: float) -> None:
+        if client not in self._charges and len(self._charges) >= self.max_clients:
+            self._charges.clear()  # bounded memory under an address-spraying attack (the queue still bounds work)
+        self._charges.setdefault(client, deque()).append(now)
+
+    def refund(self, client: str, charged_at: float) -> None:
+        times = self._charges.get(client)
+        if times is None:
+            return  # already out of the window, or cleared
+        try:
+            times.remove(charged_at)
+        except ValueError:
+            return
+        if not times:
+            del self._charges[client]
+
+
 class KeyVerifier:
     """Checks presented keys against the store so that attacking it costs the server (almost) nothing.
 
@@ -74,27 +143,49 @@ class KeyVerifier:
       repeating it costs one dictionary look-up, not an argon2 check.
     * An unknown id costs the same argon2 check as a known one the first time (against a dummy hash), so
       the answer time does not tell which key ids exist.
-    * At most ``max_concurrent`` argon2 checks run at once (each takes ~64 MiB and ~0.1-0.3 s of CPU).
+    * At most ``max_concurrent`` argon2 checks run at once (each takes ~64 MiB and ~0.1-0.3 s of CPU), on the
+      verifier's own threads: a queue of checks must not hold the threads that every sync route needs.
+    * :meth:`verify_async` starts a check only within the client's :class:`CheckBudget` and while at most
+      ``max_queued`` checks wait for a thread; requests with a key already being checked await that check.
     """
 
-    def __init__(self, store: Store, cache_s: float, *, fail_cache_s: float = 300.0, max_concurrent: int = 2) -> None:
+    def __init__(
+        self,
+        store: Store,
+        cache_s: float,
+        *,
+        fail_cache_s: float = 300.0,
+        max_concurrent: int = 2,
+        max_queued: int = 32,
+    ) -> None:
         self._store = store
         self._cache_s = cache_s
         self._fail_cache_s = fail_cache_s
         self._cache: dict[str, tuple[float, Principal | None]] = {}
         self._lock = threading.Lock()
+        # The executor alone bounds the checks started by verify_async; the semaphore also bounds direct
+        # callers of verify() (command line, tests), which run on their own threads.
         self._argon2_slots = threading.BoundedSemaphore(max_concurrent)
+        self._max_concurrent = max_concurrent
+        self._max_pending = max_concurrent + max_queued
+        # Threads start on first use and end when the verifier is collected (ThreadPoolExecutor's weak reference).
+        self._executor = concurrent.futures.ThreadPoolExecutor(max_concurrent, thread_name_prefix="twin-argon2")
+        self._pending: dict[str, concurrent.futures.Future[Principal | None]] = {}  # by digest: checks not done
+        self._budget = CheckBudget()
         self._in_flight = 0
-        self.counters = {"argon2_checks": 0, "argon2_peak_concurrent": 0, "failures": 0, "failures_from_cache": 0}
+        self.counters = {
+            "argon2_checks": 0,
+            "argon2_peak_concurrent": 0,
+            "failures": 0,
+            "failures_from_cache": 0,
+            "checks_shared": 0,
+            "busy": 0,
+        }
 
     def cached(self, key: str) -> Principal | None:
         """The principal of a recently verified key, without touching argon2 or the store."""
         hit = self._lookup(key)
         return hit[1] if hit is not None else None
-
-    def cached_failure(self, key: str) -> bool:
-        hit = self._lookup(key)
-        return hit is not None and hit[1] is None
 
     def _lookup(self, key: str) -> tuple[float, Principal | None] | None:
         digest = _digest(key)
@@ -116,7 +207,69 @@ class KeyVerifier:
         if not m:
             self._count("failures")
             return None  # malformed: no id to look up, nothing to learn from the timing
-        key_id, secret = m.groups()
+        return self._verify_match(key, *m.groups())
+
+    async def verify_async(self, key: str, client: str, *, max_checks: int, window_s: float) -> Principal | None:
+        """:meth:`verify` for the event loop: the principal for a valid, unrevoked key; None otherwise.
+
+        A remembered answer or a malformed key is answered at once. A key that is already being checked waits
+        for that check. Otherwise a new check is charged to ``client`` (at most ``max_checks`` charges in flight
+        or failed within ``window_s``; a valid key's charge is refunded) and queued for the argon2 threads.
+        Raises :class:`ChecksSpent` when the client's charges are spent and :class:`VerifierBusy` when the queue
+        is full; neither starts any work. The waiting is done on the event loop, holding no thread.
+        """
+        hit = self._lookup(key)
+        if hit is not None:
+            if hit[1] is None:
+                self._count("failures_from_cache")
+            return hit[1]
+        m = KEY_RE.fullmatch(key)
+        if not m:
+            self._count("failures")
+            return None
+        digest = _digest(key)
+        now = time.monotonic()
+        with self._lock:
+            shared = self._pending.get(digest)
+            if shared is not None:
+                self.counters["checks_shared"] += 1
+            else:
+                wait = self._budget.retry_after(client, max_checks, window_s, now)
+                if wait is not None:
+                    raise ChecksSpent(wait)
+                if len(self._pending) >= self._max_pending:
+                    self.counters["busy"] += 1
+                    raise VerifierBusy(max(1, math.ceil(len(self._pending) * ARGON2_S / self._max_concurrent)))
+                self._budget.charge(client, now)
+                # Registered before the lock is let go, so a request with the same key arriving meanwhile joins it.
+                self._pending[digest] = concurrent.futures.Future()
+            check = self._pending[digest]
+        if shared is None:  # outside the lock: _settle takes it, and runs at once if the check is already over
+            check.add_done_callback(lambda done: self._settle(digest, client, now, done))
+            self._executor.submit(self._run, check, key, *m.groups())
+        # Shielded: a request that goes away (client disconnect, timeout) must not cancel a check others await.
+        return await asyncio.shield(asyncio.wrap_future(check))
+
+    def _run(self, check: concurrent.futures.Future[Principal | None], key: str, key_id: str, secret: str) -> None:
+        if not check.set_running_or_notify_cancel():
+            return
+        try:
+            check.set_result(self._verify_match(key, key_id, secret))
+        except BaseException as exc:  # handed to the awaiting requests: a broken check must not hang them
+            check.set_exception(exc)
+
+    def _settle(
+        self, digest: str, client: str, charged_at: float, check: concurrent.futures.Future[Principal | None]
+    ) -> None:
+        """Runs when a check ends (on its argon2 thread): later requests use the cache it filled."""
+        valid = not check.cancelled() and check.exception() is None and check.result() is not None
+        with self._lock:
+            if self._pending.get(digest) is check:
+                del self._pending[digest]
+            if valid:
+                self._budget.refund(client, charged_at)
+
+    def _verify_match(self, key: str, key_id: str, secret: str) -> Principal | None:
         principal = self._check(key_id, secret)
         if principal is None:
             self._count("failures")

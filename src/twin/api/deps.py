@@ -8,11 +8,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request, Security
-from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader
 from pydantic import AwareDatetime
 
-from twin.api.auth import SCOPES, KeyVerifier, Principal
+from twin.api.auth import SCOPES, ChecksSpent, KeyVerifier, Principal, VerifierBusy
 from twin.api.jobs import JobRunner
 from twin.api.live import LiveProvider
 from twin.api.metrics import IngestStats
@@ -70,8 +69,10 @@ SnapshotDep = Annotated[Mapping[str, Any], Depends(get_snapshot)]
 
 async def authenticate(request: Request, key: str | None) -> Principal:
     """Who sends ``request`` with the API key ``key``: everyone under open access, else the key's principal.
-    Raises a 401 :class:`Problem` without a key or with one that is unknown, malformed or revoked, and a 429
-    once a client has sent too many bad keys (:class:`~twin.api.ratelimit.FailureLimiter`)."""
+    Raises a 401 :class:`Problem` without a key or with one that is unknown, malformed or revoked; a 429 once a
+    client has sent too many bad keys (:class:`~twin.api.ratelimit.FailureLimiter`) or has as many keys being
+    checked or failed (:class:`~twin.api.auth.CheckBudget`: counted before the check, so a burst cannot get
+    past the limit); a 503 while the argon2 queue is full. Every refusal carries ``Retry-After``."""
     settings: Settings = request.app.state.settings
     if settings.open_access:
         return OPEN
@@ -96,10 +97,26 @@ async def authenticate(request: Request, key: str | None) -> Principal:
                 f"retry in {wait} s",
                 headers={"Retry-After": str(wait)},
             )
-        if verifier.cached_failure(key):
-            principal = verifier.verify(key)  # a remembered failure: a dictionary look-up, no thread hop
-        else:
-            principal = await run_in_threadpool(verifier.verify, key)
+        try:
+            principal = await verifier.verify_async(
+                key, client, max_checks=limiter.max_failures, window_s=limiter.window_s
+            )
+        except ChecksSpent as refused:
+            limiter.rejected += 1  # one figure for every 429 on authentication: twin_auth_rate_limited_total
+            raise Problem(
+                429,
+                "Too many failed authentications",
+                f"{limiter.max_failures} API keys from {client} failed or are being checked within "
+                f"{limiter.window_s:g} s; retry in {refused.retry_after} s",
+                headers={"Retry-After": str(refused.retry_after)},
+            ) from None
+        except VerifierBusy as refused:
+            raise Problem(
+                503,
+                "Authentication busy",
+                f"too many API keys are waiting to be checked; retry in {refused.retry_after} s",
+                headers={"Retry-After": str(refused.retry_after)},
+            ) from None
         if principal is None:
             limiter.record(client)
     if principal is None:

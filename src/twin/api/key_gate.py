@@ -5,8 +5,8 @@ FastAPI reads and parses a route's JSON body before it runs the route's dependen
 no key, or a bad one, sending a malformed body got a 422 describing (and echoing) its body instead of a 401, and
 the server did the parsing for it. Every request that carries a body (POST, PUT, PATCH, DELETE) to ``/v1/`` is
 authenticated here first (:func:`twin.api.deps.authenticate`: 401 without a valid key, 429 after too many bad
-ones); the route's own dependency then checks the key's scope (a cached look-up). All the API's body-carrying
-endpoints are under ``/v1/`` and require a key (docs/api.md).
+ones, 503 while the argon2 queue is full); the route's own dependency then checks the key's scope (a cached
+look-up). All the API's body-carrying endpoints are under ``/v1/`` and require a key (docs/api.md).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class KeyGateMiddleware:
-    """Answer 401/429 to an unauthenticated request with a body before any of its body is read."""
+    """Answer 401/429/503 to an unauthenticated request with a body before any of its body is read."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
