@@ -87,7 +87,17 @@ def _esc(s: str) -> str:
     return s.replace("\\", "\\\\").replace('"', '\\"')
 
 
+STANDARD_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 class MetricsMiddleware:
+    """Count and time every HTTP request, labelled by method, route template and status.
+
+    A method outside ``STANDARD_METHODS`` is labelled ``other``: the server passes any token as a method (and the
+    app answers it 405), so labelling the raw one let a client add a series per made-up method; 3 000 requests
+    grew ``/metrics`` from 11.5 KB to 7.5 MB.
+    """
+
     def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
         self.app, self.metrics = app, metrics
 
@@ -109,4 +119,5 @@ class MetricsMiddleware:
         finally:
             route: Any = scope.get("route")
             path = getattr(route, "path", None) or "<unmatched>"
-            self.metrics.observe(scope["method"], path, status, time.perf_counter() - start)
+            method = scope["method"] if scope["method"] in STANDARD_METHODS else "other"
+            self.metrics.observe(method, path, status, time.perf_counter() - start)
