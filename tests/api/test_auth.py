@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import httpx
@@ -78,6 +79,29 @@ def test_keys_are_hashed_created_by_admin_and_revocable(server: LiveServer, keys
     assert httpx.delete(server.url + f"/v1/admin/keys/{key_id}", headers=admin).status_code == 204
     _is_problem(httpx.get(server.url + "/v1/kpis", headers={"X-API-Key": new_key}), 401)
     _is_problem(httpx.post(server.url + "/v1/admin/keys", json={"name": "x", "scopes": ["root"]}, headers=admin), 422)
+
+
+def test_an_open_stream_ends_when_its_key_is_revoked(server: LiveServer, keys: Keys, plant) -> None:
+    """A KPI stream outlived its key: after the revocation it went on sending snapshots. Now the key is checked
+    before every event and the stream ends with an ``end`` event once the key is revoked."""
+    admin = {"X-API-Key": keys.admin}
+    created = httpx.post(server.url + "/v1/admin/keys", json={"name": "wall", "scopes": ["read"]}, headers=admin)
+    key, key_id = created.json()["key"], created.json()["key_id"]
+    kinds: list[str] = []
+    with httpx.stream("GET", server.url + "/v1/stream/kpis", headers={"X-API-Key": key}, timeout=30) as r:
+        assert r.status_code == 200
+        for line in r.iter_lines():
+            if line.startswith("event:"):
+                kinds.append(line.split(":", 1)[1].strip())
+                if kinds == ["kpis"]:
+                    assert httpx.delete(server.url + f"/v1/admin/keys/{key_id}", headers=admin).status_code == 204
+                if kinds[-1] == "kpis":
+                    plant.advance()  # a new snapshot each time: a stream that outlives the key sends it
+            if line.startswith("data:") and kinds[-1:] == ["end"]:
+                assert json.loads(line[5:])["status"] == 401
+            if len(kinds) > 3:
+                break
+    assert kinds == ["kpis", "end"]
 
 
 def test_secrets_never_logged(store: Store, caplog: pytest.LogCaptureFixture) -> None:
