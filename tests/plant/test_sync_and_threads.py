@@ -63,6 +63,7 @@ def test_grid_sync_follows_one_long_kernel_call():
     assert line.voltage_factor == 1.0
     seed = int(np.random.SeedSequence(3).spawn(1)[0].generate_state(1)[0])  # as Plant.build seeds line 1
     bare = Potline(line.potline.technology, line.potline.n_cells, seed=seed, slow_every=60, stop_on=())
+    bare.stagger_feed_cycles(np.random.default_rng(np.random.SeedSequence([3, 3]).spawn(1)[0]))  # as Plant.build
     bare.set_hx_duty(None, line.potline.values("q_hx_W"))
     bare.advance(3600, line.current_kA())
     np.testing.assert_allclose(line.potline.state, bare.state, rtol=1e-9, atol=1e-9)

@@ -160,11 +160,14 @@ def test_alumina_quality_slows_dissolution():
 
 def test_feed_strategy_none_starves_the_chosen_cells_into_anode_effects():
     plant = _plant(3.0, _event("feed_strategy", 0.5, potline="all", strategy="none", cells=[1, 2]))
+    shots_then = _run_to(plant, 0.55).values("feed_shots")
     pot = _run_to(plant, 3.0)
     alumina = pot.values("alumina_wtpct")
     assert alumina[:2].max() < alumina[2:].min()
     assert pot.values("ae_count")[:2].min() >= 1.0
-    assert pot.values("feed_shots")[:2].max() == pytest.approx(pot.values("feed_shots")[:2].min())
+    shots = pot.values("feed_shots") - shots_then
+    assert shots[:2].max() == pytest.approx(0.0)  # not one shot since the feed was stopped
+    assert shots[2:].min() > 0.0
 
 
 def test_cell_cut_out_carries_no_current_cools_and_comes_back():

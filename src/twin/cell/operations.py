@@ -212,6 +212,47 @@ def set_dissolution_factor(potline: Potline, cause: str, factor: float) -> float
     return float(potline.params[L.P_K_DISS])
 
 
+def stagger_feed_cycles(potline: Potline, rng: np.random.Generator) -> None:
+    """Put each tracking-fed cell at its own point of the feed cycle, as the pots of a running potline are.
+
+    Cells built from one start-up state feed in step: the tracking controller (physics.md §1.5; GéniSim In Situ
+    control, CIM 2011) switches on the same slope at the same alumina in every pot, and the per-cell noise takes
+    days to pull them apart. A day into a 2 × 352-cell run the line-mean alumina still swung 2.46–3.41 wt % with the
+    2.25-h cycle (independent pots: ~0.02 wt %), and the plant's demand 932–949 MW with it.
+
+    The cycle from the controller's parameters (Faraday feed ṁ = M_Al2O3·CE·I_nom/(6F)): an overfeed of t_o at
+    f_o·ṁ adds Δ = (f_o − 1)·ṁ·t_o/m_bath; the underfeed at f_u·ṁ takes it back in t_u = t_o·(f_o − 1)/(1 − f_u)
+    (HAL275: Δ = 1.3 wt %, t_u = 80 min, a cycle of 2.3 h, as the model runs it). Each tracking cell gets a phase
+    drawn uniformly over t_u + t_o: in its underfeed, alumina falling from c_low + Δ to c_low; in its overfeed,
+    rising from c_low, with the mode time of that phase. c_low = c0 − Δ/2 (c0 the technology's start-up alumina),
+    but no lower than halfway from the anode-effect onset to c0, so no pot starts next to an anode effect (HAL275:
+    2.2–3.5 wt %, mean 2.85 against c0 = 2.6; the model's own cycle spans 2.2–3.6, physics.md §5). Cells on fixed or
+    no feeding are left as they are.
+    """
+    from twin.cell.physics import FARADAY, M_AL2O3
+
+    p = potline.params
+    state = potline.state
+    cells = np.flatnonzero(state[L.S_FEED_STRATEGY] == L.FEED_TRACKING)
+    if cells.size == 0:
+        return
+    bath = state[L.S_BATH_KG, cells]
+    c0 = 100.0 * state[L.S_ALUMINA_DISSOLVED_KG, cells] / bath  # the kernel's alumina wt % (twin.cell.lane_open)
+    feed_kg_per_s = M_AL2O3 * state[L.S_CE, cells] * p[L.P_I_NOMINAL_A] / (6.0 * FARADAY)
+    t_over = p[L.P_OVERFEED_S]
+    t_under = t_over * (p[L.P_OVERFEED] - 1.0) / (1.0 - p[L.P_UNDERFEED])
+    delta = 100.0 * (p[L.P_OVERFEED] - 1.0) * feed_kg_per_s * t_over / bath
+    c_low = np.maximum(c0 - 0.5 * delta, 0.5 * (c0 + p[L.P_ALUMINA_AE_WTPCT]))
+    phase = rng.uniform(0.0, t_under + t_over, cells.size)
+    under = phase < t_under
+    mode_time = np.where(under, phase, phase - t_under)
+    alumina = np.where(under, c_low + delta * (1.0 - mode_time / t_under), c_low + delta * mode_time / t_over)
+    state[L.S_ALUMINA_DISSOLVED_KG, cells] = alumina / 100.0 * bath
+    state[L.S_FEED_MODE, cells] = np.where(under, 0.0, 1.0)
+    state[L.S_FEED_MODE_TIME_S, cells] = mode_time
+    potline.refresh(cells)
+
+
 def set_feed_strategy(potline: Potline, cells: Cells, name: str) -> None:
     """Switch the feed control of ``cells`` to ``name`` (tracking, fixed or none)."""
     op = "set_feed_strategy"

@@ -331,6 +331,10 @@ class Potline:
     def set_feed_strategy(self, cells: ops.Cells, name: str) -> None:
         ops.set_feed_strategy(self, cells, name)
 
+    def stagger_feed_cycles(self, rng: np.random.Generator) -> None:
+        """Each tracking-fed cell at its own point of the feed cycle (operations.stagger_feed_cycles)."""
+        ops.stagger_feed_cycles(self, rng)
+
     def set_hx_duty(self, cells: ops.Cells, watts: float | np.ndarray) -> None:
         ops.set_hx_duty(self, cells, watts)
 

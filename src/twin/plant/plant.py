@@ -166,6 +166,9 @@ class Plant:
                     line_spec["rectifier_units"],
                 )
             )
+        # a running potline, not one started in step: each pot at its own point of the feed cycle
+        for line, stagger_seed in zip(lines, np.random.SeedSequence([seed, 3]).spawn(len(lines)), strict=True):
+            line.potline.stagger_feed_cycles(np.random.default_rng(stagger_seed))
         units = list(spec.coal_units)
         plant = cls(
             env,
