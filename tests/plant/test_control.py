@@ -146,6 +146,29 @@ def test_after_an_outage_the_current_is_ramped_back_and_the_voltage_treated(rest
     assert line_off.current_kA() > 0.9 * line_off.setpoint_kA
 
 
+def test_overlapping_outages_treat_the_voltage_once_and_withdraw_it_once():
+    """A second outage that ends during the first's voltage treatment extends the treatment; the targets are
+    raised by one boost, not two, and are back in their routine band after the last treatment. (Each restart
+    added its own boost: 20 outages at one instant pushed the targets past the cells' valid range and failed.)"""
+    outages = "".join(
+        f'[[event]]\nkind = "outage"\nat_h = {at}\nduration_h = 0.5\npotline = "all"\n' for at in (1.0, 1.0, 3.0)
+    )
+    plant = _plant(24.0, outages)
+    before = _target_mV(_run_to(plant, 0.9))
+    line = _run_to(plant, 3.7)  # after the third outage, inside the treatment the first two began
+    boost = line.control.settings["restart_voltage_boost_mV"]
+    assert _target_mV(line) == pytest.approx(before + boost, abs=40.0)
+    treatment_h = line.control.settings["restart_treatment_h"]
+    line = _run_to(plant, 3.5 + treatment_h + 1.0)
+    assert line.control.target_offset_ohm == 0.0
+    assert abs(float(np.mean(_target_mV(line) - before))) < 40.0
+    many = "".join(
+        '[[event]]\nkind = "outage"\nat_h = 1.0\nduration_h = 0.5\npotline = "all"\n' for _ in range(25)
+    )
+    line = _run_to(_plant(3.0, many), 3.0)  # used to fail with an invalid resistance target
+    assert line.control.target_offset_ohm == pytest.approx(boost * line.control.ohm_per_mV())
+
+
 def test_protective_actions_move_the_target_on_limit_events():
     plant = _plant(1.0)
     line = _run_to(plant, 0.5)

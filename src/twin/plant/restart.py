@@ -30,9 +30,13 @@ def start_restart(line: PotlineSim, control: PotroomControl, now_s: float) -> No
     line.ramp_fraction = s["restart_ramp_start_fraction"] if ramp_h > 0 else 1.0
     boost_mV = s["restart_voltage_boost_mV"]
     if boost_mV > 0 and s["restart_treatment_h"] > 0:
-        control.target_offset_ohm += boost_mV * control.ohm_per_mV()
-        control.move_targets(line.cells(), boost_mV)
-        control.treatment_until_s = now_s + s["restart_treatment_h"] * HOUR_S
+        # One treatment per line: an outage that ends while another's treatment runs extends it; it does not
+        # raise the targets again (overlapping outages stacked a boost each: 20 at once pushed the targets past
+        # the cells' valid range and the run failed).
+        if control.target_offset_ohm == 0.0:
+            control.target_offset_ohm = boost_mV * control.ohm_per_mV()
+            control.move_targets(line.cells(), boost_mV)
+        control.treatment_until_s = max(control.treatment_until_s, now_s + s["restart_treatment_h"] * HOUR_S)
 
 
 def restart(
@@ -51,8 +55,9 @@ def restart(
         change(step)
     boost_mV = s["restart_voltage_boost_mV"]
     if boost_mV > 0 and s["restart_treatment_h"] > 0:
-        remaining = control.treatment_until_s - env.now
-        yield env.timeout(max(remaining, 0.0))
-        line.sync(env.now)
-        control.target_offset_ohm -= boost_mV * control.ohm_per_mV()
-        control.move_targets(line.cells(), -boost_mV)
+        while env.now < control.treatment_until_s:  # a later restart may have extended the treatment
+            yield env.timeout(control.treatment_until_s - env.now)
+        if control.target_offset_ohm > 0.0:  # the first restart process to reach the end withdraws it, once
+            line.sync(env.now)
+            control.target_offset_ohm = 0.0
+            control.move_targets(line.cells(), -boost_mV)
