@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import reprlib
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -17,6 +18,7 @@ from twin.store import UnknownKeyError
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
+MAX_FIELD_ERRORS = 50  # errors listed in one 422; more are counted in its detail, not listed
 STORE_RETRY_AFTER_S = 5  # [C] a PostgreSQL restart takes seconds; the telemetry sink retries at most every 5 s
 _SHOWN = reprlib.Repr()
 _SHOWN.maxstring = _SHOWN.maxother = 80
@@ -57,9 +59,9 @@ def problem_response(
     )
 
 
-def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+def _field_errors(validation_errors: Sequence[Any]) -> list[dict[str, Any]]:
     out = []
-    for err in exc.errors():
+    for err in validation_errors:
         if err.get("type") == "json_invalid":  # FastAPI's: loc (body, position), the parser's message in ctx
             out.append(_json_error(err))
             continue
@@ -103,8 +105,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = _field_errors(exc)
+        everything = exc.errors()
+        errors = _field_errors(everything[:MAX_FIELD_ERRORS])
         detail = "; ".join(_detail(e) for e in errors[:5])
+        if len(everything) > MAX_FIELD_ERRORS:  # a 1 MB body of 90 000 unknown fields got a 9.3 MB answer
+            detail += f" ({len(everything)} errors in all; the first {MAX_FIELD_ERRORS} are listed)"
         return problem_response(request, 422, "Invalid request", detail, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
