@@ -12,12 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.api.conftest import LiveServer
+from tests.service.jobs_api import jobs_api
 
-from twin.api import Settings, create_api_key, create_app
 from twin.errors import ScenarioError
 from twin.service.catalogue import Catalogue, CatalogueRunner
-from twin.store import DuckDBStore
 
 
 def scenario(horizon_h: float, dt_s: float | None = None) -> str:
@@ -27,16 +25,8 @@ def scenario(horizon_h: float, dt_s: float | None = None) -> str:
 
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[httpx.Client]:
-    store = DuckDBStore(tmp_path / "jobs.duckdb")
-    key = create_api_key(store, "runner", ["run"])
-    runner = CatalogueRunner(Catalogue.build(), max_horizon_h=744.0)  # the service's default limit
-    try:
-        with LiveServer(create_app(Settings(), store, run_scenario=runner)) as srv, httpx.Client(
-            base_url=srv.url, headers={"X-API-Key": key}, timeout=30
-        ) as client:
-            yield client
-    finally:
-        store.close()
+    with jobs_api(tmp_path, Catalogue.build(), max_horizon_h=744.0) as client:  # the service's default limit
+        yield client
 
 
 def test_a_job_with_too_many_steps_is_422_naming_horizon_step_and_the_largest_allowed(api: httpx.Client) -> None:

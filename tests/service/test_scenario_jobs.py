@@ -9,12 +9,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.api.conftest import LiveServer
+from tests.service.jobs_api import jobs_api
 
-from twin.api import Settings, create_api_key, create_app
 from twin.errors import TwinError
-from twin.service.catalogue import SHIPPED, Catalogue, CatalogueRunner
-from twin.store import DuckDBStore
+from twin.service.catalogue import SHIPPED, Catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,16 +34,8 @@ def site_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def api(tmp_path: Path, site_dir: Path):
-    store = DuckDBStore(tmp_path / "jobs.duckdb")
-    key = create_api_key(store, "runner", ["run"])
-    runner = CatalogueRunner(Catalogue.build(site_dir), max_horizon_h=48.0)
-    try:
-        with LiveServer(create_app(Settings(), store, run_scenario=runner)) as srv, httpx.Client(
-            base_url=srv.url, headers={"X-API-Key": key}, timeout=30
-        ) as client:
-            yield client
-    finally:
-        store.close()
+    with jobs_api(tmp_path, Catalogue.build(site_dir), max_horizon_h=48.0) as client:
+        yield client
 
 
 def wait(client: httpx.Client, job_id: str, timeout: float = 240) -> dict:

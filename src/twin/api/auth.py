@@ -198,16 +198,24 @@ class KeyVerifier:
 
     def verify(self, key: str) -> Principal | None:
         """The principal for a valid, unrevoked key; None otherwise (argon2: call off the event loop)."""
+        answered, principal, m = self._answer_at_once(key)
+        if answered or m is None:
+            return principal
+        return self._verify_match(key, *m.groups())
+
+    def _answer_at_once(self, key: str) -> tuple[bool, Principal | None, re.Match[str] | None]:
+        """(answered, principal, match): a remembered answer or a malformed key needs no argon2 check; else
+        the key's match (id, secret) for one."""
         hit = self._lookup(key)
         if hit is not None:
             if hit[1] is None:
                 self._count("failures_from_cache")
-            return hit[1]
+            return True, hit[1], None
         m = KEY_RE.fullmatch(key)
         if not m:
             self._count("failures")
-            return None  # malformed: no id to look up, nothing to learn from the timing
-        return self._verify_match(key, *m.groups())
+            return True, None, None  # malformed: no id to look up, nothing to learn from the timing
+        return False, None, m
 
     async def verify_async(self, key: str, client: str, *, max_checks: int, window_s: float) -> Principal | None:
         """:meth:`verify` for the event loop: the principal for a valid, unrevoked key; None otherwise.
@@ -218,15 +226,9 @@ class KeyVerifier:
         Raises :class:`ChecksSpent` when the client's charges are spent and :class:`VerifierBusy` when the queue
         is full; neither starts any work. The waiting is done on the event loop, holding no thread.
         """
-        hit = self._lookup(key)
-        if hit is not None:
-            if hit[1] is None:
-                self._count("failures_from_cache")
-            return hit[1]
-        m = KEY_RE.fullmatch(key)
-        if not m:
-            self._count("failures")
-            return None
+        answered, principal, m = self._answer_at_once(key)
+        if answered or m is None:
+            return principal
         digest = _digest(key)
         now = time.monotonic()
         with self._lock:
