@@ -104,6 +104,25 @@ def test_an_open_stream_ends_when_its_key_is_revoked(server: LiveServer, keys: K
     assert kinds == ["kpis", "end"]
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/kpis/plant/history",
+        "/v1/tags/cell:1-001/cell_voltage_V/recorded",
+        "/v1/tags/cell:1-001/cell_voltage_V/aggregate",
+        "/v1/streams/interpolated?tags=cell:1-001/cell_voltage_V",
+        "/v1/streams/plot?tags=cell:1-001/cell_voltage_V",
+        "/v1/events",
+        "/v1/events/annotations",
+    ],
+)
+def test_a_bad_range_without_a_key_is_401_not_a_range_error(server: LiveServer, path: str) -> None:
+    """The key is checked before the query: a reversed range without a key got a 400 describing the range."""
+    sep = "&" if "?" in path else "?"
+    url = f"{server.url}{path}{sep}start=2026-12-06T00:00:00Z&end=2026-12-01T00:00:00Z"
+    _is_problem(httpx.get(url), 401)
+
+
 def test_secrets_never_logged(store: Store, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     key = create_api_key(store, "ops", ["read"])

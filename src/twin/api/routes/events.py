@@ -51,8 +51,8 @@ def _public(f: EventFrame) -> dict[str, Any]:
     summary="Event frames that overlap [start, end), by start time, one page at a time (follow next_cursor)",
 )
 def events(
-    rng: RangeDep,
     _: ReadKey,
+    rng: RangeDep,
     store: StoreDep,
     settings: SettingsDep,
     kind: KindQuery = None,
@@ -90,8 +90,8 @@ def _annotation(f: EventFrame) -> dict[str, Any]:
     summary="Event frames as Grafana annotations (time and timeEnd in epoch ms, title, text, tags)",
 )
 def annotations(
-    rng: RangeDep,
     _: ReadKey,
+    rng: RangeDep,
     store: StoreDep,
     kind: KindQuery = None,
     asset: AssetQuery = None,

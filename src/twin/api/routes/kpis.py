@@ -96,9 +96,9 @@ def bounded_points(max_points: int | None, span_s: float, names: int, max_bucket
     summary="One scope's KPI history as rows of {time, value, quality} with units; averaged into buckets on request",
 )
 def history(
+    _: ReadKey,
     scope: ScopePath,
     rng: RangeDep,
-    _: ReadKey,
     store: StoreDep,
     settings: SettingsDep,
     snap: SnapshotDep,

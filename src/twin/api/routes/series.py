@@ -78,9 +78,9 @@ def tag_latest(request: Request, tag: TagPath, _: ReadKey, store: StoreDep) -> R
     summary="Recorded values in time order, one page at a time (follow next_cursor)",
 )
 def recorded(
+    _: ReadKey,
     tag: TagPath,
     rng: RangeDep,
-    _: ReadKey,
     store: StoreDep,
     settings: SettingsDep,
     limit: Annotated[int, Query(ge=1, le=1_000_000)] = 1000,
@@ -113,9 +113,9 @@ def recorded(
     summary="Bucket aggregates (avg, min, max, count, time-weighted avg) by bucket or max_points",
 )
 def aggregate(
+    _: ReadKey,
     tag: TagPath,
     rng: RangeDep,
-    _: ReadKey,
     store: StoreDep,
     settings: SettingsDep,
     bucket_s: Annotated[int | None, Query(ge=1, le=366 * 86400, description="bucket width, seconds")] = None,

@@ -168,9 +168,9 @@ def _raw(store: Store, settings: Settings, tag: str, lo: Any, hi: Any) -> tuple[
     summary="Values of several tags at a fixed interval, linearly interpolated (JSON rows, or CSV)",
 )
 def interpolated(
+    _: ReadKey,
     tags: Tags,
     rng: RangeDep,
-    _: ReadKey,
     store: StoreDep,
     settings: SettingsDep,
     interval_s: IntervalS,
@@ -230,9 +230,9 @@ def interpolated(
     summary="Min and max of several tags per pixel column (at most `intervals` columns)",
 )
 def plot(
+    _: ReadKey,
     tags: Tags,
     rng: RangeDep,
-    _: ReadKey,
     store: StoreDep,
     settings: SettingsDep,
     intervals: Annotated[int, Query(ge=1, le=100_000, description="pixel columns, e.g. the chart's width")],
