@@ -64,3 +64,18 @@ def test_malformed_identifier_is_a_400(client: httpx.Client, bad: str) -> None:
 def test_prefix_setting_is_checked() -> None:
     with pytest.raises(ValueError, match="handle_prefix"):
         Settings(handle_prefix="88.abc/x")
+
+
+def test_the_configured_public_url_is_used_whatever_host_a_client_sends(store, plant) -> None:
+    """A Handle record is cached by resolvers for its TTL: its URL must not be the Host header a client chose."""
+    from tests.api.conftest import LiveServer
+
+    from twin.api import create_app
+
+    settings = Settings(open_access=True, public_url="https://twin.plant.example:8443")
+    with LiveServer(create_app(settings, store, live=plant)) as server:
+        r = httpx.get(server.url + "/v1/id/88.999.1/cell:1-017", headers={"Host": "evil.example"})
+        assert r.status_code == 200, r.text
+        assert r.json()["asset"] == "https://twin.plant.example:8443/v1/assets/cell:1-017"
+    with pytest.raises(ValueError, match="public_url"):
+        Settings(public_url="https://twin/../x")

@@ -68,6 +68,13 @@ class Settings(BaseModel):
         description="Enterprise prefix of the assets' Handle identifiers (PREFIX/asset-id; GET /v1/id/...).",
     )
 
+    public_url: str | None = Field(
+        None,
+        pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$",
+        description="The API's own address as clients reach it (scheme://host[:port]), for the URLs in Handle "
+        "records; unset: taken from the request's Host header, which a client chooses.",
+    )
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _origins(cls, value: Any) -> Any:

@@ -96,7 +96,11 @@ async def resolve(
             f"identifier {identifier!r}: asset {local!r} is unknown under {settings.handle_prefix!r}; "
             "list identifiers with GET /v1/id",
         )
+    # Behind a proxy, or against a client that sends another Host, the configured address: a Handle record is
+    # cached for TTL_S by resolvers, so a URL built from a client's Host header would serve its choice to others.
     url = str(request.url_for("asset", asset_id=local))
+    if settings.public_url:
+        url = settings.public_url + request.app.url_path_for("asset", asset_id=local)
     now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     meta: dict[str, Any] = {k: asset[k] for k in ("id", "kind", "name", "parent") if asset.get(k) is not None}
     values = [
