@@ -21,7 +21,6 @@ import re
 import secrets
 import threading
 import time
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +28,7 @@ from datetime import UTC, datetime
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from twin.api.ratelimit import FailureLimiter
 from twin.errors import StoreError, TwinError
 from twin.store import ApiKeyRecord, Store, UnknownKeyError
 
@@ -92,49 +92,6 @@ class VerifierBusy(CheckRefused):
     """Every argon2 thread is busy and the wait queue is full (answered 503)."""
 
 
-class CheckBudget:
-    """Argon2 checks charged to each client address within a sliding window.
-
-    A check is charged when it starts, not when it fails, so a burst of keys sent at once cannot get past the
-    limit while the first ones are still being checked; the charge is given back when the key turns out valid,
-    so a legitimate client's new key costs it nothing. Called with the verifier's lock held.
-    """
-
-    def __init__(self, max_clients: int = 100_000) -> None:
-        self.max_clients = max_clients
-        self._charges: dict[str, deque[float]] = {}
-
-    def retry_after(self, client: str, max_checks: int, window_s: float, now: float) -> int | None:
-        """Seconds until ``client`` may start another check, or None if it may start one now."""
-        times = self._charges.get(client)
-        if times is None:
-            return None
-        while times and times[0] <= now - window_s:
-            times.popleft()
-        if not times:
-            del self._charges[client]
-            return None
-        if len(times) < max_checks:
-            return None
-        return max(1, math.ceil(times[0] + window_s - now))
-
-    def charge(self, client: str, now: float) -> None:
-        if client not in self._charges and len(self._charges) >= self.max_clients:
-            self._charges.clear()  # bounded memory under an address-spraying attack (the queue still bounds work)
-        self._charges.setdefault(client, deque()).append(now)
-
-    def refund(self, client: str, charged_at: float) -> None:
-        times = self._charges.get(client)
-        if times is None:
-            return  # already out of the window, or cleared
-        try:
-            times.remove(charged_at)
-        except ValueError:
-            return
-        if not times:
-            del self._charges[client]
-
-
 class KeyVerifier:
     """Checks presented keys against the store so that attacking it costs the server (almost) nothing.
 
@@ -145,8 +102,8 @@ class KeyVerifier:
       the answer time does not tell which key ids exist.
     * At most ``max_concurrent`` argon2 checks run at once (each takes ~64 MiB and ~0.1-0.3 s of CPU), on the
       verifier's own threads: a queue of checks must not hold the threads that every sync route needs.
-    * :meth:`verify_async` starts a check only within the client's :class:`CheckBudget` and while at most
-      ``max_queued`` checks wait for a thread; requests with a key already being checked await that check.
+    * :meth:`verify_async` starts a check only within the client's failure limit (charged before it starts) and
+      while at most ``max_queued`` checks wait for a thread; requests with a key already being checked await it.
     """
 
     def __init__(
@@ -171,7 +128,6 @@ class KeyVerifier:
         # Threads start on first use and end when the verifier is collected (ThreadPoolExecutor's weak reference).
         self._executor = concurrent.futures.ThreadPoolExecutor(max_concurrent, thread_name_prefix="twin-argon2")
         self._pending: dict[str, concurrent.futures.Future[Principal | None]] = {}  # by digest: checks not done
-        self._budget = CheckBudget()
         self._in_flight = 0
         self.counters = {
             "argon2_checks": 0,
@@ -217,40 +173,46 @@ class KeyVerifier:
             return True, None, None  # malformed: no id to look up, nothing to learn from the timing
         return False, None, m
 
-    async def verify_async(self, key: str, client: str, *, max_checks: int, window_s: float) -> Principal | None:
-        """:meth:`verify` for the event loop: the principal for a valid, unrevoked key; None otherwise.
+    async def verify_async(self, key: str, client: str, limiter: FailureLimiter) -> Principal | None:
+        """:meth:`verify` for the event loop: the principal for a valid, unrevoked key; None otherwise, counted
+        as a failure of ``client`` in ``limiter``.
 
         A remembered answer or a malformed key is answered at once. A key that is already being checked waits
-        for that check. Otherwise a new check is charged to ``client`` (at most ``max_checks`` charges in flight
-        or failed within ``window_s``; a valid key's charge is refunded) and queued for the argon2 threads.
-        Raises :class:`ChecksSpent` when the client's charges are spent and :class:`VerifierBusy` when the queue
+        for that check. Otherwise a new check is charged to ``client`` before it starts
+        (:meth:`FailureLimiter.charge`; given back if the key is valid) and queued for the argon2 threads.
+        Raises :class:`ChecksSpent` when the client has no failures left and :class:`VerifierBusy` when the queue
         is full; neither starts any work. The waiting is done on the event loop, holding no thread.
         """
         answered, principal, m = self._answer_at_once(key)
         if answered or m is None:
+            if principal is None:
+                limiter.record(client)
             return principal
         digest = _digest(key)
-        now = time.monotonic()
+        stamp = 0.0  # the charge of a check this request starts
         with self._lock:
             shared = self._pending.get(digest)
             if shared is not None:
                 self.counters["checks_shared"] += 1
             else:
-                wait = self._budget.retry_after(client, max_checks, window_s, now)
-                if wait is not None:
-                    raise ChecksSpent(wait)
                 if len(self._pending) >= self._max_pending:
                     self.counters["busy"] += 1
                     raise VerifierBusy(max(1, math.ceil(len(self._pending) * ARGON2_S / self._max_concurrent)))
-                self._budget.charge(client, now)
+                charged, wait = limiter.charge(client)
+                if charged is None:
+                    raise ChecksSpent(wait or 1)
+                stamp = charged
                 # Registered before the lock is let go, so a request with the same key arriving meanwhile joins it.
                 self._pending[digest] = concurrent.futures.Future()
             check = self._pending[digest]
         if shared is None:  # outside the lock: _settle takes it, and runs at once if the check is already over
-            check.add_done_callback(lambda done: self._settle(digest, client, now, done))
+            check.add_done_callback(lambda done: self._settle(digest, client, limiter, stamp, done))
             self._executor.submit(self._run, check, key, *m.groups())
         # Shielded: a request that goes away (client disconnect, timeout) must not cancel a check others await.
-        return await asyncio.shield(asyncio.wrap_future(check))
+        principal = await asyncio.shield(asyncio.wrap_future(check))
+        if principal is None and shared is not None:  # this request's own failure (the check's was charged)
+            limiter.record(client)
+        return principal
 
     def _run(self, check: concurrent.futures.Future[Principal | None], key: str, key_id: str, secret: str) -> None:
         if not check.set_running_or_notify_cancel():
@@ -261,15 +223,21 @@ class KeyVerifier:
             check.set_exception(exc)
 
     def _settle(
-        self, digest: str, client: str, charged_at: float, check: concurrent.futures.Future[Principal | None]
+        self,
+        digest: str,
+        client: str,
+        limiter: FailureLimiter,
+        stamp: float,
+        check: concurrent.futures.Future[Principal | None],
     ) -> None:
-        """Runs when a check ends (on its argon2 thread): later requests use the cache it filled."""
+        """Runs when a check ends (on its argon2 thread): later requests use the cache it filled; a valid key's
+        charge is given back."""
         valid = not check.cancelled() and check.exception() is None and check.result() is not None
         with self._lock:
             if self._pending.get(digest) is check:
                 del self._pending[digest]
-            if valid:
-                self._budget.refund(client, charged_at)
+        if valid:
+            limiter.refund(client, stamp)
 
     def _verify_match(self, key: str, key_id: str, secret: str) -> Principal | None:
         principal = self._check(key_id, secret)

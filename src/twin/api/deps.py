@@ -71,8 +71,8 @@ async def authenticate(request: Request, key: str | None) -> Principal:
     """Who sends ``request`` with the API key ``key``: everyone under open access, else the key's principal.
     Raises a 401 :class:`Problem` without a key or with one that is unknown, malformed or revoked; a 429 once a
     client has sent too many bad keys (:class:`~twin.api.ratelimit.FailureLimiter`) or has as many keys being
-    checked or failed (:class:`~twin.api.auth.CheckBudget`: counted before the check, so a burst cannot get
-    past the limit); a 503 while the argon2 queue is full. Every refusal carries ``Retry-After``."""
+    checked or failed (:meth:`~twin.api.ratelimit.FailureLimiter.charge`: counted before the check, so a burst
+    cannot get past the limit); a 503 while the argon2 queue is full. Every refusal carries ``Retry-After``."""
     settings: Settings = request.app.state.settings
     if settings.open_access:
         return OPEN
@@ -98,11 +98,8 @@ async def authenticate(request: Request, key: str | None) -> Principal:
                 headers={"Retry-After": str(wait)},
             )
         try:
-            principal = await verifier.verify_async(
-                key, client, max_checks=limiter.max_failures, window_s=limiter.window_s
-            )
-        except ChecksSpent as refused:
-            limiter.rejected += 1  # one figure for every 429 on authentication: twin_auth_rate_limited_total
+            principal = await verifier.verify_async(key, client, limiter)  # counts its failures in the limiter
+        except ChecksSpent as refused:  # counted in limiter.rejected (twin_auth_rate_limited_total) as every 429
             raise Problem(
                 429,
                 "Too many failed authentications",
@@ -117,8 +114,6 @@ async def authenticate(request: Request, key: str | None) -> Principal:
                 f"too many API keys are waiting to be checked; retry in {refused.retry_after} s",
                 headers={"Retry-After": str(refused.retry_after)},
             ) from None
-        if principal is None:
-            limiter.record(client)
     if principal is None:
         raise Problem(
             401,
