@@ -254,9 +254,9 @@ def test_quarantine_counters_of_made_up_nodes_are_bounded(store, monkeypatch):
     """A client inventing a node name per message (each with a NaN) must not grow the sink's per-node counters or
     /metrics without bound: beyond MAX_NODE_LABELS (node, reason) pairs the rest are counted under "(other)", and
     the total stays exact."""
-    from twin.service import store_sink
+    from twin.telemetry import samples
 
-    monkeypatch.setattr(store_sink, "MAX_NODE_LABELS", 5)
+    monkeypatch.setattr(samples, "MAX_NODE_LABELS", 5)
     sink = StoreSink(store, batch=1000)
     nodes = [f"made-up-{k}" for k in range(50)]
     sink.accept([Sample(T0, "potline1", node, "pot_001", "cell_voltage_V", float("nan"), Quality.GOOD, False)

@@ -15,10 +15,8 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from twin.api.deps import authenticate
-from twin.api.limits import send_problem
+from twin.api.limits import BODY_METHODS, send_problem
 from twin.api.problems import Problem
-
-BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class KeyGateMiddleware:

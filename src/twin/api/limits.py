@@ -18,7 +18,7 @@ from twin.api.problems import PROBLEM_JSON
 
 MAX_JSON_DEPTH = 32  # nested arrays and objects in a JSON body (the TOML check allows as many)
 MAX_JSON_DIGITS = 4300  # digits of a number in a JSON body: Python's int() refuses longer ones
-BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})  # the methods whose body a route reads (as key_gate's)
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})  # the methods whose body a route reads (key_gate too)
 _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.DOTALL)  # to its end if unterminated
 _OPEN, _CLOSE = np.frombuffer(b"[{", np.uint8), np.frombuffer(b"]}", np.uint8)
 

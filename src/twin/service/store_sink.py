@@ -54,7 +54,7 @@ from twin.live import potline_label
 from twin.store import RejectedPoint, Store, TagInfo
 from twin.store.validate import MAX_TS_US, TAG_RE
 from twin.telemetry import Quality, Sample, cell_address
-from twin.telemetry.samples import MAX_NODE_LABELS, OTHER_NODES
+from twin.telemetry.samples import node_label_key
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -225,15 +225,13 @@ class StoreSink:
             self.counters[key] = self.counters.get(key, 0) + n
 
     def _count(self, node: str, reason: str) -> None:
-        """Count a quarantined point of ``node`` for ``reason``. At most ``MAX_NODE_LABELS`` (node, reason) pairs
-        are counted by name, as the host's drop counters: made-up node names must not grow memory or ``/metrics``
-        without bound; the rest share the node ``(other)``."""
+        """Count a quarantined point of ``node`` for ``reason``, by name for at most ``MAX_NODE_LABELS`` pairs as
+        the host's drop counters (:func:`twin.telemetry.samples.node_label_key`)."""
         with self._count_lock:
-            if (node, reason) not in self.quarantined and len(self.quarantined) >= MAX_NODE_LABELS:
-                node = OTHER_NODES
-            self.quarantined[(node, reason)] += 1
-            key = f'points_quarantined{{node="{_label(node)}",reason="{reason}"}}'
-            self.counters[key] = self.counters.get(key, 0) + 1
+            pair = node_label_key(self.quarantined, node, reason)
+            self.quarantined[pair] += 1
+            label = f'points_quarantined{{node="{_label(pair[0])}",reason="{reason}"}}'
+            self.counters[label] = self.counters.get(label, 0) + 1
 
     def _reject(self, s: Sample, tag: str, reason: str) -> None:
         self._count(s.node, reason)

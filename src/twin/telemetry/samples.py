@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -83,6 +83,16 @@ MAX_NODE_LABELS = 1_000  # (node, reason) pairs counted by name in IngestCounter
 OTHER_NODES = "(other)"
 
 
+def node_label_key(counts: Mapping[tuple[str, str], int], node: str, reason: str) -> tuple[str, str]:
+    """The key to count a (node, reason) pair under in ``counts``: itself while fewer than ``MAX_NODE_LABELS``
+    pairs are counted by name, else ``(OTHER_NODES, reason)``: made-up node names must not grow memory or
+    ``/metrics`` without bound."""
+    key = (node, reason)
+    if key not in counts and len(counts) >= MAX_NODE_LABELS:
+        return OTHER_NODES, reason
+    return key
+
+
 @dataclass
 class IngestCounters:
     """Running totals. ``received``, ``oversized``, ``queue_waits`` and ``queue_overflow`` are written by the MQTT
@@ -126,10 +136,7 @@ class IngestCounters:
     def count_drop(self, node: str, reason: str) -> None:
         """Count a drop for ``node`` ("group/node"). At most ``MAX_NODE_LABELS`` nodes get a label of their own
         (made-up node names must not grow memory or ``/metrics`` without bound); the rest share ``(other)``."""
-        key = (node, reason)
-        if key not in self.by_node and len(self.by_node) >= MAX_NODE_LABELS:
-            key = (OTHER_NODES, reason)
-        self.by_node[key] += 1
+        self.by_node[node_label_key(self.by_node, node, reason)] += 1
 
     def snapshot(self) -> dict[str, int]:
         """The totals, plus ``dropped{node="group/node",reason="..."}`` per edge node (labels for ``/metrics``)."""
