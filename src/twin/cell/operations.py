@@ -36,6 +36,7 @@ import numpy as np
 
 from twin.cell import layout as L
 from twin.cell import op_kernels as kernels
+from twin.cell.lane_step import ALUMINA_KG_PER_COULOMB
 from twin.errors import SimulationError
 
 if TYPE_CHECKING:
@@ -229,8 +230,6 @@ def stagger_feed_cycles(potline: Potline, rng: np.random.Generator) -> None:
     2.2–3.5 wt %, mean 2.85 against c0 = 2.6; the model's own cycle spans 2.2–3.6, physics.md §5). Cells on fixed or
     no feeding are left as they are.
     """
-    from twin.cell.physics import FARADAY, M_AL2O3
-
     p = potline.params
     state = potline.state
     cells = np.flatnonzero(state[L.S_FEED_STRATEGY] == L.FEED_TRACKING)
@@ -238,7 +237,7 @@ def stagger_feed_cycles(potline: Potline, rng: np.random.Generator) -> None:
         return
     bath = state[L.S_BATH_KG, cells]
     c0 = 100.0 * state[L.S_ALUMINA_DISSOLVED_KG, cells] / bath  # the kernel's alumina wt % (twin.cell.lane_open)
-    feed_kg_per_s = M_AL2O3 * state[L.S_CE, cells] * p[L.P_I_NOMINAL_A] / (6.0 * FARADAY)
+    feed_kg_per_s = ALUMINA_KG_PER_COULOMB * state[L.S_CE, cells] * p[L.P_I_NOMINAL_A]  # the kernel's Faraday feed
     t_over = p[L.P_OVERFEED_S]
     t_under = t_over * (p[L.P_OVERFEED] - 1.0) / (1.0 - p[L.P_UNDERFEED])
     delta = 100.0 * (p[L.P_OVERFEED] - 1.0) * feed_kg_per_s * t_over / bath
