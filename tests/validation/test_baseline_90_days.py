@@ -35,15 +35,16 @@ def baseline():
     return window(run("plant_small", DAYS * 24.0, interval_s=3600.0), SETTLE_DAYS * 24.0, DAYS * 24.0)
 
 
-FINDINGS = {  # figures of the run since the alumina's CaO became the bath's CaF2 source (4bd07eb)
-    "bath_temp_degC": "FINDING: the line mean holds 954.2-955.7 °C, but 78 of 2 064 cell-days (3.8 %) are more "
-    "than 3 K off 956 °C (worst 6.0 K)",
-    "ledge_cm": "FINDING: the line mean holds 6.2-6.8 cm, but one of 2 064 cell-days is 1.02 cm off 6.5 cm "
-    "(before the CaF2 source the line's ledge thinned to 4.3 cm)",
-    "alf3_wtpct": "FINDING: the line mean holds 13.1-13.4 wt %, but one of 2 064 cell-days is 1.05 wt % off 13.5 "
+FINDINGS = {  # figures of the run on 2026-12-06 (ec1cd08 with the feed-cycle stagger after the potroom's targets)
+    "bath_temp_degC": "FINDING: the line mean holds 954.0-955.6 °C, but 64 of 2 064 cell-days (3.1 %) are more "
+    "than 3 K off 956 °C (worst 6.8 K)",
+    "ledge_cm": "FINDING: the line's ledge thins from 6.5 to 4.7 cm over the 90 days, 1 432 of 2 064 cell-days "
+    "more than 1 cm off 6.5 cm (worst 2.3 cm; the same at 2e35ff3 and before the carbon-heating term, while "
+    "2026-12-05 after 4bd07eb measured 6.2-6.8 cm: cause not found yet)",
+    "alf3_wtpct": "FINDING: the line mean holds 12.9-13.4 wt %, but one of 2 064 cell-days is 1.05 wt % off 13.5 "
     "(cause not analysed)",
-    "bath_kg": "FINDING: line mean 5576-5714 kg (up to +3.9 %); 44 of 2 064 cell-days more than 5 % off 5500 kg "
-    "(worst +419 kg)",
+    "bath_kg": "FINDING: line mean 5594-5761 kg (up to +4.7 %); 79 of 2 064 cell-days more than 5 % off 5500 kg "
+    "(worst +434 kg)",
 }
 
 
