@@ -1,7 +1,7 @@
 """The arithmetic ceiling for the cell kernel (issue 12 item 2): what this Python, numba and core reach on a
 structure-of-arrays kernel of the same state size when nothing stands in the compiler's way.
 
-``ceiling_advance`` updates ``n_vars`` float64 state variables per cell and step (by default ``L.N_STATE`` = 41,
+``ceiling_advance`` updates ``n_vars`` float64 state variables per cell and step (by default ``L.N_STATE`` = 42,
 the real kernel's state size), stored as the real kernel stores them (``state[var, cell]``, C-contiguous), in a
 step-outer, cell-inner loop that numba vectorises (each row's update is its own small loop, which LLVM
 vectorises with one runtime alias check; a loop over all rows inside the cell loop did not vectorise and ran at

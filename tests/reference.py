@@ -16,7 +16,10 @@ Conventions reproduced here (kernel and thermal docstrings):
   shells) is advanced at each slow refresh over the steps since the last one, and once more at the end of
   each call, with the mean current of those steps, in explicit-Euler sub-steps of at most 300 s; the
   liquids' temperature follows from the enthalpy H = (m_bath c_bath + m_metal c_metal)(T − T_ref) at those
-  updates only; mass that freezes, melts, forms or leaves counts at T_ref;
+  updates only; mass that freezes, melts, forms or leaves counts at T_ref; every step also takes from H the
+  liquids' mean loss of the last update (``liquids_loss_W``), and each sub-step of an update gives its share
+  back as it takes the losses it computes, then the update stores the new mean (thermal docstring,
+  operator splitting);
 * events: an anode-effect onset/end belongs to the end of the step (reported at step k + 1), a limit
   crossing is detected at a refresh at the start of step k (reported at k). The run stops after the
   complete step with a stopping AE event, or before step k for a stopping limit event, for *all* cells —
@@ -161,7 +164,7 @@ SOLHEIM_MAX = {"alf3": 20.0, "caf2": 20.0, "lif": 20.0, "mgf2": 5.0}  # wt %, fi
 LEDGE_FLOOR_CM = 0.05
 MAX_SUBSTEP_S = 300.0
 MIN_LIQUID_BATH_FRACTION = 0.02  # the superheat floor leaves at least 2 % of the nominal bath liquid
-FLOOR_CHECK_MARGIN_K = 1.0  # the floor is checked against a fresh liquidus when T is within this of the held one
+FLOOR_ITERATIONS = 6  # false-position steps of the superheat floor's frozen mass
 
 
 # graphite c_p, cal/(g K), T in K (Butland & Maddison 1973 via the NIST WebBook; twin.cell.physics integrates it
@@ -434,6 +437,8 @@ class Model:
         ae_anode = w["ae_anode_J"] / n_sub
         H = w["H"]
         sums = dict.fromkeys(("top", "bottom", "side_b", "side_m", "hx"), 0.0)
+        given_back = s["liquids_loss_W"] * h  # the provisional loss the steps took, per sub-step
+        from_liquids = 0.0
 
         def cap() -> float:
             return s["bath_kg"] * p[L.P_CP_BATH] + s["metal_kg"] * p[L.P_CP_METAL]
@@ -460,7 +465,9 @@ class Model:
                     (kg * share, liq + lat * kg * (1.0 - share), *rest) if kg > 0.0 else (kg, liq, *rest)
                     for kg, liq, *rest in sides
                 ]
-            H -= (q_la + q_lc) * h + sides[0][1] + sides[1][1]
+            taken = (q_la + q_lc) * h + sides[0][1] + sides[1][1]
+            H += given_back - taken
+            from_liquids += taken
             s["anode_temp_degC"] = t_a + ((q_la - q_top) * h + ae_anode) / p[L.P_C_ANODE_J_PER_K]
             s["cathode_temp_degC"] = t_c + (q_lc - q_bottom) * h / p[L.P_C_CATHODE_J_PER_K]
             for (_, _, _, shell_key), side, d in zip(LEVELS, sides, duties, strict=True):
@@ -469,21 +476,20 @@ class Model:
                     self.count("hx_capped")
             for (level, area_key, _, _), side in zip(LEVELS, sides, strict=True):
                 self.move_ledge(s, level, area_key, side[0])
-            # superheat floor: a mixed bath freezes onto the ledge until its latent heat restores T_liq; the
-            # liquidus of the new composition is evaluated only within FLOOR_CHECK_MARGIN_K of the held one
+            # superheat floor: a mixed bath freezes onto the ledge until its latent heat brings T to the liquidus
+            # of the composition the sub-step left, evaluated after every sub-step
             T = L.T_REF_DEGC + H / cap()
-            if t_liq + FLOOR_CHECK_MARGIN_K > T:
+            t_liq = self.liquid_liquidus(s)
+            if t_liq > T:
+                self.count("superheat_floor")
+                room = max(min(s["bath_kg"] - MIN_LIQUID_BATH_FRACTION * p[L.P_BATH_NOMINAL_KG],
+                               self.freezable(s)), 0.0)
+                kg = self.floor_freeze(s, H, T - t_liq, min(cap() * (t_liq - T) / lat, room), room)
+                self.move_ledge(s, "ledge_bath_cm", L.P_LEDGE_AREA_BATH_M2, kg * area_b / (area_b + area_m))
+                self.move_ledge(s, "ledge_metal_cm", L.P_LEDGE_AREA_METAL_M2, kg * area_m / (area_b + area_m))
+                H += lat * kg
                 t_liq = self.liquid_liquidus(s)
-                if t_liq > T:
-                    self.count("superheat_floor")
-                    room = max(min(s["bath_kg"] - MIN_LIQUID_BATH_FRACTION * p[L.P_BATH_NOMINAL_KG],
-                                   self.freezable(s)), 0.0)
-                    kg = min(cap() * (t_liq - T) / lat, room)
-                    self.move_ledge(s, "ledge_bath_cm", L.P_LEDGE_AREA_BATH_M2, kg * area_b / (area_b + area_m))
-                    self.move_ledge(s, "ledge_metal_cm", L.P_LEDGE_AREA_METAL_M2, kg * area_m / (area_b + area_m))
-                    H += lat * kg
-                    t_liq = self.liquid_liquidus(s)
-                s["liquidus_degC"] = t_liq
+            s["liquidus_degC"] = t_liq
             sums["top"] += q_top * h
             sums["bottom"] += q_bottom * h
             sums["side_b"] += sides[0][2]
@@ -493,6 +499,7 @@ class Model:
                                          p[L.P_BOTTOM_EMISSIVITY])
             s["shell_bottom_degC"] = t_air + q_bottom / (g_bottom * p[L.P_BOTTOM_SHELL_AREA_M2])
         s["temperature_degC"] = L.T_REF_DEGC + H / cap()
+        s["liquids_loss_W"] = from_liquids / span
         w["H"] = H
         c.acc["loss_top_J"] += sums["top"]
         c.acc["loss_bottom_J"] += sums["bottom"]
@@ -502,6 +509,48 @@ class Model:
         w.update(q_top_W=sums["top"] / span, q_side_bath_W=sums["side_b"] / span,
                  q_side_metal_W=sums["side_m"] / span, q_bottom_W=sums["bottom"] / span, q_hx_W=sums["hx"] / span)
         w.update(pending=0.0, I_sum=0.0, ae_anode_J=0.0)
+
+    def floor_freeze(self, s: dict[str, float], H: float, r0: float, guess: float, room: float) -> float:
+        """Superheat floor (thermal docstring): the frozen mass m in [0, room] with T(m) = T_liq(m), by
+        FLOOR_ITERATIONS Illinois false-position steps from the bracket [0, the one-step guess or room]; each
+        trial freezes a copy."""
+        p = self.p
+        area_b, area_m = p[L.P_LEDGE_AREA_BATH_M2], p[L.P_LEDGE_AREA_METAL_M2]
+
+        def residual(kg: float) -> float:
+            trial, counts = dict(s), dict(self.counts)  # a trial is not a branch the window ran
+
+            self.move_ledge(trial, "ledge_bath_cm", L.P_LEDGE_AREA_BATH_M2, kg * area_b / (area_b + area_m))
+            self.move_ledge(trial, "ledge_metal_cm", L.P_LEDGE_AREA_METAL_M2, kg * area_m / (area_b + area_m))
+            cap = trial["bath_kg"] * p[L.P_CP_BATH] + trial["metal_kg"] * p[L.P_CP_METAL]
+            r = L.T_REF_DEGC + (H + p[L.P_LEDGE_LATENT] * kg) / cap - self.liquid_liquidus(trial)
+            self.counts = counts
+            return r
+
+        lo, r_lo, hi = 0.0, r0, guess  # Illinois false position on [0, room] (thermal docstring)
+        r_hi = residual(hi)
+        if r_hi < 0.0 and hi < room:
+            hi = room
+            r_hi = residual(hi)
+        if r_hi <= 0.0:
+            return hi
+        side = 0
+        for _ in range(FLOOR_ITERATIONS):
+            m = (lo * r_hi - hi * r_lo) / (r_hi - r_lo)
+            r = residual(m)
+            if r == 0.0:
+                return m
+            if r < 0.0:
+                lo, r_lo = m, r
+                if side < 0:
+                    r_hi *= 0.5
+                side = -1
+            else:
+                hi, r_hi = m, r
+                if side > 0:
+                    r_lo *= 0.5
+                side = 1
+        return (lo * r_hi - hi * r_lo) / (r_hi - r_lo)
 
     def start_call(self, c: Cell) -> None:
         p, s = self.p, c.s
@@ -717,7 +766,7 @@ class Model:
         e_feed = fed * p[L.P_ALUMINA_HEAT_J_PER_KG]
         # the consumed carbon from the anode node's temperature to the bath's (held, like CE, between refreshes)
         e_carbon = al_made * CARBON_KG_PER_KG_AL / ce * carbon_heat(s["anode_temp_degC"], s["temperature_degC"])
-        w["H"] += (p_in - p_ext) * dt - to_anode - to_gas - e_process - e_feed - e_carbon
+        w["H"] += (p_in - p_ext - s["liquids_loss_W"]) * dt - to_anode - to_gas - e_process - e_feed - e_carbon
         w["ae_anode_J"] += to_anode
         w["I_sum"] += I
         lost = min(p[L.P_ALF3_LOSS_KG_PER_KG_AL] * al_made, s["alf3_kg"])

@@ -51,6 +51,7 @@ def random_state(tech, params: np.ndarray, seed: int) -> np.ndarray:
     s[L.S_ALF3_KG] = g.uniform(9.0, 14.0, n) / 100.0 * bath
     s[L.S_METAL_KG] *= g.uniform(0.9, 1.1, n)
     s[L.S_ACD_CM] = g.uniform(3.2, 5.5, n)
+    s[L.S_LIQUIDS_LOSS_W] = g.uniform(2e5, 6e5, n)  # the steps' provisional loss, about a cell's own
     s[L.S_AE_ACTIVE] = (g.uniform(size=n) < 0.25).astype(float)
     s[L.S_AE_TIME_S] = s[L.S_AE_ACTIVE] * g.uniform(0, 100, n)
     s[L.S_AE_KILL_TIMER_S] = s[L.S_AE_ACTIVE] * g.uniform(0, 80, n)

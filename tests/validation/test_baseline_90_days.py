@@ -35,16 +35,16 @@ def baseline():
     return window(run("plant_small", DAYS * 24.0, interval_s=3600.0), SETTLE_DAYS * 24.0, DAYS * 24.0)
 
 
-FINDINGS = {  # figures of the run on 2026-12-06 (ec1cd08 with the feed-cycle stagger after the potroom's targets)
-    "bath_temp_degC": "FINDING: the line mean holds 954.0-955.6 °C, but 64 of 2 064 cell-days (3.1 %) are more "
-    "than 3 K off 956 °C (worst 6.8 K)",
-    "ledge_cm": "FINDING: the line's ledge thins from 6.5 to 4.7 cm over the 90 days, 1 432 of 2 064 cell-days "
-    "more than 1 cm off 6.5 cm (worst 2.3 cm; the same at 2e35ff3 and before the carbon-heating term, while "
-    "2026-12-05 after 4bd07eb measured 6.2-6.8 cm: cause not found yet)",
-    "alf3_wtpct": "FINDING: the line mean holds 12.9-13.4 wt %, but one of 2 064 cell-days is 1.05 wt % off 13.5 "
-    "(cause not analysed)",
-    "bath_kg": "FINDING: line mean 5594-5761 kg (up to +4.7 %); 79 of 2 064 cell-days more than 5 % off 5500 kg "
-    "(worst +434 kg)",
+FINDINGS = {  # figures of the run on 2026-12-06 after the fix of the thermal update's splitting (twin.cell.thermal)
+    "bath_temp_degC": "FINDING: the line mean holds 954.2-955.6 °C, but 93 of 2 064 cell-days (4.5 %) are more "
+    "than 3 K off 956 °C (worst 7.7 K)",
+    "ledge_cm": "FINDING: the line mean holds 6.9-7.3 cm (superheat 7.2-7.5 K), but 134 of 2 064 cell-days are more "
+    "than 1 cm off 6.5 cm (worst 1.6 cm). Before the fix the ledge thinned from 6.5 to 4.7 cm: the loops held the "
+    "bottom of an 8.5-K thermal sawtooth at this 300-s cadence while the walls saw its top",
+    "alf3_wtpct": "FINDING: the line mean holds 13.2-13.4 wt %, but 2 of 2 064 cell-days are more than 1 wt % off "
+    "13.5 (worst 1.17; cause not analysed)",
+    "bath_kg": "FINDING: line mean 5562-5700 kg (up to +3.6 %); 24 of 2 064 cell-days more than 5 % off 5500 kg "
+    "(worst +421 kg)",
 }
 
 

@@ -68,8 +68,9 @@ def test_ledge_responds_in_hours_to_days(tech: str, fraction: float) -> None:
 
 
 SUPERHEAT_FINDINGS: dict[str, str] = {
-    "cellmodel126": "FINDING: cellmodel126's superheat reaches 63 % in 0.33 h (< 0.5 h): the liquidus follows the "
-    "bath as ledge melts into its 1.7 t bath, so the superheat change is small (~1.5 K) and quick",
+    "cell500": "FINDING (2026-12-06): cell500's superheat reaches 63 % in 1.08 h (> 1 h), at the weak band's edge: "
+    "1.00 h before the fix of the thermal update's splitting, which read the liquids at the bottom of a ~8.5-K "
+    "sawtooth at this 300-s cadence (cellmodel126, 0.33 h then, now passes at 0.67 h)",
 }
 
 

@@ -74,6 +74,14 @@ def test_film_at_the_ledge_face_drops_when_the_current_stops_and_the_ledge_grows
     assert during.series("ledge_metal_cm")[-1] > snap.state["ledge_metal_cm"][0]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="FINDING (2026-12-06): over the outage's last hour the superheat is 0.8-7.1 K and the latent heat of "
+    "the ledge frozen covers 73 % of the side loss: the liquidus slides with the acidified bath (AlF3 13.5 -> "
+    "21 %, -25 K/h) as fast as the liquids cool (-24 K/h) until it reaches the edge of Solheim's range. Passed "
+    "before only because the reported superheat was the bottom of the thermal update's sawtooth (about 8.5 K low "
+    "at this 300-s cadence; twin.cell.thermal, operator splitting)",
+)
 def test_superheat_goes_to_zero_and_freezing_ledge_feeds_the_side_loss() -> None:
     _, during, _, _ = runs()
     t = technology("hal275")
@@ -106,8 +114,9 @@ def test_ledge_melts_back_over_hours_to_days() -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="FINDING: hal275's liquids fall 72 K to 879 °C in the 3-h outage (49 % of the bath frozen, the liquidus "
-    "sliding with the acidified bath), below the 910 °C floor of Dupuis et al.'s Figure 4 axis",
+    reason="FINDING: hal275's liquids fall 73 K to 882 °C in the 3-h outage (44 % of the bath frozen, the liquidus "
+    "sliding with the acidified bath), below the 910 °C floor of Dupuis et al.'s Figure 4 axis (2026-12-06; "
+    "before the thermal splitting fix 879 °C, 49 %)",
 )
 def test_bath_stays_on_the_published_figure_axis() -> None:
     _, during, _, _ = runs()

@@ -67,6 +67,7 @@ def load_block(state: np.ndarray, rng: np.ndarray, p: np.ndarray, b: np.ndarray,
         b[R.ENTHALPY + j] = (m_bath * p[L.P_CP_BATH] + m_metal * p[L.P_CP_METAL]) * (
             state[L.S_TEMP_DEGC, i] - L.T_REF_DEGC
         )
+        b[R.LOSS_W + j] = state[L.S_LIQUIDS_LOSS_W, i]
         b[R.I_LAST + j] = -1.0
         xs[j] = rng[i]
 

@@ -40,6 +40,7 @@ def flush_thermal(
     )
     b[R.ENTHALPY + j] = enthalpy
     b[R.T + j] = state[L.S_TEMP_DEGC, i]
+    b[R.LOSS_W + j] = state[L.S_LIQUIDS_LOSS_W, i]
     b[R.M_DISS + j] = state[L.S_ALUMINA_DISSOLVED_KG, i]
     b[R.M_BATH + j] = state[L.S_BATH_KG, i]
     b[R.M_ALF3 + j] = state[L.S_ALF3_KG, i]

@@ -200,14 +200,16 @@ def lane_step(
         acd = new_acd if moves else acd
         b[R.A_MOVES + j] = b[R.A_MOVES + j] + 1.0 if moves else b[R.A_MOVES + j]
 
-        # --- energy in this step; losses and ledge are applied on the thermal cadence (twin.cell.thermal) ---
+        # --- energy in this step; the losses are booked at the last update's rate and settled, with the ledge,
+        # on the thermal cadence (twin.cell.thermal: operator splitting) ---
         p_in = I * v_cell
         p_ext = I * I * r_ext
         e_reaction = al_made * b[R.E_PROC + j]
         e_carbon = al_made * b[R.E_CARBON + j]
         p_ae = I * v_ae  # anode-effect energy, split between liquids, anode node and off-gas
         b[R.ENTHALPY + j] += (
-            (p_in - p_ext - (ae_to_gas + ae_to_anode) * p_ae) * dt - e_reaction - e_carbon - fed * e_feed
+            (p_in - p_ext - (ae_to_gas + ae_to_anode) * p_ae - b[R.LOSS_W + j]) * dt - e_reaction - e_carbon
+            - fed * e_feed
         )
         b[R.AE_ANODE + j] += ae_to_anode * p_ae * dt
         b[R.A_GAS + j] += ae_to_gas * p_ae * dt

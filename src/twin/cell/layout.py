@@ -51,7 +51,8 @@ S_LEDGE_ALF3_KG = 37  # excess AlF3 held in the ledge (entrapped bath), both lev
 S_LEDGE_CAF2_KG = 38  # CaF2 held in the ledge
 S_LEDGE_ALUMINA_KG = 39  # alumina held in the ledge
 S_R_TARGET_OHM = 40  # the cell's resistance (pseudo-resistance) target; the potroom moves it
-N_STATE = 41
+S_LIQUIDS_LOSS_W = 41  # the liquids' mean heat loss over the last thermal update: the steps book it until the next
+N_STATE = 42
 
 STATE_NAMES = (
     "alumina_dissolved_kg",
@@ -95,6 +96,7 @@ STATE_NAMES = (
     "ledge_caf2_kg",
     "ledge_alumina_kg",
     "r_target_ohm",
+    "liquids_loss_W",
 )
 
 # --- parameters (one vector shared by all cells of a potline) -------------------------------------

@@ -27,9 +27,18 @@ A lumped network of the Dyna/Marc class (Dupuis, GéniSim; physics.md §1.6 and 
 * **Superheat floor.** A well-mixed bath does not stay below its liquidus: whenever an update leaves
   T < T_liq, bath freezes onto the ledge (split by area) until the released latent heat brings T back to
   the liquidus (physics.md §1.6: "a freezing front holds the bath near its liquidus"). Numerically: after each
-  sub-step, if T is within ``FLOOR_CHECK_MARGIN_K`` of the held liquidus, the liquidus of the new composition
-  is computed and stored; if T is below it, the freeze above follows and the liquidus is computed again
-  and stored. Otherwise the held liquidus is kept (the kernel refreshes it with the slow terms).
+  sub-step the liquidus of the new composition is computed and stored; if T is below it, the freeze above
+  follows and the liquidus is computed again and stored. (Until 2026-12-06 it was computed only when T was
+  within 1 K of the held liquidus; but melting ledge, returned at its low-AlF3 mean composition, can raise an
+  AlF3-rich bath's liquidus by more than that in one update: a frozen-out pot recovering from the
+  ``unit_trip`` scenario's outage sat 1.2 K below its liquidus until the next update.)
+  The frozen mass m solves T(m) = T_liq(m): the latent heat L_f·m raises T while the frozen cryolite
+  enriches the liquid in AlF3 and lowers its liquidus. One step of C_liq·(T_liq − T)/L_f, the amount that
+  ignores the second effect, overshoots where the liquidus is steep in the frozen mass (an AlF3-rich bath
+  freezing out, a cut-out cell): it left T above the new liquidus, froze too little at the next update, and
+  the freeze alternated with a growth of ≈ 1.5× per update (a cut-out HAL275 cell at 940 °C, 70-s updates).
+  So the floor solves r(m) = T(m) − T_liq(m) = 0 on [0, the freezable room] by bracketed false position
+  (``FLOOR_ITERATIONS`` steps, each a trial freeze that is undone), starting from that amount.
 * **Ledge chemistry** (:mod:`twin.cell.chemistry`): frozen ledge is cryolite with a fraction of entrapped bath;
   every component is conserved between bath and ledge.
 
@@ -37,6 +46,20 @@ Energy bookkeeping: the liquids' enthalpy H = C_liq·(T − T_ref) is the integr
 melts or is formed counts at T_ref (the kernel's convention), the ledge stores −L_f per kg, the nodes
 C·T. Explicit Euler, sub-stepped to at most ``MAX_SUBSTEP_S`` so that the fastest time constant
 (C_liq over the film conductances, ≈ 25 min for a 300 kA cell) is always resolved.
+
+**Operator splitting.** The steps add the span's heat generation to H every step; the losses are computed
+here, on the slow cadence. Booked only here, the losses would leave a sawtooth in H: T would rise by
+G·span/C_liq over a span (≈ 8.5 K for a 300 kA cell, ≈ 650 kW to lose, C_liq ≈ 23 MJ/K, over a 300-s cadence)
+and drop at the update, so the update would see the liquids at the top of the tooth while the steps, the
+slow terms, the potroom's measurements and the outputs saw them at its bottom: the walls would run ≈ 8.5 K
+hotter than every reading, the ledge thinner, and by how much would depend on the cadence. So the steps also
+book, every step, the liquids' mean loss of the last update (state row ``S_LIQUIDS_LOSS_W``, a predictor);
+the update adds that provisional loss back as it books the losses it computes, sub-step by sub-step, and
+stores the new mean. Energy is conserved exactly whatever the predictor (it cancels), and the path of T
+converges to the every-step update's as the cadence shortens (a first-order scheme in the span; Strang and
+Marchuk splitting, e.g. Hundsdorfer & Verwer, *Numerical Solution of Time-Dependent
+Advection-Diffusion-Reaction Equations*, Springer 2003, §IV.1: the splitting error of applying two processes
+one after the other grows with the span and vanishes when each sees the other's effect).
 """
 
 from __future__ import annotations
@@ -53,7 +76,7 @@ from twin.cell.chemistry import freezable_kg, freeze_bath, liquid_liquidus, melt
 LEDGE_FLOOR_CM = 0.05  # a ledge never melts below this (numerical floor; LEDGE_THIN fires long before)
 MAX_SUBSTEP_S = 300.0
 MIN_LIQUID_BATH_FRACTION = 0.02  # the superheat floor never freezes the last 2 % of the nominal bath
-FLOOR_CHECK_MARGIN_K = 1.0  # the floor is checked against a fresh liquidus when T is within this of the held one
+FLOOR_ITERATIONS = 6  # false-position steps of the floor's frozen mass (module docstring; r is nearly linear in m)
 
 
 @jit
@@ -107,10 +130,11 @@ def thermal_update(
 ) -> tuple[float, float, float, float, float, float]:
     """Advance the thermal network of cell ``i`` by ``span`` seconds (module docstring).
 
-    ``enthalpy`` is the liquids' H = C_liq·(T − T_ref) after the span's heat generation and process energy;
+    ``enthalpy`` is the liquids' H = C_liq·(T − T_ref) after the span's heat generation and process energy and
+    after the provisional loss the steps booked (``S_LIQUIDS_LOSS_W`` × ``span``, module docstring);
     ``ae_anode_J`` is the anode node's share of the span's anode-effect energy. Updates the state column
-    (T, node and shell temperatures, ledges, bath composition) and the heat-flux outputs. Returns
-    (H, top J, bath-side J, metal-side J, bottom J, exchanger J).
+    (T, node and shell temperatures, ledges, bath composition, the liquids' mean loss) and the heat-flux
+    outputs. Returns (H, top J, bath-side J, metal-side J, bottom J, exchanger J).
     """
     t_air = p[L.P_T_AMBIENT]
     latent = p[L.P_LEDGE_LATENT]
@@ -129,6 +153,8 @@ def thermal_update(
     n_sub = max(math.ceil(span / MAX_SUBSTEP_S), 1)
     dt = span / n_sub
     e_top = e_side_b = e_side_m = e_bottom = e_hx = 0.0
+    booked = state[L.S_LIQUIDS_LOSS_W, i] * dt  # the provisional loss the steps booked, per sub-step
+    from_liquids = 0.0
     T = state[L.S_TEMP_DEGC, i]
     for _ in range(n_sub):
         T = L.T_REF_DEGC + enthalpy / liquids_heat_capacity(state[L.S_BATH_KG, i], state[L.S_METAL_KG, i], p)
@@ -156,27 +182,27 @@ def thermal_update(
             if frozen_m > 0.0:
                 from_liq_m += latent * frozen_m * (1.0 - scale)
                 frozen_m *= scale
-        enthalpy -= (q_la + q_lc) * dt + from_liq_b + from_liq_m
+        lost = (q_la + q_lc) * dt + from_liq_b + from_liq_m
+        enthalpy += booked - lost
+        from_liquids += lost
         state[L.S_ANODE_TEMP_DEGC, i] = t_a + ((q_la - q_top) * dt + ae_anode_J / n_sub) / p[L.P_C_ANODE_J_PER_K]
         state[L.S_CATHODE_TEMP_DEGC, i] = t_c + (q_lc - q_bottom) * dt / p[L.P_C_CATHODE_J_PER_K]
         state[L.S_SHELL_BATH_DEGC, i] = shell_b
         state[L.S_SHELL_METAL_DEGC, i] = shell_m
         _move_ledge(state, i, p, frozen_b, frozen_m)
-        # superheat floor: freeze until the latent heat released holds the liquids at their liquidus; the
-        # liquidus of the new composition is evaluated only near the floor (the kernel refreshes it with the
-        # slow terms right after every update on its cadence)
+        # superheat floor: freeze until the latent heat released holds the liquids at the liquidus of the
+        # composition the sub-step left (module docstring)
         c_liq = liquids_heat_capacity(state[L.S_BATH_KG, i], state[L.S_METAL_KG, i], p)
         T = L.T_REF_DEGC + enthalpy / c_liq
-        if t_liq + FLOOR_CHECK_MARGIN_K > T:
+        t_liq = liquid_liquidus(state, i, p)
+        if t_liq > T:
+            room = max(min(state[L.S_BATH_KG, i] - MIN_LIQUID_BATH_FRACTION * p[L.P_BATH_NOMINAL_KG],
+                           freezable_kg(state, i, p)), 0.0)
+            frozen = _floor_freeze_kg(state, i, p, enthalpy, T - t_liq, min(c_liq * (t_liq - T) / latent, room), room)
+            _move_ledge(state, i, p, frozen * area_b / (area_b + area_m), frozen * area_m / (area_b + area_m))
+            enthalpy += latent * frozen
             t_liq = liquid_liquidus(state, i, p)
-            if t_liq > T:
-                room = min(state[L.S_BATH_KG, i] - MIN_LIQUID_BATH_FRACTION * p[L.P_BATH_NOMINAL_KG],
-                           freezable_kg(state, i, p))
-                extra = min(c_liq * (t_liq - T) / latent, max(room, 0.0))
-                _move_ledge(state, i, p, extra * area_b / (area_b + area_m), extra * area_m / (area_b + area_m))
-                enthalpy += latent * extra
-                t_liq = liquid_liquidus(state, i, p)
-            state[L.S_LIQUIDUS_DEGC, i] = t_liq
+        state[L.S_LIQUIDUS_DEGC, i] = t_liq
         e_top += q_top * dt
         e_bottom += q_bottom * dt
         e_side_b += air_b
@@ -188,12 +214,65 @@ def thermal_update(
         state[L.S_SHELL_BOTTOM_DEGC, i] = t_air + q_bottom / (g_bottom * p[L.P_BOTTOM_SHELL_AREA_M2])
     T = L.T_REF_DEGC + enthalpy / liquids_heat_capacity(state[L.S_BATH_KG, i], state[L.S_METAL_KG, i], p)
     state[L.S_TEMP_DEGC, i] = T
+    state[L.S_LIQUIDS_LOSS_W, i] = from_liquids / span
     out[L.O_Q_TOP_W, i] = e_top / span
     out[L.O_Q_SIDE_BATH_W, i] = e_side_b / span
     out[L.O_Q_SIDE_METAL_W, i] = e_side_m / span
     out[L.O_Q_BOTTOM_W, i] = e_bottom / span
     out[L.O_Q_HX_W, i] = e_hx / span
     return enthalpy, e_top, e_side_b, e_side_m, e_bottom, e_hx
+
+
+@jit
+def _floor_residual(state: np.ndarray, i: int, p: np.ndarray, enthalpy: float, kg: float) -> float:
+    """T − T_liq (K) of the liquids if ``kg`` froze onto the ledge (split by area) and released its latent heat;
+    the trial freeze is undone."""
+    area_b = p[L.P_LEDGE_AREA_BATH_M2]
+    area_m = p[L.P_LEDGE_AREA_METAL_M2]
+    saved = state[:, i].copy()
+    _move_ledge(state, i, p, kg * area_b / (area_b + area_m), kg * area_m / (area_b + area_m))
+    t = L.T_REF_DEGC + (enthalpy + p[L.P_LEDGE_LATENT] * kg) / liquids_heat_capacity(
+        state[L.S_BATH_KG, i], state[L.S_METAL_KG, i], p
+    )
+    residual = t - liquid_liquidus(state, i, p)
+    state[:, i] = saved
+    return residual
+
+
+@jit
+def _floor_freeze_kg(
+    state: np.ndarray, i: int, p: np.ndarray, enthalpy: float, r0: float, guess: float, room: float
+) -> float:
+    """The mass (kg, in [0, ``room``]) whose freezing brings the liquids to their liquidus: the root of
+    r(m) = T(m) − T_liq(m), r(0) = ``r0`` < 0, by ``FLOOR_ITERATIONS`` steps of the Illinois false-position
+    method (Dowell & Jarratt, BIT 11, 1971, 168-174) from the bracket [0, ``guess``] (widened to ``room`` if r
+    is still negative there). Bracketed, it converges also where the liquidus has a kink (the edge of
+    Solheim's range, clamped); if r < 0 up to ``room``, all of the room freezes."""
+    lo, r_lo = 0.0, r0
+    hi = guess
+    r_hi = _floor_residual(state, i, p, enthalpy, hi)
+    if r_hi < 0.0 and hi < room:
+        hi = room
+        r_hi = _floor_residual(state, i, p, enthalpy, hi)
+    if r_hi <= 0.0:
+        return hi
+    side = 0
+    for _ in range(FLOOR_ITERATIONS):
+        m = (lo * r_hi - hi * r_lo) / (r_hi - r_lo)
+        r = _floor_residual(state, i, p, enthalpy, m)
+        if r == 0.0:
+            return m
+        if r < 0.0:
+            lo, r_lo = m, r
+            if side < 0:
+                r_hi *= 0.5
+            side = -1
+        else:
+            hi, r_hi = m, r
+            if side > 0:
+                r_lo *= 0.5
+            side = 1
+    return (lo * r_hi - hi * r_lo) / (r_hi - r_lo)
 
 
 @jit
