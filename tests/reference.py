@@ -527,29 +527,26 @@ class Model:
             self.counts = counts
             return r
 
-        lo, r_lo, hi = 0.0, r0, guess  # Illinois false position on [0, room] (thermal docstring)
-        r_hi = residual(hi)
-        if r_hi < 0.0 and hi < room:
-            hi = room
-            r_hi = residual(hi)
-        if r_hi <= 0.0:
-            return hi
-        side = 0
+        # Illinois false position on [0, room] (thermal docstring), the bracket as one list: lo, r(lo), hi, r(hi)
+        bracket = [0.0, r0, guess, residual(guess)]
+        if bracket[3] < 0.0 and guess < room:
+            bracket[2:] = [room, residual(room)]
+        if bracket[3] <= 0.0:
+            return bracket[2]
+        last = 0  # which end the previous step replaced: -1 the low end, +1 the high end
         for _ in range(FLOOR_ITERATIONS):
+            lo, r_lo, hi, r_hi = bracket
             m = (lo * r_hi - hi * r_lo) / (r_hi - r_lo)
             r = residual(m)
             if r == 0.0:
                 return m
-            if r < 0.0:
-                lo, r_lo = m, r
-                if side < 0:
-                    r_hi *= 0.5
-                side = -1
+            if r < 0.0:  # the root lies above m; a high end kept twice has its residual halved
+                bracket = [m, r, hi, r_hi * 0.5 if last < 0 else r_hi]
+                last = -1
             else:
-                hi, r_hi = m, r
-                if side > 0:
-                    r_lo *= 0.5
-                side = 1
+                bracket = [lo, r_lo * 0.5 if last > 0 else r_lo, m, r]
+                last = 1
+        lo, r_lo, hi, r_hi = bracket
         return (lo * r_hi - hi * r_lo) / (r_hi - r_lo)
 
     def start_call(self, c: Cell) -> None:
