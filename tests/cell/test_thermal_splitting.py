@@ -2,7 +2,7 @@
 
 1. The liquids' temperature and ledge do not depend on the thermal cadence. The steps add the heat generated;
    the losses are computed on the cadence (``slow_every`` steps). Before the steps also booked the last
-   update's loss, H carried a sawtooth of G·span/C_liq (≈ 8.5 K for HAL275 at a 300-s cadence), and every
+   update's loss, H carried a sawtooth of G·span/C_liq (≈ 5.2 K for HAL275 at a 300-s cadence), and every
    reading saw its bottom while the walls saw its top. The reference is the same cells with the update every
    step (slow_every 1), the limit of the scheme. Measured 2026-12-06 before the change, three days of eight
    HAL275 cells at dt 5 s: last-day mean T 1.0 K (60-s cadence) and 5.1 K (300-s) below it; after: 0.01 and

@@ -78,7 +78,7 @@ def _wide_dispatch(tmp_path):
     superheat floor: room for a wrong model to go wrong. Tight means 5 K (plus the 0.5 K margin) against the
     6.3 K that the cells' mean superheat holds at its lowest in the merit-order replay (measured 2026-12-06; at
     5.5 K no schedule is feasible). It was 4 K before that day's fix of the thermal update's splitting, when the
-    superheat read was the bottom of a ~2 K sawtooth (twin.cell.thermal)."""
+    superheat read was the bottom of the thermal update's sawtooth (twin.cell.thermal)."""
     text = (MODELS / "dispatch_small.toml").read_text()
     for old, new in (("current_min_fraction = { value = 0.95", "current_min_fraction = { value = 0.85"),
                      ("current_max_fraction = { value = 1.05", "current_max_fraction = { value = 1.10"),

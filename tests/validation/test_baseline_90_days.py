@@ -40,7 +40,7 @@ FINDINGS = {  # figures of the run on 2026-12-06 after the fix of the thermal up
     "than 3 K off 956 °C (worst 7.7 K)",
     "ledge_cm": "FINDING: the line mean holds 6.9-7.3 cm (superheat 7.2-7.5 K), but 134 of 2 064 cell-days are more "
     "than 1 cm off 6.5 cm (worst 1.6 cm). Before the fix the ledge thinned from 6.5 to 4.7 cm: the loops held the "
-    "bottom of an 8.5-K thermal sawtooth at this 300-s cadence while the walls saw its top",
+    "bottom of a 5.2-K thermal sawtooth at this 300-s cadence while the walls saw its top",
     "alf3_wtpct": "FINDING: the line mean holds 13.2-13.4 wt %, but 2 of 2 064 cell-days are more than 1 wt % off "
     "13.5 (worst 1.17; cause not analysed)",
     "bath_kg": "FINDING: line mean 5562-5700 kg (up to +3.6 %); 24 of 2 064 cell-days more than 5 % off 5500 kg "

@@ -69,7 +69,7 @@ def test_ledge_responds_in_hours_to_days(tech: str, fraction: float) -> None:
 
 SUPERHEAT_FINDINGS: dict[str, str] = {
     "cell500": "FINDING (2026-12-06): cell500's superheat reaches 63 % in 1.08 h (> 1 h), at the weak band's edge: "
-    "1.00 h before the fix of the thermal update's splitting, which read the liquids at the bottom of a ~8.5-K "
+    "1.00 h before the fix of the thermal update's splitting, which read the liquids at the bottom of a ~5-K "
     "sawtooth at this 300-s cadence (cellmodel126, 0.33 h then, now passes at 0.67 h)",
 }
 

@@ -79,7 +79,7 @@ def test_film_at_the_ledge_face_drops_when_the_current_stops_and_the_ledge_grows
     reason="FINDING (2026-12-06): over the outage's last hour the superheat is 0.8-7.1 K and the latent heat of "
     "the ledge frozen covers 73 % of the side loss: the liquidus slides with the acidified bath (AlF3 13.5 -> "
     "21 %, -25 K/h) as fast as the liquids cool (-24 K/h) until it reaches the edge of Solheim's range. Passed "
-    "before only because the reported superheat was the bottom of the thermal update's sawtooth (about 8.5 K low "
+    "before only because the reported superheat was the bottom of the thermal update's sawtooth (about 5 K low "
     "at this 300-s cadence; twin.cell.thermal, operator splitting)",
 )
 def test_superheat_goes_to_zero_and_freezing_ledge_feeds_the_side_loss() -> None:

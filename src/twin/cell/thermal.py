@@ -49,9 +49,9 @@ C·T. Explicit Euler, sub-stepped to at most ``MAX_SUBSTEP_S`` so that the faste
 
 **Operator splitting.** The steps add the span's heat generation to H every step; the losses are computed
 here, on the slow cadence. Booked only here, the losses would leave a sawtooth in H: T would rise by
-G·span/C_liq over a span (≈ 8.5 K for a 300 kA cell, ≈ 650 kW to lose, C_liq ≈ 23 MJ/K, over a 300-s cadence)
+G·span/C_liq over a span (≈ 5.2 K for HAL275, ≈ 590 kW to lose, C_liq ≈ 34 MJ/K, over a 300-s cadence)
 and drop at the update, so the update would see the liquids at the top of the tooth while the steps, the
-slow terms, the potroom's measurements and the outputs saw them at its bottom: the walls would run ≈ 8.5 K
+slow terms, the potroom's measurements and the outputs saw them at its bottom: the walls would run ≈ 5 K
 hotter than every reading, the ledge thinner, and by how much would depend on the cadence. So the steps also
 book, every step, the liquids' mean loss of the last update (state row ``S_LIQUIDS_LOSS_W``, a predictor);
 the update adds that provisional loss back as it books the losses it computes, sub-step by sub-step, and
