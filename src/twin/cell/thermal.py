@@ -29,16 +29,19 @@ A lumped network of the Dyna/Marc class (Dupuis, GéniSim; physics.md §1.6 and 
   the liquidus (physics.md §1.6: "a freezing front holds the bath near its liquidus"). Numerically: after each
   sub-step the liquidus of the new composition is computed and stored; if T is below it, the freeze above
   follows and the liquidus is computed again and stored. (Until 2026-12-06 it was computed only when T was
-  within 1 K of the held liquidus; but melting ledge, returned at its low-AlF3 mean composition, can raise an
-  AlF3-rich bath's liquidus by more than that in one update: a frozen-out pot recovering from the
-  ``unit_trip`` scenario's outage sat 1.2 K below its liquidus until the next update.)
+  within 1 K of the held liquidus. Evaluating it always costs one liquidus per cell and update (one per 60
+  steps at slow_every 60) and takes away the dependence on a held value; no result measured since needed it:
+  the 1.2-K undershoot of a frozen-out pot in ``unit_trip``, first put down to that margin, came from the
+  unconverged freeze below and was gone with the margin restored and the freeze solved.)
   The frozen mass m solves T(m) = T_liq(m): the latent heat L_f·m raises T while the frozen cryolite
   enriches the liquid in AlF3 and lowers its liquidus. One step of C_liq·(T_liq − T)/L_f, the amount that
   ignores the second effect, overshoots where the liquidus is steep in the frozen mass (an AlF3-rich bath
   freezing out, a cut-out cell): it left T above the new liquidus, froze too little at the next update, and
   the freeze alternated with a growth of ≈ 1.5× per update (a cut-out HAL275 cell at 940 °C, 70-s updates).
   So the floor solves r(m) = T(m) − T_liq(m) = 0 on [0, the freezable room] by bracketed false position
-  (``FLOOR_ITERATIONS`` steps, each a trial freeze that is undone), starting from that amount.
+  (``FLOOR_ITERATIONS`` steps, each a trial freeze that is undone), starting from that amount. Bracketed,
+  because r has a kink where the liquid reaches the edge of Solheim's range (20 % AlF3, clamped): three
+  unbracketed secant steps, tried first, left that ``unit_trip`` pot 1.2 K below its liquidus.
 * **Ledge chemistry** (:mod:`twin.cell.chemistry`): frozen ledge is cryolite with a fraction of entrapped bath;
   every component is conserved between bath and ledge.
 
