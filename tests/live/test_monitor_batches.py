@@ -113,7 +113,8 @@ def test_device_names_a_client_makes_up_do_not_grow_the_memory(tech) -> None:
     tracker = _tracker(tech)
     for k in range(20_000):  # out of range, malformed, or valid
         tracker.cell_of(f"pot_{k}")
+        tracker.cell_of(f"pot_{k:03d}")
         tracker.cell_of(f"pot_{k:06d}")
         tracker.cell_of(f"node-{k}")
-    # only valid names are kept: pot_1 … pot_12 and pot_000001 … pot_000012
-    assert len(tracker._cells_by_device) == 24
+    # only valid names are kept, one per cell: pot_001 … pot_012 (pot_1 and pot_000001 name no cell)
+    assert sorted(tracker._cells_by_device) == [f"pot_{k:03d}" for k in range(1, 13)]

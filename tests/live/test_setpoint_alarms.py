@@ -81,3 +81,13 @@ def test_a_new_desk_rebuilds_the_alarms_from_the_audit_trail(tmp_path: Path) -> 
         store.close()
     assert before == {"setpoint-sp-aaaa": "active", "setpoint-sp-bbbb": "active", "setpoint-sp-cccc": "cleared"}
     assert rebuilt == before
+
+
+def test_only_the_canonical_device_id_puts_an_alarm_on_a_cell() -> None:
+    """The cell comes from the naming convention's one rule (twin.telemetry.naming.pot_cell), not a regex of its
+    own that took pot_17 for cell 17: another spelling is an alarm on the potline, as any other device's."""
+    book = SetpointAlarms()
+    book.outcome(outcome("sp-1", "resistance_target_uohm", "timeout", None, device="pot_017"))
+    book.outcome(outcome("sp-2", "resistance_target_uohm", "timeout", None, device="pot_17"))
+    assets = {a["id"]: (a["asset"], a["cell"]) for a in book.alarms()}
+    assert assets == {"setpoint-sp-1": ("cell:2-017", 17), "setpoint-sp-2": ("potline:2", None)}

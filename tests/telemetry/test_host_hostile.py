@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 
 import pytest
 
+from twin.live import LiveTwin
+from twin.params import load_technology
 from twin.telemetry import CollectingSink, HostConfig, Quality, SparkplugHost, samples
 from twin_edge.sparkplug import BDSEQ_METRIC, REBIRTH_METRIC, DataType
 from twin_edge.sparkplug.proto import sparkplug_b_pb2 as pb
@@ -232,24 +235,24 @@ def test_devices_and_metrics_beyond_the_per_node_caps_are_refused_and_the_rest_k
         with caplog.at_level(logging.WARNING, logger="twin.telemetry"):
             edge.publish(f"spBv1.0/{group}/NBIRTH/gw", nbirth(0), qos=1)
             for i in range(5):
-                edge.publish(f"spBv1.0/{group}/DBIRTH/gw/pot_{i:03d}", dbirth(i, 1 + i), qos=1)
-            edge.publish(f"spBv1.0/{group}/DBIRTH/gw/pot_002", _big_dbirth(6, extra), qos=1)
-            edge.publish(f"spBv1.0/{group}/DDATA/gw/pot_000", ddata(0, 7, 11), qos=1)
-            edge.publish(f"spBv1.0/{group}/DDATA/gw/pot_003", ddata(3, 8, 12), qos=1)
-            wait_until(lambda: any(s.device == "pot_000" and s.value == 11 for s in sink.samples()))
+                edge.publish(f"spBv1.0/{group}/DBIRTH/gw/pot_{i + 1:03d}", dbirth(i, 1 + i), qos=1)
+            edge.publish(f"spBv1.0/{group}/DBIRTH/gw/pot_003", _big_dbirth(6, extra), qos=1)
+            edge.publish(f"spBv1.0/{group}/DDATA/gw/pot_001", ddata(0, 7, 11), qos=1)
+            edge.publish(f"spBv1.0/{group}/DDATA/gw/pot_004", ddata(3, 8, 12), qos=1)
+            wait_until(lambda: any(s.device == "pot_001" and s.value == 11 for s in sink.samples()))
             born = {(s.device, s.metric) for s in sink.samples() if s.timestamp_ms == 1_000}
-            kept_extra = config.max_metrics_per_node - 3 * len(SIGNALS)  # pot_000, pot_001 and pot_002's signals
+            kept_extra = config.max_metrics_per_node - 3 * len(SIGNALS)  # pot_001, pot_002 and pot_003's signals
             late = pb.Payload(timestamp=2_000, seq=9)
             late.metrics.add(alias=1_000 + kept_extra - 1, timestamp=2_000, float_value=-1)  # the last one kept
             late.metrics.add(alias=1_000 + kept_extra, timestamp=2_000, float_value=-2)  # the first one refused
-            edge.publish(f"spBv1.0/{group}/DDATA/gw/pot_002", late.SerializeToString(), qos=1)
+            edge.publish(f"spBv1.0/{group}/DDATA/gw/pot_003", late.SerializeToString(), qos=1)
             wait_until(lambda: any(s.timestamp_ms == 2_000 for s in sink.samples()))  # counted before delivered
-        assert not host.device_online(group, "gw", "pot_003")
         assert not host.device_online(group, "gw", "pot_004")
-        assert {d for d, _ in born} == {"pot_000", "pot_001", "pot_002"}
+        assert not host.device_online(group, "gw", "pot_005")
+        assert {d for d, _ in born} == {"pot_001", "pot_002", "pot_003"}
         assert len(born) == config.max_metrics_per_node
-        assert ("pot_002", f"m{kept_extra - 1}") in born
-        assert ("pot_002", f"m{kept_extra}") not in born
+        assert ("pot_003", f"m{kept_extra - 1}") in born
+        assert ("pot_003", f"m{kept_extra}") not in born
         assert [s.value for s in sink.samples() if s.timestamp_ms == 2_000] == [-1]
         counters = host.counters
         assert counters["devices_refused"] == 2
@@ -259,11 +262,50 @@ def test_devices_and_metrics_beyond_the_per_node_caps_are_refused_and_the_rest_k
         assert counters["internal_errors"] == 0
         warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
         assert len(warnings) == 3, [w[:200] for w in warnings]
-        assert "DBIRTH of device 'pot_003' refused: the node already has 3 devices" in warnings[0]
+        assert "DBIRTH of device 'pot_004' refused: the node already has 3 devices" in warnings[0]
         assert f"metrics_refused {counters['metrics_refused']} ('m{kept_extra}' (node at max_metrics_per_node" in (
             warnings[1]
         )
         assert f"unknown_alias 1 (alias {1_000 + kept_extra})" in warnings[2]  # the DDATA's own warning
+    finally:
+        edge.close()
+        host.stop()
+
+
+def _pot_birth(seq: int, volts: float, feeds: int, ts: int) -> bytes:
+    """A DBIRTH of a pot controller: cell_voltage_V and feed_count (values a float holds exactly)."""
+    birth = pb.Payload(timestamp=ts, seq=seq)
+    birth.metrics.add(name="cell_voltage_V", alias=10 + seq, timestamp=ts, datatype=DataType.FLOAT, float_value=volts)
+    birth.metrics.add(name="feed_count", alias=20 + seq, timestamp=ts, datatype=DataType.UINT32, int_value=feeds)
+    return birth.SerializeToString()
+
+
+def test_a_pot_spelled_otherwise_reaches_no_cell(
+    broker: tuple[str, int], models_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A gateway births the same pot as pot_001 and as pot_1 (a hostile or misconfigured gateway; both used to name
+    cell 1, as separate devices to the host). Through the broker and the host into a live twin: pot_001's values
+    are cell 1's, pot_1's reach no cell (the twin counts them ignored), and the host names the device, its group
+    and node and the spelling expected in one warning, counting the birth (``misnamed_devices``)."""
+    group = unique("g")
+    twin = LiveTwin(load_technology(models_dir / "hal275.toml"), {group: 2})
+    host = SparkplugHost(HostConfig(host_id=unique("host"), broker_port=broker[1], group_ids=(group,)), twin)
+    edge = Recorder(*broker, f"spBv1.0/{group}/NCMD/gw")
+    host.start()
+    try:
+        assert host.wait_online(5)
+        with caplog.at_level(logging.WARNING, logger="twin.telemetry"):
+            edge.publish(f"spBv1.0/{group}/NBIRTH/gw", nbirth(0), qos=1)
+            edge.publish(f"spBv1.0/{group}/DBIRTH/gw/pot_001", _pot_birth(1, 4.25, 10, ts=1_000), qos=1)
+            edge.publish(f"spBv1.0/{group}/DBIRTH/gw/pot_1", _pot_birth(2, 4.75, 99, ts=2_000), qos=1)
+            wait_until(lambda: twin.counters["accepted"] + twin.counters["ignored"] >= 4)
+        assert twin.tracker(group).latest[0] == {"cell_voltage_V": 4.25, "feed_count": 10.0}
+        assert twin.tracker(group).latest[1] == {}
+        assert twin.counters["ignored"] == 2  # pot_1's two metrics
+        assert host.device_online(group, "gw", "pot_1")  # the host still takes the device; it names no cell
+        assert host.counters["misnamed_devices"] == 1
+        (warning,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+        assert warning.startswith(f"{group}/gw: device 'pot_1' maps to no cell: cell 1 is spelled 'pot_001'")
     finally:
         edge.close()
         host.stop()

@@ -22,7 +22,7 @@ from twin.cell.kernel import ALUMINA_KG_PER_COULOMB
 from twin.live.alarms import AlarmBook, AlarmConfig, AlarmKind, CellMonitor, chi2_quantile, noise_ratios
 from twin.live.estimator import EnsembleKalmanFilter, FilterConfig, Innovation
 from twin.params import Technology
-from twin.telemetry.naming import cell_address
+from twin.telemetry.naming import pot_cell
 
 logger = logging.getLogger(__name__)
 
@@ -133,15 +133,15 @@ class PotlineTracker:
 
     # -- input ------------------------------------------------------------------------------------------------
     def cell_of(self, device: str | None) -> int | None:
-        """The 0-based cell of a pot controller of this line (``pot_<n>``, 1 ≤ n ≤ ``n_cells``; the naming of
-        :func:`twin.telemetry.cell_address`), or None. Every sample asks (≈ 1.2 × 10^6 times per plant-hour), so
-        valid names are remembered; only they are (a few spellings per cell at most, ``pot_7`` or ``pot_007``),
-        so names a client makes up cannot grow the memory."""
+        """The 0-based cell of a pot controller of this line (``pot_<NNN>``, 1 ≤ n ≤ ``n_cells``, in the one
+        spelling :func:`twin.telemetry.naming.pot_cell` accepts: ``pot_007``, never ``pot_7``), or None. Every
+        sample asks (≈ 1.2 × 10^6 times per plant-hour), so valid names are remembered; only they are (one per
+        cell), so names a client makes up cannot grow the memory."""
         if device is None:
             return None
         cell = self._cells_by_device.get(device)
         if cell is None:
-            number = cell_address(self.group, device, "").cell
+            number = pot_cell(device)
             if number is None or not 1 <= number <= self.n_cells:
                 return None
             cell = self._cells_by_device[device] = number - 1

@@ -33,7 +33,7 @@ import numpy as np
 from twin.cell import Potline
 from twin.errors import SimulationError
 from twin.params import Technology
-from twin.telemetry import Quality, Sample, SampleSink
+from twin.telemetry import Quality, Sample, SampleSink, pot_device_id
 
 STUCK_FEEDER = "stuck_feeder"  # the feed-loss cause of an injected feeder fault
 
@@ -166,7 +166,7 @@ class PlantSource:
         """Every pot's measured values as host samples (what the ingest would deliver), for in-process use."""
         out: list[Sample] = []
         for i, values in enumerate(self.measure_all()):
-            device = f"pot_{i + 1:03d}"
+            device = pot_device_id(i + 1)
             for metric, value in values.items():
                 v: float | int | bool = bool(value) if metric == "anode_effect" else value
                 out.append(Sample(timestamp_ms, group, node, device, metric, v, Quality.GOOD, False))

@@ -18,7 +18,6 @@ The API merges these alarms into every live snapshot it serves (:meth:`SetpointA
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -27,13 +26,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from twin.store import SetpointEvent
+from twin.telemetry.naming import pot_cell
 from twin.telemetry.setpoints import ReadbackOutcome
 
 logger = logging.getLogger(__name__)
 
 KIND = "setpoint_failed"
 SEVERITY = "high"
-_POT = re.compile(r"^pot_(\d{1,4})$")
 
 #: The audit trail's words for each read-back status (``readback``/``alarm`` rows' detail).
 DETAIL = {
@@ -56,12 +55,12 @@ def _potline(group: str) -> str:
 
 
 def _asset(group: str, device: str) -> tuple[str, int | None, str]:
-    """(potline label, cell number or None, asset id) of a Sparkplug device: ``potline1``/``pot_017`` → cell:1-017."""
+    """(potline label, cell number or None, asset id) of a Sparkplug device: ``potline1``/``pot_017`` → cell:1-017.
+    The cell by the naming convention's one rule (:func:`twin.telemetry.naming.pot_cell`: ``pot_17`` is no cell)."""
     label = _potline(group)
-    m = _POT.fullmatch(device)
-    if m is None or not label.isdigit():
+    cell = pot_cell(device)
+    if cell is None or not label.isdigit():
         return label, None, f"potline:{label}"
-    cell = int(m.group(1))
     return label, cell, f"cell:{label}-{cell:03d}"
 
 

@@ -27,7 +27,7 @@ from twin.errors import TelemetryError
 from twin.live.alarms import AlarmBook
 from twin.live.line import SIGNALS, LiveConfig, PotlineTracker
 from twin.params import Technology
-from twin.telemetry import Quality, Sample
+from twin.telemetry import Quality, Sample, pot_device_id
 
 logger = logging.getLogger(__name__)
 
@@ -173,7 +173,7 @@ class LiveTwin:
                 cells[cid] = row
                 kpis[f"cell:{cid}"] = {k: v for k, v in row.items() if isinstance(v, float)}
                 assets.append({"id": f"cell:{cid}", "kind": "cell", "name": f"Cell {cid}",
-                               "parent": f"potline:{line.label}", "metadata": {"pot": f"pot_{c + 1:03d}"}})
+                               "parent": f"potline:{line.label}", "metadata": {"pot": pot_device_id(c + 1)}})
             finite_v = [v for v in volts if math.isfinite(v)]
             line_kpi = {
                 "line_current_kA": _f(current),

@@ -11,7 +11,7 @@ The Sparkplug codec comes from the ``twin-edge`` package (``twin_edge.sparkplug`
 
 from twin.telemetry.host import SparkplugHost
 from twin.telemetry.host_config import HostConfig
-from twin.telemetry.naming import CellAddress, cell_address
+from twin.telemetry.naming import CellAddress, cell_address, pot_cell, pot_device_id
 from twin.telemetry.samples import CallbackSink, CollectingSink, IngestCounters, Quality, Sample, SampleSink
 from twin.telemetry.stream import AsyncSampleStream
 from twin_edge.mqtt_settings import TlsSettings
@@ -29,4 +29,6 @@ __all__ = [
     "SparkplugHost",
     "TlsSettings",
     "cell_address",
+    "pot_cell",
+    "pot_device_id",
 ]

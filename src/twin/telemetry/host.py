@@ -22,6 +22,11 @@ publishes ``{"online": true, "timestamp": T}`` (QoS 1, retained) with the same T
 offline while connected it republishes online (and replaces anything else retained there, e.g. a Sparkplug 2.2
 ``OFFLINE``); on a clean stop it publishes offline before disconnecting.
 
+Device names (:mod:`twin.telemetry.naming`): a DBIRTH of a device named like a pot controller but not in the
+convention's one spelling (``pot_1`` or ``pot_0001`` for ``pot_001``, or ``pot_000``) is taken and its samples
+delivered, but they map to no cell: counted (``misnamed_devices``) and logged once per device with the spelling
+expected (:class:`~twin.telemetry.first_seen.FirstSeen`).
+
 MQTT goes through :class:`twin_edge.mqtt_link.MqttLink`, the connection module the edge gateway uses too
 (username/password, TLS with CA, client certificate and host-name check: ``HostConfig.username``, ``password``,
 ``tls``).
@@ -37,7 +42,10 @@ import time
 from collections.abc import Callable, Sequence
 
 from twin.telemetry.byte_budget import ByteBudget
+from twin.telemetry.first_seen import FirstSeen
 from twin.telemetry.host_config import HostConfig
+from twin.telemetry.metric_state import short
+from twin.telemetry.naming import pot_misnaming
 from twin.telemetry.node_tracker import EdgeNodeTracker
 from twin.telemetry.samples import IngestCounters, Sample, SampleSink
 from twin.telemetry.setpoints import ReadbackOutcome, ReadbackVerifier, SetpointError
@@ -91,6 +99,7 @@ class SparkplugHost:
         self._trackers: dict[tuple[str, str], EdgeNodeTracker] = {}
         self._topics: dict[str, Topic | StateTopic] = {}
         self._reordering: set[EdgeNodeTracker] = set()  # nodes with a Reorder Timeout running
+        self._misnamed = FirstSeen()  # devices named like a pot but not pot_<NNN>, logged already (worker thread)
         self._state_topic = str(StateTopic(config.host_id))
         self._state_timestamp = _now_ms()
         self._online = threading.Event()
@@ -404,11 +413,33 @@ class SparkplugHost:
             self._trackers[key] = tracker
         if topic.message_type is MessageType.NBIRTH:  # most recently born last: the last to be forgotten
             self._trackers[key] = self._trackers.pop(key)
+        elif topic.message_type is MessageType.DBIRTH:
+            self._check_device_name(topic)
         tracker.on_message(topic.message_type, topic.device_id, payload, receipt_ms)
         if tracker.deadline_ms is not None:
             self._reordering.add(tracker)  # a Reorder Timeout is running for this node
         else:
             self._reordering.discard(tracker)
+
+    def _check_device_name(self, topic: Topic) -> None:
+        """A DBIRTH of a device named like a pot controller but not in the naming convention's one spelling
+        (``pot_1`` or ``pot_0001`` for ``pot_001``, or ``pot_000``: :mod:`twin.telemetry.naming`): its metrics
+        are delivered but map to no cell, so one pot's metrics cannot arrive under several device ids. Counted
+        (``misnamed_devices``) and logged once per device, naming the spelling expected."""
+        why = pot_misnaming(topic.device_id)
+        if why is None:
+            return
+        self._counters.misnamed_devices += 1
+        if self._misnamed.first((topic.group_id, topic.edge_node_id, topic.device_id)):
+            logger.warning(
+                "%s/%s: device %s maps to no cell: %s (naming convention, docs/telemetry.md); its metrics are "
+                "delivered without a cell (%d such DBIRTHs so far: misnamed_devices)",
+                topic.group_id,
+                topic.edge_node_id,
+                short(topic.device_id),
+                why,
+                self._counters.misnamed_devices,
+            )
 
     def _forget_oldest(self, now_ms: int) -> None:
         """Make room for one more edge node: forget the one born longest ago (or never born). Made-up node names

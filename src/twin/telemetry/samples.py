@@ -106,6 +106,7 @@ class IngestCounters:
     unknown_alias: int = 0
     duplicate_alias: int = 0  # BIRTH metrics whose alias another metric of the edge node held: kept by name only
     devices_refused: int = 0  # DBIRTHs refused: their node already had HostConfig.max_devices_per_node devices
+    misnamed_devices: int = 0  # DBIRTHs of devices named like a pot controller, not pot_<NNN>: no cell (naming)
     metrics_refused: int = 0  # BIRTH metrics refused: their node already had HostConfig.max_metrics_per_node
     wrong_datatype: int = 0
     oversized: int = 0
