@@ -28,6 +28,7 @@ from twin.errors import StoreError
 from twin.live.setpoint_alarms import SetpointAlarms
 from twin.live.setpoint_alarms import detail as readback_detail
 from twin.store import SetpointEvent, Store
+from twin.telemetry.naming import pot_device_id
 from twin.telemetry.setpoints import ReadbackOutcome, SetpointError, SetpointLimits
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ class SetpointDesk:
 
     def propose(self, actor: str, potline: int, cell: int, setpoint: str, value: object) -> ProposalView:
         proposal_id = new_proposal_id()
-        group, device = f"potline{potline}", f"pot_{cell:03d}"
+        group, device = f"potline{potline}", pot_device_id(cell)  # the naming convention's one spelling
         shown = value if isinstance(value, int | float) and not isinstance(value, bool) else None
         try:
             checked = self.limits.check(setpoint, value)
