@@ -95,8 +95,8 @@ def node_label_key(counts: Mapping[tuple[str, str], int], node: str, reason: str
 
 @dataclass
 class IngestCounters:
-    """Running totals. ``received``, ``oversized``, ``queue_waits`` and ``queue_overflow`` are written by the MQTT
-    thread, the rest by the worker."""
+    """Running totals. ``received``, ``oversized``, ``retained_refused``, ``queue_waits`` and ``queue_overflow`` are
+    written by the MQTT thread, the rest by the worker."""
 
     received: int = 0
     decoded: int = 0
@@ -110,6 +110,7 @@ class IngestCounters:
     metrics_refused: int = 0  # BIRTH metrics refused: their node already had HostConfig.max_metrics_per_node
     wrong_datatype: int = 0
     oversized: int = 0
+    retained_refused: int = 0  # births, data, deaths, commands delivered retained (stale copies): refused
     seq_gaps: int = 0
     duplicates: int = 0
     rebirths_requested: int = 0
