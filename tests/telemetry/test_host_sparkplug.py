@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -20,6 +21,7 @@ from twin_edge.sparkplug import REBIRTH_METRIC, decode_payload
 from twin_edge.testing import PrivateBroker, Recorder, unique, wait_until
 
 from .messages import dbirth, ddata, nbirth, ndeath
+from .partition import PartitionableRelay
 
 pytestmark = pytest.mark.mqtt
 
@@ -121,6 +123,67 @@ def test_tck_id_operational_behavior_host_application_death_on_clean_stop(
     finally:
         rec.publish(f"spBv1.0/STATE/{host_id}", b"", qos=1, retain=True)
         rec.close()
+
+
+def _state(payload: bytes) -> tuple[bool, int] | None:
+    """(online, timestamp) of a JSON STATE payload; None for anything else."""
+    try:
+        doc = json.loads(payload)
+        return doc["online"], doc["timestamp"]
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+def test_own_will_seen_after_a_reconnect_is_expected_and_a_foreign_offline_state_is_not(
+    private_broker: PrivateBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """tck-id-message-flow-hid-sparkplug-state-message-delivered after a lost connection: the host's link is cut,
+    the broker publishes its Will (offline, the connection's timestamp T1), the host reconnects with a new
+    timestamp and, subscribing again, gets that offline STATE replayed. It republishes online, as ever, but this
+    is the expected sequence and no warning (it used to log "own STATE reads offline while connected" at WARNING
+    after every reconnect). An offline STATE with a timestamp the host never used, and a payload that is no STATE,
+    published by another client while the host is connected, still are warnings."""
+    group, host_id = unique("g"), unique("host")
+    topic = f"spBv1.0/STATE/{host_id}"
+    relay = PartitionableRelay(private_broker.port)
+    states = Recorder("127.0.0.1", private_broker.port, topic)
+    config = HostConfig(
+        host_id=host_id, broker_port=relay.port, group_ids=(group,), keepalive_s=1, reconnect_min_s=0.2,
+        reconnect_max_s=1.0,
+    )
+    h = SparkplugHost(config, CollectingSink())
+
+    def logged(text: str, level: int) -> bool:
+        return any(text in r.getMessage() and r.levelno == level for r in caplog.records)
+
+    try:
+        with caplog.at_level(logging.INFO, logger="twin.telemetry"):
+            h.start()
+            assert h.wait_online(5)
+            (first,) = states.wait_for(lambda ms: len(ms) == 1)
+            online, t1 = _state(first.payload) or (None, None)
+            assert online is True
+            relay.cut()
+            states.wait_for(lambda ms: _state(ms[-1].payload) == (False, t1))  # the broker published the Will
+            wait_until(lambda: not h.wait_online(0))  # and the host noticed the loss
+            relay.heal()
+            assert h.wait_online(10)
+            wait_until(lambda: logged(f"own STATE reads offline from the Will of a lost connection (timestamp {t1})",
+                                      logging.INFO))
+            states.wait_for(lambda ms: (_state(ms[-1].payload) or (None,))[0] is True)  # online again, retained
+            assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING and "STATE" in r.msg] == []
+
+            states.publish(topic, json.dumps({"online": False, "timestamp": 1}).encode(), qos=1, retain=True)
+            wait_until(lambda: logged("own STATE reads offline while connected, with timestamp 1, which no earlier "
+                                      "connection of this host used", logging.WARNING))
+            states.publish(topic, b"OFFLINE", qos=1, retain=True)
+            wait_until(lambda: logged("STATE payload b'OFFLINE' is invalid", logging.WARNING))
+            wait_until(lambda: h.counters["state_repaired"] == 1)
+            states.wait_for(lambda ms: ms[-2].payload == b"OFFLINE" and (_state(ms[-1].payload) or (None,))[0] is True)
+    finally:
+        h.stop()
+        states.close()
+        relay.close()
 
 
 def test_tck_id_operational_behavior_host_reordering_success(

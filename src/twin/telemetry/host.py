@@ -30,7 +30,11 @@ STATE (spec "Host Application Session Establishment"): the CONNECT carries the W
 ``spBv1.0/STATE/<host_id>`` = ``{"online": false, "timestamp": T}`` (QoS 1, retained); after subscribing, the host
 publishes ``{"online": true, "timestamp": T}`` (QoS 1, retained) with the same T; if it ever sees its own STATE
 offline while connected it republishes online (and replaces anything else retained there, e.g. a Sparkplug 2.2
-``OFFLINE``); on a clean stop it publishes offline before disconnecting.
+``OFFLINE``); on a clean stop it publishes offline before disconnecting. Each CONNECT carries a new T, so after a
+lost connection the offline STATE the broker published as that connection's Will (and replays, retained, when
+the host subscribes again) carries an earlier T of the host's own: the expected sequence, logged at INFO. An
+offline STATE with a T the host never used, or anything that is not a STATE, was put there by another client:
+a warning.
 
 Device names (:mod:`twin.telemetry.naming`): a DBIRTH of a device named like a pot controller but not in the
 convention's one spelling (``pot_1`` or ``pot_0001`` for ``pot_001``, or ``pot_000``) is taken and its samples
@@ -49,6 +53,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 
 from twin.telemetry.byte_budget import ByteBudget
@@ -79,6 +84,7 @@ logger = logging.getLogger(__name__)
 
 
 _STOP = object()
+_WILLS_KEPT = 64  # the Will timestamps of this many connections are known as ours (the oldest ones forgotten)
 _TOPIC_CACHE_SIZE = 65_536  # parsed topics (a few per device) kept by the worker
 _DISCONNECTED = object()
 
@@ -135,6 +141,8 @@ class SparkplugHost:
         self._retained_logged = FirstSeen()  # topics whose retained messages were refused and logged (MQTT thread)
         self._state_topic = str(StateTopic(config.host_id))
         self._state_timestamp = _now_ms()
+        self._wills: deque[int] = deque(maxlen=_WILLS_KEPT)  # the timestamps of this host's Wills, newest last
+        self._will_lock = threading.Lock()  # _will (MQTT thread) against _log_offline_state (worker)
         self._online = threading.Event()
         self._stopping = False
         self._worker: threading.Thread | None = None
@@ -303,7 +311,9 @@ class SparkplugHost:
 
     # -- MQTT network thread ---------------------------------------------------------------------------------
     def _will(self) -> Will:
-        self._state_timestamp = _now_ms()
+        with self._will_lock:
+            self._state_timestamp = _now_ms()
+            self._wills.append(self._state_timestamp)
         return Will(self._state_topic, HostState(False, self._state_timestamp).encode(), qos=1, retain=True)
 
     def _on_message(self, topic: str, payload: bytes, retain: bool = False) -> None:
@@ -528,11 +538,32 @@ class SparkplugHost:
             self._counters.malformed += 1
             self._counters.state_repaired += 1
             logger.warning("%s; republishing own online STATE", exc)
-            state = HostState(False, 0)
-        if not state.online and not self._stopping and self._link.connected:
+            state = None
+        if (state is None or not state.online) and not self._stopping and self._link.connected:
             # tck-id-message-flow-hid-sparkplug-state-message-delivered: never leave an offline STATE standing.
-            logger.warning("own STATE reads offline while connected; republishing online")
+            if state is not None:
+                self._log_offline_state(state)
             self._link.publish(self._state_topic, HostState(True, self._state_timestamp).encode(), qos=1, retain=True)
+
+    def _log_offline_state(self, state: HostState) -> None:
+        """Say why our STATE reads offline while we are connected. Expected after a lost connection: the broker
+        published that connection's Will, with the timestamp it carried (an earlier one of ours: every CONNECT
+        carries a new one, tck-id-host-topic-phid-birth-payload-timestamp), and replays it retained when we
+        subscribe again (or publishes it late, when it noticed the loss after we were back). Anything else, an
+        offline STATE with a timestamp this host never used, was published by another client: a warning."""
+        with self._will_lock:
+            ours = state.timestamp in self._wills and state.timestamp != self._state_timestamp
+        if ours:
+            logger.info(
+                "own STATE reads offline from the Will of a lost connection (timestamp %d); republishing online",
+                state.timestamp,
+            )
+        else:
+            logger.warning(
+                "own STATE reads offline while connected, with timestamp %d, which no earlier connection of this "
+                "host used (another client published it); republishing online",
+                state.timestamp,
+            )
 
     def _emit(self, samples: Sequence[Sample]) -> None:
         self._readback.observe(samples)
