@@ -238,7 +238,7 @@ def advise(
         fwd.set_feed_loss(c, ESTIMATE_FEED_LOSS, 1.0 - delivered)
         fixed = pots[c].value("feed") == "clear_feeder"
         fwd.set_feed_loss(n + c, ESTIMATE_FEED_LOSS, 0.0 if fixed else 1.0 - delivered)
-    outcome = _forward(fwd, current_kA, cfg)
+    outcome = _forward(fwd, current_kA, cfg, control)
     for c, pot in enumerate(pots):
         if pot.advice:
             pot.forecast = _compare(outcome, c, n + c, t_target, control.target_alf3_wtpct, pot)
@@ -308,8 +308,9 @@ def _load_estimate(fwd: Potline, enkf: EnsembleKalmanFilter) -> None:
     fwd.set_feed_strategy(None, "tracking")
 
 
-def _forward(fwd: Potline, current_kA: float, cfg: AdviceConfig) -> dict[str, np.ndarray]:
-    """Run the forward line; per cell: end temperature and superheat, min alumina, AE onsets, mean voltage."""
+def _forward(fwd: Potline, current_kA: float, cfg: AdviceConfig, control: PotroomControl) -> dict[str, np.ndarray]:
+    """Run the forward line, the potroom's orders fed as the plant feeds them (over the day, twin.plant.dosing);
+    per cell: end temperature and superheat, min alumina, AE onsets, mean voltage."""
     total = round(cfg.horizon_h * 3600.0 / cfg.dt_s)
     chunk = max(1, round(600.0 / cfg.dt_s))
     v0 = fwd.values("voltage_seconds")
@@ -318,6 +319,7 @@ def _forward(fwd: Potline, current_kA: float, cfg: AdviceConfig) -> dict[str, np
     done = 0
     while done < total:
         k = min(chunk, total - done)
+        control.feed(k * cfg.dt_s)
         fwd.advance(k, current_kA)
         done += k
         alumina_min = np.minimum(alumina_min, 100.0 * fwd.values("alumina_dissolved_kg") / fwd.values("bath_kg"))

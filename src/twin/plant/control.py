@@ -18,6 +18,13 @@ What a smelter does every day, not what the pot controller does every second (th
 
       add = max(ff + clip(k_x·(x* − x̂)·m_bath/100 + k_T·(T_meas − T*), ±max), 0)
 
+* **Dosing.** What a visit decides goes into the pot over the following ``addition_spread_h`` hours, not in one
+  charge (:mod:`twin.plant.dosing`: AlF3 through the pot's feeder, crushed bath with the anode cover); the
+  line's totals ``alf3_added_kg`` and ``bath_added_kg`` count what has gone in. The controller books an
+  order when it makes it (``added_kg``), so its AlF3 estimate is the bath once its orders are in: a sample
+  remembers what was ordered less what was still pending, and the bath-level error counts pending crushed
+  bath as in the pot.
+
 * **Resistance target** from the measured temperature and superheat in small daily steps (physics.md
   §1.6: ~5-30 mV): ΔV = −k_R·e with e = ½(SH_meas − SH*) + ½(T_meas − T*), the mean of the two errors
   (STARprobe measures both in one dip). Superheat alone misses a heat surplus: melting ledge dilutes the
@@ -47,6 +54,7 @@ from twin.cell import operations as cell_ops
 from twin.cell.physics import FARADAY, M_AL, M_AL2O3, carbon_heating_per_kg_al, process_energy_per_kg_al
 from twin.errors import SimulationError
 from twin.params import Component
+from twin.plant.dosing import Dosing
 
 if TYPE_CHECKING:
     from twin.plant.line import PotlineSim
@@ -77,7 +85,7 @@ class _Sample:
     taken_s: float
     ready_s: float
     alf3_wtpct: float
-    added_kg: float  # cumulative AlF3 added to the pot when the sample was taken
+    added_kg: float  # cumulative AlF3 fed to the pot when the sample was taken (ordered less pending)
     lost_kg: float  # cumulative AlF3 lost when the sample was taken
 
 
@@ -101,6 +109,8 @@ class PotroomControl:
     samples: list[list[_Sample]] = field(default_factory=list)
     measured_temp_degC: np.ndarray = field(default_factory=lambda: np.zeros(0))
     measured_superheat_K: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    alf3_dosing: Dosing = field(init=False)  # AlF3 ordered and not yet fed (twin.plant.dosing)
+    bath_dosing: Dosing = field(init=False)  # crushed bath ordered and not yet added
 
     def __post_init__(self) -> None:
         pot = self.line.potline
@@ -116,6 +126,9 @@ class PotroomControl:
         self.samples = [[] for _ in range(n)]
         self.measured_temp_degC = np.full(n, np.nan)
         self.measured_superheat_K = np.full(n, np.nan)
+        spread_s = self.settings["addition_spread_h"] * HOUR_S
+        self.alf3_dosing = Dosing(n, spread_s)
+        self.bath_dosing = Dosing(n, spread_s)
 
     # --- helpers ----------------------------------------------------------------------------------------
     def _lost(self, cell: int | None = None) -> np.ndarray | float:
@@ -195,6 +208,19 @@ class PotroomControl:
         if self.controls.bath_level:
             self._bath_level(cell)
 
+    def feed(self, span_s: float) -> None:
+        """Feed the pots what the next ``span_s`` seconds of their pending orders bring (:mod:`twin.plant.dosing`),
+        as one operation per material over the pots with something pending. The line calls this before it
+        advances its cells over the span, while it carries current
+        (:meth:`twin.plant.line.PotlineSim.advance_cells`)."""
+        pot = self.line.potline
+        cells, kg = self.alf3_dosing.take(span_s)
+        if cells.size:
+            self.line.alf3_added_kg += pot.add_alf3(cells, kg)
+        cells, kg = self.bath_dosing.take(span_s)
+        if cells.size:
+            self.line.bath_added_kg += float(cell_ops.add_bath_each(pot, cells, kg).sum())
+
     def _noises(self, measure: bool, sample: bool) -> tuple[float, float, float]:
         """Standard normal measurement noise of one visit (temperature, superheat, sample), drawn in that order;
         zero where a loop has no noise."""
@@ -215,7 +241,8 @@ class PotroomControl:
         delay = self.settings["alf3_report_delay_h"] * HOUR_S
         measured = self.line.potline.value("alf3_wtpct", cell) + noise
         samples = self.samples[cell]
-        samples.append(_Sample(now_s, now_s + delay, measured, float(self.added_kg[cell]), lost))
+        in_pot = float(self.added_kg[cell]) - self.alf3_dosing.pending(cell)  # ordered and fed by now
+        samples.append(_Sample(now_s, now_s + delay, measured, in_pot, lost))
         del samples[:-4]  # keep the last few
 
     def latest_result(self, cell: int, now_s: float) -> _Sample | None:
@@ -241,9 +268,10 @@ class PotroomControl:
         limit = s["alf3_feedback_max_kg"]
         add = max(feed_forward + min(max(feedback, -limit), limit), 0.0)
         if add > 0.0:
-            pot.add_alf3(cell, add)
             self.added_kg[cell] += add
-            self.line.alf3_added_kg += add
+            now = self.alf3_dosing.order(cell, add)
+            if now > 0.0:
+                self.line.alf3_added_kg += pot.add_alf3(cell, now)
 
     def _adjust_resistance(self, cell: int) -> None:
         s = self.settings.values
@@ -259,15 +287,19 @@ class PotroomControl:
         s = self.settings.values
         pot = self.line.potline
         nominal = pot.parameter("bath_nominal_kg")
-        error = nominal - pot.value("bath_kg", cell)
+        error = nominal - (pot.value("bath_kg", cell) + self.bath_dosing.pending(cell))
         amount = min(s["bath_level_fraction_per_day"] * abs(error), s["bath_level_max_kg_per_day"])
         if not (abs(error) > s["bath_level_deadband_fraction"] * nominal and amount > 0.0):
             return
         cold = self.measured_superheat_K[cell] < 0.5 * self.target_superheat_K
         if error > 0 and not cold:
-            self.line.bath_added_kg += float(cell_ops.add_bath_each(pot, cell, amount)[0])
+            now = self.bath_dosing.order(cell, amount)
+            if now > 0.0:
+                self.line.bath_added_kg += float(cell_ops.add_bath_each(pot, cell, now)[0])
         elif error <= 0:
-            self.line.bath_tapped_kg += float(cell_ops.tap_bath_each(pot, cell, amount)[0])
+            amount -= self.bath_dosing.cancel(cell, amount)  # crushed bath not yet added is not added
+            if amount > 0.0:
+                self.line.bath_tapped_kg += float(cell_ops.tap_bath_each(pot, cell, amount)[0])
 
 
 def _process_voltage(line: PotlineSim) -> np.ndarray:

@@ -164,11 +164,16 @@ class PotlineSim:
 
     def advance_cells(self, time_s: float, current_kA: float | None = None) -> LineAdvance:
         """Advance the cells to ``time_s`` at ``current_kA`` (default: the line current now); touches nothing but
-        this line's cells. :meth:`absorb` then books the result."""
+        this line's cells and its potroom's orders. :meth:`absorb` then books the result.
+
+        While the line carries current, the span's share of the potroom's pending AlF3 and crushed bath goes in
+        first (:meth:`twin.plant.control.PotroomControl.feed`); in an outage the feeders and cranes stop."""
         current = self.current_kA() if current_kA is None else current_kA
         start = self.potline.time_s
         if time_s <= start:
             return LineAdvance(current, 0.0, ())
+        if self.control is not None and current > 0.0:
+            self.control.feed(time_s - start)
         result = self.potline.advance_to(time_s, current)
         return LineAdvance(current, self.potline.time_s - start, result.events)
 
