@@ -35,18 +35,16 @@ def baseline():
     return window(run("plant_small", DAYS * 24.0, interval_s=3600.0), SETTLE_DAYS * 24.0, DAYS * 24.0)
 
 
-FINDINGS = {  # figures of the run on 2026-12-06 (late night) after a visit's additions were spread over the day
-    "bath_temp_degC": "FINDING: the line mean holds 955.7-957.0 °C, but 51 of 2 064 cell-days (2.5 %) are more "
-    "than 3 K off 956 °C (worst 5.3 K; 93 and 7.7 K while a visit put its AlF3 and crushed bath in at once)",
-    "ledge_cm": "FINDING: the line mean holds 7.0-7.3 cm (superheat 7.2-7.4 K), but 216 of 2 064 cell-days are more "
-    "than 1 cm off 6.5 cm (worst 1.65 cm). Before the thermal splitting fix the ledge thinned from 6.5 to 4.7 cm: the "
-    "loops held the bottom of a 5.2-K thermal sawtooth at this 300-s cadence while the walls saw its top",
-    "alf3_wtpct": "FINDING: the line mean holds 12.9-13.1 wt % (0.4-0.6 under the 13.5 target: the loop's feedback is "
-    "proportional and its feed-forward returns only the losses, not the AlF3 the growing bath and ledge take: over "
-    "the first 30 days the visits order 3-4 kg per pot-day more than the losses), and 6 of 2 064 cell-days are more "
-    "than 1 wt % off 13.5 (worst 1.22)",
-    "bath_kg": "FINDING: line mean 5527-5659 kg (up to +2.9 %); 19 of 2 064 cell-days more than 5 % off 5500 kg "
-    "(worst +438 kg)",
+FINDINGS = {  # figures of the run on 2026-12-06 (late night): additions spread over the day, the AlF3 feed-forward
+    # with the bath the alumina makes (twin.plant.control); excess AlF3 now holds its band (line mean 13.2-13.6 wt %)
+    "bath_temp_degC": "FINDING: the line mean holds 954.8-956.0 °C, but 36 of 2 064 cell-days (1.7 %) are more "
+    "than 3 K off 956 °C (worst 5.6 K; 93 and 7.7 K while a visit put its AlF3 and crushed bath in at once)",
+    "ledge_cm": "FINDING: the line mean settles from 6.9 to 6.1 cm over 60 days (superheat 7.4 -> 8.1 K as the excess "
+    "AlF3 comes up to its target), and 3 of 2 064 cell-days are more than 1 cm off 6.5 cm (worst 1.12 cm). Before "
+    "the thermal splitting fix the ledge thinned from 6.5 to 4.7 cm: the loops held the bottom of a 5.2-K thermal "
+    "sawtooth at this 300-s cadence while the walls saw its top",
+    "bath_kg": "FINDING: line mean 5553-5689 kg (up to +3.4 %); 21 of 2 064 cell-days more than 5 % off 5500 kg "
+    "(worst +424 kg)",
 }
 
 

@@ -10,13 +10,22 @@ What a smelter does every day, not what the pot controller does every second (th
 * **AlF3 additions** = feed-forward + feedback (Entner LM 1992/93/96; Wilson LM 1992; physics.md §1.6):
   the feed-forward returns what the pot lost since the last addition, read from its running totals
   (``alf3_lost_kg``: emissions and sodium uptake; ``alf3_neutralised_kg``: Na2O of the alumina;
-  ``alf3_to_caf2_kg``: its CaO) and is
-  never capped; the feedback corrects ``alf3_feedback_fraction_per_day`` of the excess-AlF3 deficit
-  estimated from the latest result (brought forward by what was added and lost since the sample,
-  x̂ = x_sample + 100·(added − lost)/m_bath,nominal) plus ``alf3_temperature_gain_kg_per_K`` per kelvin of
-  measured temperature above target (a hot pot is a basic pot), limited to ± ``alf3_feedback_max_kg``:
+  ``alf3_to_caf2_kg``: its CaO), plus the AlF3 that brings the bath those reactions made (``cryolite_formed_kg``,
+  ``caf2_formed_kg``; Lindsay, "Bath generation and management", AASTC 2011) to the target ratio, and is never
+  capped. The feedback corrects ``alf3_feedback_fraction_per_day`` of the excess-AlF3 deficit estimated from the
+  latest result, brought forward by what was added and lost and the bath generated since the sample, plus
+  ``alf3_temperature_gain_kg_per_K`` per kelvin of measured temperature above target (a hot pot is a basic
+  pot), limited to ± ``alf3_feedback_max_kg``:
 
+      ff = Δlost + x*/(100 − x*)·Δgenerated
+      x̂ = x_s + 100·((1 − x_s/100)·(Δadded − Δlost) − (x_s/100)·Δgenerated)/m_bath,nominal
       add = max(ff + clip(k_x·(x* − x̂)·m_bath/100 + k_T·(T_meas − T*), ±max), 0)
+
+  Both follow from x = A/M, the excess AlF3 A (kg) in the liquid bath M (kg) [C]: adding a kg of AlF3 adds it to
+  A and M, a kg lost takes it from both, a kg of generated bath adds to M only, so dx = ((1 − x)·(added − lost)
+  − x·generated)/M, and x stays at x* when added = lost + x*/(1 − x*)·generated. Without the second term a
+  proportional feedback settles the bath ≈ 0.4–0.6 wt % below its target (docs/validation.md, row 7c): HAL275's
+  alumina makes ≈ 36 kg of bath per pot-day, which asks ≈ 5.6 kg of AlF3 at 13.5 wt %.
 
 * **Dosing.** What a visit decides goes into the pot over the following ``addition_spread_h`` hours, not in one
   charge (:mod:`twin.plant.dosing`: AlF3 through the pot's feeder, crushed bath with the anode cover); the
@@ -87,6 +96,7 @@ class _Sample:
     alf3_wtpct: float
     added_kg: float  # cumulative AlF3 fed to the pot when the sample was taken (ordered less pending)
     lost_kg: float  # cumulative AlF3 lost when the sample was taken
+    generated_kg: float  # cumulative bath generated (cryolite and CaF2 formed) when the sample was taken
 
 
 @dataclass
@@ -106,6 +116,7 @@ class PotroomControl:
     visits: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     added_kg: np.ndarray = field(default_factory=lambda: np.zeros(0))
     lost_seen_kg: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    generated_seen_kg: np.ndarray = field(default_factory=lambda: np.zeros(0))
     samples: list[list[_Sample]] = field(default_factory=list)
     measured_temp_degC: np.ndarray = field(default_factory=lambda: np.zeros(0))
     measured_superheat_K: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -123,6 +134,7 @@ class PotroomControl:
         self.visits = np.zeros(n, dtype=np.int64)
         self.added_kg = np.zeros(n)
         self.lost_seen_kg = self._lost()
+        self.generated_seen_kg = self._generated()
         self.samples = [[] for _ in range(n)]
         self.measured_temp_degC = np.full(n, np.nan)
         self.measured_superheat_K = np.full(n, np.nan)
@@ -139,6 +151,13 @@ class PotroomControl:
             return pot.values(name) if cell is None else pot.value(name, cell)
 
         return total("alf3_lost_kg") + total("alf3_neutralised_kg") + total("alf3_to_caf2_kg")
+
+    def _generated(self, cell: int | None = None) -> np.ndarray | float:
+        """Liquid bath the alumina's Na2O and CaO made so far (cryolite and CaF2 formed): every pot's, or one pot's."""
+        pot = self.line.potline
+        if cell is None:
+            return pot.values("cryolite_formed_kg") + pot.values("caf2_formed_kg")
+        return pot.value("cryolite_formed_kg", cell) + pot.value("caf2_formed_kg", cell)
 
     def ohm_per_mV(self) -> float:
         """Resistance-target change of 1 mV at nominal current."""
@@ -198,11 +217,13 @@ class PotroomControl:
             self.measured_temp_degC[cell] = temp_now + sd * noise_temp
             self.measured_superheat_K[cell] = pot.value("superheat_K", cell) + sd * noise_superheat
         lost = float(self._lost(cell))
+        generated = float(self._generated(cell))
         if sample:
-            self._sample(cell, now_s, lost, noise_sample * s["alf3_measurement_sd_wtpct"])
+            self._sample(cell, now_s, lost, generated, noise_sample * s["alf3_measurement_sd_wtpct"])
         if self.controls.alf3:
-            self._add_alf3(cell, now_s, lost)
+            self._add_alf3(cell, now_s, lost, generated)
         self.lost_seen_kg[cell] = lost
+        self.generated_seen_kg[cell] = generated
         if self.controls.resistance and now_s >= self.treatment_until_s:
             self._adjust_resistance(cell)
         if self.controls.bath_level:
@@ -237,12 +258,12 @@ class PotroomControl:
             return z[0], z[1], z[2] if use_x else 0.0
         return 0.0, 0.0, z[0]
 
-    def _sample(self, cell: int, now_s: float, lost: float, noise: float) -> None:
+    def _sample(self, cell: int, now_s: float, lost: float, generated: float, noise: float) -> None:
         delay = self.settings["alf3_report_delay_h"] * HOUR_S
         measured = self.line.potline.value("alf3_wtpct", cell) + noise
         samples = self.samples[cell]
         in_pot = float(self.added_kg[cell]) - self.alf3_dosing.pending(cell)  # ordered and fed by now
-        samples.append(_Sample(now_s, now_s + delay, measured, in_pot, lost))
+        samples.append(_Sample(now_s, now_s + delay, measured, in_pot, lost, generated))
         del samples[:-4]  # keep the last few
 
     def latest_result(self, cell: int, now_s: float) -> _Sample | None:
@@ -250,18 +271,29 @@ class PotroomControl:
         ready = [x for x in self.samples[cell] if x.ready_s <= now_s]
         return ready[-1] if ready else None
 
-    def _add_alf3(self, cell: int, now_s: float, lost: float) -> None:
+    def alf3_estimate(self, cell: int, now_s: float, lost: float, generated: float) -> float | None:
+        """x̂ (wt %): the latest excess-AlF3 result brought forward to now, the pot's orders counted as in (module
+        docstring); None before a result has arrived. ``lost`` and ``generated`` are the pot's totals now."""
+        result = self.latest_result(cell, now_s)
+        if result is None:
+            return None
+        x = result.alf3_wtpct / 100.0
+        net = (float(self.added_kg[cell]) - result.added_kg) - (lost - result.lost_kg)
+        grown = generated - result.generated_kg
+        bath = self.line.potline.parameter("bath_nominal_kg")
+        return result.alf3_wtpct + 100.0 * ((1.0 - x) * net - x * grown) / bath
+
+    def _add_alf3(self, cell: int, now_s: float, lost: float, generated: float) -> None:
         s = self.settings.values
         pot = self.line.potline
-        feed_forward = max(lost - float(self.lost_seen_kg[cell]), 0.0)
+        target = self.target_alf3_wtpct
+        grown = max(generated - float(self.generated_seen_kg[cell]), 0.0)
+        feed_forward = max(lost - float(self.lost_seen_kg[cell]), 0.0) + target / (100.0 - target) * grown
         bath = pot.parameter("bath_nominal_kg")
         feedback = 0.0
-        result = self.latest_result(cell, now_s)
-        if result is not None:
-            estimate = result.alf3_wtpct + 100.0 * (
-                (float(self.added_kg[cell]) - result.added_kg) - (lost - result.lost_kg)
-            ) / bath
-            feedback += s["alf3_feedback_fraction_per_day"] * (self.target_alf3_wtpct - estimate) * bath / 100.0
+        estimate = self.alf3_estimate(cell, now_s, lost, generated)
+        if estimate is not None:
+            feedback += s["alf3_feedback_fraction_per_day"] * (target - estimate) * bath / 100.0
         temp = float(self.measured_temp_degC[cell])
         if np.isfinite(temp):
             feedback += s["alf3_temperature_gain_kg_per_K"] * (temp - self.target_temp_degC)
