@@ -142,3 +142,22 @@ def test_an_outage_stops_the_feeding_and_it_resumes_with_the_current(tmp_path):
     assert fed[0] < fed[1] < fed[3]
     assert fed[2] < fed[3]
     assert line.control.alf3_dosing.pending_kg.sum() > 0.0
+
+
+def test_what_is_due_goes_in_at_the_dose_interval_not_at_every_sync(tmp_path):
+    """A dose every ``addition_dose_interval_min`` (15 min in the plant files): over an hour of 240-s syncs the
+    line's fed total moves four or five times, not fifteen."""
+    plant = _plant(tmp_path, 24.0)
+    line = plant.lines[0]
+    interval_min = line.control.settings["addition_dose_interval_min"]
+    assert interval_min == 15.0
+    plant.env.run(until=26.0 * HOUR_S)
+    plant.sync()
+    fed = [line.alf3_added_kg]
+    for k in range(1, 16):  # 15 grid points of 240 s: one hour
+        plant.env.run(until=26.0 * HOUR_S + 240.0 * k)
+        plant.sync()
+        fed.append(line.alf3_added_kg)
+    moves = int(np.count_nonzero(np.diff(fed)))
+    assert 4 <= moves <= 5
+    assert fed[-1] > fed[0]

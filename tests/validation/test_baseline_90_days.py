@@ -37,14 +37,14 @@ def baseline():
 
 FINDINGS = {  # figures of the run on 2026-12-06 (late night): additions spread over the day, the AlF3 feed-forward
     # with the bath the alumina makes (twin.plant.control); excess AlF3 now holds its band (line mean 13.2-13.6 wt %)
-    "bath_temp_degC": "FINDING: the line mean holds 954.8-956.0 °C, but 36 of 2 064 cell-days (1.7 %) are more "
-    "than 3 K off 956 °C (worst 5.6 K; 93 and 7.7 K while a visit put its AlF3 and crushed bath in at once)",
+    "bath_temp_degC": "FINDING: the line mean holds 954.8-956.0 °C, but 37 of 2 064 cell-days (1.8 %) are more "
+    "than 3 K off 956 °C (worst 5.4 K; 93 and 7.7 K while a visit put its AlF3 and crushed bath in at once)",
     "ledge_cm": "FINDING: the line mean settles from 6.9 to 6.1 cm over 60 days (superheat 7.4 -> 8.1 K as the excess "
-    "AlF3 comes up to its target), and 3 of 2 064 cell-days are more than 1 cm off 6.5 cm (worst 1.12 cm). Before "
+    "AlF3 comes up to its target), and 3 of 2 064 cell-days are more than 1 cm off 6.5 cm (worst 1.07 cm). Before "
     "the thermal splitting fix the ledge thinned from 6.5 to 4.7 cm: the loops held the bottom of a 5.2-K thermal "
     "sawtooth at this 300-s cadence while the walls saw its top",
-    "bath_kg": "FINDING: line mean 5553-5689 kg (up to +3.4 %); 21 of 2 064 cell-days more than 5 % off 5500 kg "
-    "(worst +424 kg)",
+    "bath_kg": "FINDING: line mean 5551-5682 kg (up to +3.3 %); 20 of 2 064 cell-days more than 5 % off 5500 kg "
+    "(worst +376 kg)",
 }
 
 

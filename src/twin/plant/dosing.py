@@ -12,7 +12,8 @@ hundred kg of crushed bath cooled a pot by ≈ 12 K within minutes, onto its liq
 
 Each order is fed at a constant rate over ``spread_s`` (an order on top of what is still pending spreads the
 sum anew); feeding stops while the line carries no current (an outage stops the feeders and the crane's
-cover work) and resumes with it. ``spread_s = 0`` feeds an order at once, the old one-charge visit.
+cover work) and resumes with it. ``spread_s = 0`` feeds an order at once, the old one-charge visit. The potroom
+feeds what is due every ``addition_dose_interval_min`` (:meth:`twin.plant.control.PotroomControl.feed`).
 """
 
 from __future__ import annotations
