@@ -186,6 +186,37 @@ def test_own_will_seen_after_a_reconnect_is_expected_and_a_foreign_offline_state
         relay.close()
 
 
+def test_an_earlier_runs_will_found_at_start_is_expected_not_a_warning(
+    broker: tuple[str, int], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A twin restarted after a crash or a kill finds its predecessor's Will retained on its STATE topic (offline,
+    with that run's older timestamp). tck-id-message-flow-hid-sparkplug-state-message-delivered: it republishes
+    online, as ever; but this is what a restart looks like, logged at INFO, not as a foreign STATE (a warning, which
+    the test above keeps for an offline STATE another client publishes while the host is connected)."""
+    host_id = unique("host")
+    topic = f"spBv1.0/STATE/{host_id}"
+    states = Recorder(*broker, topic)
+    earlier = int(time.time() * 1000) - 60_000
+    h = SparkplugHost(HostConfig(host_id=host_id, broker_port=broker[1], group_ids=(unique("g"),)), CollectingSink())
+
+    def logged(text: str, level: int) -> bool:
+        return any(text in r.getMessage() and r.levelno == level for r in caplog.records)
+
+    try:
+        states.publish(topic, json.dumps({"online": False, "timestamp": earlier}).encode(), qos=1, retain=True)
+        states.wait_for(lambda ms: _state(ms[-1].payload) == (False, earlier))  # retained at the broker
+        with caplog.at_level(logging.INFO, logger="twin.telemetry"):
+            h.start()
+            assert h.wait_online(5)
+            wait_until(lambda: logged(f"Will of an earlier run of this host (timestamp {earlier}", logging.INFO))
+            states.wait_for(lambda ms: (_state(ms[-1].payload) or (None,))[0] is True)  # online, retained
+            assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING and "STATE" in r.msg] == []
+    finally:
+        h.stop()
+        states.publish(topic, b"", qos=1, retain=True)  # the shared broker keeps retained messages: clear ours
+        states.close()
+
+
 def test_tck_id_operational_behavior_host_reordering_success(
     host: tuple[SparkplugHost, CollectingSink], edge: Recorder, ids: tuple[str, str]
 ) -> None:

@@ -142,6 +142,8 @@ class SparkplugHost:
         self._state_topic = str(StateTopic(config.host_id))
         self._state_timestamp = _now_ms()
         self._wills: deque[int] = deque(maxlen=_WILLS_KEPT)  # the timestamps of this host's Wills, newest last
+        self._started_ms = self._state_timestamp  # older STATE timestamps are an earlier run's (_note_replayed_state)
+        self._earlier_runs: deque[int] = deque(maxlen=_WILLS_KEPT)  # their Wills' timestamps, found retained
         self._will_lock = threading.Lock()  # _will (MQTT thread) against _log_offline_state (worker)
         self._online = threading.Event()
         self._stopping = False
@@ -333,8 +335,24 @@ class SparkplugHost:
             self._counters.queue_waits += 1
             self._overflow(f"ingest queue holds {self._queued_bytes.used} payload bytes (max_queued_bytes)")
             return
+        if retain and topic == self._state_topic:
+            self._note_replayed_state(payload)
         if not self._enqueue((topic, payload, _now_ms()), wait_s=wait_s):
             self._queued_bytes.give(size)
+
+    def _note_replayed_state(self, payload: bytes) -> None:
+        """A STATE on our topic that the broker delivered as retained, i.e. replayed when we subscribed. An offline
+        one with a timestamp older than this host object is the Will of an earlier run of this host (the twin
+        restarted after a crash or a kill: the broker published that run's Will and kept it): expected, so
+        :meth:`_log_offline_state` says so at INFO. The same STATE published live by another client reaches us
+        with the retain flag clear (MQTT 3.1.1 §3.3.1.3) and stays a warning."""
+        try:
+            state = decode_state(payload)
+        except SparkplugError:
+            return  # not a STATE: the worker reports and repairs it
+        if not state.online and state.timestamp < self._started_ms:
+            with self._will_lock:
+                self._earlier_runs.append(state.timestamp)
 
     def _refuse_retained(self, topic: str, rule: str) -> None:
         """A Sparkplug message the broker delivered as retained: refused, counted (``retained_refused``) and logged
@@ -549,11 +567,19 @@ class SparkplugHost:
         """Say why our STATE reads offline while we are connected. Expected after a lost connection: the broker
         published that connection's Will, with the timestamp it carried (an earlier one of ours: every CONNECT
         carries a new one, tck-id-host-topic-phid-birth-payload-timestamp), and replays it retained when we
-        subscribe again (or publishes it late, when it noticed the loss after we were back). Anything else, an
+        subscribe again (or publishes it late, when it noticed the loss after we were back). Expected too: an earlier
+        run's Will, replayed retained when we first subscribe (:meth:`_note_replayed_state`). Anything else, an
         offline STATE with a timestamp this host never used, was published by another client: a warning."""
         with self._will_lock:
             ours = state.timestamp in self._wills and state.timestamp != self._state_timestamp
-        if ours:
+            earlier_run = state.timestamp in self._earlier_runs
+        if earlier_run:
+            logger.info(
+                "own STATE reads offline from the Will of an earlier run of this host (timestamp %d, found retained "
+                "at subscribe); republishing online",
+                state.timestamp,
+            )
+        elif ours:
             logger.info(
                 "own STATE reads offline from the Will of a lost connection (timestamp %d); republishing online",
                 state.timestamp,
