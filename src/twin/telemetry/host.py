@@ -5,41 +5,22 @@ bounded queue (a full queue is counted as ``queue_overflow`` and logged, never s
 shows up as a seq gap and is repaired by a rebirth). One worker thread takes messages off the queue, orders
 them per edge node (:class:`~twin.telemetry.node_tracker.EdgeNodeTracker`) and hands samples to the sink.
 
-Retained messages: Sparkplug publishes NBIRTH, DBIRTH, NDATA, DDATA, NDEATH, DDEATH, NCMD and DCMD with the MQTT
-retain flag false (tck-id-payloads-nbirth-retain, -dbirth-retain, -ndata-retain, -ddata-retain,
-tck-id-payloads-ndeath-will-message-retain, tck-id-topics-ddeath-mqtt, tck-id-payloads-ncmd-retain,
--dcmd-retain). A broker keeps a message published retained anyway and replays it, retain flag set, to every new
-subscriber, the host after each (re)connect included: stale data that would be applied as new, or a birth that
-re-births a node which may be dead. The MQTT thread refuses such a message before it is queued, counts it
-(``retained_refused``) and logs once per topic; the node's live messages beside it are applied as ever (a DATA
-without a birth asks for a rebirth). A retained publish that reaches a subscriber already there comes with the
-retain flag clear (MQTT 3.1.1 §3.3.1.3; Mosquitto 2.0 does so) and is applied as the live message it is.
+Retained messages: births, data, deaths and commands that arrive retained are refused before they are queued
+(:mod:`twin.telemetry.retained`), counted (``retained_refused``) and logged once per topic.
 
 Setpoints (issue 10 item 7, :meth:`SparkplugHost.write_setpoint`): with ``HostConfig.setpoint_limits`` set, the
-host range-checks a value against the technology's limits (:mod:`twin.telemetry.setpoints`), takes the metric's
-datatype from the device's current DBIRTH and publishes a DCMD on ``spBv1.0/<group>/DCMD/<node>/<device>``
-(QoS 0, not retained, tck-id-topics-dcmd-*): the metric by its DBIRTH alias only, as the spec requires when
-aliases are used (tck-id-payloads-alias-data-cmd-requirement; by name when the DBIRTH gave no alias), a metric
-timestamp (tck-id-payloads-name-cmd-requirement) and the value in the protobuf field of the DBIRTH datatype,
-without the datatype itself (tck-id-payloads-metric-datatype-not-req). The
-gateway's next DDATA settles it (:class:`~twin.telemetry.setpoints.ReadbackVerifier`); a mismatch or no read-back
-within ``readback_timeout_s`` is an alarm: counted (``setpoint_failed``), logged as a warning and handed to
-``on_setpoint``.
+host range-checks a value against the technology's limits, takes the metric's datatype and alias from the device's
+current DBIRTH and publishes a DCMD on ``spBv1.0/<group>/DCMD/<node>/<device>`` (QoS 0, not retained,
+tck-id-topics-dcmd-*; payload: :func:`twin.telemetry.setpoints.command_payload`). The gateway's next DDATA settles
+it (:class:`~twin.telemetry.setpoints.ReadbackVerifier`); a mismatch or no read-back within ``readback_timeout_s``
+is an alarm: counted (``setpoint_failed``), logged as a warning and handed to ``on_setpoint``.
 
-STATE (spec "Host Application Session Establishment"): the CONNECT carries the Will
-``spBv1.0/STATE/<host_id>`` = ``{"online": false, "timestamp": T}`` (QoS 1, retained); after subscribing, the host
-publishes ``{"online": true, "timestamp": T}`` (QoS 1, retained) with the same T; if it ever sees its own STATE
-offline while connected it republishes online (and replaces anything else retained there, e.g. a Sparkplug 2.2
-``OFFLINE``); on a clean stop it publishes offline before disconnecting. Each CONNECT carries a new T, so after a
-lost connection the offline STATE the broker published as that connection's Will (and replays, retained, when
-the host subscribes again) carries an earlier T of the host's own: the expected sequence, logged at INFO. An
-offline STATE with a T the host never used, or anything that is not a STATE, was put there by another client:
-a warning.
+STATE (spec "Host Application Session Establishment"; :mod:`twin.telemetry.host_state`): the Will and the online
+STATE carry one timestamp per connection; an offline STATE of our own seen while connected is replaced by the
+online one, logged at INFO when it is one of our Wills or an earlier run's, as a warning otherwise.
 
-Device names (:mod:`twin.telemetry.naming`): a DBIRTH of a device named like a pot controller but not in the
-convention's one spelling (``pot_1`` or ``pot_0001`` for ``pot_001``, or ``pot_000``) is taken and its samples
-delivered, but they map to no cell: counted (``misnamed_devices``) and logged once per device with the spelling
-expected (:class:`~twin.telemetry.first_seen.FirstSeen`).
+Device names (:mod:`twin.telemetry.naming`): a device named like a pot but not ``pot_<NNN>`` (``pot_1``, ``pot_000``)
+is taken, its samples reach no cell; counted (``misnamed_devices``), logged once per device.
 
 MQTT goes through :class:`twin_edge.mqtt_link.MqttLink`, the connection module the edge gateway uses too
 (username/password, TLS with CA, client certificate and host-name check: ``HostConfig.username``, ``password``,
@@ -53,23 +34,23 @@ import logging
 import queue
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 
 from twin.telemetry.byte_budget import ByteBudget
 from twin.telemetry.first_seen import FirstSeen
 from twin.telemetry.host_config import HostConfig
+from twin.telemetry.host_state import OwnState
 from twin.telemetry.metric_state import short
 from twin.telemetry.naming import pot_misnaming
 from twin.telemetry.node_tracker import EdgeNodeTracker
+from twin.telemetry.retained import retain_forbidden
 from twin.telemetry.samples import IngestCounters, Sample, SampleSink
-from twin.telemetry.setpoints import ReadbackOutcome, ReadbackVerifier, SetpointError
+from twin.telemetry.setpoints import ReadbackOutcome, ReadbackVerifier, SetpointError, command_payload
 from twin_edge.errors import SparkplugError
-from twin_edge.mqtt_link import Connected, Disconnected, LinkEvent, MqttLink, Received, Subscribed, Will
+from twin_edge.mqtt_link import Connected, Disconnected, LinkEvent, MqttLink, Received, Subscribed
 from twin_edge.sparkplug import (
     REBIRTH_METRIC,
     DataType,
-    HostState,
     MessageType,
     Metric,
     StateTopic,
@@ -78,41 +59,17 @@ from twin_edge.sparkplug import (
     encode_payload,
     parse_topic,
 )
-from twin_edge.sparkplug.datatypes import VALUE_FIELD, to_wire
 
 logger = logging.getLogger(__name__)
 
 
 _STOP = object()
-_WILLS_KEPT = 64  # the Will timestamps of this many connections are known as ours (the oldest ones forgotten)
 _TOPIC_CACHE_SIZE = 65_536  # parsed topics (a few per device) kept by the worker
 _DISCONNECTED = object()
 
 
-#: The message types Sparkplug publishes with the MQTT retain flag false, and the requirement that says so.
-_NO_RETAIN = {
-    "NBIRTH": "tck-id-payloads-nbirth-retain",
-    "DBIRTH": "tck-id-payloads-dbirth-retain",
-    "NDATA": "tck-id-payloads-ndata-retain",
-    "DDATA": "tck-id-payloads-ddata-retain",
-    "NDEATH": "tck-id-payloads-ndeath-will-message-retain",
-    "DDEATH": "tck-id-topics-ddeath-mqtt",
-    "NCMD": "tck-id-payloads-ncmd-retain",
-    "DCMD": "tck-id-payloads-dcmd-retain",
-}
-
-
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-def _retain_forbidden(topic: str) -> str | None:
-    """The requirement a retained message on ``topic`` breaks (:data:`_NO_RETAIN`); None for STATE (retained by
-    design) and for what is not a Sparkplug message topic (left to the worker's topic check)."""
-    parts = topic.split("/", 3)
-    if len(parts) < 4 or parts[0] != "spBv1.0":
-        return None
-    return _NO_RETAIN.get(parts[2])
 
 
 class SparkplugHost:
@@ -139,12 +96,8 @@ class SparkplugHost:
         self._reordering: set[EdgeNodeTracker] = set()  # nodes with a Reorder Timeout running
         self._misnamed = FirstSeen()  # devices named like a pot but not pot_<NNN>, logged already (worker thread)
         self._retained_logged = FirstSeen()  # topics whose retained messages were refused and logged (MQTT thread)
-        self._state_topic = str(StateTopic(config.host_id))
-        self._state_timestamp = _now_ms()
-        self._wills: deque[int] = deque(maxlen=_WILLS_KEPT)  # the timestamps of this host's Wills, newest last
-        self._started_ms = self._state_timestamp  # older STATE timestamps are an earlier run's (_note_replayed_state)
-        self._earlier_runs: deque[int] = deque(maxlen=_WILLS_KEPT)  # their Wills' timestamps, found retained
-        self._will_lock = threading.Lock()  # _will (MQTT thread) against _log_offline_state (worker)
+        self._own_state = OwnState(config.host_id, _now_ms)
+        self._state_topic = self._own_state.topic
         self._online = threading.Event()
         self._stopping = False
         self._worker: threading.Thread | None = None
@@ -154,7 +107,7 @@ class SparkplugHost:
             config.client_id or f"twin-host-{config.host_id}",
             subscriptions=[(topic, 1) for topic in topics],
             on_event=self._on_event,
-            will_provider=self._will,
+            will_provider=self._own_state.will,
             max_queued_messages=1000,
             # messages come as Received events, not through MqttLink's on_message fast path: only the event
             # carries the retain flag (_on_message); its cost, ~0.4 us a message, is a few % of paho's own
@@ -223,21 +176,8 @@ class SparkplugHost:
         datatype = tracker.birth_datatype(device, metric)
         if datatype is None:
             raise SetpointError(f"{group}/{node}/{device} has no metric {metric!r} in its DBIRTH; nothing written")
-        wire_value = round(checked) if VALUE_FIELD[datatype] in ("int_value", "long_value") else checked
-        try:
-            wire = to_wire(datatype, wire_value)
-        except SparkplugError as exc:
-            raise SetpointError(f"{metric} = {value!r} does not fit its DBIRTH datatype: {exc}") from None
         now = _now_ms()
-        alias = tracker.birth_alias(device, metric)
-        command = Metric(
-            name=metric if alias is None else None,
-            alias=alias,
-            timestamp=now,
-            value=wire,
-            value_field=VALUE_FIELD[datatype],
-        )
-        payload = encode_payload([command], timestamp=now)
+        payload = command_payload(metric, value, checked, datatype, tracker.birth_alias(device, metric), now)
         key = (group, node, device, metric)
         self._readback.expect(key, command_id, checked, now, round(self.config.readback_timeout_s * 1000))
         if not self._link.connected or not self._link.publish(
@@ -284,7 +224,7 @@ class SparkplugHost:
     def stop(self, timeout: float = 5.0) -> None:
         """Publish the offline STATE, disconnect, and let the worker finish what is queued."""
         self._stopping = True
-        offline = HostState(False, self._state_timestamp).encode()
+        offline = self._own_state.payload(online=False)
         if self._link.connected and not self._link.publish(
             self._state_topic, offline, qos=1, retain=True, wait_s=timeout
         ):
@@ -312,16 +252,10 @@ class SparkplugHost:
         await asyncio.to_thread(self.stop)
 
     # -- MQTT network thread ---------------------------------------------------------------------------------
-    def _will(self) -> Will:
-        with self._will_lock:
-            self._state_timestamp = _now_ms()
-            self._wills.append(self._state_timestamp)
-        return Will(self._state_topic, HostState(False, self._state_timestamp).encode(), qos=1, retain=True)
-
     def _on_message(self, topic: str, payload: bytes, retain: bool = False) -> None:
         self._counters.received += 1
         if retain:
-            rule = _retain_forbidden(topic)
+            rule = retain_forbidden(topic)
             if rule is not None:  # dropped here, before it is queued, as an oversized payload is
                 self._refuse_retained(topic, rule)
                 return
@@ -336,23 +270,9 @@ class SparkplugHost:
             self._overflow(f"ingest queue holds {self._queued_bytes.used} payload bytes (max_queued_bytes)")
             return
         if retain and topic == self._state_topic:
-            self._note_replayed_state(payload)
+            self._own_state.note_replayed(payload)
         if not self._enqueue((topic, payload, _now_ms()), wait_s=wait_s):
             self._queued_bytes.give(size)
-
-    def _note_replayed_state(self, payload: bytes) -> None:
-        """A STATE on our topic that the broker delivered as retained, i.e. replayed when we subscribed. An offline
-        one with a timestamp older than this host object is the Will of an earlier run of this host (the twin
-        restarted after a crash or a kill: the broker published that run's Will and kept it): expected, so
-        :meth:`_log_offline_state` says so at INFO. The same STATE published live by another client reaches us
-        with the retain flag clear (MQTT 3.1.1 §3.3.1.3) and stays a warning."""
-        try:
-            state = decode_state(payload)
-        except SparkplugError:
-            return  # not a STATE: the worker reports and repairs it
-        if not state.online and state.timestamp < self._started_ms:
-            with self._will_lock:
-                self._earlier_runs.append(state.timestamp)
 
     def _refuse_retained(self, topic: str, rule: str) -> None:
         """A Sparkplug message the broker delivered as retained: refused, counted (``retained_refused``) and logged
@@ -378,7 +298,7 @@ class SparkplugHost:
                 return
             # Birth only once every subscription is active, with the Will's timestamp
             # (tck-id-host-topic-phid-birth-payload-timestamp, tck-id-message-flow-phid-sparkplug-subscription).
-            self._link.publish(self._state_topic, HostState(True, self._state_timestamp).encode(), qos=1, retain=True)
+            self._link.publish(self._state_topic, self._own_state.payload(online=True), qos=1, retain=True)
             self._online.set()
             logger.info("host %s online", self.config.host_id)
         elif isinstance(event, Disconnected):
@@ -560,36 +480,8 @@ class SparkplugHost:
         if (state is None or not state.online) and not self._stopping and self._link.connected:
             # tck-id-message-flow-hid-sparkplug-state-message-delivered: never leave an offline STATE standing.
             if state is not None:
-                self._log_offline_state(state)
-            self._link.publish(self._state_topic, HostState(True, self._state_timestamp).encode(), qos=1, retain=True)
-
-    def _log_offline_state(self, state: HostState) -> None:
-        """Say why our STATE reads offline while we are connected. Expected after a lost connection: the broker
-        published that connection's Will, with the timestamp it carried (an earlier one of ours: every CONNECT
-        carries a new one, tck-id-host-topic-phid-birth-payload-timestamp), and replays it retained when we
-        subscribe again (or publishes it late, when it noticed the loss after we were back). Expected too: an earlier
-        run's Will, replayed retained when we first subscribe (:meth:`_note_replayed_state`). Anything else, an
-        offline STATE with a timestamp this host never used, was published by another client: a warning."""
-        with self._will_lock:
-            ours = state.timestamp in self._wills and state.timestamp != self._state_timestamp
-            earlier_run = state.timestamp in self._earlier_runs
-        if earlier_run:
-            logger.info(
-                "own STATE reads offline from the Will of an earlier run of this host (timestamp %d, found retained "
-                "at subscribe); republishing online",
-                state.timestamp,
-            )
-        elif ours:
-            logger.info(
-                "own STATE reads offline from the Will of a lost connection (timestamp %d); republishing online",
-                state.timestamp,
-            )
-        else:
-            logger.warning(
-                "own STATE reads offline while connected, with timestamp %d, which no earlier connection of this "
-                "host used (another client published it); republishing online",
-                state.timestamp,
-            )
+                self._own_state.explain_offline(state)
+            self._link.publish(self._state_topic, self._own_state.payload(online=True), qos=1, retain=True)
 
     def _emit(self, samples: Sequence[Sample]) -> None:
         self._readback.observe(samples)

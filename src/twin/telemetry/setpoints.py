@@ -33,6 +33,9 @@ from twin.errors import TelemetryError
 from twin.params.schema import technology_schema
 from twin.params.technology import Technology
 from twin.telemetry.samples import Quality, Sample
+from twin_edge.errors import SparkplugError
+from twin_edge.sparkplug import DataType, Metric, encode_payload
+from twin_edge.sparkplug.datatypes import VALUE_FIELD, to_wire
 
 SETPOINTS = ("resistance_target_uohm", "feed_mode", "exchanger_duty_kW")
 
@@ -128,6 +131,28 @@ def setpoint_limits(technology: Technology, *, exchanger_capacity_kW: float | No
         ),
     }
     return SetpointLimits(MappingProxyType(ranges))
+
+
+def command_payload(
+    metric: str, value: object, checked: float, datatype: DataType, alias: int | None, now_ms: int
+) -> bytes:
+    """The DCMD payload that writes ``metric`` = ``checked`` (``value`` as given, for the error): the metric by its
+    DBIRTH alias only when there is one (tck-id-payloads-alias-data-cmd-requirement), a metric timestamp
+    (tck-id-payloads-name-cmd-requirement), the value in the protobuf field of the DBIRTH ``datatype`` and not the
+    datatype itself (tck-id-payloads-metric-datatype-not-req). Raises :class:`SetpointError` if it does not fit."""
+    wire_value = round(checked) if VALUE_FIELD[datatype] in ("int_value", "long_value") else checked
+    try:
+        wire = to_wire(datatype, wire_value)
+    except SparkplugError as exc:
+        raise SetpointError(f"{metric} = {value!r} does not fit its DBIRTH datatype: {exc}") from None
+    command = Metric(
+        name=metric if alias is None else None,
+        alias=alias,
+        timestamp=now_ms,
+        value=wire,
+        value_field=VALUE_FIELD[datatype],
+    )
+    return encode_payload([command], timestamp=now_ms)
 
 
 @dataclass(frozen=True, slots=True)
