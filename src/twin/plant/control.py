@@ -30,7 +30,7 @@ What a smelter does every day, not what the pot controller does every second (th
 * **Dosing.** What a visit decides goes into the pot over the following ``addition_spread_h`` hours, not in one
   charge (:mod:`twin.plant.dosing`: AlF3 through the pot's feeder, crushed bath with the anode cover); the
   line's totals ``alf3_added_kg`` and ``bath_added_kg`` count what has gone in. The controller books an
-  order when it makes it (``added_kg``), so its AlF3 estimate is the bath once its orders are in: a sample
+  order when it makes it (:attr:`added_kg`), so its AlF3 estimate is the bath once its orders are in: a sample
   remembers what was ordered less what was still pending, and the bath-level error counts pending crushed
   bath as in the pot.
 
@@ -114,7 +114,6 @@ class PotroomControl:
     target_offset_ohm: float = 0.0  # a restart treatment's raise on top of the routine band
     treatment_until_s: float = -1.0
     visits: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    added_kg: np.ndarray = field(default_factory=lambda: np.zeros(0))
     lost_seen_kg: np.ndarray = field(default_factory=lambda: np.zeros(0))
     generated_seen_kg: np.ndarray = field(default_factory=lambda: np.zeros(0))
     samples: list[list[_Sample]] = field(default_factory=list)
@@ -133,7 +132,6 @@ class PotroomControl:
         self.target_superheat_K = float(np.mean(pot.values("temperature_degC") - pot.values("liquidus_degC")))
         self.nominal_target_ohm = pot.parameter("r_target_ohm")
         self.visits = np.zeros(n, dtype=np.int64)
-        self.added_kg = np.zeros(n)
         self.lost_seen_kg = self._lost()
         self.generated_seen_kg = self._generated()
         self.samples = [[] for _ in range(n)]
@@ -142,6 +140,11 @@ class PotroomControl:
         spread_s = self.settings["addition_spread_h"] * HOUR_S
         self.alf3_dosing = Dosing(n, spread_s)
         self.bath_dosing = Dosing(n, spread_s)
+
+    @property
+    def added_kg(self) -> np.ndarray:
+        """AlF3 each pot's visits have ordered so far (fed or still pending; one copy: the dosing's ledger)."""
+        return self.alf3_dosing.ordered_kg
 
     # --- helpers ----------------------------------------------------------------------------------------
     def _lost(self, cell: int | None = None) -> np.ndarray | float:
@@ -309,7 +312,6 @@ class PotroomControl:
         limit = s["alf3_feedback_max_kg"]
         add = max(feed_forward + min(max(feedback, -limit), limit), 0.0)
         if add > 0.0:
-            self.added_kg[cell] += add
             now = self.alf3_dosing.order(cell, add)
             if now > 0.0:
                 self.line.alf3_added_kg += pot.add_alf3(cell, now)
