@@ -47,9 +47,8 @@ def pot_cell(device: str | None) -> int | None:
     match = _POT.fullmatch(device) if device is not None else None
     if match is None:
         return None
-    digits = match.group(1)
-    cell = int(digits)
-    return cell if cell >= 1 and digits == f"{cell:03d}" else None
+    cell = int(match.group(1))
+    return cell if 1 <= cell <= MAX_CELL and pot_device_id(cell) == device else None
 
 
 def pot_misnaming(device: str | None) -> str | None:
