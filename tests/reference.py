@@ -211,6 +211,15 @@ def stirring(current_A: float, nominal_A: float, still: float, exponent: float) 
     return still + (1.0 - still) * math.pow(x, exponent)
 
 
+def current_efficiency_at(
+    ce_nominal: float, current_A: float, nominal_A: float, still: float, exponent: float
+) -> float:
+    """The CE loss flux is a current density of its own, ∝ the stirring (Sterten & Solli 1996; Solheim et al.
+    LM 2018): its share of the current, (1 − CE_nom)·s(I)·I_nom/I, with I/I_nom held to [0.5, 1.5]."""
+    x = min(max(current_A / nominal_A, 0.5), 1.5)
+    return 1.0 - (1.0 - ce_nominal) * stirring(x * nominal_A, nominal_A, still, exponent) / x
+
+
 def shell_coefficient(shell_c: float, air_c: float, h_conv: float, emissivity: float) -> float:
     """Convection plus linearised grey-body radiation, W/(m² K): h + εσ(Ts⁴ − Ta⁴)/(Ts − Ta)."""
     ts, ta = shell_c + KELVIN, air_c + KELVIN
@@ -622,12 +631,15 @@ class Model:
         w["i_a"] = i_a
         w["d_b"] = bubble_thickness(i_a)
         w["ohm_per_cm"] = 1.0 / (s["kappa_S_per_cm"] * self.area)
+        w["ce_at_current"] = current_efficiency_at(
+            s["current_efficiency"], I, p[L.P_I_NOMINAL_A], p[L.P_STIR_STILL_FRACTION], p[L.P_STIR_EXPONENT]
+        )
         return False
 
     # --- the step itself; returns True if a stopping AE event happened ------------------------------
     def step(self, c: Cell, I: float, k: int, stop_mask: int) -> bool:
         p, s, w, acc, dt = self.p, c.s, c.w, c.acc, self.dt
-        ce = s["current_efficiency"]
+        ce = w["ce_at_current"]
         c_ae = p[L.P_ALUMINA_AE_WTPCT]
         pct = w["pct_per_kg"]
         al2o3 = s["alumina_dissolved_kg"] * pct

@@ -113,6 +113,48 @@ def test_current_efficiency(sh, a, li, k) -> None:
     assert close(ph.current_efficiency(sh, a, li, k), ref.current_efficiency(sh, a, li, k))
 
 
+@SETTINGS
+@given(st.floats(0.85, 0.97), st.floats(0.0, 600e3), st.floats(0.2, 1.0), st.floats(0.5, 1.0))
+def test_current_efficiency_at_current(ce, current, still, exponent) -> None:
+    """Includes currents outside 50–150 % of nominal, where the current-density term is held at its end value."""
+    assert close(ph.current_efficiency_at_current(ce, current, 300e3, still, exponent),
+                 ref.current_efficiency_at(ce, current, 300e3, still, exponent))
+
+
+@pytest.mark.parametrize("ce_nominal", [0.93, 0.95, 0.96])
+def test_metal_lost_per_area_is_constant_at_fixed_stirring(ce_nominal) -> None:
+    """The CE loss is the mass-transfer-limited flux of dissolved metal (Sterten & Solli, J. Appl. Electrochem.
+    26, 1996): at a fixed mass-transfer coefficient (no stirring change, ``still_fraction`` = 1) the metal lost
+    per second, (1 − CE)·I, does not depend on the current (Grjotheim & Welch 1988: loss per unit area roughly
+    constant), and at the nominal current the CE is Dewing's."""
+    nominal = 300e3
+    lost_at_nominal = (1.0 - ce_nominal) * nominal
+    for fraction in (0.5, 0.6, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5):
+        ce = ph.current_efficiency_at_current(ce_nominal, fraction * nominal, nominal, 1.0, 0.8)
+        assert (1.0 - ce) * fraction * nominal == pytest.approx(lost_at_nominal, rel=1e-12)
+    assert ph.current_efficiency_at_current(ce_nominal, nominal, nominal, 0.4, 0.8) == pytest.approx(
+        ce_nominal, abs=1e-15
+    )
+
+
+def test_lower_current_loses_current_efficiency_with_the_stirring() -> None:
+    """With the shipped stirring (a still fraction of 0.4, exponent 0.8: hal275.toml) the loss flux falls with
+    the stirring but slower than the current, so CE falls as the current does (plants lose CE at low current
+    density), and by less than the fixed-stirring bound; beyond the law's range it is held."""
+    nominal, ce_nominal = 300e3, 0.95
+    def at(fraction: float, still: float = 0.4) -> float:
+        return ph.current_efficiency_at_current(ce_nominal, fraction * nominal, nominal, still, 0.8)
+
+    ces = [at(f) for f in (0.5, 0.6, 0.75, 0.9, 1.0)]
+    assert ces == sorted(ces)
+    assert ces[0] < ces[-1]
+    for fraction in (0.5, 0.75, 0.9):
+        assert at(fraction, still=1.0) < at(fraction) < ce_nominal
+    for below in (0.0, 0.2):
+        assert at(below) == at(0.5)
+    assert at(2.0) == at(1.5)
+
+
 # --- heat transfer and chemistry (physics.md §1.6) -------------------------------------------------------
 
 

@@ -12,7 +12,8 @@ Model (each piece cites its source; equations in ``twin.cell.physics``):
 * **Alumina** — Yao et al. 2017 three-state model (AIChE J 63:2806): consumption M_Al2O3·I·CE/(6F),
   a fraction r of each shot undissolved, first-order dissolution k_diss·m_undissolved.
 * **Metal** — Faraday's law: ṁ_Al = M_Al·I·CE/(3F).
-* **CE** — Dewing 1991 (Metall. Trans. B 22) with a per-technology constant.
+* **CE** — Dewing 1991 (Metall. Trans. B 22) with a per-technology constant, at the line current through the
+  loss flux's current density (Sterten & Solli 1996; Solheim et al. LM 2018; ``physics.current_efficiency_at_current``).
 * **Energy** — Haupin/Entner balance (physics.md §1.6): heat released inside the cell I·V − I²·R_ext, less the
   process energy e_proc(CE) per kg Al (back reaction counted once) and the alumina heating, with the
   anode-effect energy split between liquids, anode node and off-gas, integrated as the liquids' enthalpy

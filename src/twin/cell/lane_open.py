@@ -132,8 +132,12 @@ def open_step(
         b[R.ETA_CATH + j] = ph.cathode_overvoltage(t_ec, b[R.I_C + j], ratio)
         b[R.G + j] = 1.0 / (b[R.KAPPA + j] * conduct_area)
         b[R.PHI_BASE + j] = ph.bubble_coverage_base(i_a, ratio)
+        ce_at_current = ph.current_efficiency_at_current(
+            b[R.CE + j], I, p[L.P_I_NOMINAL_A], p[L.P_STIR_STILL_FRACTION], p[L.P_STIR_EXPONENT]
+        )  # CE moves on the slow cadence and with the current only
+        b[R.CE_I + j] = ce_at_current
         b[R.E_PROC + j] = ph.process_energy_per_kg_al(
-            b[R.CE + j], p[L.P_REACTION_J_PER_KG_AL], p[L.P_BACK_REACTION_J_PER_KG_AL]
-        )  # CE moves on the slow cadence only
-        b[R.E_CARBON + j] = ph.carbon_heating_per_kg_al(b[R.CE + j], T, state[L.S_ANODE_TEMP_DEGC, i])
+            ce_at_current, p[L.P_REACTION_J_PER_KG_AL], p[L.P_BACK_REACTION_J_PER_KG_AL]
+        )
+        b[R.E_CARBON + j] = ph.carbon_heating_per_kg_al(ce_at_current, T, state[L.S_ANODE_TEMP_DEGC, i])
     return n_events, -1

@@ -4,7 +4,7 @@ The lane-blocked kernel (:mod:`twin.cell.block`) keeps a block's variables in on
 indexes variable X of lane j as ``b[X + j]``, where X = row · ``LANES`` is a compile-time constant (numba freezes
 module-level integers). Every access of the lane loop is then one base pointer plus a constant offset plus the
 lane, so LLVM sees that the rows cannot overlap (their distance, ``LANES`` elements, is at least one vector) and
-vectorises the loop without run-time alias checks. 32 lanes × 84 rows × 8 B = 21.5 kB: the block stays in L1.
+vectorises the loop without run-time alias checks. 32 lanes × 85 rows × 8 B = 21.8 kB: the block stays in L1.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ _R = _rows(
     "LOSS_W",
     # terms held between refreshes (slow cadence or a change of current)
     "I_LAST", "I_A", "I_C", "D_B", "INV_I", "PCT", "E_REV", "ETA_CONC", "ETA_SURF", "ETA_CATH", "G", "PHI_BASE",
-    "E_PROC", "E_CARBON",
+    "E_PROC", "E_CARBON", "CE_I",
     # values of the last step, for the outputs
     "V_BATH", "V_BUBBLE", "V_NOISE", "V_AE", "V_CELL", "R_PSEUDO", "I_DONE",
     # accumulators over the call
@@ -85,6 +85,7 @@ G = _R["G"]
 PHI_BASE = _R["PHI_BASE"]
 E_PROC = _R["E_PROC"]
 E_CARBON = _R["E_CARBON"]
+CE_I = _R["CE_I"]  # the CE at the lane's current (CE holds it at the nominal current)
 V_BATH = _R["V_BATH"]
 V_BUBBLE = _R["V_BUBBLE"]
 V_NOISE = _R["V_NOISE"]

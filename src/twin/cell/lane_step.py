@@ -89,7 +89,7 @@ def lane_step(
         pct_per_kg = b[R.PCT + j]
         g = b[R.G + j]
         d_b = b[R.D_B + j]
-        ce = b[R.CE + j]
+        ce = b[R.CE_I + j]  # at the lane's current (lane_open)
         al2o3 = m_diss * pct_per_kg
         c_eval = max(al2o3, ALUMINA_FLOOR_WTPCT)
 

@@ -20,6 +20,9 @@ Sources (see ``../shared/docs/physics.md`` §1 for the full provenance):
   Metall. Mater. Trans. B 27 (1996) 739–744, doi 10.1007/BF02915602.
 * [Dew91] E. W. Dewing, "Loss of current efficiency in aluminum electrolysis cells",
   Metall. Trans. B 22 (1991), doi 10.1007/BF02652482.
+* [SS96] Sterten & Solli, "An electrochemical current efficiency model for aluminium electrolysis cells",
+  J. Appl. Electrochem. 26 (1996) 187–193; [Sol18] Solheim, Gudbrandsen, Osen, Kongstein & Skybakmoen,
+  "Current efficiency in Hall-Héroult cells: the role of mass transfer at the cathode", Light Metals 2018.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ KELVIN = 273.15
 LN10 = math.log(10.0)
 CE_SUPERHEAT_MIN = -10.0  # K, range over which Dewing's CE law is applied
 CE_SUPERHEAT_MAX = 30.0
+CE_CURRENT_RATIO_MIN = 0.5  # I/I_nom, range over which the CE's current-density term is applied
+CE_CURRENT_RATIO_MAX = 1.5
 
 
 @jit
@@ -329,6 +334,31 @@ def stirring_factor(current_A: float, nominal_A: float, still_fraction: float, e
     """
     ratio = min(max(current_A / nominal_A, 0.0), 2.0)
     return still_fraction + (1.0 - still_fraction) * ratio**exponent
+
+
+@jit
+def current_efficiency_at_current(
+    ce_nominal: float, current_A: float, nominal_A: float, still_fraction: float, exponent: float
+) -> float:
+    """Current efficiency at line current I from the CE at the nominal current (Dewing's, whose constant is
+    fitted at the cell design's own current density [Dew91]).
+
+        1 − CE(I) = (1 − CE_nom) · s(I) / (I/I_nom),   s(I) = :func:`stirring_factor`
+
+    The CE loss is the flux of dissolved metal carried away from the cathode by ordinary mass transfer [SS96],
+    a current density of its own that does not scale with the cell's current: Solheim et al. [Sol18] measured
+    the CE loss linear in the mass-transfer coefficient k. So the loss's share of the current is the loss flux
+    (∝ k) over the current, and k follows the stirring like the film coefficients at the ledge face (the
+    Chilton–Colburn analogy between heat and mass transfer): at fixed stirring the metal lost per unit area is
+    constant, as Grjotheim & Welch state for industrial cells (*Aluminium Smelter Technology*, 2nd ed. 1988).
+    At I = I_nom it is CE_nom itself. Below ``CE_CURRENT_RATIO_MIN`` of the nominal current (a restart's
+    ramp, an outage: the cathode's dissolved-metal activity then falls with its overvoltage, and the law's
+    premise no longer holds) and above ``CE_CURRENT_RATIO_MAX`` the term is held at its end value, as
+    :func:`current_efficiency` holds Dewing's superheat term.
+    """
+    ratio = min(max(current_A / nominal_A, CE_CURRENT_RATIO_MIN), CE_CURRENT_RATIO_MAX)
+    stirring = stirring_factor(ratio * nominal_A, nominal_A, still_fraction, exponent)
+    return 1.0 - (1.0 - ce_nominal) * (stirring / ratio)
 
 
 @jit

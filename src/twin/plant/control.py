@@ -60,7 +60,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from twin.cell import operations as cell_ops
-from twin.cell.physics import FARADAY, M_AL, M_AL2O3, carbon_heating_per_kg_al, process_energy_per_kg_al
+from twin.cell.physics import (
+    FARADAY,
+    M_AL,
+    M_AL2O3,
+    carbon_heating_per_kg_al,
+    current_efficiency_at_current,
+    process_energy_per_kg_al,
+)
 from twin.errors import SimulationError
 from twin.params import Component
 from twin.plant.dosing import Dosing
@@ -345,11 +352,17 @@ class PotroomControl:
                 self.line.bath_tapped_kg += float(cell_ops.tap_bath_each(pot, cell, amount)[0])
 
 
-def _process_voltage(line: PotlineSim) -> np.ndarray:
-    """Voltage equivalent of the process energy per cell: CE·(e_proc(CE) + carbon heating + alumina heating) per
-    coulomb of Al (the kernel's terms, twin.cell.physics)."""
+def _process_voltage(line: PotlineSim, current_A: float) -> np.ndarray:
+    """Voltage equivalent of the process energy per cell at line current ``current_A``: CE·(e_proc(CE) + carbon
+    heating + alumina heating) per coulomb of Al, with the CE at that current (the kernel's terms,
+    twin.cell.physics)."""
     pot = line.potline
-    ce = pot.values("current_efficiency")
+    nominal_A = pot.nominal_current_kA * 1e3
+    still, exponent = pot.parameter("stir_still_fraction"), pot.parameter("stir_exponent")
+    ce = np.array(
+        [current_efficiency_at_current(c, current_A, nominal_A, still, exponent)
+         for c in pot.values("current_efficiency")]
+    )
     e_rx, e_back = pot.parameter("reaction_j_per_kg_al"), pot.parameter("back_reaction_j_per_kg_al")
     e_proc = process_energy_per_kg_al(ce, e_rx, e_back)
     bath, anode = pot.values("temperature_degC"), pot.values("anode_temp_degC")
@@ -369,11 +382,11 @@ def _heat_holding_target(
     R1 = (Q1/I1 − BEMF + V_proc)/I1.
     """
     bemf = line.potline.parameter("bemf_v")
-    v_proc = _process_voltage(line)
-    q0 = i0 * (bemf + r0 * i0 - v_proc)
-    natural = i1 * (bemf + r0 * i1 - v_proc)
+    v_proc0, v_proc1 = _process_voltage(line, i0), _process_voltage(line, i1)  # the CE moves with the current
+    q0 = i0 * (bemf + r0 * i0 - v_proc0)
+    natural = i1 * (bemf + r0 * i1 - v_proc1)
     q1 = np.clip(natural, q0 - down_W, q0 + up_W)
-    return (q1 / i1 - bemf + v_proc) / i1
+    return (q1 / i1 - bemf + v_proc1) / i1
 
 
 def compensate_resistance(line: PotlineSim, control: PotroomControl | None, old_kA: float, new_kA: float) -> None:
