@@ -178,12 +178,20 @@ def test_own_will_seen_after_a_reconnect_is_expected_and_a_foreign_offline_state
                                       "connection of this host used", logging.WARNING))
             states.publish(topic, b"OFFLINE", qos=1, retain=True)
             wait_until(lambda: logged("STATE payload b'OFFLINE' is invalid", logging.WARNING))
-            wait_until(lambda: h.counters["state_repaired"] == 1)
-            states.wait_for(lambda ms: ms[-2].payload == b"OFFLINE" and (_state(ms[-1].payload) or (None,))[0] is True)
+            wait_until(lambda: h.counters["state_repaired"] >= 1)
+            # repaired: an online STATE follows the invalid payload (not necessarily right after it: on a loaded
+            # machine the host's 1-s keepalive may lapse and its reconnect republish online once more)
+            states.wait_for(lambda ms: _online_after(ms, b"OFFLINE"))
     finally:
         h.stop()
         states.close()
         relay.close()
+
+
+def _online_after(messages: list, payload: bytes) -> bool:
+    """Whether an online STATE was recorded after the last message carrying ``payload``."""
+    marks = [k for k, m in enumerate(messages) if m.payload == payload]
+    return bool(marks) and any((_state(m.payload) or (None,))[0] is True for m in messages[marks[-1] + 1:])
 
 
 def test_an_earlier_runs_will_found_at_start_is_expected_not_a_warning(
