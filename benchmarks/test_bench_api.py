@@ -218,7 +218,7 @@ async def _measure(url: str, key: str, sse_clients: int) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def bench_server(tmp_path_factory: pytest.TempPathFactory):
+def bench_server(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest):
     path = tmp_path_factory.mktemp("benchapi") / "api.duckdb"
     with DuckDBStore(path) as store:
         key = create_api_key(store, "bench", ["read"])
@@ -226,6 +226,8 @@ def bench_server(tmp_path_factory: pytest.TempPathFactory):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "BENCH_STORE": str(path), "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path])}
+    if request.config.getoption("benchmark_disable") and "BENCH_SPEED" not in os.environ:
+        env["BENCH_SPEED"] = "30"  # a smoke test (the suite): the twin's first windows in seconds, as twin demo
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "benchmarks.test_bench_api:make_bench_app", "--host",
          "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"],

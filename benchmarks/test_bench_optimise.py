@@ -29,6 +29,13 @@ def reference():
     return inputs, models, time.perf_counter() - start
 
 
+@pytest.fixture(scope="module")
+def plan_48h(reference):
+    """The 48 h plan the replays run (solved once: each solve takes 10-25 s)."""
+    inputs, models, _ = reference
+    return plan(inputs, horizon_h=48.0, step_min=STEP_MIN, models=models)
+
+
 def _costs(p):
     return {"cost": p.costs.total, "baseline_cost": p.baseline_costs.total,
             "saving_pct": 100.0 * (p.baseline_costs.total - p.costs.total) / p.baseline_costs.total,
@@ -36,10 +43,12 @@ def _costs(p):
 
 
 @pytest.mark.benchmark(group="optimise")
-def test_48h_one_window(benchmark, reference):
+def test_48h_one_window(benchmark, reference, plan_48h):
+    """One 48 h window, timed; as a smoke test (``--benchmark-disable``) the module's solve of the same window."""
     inputs, models, identify_s = reference
-    p = benchmark.pedantic(lambda: plan(inputs, horizon_h=48.0, step_min=STEP_MIN, models=models), rounds=1,
-                           iterations=1, warmup_rounds=0)
+    solve = (lambda: plan_48h) if benchmark.disabled else (
+        lambda: plan(inputs, horizon_h=48.0, step_min=STEP_MIN, models=models))
+    p = benchmark.pedantic(solve, rounds=1, iterations=1, warmup_rounds=0)
     assert p.schedule.steps == 192
     assert p.costs.total <= p.baseline_costs.total * 1.002  # within the MIP gap of the baseline or better
     benchmark.extra_info.update({"units": 3, "potlines": 2, "steps": 192, "identify_s": identify_s, **_costs(p)})
@@ -47,20 +56,22 @@ def test_48h_one_window(benchmark, reference):
 
 @pytest.mark.benchmark(group="optimise")
 def test_week_rolling(benchmark, reference):
+    """A week in 48 h windows, 24 h kept; as a smoke test (``--benchmark-disable``, the suite) three days."""
     inputs, models, _ = reference
-    p = benchmark.pedantic(lambda: plan(inputs, horizon_h=48.0, step_min=STEP_MIN, total_h=168.0, commit_h=24.0,
+    total_h = 72.0 if benchmark.disabled else 168.0
+    p = benchmark.pedantic(lambda: plan(inputs, horizon_h=48.0, step_min=STEP_MIN, total_h=total_h, commit_h=24.0,
                                         models=models), rounds=1, iterations=1, warmup_rounds=0)
-    assert p.schedule.steps == 672
+    assert p.schedule.steps == round(total_h * 60 / STEP_MIN)
     benchmark.extra_info.update({"windows": p.windows, **_costs(p)})
 
 
 @pytest.mark.benchmark(group="optimise")
 @pytest.mark.parametrize("cells", [4, 352])
-def test_replay_48h(benchmark, reference, cells):
+def test_replay_48h(benchmark, reference, plan_48h, cells):
     """The twin replay of the 48 h schedule: both potlines with 4 cells each (scaled to 352) or all 352, potroom
     loops and routine operations on, 1 s steps; and the merit-order baseline's replay for its cost."""
     inputs, models, _ = reference
-    p = plan(inputs, horizon_h=48.0, step_min=STEP_MIN, models=models)
+    p = plan_48h
     lines, units = line_data(inputs, models, STEP_MIN / 60.0), unit_data(inputs, STEP_MIN / 60.0)
     run = benchmark.pedantic(lambda: replay(inputs, p.schedule, lines, units, p.tier, cells=cells), rounds=1,
                              iterations=1, warmup_rounds=0)
