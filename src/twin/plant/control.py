@@ -359,10 +359,7 @@ def _process_voltage(line: PotlineSim, current_A: float) -> np.ndarray:
     pot = line.potline
     nominal_A = pot.nominal_current_kA * 1e3
     still, exponent = pot.parameter("stir_still_fraction"), pot.parameter("stir_exponent")
-    ce = np.array(
-        [current_efficiency_at_current(c, current_A, nominal_A, still, exponent)
-         for c in pot.values("current_efficiency")]
-    )
+    ce = current_efficiency_at_current(pot.values("current_efficiency"), current_A, nominal_A, still, exponent)
     e_rx, e_back = pot.parameter("reaction_j_per_kg_al"), pot.parameter("back_reaction_j_per_kg_al")
     e_proc = process_energy_per_kg_al(ce, e_rx, e_back)
     bath, anode = pot.values("temperature_degC"), pot.values("anode_temp_degC")
