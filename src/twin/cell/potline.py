@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import itertools
 import math
-import weakref
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
@@ -35,6 +34,7 @@ from twin.cell.pack import initial_state, pack_params, seed_generators
 from twin.cell.slow import refresh_slow_terms_of
 from twin.errors import SimulationError
 from twin.params import Technology
+from twin.workers import SpinWorkers
 
 EVENT_CODES = {name: code for code, name in L.EVENT_NAMES.items()}
 #: kernel parameters by name: ``P_K_DISS`` -> ``"k_diss"`` (read-only for code above twin.cell)
@@ -134,7 +134,7 @@ class Potline:
         self.dissolution_factors: dict[str, float] = {}  # cause -> factor on the line's k_diss
         self.base_k_diss = float(self.params[L.P_K_DISS])
         self._ranges = _block_ranges(n_cells, threads)
-        self._pool: ThreadPoolExecutor | None = None
+        self._workers: SpinWorkers | None = None
         self._range_events: list[np.ndarray] = []  # per range after the first (which uses self._events)
         self._saved: tuple[np.ndarray, ...] = ()  # state, rng, acc, out as of the start of a parallel call
 
@@ -202,30 +202,52 @@ class Potline:
 
     def close(self) -> None:
         """Stop the worker threads (if any); the line can still advance, and starts them again when it does."""
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
+        if self._workers is not None:
+            self._workers.close()
+            self._workers = None
 
     def _advance_ranges(self, current: np.ndarray) -> tuple[int, np.ndarray]:
         """One kernel call as :func:`advance_cells` on each range in parallel; (steps done, event rows)."""
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(len(self._ranges) - 1, thread_name_prefix="potline-cells")
-            weakref.finalize(self, self._pool.shutdown, wait=False)
+        if self._workers is None:  # a spin-then-block hand-off: a forecast's call is a few ms (twin.workers)
+            self._workers = SpinWorkers(len(self._ranges) - 1, name="potline-cells")
         if not self._saved:
-            self._saved = (np.empty_like(self.state), np.empty_like(self.rng), np.empty_like(self.acc),
-                           np.empty_like(self.out))
+            self._saved = (
+                np.empty_like(self.state),
+                np.empty_like(self.rng),
+                np.empty_like(self.acc),
+                np.empty_like(self.out),
+            )
         if len(self._range_events) != len(self._ranges) - 1:
             self._range_events = [np.zeros_like(self._events) for _ in self._ranges[1:]]
         buffers = [self._events, *self._range_events]
 
         def run(r: int, limit: int) -> tuple[int, int]:
             lo, hi = self._ranges[r]
-            return advance_cells(self.state, self.rng, self.params, current, self.dt, self.step_count, limit, lo, hi,
-                                 buffers[r], self.acc, self.out, *self._saved)
+            return advance_cells(
+                self.state,
+                self.rng,
+                self.params,
+                current,
+                self.dt,
+                self.step_count,
+                limit,
+                lo,
+                hi,
+                buffers[r],
+                self.acc,
+                self.out,
+                *self._saved,
+            )
 
-        futures = [self._pool.submit(run, r, len(current)) for r in range(1, len(self._ranges))]
-        results = [run(0, len(current))]
-        results += [future.result() for future in futures]
+        results: list[tuple[int, int]] = [(0, 0)] * len(self._ranges)
+
+        def run_into(r: int) -> None:
+            results[r] = run(r, len(current))
+
+        errors = self._workers.run([partial(run_into, r) for r in range(len(self._ranges))])
+        error = next((e for e in errors if e is not None), None)
+        if error is not None:
+            raise error
         limit = min(n for n, _ in results)
         for r, (n, _) in enumerate(results):
             if n > limit:  # this range ran past another's event-buffer stop: back to its start, and up to that stop

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Generator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
@@ -34,6 +33,7 @@ from twin.plant.operations import LineOperations, job_durations_s
 from twin.plant.power import Dispatch, dispatch
 from twin.plant.protection import protective_action
 from twin.plant.restart import restart, start_restart
+from twin.workers import SpinWorkers
 
 HOUR_S = 3600.0
 RESTORE_GAIN = 0.5
@@ -102,7 +102,7 @@ class Plant:
     exchangers: dict[str, ExchangerControl] = field(default_factory=dict)  # per potline, where installed
     sync_s: float = 0.0  # > 0: the cells advance in spans that end on this grid, operations in between use it
     threads: int = 1  # lines advanced in parallel at a plant sync (the kernel releases the GIL)
-    _pool: ThreadPoolExecutor | None = field(default=None, repr=False)
+    _workers: SpinWorkers | None = field(default=None, repr=False)
     _closed_tie: Component | None = field(default=None, repr=False)  # the tie's own limits while it is open
 
     @classmethod
@@ -262,35 +262,41 @@ class Plant:
 
         Each line's whole sync (the grid points passed since its last one, its crane jobs, cells, events and the
         potroom's reactions: :meth:`PotlineSim.sync`) touches only that line, so the lines run it side by side:
-        the first in the calling thread, the others in the pool's worker threads (the kernel releases the GIL;
-        the lines' Python interleaves with the other lines' kernels). A run is the same with any number of
-        threads; an error is raised for the first line that had one, after every line finished.
+        the lines are dealt round-robin to ``threads`` groups, the first run by the calling thread, the others by
+        worker threads (the kernel releases the GIL; the lines' Python interleaves with the other lines'
+        kernels). The workers are handed their lines by a spin-then-block wait (:mod:`twin.workers`): a sync
+        comes every interval, 288 times a simulated day, and a worker asleep between two of them costs more to
+        wake than its line's Python. A run is the same with any number of threads; an error is raised for the
+        first line that had one, after every line finished.
         """
         now = self.env.now
-        if self.threads > 1 and len(self.lines) > 1:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="potline")
-            futures = [self._pool.submit(line.sync, now, exact=True) for line in self.lines[1:]]
-            errors: list[BaseException] = []
-            try:
-                self.lines[0].sync(now, exact=True)  # the calling thread takes the first line itself
-            except BaseException as error:  # re-raised below, once the workers are done
-                errors.append(error)
-            for future in futures:
-                error = future.exception()
-                if error is not None:
-                    errors.append(error)
-            if errors:
-                raise errors[0]
-        else:
+        groups = min(self.threads, len(self.lines))
+        if groups <= 1:
             for line in self.lines:
                 line.sync(now, exact=True)
+            return
+        if self._workers is None:
+            self._workers = SpinWorkers(groups - 1, name="potline")
+        errors: list[BaseException | None] = [None] * len(self.lines)
+
+        def sync_group(first: int) -> None:
+            for k in range(first, len(self.lines), groups):
+                try:
+                    self.lines[k].sync(now, exact=True)
+                except BaseException as error:  # raised below, once every line is done
+                    errors[k] = error
+
+        errors += self._workers.run([lambda first=first: sync_group(first) for first in range(groups)])
+        error = next((e for e in errors if e is not None), None)
+        if error is not None:
+            raise error
 
     def close(self) -> None:
-        """Stop the sync threads (if any); the plant can still run, serially."""
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
+        """Stop the sync threads (if any); the plant can still run, serially, and starts them again if it syncs
+        on several threads."""
+        if self._workers is not None:
+            self._workers.close()
+            self._workers = None
 
     def restore_power(self, lines: list[PotlineSim], outage: Callable[[bool], None]) -> None:
         """End an outage of ``lines``: re-energise them and, if switched on, run the restart procedure
