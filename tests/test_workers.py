@@ -9,6 +9,7 @@ that runs out). No test times anything (the speed is in benchmarks/).
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 
@@ -180,4 +181,31 @@ def test_too_many_tasks_or_a_reentrant_call_is_a_clear_error():
         assert inner
         assert "called again before its previous call returned" in str(inner[0])
     finally:
+        workers.close()
+
+
+class _InterruptError(Exception):
+    pass
+
+
+def test_an_interrupted_wait_leaves_the_workers_unusable_not_corrupted():
+    """Ctrl-C while the caller waits for a worker that is still busy: the interrupt goes up at once, and the next
+    run says the workers cannot be reused (its task would meet the old one still running) instead of mixing them."""
+    workers = SpinWorkers(1, spin_us=10.0)
+    release = threading.Event()
+
+    def interrupt(signum, frame):
+        raise _InterruptError
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        with pytest.raises(_InterruptError):
+            workers.run([lambda: None, lambda: release.wait(5.0)])
+        with pytest.raises(SimulationError, match="interrupted before its workers finished; create new ones"):
+            workers.run([lambda: None, lambda: None])
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        release.set()
         workers.close()

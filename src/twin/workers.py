@@ -198,6 +198,7 @@ class SpinWorkers:
         for thread in self._threads:
             thread.start()
         self._busy = threading.Lock()
+        self._interrupted = False
         self._finalizer = weakref.finalize(self, _stop, self._slots, self._threads)
 
     @property
@@ -214,6 +215,8 @@ class SpinWorkers:
             )
         if not self._finalizer.alive:
             raise SimulationError("the workers were closed; create new ones")
+        if self._interrupted:
+            raise SimulationError("a previous run was interrupted before its workers finished; create new ones")
         if not self._busy.acquire(blocking=False):
             raise SimulationError("SpinWorkers.run was called again before its previous call returned")
         try:
@@ -225,7 +228,11 @@ class SpinWorkers:
                 tasks[0]()
             except BaseException as error:  # re-raised by the caller, once the workers are done
                 errors[0] = error
-            errors += [slot.wait() for slot in slots]
+            try:
+                errors += [slot.wait() for slot in slots]
+            except BaseException:  # interrupted (Ctrl-C) while a worker still runs its task: never reuse them
+                self._interrupted = True
+                raise
             return errors
         finally:
             self._busy.release()
