@@ -201,6 +201,14 @@ def test_reference_plant_day_on_two_threads(benchmark):
             # the machine in the same round
             "plant_speedup_2_threads_median": _median_ratio(walls["plant_1"], walls["plant_2"]),
             "kernel_speedup_2_threads_median": _median_ratio(walls["kernel_1"], walls["kernel_2"]),
+            # how much of what the machine gave the bare kernel that round the plant turned into its own speed-up
+            # (1.0: all of it); steadier across the shared VM's moods than either speed-up alone
+            "plant_share_of_kernel_speedup_median": statistics.median(
+                (p1 / p2) / (k1 / k2)
+                for p1, p2, k1, k2 in zip(
+                    walls["plant_1"], walls["plant_2"], walls["kernel_1"], walls["kernel_2"], strict=True
+                )
+            ),
             # what the second vCPU gives code that fills a core's execution units, and code that waits on
             # latency (machine_threads.py), best and median over the rounds
             **{f"machine_{name}_speedup_2_threads": max(values) for name, values in probes.items()},
