@@ -167,7 +167,8 @@ def _three_lines(tmp_path: Path) -> PlantSpec:
 
 
 def test_more_lines_than_threads_give_the_same_run(tmp_path):
-    """Three lines on 1, 2 and 3 threads (on 2 the pool's one worker takes two lines in turn): one run."""
+    """Three lines on 1, 2 and 3 threads (on 2 the lines are dealt round-robin: the calling thread takes the first
+    and the third in turn, the one worker the second): one run."""
     spec = _three_lines(tmp_path)
     runs = [_run(spec, 1, threads=threads) for threads in (1, 2, 3)]
     for run in runs[1:]:
@@ -251,7 +252,7 @@ def _record_threads(line) -> list[str]:
 
 def test_each_line_syncs_in_its_own_thread():
     """On 2 threads the second line's crane jobs (Python: the potroom's visits, the named operations) run in the
-    pool's worker, beside the first line's, not in the calling thread."""
+    worker thread, beside the first line's, not in the calling thread."""
     plant = Plant.build(REFERENCE, seed=3, slow_every=60, threads=2)
     first, second = (_record_threads(line) for line in plant.lines)
     plant.env.run(until=HOURS * 3600.0)
