@@ -4,10 +4,10 @@ The plant advances its potlines side by side at each interval close, 288 times a
 line's share is ~2 ms of kernel (which releases the GIL) and ~0.2 ms of Python. Handed over through a
 ``ThreadPoolExecutor``, the worker thread sleeps on a futex between closes: on a shared 2-vCPU VM its vCPU
 halts, and waking it (and the caller waiting for it) costs far more than the round trip a quiet machine shows.
-Measured on a Zen 4 VM (benchmarks/test_bench_workers.py; benchmarks/README.md, "The hand-off"): a plant-day's
-kernel calls of two lines (576 pairs of 150-step calls) with a barrier after each pair ran 1.58-1.74x faster on
-two threads than on one through a pool and 1.84-1.94x through this hand-off, in the same runs; with no barrier
-1.91-2.11x.
+Measured on a Zen 4 VM (benchmarks/test_bench_workers.py; benchmarks/README.md, "On a Zen 4 VM, with a
+spin-then-block hand-off"): a plant-day's kernel calls of two lines (576 pairs of 150-step calls) with a barrier
+after each pair ran 1.58-1.74x faster on two threads than on one through a pool and 1.84-1.94x through this
+hand-off, in the same runs; with no barrier 1.91-2.11x.
 
 So a waiting thread first *spins* on a counter, without the GIL, for up to ``spin_us`` (an acquire load and
 the CPU's spin-wait hint in a compiled loop; OpenMP runtimes do the same with their "blocktime", 200 ms by
@@ -200,10 +200,6 @@ class SpinWorkers:
         self._busy = threading.Lock()
         self._interrupted = False
         self._finalizer = weakref.finalize(self, _stop, self._slots, self._threads)
-
-    @property
-    def workers(self) -> int:
-        return len(self._slots)
 
     def run(self, tasks: Sequence[Callable[[], None]]) -> list[BaseException | None]:
         """Run ``tasks[0]`` in the calling thread and the others on the workers, all at once; return each task's
