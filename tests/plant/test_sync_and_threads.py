@@ -107,18 +107,18 @@ def _applied_jobs(plant: Plant, hours: float) -> tuple[list[tuple[float, float, 
     durations = job_durations_s(line.spec)
     jobs: list[tuple[float, float, float]] = []
     calls: list[tuple[int, int]] = []
-    apply, advance = line.operations._apply, line.potline.advance
+    apply, advance_steps = line.operations._apply, line.potline.advance_steps
 
     def recording_apply(kind: int, cells: np.ndarray, ends: list[float]) -> None:
         jobs.extend((line.potline.time_s, end, durations[kind]) for end in ends if kind in durations)
         apply(kind, cells, ends)
 
-    def recording_advance(steps: int, current: float) -> object:
+    def recording_advance_steps(steps: int, current: float) -> object:
         calls.append((line.potline.step_count, steps))
-        return advance(steps, current)
+        return advance_steps(steps, current)
 
     line.operations._apply = recording_apply
-    line.potline.advance = recording_advance
+    line.potline.advance_steps = recording_advance_steps
     plant.env.run(until=hours * 3600.0)
     plant.close_interval()
     return jobs, calls
@@ -186,8 +186,9 @@ def test_lines_meet_only_at_the_interval_closes():
     plant_sync = plant.sync
     plant.sync = lambda: (syncs.append(plant.env.now), plant_sync())[1]
     calls = []
-    advance = plant.lines[1].potline.advance
-    plant.lines[1].potline.advance = lambda steps, current: (calls.append(steps), advance(steps, current))[1]
+    line = plant.lines[1].potline
+    advance_steps = line.advance_steps
+    line.advance_steps = lambda steps, current: (calls.append(steps), advance_steps(steps, current))[1]
     plant.env.run(until=HOURS * 3600.0 + 1.0)  # the close at the horizon itself runs
     plant.close()
     assert syncs == [300.0 * k for k in range(1, HOURS * 12 + 1)]

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
+from typing import TypeVar
 
 import numpy as np
 
@@ -35,6 +36,8 @@ from twin.cell.slow import refresh_slow_terms_of
 from twin.errors import SimulationError
 from twin.params import Technology
 from twin.workers import SpinWorkers
+
+T = TypeVar("T")
 
 EVENT_CODES = {name: code for code, name in L.EVENT_NAMES.items()}
 #: kernel parameters by name: ``P_K_DISS`` -> ``"k_diss"`` (read-only for code above twin.cell)
@@ -155,6 +158,14 @@ class Potline:
 
         Stops early, after a complete step, on the first event whose kind is in ``stop_on``.
         """
+        return run_serially(self.advance_steps(steps, line_current_kA))
+
+    def advance_steps(
+        self, steps: int, line_current_kA: float | np.ndarray
+    ) -> Generator[KernelCall, tuple[int, int], AdvanceResult]:
+        """:meth:`advance` as a generator that yields each whole-line kernel call (a :class:`KernelCall`) for its
+        caller to run, and is sent back ``(steps done, event rows)``: so a plant can share several lines' calls
+        between threads (:class:`twin.cell.kernel_team.KernelTeam`). :func:`run_serially` runs the calls here."""
         if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
             raise SimulationError(f"steps = {steps!r} is invalid; expected a whole number >= 0")
         current = self._current_profile(int(steps), line_current_kA)
@@ -166,18 +177,7 @@ class Potline:
             if parallel:
                 n, rows = self._advance_ranges(current[done:])
             else:
-                n, n_events = advance_kernel(
-                    self.state,
-                    self.rng,
-                    self.params,
-                    current[done:],
-                    self.dt,
-                    self.step_count,
-                    self.stop_mask,
-                    self._events,
-                    self.acc,
-                    self.out,
-                )
+                n, n_events = yield KernelCall(self, current[done:])
                 rows = self._events[:n_events]
             new = sorted(self._event(row, self.step_count) for row in rows) if len(rows) else []
             self.step_count += n
@@ -188,6 +188,29 @@ class Potline:
                 if stopper is not None:
                     return AdvanceResult(done, self.time_s, tuple(events), stopper)
         return AdvanceResult(done, self.time_s, tuple(events), None)
+
+    def kernel_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(state, rng, params, acc, out): the arrays a kernel call advances in place, for a kernel team
+        (:class:`twin.cell.kernel_team.KernelTeam`) that runs this line's calls block by block."""
+        return self.state, self.rng, self.params, self.acc, self.out
+
+    def kernel_arrays_key(self) -> tuple[int, ...]:
+        """Which arrays :meth:`kernel_arrays` and :attr:`event_rows` are (identities and the event rows): a
+        kernel team rebuilds its view of the line when this changes."""
+        return (*map(id, self.kernel_arrays()), id(self._events), self._events.shape[0])
+
+    @property
+    def event_rows(self) -> np.ndarray:
+        """The event buffer a kernel call fills and :meth:`advance_steps` reads after it (rows of
+        step, code, cell, value)."""
+        return self._events
+
+    def run_kernel(self, current: np.ndarray) -> tuple[int, int]:
+        """One kernel call over every cell (:func:`twin.cell.kernel.advance`); (steps done, event rows)."""
+        return advance_kernel(
+            self.state, self.rng, self.params, current, self.dt, self.step_count, self.stop_mask, self._events,
+            self.acc, self.out,
+        )
 
     def _fit_event_buffer(self, current: np.ndarray) -> None:
         """Grow the event buffer so that a call over ``current`` cannot stop early for a full buffer, when that
@@ -259,8 +282,14 @@ class Potline:
 
     def advance_to(self, time_s: float, line_current_kA: float) -> AdvanceResult:
         """Advance until the clock reaches ``time_s`` (rounded down to whole steps)."""
+        return run_serially(self.advance_to_steps(time_s, line_current_kA))
+
+    def advance_to_steps(
+        self, time_s: float, line_current_kA: float
+    ) -> Generator[KernelCall, tuple[int, int], AdvanceResult]:
+        """:meth:`advance_to` as a generator of its kernel calls (:meth:`advance_steps`)."""
         steps = math.floor((time_s - self.time_s) / self.dt + 1e-9)
-        return self.advance(max(steps, 0), line_current_kA)
+        return (yield from self.advance_steps(max(steps, 0), line_current_kA))
 
     def snapshot(self) -> CellSnapshot:
         """Copies of the per-cell arrays, named (see :mod:`twin.cell.layout`)."""
@@ -406,6 +435,29 @@ class Potline:
     def _event(self, row: np.ndarray, step0: int) -> CellEvent:
         time_s = (step0 + int(row[0])) * self.dt
         return CellEvent(time_s, L.EVENT_NAMES[int(row[1])], int(row[2]), float(row[3]))
+
+
+@dataclass(frozen=True, slots=True)
+class KernelCall:
+    """A whole-line kernel call that :meth:`Potline.advance_steps` asks its caller to run: ``current`` (A per
+    step) from the line's present step. :meth:`run` runs it in this thread; a kernel team may run it in blocks."""
+
+    potline: Potline
+    current: np.ndarray
+
+    def run(self) -> tuple[int, int]:
+        return self.potline.run_kernel(self.current)
+
+
+def run_serially(steps: Generator[KernelCall, tuple[int, int], T]) -> T:
+    """Drive a generator of kernel calls (:meth:`Potline.advance_steps` and those built on it), running each
+    call in this thread; its return value."""
+    try:
+        call = next(steps)
+        while True:
+            call = steps.send(call.run())
+    except StopIteration as stop:
+        return stop.value
 
 
 def _block_ranges(n_cells: int, parts: int) -> list[tuple[int, int]]:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from twin.cell import CellEvent, Potline
+from twin.cell.potline import KernelCall, run_serially
 from twin.params import PotlineSpec
 
 if TYPE_CHECKING:
@@ -124,9 +125,15 @@ class PotlineSim:
         Touches nothing but this line (its cells, crane jobs, potroom loops and listeners), so the plant may
         sync several lines at once in parallel threads (:meth:`twin.plant.plant.Plant.sync`).
         """
-        self.catch_up(time_s)
+        run_serially(self.sync_steps(time_s, exact=exact))
+
+    def sync_steps(self, time_s: float, *, exact: bool = False) -> Generator[KernelCall, tuple[int, int], None]:
+        """:meth:`sync` as a generator that yields its kernel calls for the caller to run
+        (:meth:`twin.cell.Potline.advance_steps`): the plant shares several lines' calls between threads while
+        it runs the lines' Python (:meth:`twin.plant.plant.Plant.sync`)."""
+        yield from self.catch_up_steps(time_s)
         self.flush(time_s)
-        self.absorb(self.advance_cells(self.sync_target(time_s, exact)))
+        self.absorb((yield from self.advance_cells_steps(self.sync_target(time_s, exact))))
 
     def pass_grid_point(self, time_s: float) -> None:
         """The plant's clock reached grid point ``time_s``: note the line current the cells ran at since the
@@ -144,11 +151,15 @@ class PotlineSim:
         when the span ended. Everything else the cells see changes only after a sync (the sync convention of
         this module), which catches up first.
         """
+        run_serially(self.catch_up_steps(time_s))
+
+    def catch_up_steps(self, time_s: float) -> Generator[KernelCall, tuple[int, int], None]:
+        """:meth:`catch_up` as a generator of its kernel calls (:meth:`sync_steps`)."""
         pending = self.pending_grid
         while pending and pending[0][0] <= time_s:
             point, current_kA = pending.popleft()
             self.flush(point)
-            self.absorb(self.advance_cells(point, current_kA))
+            self.absorb((yield from self.advance_cells_steps(point, current_kA)))
 
     def flush(self, time_s: float) -> None:
         """Apply the routine crane jobs that ended before ``time_s``, each as of its own sync point."""
@@ -168,13 +179,19 @@ class PotlineSim:
 
         While the line carries current, the span's share of the potroom's pending AlF3 and crushed bath goes in
         first (:meth:`twin.plant.control.PotroomControl.feed`); in an outage the feeders and cranes stop."""
+        return run_serially(self.advance_cells_steps(time_s, current_kA))
+
+    def advance_cells_steps(
+        self, time_s: float, current_kA: float | None = None
+    ) -> Generator[KernelCall, tuple[int, int], LineAdvance]:
+        """:meth:`advance_cells` as a generator of its kernel calls (:meth:`sync_steps`)."""
         current = self.current_kA() if current_kA is None else current_kA
         start = self.potline.time_s
         if time_s <= start:
             return LineAdvance(current, 0.0, ())
         if self.control is not None and current > 0.0:
             self.control.feed(time_s - start)
-        result = self.potline.advance_to(time_s, current)
+        result = yield from self.potline.advance_to_steps(time_s, current)
         return LineAdvance(current, self.potline.time_s - start, result.events)
 
     def absorb(self, step: LineAdvance) -> None:
