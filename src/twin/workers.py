@@ -1,13 +1,16 @@
-"""Worker threads that take a task within a microsecond: a spin-then-block hand-off (issue 12 item 4).
+"""Worker threads that take a task within a microsecond: a spin-then-block hand-off (issue 12 item 4); and the
+atomic operations (acquire load, release store, fetch-add, compare-exchange, the spin hint) that it and the kernel
+team (:mod:`twin.cell.team`) use in compiled code.
 
-The plant advances its potlines side by side at each interval close, 288 times a simulated day, and each
-line's share is ~2 ms of kernel (which releases the GIL) and ~0.2 ms of Python. Handed over through a
-``ThreadPoolExecutor``, the worker thread sleeps on a futex between closes: on a shared 2-vCPU VM its vCPU
-halts, and waking it (and the caller waiting for it) costs far more than the round trip a quiet machine shows.
-Measured on a Zen 4 VM (benchmarks/test_bench_workers.py; benchmarks/README.md, "On a Zen 4 VM, with a
-spin-then-block hand-off"): a plant-day's kernel calls of two lines (576 pairs of 150-step calls) with a barrier
-after each pair ran 1.58-1.74x faster on two threads than on one through a pool and 1.84-1.94x through this
-hand-off, in the same runs; with no barrier 1.91-2.11x.
+The live filter splits each forecast's kernel call into cell ranges on threads (``Potline(threads=k)``), and the
+plant advanced its potlines side by side at each interval close this way until the kernel team replaced it
+(288 closes a simulated day; each line's share ~2 ms of kernel, which releases the GIL, and ~0.2 ms of Python).
+Handed over through a ``ThreadPoolExecutor``, the worker thread sleeps on a futex between closes: on a shared
+2-vCPU VM its vCPU halts, and waking it (and the caller waiting for it) costs far more than the round trip a
+quiet machine shows. Measured on a Zen 4 VM (benchmarks/test_bench_workers.py; benchmarks/README.md, "On a
+Zen 4 VM, with a spin-then-block hand-off"): a plant-day's kernel calls of two lines (576 pairs of 150-step
+calls) with a barrier after each pair ran 1.58-1.74x faster on two threads than on one through a pool and
+1.84-1.94x through this hand-off, in the same runs; with no barrier 1.91-2.11x.
 
 So a waiting thread first *spins* on a counter, without the GIL, for up to ``spin_us`` (an acquire load and
 the CPU's spin-wait hint in a compiled loop; OpenMP runtimes do the same with their "blocktime", 200 ms by
@@ -70,6 +73,36 @@ def _store_release(typingctx, counters, index, value):
         value = context.cast(builder, args[2], sig.args[2], types.int64)
         builder.store_atomic(value, builder.gep(array.data, [args[1]]), "release", 8)
         return context.get_dummy_value()
+
+    return signature, codegen
+
+
+@intrinsic
+def _fetch_add(typingctx, counters, index, value):
+    """``counters[index] += value`` as one atomic read-modify-write (acquire and release ordering); returns the
+    value before the add. Two threads that add at once get different values: a claim counter."""
+    signature = types.int64(counters, index, value)
+
+    def codegen(context, builder, sig, args):
+        array = context.make_array(sig.args[0])(context, builder, args[0])
+        value = context.cast(builder, args[2], sig.args[2], types.int64)
+        return builder.atomic_rmw("add", builder.gep(array.data, [args[1]]), value, "acq_rel")
+
+    return signature, codegen
+
+
+@intrinsic
+def _compare_exchange(typingctx, counters, index, expected, value):
+    """``counters[index] = value`` if it equals ``expected``, atomically (acquire and release ordering); True if
+    it did."""
+    signature = types.boolean(counters, index, expected, value)
+
+    def codegen(context, builder, sig, args):
+        array = context.make_array(sig.args[0])(context, builder, args[0])
+        expected = context.cast(builder, args[2], sig.args[2], types.int64)
+        value = context.cast(builder, args[3], sig.args[3], types.int64)
+        pair = builder.cmpxchg(builder.gep(array.data, [args[1]]), expected, value, "acq_rel", "acquire")
+        return builder.extract_value(pair, 1)
 
     return signature, codegen
 

@@ -9,8 +9,8 @@
   kernel call is whole slow-term cadences; a grid longer than the shortest job lets a tap act before its crane came.
 * Grid points are marked, not synced: the lines meet (a barrier of the threads) only at the interval closes, still
   advancing through every grid point; deferring a grid point gives the path of a sync at it, bit for bit, with a
-  current change between grid points; each line's sync (its Python too) runs in its own thread; an error in one
-  line is raised after every line finished its sync.
+  current change between grid points; every line's Python runs in the calling thread and the kernel blocks on
+  both threads (twin.cell.kernel_team); an error in one line is raised after every line finished its sync.
 """
 
 from __future__ import annotations
@@ -251,19 +251,21 @@ def _record_threads(line) -> list[str]:
     return names
 
 
-def test_each_line_syncs_in_its_own_thread():
-    """On 2 threads the second line's crane jobs (Python: the potroom's visits, the named operations) run in the
-    worker thread, beside the first line's, not in the calling thread."""
+def test_the_lines_python_runs_in_the_calling_thread_and_their_kernels_on_both():
+    """On 2 threads every line's crane jobs (Python: the potroom's visits, the named operations) run in the calling
+    thread, one line while the other's kernel calls run, and the helper thread runs kernel blocks
+    (twin.cell.kernel_team): no thread waits for the GIL held by another line's Python."""
     plant = Plant.build(REFERENCE, seed=3, slow_every=60, threads=2)
     first, second = (_record_threads(line) for line in plant.lines)
     plant.env.run(until=HOURS * 3600.0)
     plant.close_interval()
+    blocks_run = plant._team.blocks_run.copy()
     plant.close()
     assert first
     assert second
-    assert set(first) == {threading.main_thread().name}
-    # nothing else brings the line up to date between closes (feeder blockages are queued jobs too)
-    assert all(name.startswith("potline") for name in second)
+    assert set(first) == set(second) == {threading.main_thread().name}
+    assert blocks_run[1] > 0  # the helper ran blocks; the caller too, unless the helper took every one
+    assert blocks_run.sum() >= 2 * 11 * HOURS * 12  # both lines (11 blocks of 32 cells) at least once an interval
 
 
 @pytest.mark.parametrize("threads", [1, 2])

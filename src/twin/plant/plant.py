@@ -24,6 +24,7 @@ import numpy as np
 import simpy
 
 from twin.cell import Potline
+from twin.cell.kernel_team import KernelTeam
 from twin.errors import SimulationError
 from twin.params import Component, PlantSpec, Technology
 from twin.plant.control import Controls, PotroomControl
@@ -33,7 +34,6 @@ from twin.plant.operations import LineOperations, job_durations_s
 from twin.plant.power import Dispatch, dispatch
 from twin.plant.protection import protective_action
 from twin.plant.restart import restart, start_restart
-from twin.workers import SpinWorkers
 
 HOUR_S = 3600.0
 RESTORE_GAIN = 0.5
@@ -101,8 +101,8 @@ class Plant:
     controls: Controls = field(default_factory=Controls)
     exchangers: dict[str, ExchangerControl] = field(default_factory=dict)  # per potline, where installed
     sync_s: float = 0.0  # > 0: the cells advance in spans that end on this grid, operations in between use it
-    threads: int = 1  # lines advanced in parallel at a plant sync (the kernel releases the GIL)
-    _workers: SpinWorkers | None = field(default=None, repr=False)
+    threads: int = 1  # threads sharing the lines' kernel calls at a plant sync (twin.cell.kernel_team)
+    _team: KernelTeam | None = field(default=None, repr=False)
     _closed_tie: Component | None = field(default=None, repr=False)  # the tie's own limits while it is open
 
     @classmethod
@@ -129,7 +129,7 @@ class Plant:
         on it, and an operation in between acts on its line as of the last grid point instead of advancing it to
         the operation's instant; ``0`` syncs exactly at every operation. A grid point is marked on each line and
         gone through at the line's next sync (:meth:`PotlineSim.catch_up`): the lines meet only at the interval
-        closes, where each runs its sync in one of ``threads`` parallel threads (issue 12 item 4). The default is
+        closes, where ``threads`` threads share their kernel calls (:meth:`sync`; issue 12 item 4). The default is
         :func:`default_sync_s` (240 s for the shipped plants). Rounded to whole steps of ``dt_s``; with a multiple
         of ``slow_every · dt_s`` the chunks are whole slow-term cadences and the cells follow the path of one long
         kernel call to round-off.
@@ -258,45 +258,36 @@ class Plant:
         self._dispatch_next(self._estimated_demand_MW())
 
     def sync(self) -> None:
-        """Bring every line up to ``env.now`` exactly; in parallel threads when ``threads`` > 1.
+        """Bring every line up to ``env.now`` exactly; on ``threads`` threads when that is > 1.
 
-        Each line's whole sync (the grid points passed since its last one, its crane jobs, cells, events and the
-        potroom's reactions: :meth:`PotlineSim.sync`) touches only that line, so the lines run it side by side:
-        the lines are dealt round-robin to ``threads`` groups, the first run by the calling thread, the others by
-        worker threads (the kernel releases the GIL; the lines' Python interleaves with the other lines'
-        kernels). The workers are handed their lines by a spin-then-block wait (:mod:`twin.workers`): a sync
-        comes every interval, 288 times a simulated day, and a worker asleep between two of them costs more to
-        wake than its line's Python. A run is the same with any number of threads; an error is raised for the
-        first line that had one, after every line finished.
+        Each line's sync (the grid points passed since its last one, its crane jobs, cells, events and the
+        potroom's reactions: :meth:`PotlineSim.sync_steps`) touches only that line. On several threads a kernel
+        team (:class:`twin.cell.kernel_team.KernelTeam`) runs every line's Python in this thread, one line while
+        the others' kernel calls run, and shares the kernel calls block by block with ``threads`` − 1 helper
+        threads that never take the GIL: no thread sleeps on the GIL, and the helpers take over the kernel work
+        while this thread runs Python. A sync comes every interval, 288 times a simulated day; the helpers stay
+        ready between two of them. A run is the same with any number of threads, bit for bit; an error is raised
+        for the first line that had one, after every line finished.
         """
         now = self.env.now
-        groups = min(self.threads, len(self.lines))
-        if groups <= 1:
+        if self.threads <= 1:
             for line in self.lines:
                 line.sync(now, exact=True)
             return
-        if self._workers is None:
-            self._workers = SpinWorkers(groups - 1, name="potline")
-        errors: list[BaseException | None] = [None] * len(self.lines)
-
-        def sync_group(first: int) -> None:
-            for k in range(first, len(self.lines), groups):
-                try:
-                    self.lines[k].sync(now, exact=True)
-                except BaseException as error:  # raised below, once every line is done
-                    errors[k] = error
-
-        errors += self._workers.run([lambda first=first: sync_group(first) for first in range(groups)])
+        if self._team is None:
+            self._team = KernelTeam(self.threads - 1, name="potline")
+        errors = self._team.run(
+            [line.potline for line in self.lines], [line.sync_steps(now, exact=True) for line in self.lines]
+        )
         error = next((e for e in errors if e is not None), None)
         if error is not None:
             raise error
 
     def close(self) -> None:
-        """Stop the sync threads (if any); the plant can still run, serially, and starts them again if it syncs
-        on several threads."""
-        if self._workers is not None:
-            self._workers.close()
-            self._workers = None
+        """Stop the helper threads (if any); the plant can still run, and starts them again at its next sync."""
+        if self._team is not None:
+            self._team.close()
+            self._team = None
 
     def restore_power(self, lines: list[PotlineSim], outage: Callable[[bool], None]) -> None:
         """End an outage of ``lines``: re-energise them and, if switched on, run the restart procedure
