@@ -2,18 +2,21 @@
 
 A plant-day on two threads is 288 barriers: at each interval close both lines sync, side by side, and the plant
 waits for both. This benchmark isolates what the barrier costs from the plant's Python: the reference plant's two
-352-cell lines advance 576 × 150 steps (a plant-day's kernel calls, as many and as long) in four ways,
+352-cell lines advance 576 × 150 steps (a plant-day's kernel calls, as many and as long) in five ways,
 interleaved in each round so a slow spell of the shared VM hits all of them:
 
 * ``one_thread``: the two lines' calls one after the other (the baseline of every ratio);
 * ``free``: each line in its own thread for the whole day, no barrier (what the machine offers);
 * ``pool``: a barrier after each pair of calls, the second line handed to a ``ThreadPoolExecutor`` worker (how
   the plant synced its lines before twin.workers);
-* ``spin``: the same barriers through :class:`twin.workers.SpinWorkers` (how it syncs them now).
+* ``spin``: the same barriers through :class:`twin.workers.SpinWorkers` (how the plant synced them until the
+  kernel team);
+* ``team``: both lines' calls through a :class:`twin.cell.kernel_team.KernelTeam` (how the plant syncs them now):
+  the calling thread resumes each line's generator of calls, the helper and the caller share the calls' blocks.
 
 Figures go to ``benchmark.extra_info`` (2 threads over 1 for each, best and median over the rounds, and the
 process CPU time of the barrier runs: a spinning wait uses its core); recorded in benchmarks/README.md. Nothing
-here asserts a time: the assertion checks that the four ways computed the same cells.
+here asserts a time: the assertion checks that the five ways computed the same cells.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import numpy as np
 import pytest
 
 from twin.cell import Potline
+from twin.cell.kernel_team import KernelTeam
 from twin.params import load_plant
 from twin.workers import SpinWorkers
 
@@ -52,11 +56,12 @@ def _timed(action: Callable[[], None]) -> tuple[float, float]:
 def test_barrier_hand_off(benchmark):
     calls = CALLS if not benchmark.disabled else 8
     rounds = 6 if not benchmark.disabled else 1
-    runs = {name: _lines() for name in ("one_thread", "free", "pool", "spin")}
+    runs = {name: _lines() for name in ("one_thread", "free", "pool", "spin", "team")}
     for lines in runs.values():
         for line in lines:
             line.advance(60, 300.0)  # compiled and warm
     spin = SpinWorkers(1, name="bench-spin")
+    team = KernelTeam(1, name="bench-team")
     walls: dict[str, list[float]] = {name: [] for name in runs}
     cpus: dict[str, list[float]] = {name: [] for name in runs}
 
@@ -86,7 +91,14 @@ def test_barrier_hand_off(benchmark):
             for _ in range(calls):
                 spin.run([first, second])
 
-        ways = {"one_thread": one_thread, "free": free, "pool": pooled, "spin": spun}
+        def calls_of(line: Potline):
+            for _ in range(calls):
+                yield from line.advance_steps(STEPS, 300.0)
+
+        def teamed(lines: list[Potline]) -> None:
+            team.run(lines, [calls_of(line) for line in lines])
+
+        ways = {"one_thread": one_thread, "free": free, "pool": pooled, "spin": spun, "team": teamed}
 
         def one_round() -> None:
             names = list(ways)
@@ -98,11 +110,12 @@ def test_barrier_hand_off(benchmark):
 
         benchmark.pedantic(one_round, rounds=rounds, iterations=1, warmup_rounds=0)
     spin.close()
-    for name in ("free", "pool", "spin"):  # the threads change who computes, never what
+    team.close()
+    for name in ("free", "pool", "spin", "team"):  # the threads change who computes, never what
         for line, reference in zip(runs[name], runs["one_thread"], strict=True):
             np.testing.assert_array_equal(line.state, reference.state)
     info: dict[str, float] = {"calls_per_line": calls, "steps_per_call": STEPS, "rounds": rounds}
-    for name in ("free", "pool", "spin"):
+    for name in ("free", "pool", "spin", "team"):
         info[f"{name}_speedup_2_threads"] = min(walls["one_thread"]) / min(walls[name])
         info[f"{name}_speedup_2_threads_median"] = statistics.median(
             a / b for a, b in zip(walls["one_thread"], walls[name], strict=True)
