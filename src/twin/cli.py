@@ -67,7 +67,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--format", default="parquet", choices=("parquet", "csv"), help="time-series file format")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.add_argument(
-        "--threads", type=int, default=1, help="advance the potlines in this many threads (default 1; same results)"
+        "--threads",
+        type=int,
+        default=1,
+        help="share the potlines' kernel calls between this many threads (default 1; same results)",
     )
     run.set_defaults(func=_cmd_run)
 

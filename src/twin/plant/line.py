@@ -123,7 +123,7 @@ class PotlineSim:
         Routine jobs that ended before ``time_s`` are applied first (:meth:`flush`).
 
         Touches nothing but this line (its cells, crane jobs, potroom loops and listeners), so the plant may
-        sync several lines at once in parallel threads (:meth:`twin.plant.plant.Plant.sync`).
+        share several lines' kernel calls between threads (:meth:`twin.plant.plant.Plant.sync`).
         """
         run_serially(self.sync_steps(time_s, exact=exact))
 

@@ -136,7 +136,8 @@ class _Recorder:
 def build_plant(scenario: Scenario, *, threads: int = 1) -> Plant:
     """The plant of a scenario, with overrides applied and its events scheduled (not yet run).
 
-    ``threads`` > 1 advances the potlines in parallel threads at each plant sync; the results are the same."""
+    ``threads`` > 1 shares the potlines' kernel calls between that many threads at each plant sync (a kernel
+    team, :meth:`twin.plant.plant.Plant.sync`); the results are the same."""
     technologies = {
         line.name: line.technology.with_overrides(scenario.overrides, f"{scenario.origin} [overrides]")
         for line in scenario.plant.potlines
