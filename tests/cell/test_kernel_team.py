@@ -339,3 +339,28 @@ def test_an_interrupted_run_stops_its_helpers_and_the_team_refuses_to_run_again(
     with pytest.raises(SimulationError, match="interrupted"):
         team.run(lines, [_job(line, [(120, 300.0)]) for line in lines])
     team.close()
+
+
+def test_a_helper_that_fails_leaves_the_caller_to_run_every_block(monkeypatch):
+    """A helper thread that dies (here its loop raises at once) must neither hang the run nor close(): the caller
+    takes every block itself and the result is the same."""
+
+    def broken_serve(*args):
+        raise RuntimeError("helper failed")
+
+    failures: list[BaseException] = []
+    monkeypatch.setattr(team_kernels, "serve", broken_serve)
+    monkeypatch.setattr(threading, "excepthook", lambda info: failures.append(info.exc_value))
+    lines = _lines((96, 64), seed=12)
+    alone = _lines((96, 64), seed=12)
+    team = KernelTeam(1, name="failing-team")
+    for _ in range(2):  # the second run shares its calls (the event buffers are sized after the first)
+        team.run(lines, [_job(line, [(180, 300.0)] * 2) for line in lines])
+        for line in alone:
+            run_serially(_job(line, [(180, 300.0)] * 2))
+    team.close()
+    _assert_same_lines(alone, lines)
+    assert team.blocks_run[0] > 0
+    assert team.blocks_run[1] == 0
+    assert failures
+    assert all(str(f) == "helper failed" for f in failures)

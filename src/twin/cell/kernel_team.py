@@ -150,7 +150,7 @@ class KernelTeam:
                 previous.join()  # it has left serve() (OUT); this only reaps the thread
             self._presence[thread] = team.PINNED
             helper = threading.Thread(
-                target=team.serve,
+                target=_serve,
                 args=(arrays.table, self._presence, self._idle_budget, *args, thread, *lists, dt),
                 name=f"{self.name}-{thread}",
                 daemon=True,
@@ -255,12 +255,21 @@ def _stop_helpers(
     if arrays is None:
         return
     arrays.table[-1, team.C_QUIT] = 1
-    team.wait_out(presence)
     for k, thread in enumerate(threads):
         if thread is not None and thread is not threading.current_thread():
-            thread.join()
+            thread.join()  # it leaves serve() at its next pass (or has left, or died): the GIL is free meanwhile
             threads[k] = None
     arrays.table[-1, team.C_QUIT] = 0
+
+
+def _serve(table: np.ndarray, presence: np.ndarray, *args: object) -> None:
+    """A helper thread's body: :func:`twin.cell.team.serve`, and its presence OUT however it ends (a helper that
+    failed, even to compile, must not leave the caller waiting for it: the caller then runs every block)."""
+    thread = int(args[3])
+    try:
+        team.serve(table, presence, *args)
+    finally:
+        presence[thread] = team.OUT
 
 
 def _cache_line_rows(rows: int, cols: int) -> np.ndarray:

@@ -229,14 +229,6 @@ def unpin(presence: np.ndarray, thread: int) -> None:
 
 
 @jit
-def wait_out(presence: np.ndarray) -> None:
-    """Spin until every helper has left :func:`serve` (after the quit flag)."""
-    for thread in range(1, presence.shape[0]):
-        while _load_acquire(presence, thread) != OUT:
-            _spin_hint()
-
-
-@jit
 def open_span(table: np.ndarray, offsets: np.ndarray, line: int, step0: int, steps: int) -> None:
     """Publish a span of ``steps`` steps from global step ``step0`` on ``line`` (its currents already written)."""
     table[line, T_STEP0] = step0
