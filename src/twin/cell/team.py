@@ -20,8 +20,8 @@ no restore copies); the driver runs any other call whole, itself.
 Which blocks a thread claims: those of its own lines (line % threads == thread) from the front, oldest span
 first, and only then another line's, from the back. Measured on the Intel Xeon VM (benchmarks/README.md, "A
 kernel team"): the two threads sharing every span front to front ran 576 pairs of 150-step calls 1.34-1.44x
-faster than one thread, against 1.71-1.83x when each keeps to its own line (the cause was not isolated; the
-blocks share cache lines only at their edges).
+faster than one thread, against 1.71-1.83x when each keeps to its own line; on the plant-day, the two threads
+on the oldest span from its two ends gave 1.51x against 1.72x (medians). The cause was not isolated.
 
 The shared ``table`` (int64, one 64-byte row per line and a last control row; the ``T_*`` and ``C_*``
 constants): only the caller writes a row's span fields, and it republishes a line only after every block of its
@@ -96,9 +96,9 @@ def _claim_and_run(
     """Claim one open block and run it; False if none was open.
 
     A thread takes the blocks of its own lines (line % threads == thread) from the front, oldest span first, and
-    only when none is open steals from the back of another line's span: two threads on neighbouring blocks of
-    one line run at barely more than one thread's speed (cache lines shared at the blocks' edges), so they meet
-    on a line only at its last blocks. A span's front and back are one atomic word (:func:`_claim`)."""
+    only when none is open steals from the back of another line's span: two threads working on one line at once
+    ran far slower than on two lines (module docstring), so they meet on a line only at its last blocks. A
+    span's front and back are one atomic word (:func:`_claim`)."""
     n_lines = table.shape[0] - 1
     threads = offsets.shape[0]
     line = -1
