@@ -74,8 +74,6 @@ class KernelTeam:
         self._broken = False
         self._pid = os.getpid()  # helper threads exist only in this process (not in a forked child)
         self._finalizer = self._new_finalizer()
-        #: spin passes with nothing to do, summed over runs: the helpers' and the caller's (diagnostics)
-        self.idle_passes = {"helpers": 0, "lead": 0}
         #: blocks run so far, by thread (0: the caller)
         self.blocks_run = np.zeros(helpers + 1, np.int64)
 
@@ -109,8 +107,6 @@ class KernelTeam:
         errors: list[BaseException | None] = [None] * len(jobs)
         threads = self.helpers + 1
         arrays.watched[:] = 0
-        helper_idle = int(arrays.table[-1, team.C_HELPER_IDLE])
-        lead_idle = int(arrays.table[-1, team.C_LEAD_IDLE])
         args = (arrays.states, arrays.rngs, arrays.params, arrays.currents, arrays.buffers, arrays.accs, arrays.outs)
         finished = False
         try:
@@ -134,8 +130,6 @@ class KernelTeam:
             else:  # interrupted (Ctrl-C) with spans open: stop the helpers, never reuse this team
                 self._broken = True
                 _stop_helpers([arrays], self._presence, self._threads, self._pid)
-        self.idle_passes["helpers"] += int(arrays.table[-1, team.C_HELPER_IDLE]) - helper_idle
-        self.idle_passes["lead"] += int(arrays.table[-1, team.C_LEAD_IDLE]) - lead_idle
         return errors
 
     def _start_helpers(self, arrays: _Arrays, dt: float) -> None:

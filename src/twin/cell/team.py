@@ -52,8 +52,6 @@ BACK_UNIT = 1 << 32  # the back's unit in T_NEXT
 # columns of the control row (the table's last)
 C_QUIT = 0  # set by the caller: the helpers leave serve()
 C_PUBLISHED = 2  # spans published so far
-C_HELPER_IDLE = 3  # passes the helpers spun with no block to claim (diagnostics)
-C_LEAD_IDLE = 4  # passes the caller spun in work() with no block to claim and no span done (diagnostics)
 # a helper's state (the caller's ``presence`` array, one entry per thread; thread 0 is the caller)
 OUT = 0  # not in serve(): the caller starts a thread for the next run
 IN = 1  # in serve() between runs: leaves after its idle budget, unless a run pins it first
@@ -178,18 +176,14 @@ def serve(
         if _any_open(table) and _claim_and_run(
             table, log, offsets, thread, states, rngs, params, currents, buffers, accs, outs, dt
         ):
-            if idle > 0:
-                _fetch_add(table[control], C_HELPER_IDLE, idle)
             idle = 0
             continue
         idle += 1
         if idle >= idle_budget:
-            _fetch_add(table[control], C_HELPER_IDLE, idle)
             if _compare_exchange(presence, thread, IN, OUT):
                 return
             idle = 0  # pinned by a run
         _spin_hint()
-    _fetch_add(table[control], C_HELPER_IDLE, idle)
     _store_release(presence, thread, OUT)
 
 
@@ -212,7 +206,6 @@ def work(
         if not watching:
             return -1
         if not _claim_and_run(table, log, offsets, 0, states, rngs, params, currents, buffers, accs, outs, dt):
-            table[n_lines, C_LEAD_IDLE] += 1
             _spin_hint()
 
 
