@@ -226,6 +226,53 @@ def test_reference_plant_day_on_two_threads(benchmark):
     )
 
 
+@pytest.mark.benchmark(group="plant-step-size")
+def test_reference_plant_day_at_coarser_steps(benchmark):
+    """The reference plant for a day on 2 threads at kernel steps of 1, 5 and 10 s, the slow terms on their 60-s
+    cadence at each (``slow_every`` = 60 / dt), interleaved: what a scenario's ``dt_s`` buys a plant-year, and
+    what it costs the day's metal and DC energy against the 1-s day (same seed; the cells' noise is drawn per
+    step, so it is another realisation of the noise, not only the step, that differs). The scheme's own error,
+    noise-free: tests/cell/test_step_size.py. Under --benchmark-disable (CI) two hours, once."""
+    horizon = DAY_S if not benchmark.disabled else 2 * 3600
+    rounds = 1 if benchmark.disabled else 3
+    steps_s = (1.0, 5.0, 10.0)
+    walls: dict[float, list[float]] = {dt: [] for dt in steps_s}
+    days: dict[float, tuple[float, float]] = {}
+    for _ in range(rounds):
+        for dt_s in steps_s:
+            text = (f'[scenario]\nname = "bench-dt"\nplant = "models/plant_reference.toml"\nhorizon_h = 24.0\n'
+                    f"seed = 1\ndt_s = {dt_s}\nslow_every = {round(60 / dt_s)}\n")
+            plant = _build(scenario_from_text(text, "bench-dt", base_dir=ROOT), threads=2)
+
+            def run(plant: Plant = plant) -> None:
+                plant.env.run(until=horizon)
+                plant.close_interval()
+
+            walls[dt_s].append(_timed(run)[0])
+            plant.close()
+            metal_kg = sum(float(line.potline.values("al_produced_kg").sum()) for line in plant.lines)
+            dc_MWh = sum(sum(r.line_dc_MW) * (r.end_s - r.start_s) / 3600.0 for r in plant.records)
+            days[dt_s] = (metal_kg, dc_MWh)
+    benchmark.pedantic(lambda: None, rounds=1, iterations=1)
+    metal_1, energy_1 = days[1.0]
+    for dt_s in steps_s:  # a sanity bound only (the measured figures go to extra_info)
+        assert days[dt_s][0] == pytest.approx(metal_1, rel=1e-3)
+        assert days[dt_s][1] == pytest.approx(energy_1, rel=1e-3)
+    benchmark.extra_info.update(
+        {
+            "cells": 2 * 352,
+            "horizon_s": horizon,
+            "rounds": rounds,
+            **{f"plant_2_threads_dt{dt_s:g}_s": min(walls[dt_s]) for dt_s in steps_s},
+            **{f"speedup_dt{dt_s:g}_over_dt1": min(walls[1.0]) / min(walls[dt_s]) for dt_s in steps_s[1:]},
+            **{f"simulated_year_min_dt{dt_s:g}": min(walls[dt_s]) * 365 * DAY_S / horizon / 60.0 for dt_s in steps_s},
+            **{f"real_time_factor_dt{dt_s:g}": horizon / min(walls[dt_s]) for dt_s in steps_s},
+            **{f"metal_rel_dev_dt{dt_s:g}": days[dt_s][0] / metal_1 - 1.0 for dt_s in steps_s[1:]},
+            **{f"dc_energy_rel_dev_dt{dt_s:g}": days[dt_s][1] / energy_1 - 1.0 for dt_s in steps_s[1:]},
+        }
+    )
+
+
 def _median_ratio(numerators: list[float], denominators: list[float]) -> float:
     return statistics.median(a / b for a, b in zip(numerators, denominators, strict=True))
 
