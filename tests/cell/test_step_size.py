@@ -17,8 +17,8 @@ edge may fall one check (300 s) later at another step: five 1-min means then dif
 This day has none at dt 10 and 15 s, and five and seven of them at dt 12 and 20 s (p99 24.6 mV there, p95 1.1
 and 1.2 mV). That is the controller's threshold, not the scheme's error; the p95 allows 14 such flips a day.
 
-Tolerances [C]: 5 mV is a fifth of the regulator's deadband (25 mV, models/hal275.toml ``deadband_mV``), so no
-regulation decision can hinge on it; 0.5 K a quarter of a thermocouple dip's repeatability (sd 2 K,
+Tolerances [C]: 5 mV is a fifth of the regulator's deadband (25 mV, models/hal275.toml ``deadband_mV``), the
+smallest voltage difference its decisions act on; 0.5 K a quarter of a thermocouple dip's repeatability (sd 2 K,
 ``temperature_measurement_sd_K`` in models/plant_reference.toml); 1e-4 of the metal a hundredth of a CE point;
 1 mV on the day's mean voltage is 3 kWh/t of DC energy (13.2 kWh/kg at 4.19 V). The deviation must also grow
 with the step: the scheme converges to the 1-s day; a coarse run that matched only because nothing moved would
