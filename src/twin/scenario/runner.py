@@ -28,6 +28,11 @@ HOUR_S = 3600.0
 #: at about the industry's two-hour rule (physics.md §1.9; tests/scenario/test_outage_and_demand_response.py)
 FROZEN_BATH_LIMIT = 0.5
 Progress = Callable[[float, float], None]  # (simulated hours done, horizon hours)
+#: [C] the longest slow-term cadence (dt_s · slow_every, s) and kernel step (s) a run takes without a warning:
+#: up to them a day of cells follows the 1-s day within ~1-2 mV (p95 of 1-min means); at a 300-s cadence under
+#: control and at steps above 10 s the regulator's decisions start to shift (docs/physics.md §6a)
+SLOW_CADENCE_MAX_S = 120.0
+STEP_MAX_S = 10.0
 
 
 @dataclass
@@ -194,6 +199,29 @@ def _mean_ledge(plant: Plant) -> float:
     return float(np.concatenate(ledges).mean())
 
 
+def step_warnings(scenario: Scenario) -> list[str]:
+    """A line for a kernel step or slow-term cadence beyond what docs/physics.md §6a measured as safe: a scenario
+    may set them (``dt_s`` up to 60 s, ``slow_every`` up to 3600 steps), but its results then carry the scheme's
+    own error, which the user should know of (``dt_s = 10`` with the default ``slow_every = 60`` holds the slow
+    terms for 600 s)."""
+    warnings = []
+    cadence_s = scenario.dt_s * scenario.slow_every
+    if cadence_s > SLOW_CADENCE_MAX_S + 1e-9:
+        keep = max(round(60.0 / scenario.dt_s), 1)
+        warnings.append(
+            f"{scenario.origin}: scenario.slow_every = {scenario.slow_every} at dt_s = {scenario.dt_s:g} holds the "
+            f"slow terms (thermal network, liquidus, CE) for {cadence_s:g} s; beyond {SLOW_CADENCE_MAX_S:g} s the "
+            "regulator's decisions shift with the cadence, and 1-min cell voltages differ from a 60-s cadence's by "
+            f"a beam move (~25 mV) for minutes at a time (docs/physics.md §6a); slow_every = {keep} keeps 60 s"
+        )
+    if scenario.dt_s > STEP_MAX_S + 1e-9:
+        warnings.append(
+            f"{scenario.origin}: scenario.dt_s = {scenario.dt_s:g} s is coarser than {STEP_MAX_S:g} s; the "
+            "regulator's decisions start to fall a check later (docs/physics.md §6a)"
+        )
+    return warnings
+
+
 def range_warnings(plant: Plant) -> list[str]:
     """One line per potline whose cells left the fitted range of the bath correlations (the kernel's
     ``liquidus_out_of_range`` event, twin.cell.chemistry): the results then rest on the range's edge values."""
@@ -293,7 +321,7 @@ def _results(scenario: Scenario, plant: Plant, recorder: _Recorder) -> Results:
         for e in line.events
     ]
     meta = {
-        "warnings": range_warnings(plant),
+        "warnings": range_warnings(plant) + step_warnings(scenario),
         "plant": scenario.plant.name,
         "cells": sum(line.potline.n_cells for line in plant.lines),
         "dt_s": scenario.dt_s,
