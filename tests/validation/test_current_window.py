@@ -173,9 +173,9 @@ def plant_step(value_kA: float | None) -> Window:
             id="-5%",
             marks=pytest.mark.xfail(
                 strict=True,
-                reason="FINDING: the -5 % step's liquidus falls 21.5 K in the first day on the 240-s default sync "
-                "grid (band < 20 K; 24.4 K on the 60-s grid of 8288bb2, 19.8 K with operations synced at each crane "
-                "job before it): the ledge's cryolite-rich freezing acidifies a 5.5-t bath (docs/validation.md 4e)",
+                reason="FINDING: the -5 % step's liquidus falls 25.9 K in the first day (2026-12-07; 21.5 K on "
+                "2026-12-06 on the 240-s default sync grid, band < 20 K): the ledge's cryolite-rich freezing "
+                "acidifies a 5.5-t bath (docs/validation.md 4e)",
             ),
         ),
         pytest.param(315.0, id="+5%"),
