@@ -23,6 +23,7 @@ import pytest
 import simpy
 from ceiling import ceiling_rate, flop_per_cell_step
 from tests import reference as ref
+from tests.cell.minute_day import day_by_minute
 
 from twin.cell import Potline
 from twin.cell import layout as L
@@ -160,37 +161,23 @@ def test_bench_simpy_per_cell_processes(benchmark, hal275) -> None:
     benchmark.extra_info.update(cells=REF_CELLS, steps=REF_STEPS, cell_steps_per_s=round(max(rates)))
 
 
-def simulate_day(tech: Technology, slow_every: int, feed: float | None) -> dict[str, np.ndarray]:
-    """One simulated day of 4 cells from the same start and seed, sampled every minute."""
-    line = Potline(tech, 4, seed=5, slow_every=slow_every, stop_on=())
-    if feed is not None:
-        line.set_cells("feed_strategy", slice(None), feed)
-    v, temp, al = [], [], []
-    for _ in range(1440):
-        line.advance(60, KA)  # 60 is a multiple of every cadence tested: same result as one long call
-        v.append(line.acc[L.A_VOLTAGE_SECONDS].copy())
-        temp.append(line.state[L.S_TEMP_DEGC].copy())
-        al.append(line.out[L.O_ALUMINA_WTPCT].copy())
-    v_minute = np.diff(np.array(v), axis=0, prepend=0.0) / 60.0
-    return {"v": v_minute, "T": np.array(temp), "al": np.array(al), "metal": line.acc[L.A_AL_PRODUCED_KG].copy()}
-
-
 @pytest.mark.benchmark(group="cell-accuracy")
 @pytest.mark.parametrize("feed", ["tracking", "fixed"])
 def test_accuracy_cost_of_slow_every(benchmark, hal275, feed: str) -> None:
     """Max deviation over a day (1-min means of V, T, dissolved alumina, metal produced) of slow_every 10 and
     60 against 1. Under tracking control the feed cycles shift in time, so the alumina and voltage deviations
     are phase shifts of the same cycle; fixed (nominal) feeding isolates the numerical error itself."""
-    code = None if feed == "tracking" else float(L.FEED_FIXED)
-    exact = simulate_day(hal275, 1, code)
+    fixed = feed == "fixed"
+    exact = day_by_minute(hal275, slow_every=1, fixed_feeding=fixed)
     runs: dict[int, dict[str, np.ndarray]] = {}
-    benchmark.pedantic(lambda: runs.update({60: simulate_day(hal275, 60, code)}), rounds=1, iterations=1)
-    runs[10] = simulate_day(hal275, 10, code)
+    benchmark.pedantic(lambda: runs.update({60: day_by_minute(hal275, slow_every=60, fixed_feeding=fixed)}),
+                       rounds=1, iterations=1)
+    runs[10] = day_by_minute(hal275, slow_every=10, fixed_feeding=fixed)
     for slow_every, run in sorted(runs.items()):
         errors = {
-            "v_mV": 1e3 * np.abs(run["v"] - exact["v"]),
+            "v_mV": 1e3 * np.abs(run["V"] - exact["V"]),
             "T_K": np.abs(run["T"] - exact["T"]),
-            "alumina_wtpct": np.abs(run["al"] - exact["al"]),
+            "alumina_wtpct": np.abs(run["Al2O3"] - exact["Al2O3"]),
         }
         for name, err in errors.items():
             benchmark.extra_info[f"se{slow_every}_max_dev_{name}"] = float(f"{err.max():.3g}")

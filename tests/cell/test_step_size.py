@@ -29,42 +29,26 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from twin.cell import Potline
-from twin.cell import layout as L
+from tests.cell.minute_day import day_by_minute
 
 SLOW_CADENCE_S = 60.0
-MINUTES = 1440
-CURRENT_KA = 300.0
 COARSE_STEPS_S = (2.0, 5.0, 10.0)
 
 
-def day_by_minute(tech, dt_s: float, fixed_feeding: bool) -> dict[str, np.ndarray]:
-    """Four noise-free HAL275 cells at 300 kA for a day from the same start: each minute's mean voltage (V), the
-    bath temperature (°C) and dissolved alumina (wt %) at each minute's end, and the day's metal (kg)."""
-    steps_per_minute = round(60.0 / dt_s)
-    line = Potline(tech, 4, dt=dt_s, seed=5, slow_every=round(SLOW_CADENCE_S / dt_s), stop_on=())
-    line.silence_noise()
-    if fixed_feeding:
-        line.set_cells("feed_strategy", slice(None), float(L.FEED_FIXED))
-    volt_seconds, temps, alumina = [], [], []
-    for _ in range(MINUTES):
-        line.advance(steps_per_minute, CURRENT_KA)
-        volt_seconds.append(line.acc[L.A_VOLTAGE_SECONDS].copy())
-        temps.append(line.state[L.S_TEMP_DEGC].copy())
-        alumina.append(line.out[L.O_ALUMINA_WTPCT].copy())
-    volts = np.diff(np.array(volt_seconds), axis=0, prepend=0.0) / 60.0
-    return {"V": volts, "T": np.array(temps), "Al2O3": np.array(alumina), "metal": line.acc[L.A_AL_PRODUCED_KG].copy()}
+def noise_free_day(tech, dt_s: float, fixed_feeding: bool) -> dict[str, np.ndarray]:
+    """The shared minute-sampled day (tests/cell/minute_day.py), noise off, the slow terms on their 60-s cadence."""
+    return day_by_minute(tech, dt_s=dt_s, slow_every=round(SLOW_CADENCE_S / dt_s), fixed_feeding=fixed_feeding,
+                         noise=False)
 
 
 @pytest.mark.parametrize("fixed_feeding", [True, False], ids=["fixed feeding", "tracking control"])
 def test_a_coarser_step_follows_the_one_second_day(hal275, fixed_feeding: bool) -> None:
-    exact = day_by_minute(hal275, 1.0, fixed_feeding)
+    exact = noise_free_day(hal275, 1.0, fixed_feeding)
     assert np.ptp(exact["T"]) > 0.2, "the day must move the cells' temperature"
     assert np.ptp(exact["Al2O3"]) > 0.2, "the day must move the cells' alumina"
     p95_mV = []
     for dt_s in COARSE_STEPS_S:
-        run = day_by_minute(hal275, dt_s, fixed_feeding)
+        run = noise_free_day(hal275, dt_s, fixed_feeding)
         volts_mV = 1e3 * np.abs(run["V"] - exact["V"])
         p95_mV.append(float(np.percentile(volts_mV, 95)))
         assert p95_mV[-1] <= 5.0, (dt_s, p95_mV)
