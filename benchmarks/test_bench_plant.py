@@ -28,8 +28,9 @@ DAY_S = 86400
 SLOW_EVERY = 60
 
 
-def _day_scenario(plant: str = "models/plant_single400.toml"):
-    text = f'[scenario]\nname = "bench-day"\nplant = "{plant}"\nhorizon_h = 24.0\nseed = 1\nslow_every = {SLOW_EVERY}\n'
+def _day_scenario(plant: str = "models/plant_single400.toml", dt_s: float = 1.0, slow_every: int = SLOW_EVERY):
+    text = (f'[scenario]\nname = "bench-day"\nplant = "{plant}"\nhorizon_h = 24.0\nseed = 1\ndt_s = {dt_s}\n'
+            f"slow_every = {slow_every}\n")
     return scenario_from_text(text, "bench-day", base_dir=ROOT)
 
 
@@ -240,9 +241,7 @@ def test_reference_plant_day_at_coarser_steps(benchmark):
     days: dict[float, tuple[float, float]] = {}
     for _ in range(rounds):
         for dt_s in steps_s:
-            text = (f'[scenario]\nname = "bench-dt"\nplant = "models/plant_reference.toml"\nhorizon_h = 24.0\n'
-                    f"seed = 1\ndt_s = {dt_s}\nslow_every = {round(60 / dt_s)}\n")
-            plant = _build(scenario_from_text(text, "bench-dt", base_dir=ROOT), threads=2)
+            plant = _build(_day_scenario("models/plant_reference.toml", dt_s, round(60 / dt_s)), threads=2)
 
             def run(plant: Plant = plant) -> None:
                 plant.env.run(until=horizon)

@@ -16,7 +16,7 @@ def test_a_coarse_step_with_the_default_cadence_warns_and_names_the_fix() -> Non
     assert len(warnings) == 1
     assert "scenario.slow_every = 60 at dt_s = 10 holds the slow terms" in warnings[0]
     assert "for 600 s" in warnings[0]
-    assert "slow_every = 6 keeps 60 s" in warnings[0]
+    assert "slow_every = 6 keeps it near 60 s" in warnings[0]
     assert "test.toml" in warnings[0]  # the scenario file it comes from
 
 

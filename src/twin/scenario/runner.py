@@ -212,7 +212,8 @@ def step_warnings(scenario: Scenario) -> list[str]:
             f"{scenario.origin}: scenario.slow_every = {scenario.slow_every} at dt_s = {scenario.dt_s:g} holds the "
             f"slow terms (thermal network, liquidus, CE) for {cadence_s:g} s; beyond {SLOW_CADENCE_MAX_S:g} s the "
             "regulator's decisions shift with the cadence, and 1-min cell voltages differ from a 60-s cadence's by "
-            f"a beam move (~25 mV) for minutes at a time (docs/physics.md §6a); slow_every = {keep} keeps 60 s"
+            f"a beam move (~25 mV) for minutes at a time (docs/physics.md §6a); slow_every = {keep} keeps it near "
+            "60 s"
         )
     if scenario.dt_s > STEP_MAX_S + 1e-9:
         warnings.append(
