@@ -6,6 +6,8 @@ exactly once, per metric in timestamp order (live and historical streams each), 
 
 from __future__ import annotations
 
+import json
+import logging
 import struct
 import time
 from collections import Counter
@@ -16,7 +18,7 @@ from typing import Any
 import pytest
 
 from twin.telemetry import CollectingSink, HostConfig, Quality, Sample, SparkplugHost
-from twin_edge.testing import GatewayRig, PrivateBroker, make_rig, unique
+from twin_edge.testing import GatewayRig, PrivateBroker, Recorder, make_rig, unique
 from twin_edge.testing import wait_until as poll_until
 
 from .partition import PartitionableRelay
@@ -239,3 +241,62 @@ def test_primary_host_lost_without_a_disconnect_loses_nothing(tmp_path: Path, pr
 def test_broker_outage_of_30_s_loses_nothing(tmp_path: Path, private_broker: PrivateBroker) -> None:
     """The issue's scenario as stated: the broker is down for 30 s."""
     _outage(tmp_path, private_broker, 30.0)
+
+
+def _spoof_offline_state(chain: Chain, broker_port: int, timestamp_ms: int) -> None:
+    """Another client (here: a plain paho client, as mosquitto_pub would) publishes the host's offline STATE."""
+    spoofer = Recorder("127.0.0.1", broker_port, f"{unique('unused-')}/#")
+    try:
+        payload = json.dumps({"online": False, "timestamp": timestamp_ms}).encode()
+        spoofer.publish(f"spBv1.0/STATE/{chain.host_id}", payload, qos=1, retain=True)
+    finally:
+        spoofer.close()
+
+
+def test_a_foreign_offline_state_newer_than_the_hosts_does_not_strand_the_gateway(
+    tmp_path: Path, broker: tuple[str, int]
+) -> None:
+    """Found on the demo (2026-12-07): a client published ``{"online": false, "timestamp": <now>}`` on the host's
+    STATE topic. The gateway ended its session, as the spec says (tck-id-operational-behavior-edge-node-
+    termination-host-offline), and then ignored the host's republished online STATE, older than the foreign one
+    (tck-id-message-flow-edge-node-birth-publish-phid-wait-timestamp): nothing more reached the twin. The host now
+    starts a new session whose timestamp is newer than the foreign one (twin.telemetry.host_state), and the
+    gateway births again and delivers."""
+    chain = Chain(tmp_path, broker[1], pots=2, period_s=0.1).start()
+    try:
+        gateway = chain.rig.gateway
+        assert gateway is not None
+        wait_until(lambda: len(chain.good()) > 10)
+        births = gateway.counters.births
+        _spoof_offline_state(chain, broker[1], time.time_ns() // 1_000_000)
+        wait_until(lambda: chain.host.counters["state_sessions_renewed"] == 1)
+        wait_until(lambda: gateway.counters.births > births)  # the gateway took the new session's online STATE
+        delivered = len(chain.good())
+        wait_until(lambda: len(chain.good()) > delivered + 10)  # and data flows again
+        late = Recorder("127.0.0.1", broker[1], f"spBv1.0/STATE/{chain.host_id}")  # what the broker keeps
+        (kept,) = late.wait_for(lambda ms: len(ms) == 1)
+        late.close()
+        assert json.loads(kept.payload)["online"] is True
+    finally:
+        chain.stop()
+
+
+def test_an_offline_state_from_far_ahead_is_not_chased(
+    tmp_path: Path, broker: tuple[str, int], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A foreign offline STATE stamped a day ahead of the host's clock is not followed (the host would stamp its
+    own STATE with a made-up time): an error names the remedy, and the host's online STATE is put back for edge
+    nodes that connect later."""
+    chain = Chain(tmp_path, broker[1], pots=1, period_s=0.1).start()
+    try:
+        wait_until(lambda: len(chain.good()) > 3)
+        with caplog.at_level(logging.ERROR, logger="twin.telemetry"):
+            _spoof_offline_state(chain, broker[1], time.time_ns() // 1_000_000 + 86_400_000)
+            wait_until(lambda: any("not followed" in r.getMessage() and "broker ACL" in r.getMessage()
+                                   for r in caplog.records))
+        assert chain.host.counters["state_sessions_renewed"] == 0
+        late = Recorder("127.0.0.1", broker[1], f"spBv1.0/STATE/{chain.host_id}")
+        late.wait_for(lambda ms: bool(ms) and json.loads(ms[-1].payload)["online"] is True)
+        late.close()
+    finally:
+        chain.stop()

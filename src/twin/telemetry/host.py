@@ -39,7 +39,7 @@ from collections.abc import Callable, Sequence
 from twin.telemetry.byte_budget import ByteBudget
 from twin.telemetry.first_seen import FirstSeen
 from twin.telemetry.host_config import HostConfig
-from twin.telemetry.host_state import OwnState
+from twin.telemetry.host_state import MAX_AHEAD_MS, OwnState
 from twin.telemetry.metric_state import short
 from twin.telemetry.naming import pot_misnaming
 from twin.telemetry.node_tracker import EdgeNodeTracker
@@ -51,6 +51,7 @@ from twin_edge.mqtt_link import Connected, Disconnected, LinkEvent, MqttLink, Re
 from twin_edge.sparkplug import (
     REBIRTH_METRIC,
     DataType,
+    HostState,
     MessageType,
     Metric,
     StateTopic,
@@ -479,9 +480,36 @@ class SparkplugHost:
             state = None
         if (state is None or not state.online) and not self._stopping and self._link.connected:
             # tck-id-message-flow-hid-sparkplug-state-message-delivered: never leave an offline STATE standing.
+            if state is not None and self._own_state.outdated_by(state):
+                self._renew_session(state)
+                return
             if state is not None:
                 self._own_state.explain_offline(state)
             self._link.publish(self._state_topic, self._own_state.payload(online=True), qos=1, retain=True)
+
+    def _renew_session(self, state: HostState) -> None:
+        """A foreign offline STATE newer than ours: edge nodes that saw it take no online STATE older than
+        it, so a new session with a newer timestamp (twin.telemetry.host_state). Beyond what the clock allows, the
+        online STATE is republished as before and the remedy logged."""
+        if self._own_state.follow(state):
+            self._counters.state_sessions_renewed += 1
+            logger.warning(
+                "own STATE reads offline while connected, with timestamp %d, newer than this host's (another "
+                "client published it): edge nodes that saw it would ignore its online STATE; starting a new session "
+                "with a newer timestamp",
+                state.timestamp,
+            )
+            self._link.restart()
+            return
+        logger.error(
+            "an offline STATE on %s carries timestamp %d, more than %d s past this host's clock: not followed. Edge "
+            "nodes that saw it ignore this host's online STATE until they restart. Let only this host publish on "
+            "its STATE topic (a broker ACL, docs/telemetry.md)",
+            self._state_topic,
+            state.timestamp,
+            MAX_AHEAD_MS // 1000,
+        )
+        self._link.publish(self._state_topic, self._own_state.payload(online=True), qos=1, retain=True)
 
     def _emit(self, samples: Sequence[Sample]) -> None:
         self._readback.observe(samples)

@@ -124,6 +124,7 @@ class IngestCounters:
     bad_timestamp: int = 0  # metrics stamped further ahead of the host's clock than HostConfig.max_future_s
     nodes_forgotten: int = 0  # edge nodes whose state was dropped to stay within HostConfig.max_edge_nodes
     state_repaired: int = 0  # own STATE topic held something that is not our JSON STATE; republished online
+    state_sessions_renewed: int = 0  # a foreign offline STATE newer than ours: a new session (host_state)
     internal_errors: int = 0  # an unexpected exception while handling a message (a bug; logged with traceback)
     setpoint_writes: int = 0  # DCMDs published (twin.telemetry.setpoints)
     setpoint_confirmed: int = 0  # writes the PLC was read back to hold
