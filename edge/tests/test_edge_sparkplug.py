@@ -23,7 +23,15 @@ from twin_edge.sparkplug import (
     encode_payload,
     parse_topic,
 )
-from twin_edge.testing import PrivateBroker, Recorder, free_port_range, make_rig, unique, write_gateway_config
+from twin_edge.testing import (
+    PrivateBroker,
+    Recorder,
+    free_port_range,
+    make_rig,
+    unique,
+    wait_until,
+    write_gateway_config,
+)
 
 pytestmark = pytest.mark.mqtt
 
@@ -177,6 +185,32 @@ def test_tck_id_message_flow_edge_node_birth_publish_phid_wait(
         rec.close()
     assert _bdseq(rec.messages("NDEATH")[0].payload) == first_bdseq
     assert _bdseq(rec.messages("NBIRTH")[1].payload) == (first_bdseq + 1) % 256
+
+
+def test_a_state_from_far_ahead_of_the_clock_is_ignored(tmp_path: Path, broker: tuple[str, int], group: str) -> None:
+    """An offline STATE stamped a day ahead of this node's clock (a hostile or broken publisher) would become the
+    timestamp every later STATE must reach, and no honest host could: the node would wait for good. It is ignored
+    and counted; the node's session goes on, and an honest offline STATE still ends it."""
+    host_id = unique("host")
+    state_topic = f"spBv1.0/STATE/{host_id}"
+    rec = Recorder(*broker, f"spBv1.0/{group}/#")
+    rig = make_rig(tmp_path, group=group, node="gw", broker_port=broker[1], pots=1, primary_host=host_id).start()
+    now_ms = time.time_ns() // 1_000_000
+    try:
+        assert rig.gateway is not None
+        rec.publish(state_topic, HostState(True, now_ms).encode(), qos=1, retain=True)
+        rec.wait_for(lambda ms: any(_kind(m.topic) == "DBIRTH" for m in ms))
+        rec.publish(state_topic, HostState(False, now_ms + 86_400_000).encode(), qos=1, retain=True)
+        wait_until(lambda: rig.gateway is not None and rig.gateway.counters.states_from_the_future == 1)
+        data = len(rec.messages("DDATA"))
+        rec.wait_for(lambda ms: len([m for m in ms if _kind(m.topic) == "DDATA"]) > data + 3)  # still publishing
+        assert rec.messages("NDEATH") == []
+        rec.publish(state_topic, HostState(False, now_ms + 1).encode(), qos=1, retain=True)  # an honest one
+        rec.wait_for(lambda ms: any(_kind(m.topic) == "NDEATH" for m in ms))
+    finally:
+        rig.stop()
+        rec.publish(state_topic, b"", qos=1, retain=True)
+        rec.close()
 
 
 def test_tck_id_operational_behavior_device_ddeath(tmp_path: Path, broker: tuple[str, int], group: str) -> None:

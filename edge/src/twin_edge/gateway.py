@@ -78,6 +78,12 @@ class _Session:
     born_devices: set[str] = field(default_factory=set)
 
 
+#: [C] how far past this node's clock a primary host's STATE timestamp is taken: NTP keeps a plant's clocks within
+#: seconds of each other, so five minutes is far beyond any skew; the twin's host follows a foreign STATE no further
+#: (twin.telemetry.host_state.MAX_AHEAD_MS)
+STATE_MAX_AHEAD_MS = 5 * 60 * 1000
+
+
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -261,6 +267,16 @@ class EdgeGateway:
             logger.warning("invalid STATE ignored: %s", exc)
             return
         session = self._session
+        ahead_ms = state.timestamp - _now_ms()
+        if ahead_ms > STATE_MAX_AHEAD_MS:
+            # Not the host's clock: a STATE from further ahead would become the timestamp every later STATE must
+            # reach, and no honest host could, so this node would wait for good (docs/telemetry.md).
+            self.counters.states_from_the_future += 1
+            logger.warning(
+                "STATE of %s stamped %d s ahead of this node's clock ignored (at most %d s is taken)",
+                self.config.primary_host_id, ahead_ms // 1000, STATE_MAX_AHEAD_MS // 1000,
+            )
+            return
         if state.timestamp < session.last_host_timestamp:
             logger.info("stale STATE (timestamp %d) ignored", state.timestamp)
             return

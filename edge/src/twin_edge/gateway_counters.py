@@ -18,6 +18,7 @@ class GatewayCounters:
     bad_commands: int = 0
     rebirths_coalesced: int = 0
     internal_errors: int = 0
+    states_from_the_future: int = 0  # primary host STATEs stamped more than 5 min ahead of this node's clock: ignored
     setpoint_writes: int = 0  # DCMD metrics written to a PLC
     setpoint_refused: int = 0  # DCMD metrics refused here (unknown, not writable, wrong type, out of range)
     setpoint_write_failures: int = 0  # the PLC did not answer or refused the write

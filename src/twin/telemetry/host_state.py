@@ -23,10 +23,10 @@ gateway, :mod:`twin_edge.gateway`, does the same). Republishing online with our 
 then leaves every edge node that saw it waiting for good: found by publishing ``{"online": false, "timestamp":
 <now>}`` on the demo's STATE topic with mosquitto_pub (2026-12-07): the gateway ended its session and sent nothing
 more. So the host starts a new session instead (:meth:`OwnState.outdated_by`, :meth:`OwnState.follow`), whose
-Will and online STATE carry a T newer than the foreign one. It follows no further than ``MAX_AHEAD_MS`` past its
-own clock: a STATE from further ahead is not a clock's skew but a hostile or broken publisher, and chasing it would
-stamp our STATE with a made-up time; that is logged as an error naming the remedy (only the host may publish on
-its STATE topic: a broker ACL, docs/telemetry.md).
+Will and online STATE carry a T newer than the foreign one. It follows no further than ``MAX_AHEAD_MS`` (a
+minute) past its own clock: a STATE from further ahead is not a clock's skew but a hostile or broken publisher,
+and chasing it would stamp our STATE with a made-up time; that is logged as an error naming the remedy (only
+the host may publish on its STATE topic: a broker ACL, docs/telemetry.md).
 
 :class:`OwnState` keeps the T's; :class:`twin.telemetry.host.SparkplugHost` publishes and repairs.
 """
@@ -46,9 +46,10 @@ logger = logging.getLogger(__name__)
 
 WILLS_KEPT = 64  # the Will timestamps of this many connections (or earlier runs) are known (the oldest forgotten)
 #: [C] how far past the host's clock a foreign STATE's timestamp is followed (module docstring): NTP keeps a
-#: plant's clocks within milliseconds to seconds of each other; five minutes is far beyond any skew between a
-#: working publisher's clock and ours
-MAX_AHEAD_MS = 5 * 60 * 1000
+#: plant's clocks within milliseconds to seconds of each other, so a minute is far beyond a working publisher's
+#: skew; and it stays well inside the 5 minutes our gateway takes (twin_edge.gateway.STATE_MAX_AHEAD_MS), so the
+#: timestamp the host takes on is one an edge node whose clock lags the host's by minutes still accepts
+MAX_AHEAD_MS = 60 * 1000
 
 
 class OwnState:
