@@ -102,6 +102,7 @@ class SparkplugHost:
         self._online = threading.Event()
         self._stopping = False
         self._worker: threading.Thread | None = None
+        self._renewal: threading.Thread | None = None  # a new session being started (_renew_session)
         topics = [self._state_topic, *([f"spBv1.0/{g}/#" for g in config.group_ids] or ["spBv1.0/#"])]
         self._link = MqttLink(
             config.mqtt_settings(),
@@ -225,6 +226,8 @@ class SparkplugHost:
     def stop(self, timeout: float = 5.0) -> None:
         """Publish the offline STATE, disconnect, and let the worker finish what is queued."""
         self._stopping = True
+        if self._renewal is not None:  # let a new session finish starting, so that the stop below ends it
+            self._renewal.join(timeout)
         offline = self._own_state.payload(online=False)
         if self._link.connected and not self._link.publish(
             self._state_topic, offline, qos=1, retain=True, wait_s=timeout
@@ -499,7 +502,11 @@ class SparkplugHost:
                 "with a newer timestamp",
                 state.timestamp,
             )
-            self._link.restart()
+            if self._renewal is None or not self._renewal.is_alive():
+                # Off the worker thread: stopping the link joins paho's thread, which may be waiting for room in
+                # this worker's queue (back-pressure) to hand it the disconnect.
+                self._renewal = threading.Thread(target=self._restart_link, name="twin-host-renew", daemon=True)
+                self._renewal.start()
             return
         logger.error(
             "an offline STATE on %s carries timestamp %d, more than %d s past this host's clock: not followed. Edge "
@@ -510,6 +517,11 @@ class SparkplugHost:
             MAX_AHEAD_MS // 1000,
         )
         self._link.publish(self._state_topic, self._own_state.payload(online=True), qos=1, retain=True)
+
+    def _restart_link(self) -> None:
+        self._link.stop()
+        if not self._stopping:  # the host was not stopped meanwhile
+            self._link.start()
 
     def _emit(self, samples: Sequence[Sample]) -> None:
         self._readback.observe(samples)
