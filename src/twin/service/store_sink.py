@@ -52,7 +52,7 @@ import numpy as np
 from twin.errors import StoreUnavailableError, TwinError
 from twin.live import potline_label
 from twin.store import RejectedPoint, Store, TagInfo
-from twin.store.validate import MAX_TS_US, TAG_RE
+from twin.store.validate import MAX_TS_US, is_tag
 from twin.telemetry import Quality, Sample, cell_address
 from twin.telemetry.samples import node_label_key
 
@@ -196,7 +196,7 @@ class StoreSink:
             if len(self._tag_cache) >= TAG_CACHE_SIZE:  # names from a fuzzer must not grow it without bound
                 self._tag_cache.clear()
             tag = tag_of(s)
-            tag = self._tag_cache[key] = tag if TAG_RE.match(tag) else None
+            tag = self._tag_cache[key] = tag if is_tag(tag) else None
         if tag is None:
             self._reject(s, tag_of(s), "bad_tag")
             return

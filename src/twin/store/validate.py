@@ -42,13 +42,25 @@ def unavailable(what: str, exc: BaseException) -> StoreUnavailableError:
     return StoreUnavailableError(f"{SRC}: the database could not be reached for the {what} ({reason}); retry later")
 
 
+def is_tag(tag: object) -> bool:
+    """Whether ``tag`` is a valid tag name (:func:`check_tag`, which says why not)."""
+    return isinstance(tag, str) and TAG_RE.fullmatch(tag) is not None and not any(
+        p in (".", "..") for p in tag.split("/")
+    )
+
+
 def check_tag(tag: object, field: str = "tag") -> str:
-    if not isinstance(tag, str) or not TAG_RE.fullmatch(tag):
+    """A tag name: TAG_RE, and no ``.`` or ``..`` between slashes. Sparkplug metric names nest with ``/``
+    (``Properties/Serial Number``), but a dot segment in a tag is a path step: the API lists each tag with its URL
+    (``/v1/tags/<tag>/latest``), and an HTTP client removes dot segments before it sends one (RFC 3986 §5.2.4), so
+    ``cell:1-011/x/../cell_voltage_V`` would read another tag's data. Found by a Sparkplug metric named
+    ``a/b/c/../../d`` on the demo (2026-12-07), which was stored and listed with a link that answered 404."""
+    if not is_tag(tag):
         raise error(
             field,
             tag,
-            "1-200 characters from A-Z a-z 0-9 _ . : / - and space, starting with a letter or digit"
-            " and not ending with a space",
+            "1-200 characters from A-Z a-z 0-9 _ . : / - and space, starting with a letter or digit,"
+            " not ending with a space, and no '.' or '..' between slashes",
         )
     return tag
 
