@@ -8,11 +8,20 @@ before paho reconnects (the edge node's NDEATH carries a new bdSeq, the host's S
 
 Events: :class:`Connected` (CONNACK accepted, subscriptions sent), :class:`Subscribed` (every subscription of
 this connection acknowledged), :class:`Disconnected` (``clean`` when :meth:`stop` caused it), :class:`Received`.
+
+**A connection the broker keeps closing.** Two clients with one client id take the session from each other
+(MQTT 3.1.1 §3.1.4: the broker disconnects the existing client), and each reconnects at once: both links flap
+every few seconds, each loss fires a Will, and nothing says why. Found by starting a second ``twin demo`` against
+the broker of a running one (2026-12-07): the two hosts and the two gateways, with the same ids, took turns
+for as long as both ran, logging only "lost the broker (Unspecified error)". So a link that loses
+``FLAP_LOSSES`` connections within ``FLAP_WINDOW_S``, each within ``FLAP_SHORT_S`` of its CONNACK, logs an error
+that names its client id and the likely causes, once per window (``flaps`` counts such losses).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,6 +31,12 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from twin_edge.mqtt_settings import MqttSettings, tls_context
 
 logger = logging.getLogger(__name__)
+
+#: [C] a connection lost within this long of its CONNACK counts as short-lived; a takeover fight loses each one
+#: within the reconnect back-off (0.2-5 s here), while a broker that is merely unreachable never gets a CONNACK
+FLAP_SHORT_S = 10.0
+FLAP_LOSSES = 3  # [C] this many short-lived connections ...
+FLAP_WINDOW_S = 60.0  # ... within this long: the broker keeps closing the connection (module docstring)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +109,11 @@ class MqttLink:
         self._will_unused = False  # True between setting a Will and the CONNECT that carries it
         self._stopping = False
         self.undecodable_topics = 0  # messages whose topic is not UTF-8 (MQTT forbids it; counted, dropped)
+        self.flaps = 0  # connections the broker closed within FLAP_SHORT_S of accepting them
+        self._client_id = client_id
+        self._connected_at: float | None = None  # monotonic time of the last CONNACK
+        self._short_losses: list[float] = []  # when the recent short-lived connections were lost
+        self._flap_reported_at = -FLAP_WINDOW_S
 
     @property
     def connected(self) -> bool:
@@ -151,6 +171,7 @@ class MqttLink:
             logger.warning("broker %s:%d refused the connection: %s", self._settings.host, self._settings.port, reason)
             return
         self._will_unused = False
+        self._connected_at = time.monotonic()
         self._pending_subscriptions = {client.subscribe(topic, qos=qos)[1] for topic, qos in self._subscriptions}
         self._on_event(Connected())
         if not self._subscriptions:
@@ -170,7 +191,25 @@ class MqttLink:
         clean = self._stopping
         if not clean:  # paho reconnects by itself: the next CONNECT needs the next Will
             self._set_will()
+            self._note_loss(time.monotonic())
+        self._connected_at = None
         self._on_event(Disconnected(str(reason), clean))
+
+    def _note_loss(self, now: float) -> None:
+        """Count a connection the broker closed soon after accepting it; report a run of them (module docstring)."""
+        if self._connected_at is None or now - self._connected_at > FLAP_SHORT_S:
+            return
+        self.flaps += 1
+        self._short_losses = [t for t in self._short_losses if now - t <= FLAP_WINDOW_S] + [now]
+        if len(self._short_losses) >= FLAP_LOSSES and now - self._flap_reported_at > FLAP_WINDOW_S:
+            self._flap_reported_at = now
+            logger.error(
+                "the broker %s:%d closed %d connections of client id %r within %.0f s of accepting each: another "
+                "client is probably connecting with the same client id (each connection takes the session from "
+                "the other), e.g. a second twin or gateway with the same ids; or the broker's ACL or limits refuse "
+                "this client after it connects",
+                self._settings.host, self._settings.port, len(self._short_losses), self._client_id, FLAP_SHORT_S,
+            )
 
     def _handle_message(self, _c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
         try:
