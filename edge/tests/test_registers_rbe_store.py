@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -80,3 +82,46 @@ def test_bdseq_file_advances_and_wraps(tmp_path: Path) -> None:
     assert BdSeqFile(tmp_path / "x.bdseq").load() == 2
     (tmp_path / "x.bdseq").write_text("255")
     assert f.advance() == 0
+
+
+def _other_programs_table(path: Path) -> None:
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE pending (id INTEGER PRIMARY KEY, payload BLOB)")
+    db.execute("INSERT INTO pending (payload) VALUES (x'00ff')")
+    db.commit()
+    db.close()
+
+
+@pytest.mark.parametrize("damage", ["random bytes", "another program's table"])
+def test_an_unreadable_store_file_is_kept_aside_and_a_fresh_store_opened(
+    tmp_path: Path, damage: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A gateway restarted after a power cut must go on publishing: the damaged file is moved aside, byte for
+    byte, with an error naming both paths (twin_edge.forward_store)."""
+    path = tmp_path / "s.sqlite"
+    if damage == "random bytes":
+        path.write_bytes(bytes(range(256)) * 12)
+    else:
+        _other_programs_table(path)
+    original = path.read_bytes()
+    with caplog.at_level(logging.ERROR, logger="twin_edge.forward_store"):
+        store = ForwardStore(path, max_records=5)
+    (aside,) = tmp_path.glob("s.sqlite.unreadable-*[0-9]Z")
+    assert aside.read_bytes() == original
+    assert any(str(aside) in r.getMessage() and str(path) in r.getMessage() for r in caplog.records)
+    store.append([("pot_001", "v", 1, 4.1)])
+    assert [(r.device_id, r.value) for r in store.oldest(10)] == [("pot_001", 4.1)]
+    store.close()
+    assert ForwardStore(path, max_records=5).count() == 1  # the fresh file is a store: kept on the next start
+
+
+def test_a_damaged_bdseq_file_counts_as_no_record(tmp_path: Path) -> None:
+    """Bytes that are not ASCII digits (0xff 0xfe, a NUL) read as no bdSeq recorded, so the next session starts at
+    0, as a gateway without a record does (it used to stop with a UnicodeDecodeError)."""
+    path = tmp_path / "x.bdseq"
+    for damaged in (b"\xff\xfe\x00garbage", b"", b"256", b"-1", b"\x00\x00"):
+        path.write_bytes(damaged)
+        assert BdSeqFile(path).load() is None, damaged
+        assert BdSeqFile(path).peek_next() == 0
+    assert BdSeqFile(path).advance() == 0
+    assert BdSeqFile(path).load() == 0

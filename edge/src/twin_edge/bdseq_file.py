@@ -19,10 +19,14 @@ class BdSeqFile:
         self._path = path
 
     def load(self) -> int | None:
+        """The recorded bdSeq, or None if there is none: no file, or one that does not hold 0-255 in ASCII digits
+        (a damaged file; the next session then starts at 0, as a gateway without a record does). Found by
+        starting the gateway with bytes 0xff 0xfe in the file (2026-12-07): a UnicodeDecodeError traceback."""
         try:
-            text = self._path.read_text(encoding="ascii").strip()
+            raw = self._path.read_bytes()
         except FileNotFoundError:
             return None
+        text = raw.strip()
         return int(text) if text.isdigit() and int(text) < 256 else None
 
     def peek_next(self) -> int:

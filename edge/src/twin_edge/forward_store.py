@@ -4,6 +4,12 @@ While the broker (or the Primary Host) is unreachable, every polled value is app
 the gateway replays the rows oldest timestamp first as ``is_historical`` metrics and deletes them once they were
 handed to the MQTT client. Values published shortly before a connection loss (QoS 0, maybe lost in flight) are
 put back here too; the host drops the ones it already had. The file survives gateway restarts.
+
+A file that is not this store (not SQLite, damaged by a power cut or a full disk, or another program's table) is
+moved aside as ``<name>.unreadable-<UTC time>`` with its WAL and shared-memory files, logged as an error naming
+both, and a fresh store is opened: the gateway goes on publishing, and the old file is kept for whoever can
+recover it. Found by starting the gateway on a file of random bytes (2026-12-07): it stopped with a traceback
+(``sqlite3.DatabaseError: file is not a database``) and polled nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +19,10 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+
+from twin_edge.errors import EdgeError
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +36,7 @@ class StoredValue:
     value: float | int | bool
 
 
+_COLUMNS = ("id", "device", "metric", "ts", "value", "is_bool")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pending (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -35,19 +45,55 @@ CREATE INDEX IF NOT EXISTS pending_by_time ON pending (ts, id);
 """
 
 
+def _open(path: Path) -> tuple[sqlite3.Connection, int]:
+    """The store's connection and row count; sqlite3.DatabaseError if the file is not (or no longer) this store."""
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    try:
+        # read before anything is written, so that a file that is not ours is moved aside as it was found
+        columns = [row[1] for row in db.execute("PRAGMA table_info(pending)")]  # "file is not a database"
+        if columns and columns != list(_COLUMNS):
+            raise sqlite3.DatabaseError(f"its table pending has the columns {columns}, not {list(_COLUMNS)}")
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.executescript(_SCHEMA)
+        return db, int(db.execute("SELECT COUNT(*) FROM pending").fetchone()[0])
+    except sqlite3.DatabaseError:
+        db.close()
+        raise
+
+
+def _move_aside(path: Path) -> Path:
+    """Rename ``path`` (and its -wal and -shm files) to ``<name>.unreadable-<UTC time>``; the new name."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    aside = path.with_name(f"{path.name}.unreadable-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        source = path.with_name(path.name + suffix)
+        if source.exists():
+            source.rename(aside.with_name(aside.name + suffix))
+    return aside
+
+
 class ForwardStore:
     """Values not yet published, replayed oldest timestamp first; bounded by ``max_records`` (oldest dropped and
     counted in ``dropped``). Thread-safe: the gateway's loop writes, monitoring may read :meth:`count`."""
 
     def __init__(self, path: Path, *, max_records: int) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        try:
+            self._db, self._count = _open(path)
+        except sqlite3.DatabaseError as exc:
+            aside = _move_aside(path)
+            logger.error(
+                "store-and-forward file %s is unreadable (%s): moved to %s, starting an empty store", path, exc, aside
+            )
+            try:
+                self._db, self._count = _open(path)
+            except sqlite3.DatabaseError as again:
+                raise EdgeError(
+                    f"store.path = {str(path)!r}: a new store-and-forward file cannot be made ({again})"
+                ) from again
         self._max_records = max_records
         self._lock = threading.Lock()
-        self._count = int(self._db.execute("SELECT COUNT(*) FROM pending").fetchone()[0])
         self.dropped = 0
 
     def close(self) -> None:
