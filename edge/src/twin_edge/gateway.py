@@ -310,6 +310,7 @@ class EdgeGateway:
             started = time.monotonic()
             readings = await self._poller.poll_all()
             self.counters.polls += 1
+            self.counters.bad_values = self._poller.bad_values
             self._process(readings)
             await self._replay()
             if started >= next_poll - 0.001:  # the scheduled poll (not an early wake-up): advance the schedule
