@@ -125,3 +125,26 @@ def test_a_damaged_bdseq_file_counts_as_no_record(tmp_path: Path) -> None:
         assert BdSeqFile(path).peek_next() == 0
     assert BdSeqFile(path).advance() == 0
     assert BdSeqFile(path).load() == 0
+
+
+def test_a_full_store_file_loses_only_what_it_cannot_take(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """SQLite's own "database or disk is full" (reached here by capping the file's pages, as a full disk would):
+    the write that does not fit is lost and counted, logged once, the file stays usable, and what was stored
+    before is still there to replay."""
+    store = ForwardStore(tmp_path / "s.sqlite", max_records=10**9)
+    store.append([("pot_001", "v", 0, 4.0)])
+    pages = store._db.execute("PRAGMA page_count").fetchone()[0]  # the file's own size limit, as a full disk
+    store._db.execute(f"PRAGMA max_page_count = {pages + 2}")
+    big = [("pot_001", f"m{i:05d}" + "x" * 200, i, float(i)) for i in range(2000)]
+    with caplog.at_level(logging.ERROR, logger="twin_edge.forward_store"):
+        for _ in range(3):
+            store.append(big)
+    assert store.lost == 3 * len(big)
+    assert len([r for r in caplog.records if "full" in r.getMessage()]) == 1  # at most once a minute
+    assert store.count() == 1
+    (kept,) = store.oldest(10)
+    assert (kept.metric, kept.value) == ("v", 4.0)
+    store.delete([kept.row_id])
+    store.append([("pot_001", "v", 1, 4.1)])  # small writes still fit
+    assert [r.value for r in store.oldest(10)] == [4.1]
+    store.close()

@@ -10,13 +10,20 @@ moved aside as ``<name>.unreadable-<UTC time>`` with its WAL and shared-memory f
 both, and a fresh store is opened: the gateway goes on publishing, and the old file is kept for whoever can
 recover it. Found by starting the gateway on a file of random bytes (2026-12-07): it stopped with a traceback
 (``sqlite3.DatabaseError: file is not a database``) and polled nothing.
+
+A write the file cannot take (the disk is full, an I/O error) loses only the values of that write: they are
+counted in ``lost``, an error is logged (at most once a minute), the transaction is rolled back, and the gateway
+goes on publishing live values; the next write tries again. Until 2026-12-07 the exception went up through the
+gateway's poll loop and stopped the gateway, during the very broker outage the store is for.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +32,7 @@ from pathlib import Path
 from twin_edge.errors import EdgeError
 
 logger = logging.getLogger(__name__)
+LOG_EVERY_S = 60.0  # a failing file is logged at most this often
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +102,9 @@ class ForwardStore:
                 ) from again
         self._max_records = max_records
         self._lock = threading.Lock()
-        self.dropped = 0
+        self.dropped = 0  # oldest values dropped to stay within max_records
+        self.lost = 0  # values a failed write could not store (module docstring)
+        self._error_logged_at = -LOG_EVERY_S
 
     def close(self) -> None:
         with self._lock:
@@ -105,21 +115,43 @@ class ForwardStore:
         if not rows:
             return
         with self._lock:
-            self._db.execute("BEGIN")
-            self._db.executemany(
-                "INSERT INTO pending (device, metric, ts, value, is_bool) VALUES (?, ?, ?, ?, ?)",
-                [(d, m, t, v, isinstance(v, bool)) for d, m, t, v in rows],
-            )
-            self._db.execute("COMMIT")
+            try:
+                self._db.execute("BEGIN")
+                self._db.executemany(
+                    "INSERT INTO pending (device, metric, ts, value, is_bool) VALUES (?, ?, ?, ?, ?)",
+                    [(d, m, t, v, isinstance(v, bool)) for d, m, t, v in rows],
+                )
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._failed("storing", len(rows), exc)
+                return
             self._count += len(rows)
             overflow = self._count - self._max_records
             if overflow > 0:
-                self._db.execute(
-                    "DELETE FROM pending WHERE id IN (SELECT id FROM pending ORDER BY ts, id LIMIT ?)", (overflow,)
-                )
+                try:
+                    self._db.execute(
+                        "DELETE FROM pending WHERE id IN (SELECT id FROM pending ORDER BY ts, id LIMIT ?)", (overflow,)
+                    )
+                except sqlite3.Error as exc:  # kept for now: the bound is tried again at the next write
+                    self._failed("dropping the oldest", 0, exc)
+                    return
                 self._count -= overflow
                 self.dropped += overflow
                 logger.warning("store-and-forward buffer full: dropped %d oldest values", overflow)
+
+    def _failed(self, action: str, lost: int, exc: sqlite3.Error) -> None:
+        """A write the file could not take: roll back, count what is lost, log at most once a minute."""
+        if self._db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+        self.lost += lost
+        now = time.monotonic()
+        if now - self._error_logged_at >= LOG_EVERY_S:
+            self._error_logged_at = now
+            logger.error(
+                "store-and-forward file: %s values failed (%s: %s); %d values lost so far (counters: lost)",
+                action, type(exc).__name__, exc, self.lost,
+            )
 
     def count(self) -> int:
         with self._lock:
@@ -127,16 +159,26 @@ class ForwardStore:
 
     def oldest(self, limit: int) -> list[StoredValue]:
         with self._lock:
-            rows = self._db.execute(
-                "SELECT id, device, metric, ts, value, is_bool FROM pending ORDER BY ts, id LIMIT ?", (limit,)
-            ).fetchall()
+            try:
+                rows = self._db.execute(
+                    "SELECT id, device, metric, ts, value, is_bool FROM pending ORDER BY ts, id LIMIT ?", (limit,)
+                ).fetchall()
+            except sqlite3.Error as exc:  # nothing to replay this time; tried again at the next replay
+                self._failed("reading stored", 0, exc)
+                return []
         return [StoredValue(r[0], r[1], r[2], r[3], bool(r[4]) if r[5] else r[4]) for r in rows]
 
     def delete(self, row_ids: list[int]) -> None:
+        """Delete replayed rows; if the file cannot take it, they stay and are replayed again (the host drops a
+        value it already has)."""
         if not row_ids:
             return
         with self._lock:
-            self._db.execute("BEGIN")
-            cursor = self._db.executemany("DELETE FROM pending WHERE id = ?", [(i,) for i in row_ids])
-            self._db.execute("COMMIT")
+            try:
+                self._db.execute("BEGIN")
+                cursor = self._db.executemany("DELETE FROM pending WHERE id = ?", [(i,) for i in row_ids])
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._failed("deleting replayed", 0, exc)
+                return
             self._count -= cursor.rowcount

@@ -311,6 +311,7 @@ class EdgeGateway:
             readings = await self._poller.poll_all()
             self.counters.polls += 1
             self.counters.bad_values = self._poller.bad_values
+            self.counters.store_lost = self._store.lost
             self._process(readings)
             await self._replay()
             if started >= next_poll - 0.001:  # the scheduled poll (not an early wake-up): advance the schedule
