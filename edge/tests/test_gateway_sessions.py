@@ -155,3 +155,35 @@ def test_a_gateway_killed_during_a_broker_outage_skips_no_bdseq(tmp_path: Path, 
         rec.close()
     first, second = rec.messages("NBIRTH")[:2]
     assert _bdseq(second.payload) == (_bdseq(first.payload) + 1) % 256
+
+
+def test_an_unexpected_error_in_one_poll_cycle_does_not_stop_the_gateway(
+    tmp_path: Path, broker: tuple[str, int]
+) -> None:
+    """Defence in depth for the poll loop (as the event loop has): a bug that raises in one cycle is logged and
+    counted, and the next cycle polls and publishes. The fault is injected into the gateway's own processing
+    step once; everything else (PLCs, broker) is real."""
+    group = unique("g")
+    rec = Recorder(*broker, f"spBv1.0/{group}/#")
+    rig = make_rig(tmp_path, group=group, node="gw", broker_port=broker[1], pots=1).start()
+    try:
+        gateway = rig.gateway
+        assert gateway is not None
+        rec.wait_for(lambda ms: _count("DDATA")(ms) >= 1)
+        real_process = gateway._process
+        raised: list[int] = []
+
+        def fails_once(readings):  # type: ignore[no-untyped-def]
+            if not raised:
+                raised.append(1)
+                raise RuntimeError("injected")
+            return real_process(readings)
+
+        gateway._process = fails_once  # type: ignore[method-assign]
+        mark = len(rec.messages())
+        rec.wait_for(lambda ms: _count("DDATA")(ms[mark:]) >= 3)  # polling and publishing went on
+        assert raised == [1]
+        assert gateway.counters.internal_errors == 1
+    finally:
+        rig.stop()
+        rec.close()

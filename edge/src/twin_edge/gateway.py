@@ -308,12 +308,16 @@ class EdgeGateway:
         while not stop.is_set():
             self._wake.clear()  # a wake-up (connect, STATE, rebirth) during this cycle triggers the next one at once
             started = time.monotonic()
-            readings = await self._poller.poll_all()
-            self.counters.polls += 1
-            self.counters.bad_values = self._poller.bad_values
-            self.counters.store_lost = self._store.lost
-            self._process(readings)
-            await self._replay()
+            try:
+                readings = await self._poller.poll_all()
+                self.counters.polls += 1
+                self.counters.bad_values = self._poller.bad_values
+                self.counters.store_lost = self._store.lost
+                self._process(readings)
+                await self._replay()
+            except Exception:  # as in _event_loop: a bug in one cycle must not stop the polling; counted and logged
+                self.counters.internal_errors += 1
+                logger.exception("unexpected error in a poll cycle; polling goes on")
             if started >= next_poll - 0.001:  # the scheduled poll (not an early wake-up): advance the schedule
                 next_poll = max(next_poll + period, time.monotonic())  # fell behind: skip, do not burst
             with contextlib.suppress(TimeoutError):
