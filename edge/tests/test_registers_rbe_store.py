@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from twin_edge.bdseq_file import BdSeqFile
+from twin_edge.errors import EdgeError
 from twin_edge.forward_store import ForwardStore
 from twin_edge.registers import Encoding, decode_registers, encode_registers
 from twin_edge.report_by_exception import DeadbandFilter
@@ -148,3 +149,20 @@ def test_a_full_store_file_loses_only_what_it_cannot_take(tmp_path: Path, caplog
     store.append([("pot_001", "v", 1, 4.1)])  # small writes still fit
     assert [r.value for r in store.oldest(10)] == [4.1]
     store.close()
+
+
+def test_a_store_file_locked_by_another_process_is_left_alone(tmp_path: Path) -> None:
+    """Another process holding the file (here a connection with an exclusive lock, as a second gateway
+    configured with the same path would) is an error naming the file, not a reason to move it aside."""
+    path = tmp_path / "s.sqlite"
+    ForwardStore(path, max_records=5).close()
+    holder = sqlite3.connect(path, timeout=0)
+    holder.execute("PRAGMA locking_mode = EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(EdgeError, match="cannot be opened"):
+            ForwardStore(path, max_records=5)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert list(tmp_path.glob("*.unreadable-*")) == []

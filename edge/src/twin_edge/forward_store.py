@@ -8,8 +8,9 @@ put back here too; the host drops the ones it already had. The file survives gat
 A file that is not this store (not SQLite, damaged by a power cut or a full disk, or another program's table) is
 moved aside as ``<name>.unreadable-<UTC time>`` with its WAL and shared-memory files, logged as an error naming
 both, and a fresh store is opened: the gateway goes on publishing, and the old file is kept for whoever can
-recover it. Found by starting the gateway on a file of random bytes (2026-12-07): it stopped with a traceback
-(``sqlite3.DatabaseError: file is not a database``) and polled nothing.
+recover it. A file that cannot be opened at all (locked by another process, not accessible) is left alone and
+reported as an error naming it. Found by starting the gateway on a file of random bytes (2026-12-07): it stopped
+with a traceback (``sqlite3.DatabaseError: file is not a database``) and polled nothing.
 
 A write the file cannot take (the disk is full, an I/O error) loses only the values of that write: they are
 counted in ``lost``, an error is logged (at most once a minute), the transaction is rolled back, and the gateway
@@ -89,7 +90,9 @@ class ForwardStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._db, self._count = _open(path)
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.OperationalError as exc:  # locked by another process, no access, I/O: not the file's content
+            raise EdgeError(f"store.path = {str(path)!r}: the store-and-forward file cannot be opened ({exc})") from exc
+        except sqlite3.DatabaseError as exc:  # not SQLite, corrupt, or not this store's table: the content
             aside = _move_aside(path)
             logger.error(
                 "store-and-forward file %s is unreadable (%s): moved to %s, starting an empty store", path, exc, aside
