@@ -78,10 +78,12 @@ class _Session:
     born_devices: set[str] = field(default_factory=set)
 
 
-#: [C] how far past this node's clock a primary host's STATE timestamp is taken: NTP keeps a plant's clocks within
-#: seconds of each other, so five minutes is far beyond any skew; the twin's host follows a foreign STATE no further
-#: (twin.telemetry.host_state.MAX_AHEAD_MS)
-STATE_MAX_AHEAD_MS = 5 * 60 * 1000
+#: [C] how far past this node's clock a primary host's STATE timestamp is taken. Generous on purpose: an edge box
+#: without NTP, or with a drifting real-time clock, may lag the host by minutes to hours, and refusing its host's
+#: STATE would keep it from ever publishing; a day still refuses the absurd stamps (years ahead, 2**63) that would
+#: otherwise strand the node for good. The twin's host follows a foreign STATE at most a minute past its own clock
+#: (twin.telemetry.host_state.MAX_AHEAD_MS).
+STATE_MAX_AHEAD_MS = 24 * 3600 * 1000
 
 
 def _now_ms() -> int:
@@ -273,7 +275,8 @@ class EdgeGateway:
             # reach, and no honest host could, so this node would wait for good (docs/telemetry.md).
             self.counters.states_from_the_future += 1
             logger.warning(
-                "STATE of %s stamped %d s ahead of this node's clock ignored (at most %d s is taken)",
+                "STATE of %s stamped %d s ahead of this node's clock ignored (at most %d s is taken): a hostile "
+                "publisher, or this node's clock is wrong",
                 self.config.primary_host_id, ahead_ms // 1000, STATE_MAX_AHEAD_MS // 1000,
             )
             return

@@ -20,7 +20,7 @@ class GatewayCounters:
     internal_errors: int = 0
     bad_values: int = 0  # PLC values no engineering value could be made of: left out of their poll (twin_edge.poller)
     store_lost: int = 0  # values the store-and-forward file could not take (disk full, I/O error)
-    states_from_the_future: int = 0  # primary host STATEs stamped more than 5 min ahead of this node's clock: ignored
+    states_from_the_future: int = 0  # primary host STATEs stamped more than a day ahead of this node's clock: ignored
     setpoint_writes: int = 0  # DCMD metrics written to a PLC
     setpoint_refused: int = 0  # DCMD metrics refused here (unknown, not writable, wrong type, out of range)
     setpoint_write_failures: int = 0  # the PLC did not answer or refused the write

@@ -47,8 +47,8 @@ logger = logging.getLogger(__name__)
 WILLS_KEPT = 64  # the Will timestamps of this many connections (or earlier runs) are known (the oldest forgotten)
 #: [C] how far past the host's clock a foreign STATE's timestamp is followed (module docstring): NTP keeps a
 #: plant's clocks within milliseconds to seconds of each other, so a minute is far beyond a working publisher's
-#: skew; and it stays well inside the 5 minutes our gateway takes (twin_edge.gateway.STATE_MAX_AHEAD_MS), so the
-#: timestamp the host takes on is one an edge node whose clock lags the host's by minutes still accepts
+#: skew; and it stays well inside the day our gateway takes (twin_edge.gateway.STATE_MAX_AHEAD_MS), so the
+#: timestamp the host takes on is one an edge node whose clock lags the host's by hours still accepts
 MAX_AHEAD_MS = 60 * 1000
 
 
