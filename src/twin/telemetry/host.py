@@ -39,24 +39,23 @@ from collections.abc import Callable, Sequence
 from twin.telemetry.byte_budget import ByteBudget
 from twin.telemetry.first_seen import FirstSeen
 from twin.telemetry.host_config import HostConfig
-from twin.telemetry.host_state import MAX_AHEAD_MS, OwnState
+from twin.telemetry.host_state import OwnState
 from twin.telemetry.metric_state import short
 from twin.telemetry.naming import pot_misnaming
 from twin.telemetry.node_tracker import EdgeNodeTracker
 from twin.telemetry.retained import retain_forbidden
 from twin.telemetry.samples import IngestCounters, Sample, SampleSink
 from twin.telemetry.setpoints import ReadbackOutcome, ReadbackVerifier, SetpointError, command_payload
+from twin.telemetry.state_topic import StateTopicKeeper
 from twin_edge.errors import SparkplugError
 from twin_edge.mqtt_link import Connected, Disconnected, LinkEvent, MqttLink, Received, Subscribed
 from twin_edge.sparkplug import (
     REBIRTH_METRIC,
     DataType,
-    HostState,
     MessageType,
     Metric,
     StateTopic,
     Topic,
-    decode_state,
     encode_payload,
     parse_topic,
 )
@@ -102,7 +101,6 @@ class SparkplugHost:
         self._online = threading.Event()
         self._stopping = False
         self._worker: threading.Thread | None = None
-        self._renewal: threading.Thread | None = None  # a new session being started (_renew_session)
         topics = [self._state_topic, *([f"spBv1.0/{g}/#" for g in config.group_ids] or ["spBv1.0/#"])]
         self._link = MqttLink(
             config.mqtt_settings(),
@@ -114,6 +112,7 @@ class SparkplugHost:
             # messages come as Received events, not through MqttLink's on_message fast path: only the event
             # carries the retain flag (_on_message); its cost, ~0.4 us a message, is a few % of paho's own
         )
+        self._state = StateTopicKeeper(self._own_state, self._link, self._counters, lambda: self._stopping)
 
     # -- public API ----------------------------------------------------------------------------------------------
     @property
@@ -226,12 +225,7 @@ class SparkplugHost:
     def stop(self, timeout: float = 5.0) -> None:
         """Publish the offline STATE, disconnect, and let the worker finish what is queued."""
         self._stopping = True
-        if self._renewal is not None:  # let a new session finish starting, so that the stop below ends it
-            self._renewal.join(timeout)
-        offline = self._own_state.payload(online=False)
-        if self._link.connected and not self._link.publish(
-            self._state_topic, offline, qos=1, retain=True, wait_s=timeout
-        ):
+        if not self._state.publish_offline(timeout):
             logger.warning("offline STATE could not be published before disconnect")
         self._link.stop()
         self._online.clear()
@@ -302,7 +296,7 @@ class SparkplugHost:
                 return
             # Birth only once every subscription is active, with the Will's timestamp
             # (tck-id-host-topic-phid-birth-payload-timestamp, tck-id-message-flow-phid-sparkplug-subscription).
-            self._link.publish(self._state_topic, self._own_state.payload(online=True), qos=1, retain=True)
+            self._state.publish_online()
             self._online.set()
             logger.info("host %s online", self.config.host_id)
         elif isinstance(event, Disconnected):
@@ -469,59 +463,8 @@ class SparkplugHost:
             )
 
     def _handle_state(self, topic: StateTopic, payload: bytes) -> None:
-        if topic.host_id != self.config.host_id:
-            return
-        try:
-            state = decode_state(payload)
-        except SparkplugError as exc:
-            # Something else is retained on our STATE topic (e.g. Sparkplug 2.2's plain ``OFFLINE``, or an empty
-            # payload): edge nodes waiting for our online STATE would wait forever, so it is replaced like an
-            # offline STATE.
-            self._counters.malformed += 1
-            self._counters.state_repaired += 1
-            logger.warning("%s; republishing own online STATE", exc)
-            state = None
-        if (state is None or not state.online) and not self._stopping and self._link.connected:
-            # tck-id-message-flow-hid-sparkplug-state-message-delivered: never leave an offline STATE standing.
-            if state is not None and self._own_state.outdated_by(state):
-                self._renew_session(state)
-                return
-            if state is not None:
-                self._own_state.explain_offline(state)
-            self._link.publish(self._state_topic, self._own_state.payload(online=True), qos=1, retain=True)
-
-    def _renew_session(self, state: HostState) -> None:
-        """A foreign offline STATE newer than ours: edge nodes that saw it take no online STATE older than
-        it, so a new session with a newer timestamp (twin.telemetry.host_state). Beyond what the clock allows, the
-        online STATE is republished as before and the remedy logged."""
-        if self._own_state.follow(state):
-            self._counters.state_sessions_renewed += 1
-            logger.warning(
-                "own STATE reads offline while connected, with timestamp %d, newer than this host's (another "
-                "client published it): edge nodes that saw it would ignore its online STATE; starting a new session "
-                "with a newer timestamp",
-                state.timestamp,
-            )
-            if self._renewal is None or not self._renewal.is_alive():
-                # Off the worker thread: stopping the link joins paho's thread, which may be waiting for room in
-                # this worker's queue (back-pressure) to hand it the disconnect.
-                self._renewal = threading.Thread(target=self._restart_link, name="twin-host-renew", daemon=True)
-                self._renewal.start()
-            return
-        logger.error(
-            "an offline STATE on %s carries timestamp %d, more than %d s past this host's clock: not followed. Edge "
-            "nodes that saw it ignore this host's online STATE until they restart. Let only this host publish on "
-            "its STATE topic (a broker ACL, docs/telemetry.md)",
-            self._state_topic,
-            state.timestamp,
-            MAX_AHEAD_MS // 1000,
-        )
-        self._link.publish(self._state_topic, self._own_state.payload(online=True), qos=1, retain=True)
-
-    def _restart_link(self) -> None:
-        self._link.stop()
-        if not self._stopping:  # the host was not stopped meanwhile
-            self._link.start()
+        if topic.host_id == self.config.host_id:
+            self._state.handle(payload)
 
     def _emit(self, samples: Sequence[Sample]) -> None:
         self._readback.observe(samples)

@@ -28,7 +28,7 @@ minute) past its own clock: a STATE from further ahead is not a clock's skew but
 and chasing it would stamp our STATE with a made-up time; that is logged as an error naming the remedy (only
 the host may publish on its STATE topic: a broker ACL, docs/telemetry.md).
 
-:class:`OwnState` keeps the T's; :class:`twin.telemetry.host.SparkplugHost` publishes and repairs.
+:class:`OwnState` keeps the T's; :class:`twin.telemetry.state_topic.StateTopicKeeper` publishes and repairs.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ logger = logging.getLogger(__name__)
 WILLS_KEPT = 64  # the Will timestamps of this many connections (or earlier runs) are known (the oldest forgotten)
 #: [C] how far past the host's clock a foreign STATE's timestamp is followed (module docstring): NTP keeps a
 #: plant's clocks within milliseconds to seconds of each other, so a minute is far beyond a working publisher's
-#: skew; and it stays well inside the day our gateway takes (twin_edge.gateway.STATE_MAX_AHEAD_MS), so the
+#: skew; and it stays well inside the day our gateway takes (twin_edge.primary_host.STATE_MAX_AHEAD_MS), so the
 #: timestamp the host takes on is one an edge node whose clock lags the host's by hours still accepts
 MAX_AHEAD_MS = 60 * 1000
 
