@@ -54,6 +54,17 @@ CREATE INDEX IF NOT EXISTS pending_by_time ON pending (ts, id);
 """
 
 
+def runs_by_device(rows: list[StoredValue]) -> list[list[StoredValue]]:
+    """Split rows into consecutive runs of the same device (the replay sends each run as one DDATA)."""
+    runs: list[list[StoredValue]] = []
+    for row in rows:
+        if runs and runs[-1][0].device_id == row.device_id:
+            runs[-1].append(row)
+        else:
+            runs.append([row])
+    return runs
+
+
 def _open(path: Path) -> tuple[sqlite3.Connection, int]:
     """The store's connection and row count; sqlite3.DatabaseError if the file is not (or no longer) this store."""
     db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)

@@ -44,10 +44,11 @@ from twin_edge.births import (
 )
 from twin_edge.config import GatewayConfig
 from twin_edge.errors import SparkplugError
-from twin_edge.forward_store import ForwardStore, StoredValue
+from twin_edge.forward_store import ForwardStore, runs_by_device
 from twin_edge.gateway_counters import GatewayCounters
 from twin_edge.mqtt_link import Connected, Disconnected, LinkEvent, MqttLink, Received, Will
 from twin_edge.poller import Poller, Reading
+from twin_edge.primary_host import admit_state
 from twin_edge.report_by_exception import DeadbandFilter
 from twin_edge.setpoint_writer import SetpointWriter
 from twin_edge.sparkplug import (
@@ -57,7 +58,6 @@ from twin_edge.sparkplug import (
     Topic,
     Value,
     decode_payload,
-    decode_state,
     next_seq,
 )
 
@@ -76,14 +76,6 @@ class _Session:
     birth_pending: bool = True
     seq: int = 0
     born_devices: set[str] = field(default_factory=set)
-
-
-#: [C] how far past this node's clock a primary host's STATE timestamp is taken. Generous on purpose: an edge box
-#: without NTP, or with a drifting real-time clock, may lag the host by minutes to hours, and refusing its host's
-#: STATE would keep it from ever publishing; a day still refuses the absurd stamps (years ahead, 2**63) that would
-#: otherwise strand the node for good. The twin's host follows a foreign STATE at most a minute past its own clock
-#: (twin.telemetry.host_state.MAX_AHEAD_MS).
-STATE_MAX_AHEAD_MS = 24 * 3600 * 1000
 
 
 def _now_ms() -> int:
@@ -263,25 +255,12 @@ class EdgeGateway:
             self._wake.set()
 
     def _handle_state(self, payload: bytes) -> None:
-        try:
-            state = decode_state(payload)
-        except SparkplugError as exc:
-            logger.warning("invalid STATE ignored: %s", exc)
-            return
         session = self._session
-        ahead_ms = state.timestamp - _now_ms()
-        if ahead_ms > STATE_MAX_AHEAD_MS:
-            # Not the host's clock: a STATE from further ahead would become the timestamp every later STATE must
-            # reach, and no honest host could, so this node would wait for good (docs/telemetry.md).
-            self.counters.states_from_the_future += 1
-            logger.warning(
-                "STATE of %s stamped %d s ahead of this node's clock ignored (at most %d s is taken): a hostile "
-                "publisher, or this node's clock is wrong",
-                self.config.primary_host_id, ahead_ms // 1000, STATE_MAX_AHEAD_MS // 1000,
-            )
-            return
-        if state.timestamp < session.last_host_timestamp:
-            logger.info("stale STATE (timestamp %d) ignored", state.timestamp)
+        state = admit_state(
+            payload, now_ms=_now_ms(), last_timestamp=session.last_host_timestamp,
+            host_id=self.config.primary_host_id, counters=self.counters,
+        )
+        if state is None:
             return
         session.last_host_timestamp = state.timestamp
         if state.online and not session.host_online:
@@ -449,7 +428,7 @@ class EdgeGateway:
                 return
             sent: list[int] = []
             try:
-                for group in _runs_by_device(rows):
+                for group in runs_by_device(rows):
                     device_id = group[0].device_id
                     if device_id not in self._session.born_devices:
                         return
@@ -513,13 +492,3 @@ class EdgeGateway:
             self.counters.published += 1
         return ok
 
-
-def _runs_by_device(rows: list[StoredValue]) -> list[list[StoredValue]]:
-    """Split rows into consecutive runs of the same device (each run becomes one DDATA)."""
-    runs: list[list[StoredValue]] = []
-    for row in rows:
-        if runs and runs[-1][0].device_id == row.device_id:
-            runs[-1].append(row)
-        else:
-            runs.append([row])
-    return runs
