@@ -148,8 +148,9 @@ def test_plc_counter_reset_does_not_remove_alumina(tech: Technology) -> None:
 def test_bad_configuration_is_refused(tech: Technology) -> None:
     with pytest.raises(TelemetryError, match="potlines"):
         LiveTwin(tech, {})
-    with pytest.raises(TelemetryError, match="speed"):
-        LiveTwin(tech, {GROUP: 1}, speed=0)
+    for speed in (0, float("inf"), float("nan"), 1e9):  # inf passed `speed > 0` and made every model time inf
+        with pytest.raises(TelemetryError, match="speed"):
+            LiveTwin(tech, {GROUP: 1}, speed=speed)
 
 
 def test_estimates_have_one_value_per_cell(healthy: LiveTwin) -> None:

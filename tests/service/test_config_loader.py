@@ -21,8 +21,14 @@ def load(tmp_path: Path, text: str):
     ('[mqtt]\npasword = "x"\n', "unknown key mqtt.pasword (did you mean mqtt.password?); known: client_id, host, "
                                   "keepalive_s, password,"),
     ('[store]\nurl = 5\n', "store.url = 5 is invalid; expected a value of type str"),
-    ("[live]\nspeed = -1\n", "live.speed = -1 is invalid; expected a number > 0"),
-    ("[live]\nspeed = true\n", "live.speed = True is invalid; expected a number > 0"),
+    ("[live]\nspeed = -1\n", "live.speed = -1 is invalid; expected plant seconds per wall second, a number in "
+                            "(0, 3600]"),
+    ("[live]\nspeed = true\n", "live.speed = True is invalid; expected plant seconds per wall second"),
+    ("[live]\nspeed = inf\n", "live.speed = inf is invalid; expected plant seconds per wall second"),
+    ("[live]\nspeed = 3601\n", "live.speed = 3601 is invalid; expected plant seconds per wall second"),
+    ('[live]\ntechnology = "models/no-such.toml"\n', "live.technology = 'models/no-such.toml' is invalid; expected "
+                                                    "a technology file"),
+    ('[sparkplug]\nhost_id = "#"\n', "sparkplug.host_id = '#' is invalid; expected a non-empty string without"),
     ('[live]\ntimezone = "Mars/Olympus"\n', "live.timezone = 'Mars/Olympus' is invalid; expected an IANA time zone"),
     ('[live]\ntimezone = "../../etc/passwd"\n', "live.timezone = '../../etc/passwd' is invalid; expected an IANA"),
     ("[scenarios]\nmax_horizon_h = 9000\n", "scenarios.max_horizon_h = 9000 is invalid; expected a number of hours"),

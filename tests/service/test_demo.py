@@ -205,8 +205,44 @@ def test_demo_refuses_a_bad_broker_address_with_one_line():
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize(("args", "message"), [
+    (["--port", "70000"], "--port = 70000 is invalid; expected a TCP port in [1, 65535]"),
+    (["--for", "nan"], "--for = nan is invalid; expected a number of seconds > 0"),
+    (["--for", "-5"], "--for = -5.0 is invalid; expected a number of seconds > 0"),
+    (["--pots", "5000"], "--pots = 5000 is invalid; expected an integer in [1, 1000]"),
+    (["--pots", "0"], "--pots = 0 is invalid; expected an integer in [1, 1000]"),
+    # 1e9: the simulated plant's first sync outran the chain's 30-s start-up (a TimeoutError traceback)
+    (["--speed", "1e9"], "--speed = 1000000000.0 is invalid; expected plant seconds per wall second, a number in "
+                         "(0, 3600]"),
+    (["--speed", "inf"], "--speed = inf is invalid"),
+    (["--broker", "127.0.0.1:99999"], "--broker = '127.0.0.1:99999' is invalid; expected HOST:PORT"),
+])
+def test_demo_refuses_bad_command_line_values_before_it_starts(args: list[str], message: str):
+    """Each was a traceback (port, speed) or a run that ended at once in silence (--for) before 2026-12-07."""
+    done = subprocess.run([*TWIN, "demo", *args], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "dashboard http" not in done.stdout  # nothing started
+
+
+def test_demo_names_the_address_it_could_not_listen_on(tmp_path: Path):
+    """A host name this machine cannot resolve: uvicorn's own exit (status 3) used to end the run with no line
+    of ours; the chain still stops in order and the error names --host and --port."""
+    port = _free_port()
+    done = subprocess.run([*TWIN, "demo", "--host", "nosuchhost.invalid", "--port", str(port), "--pots", "2",
+                           "--for", "30", "--store", f"duckdb:///{tmp_path / 'd.duckdb'}"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert f"twin: error: --host nosuchhost.invalid --port {port}: the HTTP server could not listen" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 @pytest.mark.parametrize(("text", "fragment"), [
     ("[mqtt]\nport = 99999\n", "mqtt.port = 99999 is invalid"),
+    ("[live]\nspeed = inf\n", "live.speed = inf is invalid; expected plant seconds per wall second"),
+    ('[live]\ntechnology = "no-such.toml"\n', "live.technology = 'no-such.toml' is invalid; expected a technology"),
+    ('[sparkplug]\nhost_id = "twin/a"\n', "sparkplug.host_id = 'twin/a' is invalid; expected a non-empty string"),
     ("[live]\npotlines = { potline1 = 0 }\n", "live.potlines"),
     ("[live]\npotlines = { line_a = 4 }\n",
      "live.potlines.line_a = 'line_a' is invalid; expected a Sparkplug group id potline<N> with N in [1, 999]"),

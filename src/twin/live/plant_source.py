@@ -33,6 +33,7 @@ import numpy as np
 from twin.cell import Potline
 from twin.errors import SimulationError
 from twin.params import Technology
+from twin.speed import SPEED_RANGE, valid_speed
 from twin.telemetry import Quality, Sample, SampleSink, pot_device_id
 
 STUCK_FEEDER = "stuck_feeder"  # the feed-loss cause of an injected feeder fault
@@ -97,8 +98,8 @@ class PlantSource:
         warmup_s: float = 0.0,
         sensor_error: SensorError | None = None,
     ) -> None:
-        if speed <= 0 or not math.isfinite(speed):
-            raise SimulationError(f"speed = {speed!r} is invalid; expected plant seconds per clock second > 0")
+        if not valid_speed(speed):
+            raise SimulationError(f"PlantSource speed = {speed!r} is invalid; expected {SPEED_RANGE}")
         if bath_temp_period_s <= 0:
             raise SimulationError(f"bath_temp_period_s = {bath_temp_period_s!r} is invalid; expected > 0")
         self.potline = Potline(technology, n_cells, dt=dt, seed=seed, stop_on=())

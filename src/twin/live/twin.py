@@ -27,6 +27,7 @@ from twin.errors import TelemetryError
 from twin.live.alarms import AlarmBook
 from twin.live.line import SIGNALS, LiveConfig, PotlineTracker
 from twin.params import Technology
+from twin.speed import SPEED_RANGE, valid_speed
 from twin.telemetry import Quality, Sample, pot_device_id
 
 logger = logging.getLogger(__name__)
@@ -52,8 +53,8 @@ class LiveTwin:
     ) -> None:
         if not potlines:
             raise TelemetryError("LiveTwin potlines = {} is invalid; expected at least one group id → cell count")
-        if not speed > 0:
-            raise TelemetryError(f"LiveTwin speed = {speed!r} is invalid; expected model seconds per second > 0")
+        if not valid_speed(speed):
+            raise TelemetryError(f"LiveTwin speed = {speed!r} is invalid; expected {SPEED_RANGE}")
         self.config = config or LiveConfig()
         self.epoch_ms = int(epoch_ms)
         self.speed = float(speed)

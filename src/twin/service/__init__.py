@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import math
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -28,6 +29,7 @@ def run_serve(args: argparse.Namespace, announce: Callable[[str], None] = log.wa
 
     if not args.config:
         raise TwinError("twin serve needs --config FILE (see twin.service.config for the format)")
+    _check_http_args(args)
     config = load_service_config(args.config)
     with _StopSignals() as stop, ServiceChain(config) as chain:
         broker = f"{config.broker_host}:{config.broker_port}"
@@ -40,9 +42,15 @@ def run_serve(args: argparse.Namespace, announce: Callable[[str], None] = log.wa
 def run_demo(args: argparse.Namespace, announce: Callable[[str], None] = log.warning) -> int:
     from twin.api.settings import Settings
     from twin.service.chain import ServiceChain
-    from twin.service.config import ChainConfig
+    from twin.service.config import MAX_CELLS_PER_POTLINE, ChainConfig
     from twin.service.embedded_broker import EmbeddedBroker
+    from twin.speed import SPEED_RANGE, valid_speed
 
+    _check_http_args(args)
+    if isinstance(args.pots, bool) or not isinstance(args.pots, int) or not 1 <= args.pots <= MAX_CELLS_PER_POTLINE:
+        raise TwinError(f"--pots = {args.pots!r} is invalid; expected an integer in [1, {MAX_CELLS_PER_POTLINE}]")
+    if not valid_speed(args.speed):
+        raise TwinError(f"--speed = {args.speed!r} is invalid; expected {SPEED_RANGE}")
     config = ChainConfig(
         potlines={"potline1": args.pots}, speed=args.speed, simulate_plant=True, store_url=args.store,
         api=Settings(open_access=True, compact_interval_s=3600.0), what_if_horizon_h=6.0,
@@ -51,7 +59,7 @@ def run_demo(args: argparse.Namespace, announce: Callable[[str], None] = log.war
     broker = None
     if args.broker:
         host, _, port = args.broker.rpartition(":")
-        if not host or not port.isdigit():
+        if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
             raise TwinError(f"--broker = {args.broker!r} is invalid; expected HOST:PORT, e.g. 127.0.0.1:1883")
         config.broker_host, config.broker_port = host, int(port)
     else:
@@ -67,6 +75,16 @@ def run_demo(args: argparse.Namespace, announce: Callable[[str], None] = log.war
         if broker is not None:
             broker.stop()
     return 0
+
+
+def _check_http_args(args: argparse.Namespace) -> None:
+    """The command-line values both commands share, checked before anything starts."""
+    if not 1 <= args.port <= 65535:
+        raise TwinError(f"--port = {args.port!r} is invalid; expected a TCP port in [1, 65535]")
+    duration = getattr(args, "duration", None)
+    if duration is not None and not (math.isfinite(duration) and duration > 0):
+        raise TwinError(f"--for = {duration!r} is invalid; expected a number of seconds > 0 (or no --for: run until "
+                        "stopped)")
 
 
 class _StopSignals:
@@ -127,9 +145,11 @@ def _serve_http(chain: object, host: str, port: int, duration: float | None, sto
         timer = threading.Timer(duration, lambda: setattr(server, "should_exit", True))
         timer.daemon = True
         timer.start()
-    server.run()
+    with contextlib.suppress(SystemExit):  # uvicorn exits (status 3) when it cannot bind; the chain stops in order
+        server.run()
     if not server.started and not stop.stopping:
-        raise TwinError(f"--port = {port} is invalid: the HTTP server could not start (port in use?)")
+        raise TwinError(f"--host {host} --port {port}: the HTTP server could not listen there (the error above says "
+                        "why: the port in use, or a host name or address this machine does not have)")
 
 
 __all__ = ["run_demo", "run_serve"]

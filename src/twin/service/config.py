@@ -16,7 +16,7 @@ host_id = "twin"                          # the primary host id the edge gateway
 
 [live]
 technology = "models/hal275.toml"
-speed = 1.0                               # model seconds per wall second (1 = real time)
+speed = 1.0                               # model seconds per wall second, (0, 3600] (1 = real time)
 filter_threads = 2                        # threads of the ensemble forecast (1-8; same result; default 1)
 timezone = "Asia/Shanghai"                # the plant's IANA time zone for the dashboard's local time (optional)
 power_plant = "plant.toml"                # plant file whose units, grid tie and rectifiers are dispatched for the
@@ -45,6 +45,8 @@ from pydantic import ValidationError
 from twin.api.settings import Settings
 from twin.cell.potline import MAX_THREADS
 from twin.errors import TwinError, field_error
+from twin.speed import SPEED_RANGE, valid_speed
+from twin_edge.config import SPARKPLUG_ID
 from twin_edge.configfile import Key, Schema, load_config
 from twin_edge.errors import ConfigError
 from twin_edge.mqtt_config import MQTT_KEYS, read_mqtt_settings
@@ -92,21 +94,21 @@ def _is_timezone(name: str) -> bool:
     return True
 
 
+MAX_CELLS_PER_POTLINE = 1000  # a simulated PLC (its own Modbus server) per pot in `twin demo`
 GROUP_RE = re.compile(r"^potline[1-9][0-9]{0,2}$")
 TEXT = Key(str)
-POSITIVE = Key((int, float), "a number > 0", lambda v: v > 0)
 SCHEMA: Schema = {
     "store": {"url": TEXT},
     "mqtt": {name: Key() for name in MQTT_KEYS},  # checked by twin_edge.mqtt_config below
-    "sparkplug": {"host_id": TEXT},
-    "live": {"technology": TEXT, "speed": POSITIVE,
+    "sparkplug": {"host_id": SPARKPLUG_ID},
+    "live": {"technology": TEXT, "speed": Key((int, float), SPEED_RANGE, valid_speed),
              "timezone": Key(str, "an IANA time zone name, e.g. Asia/Shanghai or Europe/Oslo", _is_timezone),
              "power_plant": TEXT,
              "filter_threads": Key(int, f"an integer in [1, {MAX_THREADS}]",
                                    lambda v: not isinstance(v, bool) and 1 <= v <= MAX_THREADS),
-             "potlines": Key(dict, "a table of group id = cells in [1, 1000]",
+             "potlines": Key(dict, f"a table of group id = cells in [1, {MAX_CELLS_PER_POTLINE}]",
                              lambda v: bool(v) and all(isinstance(n, int) and not isinstance(n, bool)
-                                                       and 1 <= n <= 1000 for n in v.values()))},
+                                                       and 1 <= n <= MAX_CELLS_PER_POTLINE for n in v.values()))},
     "scenarios": {"catalogue": TEXT,
                   "max_horizon_h": Key((int, float), "a number of hours in (0, 8784]", lambda v: 0 < v <= 8784)},
     "api": {name: Key() for name in Settings.model_fields},  # checked by Settings below
@@ -128,6 +130,10 @@ def load_service_config(path: str | Path) -> ChainConfig:
     config.host_id = doc["sparkplug"].get("host_id", config.host_id)
     live = doc["live"]
     config.technology = live.get("technology", config.technology)
+    if not resolve(config.technology).is_file():
+        raise field_error(TwinError, origin, "live.technology", config.technology,
+                          "a technology file (TOML, e.g. models/hal275.toml), absolute, or relative to the working "
+                          "directory or the repository")
     config.speed = float(live.get("speed", config.speed))
     config.timezone = live.get("timezone", config.timezone)
     config.filter_threads = live.get("filter_threads", config.filter_threads)
