@@ -41,6 +41,14 @@ _VARIANTS = {
     DataType.UINT64: ua.VariantType.UInt64,
 }
 
+# What a server answers when it does not support a deadband filter on a node (OPC UA Part 4 §5.12.2, §7.22.2).
+_FILTER_REFUSED = frozenset({
+    ua.StatusCodes.BadMonitoredItemFilterUnsupported,
+    ua.StatusCodes.BadFilterNotAllowed,
+    ua.StatusCodes.BadDeadbandFilterInvalid,
+    ua.StatusCodes.BadMonitoredItemFilterInvalid,
+})
+
 
 @dataclass(frozen=True, slots=True)
 class OpcUaSecurity:
@@ -98,6 +106,7 @@ class OpcUaPlc:
         self._values: dict[str, Any] = {}
         self._lost = False
         self.notifications: Counter[str] = Counter()  # change notifications received per metric
+        self._unfiltered: set[str] = set()  # nodes whose server refused the deadband filter (logged once a PLC)
 
     def _on_change(self, handle: int, value: Any) -> None:
         metric = self._by_handle.get(handle)
@@ -175,10 +184,7 @@ class OpcUaPlc:
             subscription = await client.create_subscription(self._publish_ms, _Handler(self))
             for tag in self._tags:
                 node = client.get_node(tag.node_id)
-                if tag.numeric and tag.deadband > 0:
-                    handle = await subscription.deadband_monitor(node, tag.deadband)
-                else:
-                    handle = await subscription.subscribe_data_change(node)
+                handle = await self._monitor(subscription, node, tag)
                 if not isinstance(handle, int):
                     raise PlcUnavailable(f"{self.endpoint}: cannot monitor {tag.node_id}: {handle}")
                 self._by_handle[handle] = tag.metric
@@ -187,6 +193,27 @@ class OpcUaPlc:
         except Exception as exc:  # asyncua raises many kinds (ua.UaError, OSError, TimeoutError, ...)
             await self.close(client)
             raise PlcUnavailable(f"{self.endpoint}: {type(exc).__name__}: {exc}") from None
+
+    async def _monitor(self, subscription: Any, node: Any, tag: MonitoredTag) -> Any:
+        """Monitor ``node`` with the tag's absolute deadband, or for every change where the server supports no
+        deadband filter (Part 4 §5.12.2: Bad_MonitoredItemFilterUnsupported, Bad_FilterNotAllowed, ...; §7.22.2
+        makes the deadband optional). The gateway's report by exception applies the same deadband before it
+        publishes, so only the traffic from the server grows, never what the gateway publishes."""
+        if not (tag.numeric and tag.deadband > 0):
+            return await subscription.subscribe_data_change(node)
+        try:
+            return await subscription.deadband_monitor(node, tag.deadband)
+        except ua.UaStatusCodeError as exc:
+            if exc.code not in _FILTER_REFUSED:
+                raise
+            if not self._unfiltered:  # once per PLC: a server that refuses one node usually refuses them all
+                logger.warning(
+                    "%s: the server refuses a deadband filter on %s (%s); monitoring every change of such nodes "
+                    "instead (the gateway's report by exception still applies the deadband)",
+                    self.endpoint, tag.node_id, ua.StatusCode(exc.code).name,
+                )
+            self._unfiltered.add(tag.node_id)
+            return await subscription.subscribe_data_change(node)
 
     async def _connection_lost(self, exc: Exception) -> None:
         self._lost = True
