@@ -222,7 +222,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
     results = Results.load(args.results)
     baseline = Results.load(args.baseline) if args.baseline else None
     output = Path(args.output or Path(args.results) / "report.html")
-    output.write_text(render_report(results, baseline, per_day=args.per_day), encoding="utf-8")
+    html = render_report(results, baseline, per_day=args.per_day)
+    try:
+        output.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise TwinError(f"--output = {str(output)!r}: the report cannot be written there ({exc.strerror})") from None
     print(f"report written to {output}")
     return 0
 

@@ -99,6 +99,47 @@ def test_missing_results_directory_is_a_user_error(tmp_path):
     assert "not a results directory" in done.stderr
 
 
+def _damaged_copy(results_dir: Path, tmp_path: Path, damage: str) -> tuple[Path, str]:
+    """A copy of a real results directory with one file damaged; returns it and the error the user must see."""
+    copy = tmp_path / "damaged"
+    copy.mkdir()
+    for f in results_dir.iterdir():
+        (copy / f.name).write_bytes(f.read_bytes())
+    doc = json.loads((results_dir / "kpis.json").read_text())
+    if damage == "parquet":
+        (copy / "timeseries.parquet").write_bytes(b"PAR1" + os.urandom(500))
+        return copy, f"{copy / 'timeseries.parquet'}: not a readable parquet table"
+    if damage == "list":
+        (copy / "kpis.json").write_text("[1, 2]")
+        return copy, f"{copy / 'kpis.json'}: not a results file; expected a JSON object, found list"
+    if damage == "missing":
+        del doc["kpis"]
+        (copy / "kpis.json").write_text(json.dumps(doc))
+        return copy, f"{copy / 'kpis.json'}: kpis is missing; expected an object of KPI name = number"
+    doc["kpis"]["production_t"] = "lots"
+    (copy / "kpis.json").write_text(json.dumps(doc))
+    return copy, f"{copy / 'kpis.json'}: kpis = "
+
+
+@pytest.mark.parametrize("damage", ["parquet", "list", "missing", "text_kpi"])
+@pytest.mark.parametrize("command", ["report", "compare"])
+def test_a_damaged_results_directory_is_one_line_naming_the_file(results_dir, tmp_path, damage, command):
+    """Each of these was a traceback (ArrowInvalid, KeyError, TypeError) from `twin report` or `twin compare`."""
+    damaged, message = _damaged_copy(results_dir, tmp_path, damage)
+    args = ("report", str(damaged)) if command == "report" else ("compare", str(results_dir), str(damaged))
+    done = _twin(*args)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert message in done.stderr
+
+
+def test_a_report_that_cannot_be_written_is_one_line(results_dir, tmp_path):
+    done = _twin("report", str(results_dir), "-o", str(tmp_path))  # a directory
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert f"--output = {str(tmp_path)!r}: the report cannot be written there (Is a directory)" in done.stderr
+
+
 def _unreadable(kind: str, tmp_path: Path) -> tuple[Path, str]:
     import os
 

@@ -78,16 +78,21 @@ class Results:
         path = Path(directory)
         try:
             doc = json.loads((path / "kpis.json").read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, ValueError) as exc:  # ValueError: bad JSON or bad UTF-8
             raise ScenarioError(f"{path}: not a results directory (kpis.json: {exc})") from None
+        _check_document(path / "kpis.json", doc)
         tables = {}
         for name in TABLES:
-            if (path / f"{name}.parquet").exists():
-                tables[name] = pq.read_table(path / f"{name}.parquet")
-            elif (path / f"{name}.csv").exists():
-                tables[name] = pacsv.read_csv(path / f"{name}.csv")
-            else:
-                tables[name] = pa.table({})
+            parquet, csv = path / f"{name}.parquet", path / f"{name}.csv"
+            source = parquet if parquet.exists() else csv if csv.exists() else None
+            try:
+                tables[name] = (
+                    pa.table({}) if source is None
+                    else pq.read_table(source) if source is parquet
+                    else pacsv.read_csv(source)
+                )
+            except (OSError, pa.ArrowException) as exc:  # ArrowInvalid: damaged or not Parquet/CSV at all
+                raise ScenarioError(f"{source}: not a readable {source.suffix[1:]} table ({exc})") from None
         return cls(
             doc["scenario"],
             doc["seed"],
@@ -99,6 +104,39 @@ class Results:
             tables["events"],
             doc.get("meta", {}),
         )
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _kpi_table(value: object) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and _number(v) for k, v in value.items())
+
+
+# What kpis.json must hold for the commands that read it (compare, report): key, test, what is valid.
+_DOCUMENT = (
+    ("scenario", lambda v: isinstance(v, str), "a string"),
+    ("seed", lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"),
+    ("horizon_h", lambda v: _number(v) and v > 0, "a number of hours > 0"),
+    ("kpis", _kpi_table, "an object of KPI name = number"),
+    ("potline_kpis", lambda v: isinstance(v, dict) and all(_kpi_table(t) for t in v.values()),
+     "an object of potline = {KPI name = number}"),
+)
+
+
+def _check_document(source: Path, doc: object) -> None:
+    """Refuse a kpis.json that `save` could not have written, naming the file, the key and what is valid."""
+    if not isinstance(doc, dict):
+        raise ScenarioError(f"{source}: not a results file; expected a JSON object, found {type(doc).__name__}")
+    for key, valid, expected in _DOCUMENT:
+        if key not in doc:
+            raise ScenarioError(f"{source}: {key} is missing; expected {expected}")
+        if not valid(doc[key]):
+            shown = repr(doc[key])
+            raise ScenarioError(f"{source}: {key} = {shown[:80]} is invalid; expected {expected}")
+    if not isinstance(doc.get("meta", {}), dict):
+        raise ScenarioError(f"{source}: meta is invalid; expected an object")
 
 
 def table_from_rows(rows: list[Mapping[str, Any]]) -> pa.Table:
