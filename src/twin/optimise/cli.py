@@ -35,8 +35,12 @@ def run(args: argparse.Namespace) -> int:
     from twin.errors import ModelError
     from twin.optimise.inputs import load_inputs
     from twin.optimise.loop import optimise
+    from twin.optimise.plan import check_window
     from twin.optimise.result import outcome_dict, summary_lines
 
+    check_window(args.horizon_h, args.step_min, prefix="--")
+    if not 0 <= args.seed < 2**63:
+        raise ModelError(f"--seed = {args.seed} is invalid; expected an integer in [0, 2^63)")
     if not 1 <= args.replay_cells <= 1000:
         raise ModelError(f"--replay-cells = {args.replay_cells} is invalid; expected an integer in [1, 1000]")
     if args.total_h is not None and not args.horizon_h <= args.total_h <= 24 * 366:
@@ -45,6 +49,10 @@ def run(args: argparse.Namespace) -> int:
         args.commit_h = min(24.0, args.horizon_h)
     if not 0 < args.commit_h <= args.horizon_h:
         raise ModelError(f"--commit-h = {args.commit_h:g} is invalid; expected hours in (0, {args.horizon_h:g}]")
+    if args.schedule_out:  # checked before the solve, so a bad path costs no optimisation
+        from twin.scenario.results import prepare_directory
+
+        prepare_directory(args.schedule_out, "--schedule-out")
     # an infeasible window is an answer here ("the optimiser cannot"), not a warning with a solver dump
     logging.getLogger("linopy").setLevel(logging.ERROR)
     inputs = load_inputs(args.plant, args.dispatch)

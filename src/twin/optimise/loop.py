@@ -97,8 +97,9 @@ def optimise(inputs: Inputs, *, horizon_h: float = 48.0, step_min: float = 15.0,
              commit_h: float = 24.0, replay_cells: int = 4, seed: int = 1,
              models: dict[str, ReducedLine] | None = None, max_rounds: int | None = None) -> Outcome:
     """Solve, replay and tighten (module docstring)."""
-    from twin.optimise.plan import reduced_models
+    from twin.optimise.plan import check_window, reduced_models
 
+    check_window(horizon_h, step_min)  # before the reduced models, whose size the step sets
     dt_h = step_min / 60.0
     models = models or reduced_models(inputs, dt_h)
     rounds_max = max_rounds or int(inputs.dispatch.solver["max_replays"])

@@ -68,6 +68,17 @@ def _tier(inputs: Inputs, w: Window) -> Tier:
     return tier_from(inputs.dispatch.tariff, energy / max(production, 1e-12), share)
 
 
+def check_window(horizon_h: float, step_min: float, *, prefix: str = "") -> None:
+    """The optimisation window's limits: a step that divides the hour, in [1, 60] min, and a horizon of at least one
+    step and at most two weeks. ``prefix`` names the options as the caller's user wrote them (``--``)."""
+    if not 1.0 <= step_min <= 60.0 or abs(60.0 / step_min - round(60.0 / step_min)) > 1e-9:
+        name = f"{prefix}step-min" if prefix else "step_min"
+        raise ModelError(f"{name} = {step_min!r} is invalid; expected a divisor of 60 minutes in [1, 60]")
+    if not step_min / 60.0 <= horizon_h <= 24 * 14:
+        name = f"{prefix}horizon-h" if prefix else "horizon_h"
+        raise ModelError(f"{name} = {horizon_h!r} is invalid; expected hours in [{step_min / 60.0:g}, 336]")
+
+
 def plan(inputs: Inputs, *, horizon_h: float = 48.0, step_min: float = 15.0, total_h: float | None = None,
          commit_h: float = 24.0, models: dict[str, ReducedLine] | None = None,
          margins: dict[str, dict[str, float]] | None = None) -> Plan:
@@ -75,11 +86,8 @@ def plan(inputs: Inputs, *, horizon_h: float = 48.0, step_min: float = 15.0, tot
 
     Raises :class:`~twin.optimise.milp.InfeasibleError` when a window has no schedule within its limits.
     """
+    check_window(horizon_h, step_min)
     dt_h = step_min / 60.0
-    if not 1.0 <= step_min <= 60.0 or abs(60.0 / step_min - round(60.0 / step_min)) > 1e-9:
-        raise ModelError(f"step_min = {step_min!r} is invalid; expected a divisor of 60 minutes in [1, 60]")
-    if not dt_h <= horizon_h <= 24 * 14:
-        raise ModelError(f"horizon_h = {horizon_h!r} is invalid; expected hours in [{dt_h:g}, 336]")
     total_h = horizon_h if total_h is None else total_h
     models = models or reduced_models(inputs, dt_h)
     lines = line_data(inputs, models, dt_h, margins)

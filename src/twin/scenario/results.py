@@ -21,17 +21,18 @@ from twin.errors import ScenarioError
 TABLES = ("timeseries", "cells", "events")
 
 
-def prepare_directory(directory: str | Path) -> Path:
-    """The results directory ``directory``, created if needed; a :class:`ScenarioError` naming it when it is a file
-    or cannot be created (``twin run --out`` calls it before the run, so a bad path costs no simulation)."""
+def prepare_directory(directory: str | Path, option: str = "--out") -> Path:
+    """The results directory ``directory``, created if needed; a :class:`ScenarioError` naming it (as ``option``)
+    when it is a file or cannot be created (``twin run --out`` calls it before the run, so a bad path costs no
+    simulation)."""
     out = Path(directory)
     if out.exists() and not out.is_dir():
-        raise ScenarioError(f"--out = {str(directory)!r} is a file; expected a directory (new or existing)")
+        raise ScenarioError(f"{option} = {str(directory)!r} is a file; expected a directory (new or existing)")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ScenarioError(
-            f"--out = {str(directory)!r} cannot be created ({exc.strerror or exc}); expected a writable directory"
+            f"{option} = {str(directory)!r} cannot be created ({exc.strerror or exc}); expected a writable directory"
         ) from None
     return out
 
