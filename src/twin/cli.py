@@ -232,10 +232,15 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from twin.scenario.sweep import execute_sweep, load_sweep
+    from twin.scenario.sweep import execute_sweep, load_sweep, max_local_workers
 
-    if not 1 <= args.workers <= 1024:
-        raise TwinError(f"--workers = {args.workers} is invalid; expected an integer in [1, 1024]")
+    most = max_local_workers()
+    for option, value in (("--workers", args.workers), ("--dask-local", args.dask_local)):
+        if value is not None and not 1 <= value <= most:
+            raise TwinError(f"{option} = {value} is invalid; expected an integer in [1, {most}] (4 per CPU of this "
+                            "machine: more processes than cores add memory, not speed)")
+    if args.scheduler and args.dask_local is not None:
+        raise TwinError("--scheduler and --dask-local are exclusive: use a running scheduler or start a local one")
     sweep = load_sweep(args.sweep_file)
     out = Path(args.out) if args.out else Path("runs") / f"sweep-{Path(args.sweep_file).stem}"
     bar = None
@@ -251,7 +256,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
     options = {"out": out, "resume": args.resume, "batch": args.batch, "progress": progress}
     try:
-        if args.scheduler or args.dask_local:
+        if args.scheduler or args.dask_local is not None:
             from twin.scenario.dask_executor import dask_executor
 
             with dask_executor(args.scheduler, args.dask_local) as executor:

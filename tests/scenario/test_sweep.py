@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from concurrent.futures import ProcessPoolExecutor
 
 import pyarrow.parquet as pq
@@ -281,6 +282,31 @@ def test_the_progress_bar_goes_to_a_terminal_unless_quiet(tmp_path, monkeypatch,
     assert code == 0
     assert "sweep small-grid: 4 of 4 variants" in capsys.readouterr().out
     assert ("4/4" in stderr.getvalue()) == bar
+
+
+@pytest.mark.parametrize("flags", [
+    ("--workers", "0"),
+    ("--workers", "1000"),  # accepted before (up to 1024 processes)
+    ("--dask-local", "0"),  # ran the local pool instead, in silence
+    ("--dask-local", "500"),  # started 500 Dask worker processes on a 2-core machine
+    ("--dask-local", "-3"),
+])
+def test_local_worker_counts_beyond_the_machine_are_refused_before_anything_starts(tmp_path, capsys, flags):
+    most = 4 * (os.cpu_count() or 1)
+    if 1 <= int(flags[1]) <= most:  # a machine with 250+ CPUs may take 1000 workers; nothing to check there
+        pytest.skip(f"{flags[1]} workers are within this machine's {most}")
+    code = main(["sweep", str(DATA / "small_sweep.toml"), "--out", str(tmp_path / "o"), "--quiet", *flags])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"{flags[0]} = {flags[1]} is invalid; expected an integer in [1, {most}]" in err
+    assert not (tmp_path / "o").exists()  # nothing ran
+
+
+def test_a_scheduler_and_a_local_cluster_together_are_refused(tmp_path, capsys):
+    code = main(["sweep", str(DATA / "small_sweep.toml"), "--scheduler", "tcp://127.0.0.1:1", "--dask-local", "2",
+                 "--out", str(tmp_path / "o"), "--quiet"])
+    assert code == 2
+    assert "--scheduler and --dask-local are exclusive" in capsys.readouterr().err
 
 
 class _CountingPool(ProcessPoolExecutor):

@@ -111,6 +111,13 @@ def _single_thread_numba() -> None:
     os.environ["NUMBA_NUM_THREADS"] = "1"  # one scenario per worker core (performance.md §3.3)
 
 
+def max_local_workers() -> int:
+    """How many worker processes a sweep may start on this machine: 4 per CPU. Sweeps are CPU-bound, so more
+    processes than cores add memory (each imports the twin and compiles or loads its kernels: ≥ 130 MB before
+    its first variant, measured 2026-12-07), not speed; `--dask-local 500` on a 2-core machine started 500."""
+    return 4 * (os.cpu_count() or 1)
+
+
 def auto_batches(variants: int, slots: int) -> list[int]:
     """Variants per task, in submission order, when no batch is given: ``ceil(rest / (FACTOR x slots))`` of the
     variants not yet handed out, between 1 and MAX_AUTO_BATCH; the sizes add up to ``variants``."""
