@@ -59,6 +59,11 @@ def test_good_config_and_generated_tag_map_load(tmp_path: Path) -> None:
         (("port = 1883", "port = 70000"), "mqtt.port", "70000"),
         (('group_id = "potline1"', 'group_id = "pot/line"'), "sparkplug.group_id", "'pot/line'"),
         (("period_s = 1.0", "period_s = -1"), "poll.period_s", "-1"),
+        (("period_s = 1.0", "period_s = 1e-9"), "poll.period_s", "1e-09"),
+        (("period_s = 1.0", "period_s = 1.0\ntimeout_s = inf"), "poll.timeout_s", "inf"),
+        (("period_s = 1.0", "period_s = 1.0\ntimeout_s = 1e-9"), "poll.timeout_s", "1e-09"),
+        (('path = "state/gw01.sqlite"', 'path = "state/gw01.sqlite"\nresend_window_s = inf'), "store.resend_window_s",
+         "inf"),
         (('edge_node_id = "gw01"', "edge_node_id = 5"), "sparkplug.edge_node_id", "5"),
     ],
 )

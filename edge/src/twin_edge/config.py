@@ -66,12 +66,13 @@ SCHEMA: Schema = {
     "mqtt": {name: Key() for name in MQTT_KEYS},  # checked by twin_edge.mqtt_config
     "sparkplug": {"group_id": SPARKPLUG_ID, "edge_node_id": SPARKPLUG_ID, "primary_host_id": SPARKPLUG_ID,
                   "rebirth_min_interval_s": Key(NUMBER, "a number in [0, 3600]", lambda v: 0 <= v <= 3600)},
-    "poll": {"period_s": Key(NUMBER, "a number in (0, 3600]", lambda v: 0 < v <= 3600),
-             "timeout_s": Key(NUMBER, "a number > 0", lambda v: v > 0)},
+    # 10 ms at the least: a timeout of 1e-9 s failed every read at once, and with such a period the loop spun
+    "poll": {"period_s": Key(NUMBER, "a number of seconds in [0.01, 3600]", lambda v: 0.01 <= v <= 3600),
+             "timeout_s": Key(NUMBER, "a number of seconds in [0.01, 60]", lambda v: 0.01 <= v <= 60)},
     "store": {"path": Key(str, "a file path"),
               "max_records": Key(int, "an integer >= 1", lambda v: v >= 1),
               "replay_batch": Key(int, "an integer >= 1", lambda v: v >= 1),
-              "resend_window_s": Key(NUMBER, "a number >= 0", lambda v: v >= 0)},
+              "resend_window_s": Key(NUMBER, "a number of seconds in [0, 86400]", lambda v: 0 <= v <= 86400)},
 }
 
 
