@@ -103,6 +103,17 @@ def test_bad_config_field_is_named_with_value_and_valid_range(
             " deadband = -1 }]",
             "devices[0].tags[0].deadband",
         ),
+        # accepted before 2026-12-07: NaN readings (scale nan), every reading the offset and a write's raw value
+        # 0 (scale 0), nothing reported after the first value (deadband inf, and nan passed `< 0`)
+        *(
+            (
+                '[[devices]]\nid = "p1"\nhost = "h"\nport = 1\ntags = [{ metric = "v", register = 0, '
+                f'datatype = "Float", {key} = {value} }}]',
+                f"devices[0].tags[0].{key} = {shown} is invalid",
+            )
+            for key, value, shown in (("scale", "nan", "nan"), ("scale", "0", "0"), ("offset", "inf", "inf"),
+                                      ("deadband", "inf", "inf"), ("deadband", "nan", "nan"))
+        ),
         ("devices = []", "devices"),
     ],
 )

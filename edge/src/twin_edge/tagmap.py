@@ -201,11 +201,13 @@ def _parse_tags(doc: object, source: str, where: str) -> tuple[Tag, ...]:
         numbers = {}
         for key, default in (("scale", 1.0), ("offset", 0.0), ("deadband", 0.0)):
             value = t.get(key, default)
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ConfigError.field(source, f"{at}.{key}", value, "a number")
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise ConfigError.field(source, f"{at}.{key}", value, "a finite number")
             numbers[key] = float(value)
         if numbers["deadband"] < 0:
             raise ConfigError.field(source, f"{at}.deadband", numbers["deadband"], "a number >= 0")
+        if numbers["scale"] == 0:  # every reading would be the offset, and a write could not be turned into raw
+            raise ConfigError.field(source, f"{at}.scale", t.get("scale"), "a finite number other than 0")
         writable = t.get("writable", False)
         if not isinstance(writable, bool):
             raise ConfigError.field(source, f"{at}.writable", writable, "true or false")
