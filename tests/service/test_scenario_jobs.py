@@ -112,3 +112,18 @@ def test_a_catalogue_id_clash_or_a_bad_directory_stops_start_up(tmp_path: Path) 
         Catalogue.build(tmp_path)
     with pytest.raises(TwinError, match=r"scenarios\.catalogue = .* is invalid; expected a directory"):
         Catalogue.build(tmp_path / "missing")
+
+
+def test_a_bad_change_is_named_as_the_client_sent_it(api: httpx.Client) -> None:
+    """The change is appended to the scenario as [[event]] tables; its refusal used to name the combined file's
+    event[N] (event[2] for the only change of a scenario with one event)."""
+    own = scenario("plant_small") + '[[event]]\nkind = "outage"\nat_h = 0.5\npotline = "all"\nduration_h = 0.1\n'
+    good = {"kind": "outage", "at_h": 0.2, "potline": "all", "duration_h": 0.1}
+    r = api.post("/v1/scenarios", json={"toml": own, "change": [good, {"kind": "melt_everything", "at_h": 0.5}]})
+    assert r.status_code == 422
+    detail = r.json()["detail"]
+    assert "change[1].kind = 'melt_everything' is invalid; expected one of" in detail
+    assert "event[" not in detail
+    r = api.post("/v1/scenarios", json={"toml": own.replace("at_h = 0.5", "at_h = 99"), "change": good})
+    assert r.status_code == 422
+    assert "event[1].at_h = 99 is invalid" in r.json()["detail"]  # the scenario's own event keeps its name

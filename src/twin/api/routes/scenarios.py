@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -57,6 +58,23 @@ def with_change(text: str, change: list[dict[str, object]]) -> str:
     return text.rstrip("\n") + "\n" + "".join(tables)
 
 
+def in_change_terms(detail: str, text: str) -> str:
+    """A refusal of the combined scenario, with its ``event[N]`` (1-based, as scenario files count them) for an
+    appended change named as the client sent it (``change[i]``, 0-based as in JSON and the request's own
+    validation): a client that sent one change to a scenario with two events read "event[3].kind" before."""
+    try:
+        own = parse_toml(text, "scenario").get("event", [])
+    except Exception:  # the scenario itself is broken: its message is about the scenario, not the change
+        return detail
+    base = len(own) if isinstance(own, list) else 0
+
+    def rename(match: re.Match[str]) -> str:
+        n = int(match.group(1))
+        return f"change[{n - base - 1}]" if n > base else match.group(0)
+
+    return re.sub(r"\bevent\[(\d+)\]", rename, detail)
+
+
 @router.post(
     "",
     status_code=202,
@@ -80,13 +98,18 @@ async def submit(body: ScenarioCreate, response: Response, _: RunKey, jobs: Jobs
     # without the change, run alongside; the comparison uses it by default. Queued together, both or
     # neither: a what-if whose baseline the queue refused used to run as an orphan the client never heard of.
     job_id = new_job_id()
-    job, _ = await run_in_threadpool(
-        jobs.submit_together,
-        [
-            (with_change(text, body.change), label or "what-if", job_id),
-            (text, f"baseline of {job_id}", job_id + BASELINE_SUFFIX),
-        ],
-    )
+    try:
+        job, _ = await run_in_threadpool(
+            jobs.submit_together,
+            [
+                (with_change(text, body.change), label or "what-if", job_id),
+                (text, f"baseline of {job_id}", job_id + BASELINE_SUFFIX),
+            ],
+        )
+    except Problem as problem:
+        if problem.status == 422:
+            problem.detail = in_change_terms(problem.detail, text)
+        raise
     response.headers["Location"] = f"/v1/scenarios/{job.job_id}"
     return public(job, paired=True)
 
