@@ -147,10 +147,19 @@ def test_cli_reports_missing_config_file(tmp_path: Path) -> None:
     assert "missing.toml" in result.stderr
 
 
-def test_cli_simplc_rejects_bad_pot_count() -> None:
-    result = _cli("simplc", "--pots", "0", "--port", "15020")
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--pots", "0"), "--pots = 0 is invalid"),
+        (("--pots", "5000"), "--pots = 5000 is invalid; expected an integer in [1, 1000]"),  # 5000 servers before
+        (("--pots", "1", "--update-period", "0"), "--update-period = 0.0 is invalid; expected seconds in [0.01, 60]"),
+        (("--pots", "1", "--update-period", "nan"), "--update-period = nan is invalid"),
+    ],
+)
+def test_cli_simplc_rejects_bad_values(args: tuple[str, ...], message: str) -> None:
+    result = _cli("simplc", *args, "--port", "15020")
     assert result.returncode == 2
-    assert "--pots = 0" in result.stderr
+    assert message in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -61,6 +61,9 @@ def _gateway(argv: list[str]) -> int:
     return 0
 
 
+MAX_SIMULATED_POTS = 1000  # a potline's cells at most, as `twin demo --pots`
+
+
 def _simplc(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="twin-edge simplc",
@@ -81,8 +84,11 @@ def _simplc(argv: list[str]) -> int:
     parser.add_argument("--write-opcua-tagmap", type=Path, help="write a gateway tag map reading the PLCs over OPC UA")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     args = parser.parse_args(argv)
-    if args.pots < 1:
-        parser.error(f"--pots = {args.pots} is invalid; expected an integer >= 1")
+    if not 1 <= args.pots <= MAX_SIMULATED_POTS:
+        parser.error(f"--pots = {args.pots} is invalid; expected an integer in [1, {MAX_SIMULATED_POTS}] "
+                     "(one Modbus server each)")
+    if not 0.01 <= args.update_period <= 60:  # NaN fails too; 0 or 1e-9 made the register loop spin
+        parser.error(f"--update-period = {args.update_period} is invalid; expected seconds in [0.01, 60]")
     if not 1 <= args.unit <= 247:
         parser.error(f"--unit = {args.unit} is invalid; expected a Modbus unit id in [1, 247]")
     if not 1 <= args.port <= 65535 - args.pots + 1:
