@@ -153,6 +153,11 @@ def test_settings_from_env_are_validated() -> None:
         Settings.from_env({"TWIN_API_KPI_MAX_AGE_S": "-1"})
     with pytest.raises(TwinError, match="TWIN_API_OPEN_ACESS is not a setting"):
         Settings.from_env({"TWIN_API_OPEN_ACESS": "true"})
+    # the first two were accepted before 2026-12-07: 10^12 days overflowed timedelta (every ranged query a 500)
+    for name, value in (("MAX_RANGE_DAYS", "1000000000000"), ("COMPACT_INTERVAL_S", "inf"),
+                        ("JOB_TIMEOUT_S", "nan"), ("AUTH_CACHE_S", "inf")):
+        with pytest.raises(TwinError, match=f"TWIN_API_{name}"):
+            Settings.from_env({f"TWIN_API_{name}": value})
 
 
 def test_key_cli_creates_a_working_key(tmp_path, capsys: pytest.CaptureFixture) -> None:

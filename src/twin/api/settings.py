@@ -20,7 +20,7 @@ ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.\-]{1,253}(:[0-9]{1,5})?$")
 class Settings(BaseModel):
     """Everything the API service can be told. Build it in code or with :meth:`from_env`."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)  # no setting is infinite
 
     open_access: bool = Field(
         False, description="Serve without API keys (demo only; a loud warning is logged at startup)."
@@ -29,7 +29,8 @@ class Settings(BaseModel):
     sse_interval_s: float = Field(1.0, gt=0, le=60, description="How often the SSE stream checks for changes.")
     max_buckets: int = Field(10_000, ge=10, le=1_000_000, description="Largest aggregate answer (buckets).")
     max_page: int = Field(10_000, ge=10, le=1_000_000, description="Largest page of recorded values.")
-    max_range_days: int = Field(3660, ge=1, description="Longest query range accepted.")
+    # at most 100 years: 10^12 days overflowed timedelta, and every ranged query answered 500
+    max_range_days: int = Field(3660, ge=1, le=36_600, description="Longest query range accepted.")
     job_workers: int = Field(2, ge=1, le=64, description="Scenario jobs run at once (one process each).")
     job_timeout_s: float = Field(600.0, gt=0, le=86_400, description="A job still running after this is killed.")
     job_memory_mb: int = Field(
