@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -158,6 +159,25 @@ def test_settings_from_env_are_validated() -> None:
                         ("JOB_TIMEOUT_S", "nan"), ("AUTH_CACHE_S", "inf")):
         with pytest.raises(TwinError, match=f"TWIN_API_{name}"):
             Settings.from_env({f"TWIN_API_{name}": value})
+
+
+def test_key_cli_refuses_a_name_that_forges_lines_and_lists_old_ones_escaped(tmp_path, capsys) -> None:
+    """The HTTP route checked key names as text; the command line stored a newline and an ANSI escape, and
+    `list` then printed a forged line in colour."""
+    from twin.api.keys import main
+    from twin.store import ApiKeyRecord, open_store
+
+    url = f"duckdb://{tmp_path / 'names.duckdb'}"
+    assert main(["--store", url, "create", "--name", "ops\n6b1f00000000\tadmin", "--scopes", "read"]) == 2
+    assert "found U+000A" in capsys.readouterr().err
+    assert main(["--store", url, "create", "--name", "red\x1b[31m", "--scopes", "read"]) == 2
+    assert "found U+001B" in capsys.readouterr().err
+    with open_store(url) as store:  # a name stored before the check (by an older version)
+        store.put_api_key(ApiKeyRecord("0123456789ab", "old\nforged", "x", frozenset({"read"}), datetime.now(UTC)))
+    assert main(["--store", url, "list"]) == 0
+    listed = capsys.readouterr().out
+    assert listed.count("\n") == 1  # one key, one line
+    assert "'old\\nforged'" in listed
 
 
 def test_key_cli_creates_a_working_key(tmp_path, capsys: pytest.CaptureFixture) -> None:

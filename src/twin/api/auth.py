@@ -29,6 +29,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from twin.api.ratelimit import FailureLimiter
+from twin.api.validators import first_non_text
 from twin.errors import StoreError, TwinError
 from twin.store import ApiKeyRecord, Store, UnknownKeyError
 
@@ -69,6 +70,10 @@ def create_api_key(store: Store, name: str, scopes: Iterable[str]) -> str:
         raise TwinError(f"api key: scopes = {wanted!r} is invalid; expected a non-empty subset of {list(SCOPES)}")
     if not isinstance(name, str) or not 1 <= len(name) <= 100:
         raise TwinError(f"api key: name = {name!r} is invalid; expected 1-100 characters")
+    bad = first_non_text(name)  # the HTTP route checks this too; the command line came here unchecked
+    if bad is not None:
+        raise TwinError(f"api key: name = {name!r} is invalid; expected text without control, line-break or "
+                        f"bidirectional-control characters (found U+{ord(bad):04X})")
     key_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     store.put_api_key(ApiKeyRecord(key_id, name, _hasher.hash(secret), frozenset(wanted), datetime.now(UTC)))

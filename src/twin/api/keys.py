@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from twin.api.auth import SCOPES, create_api_key
+from twin.api.validators import first_non_text
 from twin.errors import TwinError
 from twin.store import open_store
 
@@ -28,7 +29,9 @@ def main(argv: list[str] | None = None) -> int:
             elif args.command == "list":
                 for k in store.list_api_keys():
                     state = "revoked" if k.revoked else "active"
-                    sys.stdout.write(f"{k.key_id}\t{k.name}\t{','.join(sorted(k.scopes))}\t{state}\n")
+                    name = k.name if first_non_text(k.name) is None else repr(k.name)  # a name stored before the
+                    # check cannot forge lines or colour the terminal
+                    sys.stdout.write(f"{k.key_id}\t{name}\t{','.join(sorted(k.scopes))}\t{state}\n")
             else:
                 store.revoke_api_key(args.key_id)
     except TwinError as exc:

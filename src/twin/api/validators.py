@@ -56,6 +56,12 @@ def one_message(kind: str, message: str) -> WrapValidator:
 _NOT_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
+def first_non_text(value: str) -> str | None:
+    """The first character :func:`check_text` refuses (control, line break, bidirectional control), or None."""
+    bad = _NOT_TEXT.search(value)
+    return None if bad is None else bad.group()
+
+
 def check_text(value: str, max_length: int | None = None) -> str:
     """``value`` if it is plain text (of at most ``max_length`` characters); else a validation error naming the
     first character that is not, by code point and position: a NUL made PostgreSQL refuse the write (a 400
