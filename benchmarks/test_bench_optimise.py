@@ -8,6 +8,7 @@ Figures go to ``benchmark.extra_info`` and benchmarks/README.md; nothing here as
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -56,11 +57,18 @@ def test_48h_one_window(benchmark, reference, plan_48h):
 
 @pytest.mark.benchmark(group="optimise")
 def test_week_rolling(benchmark, reference):
-    """A week in 48 h windows, 24 h kept; as a smoke test (``--benchmark-disable``, the suite) three days."""
+    """A week in 48 h windows, 24 h kept; as a smoke test (``--benchmark-disable``, the suite) a day and a half in
+    24 h windows, 12 h kept, solved to a 5 % gap instead of the dispatch file's 0.2 %: two windows and their
+    hand-over, the code path and not the schedule's quality (three days in 48 h windows to 0.2 % took 52 s of the
+    suite on a Zen 3 VM; tests/optimise/test_rolling.py checks the rolling itself)."""
     inputs, models, _ = reference
-    total_h = 72.0 if benchmark.disabled else 168.0
-    p = benchmark.pedantic(lambda: plan(inputs, horizon_h=48.0, step_min=STEP_MIN, total_h=total_h, commit_h=24.0,
-                                        models=models), rounds=1, iterations=1, warmup_rounds=0)
+    horizon_h, commit_h, total_h = (24.0, 12.0, 36.0) if benchmark.disabled else (48.0, 24.0, 168.0)
+    if benchmark.disabled:
+        solver = inputs.dispatch.solver
+        loose = replace(solver, values={**solver.values, "mip_rel_gap": 0.05})
+        inputs = replace(inputs, dispatch=replace(inputs.dispatch, solver=loose))
+    p = benchmark.pedantic(lambda: plan(inputs, horizon_h=horizon_h, step_min=STEP_MIN, total_h=total_h,
+                                        commit_h=commit_h, models=models), rounds=1, iterations=1, warmup_rounds=0)
     assert p.schedule.steps == round(total_h * 60 / STEP_MIN)
     benchmark.extra_info.update({"windows": p.windows, **_costs(p)})
 
