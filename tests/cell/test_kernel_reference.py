@@ -30,7 +30,7 @@ from twin.cell.potline import DEFAULT_STOP_ON, _stop_mask
 from twin.params import load_technology
 
 N_CELLS = 12
-WEEK_CELLS = 3  # the week's reference run costs ~13 s per cell on a Zen 3 core (6 cells made it the suite's slowest test)
+WEEK_CELLS = 3  # the week's reference run costs ~13 s per cell on a Zen 3 core (six made it the slowest test)
 
 
 def random_state(tech, params: np.ndarray, seed: int) -> np.ndarray:
@@ -338,8 +338,9 @@ def test_kernel_matches_reference_over_a_week(hal275) -> None:
     """A simulated week at dt = 10 s (60 480 steps; a current step after 56 h, a 200-s outage after 112 h) of
     three cells from the nominal start with their alumina, feed efficiency and resistance target spread, one
     unfed (anode effects and kills all week; freeze-risk, bath-hot and ledge-thin crossings among the events; six
-    cells gave 2 237 events and took 79 s of the suite on a Zen 3 VM), in one call: the lane-blocked kernel reports the same events at the same steps and ends within
-    1e-9 of the reference in every state row, total and output.
+    cells gave 2 237 events and took 79 s of the suite on a Zen 3 VM), in one call: the lane-blocked kernel
+    reports the same events at the same steps and ends within 1e-9 of the reference in every state row, total
+    and output.
 
     From the far-from-nominal random states of the windows above a week is out of reach at 1e-9: in cells held on
     their superheat floor the round-off of the two sides' different operation order (module docstring) grows past
