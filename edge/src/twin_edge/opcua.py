@@ -106,7 +106,7 @@ class OpcUaPlc:
         self._values: dict[str, Any] = {}
         self._lost = False
         self.notifications: Counter[str] = Counter()  # change notifications received per metric
-        self._unfiltered: set[str] = set()  # nodes whose server refused the deadband filter (logged once a PLC)
+        self._told_unfiltered = False  # the server's refusal of a deadband filter is logged once per PLC
 
     def _on_change(self, handle: int, value: Any) -> None:
         metric = self._by_handle.get(handle)
@@ -206,13 +206,13 @@ class OpcUaPlc:
         except ua.UaStatusCodeError as exc:
             if exc.code not in _FILTER_REFUSED:
                 raise
-            if not self._unfiltered:  # once per PLC: a server that refuses one node usually refuses them all
+            if not self._told_unfiltered:  # a server that refuses one node usually refuses them all
+                self._told_unfiltered = True
                 logger.warning(
                     "%s: the server refuses a deadband filter on %s (%s); monitoring every change of such nodes "
                     "instead (the gateway's report by exception still applies the deadband)",
                     self.endpoint, tag.node_id, ua.StatusCode(exc.code).name,
                 )
-            self._unfiltered.add(tag.node_id)
             return await subscription.subscribe_data_change(node)
 
     async def _connection_lost(self, exc: Exception) -> None:

@@ -29,8 +29,8 @@ def main(argv: list[str] | None = None) -> int:
             elif args.command == "list":
                 for k in store.list_api_keys():
                     state = "revoked" if k.revoked else "active"
-                    name = k.name if first_non_text(k.name) is None else repr(k.name)  # a name stored before the
-                    # check cannot forge lines or colour the terminal
+                    # a name stored before create_api_key checked it cannot forge lines or colour the terminal
+                    name = k.name if first_non_text(k.name) is None else repr(k.name)
                     sys.stdout.write(f"{k.key_id}\t{name}\t{','.join(sorted(k.scopes))}\t{state}\n")
             else:
                 store.revoke_api_key(args.key_id)

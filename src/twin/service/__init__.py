@@ -47,7 +47,7 @@ def run_demo(args: argparse.Namespace, announce: Callable[[str], None] = log.war
     from twin.speed import SPEED_RANGE, valid_speed
 
     _check_http_args(args)
-    if isinstance(args.pots, bool) or not isinstance(args.pots, int) or not 1 <= args.pots <= MAX_CELLS_PER_POTLINE:
+    if not 1 <= args.pots <= MAX_CELLS_PER_POTLINE:
         raise TwinError(f"--pots = {args.pots!r} is invalid; expected an integer in [1, {MAX_CELLS_PER_POTLINE}]")
     if not valid_speed(args.speed):
         raise TwinError(f"--speed = {args.speed!r} is invalid; expected {SPEED_RANGE}")

@@ -16,6 +16,7 @@ from twin.api.problems import Problem, responses
 from twin.api.schemas import Catalogue, Comparison, ScenarioCreate, ScenarioList, ScenarioPublic, ScenarioResults
 from twin.store import ScenarioJob, UnknownKeyError
 from twin_edge.configfile import parse_toml
+from twin_edge.errors import ConfigError
 
 router = APIRouter(prefix="/v1/scenarios", tags=["scenarios"])
 catalogue_router = APIRouter(prefix="/v1/catalogue", tags=["scenarios"])
@@ -64,7 +65,7 @@ def in_change_terms(detail: str, text: str) -> str:
     validation): a client that sent one change to a scenario with two events read "event[3].kind" before."""
     try:
         own = parse_toml(text, "scenario").get("event", [])
-    except Exception:  # the scenario itself is broken: its message is about the scenario, not the change
+    except ConfigError:  # the scenario itself is broken: its message is about the scenario, not the change
         return detail
     base = len(own) if isinstance(own, list) else 0
 
