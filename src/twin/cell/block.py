@@ -69,6 +69,7 @@ def load_block(state: np.ndarray, rng: np.ndarray, p: np.ndarray, b: np.ndarray,
         )
         b[R.LOSS_W + j] = state[L.S_LIQUIDS_LOSS_W, i]
         b[R.I_LAST + j] = -1.0
+        b[R.STIR_I + j] = -1.0
         xs[j] = rng[i]
 
 

@@ -6,6 +6,11 @@ update (:func:`twin.cell.thermal.thermal_update`) and the slow terms are recompu
 (:func:`twin.cell.slow.slow_terms`); after a change of a lane's current its current densities and bubble layer
 are; on either, the latched limit flags are checked (:mod:`twin.cell.events`) and the logarithmic
 electrochemical terms of the voltage are refreshed (Haupin's breakdown, :mod:`twin.cell.physics`).
+
+The parts of those terms that move with a lane's current only (the Tafel and cathode current logarithms, the CE's
+loss factor, the thermal update's stirring factor) and the anode-area factor are kept until the current changes:
+the same operations in the same order on the same values, so the results are bit for bit those of evaluating
+every term at every opening, with four of its sixteen transcendental calls (pow, log) gone (issue 12).
 """
 
 from __future__ import annotations
@@ -35,8 +40,13 @@ def flush_thermal(
     state[L.S_CAF2_KG, i] = b[R.M_CAF2 + j]
     state[L.S_METAL_KG, i] = b[R.M_METAL + j]
     state[L.S_LIQUIDUS_DEGC, i] = b[R.T_LIQ + j]
+    current_A = b[R.I_THERMAL + j] / pending  # the span's mean current
+    if current_A != b[R.STIR_I + j]:  # the stirring factor moves with the current only: kept until it changes
+        b[R.STIR + j] = ph.stirring_factor(current_A, p[L.P_I_NOMINAL_A], p[L.P_STIR_STILL_FRACTION],
+                                           p[L.P_STIR_EXPONENT])
+        b[R.STIR_I + j] = current_A
     enthalpy, e_top, e_side_b, e_side_m, e_bottom, e_hx = thermal_update(
-        state, i, p, b[R.ENTHALPY + j], b[R.I_THERMAL + j] / pending, pending * dt, b[R.AE_ANODE + j], out
+        state, i, p, b[R.ENTHALPY + j], b[R.STIR + j], pending * dt, b[R.AE_ANODE + j], out
     )
     b[R.ENTHALPY + j] = enthalpy
     b[R.T + j] = state[L.S_TEMP_DEGC, i]
@@ -63,7 +73,7 @@ def open_step(
     """Open step ``k`` for lanes ``0 … nb−1`` (cells ``start + j``); return (n_events, the lane whose stopping
     limit crossing ends the block before this step, or −1). Lanes after that lane are left unopened."""
     conduct_area = p[L.P_FANNING] * p[L.P_ANODE_AREA_CM2]
-    single_area = p[L.P_SINGLE_ANODE_AREA_CM2]
+    area_factor = ph.anode_area_factor(p[L.P_SINGLE_ANODE_AREA_CM2])
     cathode_area = p[L.P_CATHODE_AREA_CM2]
     bath_nominal = p[L.P_BATH_NOMINAL_KG]
     for j in range(nb):
@@ -87,6 +97,11 @@ def open_step(
             b[R.I_C + j] = max(I, 1.0) / cathode_area
             b[R.D_B + j] = ph.bubble_thickness(i_a)
             b[R.INV_I + j] = 1.0 / max(I, 1.0)
+            b[R.TAFEL_I + j] = ph.tafel_current_term(i_a)
+            b[R.CATHODE_I + j] = ph.cathode_current_term(b[R.I_C + j])
+            b[R.CE_LOSS_I + j] = ph.ce_loss_factor(
+                I, p[L.P_I_NOMINAL_A], p[L.P_STIR_STILL_FRACTION], p[L.P_STIR_EXPONENT]
+            )
             b[R.I_LAST + j] = I
             refresh = True
         if not refresh:
@@ -126,15 +141,14 @@ def open_step(
         activity = max(ph.alumina_activity(min(c_eval / c_sat, 1.0)), ACTIVITY_FLOOR)
         t_ec = max(T, ph.MOLTEN_BATH_MIN_DEGC)  # a frozen-out cell's restart (physics.py)
         b[R.E_REV + j] = ph.reversible_voltage(t_ec, activity)
-        i_crit = ph.critical_current_density(t_ec, c_eval, single_area)
+        i_crit = ph.critical_current_density_of(t_ec, c_eval, area_factor)
         b[R.ETA_CONC + j] = ph.anode_concentration_overvoltage(t_ec, i_a, i_crit)
-        b[R.ETA_SURF + j] = ph.anode_surface_overvoltage(t_ec, i_a, c_eval)
-        b[R.ETA_CATH + j] = ph.cathode_overvoltage(t_ec, b[R.I_C + j], ratio)
+        b[R.ETA_SURF + j] = ph.anode_surface_overvoltage_of(t_ec, b[R.TAFEL_I + j], c_eval)
+        b[R.ETA_CATH + j] = ph.cathode_overvoltage_of(t_ec, b[R.CATHODE_I + j], ratio)
         b[R.G + j] = 1.0 / (b[R.KAPPA + j] * conduct_area)
         b[R.PHI_BASE + j] = ph.bubble_coverage_base(i_a, ratio)
-        ce_at_current = ph.current_efficiency_at_current(
-            b[R.CE + j], I, p[L.P_I_NOMINAL_A], p[L.P_STIR_STILL_FRACTION], p[L.P_STIR_EXPONENT]
-        )  # CE moves on the slow cadence and with the current only
+        ce_at_current = ph.current_efficiency_of(b[R.CE + j], b[R.CE_LOSS_I + j])  # CE moves on the slow cadence,
+        # its loss factor with the current only
         b[R.CE_I + j] = ce_at_current
         b[R.E_PROC + j] = ph.process_energy_per_kg_al(
             ce_at_current, p[L.P_REACTION_J_PER_KG_AL], p[L.P_BACK_REACTION_J_PER_KG_AL]

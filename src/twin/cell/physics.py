@@ -100,8 +100,22 @@ def critical_current_density(t_c: float, al2o3: float, single_anode_area_cm2: fl
 
     i_crit = 1e-4·[550000 + 1800·(T_K − 1323)]·[(C/100)^0.5 − 0.04]·A_anode^−0.1
     """
+    return critical_current_density_of(t_c, al2o3, anode_area_factor(single_anode_area_cm2))
+
+
+@jit
+def anode_area_factor(single_anode_area_cm2: float) -> float:
+    """A_anode^−0.1 of :func:`critical_current_density` [GW88 eq. 13]: a constant of the technology, which the
+    kernel computes once per call instead of at every refresh."""
+    return single_anode_area_cm2**-0.1
+
+
+@jit
+def critical_current_density_of(t_c: float, al2o3: float, area_factor: float) -> float:
+    """:func:`critical_current_density` from its area factor (:func:`anode_area_factor`), the same operations in
+    the same order."""
     t_k = t_c + KELVIN
-    return 1e-4 * (550000.0 + 1800.0 * (t_k - 1323.0)) * (math.sqrt(al2o3 / 100.0) - 0.04) * single_anode_area_cm2**-0.1
+    return 1e-4 * (550000.0 + 1800.0 * (t_k - 1323.0)) * (math.sqrt(al2o3 / 100.0) - 0.04) * area_factor
 
 
 @jit
@@ -119,15 +133,42 @@ def anode_concentration_overvoltage(t_c: float, i_anode: float, i_crit: float) -
 @jit
 def anode_surface_overvoltage(t_c: float, i_anode: float, al2o3: float) -> float:
     """Anode reaction (Tafel) overvoltage (V) [Haupin98 eq. 26]: (T_K/12533)·ln(i_a/i_r), i_r = 0.0029·C^0.56."""
+    return anode_surface_overvoltage_of(t_c, tafel_current_term(i_anode), al2o3)
+
+
+@jit
+def tafel_current_term(i_anode: float) -> float:
+    """ln(i_a/0.0029) of :func:`anode_surface_overvoltage` [Haupin98 eq. 26]: it moves with the current only, so
+    the kernel keeps it between changes of current."""
+    return math.log(i_anode / 0.0029)
+
+
+@jit
+def anode_surface_overvoltage_of(t_c: float, current_term: float, al2o3: float) -> float:
+    """:func:`anode_surface_overvoltage` from its current term (:func:`tafel_current_term`), the same operations
+    in the same order."""
     t_k = t_c + KELVIN
-    return t_k / 12533.0 * (math.log(i_anode / 0.0029) - 0.56 * math.log(al2o3))
+    return t_k / 12533.0 * (current_term - 0.56 * math.log(al2o3))
 
 
 @jit
 def cathode_overvoltage(t_c: float, i_cathode: float, ratio: float) -> float:
     """Cathode concentration overvoltage (V) [Haupin98 eq. 28]: 5.7448e-5·T_K·(1.375 − 0.25·BR)·ln(3.891·i_c)."""
+    return cathode_overvoltage_of(t_c, cathode_current_term(i_cathode), ratio)
+
+
+@jit
+def cathode_current_term(i_cathode: float) -> float:
+    """ln(3.891·i_c) of :func:`cathode_overvoltage` [Haupin98 eq. 28]: it moves with the current only."""
+    return math.log(3.891 * i_cathode)
+
+
+@jit
+def cathode_overvoltage_of(t_c: float, current_term: float, ratio: float) -> float:
+    """:func:`cathode_overvoltage` from its current term (:func:`cathode_current_term`), the same operations in the
+    same order."""
     t_k = t_c + KELVIN
-    return 5.7448e-5 * t_k * (1.375 - 0.25 * ratio) * math.log(3.891 * i_cathode)
+    return 5.7448e-5 * t_k * (1.375 - 0.25 * ratio) * current_term
 
 
 @jit
@@ -356,9 +397,23 @@ def current_efficiency_at_current(
     premise no longer holds) and above ``CE_CURRENT_RATIO_MAX`` the term is held at its end value, as
     :func:`current_efficiency` holds Dewing's superheat term.
     """
+    return current_efficiency_of(ce_nominal, ce_loss_factor(current_A, nominal_A, still_fraction, exponent))
+
+
+@jit
+def ce_loss_factor(current_A: float, nominal_A: float, still_fraction: float, exponent: float) -> float:
+    """s(I)/(I/I_nom) of :func:`current_efficiency_at_current`, I/I_nom held to its range: it moves with the
+    current only, so the kernel keeps it between changes of current."""
     ratio = min(max(current_A / nominal_A, CE_CURRENT_RATIO_MIN), CE_CURRENT_RATIO_MAX)
     stirring = stirring_factor(ratio * nominal_A, nominal_A, still_fraction, exponent)
-    return 1.0 - (1.0 - ce_nominal) * (stirring / ratio)
+    return stirring / ratio
+
+
+@jit
+def current_efficiency_of(ce_nominal: float, loss_factor: float) -> float:
+    """:func:`current_efficiency_at_current` from its loss factor (:func:`ce_loss_factor`):
+    1 − (1 − CE_nom)·s(I)/(I/I_nom)."""
+    return 1.0 - (1.0 - ce_nominal) * loss_factor
 
 
 @jit

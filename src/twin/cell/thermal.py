@@ -128,14 +128,16 @@ def _side_level(
 
 @jit
 def thermal_update(
-    state: np.ndarray, i: int, p: np.ndarray, enthalpy: float, current_A: float, span: float, ae_anode_J: float,
+    state: np.ndarray, i: int, p: np.ndarray, enthalpy: float, stir: float, span: float, ae_anode_J: float,
     out: np.ndarray,
 ) -> tuple[float, float, float, float, float, float]:
     """Advance the thermal network of cell ``i`` by ``span`` seconds (module docstring).
 
     ``enthalpy`` is the liquids' H = C_liq·(T − T_ref) after the span's heat generation and process energy and
     after the provisional loss the steps booked (``S_LIQUIDS_LOSS_W`` × ``span``, module docstring);
-    ``ae_anode_J`` is the anode node's share of the span's anode-effect energy. Updates the state column
+    ``stir`` is the stirring factor of the span's mean current (:func:`twin.cell.physics.stirring_factor`;
+    the lanes keep it between changes of current); ``ae_anode_J`` is the anode node's share of the span's
+    anode-effect energy. Updates the state column
     (T, node and shell temperatures, ledges, bath composition, the liquids' mean loss) and the heat-flux
     outputs. Returns (H, top J, bath-side J, metal-side J, bottom J, exchanger J).
     """
@@ -143,7 +145,6 @@ def thermal_update(
     latent = p[L.P_LEDGE_LATENT]
     area_b = p[L.P_LEDGE_AREA_BATH_M2]
     area_m = p[L.P_LEDGE_AREA_METAL_M2]
-    stir = ph.stirring_factor(current_A, p[L.P_I_NOMINAL_A], p[L.P_STIR_STILL_FRACTION], p[L.P_STIR_EXPONENT])
     h_b = stir * p[L.P_H_BATH_LEDGE]
     h_m = stir * p[L.P_H_METAL_LEDGE]
     duty = max(state[L.S_HX_DUTY_W, i], 0.0)
