@@ -39,7 +39,7 @@ def batches():
 @pytest.fixture(scope="module")
 def forecast_only_s(batches) -> float:
     tech, _ = batches
-    line = Potline(tech, CELLS * 32, stop_on=())
+    line = Potline(tech, CELLS * 32, stop_on=(), slow_every=FilterConfig().slow_every)  # the filter's own members
     line.advance(30, 300.0)  # compile / load from cache outside the timing
     start = time.perf_counter()
     for _ in range(SPAN_S // 30):
@@ -101,7 +101,7 @@ def test_live_twin_reference_plant(benchmark):
     tech = load_technology(ROOT / "models/hal275.toml")
     data = plant_telemetry(tech, span_s)
     members = sum(PLANT_LINES.values()) * 32
-    bare = Potline(tech, members, stop_on=())
+    bare = Potline(tech, members, stop_on=(), slow_every=FilterConfig().slow_every)  # the filter's members' cadence
     bare.advance(30, 300.0)  # compile / load from the cache outside the timing
     wall0, cpu0 = time.perf_counter(), time.process_time()
     for _ in range(span_s // 30):
@@ -148,7 +148,7 @@ def test_live_twin_reference_plant_threads(benchmark):
     tech = load_technology(ROOT / "models/hal275.toml")
     data = plant_telemetry(tech, span_s)
     members = sum(PLANT_LINES.values()) * 32
-    bare = {k: Potline(tech, members, stop_on=(), threads=k) for k in (1, 2)}
+    bare = {k: Potline(tech, members, stop_on=(), threads=k, slow_every=FilterConfig().slow_every) for k in (1, 2)}
     for line in bare.values():
         line.advance(30, 300.0)  # compile / load from the cache outside the timing
     bare_wall: dict[int, list[float]] = {1: [], 2: []}

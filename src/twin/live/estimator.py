@@ -15,6 +15,11 @@ so a forecast of the whole ensemble is one kernel call (style.md practice 5; per
 * **Augmented state** per member: dissolved and undissolved alumina (kg), bath temperature, ACD and the
   feeder's delivery efficiency (a parameter estimated as a state, which makes a stuck feeder visible).
   Process noise: independent random walks with standard deviation ``q·sqrt(Δt / 1 h)`` per forecast.
+* **Cadence.** The members refresh their slow terms (thermal update, liquidus, conductivity, the log terms of
+  the voltage) every ``FilterConfig.slow_every`` steps, 10 s by default, not every step: a 1-min mean voltage
+  moves by at most 0.09 mV for it under measured feeding (benchmarks/README.md, "Accuracy cost of slow_every"),
+  and the filter tracks a true plant that refreshes every step as closely (tests/live/test_cadence.py), for a
+  forecast ~7x cheaper (issue 12 item 6).
 * **Threads.** With ``FilterConfig.threads`` > 1 the forecast's kernel call is split into contiguous ranges of
   columns advanced in parallel threads (:class:`~twin.cell.Potline` ``threads``); the members are independent
   within a call, so the forecast, and the filter, are bit for bit those of one thread.
@@ -45,6 +50,9 @@ from twin.errors import SimulationError
 from twin.params import Technology
 
 logger = logging.getLogger(__name__)
+#: [C] the longest cadence offered: 60 steps (1 min at dt 1 s), the plant's own default and the longest whose
+#: accuracy cost under measured feeding is recorded (0.28 mV max, benchmarks/README.md)
+MAX_SLOW_EVERY = 60
 
 #: cell states (by name, twin.cell.layout.STATE_NAMES) that the filter updates: the augmented state vector
 STATE_NAMES = ("alumina_dissolved_kg", "alumina_undissolved_kg", "temperature_degC", "acd_cm", "feed_efficiency")
@@ -73,6 +81,10 @@ class FilterConfig:
     model_sd_V: float = 0.004
     temperature_sd_degC: float = 1.5
     threads: int = 1  # the forecast's kernel call split over this many threads (Potline threads; same result)
+    #: the members' slow-term cadence in steps (Potline ``slow_every``): 10 s at dt 1 s costs at most 0.09 mV of a
+    #: 1-min mean voltage under measured (fixed) feeding against every step (benchmarks/README.md, "Accuracy
+    #: cost of slow_every"), 1/40 of ``model_sd_V``, and makes the forecast ~7x cheaper (issue 12 item 6)
+    slow_every: int = 10
 
     def __post_init__(self) -> None:
         if not 4 <= self.members <= 1000:
@@ -80,6 +92,10 @@ class FilterConfig:
         if isinstance(self.threads, bool) or not isinstance(self.threads, int) or not 1 <= self.threads <= MAX_THREADS:
             raise SimulationError(f"FilterConfig.threads = {self.threads!r} is invalid; expected an integer in "
                                   f"[1, {MAX_THREADS}]")
+        if (isinstance(self.slow_every, bool) or not isinstance(self.slow_every, int)
+                or not 1 <= self.slow_every <= MAX_SLOW_EVERY):
+            raise SimulationError(f"FilterConfig.slow_every = {self.slow_every!r} is invalid; expected an integer in "
+                                  f"[1, {MAX_SLOW_EVERY}]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +130,8 @@ class EnsembleKalmanFilter:
         self.config = cfg = config or FilterConfig()
         self.n_cells = n_cells
         self.members = m = cfg.members
-        self.model = model = Potline(technology, n_cells * m, dt=cfg.dt, seed=cfg.seed, stop_on=(), threads=cfg.threads)
+        self.model = model = Potline(technology, n_cells * m, dt=cfg.dt, seed=cfg.seed, slow_every=cfg.slow_every,
+                                     stop_on=(), threads=cfg.threads)
         self.rng = np.random.default_rng(cfg.seed)
         self.noise_rms_ohm = model.parameter("noise_ohm")
         self.noise_tau_s = model.parameter("noise_tau_s")
