@@ -38,5 +38,6 @@ def test_the_default_cadence_tracks_as_well_as_every_step(tech: Technology) -> N
 
 @pytest.mark.parametrize("slow_every", [0, 61, 2.5, True, "10"])
 def test_bad_cadences_are_refused(slow_every) -> None:
-    with pytest.raises(SimulationError, match=r"FilterConfig\.slow_every = .* is invalid; expected an integer in \[1, 60\]"):
+    with pytest.raises(SimulationError,
+                       match=r"FilterConfig\.slow_every = .* is invalid; expected an integer in \[1, 60\]"):
         FilterConfig(slow_every=slow_every)

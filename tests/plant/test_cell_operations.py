@@ -226,3 +226,21 @@ def test_an_operation_on_several_cells_is_the_operation_on_each_in_turn(technolo
     reference.add_alf3(1, 30.0)
     np.testing.assert_array_equal(twice.state, reference.state)
     assert twice.values("alf3_kg")[1] > batch.values("alf3_kg")[1] + 49.0
+
+
+def test_rows_stacks_copies_of_named_rows(line):
+    """Potline.rows (the recorder's one read of a line per interval) is Potline.values of each name, stacked, and
+    a copy: writing to it leaves the cells alone."""
+    from twin.cell.potline import ROWS
+
+    line.advance(120, 300.0)
+    names = tuple(ROWS)
+    block = line.rows(names)
+    assert block.shape == (len(names), line.n_cells)
+    for k, name in enumerate(names):
+        np.testing.assert_array_equal(block[k], line.values(name), err_msg=name)
+    before = line.values("bath_kg")
+    block[names.index("bath_kg")] = -1.0
+    np.testing.assert_array_equal(line.values("bath_kg"), before)
+    with pytest.raises(SimulationError, match="unknown cell value 'nope'"):
+        line.rows(("bath_kg", "nope"))
