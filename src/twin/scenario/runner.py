@@ -73,14 +73,14 @@ class _Recorder:
             # one copy of the line's rows and one numpy call per statistic (bit for bit the per-row reductions):
             # the interval rows of a plant-year were ~35 s of its serial Python on a Zen 3 VM (issue 12)
             block = pot.rows(INTERVAL_ROWS)
-            _, v_cell, hx, _, bath, _, _, ledge_b, ledge_m, target_V, ae_count = block
+            _, v_cell, hx, _, bath, _, _, ledge_b, ledge_m, r_target, ae_count = block
             hx /= 1e3
             self.min_ledge = min(self.min_ledge, float(np.minimum(ledge_b, ledge_m).min()))
             fraction = bath / pot.technology.number("cell.bath_mass_kg")
             previous = self.min_bath_fraction.get(line.name)
             self.min_bath_fraction[line.name] = fraction if previous is None else np.minimum(previous, fraction)
             block[7] = 0.5 * (ledge_b + ledge_m)
-            block[9] = pot.voltage_at_nominal(target_V)
+            block[9] = pot.voltage_at_nominal(r_target)  # the target's voltage at nominal current
             mean = block[:10].mean(axis=1).tolist()
             superheat_min = float(block[0].min())
             self.min_superheat = min(self.min_superheat, superheat_min)
