@@ -17,7 +17,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent
 #: directories and files (relative to the repository) whose tests use shared services, ports or processes
 IO_PATHS = (
-    "tests/api", "tests/telemetry", "tests/service", "tests/store", "tests/live", "edge/tests",
+    "tests/api", "tests/telemetry", "tests/service", "tests/store", "tests/live/test_end_to_end.py",
+    "tests/live/test_advice_api.py", "edge/tests",
     "tests/optimise/test_api.py", "tests/scenario/test_sweep_dask.py", "tests/test_readme.py",
     "benchmarks/test_bench_api.py", "benchmarks/test_bench_gateway.py", "benchmarks/test_bench_ingest.py",
     "benchmarks/test_bench_soak.py", "benchmarks/test_bench_store.py", "benchmarks/test_bench_sweep.py",

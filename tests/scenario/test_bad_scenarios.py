@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from tests.scenario.conftest import DATA
 
@@ -50,7 +52,7 @@ CASES = [
 
 @pytest.mark.parametrize(("text", "fragment"), CASES)
 def test_bad_scenario_is_rejected_with_file_field_and_value(text, fragment):
-    path = DATA / "_bad_scenario.toml"
+    path = DATA / f"_bad_scenario_{os.getpid()}.toml"  # beside the plant it names; one per test process (xdist)
     path.write_text(text)
     try:
         with pytest.raises(ScenarioError) as err:
@@ -58,7 +60,7 @@ def test_bad_scenario_is_rejected_with_file_field_and_value(text, fragment):
     finally:
         path.unlink()
     assert fragment in str(err.value)
-    assert "_bad_scenario.toml" in str(err.value)
+    assert path.name in str(err.value)
 
 
 def test_missing_scenario_file():

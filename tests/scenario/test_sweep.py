@@ -118,7 +118,7 @@ seed = 11
     ],
 )
 def test_bad_sweep_files_are_rejected_with_a_clear_message(tmp_path, body, fragment):
-    path = DATA / "_bad_sweep.toml"
+    path = DATA / f"_bad_sweep_{os.getpid()}.toml"  # beside the data it names; one per test process (xdist)
     path.write_text(body)
     try:
         with pytest.raises(ScenarioError) as err:
@@ -126,7 +126,7 @@ def test_bad_sweep_files_are_rejected_with_a_clear_message(tmp_path, body, fragm
     finally:
         path.unlink()
     assert fragment in str(err.value)
-    assert "_bad_sweep.toml" in str(err.value)
+    assert path.name in str(err.value)
 
 
 MC_TEXT = """[sweep]
