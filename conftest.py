@@ -34,7 +34,7 @@ def _uses_io(path: Path) -> bool:
     return any(relative == p or relative.startswith(p + "/") for p in IO_PATHS)
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     io = pytest.mark.xdist_group(name="io")
     for item in items:
         if _uses_io(Path(str(item.path))) or any(item.iter_markers(m) for m in ("mqtt", "postgres", "browser")):

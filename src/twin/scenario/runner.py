@@ -73,16 +73,17 @@ class _Recorder:
             # one copy of the line's rows and one numpy call per statistic (bit for bit the per-row reductions):
             # the interval rows of a plant-year were ~35 s of its serial Python on a Zen 3 VM (issue 12)
             block = pot.rows(INTERVAL_ROWS)
-            _, v_cell, hx, _, bath, _, _, ledge_b, ledge_m, r_target, ae_count = block
+            superheat, v_cell, hx, _, bath, _, _, ledge_b, ledge_m, r_target, ae_count = block
             hx /= 1e3
             self.min_ledge = min(self.min_ledge, float(np.minimum(ledge_b, ledge_m).min()))
             fraction = bath / pot.technology.number("cell.bath_mass_kg")
             previous = self.min_bath_fraction.get(line.name)
             self.min_bath_fraction[line.name] = fraction if previous is None else np.minimum(previous, fraction)
-            block[7] = 0.5 * (ledge_b + ledge_m)
-            block[9] = pot.voltage_at_nominal(r_target)  # the target's voltage at nominal current
-            mean = block[:10].mean(axis=1).tolist()
-            superheat_min = float(block[0].min())
+            ledge_b[:] = 0.5 * (ledge_b + ledge_m)  # that row now holds the mean ledge
+            r_target[:] = pot.voltage_at_nominal(r_target)  # that row now holds the target's voltage
+            (superheat_mean, v_cell_mean, hx_mean, temp_mean, bath_mean, alumina_mean, alf3_mean, ledge_mean, _,
+             target_mean) = block[:10].mean(axis=1).tolist()
+            superheat_min = float(superheat.min())
             self.min_superheat = min(self.min_superheat, superheat_min)
             prefix = line.name
             row.update(
@@ -91,17 +92,17 @@ class _Recorder:
                     f"{prefix}_voltage_V": rec.line_voltage_V[n],
                     f"{prefix}_dc_MW": rec.line_dc_MW[n],
                     f"{prefix}_ac_MW": rec.line_ac_MW[n],
-                    f"{prefix}_cell_voltage_mean_V": mean[1],
+                    f"{prefix}_cell_voltage_mean_V": v_cell_mean,
                     f"{prefix}_cell_voltage_max_V": float(v_cell.max()),
-                    f"{prefix}_alumina_mean_wtpct": mean[5],
-                    f"{prefix}_alf3_mean_wtpct": mean[6],
-                    f"{prefix}_superheat_mean_K": mean[0],
+                    f"{prefix}_alumina_mean_wtpct": alumina_mean,
+                    f"{prefix}_alf3_mean_wtpct": alf3_mean,
+                    f"{prefix}_superheat_mean_K": superheat_mean,
                     f"{prefix}_superheat_min_K": superheat_min,
-                    f"{prefix}_bath_temp_mean_degC": mean[3],
-                    f"{prefix}_bath_mass_mean_kg": mean[4],
-                    f"{prefix}_ledge_mean_cm": mean[7],
-                    f"{prefix}_target_voltage_mean_V": mean[9],
-                    f"{prefix}_hx_duty_mean_kW": mean[2],
+                    f"{prefix}_bath_temp_mean_degC": temp_mean,
+                    f"{prefix}_bath_mass_mean_kg": bath_mean,
+                    f"{prefix}_ledge_mean_cm": ledge_mean,
+                    f"{prefix}_target_voltage_mean_V": target_mean,
+                    f"{prefix}_hx_duty_mean_kW": hx_mean,
                     f"{prefix}_hx_duty_max_kW": float(hx.max()),
                     f"{prefix}_anode_effects": float(ae_count.sum()),
                 }
