@@ -90,6 +90,7 @@ class Controls:
     protection: bool = True
     heat_exchangers: bool = True
     measurement_noise: bool = True
+    shed_compensation: bool = True  # the targets hold the pots' heat through a supply shed (resistance on)
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -175,10 +176,13 @@ class PotroomControl:
         return 1e-3 / (self.line.potline.nominal_current_kA * 1e3)
 
     def clamp_target(self, ohm: np.ndarray | float) -> np.ndarray:
-        """A target within ± resistance_offset_max_mV of nominal (plus a running restart raise)."""
+        """A target within ± resistance_offset_max_mV of nominal (plus a running restart raise), and within what the
+        pots' regulator takes (:meth:`~twin.cell.Potline.resistance_range`: a nominal moved by a power modulation can
+        put one side of the band outside it)."""
         band = self.settings["resistance_offset_max_mV"] * self.ohm_per_mV()
         centre = self.nominal_target_ohm + self.target_offset_ohm
-        return np.clip(ohm, centre - band, centre + band)
+        low, high = self.line.potline.resistance_range()
+        return np.clip(np.clip(ohm, centre - band, centre + band), low, high)
 
     def move_targets(self, cells: np.ndarray | int, mV: float | np.ndarray) -> None:
         """Move resistance targets by ``mV`` (at nominal current), kept in the band; ``cells`` one pot (an int)
@@ -401,31 +405,66 @@ def compensate_resistance(line: PotlineSim, control: PotroomControl | None, old_
     pot.set_resistance_target(None, np.clip(r1, low, high))
 
 
+def keep_modulation_point(line: PotlineSim) -> None:
+    """Keep the line's present operating point (line current, resistance targets, the daily loop's nominal
+    target) as the one a power modulation restores, unless one is kept already."""
+    if line.modulation_reference is None:
+        control = line.control
+        nominal = control.nominal_target_ohm if control is not None else 0.0
+        line.modulation_reference = (line.current_kA(), line.potline.values("r_target_ohm").copy(), nominal)
+
+
+def end_modulation(line: PotlineSim) -> None:
+    """Put back the targets and the nominal kept by :func:`keep_modulation_point`, and forget them."""
+    if line.modulation_reference is None:
+        return
+    _, r_ref, nominal_ref = line.modulation_reference
+    line.potline.set_resistance_target(None, r_ref)
+    if line.control is not None:
+        line.control.nominal_target_ohm = nominal_ref
+    line.modulation_reference = None
+
+
 def modulate_resistance(line: PotlineSim, new_kA: float, down_W: float, up_W: float) -> None:
-    """Power modulation on exchanger cells: keep each pot's heat balance within what its exchanger can absorb.
+    """Power modulation: keep each pot's heat balance within what its exchanger (if any) can absorb.
 
     The exchanger can take ``down_W`` less (its duty in use, down to zero) or ``up_W`` more (up to its capacity)
     than at the operating point before the modulation; beyond that the resistance target carries the rest, as
     TRIMET and EnPot run their ±25-30 % (physics.md §1.10: "changes of ±20-30 % need added or removed heat or
-    ledge-limited excursions"; the regulator then moves the ACD, within its limits). The targets before the
-    modulation are kept and restored when the line current returns to where it was.
+    ledge-limited excursions"; without exchangers, both 0, the target carries all of it: "a sustained
+    line-current change beyond ~±5 % must be offset by ACD (voltage) changes"; the regulator then moves the ACD,
+    within its limits). The targets before the modulation are kept and restored when the line current returns to
+    where it was.
     """
     pot = line.potline
     control = line.control
-    if line.modulation_reference is None:
-        nominal = control.nominal_target_ohm if control is not None else 0.0
-        line.modulation_reference = (line.current_kA(), pot.values("r_target_ohm").copy(), nominal)
+    keep_modulation_point(line)
     ref_kA, r_ref, nominal_ref = line.modulation_reference
     if new_kA <= 0.0 or ref_kA <= 0.0:
         return
     if abs(new_kA - ref_kA) < 1e-9:
-        pot.set_resistance_target(None, r_ref)
-        if control is not None:
-            control.nominal_target_ohm = nominal_ref
-        line.modulation_reference = None
+        end_modulation(line)
         return
     low, high = pot.resistance_range()
     r1 = np.clip(_heat_holding_target(line, ref_kA * 1e3, r_ref, new_kA * 1e3, down_W, up_W), low, high)
     if control is not None:  # the daily loop's band follows the modulation, as for amperage creep
         control.nominal_target_ohm = nominal_ref + float(np.mean(r1 - r_ref))
     pot.set_resistance_target(None, r1)
+
+
+def hold_heat_through_shed(line: PotlineSim, down_W: float, up_W: float) -> None:
+    """The potroom's answer to a supply shed (the plant's dispatch cutting the line current because the supply
+    is short, :mod:`twin.plant.plant`): as in a curtailment, every pot's resistance target holds its heat at the
+    shed current (:func:`modulate_resistance`), and the targets go back when the dispatch has taken the current
+    back. A potroom would raise the voltage for a shed as for a curtailment (physics.md §1.10 [C]: without
+    exchangers a sustained change beyond ~±5 % must be offset by the voltage); a shed is not known to be short
+    when it starts, so every shed is compensated, as every curtailment is.
+
+    Called after each dispatch for a line that is shed or was at the last one, with the operating point before
+    the shed kept (:func:`keep_modulation_point`). A curtailment still running when the shed ends keeps its own
+    modulation.
+    """
+    if line.shed_fraction > 0.0 or line.curtail_fraction > 0.0:
+        modulate_resistance(line, line.current_kA(), down_W, up_W)
+    else:
+        end_modulation(line)

@@ -74,6 +74,7 @@ class PotlineSim:
     #: (line current kA, resistance targets, the daily loop's nominal target) before a power modulation,
     #: restored when the current returns
     modulation_reference: tuple[float, np.ndarray, float] | None = None
+    shed_held: bool = False  # the potroom holds the pots' heat through a supply shed (control.hold_heat_through_shed)
     listeners: list[Callable[[PotlineSim, CellEvent], None]] = field(default_factory=list)
     sync_grid_s: float = 0.0  # > 0: operations sync to the last multiple of this (see sync)
     #: grid points the plant's clock passed that the cells have not yet been advanced through: (time s, line

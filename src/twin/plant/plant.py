@@ -27,7 +27,7 @@ from twin.cell import Potline
 from twin.cell.kernel_team import KernelTeam
 from twin.errors import SimulationError
 from twin.params import Component, PlantSpec, Technology
-from twin.plant.control import Controls, PotroomControl
+from twin.plant.control import Controls, PotroomControl, hold_heat_through_shed, keep_modulation_point
 from twin.plant.exchangers import ExchangerControl
 from twin.plant.line import PotlineSim
 from twin.plant.operations import LineOperations, job_durations_s
@@ -403,6 +403,8 @@ class Plant:
         if d.shortfall_MW > 1e-6 and demand > 0:
             keep = 1.0 - d.shortfall_MW / demand
             for line in self.lines:
+                if self._holds_heat_through_shed(line):
+                    keep_modulation_point(line)  # the operating point before the shed, restored after it
                 line.shed_fraction = 1.0 - (1.0 - line.shed_fraction) * keep
             d = self._dispatch_for(demand * keep)
         elif any(line.shed_fraction > 0 for line in self.lines):
@@ -412,8 +414,28 @@ class Plant:
             headroom = (self.spec.grid["import_max_MW"] - d.import_MW) / max(demand, 1e-9)
             for line in self.lines:
                 line.shed_fraction = max(line.shed_fraction - RESTORE_GAIN * max(headroom, 0.0), 0.0)
+        for line in self.lines:
+            if (line.shed_fraction > 0.0 or line.shed_held) and self._holds_heat_through_shed(line):
+                hold_heat_through_shed(line, *self.exchanger_margins_W(line))
+                line.shed_held = line.shed_fraction > 0.0
         self.coal_MW = list(d.coal_MW)
         self.last_dispatch = d
+
+    def _holds_heat_through_shed(self, line: PotlineSim) -> bool:
+        """Whether the potroom compensates a shed of ``line`` by its resistance targets now: with the resistance
+        loop and the shed compensation on, and not while the line is out or ramped back after a restart (the
+        restart procedure sets the pots then)."""
+        on = self.controls.resistance and self.controls.shed_compensation
+        return on and not line.outage and line.ramp_fraction >= 1.0
+
+    def exchanger_margins_W(self, line: PotlineSim) -> tuple[float, float]:
+        """(down, up): how much less and how much more heat (W a pot) the shell exchangers of ``line`` can take
+        than now, (0, 0) without exchangers; an exchanger not yet started (fitted for an event) adds none."""
+        hx = self.exchangers.get(line.name)
+        if hx is None:
+            return 0.0, 0.0
+        down = hx.baseline_W if hx.active else 0.0
+        return down, hx.capacity_W - down
 
     def _dispatch_for(self, demand_MW: float) -> Dispatch:
         hour_of_day = int((self.env.now % 86400.0) // HOUR_S)

@@ -134,9 +134,7 @@ def _curtailment(plant: Plant, event: Event) -> Generator[Any, Any, None]:
         if not (compensate and plant.controls.resistance):
             return
         for line in lines:
-            hx = plant.exchangers.get(line.name)  # cells insulated for exchangers (a temporary one cannot add heat)
-            down = (hx.baseline_W if hx.active else 0.0) if hx is not None else 0.0
-            up = hx.capacity_W - down if hx is not None else 0.0
+            down, up = plant.exchanger_margins_W(line)  # cells insulated for exchangers: a temporary one adds none
             line.sync(plant.env.now)
             modulate_resistance(line, line.setpoint_kA * (1.0 - fraction), down, up)
 
