@@ -389,31 +389,38 @@ class Plant:
         return True
 
     def _dispatch_next(self, expected_MW: float | None = None) -> None:
-        """Dispatch the next interval for the expected demand (default: the one just measured).
+        """Dispatch the next interval for the expected demand: ``expected_MW``, what the lines would draw unshed
+        (:meth:`_estimated_demand_MW`, after a change), or by default the demand just measured, at the present shed.
 
         Lines shed current when supply (ramp-limited coal + renewables + grid import) cannot cover it,
-        and take it back as headroom appears.
+        and take it back as headroom appears. A shortfall of the measured demand deepens the present shed; one of
+        the unshed demand sets the shed from the setpoint (until 2026-12-07 it deepened the present shed too, so a
+        unit coming back in ``unit_trip`` cut the shed line from 228 to 179 kA for an interval).
         """
-        demand = (
-            expected_MW
-            if expected_MW is not None
-            else (self.records[-1].demand_MW if self.records else self._estimated_demand_MW())
-        )
+        measured = expected_MW is None and bool(self.records)
+        if measured:
+            demand = self.records[-1].demand_MW
+        else:
+            demand = expected_MW if expected_MW is not None else self._estimated_demand_MW()
         d = self._dispatch_for(demand)
         if d.shortfall_MW > 1e-6 and demand > 0:
             keep = 1.0 - d.shortfall_MW / demand
             for line in self.lines:
                 if self._holds_heat_through_shed(line):
                     keep_modulation_point(line)  # the operating point before the shed, restored after it
-                line.shed_fraction = 1.0 - (1.0 - line.shed_fraction) * keep
+                line.shed_fraction = 1.0 - (1.0 - (line.shed_fraction if measured else 0.0)) * keep
             d = self._dispatch_for(demand * keep)
         elif any(line.shed_fraction > 0 for line in self.lines):
             # Take current back with half the grid headroom per interval: line power grows faster than
             # line current (P = I·(E + I·R), dP/P ≈ 1.6 dI/I at 4.2 V with a 1.65 V back EMF), and the
-            # coal units ramp at their own pace, so a full step would overshoot the import limit.
+            # coal units ramp at their own pace, so a full step would overshoot the import limit. The headroom
+            # is a share of the present demand, so the step is a share of the present current, as a shed's is
+            # (until 2026-12-07 it was taken as a share of the setpoint: from a 40 % shed, +46 % of current for
+            # 48 % of headroom, and the next interval 153 MW short in unit_trip).
             headroom = (self.spec.grid["import_max_MW"] - d.import_MW) / max(demand, 1e-9)
             for line in self.lines:
-                line.shed_fraction = max(line.shed_fraction - RESTORE_GAIN * max(headroom, 0.0), 0.0)
+                kept = (1.0 - line.shed_fraction) * (1.0 + RESTORE_GAIN * max(headroom, 0.0))
+                line.shed_fraction = max(1.0 - kept, 0.0)
         for line in self.lines:
             if (line.shed_fraction > 0.0 or line.shed_held) and self._holds_heat_through_shed(line):
                 hold_heat_through_shed(line, *self.exchanger_margins_W(line))
