@@ -158,6 +158,8 @@ def plant_kpis(
         "min_superheat_K": cells_extremes["min_superheat_K"],
         "ledge_change_cm": cells_extremes["ledge_change_cm"],
         "min_ledge_cm": cells_extremes["min_ledge_cm"],
+        "min_line_bath_temp_degC": cells_extremes["min_line_bath_temp_degC"],
+        "max_bath_deficit_pct": cells_extremes["max_bath_deficit_pct"],
         "cells_freeze_risk": total["cells_freeze_risk"],
         "cells_undercooled": total["cells_undercooled"],
         "longest_outage_h": max(k["longest_outage_h"] for k in lines.values()),

@@ -25,6 +25,8 @@ _EXTREME_NAMES = frozenset(
         "min_superheat_K",
         "ledge_change_cm",
         "min_ledge_cm",
+        "min_line_bath_temp_degC",
+        "max_bath_deficit_pct",
         "cells_freeze_risk",
         "cells_undercooled",
         "longest_outage_h",

@@ -48,6 +48,7 @@ class _Recorder:
     min_superheat: float = float("inf")
     min_bath_fraction: dict[str, np.ndarray] = field(default_factory=dict)  # per line, per cell
     min_ledge: float = float("inf")
+    min_line_bath_temp: float = float("inf")  # the lowest line-mean bath temperature at an interval close
     initial_ledge: float = 0.0
 
     def after_interval(self, plant: Plant) -> None:
@@ -85,6 +86,7 @@ class _Recorder:
              target_mean) = block[:10].mean(axis=1).tolist()
             superheat_min = float(superheat.min())
             self.min_superheat = min(self.min_superheat, superheat_min)
+            self.min_line_bath_temp = min(self.min_line_bath_temp, temp_mean)
             prefix = line.name
             row.update(
                 {
@@ -314,10 +316,15 @@ def _power_totals(plant: Plant) -> dict[str, float]:
 def _results(scenario: Scenario, plant: Plant, recorder: _Recorder) -> Results:
     days = scenario.horizon_h / 24.0
     per_line = {line.name: line_kpis(_line_totals(line, plant, recorder), days) for line in plant.lines}
+    liquid = [fraction.min() for fraction in recorder.min_bath_fraction.values()]
     extremes = {
         "min_superheat_K": recorder.min_superheat,
         "min_ledge_cm": recorder.min_ledge,
         "ledge_change_cm": _mean_ledge(plant) - recorder.initial_ledge,
+        "min_line_bath_temp_degC": recorder.min_line_bath_temp,
+        # the largest shortfall of a pot's liquid bath below its nominal mass, in % (frozen into ledge, tapped or not
+        # yet made up; the freeze-risk rule reads 50 %), at any interval close; 0 while every pot is above nominal
+        "max_bath_deficit_pct": 100.0 * max(1.0 - float(min(liquid)), 0.0) if liquid else 0.0,
     }
     kpis = plant_kpis(per_line, _power_totals(plant), plant.spec.economics.values, extremes)
     grid_log = GridLog.find(plant)  # grid services (twin.plant.grid_events), when the scenario had any
