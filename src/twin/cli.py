@@ -81,6 +81,11 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument(
         "--per-day", action="store_true", help="compare runs of different horizons per day (totals / days)"
     )
+    compare.add_argument(
+        "--seeds", type=int, metavar="N",
+        help="run both scenario files for N seeds (the baseline's seed and the next N-1, each run by both) and show "
+        "each KPI's difference over them: mean, range, and whether it is within the seeds' noise",
+    )
     compare.set_defaults(func=_cmd_compare)
 
     report = sub.add_parser("report", help="HTML report with plots from a results directory")
@@ -196,6 +201,8 @@ def _load_or_run(path: str):  # returns Results (imported lazily to keep `twin -
 def _cmd_compare(args: argparse.Namespace) -> int:
     from twin.scenario.compare import compare_runs
 
+    if args.seeds is not None:
+        return _compare_over_seeds(args)
     a, b = _load_or_run(args.a), _load_or_run(args.b)
     deltas, label = compare_runs(a, b, per_day_totals=args.per_day)
     if args.json:
@@ -213,6 +220,53 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     print(f"KPIs compared {label}")
     _print_table(rows, ("KPI", a.scenario, b.scenario, "Δ", "Δ %"))
     return 0
+
+
+def _compare_over_seeds(args: argparse.Namespace) -> int:
+    """``twin compare A B --seeds N``: both scenarios for N seeds, paired (twin.scenario.compare.seed_bands)."""
+    from twin.scenario import run_scenario
+    from twin.scenario.compare import MAX_SEEDS, compare_runs, seed_bands
+
+    if not 2 <= args.seeds <= MAX_SEEDS:
+        raise TwinError(f"--seeds = {args.seeds} is invalid; expected a whole number in [2, {MAX_SEEDS}]")
+    if args.per_day:
+        raise TwinError("--seeds compares runs of one horizon; --per-day is for runs of different horizons")
+    for path in (args.a, args.b):
+        if Path(path).is_dir():
+            raise TwinError(f"{path} is a results directory; --seeds runs both scenarios anew for each seed: give "
+                            "the scenario file")
+    first = _load_scenario(args.a).seed
+    seeds = range(first, first + args.seeds)
+    pairs = []
+    for seed in seeds:
+        a, b = run_scenario(_load_scenario(args.a, seed)), run_scenario(_load_scenario(args.b, seed))
+        compare_runs(a, b)  # refuses runs of other plants or horizons, naming them
+        pairs.append((a.kpis, b.kpis))
+    bands = seed_bands(pairs)
+    if args.json:
+        rows = [
+            {"kpi": band.name, "a_mean": band.a_mean, "b_mean": band.b_mean, "delta_mean": band.delta_mean,
+             "delta_min": band.delta_min, "delta_max": band.delta_max, "within_noise": band.within_noise,
+             "deltas": list(band.deltas)}
+            for band in bands
+        ]
+        print(json.dumps({"seeds": list(seeds), "kpis": rows}, indent=2))
+        return 0
+    table = [
+        (band.name, _fmt(band.a_mean), _fmt(band.b_mean), _fmt(band.delta_mean, sign=True),
+         f"{_fmt(band.delta_min, sign=True)} … {_fmt(band.delta_max, sign=True)}",
+         _noise_flag(band.deltas))
+        for band in bands
+    ]
+    print(f"KPIs over seeds {seeds.start}–{seeds.stop - 1}, each run by both scenarios (same horizon)")
+    _print_table(table, ("KPI", f"{a.scenario} mean", f"{b.scenario} mean", "Δ mean", "Δ over the seeds", ""))
+    return 0
+
+
+def _noise_flag(deltas: Sequence[float]) -> str:
+    if all(d == 0.0 for d in deltas):
+        return "no difference"
+    return "within noise" if min(deltas) <= 0.0 <= max(deltas) else ""
 
 
 def _cmd_report(args: argparse.Namespace) -> int:

@@ -112,6 +112,52 @@ def compare_runs(a: Any, b: Any, *, per_day_totals: bool = False) -> tuple[list[
     return compare_kpis(a.kpis, b.kpis), f"same horizon ({a.horizon_h:g} h)"
 
 
+MAX_SEEDS = 20  # twin compare --seeds: each seed is two runs
+
+
+@dataclass(frozen=True)
+class SeedBand:
+    """One KPI of a variant against its baseline over several seeds, each seed run by both (paired: the same
+    noise draws where the runs stay alike): the means and the spread of the paired differences."""
+
+    name: str
+    a_mean: float
+    b_mean: float
+    deltas: tuple[float, ...]
+
+    @property
+    def delta_mean(self) -> float:
+        return sum(self.deltas) / len(self.deltas)
+
+    @property
+    def delta_min(self) -> float:
+        return min(self.deltas)
+
+    @property
+    def delta_max(self) -> float:
+        return max(self.deltas)
+
+    @property
+    def within_noise(self) -> bool:
+        """True when the seeds disagree on the sign of the difference (or find none): the variant's effect on
+        this KPI is not told apart from the run's own noise."""
+        return self.delta_min <= 0.0 <= self.delta_max
+
+
+def seed_bands(pairs: Sequence[tuple[Mapping[str, float], Mapping[str, float]]]) -> list[SeedBand]:
+    """Per KPI present in every run, in the first baseline's order: the paired differences variant − baseline
+    of ``pairs`` (one (baseline KPIs, variant KPIs) per seed)."""
+    if not pairs:
+        raise ScenarioError("seed_bands: no runs to compare")
+    names = [n for n in pairs[0][0] if all(n in a and n in b for a, b in pairs)]
+    out = []
+    for name in names:
+        a = [float(p[0][name]) for p in pairs]
+        b = [float(p[1][name]) for p in pairs]
+        out.append(SeedBand(name, sum(a) / len(a), sum(b) / len(b), tuple(y - x for x, y in zip(a, b, strict=True))))
+    return out
+
+
 MAX_GROUP_VALUES = 12  # a swept setting with more distinct values is a sampled one, not a choice to compare
 
 
