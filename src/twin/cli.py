@@ -225,7 +225,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 def _compare_over_seeds(args: argparse.Namespace) -> int:
     """``twin compare A B --seeds N``: both scenarios for N seeds, paired (twin.scenario.compare.seed_bands)."""
     from twin.scenario import run_scenario
-    from twin.scenario.compare import MAX_SEEDS, compare_runs, seed_bands
+    from twin.scenario.compare import MAX_SEEDS, comparability, seed_bands
 
     if not 2 <= args.seeds <= MAX_SEEDS:
         raise TwinError(f"--seeds = {args.seeds} is invalid; expected a whole number in [2, {MAX_SEEDS}]")
@@ -240,7 +240,9 @@ def _compare_over_seeds(args: argparse.Namespace) -> int:
     pairs = []
     for seed in seeds:
         a, b = run_scenario(_load_scenario(args.a, seed)), run_scenario(_load_scenario(args.b, seed))
-        compare_runs(a, b)  # refuses runs of other plants or horizons, naming them
+        why = comparability(a, b)  # other plants or horizons: no paired comparison
+        if why:
+            raise TwinError(f"cannot compare {a.scenario} with {b.scenario}: {'; '.join(why)}")
         pairs.append((a.kpis, b.kpis))
     bands = seed_bands(pairs)
     if args.json:
@@ -255,18 +257,12 @@ def _compare_over_seeds(args: argparse.Namespace) -> int:
     table = [
         (band.name, _fmt(band.a_mean), _fmt(band.b_mean), _fmt(band.delta_mean, sign=True),
          f"{_fmt(band.delta_min, sign=True)} … {_fmt(band.delta_max, sign=True)}",
-         _noise_flag(band.deltas))
+         band.verdict)
         for band in bands
     ]
     print(f"KPIs over seeds {seeds.start}–{seeds.stop - 1}, each run by both scenarios (same horizon)")
     _print_table(table, ("KPI", f"{a.scenario} mean", f"{b.scenario} mean", "Δ mean", "Δ over the seeds", ""))
     return 0
-
-
-def _noise_flag(deltas: Sequence[float]) -> str:
-    if all(d == 0.0 for d in deltas):
-        return "no difference"
-    return "within noise" if min(deltas) <= 0.0 <= max(deltas) else ""
 
 
 def _cmd_report(args: argparse.Namespace) -> int:

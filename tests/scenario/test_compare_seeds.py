@@ -93,6 +93,9 @@ def test_seed_bands_pairs_the_runs_seed_by_seed() -> None:
     assert not x.within_noise  # both seeds say up
     assert y.deltas == (-1.0, 1.0)
     assert y.within_noise  # the seeds disagree on the sign
+    assert (x.verdict, y.verdict) == ("", "within noise")
+    (z,) = seed_bands([({"z": 2.0}, {"z": 2.0}), ({"z": 3.0}, {"z": 3.0})])
+    assert z.verdict == "no difference"
     with pytest.raises(ScenarioError):
         seed_bands([])
 
@@ -102,3 +105,12 @@ def test_a_kpi_equal_on_every_seed_is_flagged_as_no_difference() -> None:
     assert done.returncode == 0, done.stderr
     line = next(x for x in done.stdout.splitlines() if x.startswith("production_t "))
     assert line.rstrip().endswith("no difference")
+
+
+def test_runs_of_other_horizons_are_refused_naming_both(tmp_path: Path) -> None:
+    longer = tmp_path / "small_longer.toml"
+    longer.write_text(_variant(tmp_path).read_text().replace("horizon_h = 6.0", "horizon_h = 8.0"))
+    done = _twin("compare", str(BASE), str(longer), "--seeds", "2")
+    assert done.returncode != 0
+    assert "horizons differ: small_base ran 6 h, small_outage ran 8 h" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -143,6 +143,13 @@ class SeedBand:
         this KPI is not told apart from the run's own noise."""
         return self.delta_min <= 0.0 <= self.delta_max
 
+    @property
+    def verdict(self) -> str:
+        """"no difference" (every seed gives both runs the same value), "within noise" or "" (told apart)."""
+        if all(d == 0.0 for d in self.deltas):
+            return "no difference"
+        return "within noise" if self.within_noise else ""
+
 
 def seed_bands(pairs: Sequence[tuple[Mapping[str, float], Mapping[str, float]]]) -> list[SeedBand]:
     """Per KPI present in every run, in the first baseline's order: the paired differences variant − baseline
