@@ -97,8 +97,11 @@ class PrivateBroker:
         replaced by :attr:`port` (``{port2}`` by :attr:`port2`, a second free port, e.g. for a TLS listener)."""
         if shutil.which("mosquitto") is None:
             raise RuntimeError("mosquitto is not installed")
-        self.port = free_port()
-        self.port2 = free_port()
+        # Below the ephemeral range: a test stops and restarts the broker on this port, and while it is down an
+        # outgoing connection anywhere on the machine could otherwise take it as its local port (a CI failure:
+        # the restart found the port in use and the broker never came up).
+        self.port = free_port_range(2)
+        self.port2 = self.port + 1
         self._extra_config = list(extra_config)
         self._config_text = config_text
         self._conf_dir = tempfile.TemporaryDirectory(prefix="mosquitto-")
@@ -112,19 +115,25 @@ class PrivateBroker:
             conf.write_text(
                 "\n".join([f"listener {self.port} 127.0.0.1", "allow_anonymous true", *self._extra_config]) + "\n"
             )
-        self._proc = subprocess.Popen(
-            ["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        for _ in range(100):
+        log = Path(self._conf_dir.name) / "mosquitto.log"
+        with log.open("ab") as out:
+            self._proc = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 15.0
+        while time.monotonic() < deadline:
             if broker_reachable("127.0.0.1", self.port):
                 return
+            if self._proc.poll() is not None:
+                break
             time.sleep(0.05)
-        raise RuntimeError("private mosquitto did not start")
+        self.stop()
+        tail = log.read_text(errors="replace")[-2000:]
+        raise RuntimeError(f"private mosquitto did not start on port {self.port}; its log:\n{tail}")
 
     def stop(self) -> None:
         if self._proc is not None:
-            self._proc.terminate()
-            self._proc.wait(5)
+            if self._proc.poll() is None:
+                self._proc.terminate()
+                self._proc.wait(5)
             self._proc = None
 
 
