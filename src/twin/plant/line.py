@@ -18,6 +18,7 @@ import numpy as np
 from twin.cell import CellEvent, Potline
 from twin.cell.potline import KernelCall, run_serially
 from twin.params import PotlineSpec
+from twin.plant.demand import LineDraw, line_draw
 
 if TYPE_CHECKING:
     from twin.plant.control import PotroomControl
@@ -221,6 +222,23 @@ class PotlineSim:
         self.last = LineCounters(now, e_cells, self.energy_busbar_J, vs)
         self._limit_voltage(v_line)
         return d_energy / span, v_line, span
+
+    def draw(self, current_A: float, measured: tuple[float, float] | None) -> LineDraw:
+        """What this line draws (:mod:`twin.plant.demand`) at ``current_A``, its pots at the resistance of
+        ``measured`` (the current kA and line voltage V of an interval: V_cell = E + I·R, R held). Without a
+        measured interval with current (the start, a restart) the pots are at the technology's target voltage
+        at ``current_A``, as the plant sets them."""
+        technology = self.potline.technology
+        n_cells = self.potline.n_cells
+        bemf = technology.number("anode.bemf_V")
+        busbar_ohm = self.spec["busbar_resistance_uohm"] * 1e-6
+        cell_V = technology.number("control.target_voltage_V")
+        if measured is not None and measured[0] > 0.0 and current_A > 0.0:
+            measured_A = measured[0] * 1e3
+            measured_cell_V = (measured[1] - measured_A * busbar_ohm) / n_cells
+            cell_V = bemf + (measured_cell_V - bemf) * current_A / measured_A
+        return line_draw(current_A=current_A, cell_voltage_V=cell_V, n_cells=n_cells, bemf_V=bemf,
+                         busbar_ohm=busbar_ohm, efficiency=self.spec["rectifier_efficiency"])
 
     def _limit_voltage(self, v_line: float) -> None:
         """Rectifiers at their voltage ceiling cannot hold the current: scale it down for the next interval.

@@ -28,6 +28,7 @@ from twin.cell.kernel_team import KernelTeam
 from twin.errors import SimulationError
 from twin.params import Component, PlantSpec, Technology
 from twin.plant.control import Controls, PotroomControl, hold_heat_through_shed, keep_modulation_point
+from twin.plant.demand import LineDraw, share_for_power
 from twin.plant.exchangers import ExchangerControl
 from twin.plant.line import PotlineSim
 from twin.plant.operations import LineOperations, job_durations_s
@@ -405,10 +406,13 @@ class Plant:
         d = self._dispatch_for(demand)
         if d.shortfall_MW > 1e-6 and demand > 0:
             keep = 1.0 - d.shortfall_MW / demand
+            # the current share that draws `keep` of the power, at the pots' present resistance (twin.plant.demand;
+            # until 2026-12-07 the current was cut by the power's share, ~1.6x too deep)
+            current_share = share_for_power(self._line_draws(unshed=not measured), keep)
             for line in self.lines:
                 if self._holds_heat_through_shed(line):
                     keep_modulation_point(line)  # the operating point before the shed, restored after it
-                line.shed_fraction = 1.0 - (1.0 - (line.shed_fraction if measured else 0.0)) * keep
+                line.shed_fraction = 1.0 - (1.0 - (line.shed_fraction if measured else 0.0)) * current_share
             d = self._dispatch_for(demand * keep)
         elif any(line.shed_fraction > 0 for line in self.lines):
             # Take current back with half the grid headroom per interval: line power grows faster than
@@ -465,13 +469,22 @@ class Plant:
         return d
 
     def _estimated_demand_MW(self) -> float:
-        total = 0.0
-        for line in self.lines:
-            volts = line.potline.technology.number("control.target_voltage_V") * line.potline.n_cells
-            amps = line.current_kA() / max(1.0 - line.shed_fraction, 1e-9) * 1e3  # what it would draw unshed
-            dc = amps * volts + amps * amps * line.spec["busbar_resistance_uohm"] * 1e-6
-            total += dc / 1e6 / line.spec["rectifier_efficiency"]
-        return total * (1.0 + self.spec.plant["auxiliary_fraction"])
+        """The demand (MW, AC with the auxiliaries) the lines would draw unshed over the next interval."""
+        draws = self._line_draws(unshed=True)
+        return sum(d.at(1.0) for d in draws) * (1.0 + self.spec.plant["auxiliary_fraction"])
+
+    def _line_draws(self, *, unshed: bool) -> list[LineDraw]:
+        """Each line's draw (:meth:`PotlineSim.draw`) at its present current, or at what it would carry unshed,
+        its pots at the resistance the last interval measured."""
+        last = self.records[-1] if self.records else None
+        draws = []
+        for n, line in enumerate(self.lines):
+            amps = line.current_kA() * 1e3
+            if unshed:
+                amps /= max(1.0 - line.shed_fraction, 1e-9)
+            measured = (last.line_current_kA[n], last.line_voltage_V[n]) if last is not None else None
+            draws.append(line.draw(amps, measured))
+        return draws
 
     def _renewables_MW(self, time_s: float) -> float:
         hour = int((time_s % 86400.0) // HOUR_S)

@@ -1,0 +1,56 @@
+"""A line's draw at a share of its current, and the share that fits a power (twin.plant.demand).
+
+Checked against the same lumped cell voltage written independently in twin.plant.grid_services.power_at_share
+(V = E + I·R, Haupin 1998 eq. A1 lumped; physics.md §1.1), and by putting the share found back into the draws.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from twin.plant.demand import LineDraw, line_draw, share_for_power
+from twin.plant.grid_services import power_at_share
+
+HAL275 = {"n_cells": 352, "bemf_V": 1.65, "efficiency": 0.975}  # models/hal275.toml anode.bemf_V; plant_reference.toml
+
+
+def test_a_line_at_its_own_voltage_draws_i_times_v_over_the_rectifier_efficiency() -> None:
+    d = line_draw(current_A=300e3, cell_voltage_V=4.2, busbar_ohm=0.0, **HAL275)
+    assert d.at(1.0) == pytest.approx(300e3 * 4.2 * 352 / 0.975 / 1e6, rel=1e-12)
+
+
+@pytest.mark.parametrize("share", [0.3, 0.62, 0.8, 1.0, 1.25])
+@pytest.mark.parametrize("cell_V", [3.4, 4.2, 5.1])
+def test_the_draw_at_a_share_is_the_lumped_models(share: float, cell_V: float) -> None:
+    d = line_draw(current_A=280e3, cell_voltage_V=cell_V, busbar_ohm=0.0, **HAL275)
+    assert d.at(share) / d.at(1.0) == pytest.approx(power_at_share(share, HAL275["bemf_V"], cell_V), rel=1e-12)
+
+
+@pytest.mark.parametrize("power_share", [0.2, 0.55, 0.8, 0.97, 1.0, 1.1])
+def test_the_share_found_draws_the_power_asked_for_on_several_lines(power_share: float) -> None:
+    rng = np.random.default_rng(7)
+    draws = [
+        line_draw(current_A=float(rng.uniform(150e3, 320e3)), cell_voltage_V=float(rng.uniform(3.6, 4.8)),
+                  busbar_ohm=float(rng.uniform(0.0, 20e-6)), **HAL275)
+        for _ in range(3)
+    ]
+    c = share_for_power(draws, power_share)
+    assert sum(d.at(c) for d in draws) == pytest.approx(power_share * sum(d.at(1.0) for d in draws), rel=1e-12)
+
+
+def test_power_falls_faster_than_current_so_a_shed_cuts_less_current_than_power() -> None:
+    d = line_draw(current_A=300e3, cell_voltage_V=4.2, busbar_ohm=0.0, **HAL275)
+    c = share_for_power([d], 0.8)  # 20 % less power
+    assert 0.8 < c < 0.9  # dP/P ≈ 1.6 dI/I at 4.2 V (power_sensitivity): ~12.5 % less current
+    assert 1.0 - c == pytest.approx(0.2 / 1.6, rel=0.1)
+
+
+def test_edge_cases() -> None:
+    assert share_for_power([], 0.5) == 1.0
+    assert share_for_power([LineDraw(0.0, 0.0)], 0.5) == 1.0
+    assert share_for_power([LineDraw(100.0, 50.0)], 0.0) == 0.0
+    assert share_for_power([LineDraw(100.0, 0.0)], 0.4) == pytest.approx(0.4)
+    assert line_draw(current_A=0.0, cell_voltage_V=4.2, busbar_ohm=1e-5, **HAL275) == LineDraw(0.0, 0.0)
+    below_emf = line_draw(current_A=1e3, cell_voltage_V=1.0, busbar_ohm=0.0, **HAL275)  # a cell not yet running
+    assert below_emf.ohmic_MW == 0.0
