@@ -1,7 +1,8 @@
 """A line's draw at a share of its current, and the share that fits a power (twin.plant.demand).
 
-Checked against the same lumped cell voltage written independently in twin.plant.grid_services.power_at_share
-(V = E + I·R, Haupin 1998 eq. A1 lumped; physics.md §1.1), and by putting the share found back into the draws.
+Checked against the lumped cell voltage written out here (V = E + I·R with R held, Haupin 1998 eq. A1 lumped;
+physics.md §1.1), against power_sensitivity's closed form (dP/P ≈ 1.6 dI/I at 4.2 V), and by putting the share
+found back into the draws.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 from twin.plant.demand import LineDraw, line_draw, share_for_power
-from twin.plant.grid_services import power_at_share
+from twin.plant.grid_services import power_at_share, power_sensitivity
 
 HAL275 = {"n_cells": 352, "bemf_V": 1.65, "efficiency": 0.975}  # models/hal275.toml anode.bemf_V; plant_reference.toml
 
@@ -23,8 +24,13 @@ def test_a_line_at_its_own_voltage_draws_i_times_v_over_the_rectifier_efficiency
 @pytest.mark.parametrize("share", [0.3, 0.62, 0.8, 1.0, 1.25])
 @pytest.mark.parametrize("cell_V", [3.4, 4.2, 5.1])
 def test_the_draw_at_a_share_is_the_lumped_models(share: float, cell_V: float) -> None:
-    d = line_draw(current_A=280e3, cell_voltage_V=cell_V, busbar_ohm=0.0, **HAL275)
-    assert d.at(share) / d.at(1.0) == pytest.approx(power_at_share(share, HAL275["bemf_V"], cell_V), rel=1e-12)
+    current, e, busbar = 280e3, HAL275["bemf_V"], 12e-6
+    d = line_draw(current_A=current, cell_voltage_V=cell_V, busbar_ohm=busbar, **HAL275)
+    resistance = (cell_V - e) / current  # held
+    amps = share * current
+    expected_W = (amps * HAL275["n_cells"] * (e + amps * resistance) + amps * amps * busbar) / HAL275["efficiency"]
+    assert d.at(share) == pytest.approx(expected_W / 1e6, rel=1e-12)
+    assert power_at_share(share, e, cell_V) == pytest.approx(amps * (e + amps * resistance) / (current * cell_V))
 
 
 @pytest.mark.parametrize("power_share", [0.2, 0.55, 0.8, 0.97, 1.0, 1.1])
@@ -42,8 +48,8 @@ def test_the_share_found_draws_the_power_asked_for_on_several_lines(power_share:
 def test_power_falls_faster_than_current_so_a_shed_cuts_less_current_than_power() -> None:
     d = line_draw(current_A=300e3, cell_voltage_V=4.2, busbar_ohm=0.0, **HAL275)
     c = share_for_power([d], 0.8)  # 20 % less power
-    assert 0.8 < c < 0.9  # dP/P ≈ 1.6 dI/I at 4.2 V (power_sensitivity): ~12.5 % less current
-    assert 1.0 - c == pytest.approx(0.2 / 1.6, rel=0.1)
+    assert 0.8 < c < 0.9  # dP/P ≈ 1.6 dI/I at 4.2 V: ~12.5 % less current
+    assert 1.0 - c == pytest.approx(0.2 / power_sensitivity(1.65, 4.2), rel=0.1)
 
 
 def test_edge_cases() -> None:

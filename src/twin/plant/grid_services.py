@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from twin.plant.demand import line_draw
+
 
 def droop_fraction(f_Hz: float, nominal_Hz: float, deadband_Hz: float, full_Hz: float, band: float) -> float:
     """Change of line current (a share of the reference current) that frequency ``f_Hz`` asks for.
@@ -58,7 +60,9 @@ def power_at_share(share: float, bemf_V: float, cell_voltage_V: float) -> float:
     """
     if cell_voltage_V <= 0.0:
         raise ValueError(f"cell_voltage_V = {cell_voltage_V!r} must be positive")
-    return share * (bemf_V + share * (cell_voltage_V - bemf_V)) / cell_voltage_V
+    one_cell = line_draw(current_A=1.0, cell_voltage_V=cell_voltage_V, n_cells=1, bemf_V=bemf_V, busbar_ohm=0.0,
+                         efficiency=1.0)  # the equation's one copy (twin.plant.demand)
+    return one_cell.at(share) / one_cell.at(1.0)
 
 
 @dataclass(frozen=True)
