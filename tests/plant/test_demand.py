@@ -60,3 +60,35 @@ def test_edge_cases() -> None:
     assert line_draw(current_A=0.0, cell_voltage_V=4.2, busbar_ohm=1e-5, **HAL275) == LineDraw(0.0, 0.0)
     below_emf = line_draw(current_A=1e3, cell_voltage_V=1.0, busbar_ohm=0.0, **HAL275)  # a cell not yet running
     assert below_emf.ohmic_MW == 0.0
+
+
+def test_a_line_is_priced_at_its_measured_resistance_and_at_its_rise() -> None:
+    """PotlineSim.draw: the pots at the resistance an interval measured, V_cell = E + I·R with R held; with the
+    interval before, a rise of R is taken to go on for one more interval, a fall is not."""
+    from twin.params import load_plant
+    from twin.plant import Plant
+
+    plant = Plant.build(load_plant("models/plant_single400.toml"), seed=1, slow_every=60, routine_operations=False)
+    line = plant.lines[0]
+    n, e = line.potline.n_cells, line.potline.technology.number("anode.bemf_V")
+    busbar = line.spec["busbar_resistance_uohm"] * 1e-6
+    eff = line.spec["rectifier_efficiency"]
+
+    def line_volts(kA: float, cell_V: float) -> float:
+        return n * cell_V + kA * 1e3 * busbar
+
+    def expected_MW(amps: float, r_cell: float) -> float:
+        return (amps * n * (e + amps * r_cell) + amps * amps * busbar) / eff / 1e6
+
+    r_now = (4.3 - e) / 250e3
+    now = (250.0, line_volts(250.0, 4.3))
+    assert line.draw(280e3, now).at(1.0) == pytest.approx(expected_MW(280e3, r_now), rel=1e-12)
+    r_before = (4.0 - e) / 240e3
+    rising = line.draw(280e3, now, (240.0, line_volts(240.0, 4.0)))
+    assert r_before < r_now
+    assert rising.at(1.0) == pytest.approx(expected_MW(280e3, r_now + (r_now - r_before)), rel=1e-12)
+    falling = line.draw(280e3, now, (240.0, line_volts(240.0, 4.5)))
+    assert falling.at(1.0) == pytest.approx(expected_MW(280e3, r_now), rel=1e-12)
+    target = line.potline.technology.number("control.target_voltage_V")
+    assert line.draw(280e3, None).at(1.0) == pytest.approx(expected_MW(280e3, (target - e) / 280e3), rel=1e-12)
+    assert line.draw(280e3, (0.0, 0.0)).at(1.0) == pytest.approx(line.draw(280e3, None).at(1.0), rel=1e-12)

@@ -68,3 +68,13 @@ def test_the_unit_coming_back_gives_the_lines_what_the_tie_can_carry(series, imp
     assert abs(series["import_MW"][k] - import_max_MW) < 0.03 * import_max_MW
     # what is left is the dispatch being an interval behind the regulator's anode moves (docs/scenarios.md)
     assert float(series["shortfall_MW"][k:k + 4].max()) < 0.03 * import_max_MW
+
+
+def test_a_compensated_shed_holds_the_tie_at_its_limit(series, import_max_MW) -> None:
+    """While the potroom raises the anodes to hold the pots' heat (test_shed_compensation.py), the dispatch prices
+    the lines at their resistance's rise continued for an interval: the tie stays at its limit, neither run past it
+    in interval after interval (1-7 MW in most of them before 2026-12-07, late) nor left unused."""
+    during = (series["time_h"] > TRIP_H + 0.25) & (series["time_h"] <= RETURN_H)  # after the shed's first intervals
+    assert during.sum() >= 30
+    assert float(series["shortfall_MW"][during].max()) < 0.01 * import_max_MW
+    assert float(series["import_MW"][during].mean()) > 0.99 * import_max_MW

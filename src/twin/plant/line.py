@@ -223,20 +223,32 @@ class PotlineSim:
         self._limit_voltage(v_line)
         return d_energy / span, v_line, span
 
-    def draw(self, current_A: float, measured: tuple[float, float] | None) -> LineDraw:
+    def draw(
+        self, current_A: float, measured: tuple[float, float] | None, previous: tuple[float, float] | None = None
+    ) -> LineDraw:
         """What this line draws (:mod:`twin.plant.demand`) at ``current_A``, its pots at the resistance of
         ``measured`` (the current kA and line voltage V of an interval: V_cell = E + I·R, R held). Without a
         measured interval with current (the start, a restart) the pots are at the technology's target voltage
-        at ``current_A``, as the plant sets them."""
+        at ``current_A``, as the plant sets them.
+
+        ``previous``: the interval before ``measured``; a rise of the resistance from it to ``measured`` is taken to
+        go on for one more interval (the regulator raising the anodes toward targets the potroom raised), so the
+        pots are priced at R + max(R − R_previous, 0)."""
         technology = self.potline.technology
         n_cells = self.potline.n_cells
         bemf = technology.number("anode.bemf_V")
         busbar_ohm = self.spec["busbar_resistance_uohm"] * 1e-6
+
+        def cell_resistance(interval: tuple[float, float]) -> float:
+            amps = interval[0] * 1e3
+            return ((interval[1] - amps * busbar_ohm) / n_cells - bemf) / amps
+
         cell_V = technology.number("control.target_voltage_V")
         if measured is not None and measured[0] > 0.0 and current_A > 0.0:
-            measured_A = measured[0] * 1e3
-            measured_cell_V = (measured[1] - measured_A * busbar_ohm) / n_cells
-            cell_V = bemf + (measured_cell_V - bemf) * current_A / measured_A
+            resistance = cell_resistance(measured)
+            if previous is not None and previous[0] > 0.0:
+                resistance += max(resistance - cell_resistance(previous), 0.0)
+            cell_V = bemf + resistance * current_A
         return line_draw(current_A=current_A, cell_voltage_V=cell_V, n_cells=n_cells, bemf_V=bemf,
                          busbar_ohm=busbar_ohm, efficiency=self.spec["rectifier_efficiency"])
 

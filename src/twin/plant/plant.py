@@ -393,22 +393,22 @@ class Plant:
         """Dispatch the next interval for the expected demand: ``expected_MW``, what the lines would draw unshed
         (:meth:`_estimated_demand_MW`, after a change), or by default the demand just measured, at the present shed.
 
-        Lines shed current when supply (ramp-limited coal + renewables + grid import) cannot cover it,
-        and take it back as headroom appears. A shortfall of the measured demand deepens the present shed; one of
-        the unshed demand sets the shed from the setpoint (until 2026-12-07 it deepened the present shed too, so a
-        unit coming back in ``unit_trip`` cut the shed line from 228 to 179 kA for an interval).
+        Lines shed current when supply (ramp-limited coal + renewables + grid import) cannot cover it, and take
+        it back as headroom appears. A shortfall of the measured demand deepens the present shed; one of the
+        unshed demand sets the shed from the setpoint (docs/scenarios.md, "How much current a shed takes").
         """
         measured = expected_MW is None and bool(self.records)
+        draws = self._line_draws(unshed=not measured)
         if measured:
             demand = self.records[-1].demand_MW
+            if any(line.shed_held for line in self.lines):  # a compensated shed raises the anodes: its trend
+                demand = self._demand_MW(draws)
         else:
-            demand = expected_MW if expected_MW is not None else self._estimated_demand_MW()
+            demand = expected_MW if expected_MW is not None else self._demand_MW(draws)
         d = self._dispatch_for(demand)
         if d.shortfall_MW > 1e-6 and demand > 0:
             keep = 1.0 - d.shortfall_MW / demand
-            # the current share that draws `keep` of the power, at the pots' present resistance (twin.plant.demand;
-            # until 2026-12-07 the current was cut by the power's share, ~1.6x too deep)
-            current_share = share_for_power(self._line_draws(unshed=not measured), keep)
+            current_share = share_for_power(draws, keep)  # that draws `keep` of the power (twin.plant.demand)
             for line in self.lines:
                 if self._holds_heat_through_shed(line):
                     keep_modulation_point(line)  # the operating point before the shed, restored after it
@@ -418,9 +418,8 @@ class Plant:
             # Take current back with half the grid headroom per interval: line power grows faster than
             # line current (P = I·(E + I·R), dP/P ≈ 1.6 dI/I at 4.2 V with a 1.65 V back EMF), and the
             # coal units ramp at their own pace, so a full step would overshoot the import limit. The headroom
-            # is a share of the present demand, so the step is a share of the present current, as a shed's is
-            # (until 2026-12-07 it was taken as a share of the setpoint: from a 40 % shed, +46 % of current for
-            # 48 % of headroom, and the next interval 153 MW short in unit_trip).
+            # is a share of the present demand, so the step is a share of the present current (not of the
+            # setpoint: docs/scenarios.md).
             headroom = (self.spec.grid["import_max_MW"] - d.import_MW) / max(demand, 1e-9)
             for line in self.lines:
                 kept = (1.0 - line.shed_fraction) * (1.0 + RESTORE_GAIN * max(headroom, 0.0))
@@ -470,20 +469,26 @@ class Plant:
 
     def _estimated_demand_MW(self) -> float:
         """The demand (MW, AC with the auxiliaries) the lines would draw unshed over the next interval."""
-        draws = self._line_draws(unshed=True)
+        return self._demand_MW(self._line_draws(unshed=True))
+
+    def _demand_MW(self, draws: list[LineDraw]) -> float:  # AC, with the auxiliaries
         return sum(d.at(1.0) for d in draws) * (1.0 + self.spec.plant["auxiliary_fraction"])
 
     def _line_draws(self, *, unshed: bool) -> list[LineDraw]:
-        """Each line's draw (:meth:`PotlineSim.draw`) at its present current, or at what it would carry unshed,
-        its pots at the resistance the last interval measured."""
+        """Each line's draw (:meth:`PotlineSim.draw`) at its present current, or at what it would carry unshed, its
+        pots at the resistance the last interval measured, plus its rise since the interval before while the
+        potroom compensates the line's shed (docs/scenarios.md, "How much current a shed takes")."""
         last = self.records[-1] if self.records else None
+        before = self.records[-2] if len(self.records) > 1 else None
         draws = []
         for n, line in enumerate(self.lines):
             amps = line.current_kA() * 1e3
             if unshed:
                 amps /= max(1.0 - line.shed_fraction, 1e-9)
             measured = (last.line_current_kA[n], last.line_voltage_V[n]) if last is not None else None
-            draws.append(line.draw(amps, measured))
+            rising = before is not None and line.shed_held and not unshed
+            previous = (before.line_current_kA[n], before.line_voltage_V[n]) if rising else None
+            draws.append(line.draw(amps, measured, previous))
         return draws
 
     def _renewables_MW(self, time_s: float) -> float:
