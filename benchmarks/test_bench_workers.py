@@ -22,6 +22,7 @@ here asserts a time: the assertion checks that the five ways computed the same c
 from __future__ import annotations
 
 import statistics
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +33,7 @@ import pytest
 
 from twin.cell import Potline
 from twin.cell.kernel_team import KernelTeam
+from twin.cell.potline import run_serially
 from twin.params import load_plant
 from twin.workers import SpinWorkers
 
@@ -123,3 +125,75 @@ def test_barrier_hand_off(benchmark):
         info[f"{name}_cpu_s"] = min(cpus[name])
     info["one_thread_s"] = min(walls["one_thread"])
     benchmark.extra_info.update(info)
+
+
+IDLE_GAP_S = 0.0015  # the plant's Python between two interval closes of the dt-10 year (~1.4 ms), > the spin budget
+YEAR_DT_S, YEAR_SLOW_EVERY, YEAR_STEPS = 10.0, 12, 15  # a call of the dt-10 plant-year: 15 steps on average
+
+
+@pytest.mark.benchmark(group="plant-threads")
+def test_team_after_idle_gaps(benchmark):
+    """The plant-year's case: a team run at each interval close, and between closes the caller's own Python, longer
+    than the helper's spin budget, so the helper has left serve() when the next run comes. Baseline in the same
+    round: the same calls of both lines one after the other in the calling thread. Figures: the mean wall time of a
+    run (the gaps excluded) each way, their ratio, and how many helper threads the team started (one: the helper
+    waits between runs; until 2026-12-07 a new thread was started for each run after a gap, ~250 us a run)."""
+    runs_per_round = 300 if not benchmark.disabled else 4
+    rounds = 5 if not benchmark.disabled else 1
+    tech = load_plant(ROOT / "models/plant_reference.toml").potlines[0].technology
+    lines = {
+        name: [Potline(tech, 352, dt=YEAR_DT_S, seed=k, slow_every=YEAR_SLOW_EVERY, stop_on=()) for k in (1, 2)]
+        for name in ("one_thread", "team")
+    }
+    team = KernelTeam(1, name="bench-gap-team")
+    before = set(threading.enumerate())
+    seen: list[threading.Thread] = []  # held, so that no two of them can share an identity
+
+    def calls_of(line: Potline):
+        yield from line.advance_steps(YEAR_STEPS, 300.0)
+
+    def gap() -> None:
+        end = time.perf_counter() + IDLE_GAP_S
+        while time.perf_counter() < end:
+            pass
+
+    def one_thread() -> None:
+        for line in lines["one_thread"]:
+            run_serially(calls_of(line))
+
+    def teamed() -> None:
+        team.run(lines["team"], [calls_of(line) for line in lines["team"]])
+
+    ways = {"one_thread": one_thread, "team": teamed}
+    walls: dict[str, list[float]] = {name: [] for name in ways}
+
+    def one_round() -> None:
+        for name in (list(ways) if len(walls["team"]) % 2 == 0 else list(ways)[::-1]):
+            total = 0.0
+            for _ in range(runs_per_round):
+                gap()
+                wall, _ = _timed(ways[name])
+                total += wall
+            walls[name].append(total / runs_per_round)
+        seen.extend(t for t in threading.enumerate() if t.name.startswith("bench-gap-team") and t not in seen)
+
+    one_thread()
+    teamed()  # compiled, warm, the event buffers sized
+    benchmark.pedantic(one_round, rounds=rounds, iterations=1, warmup_rounds=0)
+    team.close()
+    for line, reference in zip(lines["team"], lines["one_thread"], strict=True):
+        np.testing.assert_array_equal(line.state, reference.state)
+    assert not before & set(seen)  # the helper is the team's own thread
+    benchmark.extra_info.update(
+        {
+            "runs_per_round": runs_per_round,
+            "rounds": rounds,
+            "one_thread_us_per_run": min(walls["one_thread"]) * 1e6,
+            "team_us_per_run": min(walls["team"]) * 1e6,
+            "team_speedup": min(walls["one_thread"]) / min(walls["team"]),
+            "team_speedup_median": statistics.median(
+                a / b for a, b in zip(walls["one_thread"], walls["team"], strict=True)
+            ),
+            "helper_threads_seen": len(seen),  # at the rounds' ends
+        }
+    )

@@ -201,26 +201,36 @@ def _helper_threads(name: str) -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith(name)]
 
 
-def test_helpers_leave_when_idle_come_back_for_the_next_run_and_stop_at_close():
+def test_helpers_leave_serve_when_idle_wait_for_the_next_run_and_stop_at_close():
+    """An idle team keeps no core busy: after its idle budget a helper leaves serve() (OUT) and waits, blocked; the
+    next run hands the same thread its arrays (no thread started per run); close() ends the threads."""
     lines = _lines((96, 96), seed=4)
     team = KernelTeam(1, spin_us=0.0, name="idle-team")  # leave at the first idle pass after a run
     alone = _lines((96, 96), seed=4)
+    served_by: set[int | None] = set()
     try:
         for _ in range(3):
             team.run(lines, [_job(line, [(120, 300.0)]) for line in lines])
             for line in alone:
                 run_serially(_job(line, [(120, 300.0)]))
             deadline = time.monotonic() + 10.0
-            while _helper_threads("idle-team") and time.monotonic() < deadline:
+            while team._presence[1] != team_kernels.OUT and time.monotonic() < deadline:
                 time.sleep(0.001)
-            assert not _helper_threads("idle-team")  # the helper left serve() and its thread ended
+            assert team._presence[1] == team_kernels.OUT  # the helper left serve(): it does not spin
+            helpers = _helper_threads("idle-team")
+            assert len(helpers) == 1  # and its thread waits for the next run
+            served_by.add(helpers[0].ident)
+        assert len(served_by) == 1
         _assert_same_lines(alone, lines)
+        team.close()
+        assert not _helper_threads("idle-team")
         kept = KernelTeam(1, spin_us=1e5, name="kept-team")  # 100 ms: still in serve() right after a run
         kept.run(lines, [_job(line, [(60, 300.0)]) for line in lines])
-        assert _helper_threads("kept-team")
+        assert kept._presence[1] != team_kernels.OUT
         kept.close()
         assert not _helper_threads("kept-team")
         kept.run(lines, [_job(line, [(60, 300.0)]) for line in lines])  # a closed team starts its helpers again
+        assert _helper_threads("kept-team")
         kept.close()
     finally:
         team.close()

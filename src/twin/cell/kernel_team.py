@@ -7,14 +7,18 @@ A job is a generator such as :meth:`twin.cell.Potline.advance_steps` or
 can share as a span of blocks, runs blocks itself while no job can go on, and resumes a job when its span is done.
 
 One :class:`KernelTeam` belongs to one caller (the plant); it holds no global state. Its helpers are plain
-threads inside the compiled :func:`twin.cell.team.serve`; each leaves after ``spin_us`` without work (so an idle
-plant does not keep a core busy) and the next run starts it again. Memory: besides the lines' own arrays, one
+threads inside the compiled :func:`twin.cell.team.serve`; each leaves it after ``spin_us`` without work (so an idle
+plant does not keep a core busy) and waits, blocked, until the next run hands it that run's arrays. (Until
+2026-12-07 a helper's thread ended there and the next run started a new one: in a plant-year on two threads the
+start and the reaping join took ~6 % of the calling thread's time, a new thread at about every third interval
+close.) Memory: besides the lines' own arrays, one
 event buffer of each line's shape per thread (3 MB a thread for a 352-cell line on the 240-s grid).
 """
 
 from __future__ import annotations
 
 import os
+import queue
 import threading
 import weakref
 from collections.abc import Generator, Sequence
@@ -70,7 +74,7 @@ class KernelTeam:
         self._arrays: _Arrays | None = None
         self._span_steps = INITIAL_SPAN_STEPS
         self._presence = np.zeros(helpers + 1, np.int64)  # team.OUT / IN / PINNED per thread (0: the caller)
-        self._threads: list[threading.Thread | None] = [None] * (helpers + 1)
+        self._threads: list[_Helper | None] = [None] * (helpers + 1)
         self._broken = False
         self._pid = os.getpid()  # helper threads exist only in this process (not in a forked child)
         self._finalizer = self._new_finalizer()
@@ -133,24 +137,21 @@ class KernelTeam:
         return errors
 
     def _start_helpers(self, arrays: _Arrays, dt: float) -> None:
-        """Pin each helper still in :func:`twin.cell.team.serve` for this run; start a thread for each that left."""
-        args = (arrays.log, arrays.offsets)
+        """Pin each helper still in :func:`twin.cell.team.serve` for this run; hand this run's arrays to each that
+        left it and waits (a thread is started for a helper that has none, or whose thread failed)."""
+        work = (arrays.table, self._presence, self._idle_budget, arrays.log, arrays.offsets)
         lists = (arrays.states, arrays.rngs, arrays.params, arrays.currents, arrays.buffers, arrays.accs, arrays.outs)
         for thread in range(1, self.helpers + 1):
             if team.pin(self._presence, thread):
                 continue
-            previous = self._threads[thread]
-            if previous is not None:
-                previous.join()  # it has left serve() (OUT); this only reaps the thread
+            helper = self._threads[thread]
+            if helper is None or helper.failed or not helper.thread.is_alive():
+                if helper is not None:
+                    helper.thread.join()  # it failed or was stopped: this only reaps the thread
+                helper = _Helper(self._presence, thread, f"{self.name}-{thread}")
+                self._threads[thread] = helper
             self._presence[thread] = team.PINNED
-            helper = threading.Thread(
-                target=_serve,
-                args=(arrays.table, self._presence, self._idle_budget, *args, thread, *lists, dt),
-                name=f"{self.name}-{thread}",
-                daemon=True,
-            )
-            self._threads[thread] = helper
-            helper.start()
+            helper.parking.put((*work, thread, *lists, dt))
 
     def _resume(
         self, k: int, lines: Sequence[Potline], jobs: Sequence[Job], result: tuple[int, int] | None,
@@ -236,8 +237,34 @@ class KernelTeam:
         return weakref.finalize(self, _stop_helpers, [self._arrays], self._presence, self._threads, self._pid)
 
 
+class _Helper:
+    """A helper thread: it runs :func:`twin.cell.team.serve` with each run's arrays it is handed, and between runs
+    waits for the next (blocked: no CPU) until it is handed ``None``."""
+
+    def __init__(self, presence: np.ndarray, index: int, name: str) -> None:
+        self.parking: queue.SimpleQueue[tuple[object, ...] | None] = queue.SimpleQueue()
+        self.failed = False
+        self.thread = threading.Thread(target=self._body, args=(presence, index), name=name, daemon=True)
+        self.thread.start()
+
+    def _body(self, presence: np.ndarray, index: int) -> None:
+        """Serve each run handed over. serve() marks the helper OUT itself when it leaves; a helper that failed
+        (even to compile) is marked failed, then OUT, so that the caller neither waits for it (the caller then runs
+        every block) nor hands it another run, and the thread ends."""
+        while True:
+            work = self.parking.get()
+            if work is None:
+                return
+            try:
+                team.serve(*work)
+            except BaseException:
+                self.failed = True
+                presence[index] = team.OUT
+                raise
+
+
 def _stop_helpers(
-    holder: list[_Arrays | None], presence: np.ndarray, threads: list[threading.Thread | None], pid: int
+    holder: list[_Arrays | None], presence: np.ndarray, threads: list[_Helper | None], pid: int
 ) -> None:
     """Make every helper leave serve() and end its thread; the quit flag is cleared again for the next start. In a
     forked child the helpers were never there (fork copies only the calling thread): they are only forgotten."""
@@ -246,24 +273,16 @@ def _stop_helpers(
         presence[:] = team.OUT
         threads[:] = [None] * len(threads)
         return
-    if arrays is None:
-        return
-    arrays.table[-1, team.C_QUIT] = 1
-    for k, thread in enumerate(threads):
-        if thread is not None and thread is not threading.current_thread():
-            thread.join()  # it leaves serve() at its next pass (or has left, or died): the GIL is free meanwhile
+    if arrays is not None:
+        arrays.table[-1, team.C_QUIT] = 1
+    for k, helper in enumerate(threads):
+        if helper is not None and helper.thread is not threading.current_thread():
+            helper.parking.put(None)  # taken once it has left serve(), or at once if it waits
+            helper.thread.join()  # it leaves serve() at its next pass (or has left, or died): the GIL is free meanwhile
             threads[k] = None
-    arrays.table[-1, team.C_QUIT] = 0
-
-
-def _serve(table: np.ndarray, presence: np.ndarray, *args: object) -> None:
-    """A helper thread's body: :func:`twin.cell.team.serve`, and its presence OUT however it ends (a helper that
-    failed, even to compile, must not leave the caller waiting for it: the caller then runs every block)."""
-    thread = int(args[3])
-    try:
-        team.serve(table, presence, *args)
-    finally:
-        presence[thread] = team.OUT
+    presence[1:] = team.OUT
+    if arrays is not None:
+        arrays.table[-1, team.C_QUIT] = 0
 
 
 def _cache_line_rows(rows: int, cols: int) -> np.ndarray:

@@ -53,7 +53,7 @@ BACK_UNIT = 1 << 32  # the back's unit in T_NEXT
 C_QUIT = 0  # set by the caller: the helpers leave serve()
 C_PUBLISHED = 2  # spans published so far
 # a helper's state (the caller's ``presence`` array, one entry per thread; thread 0 is the caller)
-OUT = 0  # not in serve(): the caller starts a thread for the next run
+OUT = 0  # not in serve(): the caller hands it the next run (twin.cell.kernel_team)
 IN = 1  # in serve() between runs: leaves after its idle budget, unless a run pins it first
 PINNED = 2  # in serve() (or starting) during a run: stays until the run ends
 
