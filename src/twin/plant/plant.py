@@ -3,8 +3,8 @@
 One :class:`Plant` per run (no global state; style.md practice 1). The cells advance lazily: every
 process that reads or changes cell state first brings its line up to ``env.now`` (performance.md §1.3).
 Each dispatch interval the plant measures what the potlines actually drew, closes the power balance
-with the grid tie as the slack (coal held at its dispatched output, renewables as available; what the
-tie could not carry is recorded as shortfall or excess so the balance always closes), records
+with the grid tie as the slack (coal held at its dispatched output, renewables at what the dispatch left of
+them; what the tie could not carry is recorded as shortfall or excess so the balance always closes), records
 the interval and dispatches the next one. When the supply cannot cover the expected demand the lines
 shed current (rectifier current reduction) until it can.
 
@@ -347,14 +347,14 @@ class Plant:
         hours = (now - self.last_close_s) / HOUR_S
         hour_of_day = int((self.last_close_s % 86400.0) // HOUR_S)
         tariff = self.spec.grid["tariff_per_MWh"][hour_of_day]
-        renewables = self._renewables_MW(self.last_close_s)
+        d = self.last_dispatch  # its coal outputs and its curtailment of the renewables hold for the interval
+        renewables = min(self._renewables_MW(self.last_close_s), d.renewables_MW if d else math.inf)
         coal = tuple(p if up else 0.0 for p, up in zip(self.coal_MW, self.units_available, strict=True))
         net = demand - sum(coal) - renewables  # the grid tie is the slack
         export = max(-net, 0.0)
         import_ = max(net, 0.0)
         shortfall = max(import_ - self.spec.grid["import_max_MW"], 0.0)  # beyond the tie's import limit
         excess = max(export - self.spec.grid["export_max_MW"], 0.0)  # beyond its export limit
-        d = self.last_dispatch
         fuel_per_h = d.fuel_GJ_per_h if d else 0.0
         self.records.append(
             IntervalRecord(
@@ -378,7 +378,7 @@ class Plant:
                 (d.coal_co2_t_per_h if d else 0.0) * hours,
                 (d.fuel_cost_per_h if d else 0.0) * hours,
                 import_ * hours * tariff,
-                export * hours * tariff * self.spec.grid["export_price_fraction"],
+                (export - excess) * hours * tariff * self.spec.grid["export_price_fraction"],  # the tie's part is paid
             )
         )
         self.last_close_s = now
