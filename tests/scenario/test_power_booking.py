@@ -12,24 +12,18 @@ revenue on everything booked as export, including what lay beyond the tie's limi
 from __future__ import annotations
 
 import pytest
-from tests.scenario.conftest import DATA
+from tests.scenario.conftest import DATA, reference_scenario_text
 
 from twin.scenario import scenario_from_text
 from twin.scenario.runner import build_plant
 
 HOUR_S = 3600.0
-OUTAGE = """[scenario]
-name = "outage_at_noon"
-plant = "../../models/plant_reference.toml"
-horizon_h = 11.5
-seed = 42
-
-[[event]]
+OUTAGE = reference_scenario_text(11.5, """[[event]]
 kind = "outage"
 at_h = 10.0
 duration_h = 1.0
 potline = "all"
-"""
+""")
 
 
 @pytest.fixture(scope="module")

@@ -13,17 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tests.scenario.conftest import DATA, run_text
+from tests.scenario.conftest import DATA, reference_scenario_text, run_text
 
 from twin.params import load_plant
 
-TRIP = """[scenario]
-name = "trip_and_return"
-plant = "../../models/plant_reference.toml"
-horizon_h = 4.5
-seed = 42
-
-[[event]]
+TRIP = reference_scenario_text(4.5, """[[event]]
 kind = "unit_trip"
 at_h = 0.0
 duration_h = 4.5
@@ -34,7 +28,7 @@ kind = "unit_trip"
 at_h = 0.5
 duration_h = 3.0
 unit = "G1"
-"""
+""")
 TRIP_H, RETURN_H = 0.5, 3.5
 
 
