@@ -626,8 +626,9 @@ class Model:
         w["e_rev"] = reversible_voltage(t_ec, act)
         i_crit = critical_current_density(t_ec, c_eval, p[L.P_SINGLE_ANODE_AREA_CM2])
         w["eta_conc"] = anode_concentration_overvoltage(t_ec, i_a, i_crit)
-        w["eta_surf"] = anode_surface_overvoltage(t_ec, i_a, c_eval)
-        w["eta_cath"] = cathode_overvoltage(t_ec, i_cell / p[L.P_CATHODE_AREA_CM2], ratio)
+        # no current, no reaction or cathode overvoltage (the electrodes at equilibrium; twin.cell.lane_open)
+        w["eta_surf"] = anode_surface_overvoltage(t_ec, i_a, c_eval) if I > 0.0 else 0.0
+        w["eta_cath"] = cathode_overvoltage(t_ec, i_cell / p[L.P_CATHODE_AREA_CM2], ratio) if I > 0.0 else 0.0
         w["i_a"] = i_a
         w["d_b"] = bubble_thickness(i_a)
         w["ohm_per_cm"] = 1.0 / (s["kappa_S_per_cm"] * self.area)

@@ -7,6 +7,12 @@ update (:func:`twin.cell.thermal.thermal_update`) and the slow terms are recompu
 are; on either, the latched limit flags are checked (:mod:`twin.cell.events`) and the logarithmic
 electrochemical terms of the voltage are refreshed (Haupin's breakdown, :mod:`twin.cell.physics`).
 
+Without current (an outage, a cell cut out) the anode reaction and cathode overvoltages are zero, as an
+overvoltage is by definition (the electrodes at equilibrium): Haupin's correlations are fits over operating current
+densities, and at the kernel's 1-A floor their logarithms gave a cell −0.4 V through an outage (docs/validation.md;
+2026-12-08). The anode concentration overvoltage already tends to zero with the current, so a cell without current
+reads its reversible voltage, ≈ 1.2 V, near the back EMF a pot shows after its current is cut.
+
 The parts of those terms that move with a lane's current only (the Tafel and cathode current logarithms, the CE's
 loss factor, the thermal update's stirring factor) and the anode-area factor are kept until the current changes:
 the same operations in the same order on the same values, so the results are bit for bit those of evaluating
@@ -143,8 +149,12 @@ def open_step(
         b[R.E_REV + j] = ph.reversible_voltage(t_ec, activity)
         i_crit = ph.critical_current_density_of(t_ec, c_eval, area_factor)
         b[R.ETA_CONC + j] = ph.anode_concentration_overvoltage(t_ec, i_a, i_crit)
-        b[R.ETA_SURF + j] = ph.anode_surface_overvoltage_of(t_ec, b[R.TAFEL_I + j], c_eval)
-        b[R.ETA_CATH + j] = ph.cathode_overvoltage_of(t_ec, b[R.CATHODE_I + j], ratio)
+        if I > 0.0:
+            b[R.ETA_SURF + j] = ph.anode_surface_overvoltage_of(t_ec, b[R.TAFEL_I + j], c_eval)
+            b[R.ETA_CATH + j] = ph.cathode_overvoltage_of(t_ec, b[R.CATHODE_I + j], ratio)
+        else:  # no current, no overvoltage: Haupin's fits at the 1-A floor gave a cell -0.4 V (module docstring)
+            b[R.ETA_SURF + j] = 0.0
+            b[R.ETA_CATH + j] = 0.0
         b[R.G + j] = 1.0 / (b[R.KAPPA + j] * conduct_area)
         b[R.PHI_BASE + j] = ph.bubble_coverage_base(i_a, ratio)
         ce_at_current = ph.current_efficiency_of(b[R.CE + j], b[R.CE_LOSS_I + j])  # CE moves on the slow cadence,
