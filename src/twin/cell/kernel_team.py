@@ -280,7 +280,6 @@ def _stop_helpers(
             helper.parking.put(None)  # taken once it has left serve(), or at once if it waits
             helper.thread.join()  # it leaves serve() at its next pass (or has left, or died): the GIL is free meanwhile
             threads[k] = None
-    presence[1:] = team.OUT
     if arrays is not None:
         arrays.table[-1, team.C_QUIT] = 0
 

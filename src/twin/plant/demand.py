@@ -1,9 +1,10 @@
 """What a potline draws from the grid side at a share of a reference current, and the share that fits a power.
 
 The cell voltage is lumped as a back EMF and an ohmic part, V = E + I·R (Haupin 1998 eq. A1 lumped; physics.md
-§1.1; the same model as :func:`twin.plant.grid_services.power_at_share`), with R held: the pot control moves the
-anodes over minutes, so for the next dispatch interval the pots keep the resistance they have now. A line of n
-cells behind rectifiers of efficiency η, with busbar resistance R_bus (physics.md §5), draws at current c·I
+§1.1; :func:`twin.plant.grid_services.power_at_share` evaluates this module's draw), with R held: the pot
+control moves the anodes over minutes, so for the next dispatch interval the pots keep the resistance they have
+now. A line of n cells behind rectifiers of efficiency η, with busbar resistance R_bus (physics.md §5), draws at
+current c·I
 
     P_AC(c) = c·(I·n·E)/η + c²·(I²·(n·R + R_bus))/η,
 

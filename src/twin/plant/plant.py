@@ -251,12 +251,13 @@ class Plant:
     def change(self, action: Callable[[], None]) -> None:
         """Close the running interval at ``env.now``, apply ``action``, and re-dispatch.
 
-        The re-dispatch uses the demand expected after the change (setpoints × target voltages), since the
-        last measured interval no longer describes the plant (e.g. at a restart after an outage).
+        The re-dispatch uses the demand expected after the change (each line unshed, its pots at the resistance
+        last measured: :meth:`_line_draws`), since the last measured demand no longer describes the plant (e.g. at
+        a restart after an outage).
         """
         self.close_interval()
         action()
-        self._dispatch_next(self._estimated_demand_MW())
+        self._dispatch_next(after_change=True)
 
     def sync(self) -> None:
         """Bring every line up to ``env.now`` exactly; on ``threads`` threads when that is > 1.
@@ -389,25 +390,23 @@ class Plant:
             hook(self)
         return True
 
-    def _dispatch_next(self, expected_MW: float | None = None) -> None:
-        """Dispatch the next interval for the expected demand: ``expected_MW``, what the lines would draw unshed
-        (:meth:`_estimated_demand_MW`, after a change), or by default the demand just measured, at the present shed.
+    def _dispatch_next(self, *, after_change: bool = False) -> None:
+        """Dispatch the next interval for the expected demand: after a change, what the lines would draw unshed
+        (:meth:`_estimated_demand_MW`), otherwise the demand just measured, at the present shed.
 
         Lines shed current when supply (ramp-limited coal + renewables + grid import) cannot cover it, and take
         it back as headroom appears. A shortfall of the measured demand deepens the present shed; one of the
         unshed demand sets the shed from the setpoint (docs/scenarios.md, "How much current a shed takes").
         """
-        measured = expected_MW is None and bool(self.records)
-        draws = self._line_draws(unshed=not measured)
-        if measured:
-            demand = self.records[-1].demand_MW
-            if any(line.shed_held for line in self.lines):  # a compensated shed raises the anodes: its trend
-                demand = self._demand_MW(draws)
-        else:
-            demand = expected_MW if expected_MW is not None else self._demand_MW(draws)
+        measured = not after_change and bool(self.records)
+        held = measured and any(line.shed_held for line in self.lines)  # a compensated shed raises the anodes
+        draws = None if measured and not held else self._line_draws(unshed=not measured)
+        demand = self.records[-1].demand_MW if draws is None else self._demand_MW(draws)
         d = self._dispatch_for(demand)
         if d.shortfall_MW > 1e-6 and demand > 0:
             keep = 1.0 - d.shortfall_MW / demand
+            if draws is None:
+                draws = self._line_draws(unshed=False)
             current_share = share_for_power(draws, keep)  # that draws `keep` of the power (twin.plant.demand)
             for line in self.lines:
                 if self._holds_heat_through_shed(line):
